@@ -1,0 +1,212 @@
+/*
+ * The follower path: a peer's batches applied exactly once, in LSN order per
+ * origin.
+ *
+ *   batch ends at or below applied_lsn[origin]   duplicate: dropped, counted, re-acked
+ *   batch starts at applied_lsn[origin] + 1      applied (copied to the origin's log
+ *                                                here first, when the region has a
+ *                                                directory), then held successors
+ *   batch starts later                           held (bounded) until the gap fills;
+ *                                                a copy of one already held is a
+ *                                                duplicate: dropped, counted
+ * Every accepted batch is verified (batch.h) and its records decoded before
+ * any is applied: a bad batch changes nothing.  The origin's shipper gets an
+ * ACK of the highest LSN applied (and durable here, for a region with a
+ * directory), from which it resumes after a reconnect or a restart.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/internal.h"
+
+/* Decodes every record of a payload, then applies them.  Caller holds
+ * state_lock.  On a decoding error nothing is applied. */
+int
+tidal__apply_payload(tidal_region *r, const uint8_t *payload, size_t len, uint32_t count)
+{
+    size_t off = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        tidal_record rec;
+        size_t used;
+        int rv = tidal_record_decode_one(payload + off, len - off, &used, &rec, NULL);
+        if (rv != 0) {
+            return rv;
+        }
+        off += used;
+    }
+    if (off != len) {
+        return TIDAL_ETRAILING;
+    }
+    off = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        tidal_record rec;
+        size_t used;
+        int rv = tidal_record_decode_one(payload + off, len - off, &used, &rec, NULL);
+        rv = rv != 0 ? rv : tidal__state_apply(r, &rec);
+        if (rv != 0) {
+            return rv;
+        }
+        off += used;
+    }
+    return 0;
+}
+
+/* Tells origin's shipper the highest of its LSNs applied here (and, for a
+ * region with a directory, durable in the copy).  Cannot fail: a lost ACK is
+ * sent again by the next tick. */
+void
+tidal__send_ack(tidal_region *r, tidal_ctx *ctx, uint16_t origin)
+{
+    struct tidal__peer peer;
+    if (!tidal__peer_get(r, origin, &peer)) {
+        return;
+    }
+    uint64_t lsn = r->applied_lsn[origin];
+    if (r->peer_wal[origin] != NULL) {
+        uint64_t durable = tidal_wal_durable_lsn(r->peer_wal[origin]);
+        lsn = durable < lsn ? durable : lsn;
+    }
+    tidal_msg_ack a = {.origin = origin, .shard = 0, .applied_lsn = lsn};
+    tidal_buf b;
+    tidal_buf_init(&b);
+    if (tidal_msg_ack_encode(&a, &b) == 0) {
+        TIDAL_IGNORE(tidal__send_msg(ctx, r->rt, &peer.shipper, TIDAL_MSG_ACK, &b));
+    }
+    tidal_buf_fini(&b);
+}
+
+/* Applies a verified in-order batch.  Returns 0 or why it was refused. */
+static int
+apply_in_order(tidal_region *r, uint16_t origin, const tidal_batch_header *h,
+               const uint8_t *batch, size_t len)
+{
+    int rv;
+    if (r->opts.dir != NULL && r->peer_wal[origin] == NULL && !r->copy_off[origin] &&
+        (rv = tidal__open_log(r, origin, h->shard, &r->peer_wal[origin])) != 0) {
+        return rv;
+    }
+    if (r->peer_wal[origin] != NULL &&
+        (rv = tidal_wal_append_batch(r->peer_wal[origin], batch, len)) != 0) {
+        return rv;
+    }
+    pthread_mutex_lock(&r->state_lock);
+    rv = tidal__apply_payload(r, batch + TIDAL_BATCH_HEADER_BYTES, h->payload_len, h->count);
+    pthread_mutex_unlock(&r->state_lock);
+    if (rv != 0) {
+        return rv;
+    }
+    r->applied_lsn[origin] = h->first_lsn + h->count - 1;
+    atomic_store(&r->st_applied_lsn[origin], r->applied_lsn[origin]);
+    atomic_fetch_add(&r->st_applied, 1);
+    return 0;
+}
+
+static void
+hold_batch(tidal_region *r, uint16_t origin, uint64_t first, const uint8_t *batch, size_t len)
+{
+    struct tidal__held_batch **pp = &r->held_batches[origin];
+    while (*pp != NULL && (*pp)->first_lsn < first) {
+        pp = &(*pp)->next;
+    }
+    if (*pp != NULL && (*pp)->first_lsn == first) {
+        atomic_fetch_add(&r->st_dup_batches, 1); /* already held: a duplicate */
+        return;
+    }
+    if (r->held_count[origin] >= TIDAL_HELD_BATCHES_MAX) {
+        return; /* no room: the shipper will resend it */
+    }
+    struct tidal__held_batch *hb = malloc(sizeof(*hb) + len);
+    if (hb == NULL) {
+        return;
+    }
+    hb->first_lsn = first;
+    hb->len = (uint32_t)len;
+    memcpy(hb->bytes, batch, len);
+    hb->next = *pp;
+    *pp = hb;
+    r->held_count[origin]++;
+    atomic_fetch_add(&r->st_held, 1);
+}
+
+/* Applies held batches that became next in line. */
+static void
+drain_held(tidal_region *r, uint16_t origin)
+{
+    struct tidal__held_batch *hb;
+    while ((hb = r->held_batches[origin]) != NULL &&
+           hb->first_lsn <= r->applied_lsn[origin] + 1) {
+        r->held_batches[origin] = hb->next;
+        r->held_count[origin]--;
+        tidal_batch_header h;
+        if (hb->first_lsn == r->applied_lsn[origin] + 1 &&
+            tidal_batch_decode(hb->bytes, hb->len, &h, NULL, NULL, 0) == 0) {
+            (void)apply_in_order(r, origin, &h, hb->bytes, hb->len);
+        }
+        free(hb);
+    }
+}
+
+/* A BATCH from a peer (region actor only). */
+int
+tidal__apply_batch(tidal_region *r, tidal_ctx *ctx, uint16_t origin, const uint8_t *batch,
+                   size_t len)
+{
+    tidal_batch_header h;
+    size_t total;
+    int rv = tidal_batch_decode(batch, len, &h, &total, NULL, 0);
+    if (rv != 0 || total != len || h.origin != origin || origin >= TIDAL_REGIONS_MAX ||
+        origin == r->id) {
+        return rv != 0 ? rv : TIDAL_ECORRUPT;
+    }
+    uint64_t last = h.first_lsn + h.count - 1;
+    if (last <= r->applied_lsn[origin]) {
+        atomic_fetch_add(&r->st_dup_batches, 1);
+    } else if (h.first_lsn > r->applied_lsn[origin] + 1) {
+        hold_batch(r, origin, h.first_lsn, batch, len);
+    } else if (h.first_lsn == r->applied_lsn[origin] + 1) {
+        if ((rv = apply_in_order(r, origin, &h, batch, len)) != 0) {
+            return rv;
+        }
+        drain_held(r, origin);
+    } else {
+        atomic_fetch_add(&r->st_dup_batches, 1); /* overlaps: batches never split */
+    }
+    tidal__send_ack(r, ctx, origin);
+    return 0;
+}
+
+/* An ACK from an origin's shipper: its log no longer holds what follows our
+ * applied LSN (internal.h, "Released logs").  We skip to where it still
+ * does and let the reconciler bring the state of what was skipped.  A copy
+ * of the origin's log cannot skip (a log has no gaps): we stop copying it,
+ * so after a restart this region recovers up to the copy's end and skips
+ * again.  Region actor only. */
+void
+tidal__apply_log_base(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg)
+{
+    tidal_msg_ack a;
+    char shipper[TIDAL_NAME_BYTES_MAX];
+    if (tidal_msg_ack_decode(msg->payload, msg->len, &a, NULL) != 0 ||
+        a.origin >= TIDAL_REGIONS_MAX || a.origin == r->id) {
+        return;
+    }
+    int n = snprintf(shipper, sizeof(shipper), "shipper-%u", a.origin);
+    if (msg->from_name_len != (uint32_t)n || memcmp(msg->from_name, shipper, (size_t)n) != 0) {
+        return; /* only the origin's shipper speaks for its log */
+    }
+    uint16_t o = a.origin;
+    if (a.applied_lsn > r->applied_lsn[o]) {
+        if (r->peer_wal[o] != NULL) {
+            tidal_wal_close(r->peer_wal[o]);
+            r->peer_wal[o] = NULL;
+        }
+        r->copy_off[o] = r->opts.dir != NULL;
+        r->applied_lsn[o] = a.applied_lsn;
+        atomic_store(&r->st_applied_lsn[o], a.applied_lsn);
+        drain_held(r, o);
+        uint8_t one = 1; /* an on-demand round */
+        TIDAL_IGNORE(tidal_ctx_send(ctx, &r->reconciler_addr, TIDAL_MSG_TICK, &one, 1));
+    }
+    tidal__send_ack(r, ctx, o);
+}

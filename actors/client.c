@@ -1,0 +1,170 @@
+/*
+ * The region API callers use (include/tidal/region.h): writes are asks to the
+ * writing actor (the session's actor, or the region actor for hide/unhide),
+ * followed by a wait, on the caller's own thread, until the write is durable
+ * under the region's policy.  Each write carries a random idempotency key, so
+ * a retry of the same call inside the retention (store/idem.h) is answered
+ * with the first result instead of being applied twice.
+ *
+ * Reads take the state lock and copy out; they see every write applied here.
+ *
+ * Retrieve's scoring: an item's score is the sum, over every signal type, of
+ * its count in the last hour, plus a tenth of its count in the last 24 hours,
+ * plus a hundredth of its count in the last 7 days - recent interest first,
+ * older interest as a tie-breaker.  Items hidden for the user are dropped;
+ * items with no signals score 0 and keep the callers' order among themselves,
+ * after every item that has signals.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "actors/internal.h"
+#include "store/hlc.h"
+
+static uint64_t
+random_key(void)
+{
+    uint64_t k = 0;
+    while (k == 0) {
+        if (getrandom(&k, sizeof(k), 0) != (ssize_t)sizeof(k)) {
+            k = (uint64_t)(uintptr_t)&k ^ tidal_hlc_wall_now(NULL);
+        }
+    }
+    return k;
+}
+
+/* Asks `to` to write rec and waits for it to be durable.  *seqno (may be NULL)
+ * gets the seqno a session signal was given. */
+static int
+ask_write(tidal_region *r, const tidal_addr *to, const tidal_record *rec, uint64_t *seqno)
+{
+    tidal_buf rb, mb;
+    tidal_buf_init(&rb);
+    tidal_buf_init(&mb);
+    int rv = tidal_record_encode(rec, &rb);
+    tidal_msg_write w = {.req_id = random_key(), .record = {rb.data, (uint32_t)rb.len}};
+    rv = rv != 0 ? rv : tidal_msg_write_encode(&w, &mb);
+    tidal_reply reply = {0};
+    if (rv == 0) {
+        rv = tidal_ask(r->rt, to, TIDAL_MSG_WRITE, mb.data, (uint32_t)mb.len,
+                       TIDAL_CLIENT_TIMEOUT_MS, &reply);
+    }
+    tidal_buf_fini(&rb);
+    tidal_buf_fini(&mb);
+    if (rv != 0) {
+        return rv;
+    }
+    tidal_msg_write_result res;
+    rv = tidal_msg_write_result_decode(reply.payload, reply.len, &res, NULL);
+    tidal_reply_free(&reply);
+    if (rv != 0) {
+        return TIDAL_ECORRUPT;
+    }
+    if (res.code != 0) {
+        return (int)res.code;
+    }
+    if (seqno != NULL) {
+        *seqno = res.seqno;
+    }
+    return res.lsn == 0 ? 0 : tidal_wal_wait_durable(r->wal, res.lsn, TIDAL_CLIENT_TIMEOUT_MS);
+}
+
+static int
+session_addr(tidal_region *r, const uint8_t sid[16], tidal_addr *out)
+{
+    return tidal_addr_virtual(out, &r->region_addr, sid, 16);
+}
+
+int
+tidal_start_session(tidal_region *r, tidal_entity_id user, const tidal_session_opts *opts,
+                    tidal_session_id *out)
+{
+    (void)opts;
+    if (r == NULL || out == NULL) {
+        return TIDAL_EINVAL;
+    }
+    tidal_session_id sid;
+    int rv = tidal_session_id_new(&sid);
+    if (rv != 0) {
+        return rv;
+    }
+    tidal_record rec = {.kind = TIDAL_REC_SESSION_START, .user = user, .region = r->id,
+                        .hlc = tidal_now(r->rt)};
+    tidal__sid_to_bytes(&sid, rec.sid);
+    tidal_addr to;
+    if ((rv = session_addr(r, rec.sid, &to)) != 0 || (rv = ask_write(r, &to, &rec, NULL)) != 0) {
+        return rv;
+    }
+    *out = sid;
+    return 0;
+}
+
+int
+tidal_signal_in_session(tidal_region *r, tidal_session_id s, const char *type,
+                        tidal_entity_id item, double weight, uint64_t ts_ns)
+{
+    size_t tlen = type != NULL ? strnlen(type, TIDAL_SIGNAL_TYPE_BYTES_MAX + 1) : 0;
+    if (r == NULL || tlen == 0 || tlen > TIDAL_SIGNAL_TYPE_BYTES_MAX ||
+        !tidal_sigtypes_name_valid(type, tlen) || weight != weight) {
+        return TIDAL_EINVAL;
+    }
+    tidal_record rec = {.kind = TIDAL_REC_SESSION_SIGNAL, .item = item, .weight = weight,
+                        .ts_ns = ts_ns, .seqno = 1 /* assigned by the home */};
+    memcpy(rec.type, type, tlen);
+    tidal__sid_to_bytes(&s, rec.sid);
+    tidal_addr to;
+    int rv = session_addr(r, rec.sid, &to);
+    return rv != 0 ? rv : ask_write(r, &to, &rec, NULL);
+}
+
+int
+tidal_end_session(tidal_region *r, tidal_session_id s)
+{
+    if (r == NULL) {
+        return TIDAL_EINVAL;
+    }
+    tidal_record rec = {.kind = TIDAL_REC_SESSION_END, .hlc = tidal_now(r->rt)};
+    tidal__sid_to_bytes(&s, rec.sid);
+    tidal_addr to;
+    int rv = session_addr(r, rec.sid, &to);
+    return rv != 0 ? rv : ask_write(r, &to, &rec, NULL);
+}
+
+static int
+hide_write(tidal_region *r, uint8_t kind, tidal_entity_id user, tidal_entity_id item,
+           tidal_hlc ts)
+{
+    if (r == NULL) {
+        return TIDAL_EINVAL;
+    }
+    tidal_clock_observe(r->rt, &ts); /* the stamp is stored as given; our clock passes it */
+    tidal_record rec = {.kind = kind, .user = user, .item = item, .hlc = ts};
+    return ask_write(r, &r->region_addr, &rec, NULL);
+}
+
+int
+tidal_hide_item_with_ts(tidal_region *r, tidal_entity_id user, tidal_entity_id item, tidal_hlc ts)
+{
+    return hide_write(r, TIDAL_REC_HIDE, user, item, ts);
+}
+
+int
+tidal_unhide_item_with_ts(tidal_region *r, tidal_entity_id user, tidal_entity_id item,
+                          tidal_hlc ts)
+{
+    return hide_write(r, TIDAL_REC_UNHIDE, user, item, ts);
+}
+
+int
+tidal_hide_item(tidal_region *r, tidal_entity_id user, tidal_entity_id item)
+{
+    return r == NULL ? TIDAL_EINVAL : hide_write(r, TIDAL_REC_HIDE, user, item, tidal_now(r->rt));
+}
+
+int
+tidal_unhide_item(tidal_region *r, tidal_entity_id user, tidal_entity_id item)
+{
+    return r == NULL ? TIDAL_EINVAL
+                     : hide_write(r, TIDAL_REC_UNHIDE, user, item, tidal_now(r->rt));
+}

@@ -1,0 +1,391 @@
+/*
+ * Clusters and region lifecycles: open (with recovery), close, crash.
+ *
+ * Opening a region with a directory recovers its own log and its copies of
+ * its peers' logs (store/wal.h), replays every batch into the state (records
+ * merge, so the order across logs does not matter) and resumes each origin's
+ * applied LSN from its copy.  The region then introduces itself to every
+ * other region of the cluster and they to it; their shippers resume from what
+ * it acknowledges.
+ *
+ * Close order: the runtime first (no handler runs, nothing is sent), then
+ * the WALs (a last sync), then the state.  The WAL's sync thread may wake the
+ * shipper until then: region->cb_lock and cb_closed keep it from touching a
+ * closed runtime.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "actors/internal.h"
+#include "store/hlc.h"
+
+int
+tidal_cluster_open(const tidal_cluster_opts *opts, tidal_cluster **out)
+{
+    static const tidal_cluster_opts defaults = {0};
+    static atomic_uint n;
+    if (out == NULL) {
+        return TIDAL_EINVAL;
+    }
+    if (opts == NULL) {
+        opts = &defaults;
+    }
+    if (opts->url != NULL && strlen(opts->url) + 32 >= TIDAL_URL_BYTES_MAX) {
+        return TIDAL_EADDR;
+    }
+    tidal_cluster *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return TIDAL_ENOMEM;
+    }
+    if (opts->url != NULL) {
+        snprintf(c->url, sizeof(c->url), "%s", opts->url);
+    } else {
+        snprintf(c->url, sizeof(c->url), "inproc://tidal-cluster-%d-%u", (int)getpid(),
+                 atomic_fetch_add(&n, 1));
+    }
+    c->seed = opts->seed;
+    c->workers = opts->workers;
+    pthread_mutex_init(&c->lock, NULL);
+    *out = c;
+    return 0;
+}
+
+int
+tidal_cluster_close(tidal_cluster *c)
+{
+    if (c == NULL) {
+        return 0;
+    }
+    /* Quiesce every region before closing any (runtime.h): then nothing is
+     * in flight between them when their sockets close.  nng 1.5.2 can leak
+     * such a message, or hang in nng_close on a tcp pull socket a peer is
+     * still sending to. */
+    for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
+        tidal_region *r = c->regions[i];
+        if (r != NULL) {
+            pthread_mutex_lock(&r->cb_lock);
+            r->cb_closed = true; /* the WAL's sync thread sends no more ticks */
+            pthread_mutex_unlock(&r->cb_lock);
+            tidal_runtime_quiesce(r->rt);
+        }
+    }
+    int rv = 0;
+    for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
+        if (c->regions[i] != NULL) {
+            int r = tidal_region_close(c->regions[i]);
+            rv = rv != 0 ? rv : r;
+        }
+    }
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+    return rv;
+}
+
+/* The WAL's sync thread: new durable batches - wake the shipper. */
+void
+tidal__on_durable(void *arg, uint64_t lsn)
+{
+    tidal_region *r = arg;
+    (void)lsn;
+    pthread_mutex_lock(&r->cb_lock);
+    if (!r->cb_closed) {
+        uint8_t one = 1; /* a one-byte tick: the shipper does not re-arm its timer for it */
+        TIDAL_IGNORE(tidal_send(r->rt, &r->shipper_addr, TIDAL_MSG_TICK, &one, 1, 0));
+    }
+    pthread_mutex_unlock(&r->cb_lock);
+}
+
+static tidal_durability
+durability_of(const tidal_region_opts *o)
+{
+    switch (o->durability) {
+    case TIDAL_INTERVAL:
+        return TIDAL_DURABILITY_INTERVAL;
+    case TIDAL_NONE:
+        return TIDAL_DURABILITY_NONE;
+    default:
+        return TIDAL_DURABILITY_SYNC;
+    }
+}
+
+int
+tidal__open_log(tidal_region *r, uint16_t origin, uint16_t shard, tidal_wal **out)
+{
+    tidal_wal_opts o = {
+        .dir = r->opts.dir != NULL ? r->dir : NULL,
+        .origin = origin,
+        .shard = shard,
+        .durability = durability_of(&r->opts),
+        .interval_ms = r->opts.interval_ms,
+        .segment_bytes = r->opts.segment_bytes,
+    };
+    bool syncing = o.dir != NULL && o.durability != TIDAL_DURABILITY_NONE;
+    if (origin == r->id && syncing) {
+        o.on_durable = tidal__on_durable;
+        o.on_durable_arg = r;
+    }
+    tidal_wal_recovery rep;
+    int rv = tidal_wal_open(&o, out, &rep);
+    if (rv != 0) {
+        fprintf(stderr, "tidal: region %u: log of origin %u: %s: %s\n", r->id, origin,
+                tidal_strerror(rv), rep.error);
+    } else if (rep.truncated_bytes > 0) {
+        fprintf(stderr, "tidal: region %u: truncated %llu bytes of torn tail in %s\n", r->id,
+                (unsigned long long)rep.truncated_bytes, rep.truncated_segment);
+    }
+    return rv;
+}
+
+struct replay_ctx {
+    tidal_region *r;
+    int rv;
+};
+
+static int
+replay_one(void *arg, const uint8_t *batch, size_t len)
+{
+    struct replay_ctx *rc = arg;
+    tidal_batch_header h;
+    int rv = tidal_batch_decode(batch, len, &h, NULL, NULL, 0);
+    if (rv == 0) {
+        pthread_mutex_lock(&rc->r->state_lock);
+        rv = tidal__apply_payload(rc->r, batch + TIDAL_BATCH_HEADER_BYTES, h.payload_len,
+                                  h.count);
+        pthread_mutex_unlock(&rc->r->state_lock);
+    }
+    rc->rv = rv;
+    return rv;
+}
+
+static void
+list_one(void *arg, uint16_t origin, uint16_t shard)
+{
+    struct replay_ctx *rc = arg;
+    tidal_region *r = rc->r;
+    if (rc->rv != 0 || origin >= TIDAL_REGIONS_MAX || origin == r->id ||
+        r->peer_wal[origin] != NULL) {
+        return;
+    }
+    rc->rv = tidal__open_log(r, origin, shard, &r->peer_wal[origin]);
+}
+
+/* Opens the region's logs and replays them into the state. */
+static int
+recover(tidal_region *r)
+{
+    int rv = tidal__open_log(r, r->id, r->opts.shard_id, &r->wal);
+    if (rv != 0 || r->opts.dir == NULL) {
+        return rv;
+    }
+    struct replay_ctx rc = {.r = r};
+    if ((rv = tidal_wal_list(r->dir, list_one, &rc)) != 0 || (rv = rc.rv) != 0) {
+        return rv;
+    }
+    if ((rv = tidal_wal_read(r->wal, 1, true, replay_one, &rc)) != 0 && rv != TIDAL_ENOENT) {
+        return rv;
+    }
+    for (tidal_region_id o = 0; o < TIDAL_REGIONS_MAX; o++) {
+        if (r->peer_wal[o] == NULL) {
+            continue;
+        }
+        rv = tidal_wal_read(r->peer_wal[o], 1, true, replay_one, &rc);
+        if (rv != 0 && rv != TIDAL_ENOENT) {
+            return rv;
+        }
+        r->applied_lsn[o] = tidal_wal_next_lsn(r->peer_wal[o]) - 1;
+        atomic_store(&r->st_applied_lsn[o], r->applied_lsn[o]);
+    }
+    return 0;
+}
+
+static int
+check_region_opts(const tidal_region_opts *o)
+{
+    if (o->region_id >= TIDAL_REGIONS_MAX || o->role > TIDAL_ROLE_FOLLOWER ||
+        o->durability > TIDAL_NONE || (o->dir != NULL && strlen(o->dir) >= 200)) {
+        return TIDAL_EINVAL;
+    }
+    return 0;
+}
+
+static int
+start_actors(tidal_region *r)
+{
+    tidal_actor a;
+    char name[TIDAL_NAME_BYTES_MAX];
+    snprintf(name, sizeof(name), "region-%u", r->id);
+    tidal_spawn_opts ro = {.name = name, .behaviour = &tidal__region_behaviour, .arg = r,
+                           .mailbox_max = 65536, .virtual_behaviour = &tidal__session_behaviour,
+                           .virtual_arg = r, .virtual_mailbox_max = 4096};
+    int rv = tidal_spawn(r->rt, &ro, &a);
+    rv = rv != 0 ? rv : tidal_actor_addr(r->rt, a, &r->region_addr);
+    if (rv != 0) {
+        return rv;
+    }
+    snprintf(name, sizeof(name), "shipper-%u", r->id);
+    tidal_spawn_opts so = {.name = name, .behaviour = &tidal__shipper_behaviour, .arg = r,
+                           .mailbox_max = 65536};
+    rv = tidal_spawn(r->rt, &so, &a);
+    rv = rv != 0 ? rv : tidal_actor_addr(r->rt, a, &r->shipper_addr);
+    if (rv != 0) {
+        return rv;
+    }
+    snprintf(name, sizeof(name), "reconciler-%u", r->id);
+    tidal_spawn_opts co = {.name = name, .behaviour = &tidal__reconciler_behaviour, .arg = r,
+                           .mailbox_max = 65536};
+    rv = tidal_spawn(r->rt, &co, &a);
+    return rv != 0 ? rv : tidal_actor_addr(r->rt, a, &r->reconciler_addr);
+}
+
+static void
+describe(const tidal_region *r, tidal_msg_peer *p)
+{
+    p->region = r->id;
+    p->region_url = (tidal_view){(const uint8_t *)r->region_addr.url,
+                                 (uint32_t)strlen(r->region_addr.url)};
+    p->shipper_url = (tidal_view){(const uint8_t *)r->shipper_addr.url,
+                                  (uint32_t)strlen(r->shipper_addr.url)};
+    p->reconciler_url = (tidal_view){(const uint8_t *)r->reconciler_addr.url,
+                                     (uint32_t)strlen(r->reconciler_addr.url)};
+}
+
+/* Makes r and every other open region peers of each other.  Caller holds
+ * c->lock. */
+static void
+introduce(tidal_cluster *c, tidal_region *r)
+{
+    tidal_msg_peer me;
+    describe(r, &me);
+    for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
+        tidal_region *q = c->regions[i];
+        if (q == NULL || q == r) {
+            continue;
+        }
+        tidal_msg_peer them;
+        describe(q, &them);
+        tidal__peer_set(r, &them);
+        tidal__peer_set(q, &me);
+    }
+}
+
+static void
+region_free(tidal_region *r)
+{
+    for (tidal_region_id o = 0; o < TIDAL_REGIONS_MAX; o++) {
+        tidal_wal_close(r->peer_wal[o]);
+        for (struct tidal__held_batch *hb = r->held_batches[o], *n; hb != NULL; hb = n) {
+            n = hb->next;
+            free(hb);
+        }
+    }
+    tidal_wal_close(r->wal);
+    tidal_buf_fini(&r->last_session_batch);
+    tidal__state_close(r);
+    pthread_mutex_destroy(&r->peers_lock);
+    pthread_mutex_destroy(&r->cb_lock);
+    free(r);
+}
+
+int
+tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region **out)
+{
+    if (c == NULL || opts == NULL || out == NULL) {
+        return TIDAL_EINVAL;
+    }
+    int rv = check_region_opts(opts);
+    if (rv != 0) {
+        return rv;
+    }
+    tidal_region *r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        return TIDAL_ENOMEM;
+    }
+    r->cluster = c;
+    r->opts = *opts;
+    atomic_init(&r->handover_corr, tidal_hlc_wall_now(NULL));
+    r->id = opts->region_id;
+    if (opts->dir != NULL) {
+        snprintf(r->dir, sizeof(r->dir), "%s", opts->dir);
+        r->opts.dir = r->dir;
+    }
+    pthread_mutex_init(&r->peers_lock, NULL);
+    pthread_mutex_init(&r->cb_lock, NULL);
+    r->cb_closed = true; /* until the runtime exists */
+    if ((rv = tidal__state_open(r)) != 0) {
+        pthread_mutex_destroy(&r->peers_lock);
+        pthread_mutex_destroy(&r->cb_lock);
+        free(r);
+        return rv;
+    }
+    pthread_mutex_lock(&c->lock);
+    if (c->regions[r->id] != NULL) {
+        pthread_mutex_unlock(&c->lock);
+        region_free(r);
+        return TIDAL_EEXIST;
+    }
+    char node[TIDAL_NAME_BYTES_MAX];
+    snprintf(node, sizeof(node), "node-%u", r->id);
+    tidal_runtime_opts ro = {.url = c->url, .name = node, .node_id = r->id, .seed = c->seed,
+                             .workers = c->workers};
+    if ((rv = tidal_runtime_open(&ro, &r->rt)) != 0 || (rv = recover(r)) != 0 ||
+        (rv = start_actors(r)) != 0) {
+        pthread_mutex_unlock(&c->lock);
+        TIDAL_IGNORE(tidal_runtime_close(r->rt));
+        region_free(r);
+        return rv;
+    }
+    pthread_mutex_lock(&r->cb_lock);
+    r->cb_closed = false;
+    pthread_mutex_unlock(&r->cb_lock);
+    c->regions[r->id] = r;
+    introduce(c, r);
+    pthread_mutex_unlock(&c->lock);
+    *out = r;
+    return 0;
+}
+
+static int
+region_shutdown(tidal_region *r)
+{
+    tidal_cluster *c = r->cluster;
+    pthread_mutex_lock(&c->lock);
+    if (c->regions[r->id] == r) {
+        c->regions[r->id] = NULL;
+    }
+    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_lock(&r->cb_lock);
+    r->cb_closed = true;
+    pthread_mutex_unlock(&r->cb_lock);
+    int rv = tidal_runtime_close(r->rt);
+    region_free(r);
+    return rv;
+}
+
+int
+tidal_region_close(tidal_region *r)
+{
+    return r == NULL ? 0 : region_shutdown(r);
+}
+
+/* As kill -9: what was written to the WAL files survives (the kernel keeps
+ * it), messages in flight and queued are lost.  The WALs are closed without
+ * waiting for anything else. */
+int
+tidal_region_crash(tidal_region *r)
+{
+    return r == NULL ? 0 : region_shutdown(r);
+}
+
+tidal_runtime *
+tidal_region_runtime(tidal_region *r)
+{
+    return r->rt;
+}
+
+tidal_region_id
+tidal_region_id_of(const tidal_region *r)
+{
+    return r->id;
+}

@@ -1,0 +1,246 @@
+/*
+ * Internals of the actor layer: regions, their actors and the cluster.
+ *
+ * One region = one runtime (node) with three socket-backed actors and many
+ * virtual ones:
+ *   region-<id>      owns the replicated state; applies peers' batches in LSN
+ *                    order per origin (follower path, apply.c); takes writes
+ *                    that are not about a session (hide, unhide)
+ *   region-<id>/sid  session actors (virtual, key = 16-byte session id):
+ *                    order one session's writes and assign its seqnos (session.c)
+ *   shipper-<id>     retransmits what peers have not acknowledged, catches up
+ *                    lagging peers from the WAL, releases acknowledged segments
+ *   reconciler-<id>  exchanges state digests with peers (reconciler.c)
+ *
+ * Write path (2 mailbox hops to visibility): the client's ask reaches the
+ * writing actor (hop 1), whose handler applies the write to the state,
+ * appends it to the region's WAL and - when the WAL says it is durable at
+ * once (ephemeral, NONE) - ships the batch to every peer from the same
+ * handler (hop 2).  Under SYNC and INTERVAL the WAL's sync thread wakes the
+ * shipper, which ships what became durable: a peer never sees a batch its
+ * origin could still lose, so LSNs are never reused after a crash.  The
+ * client's call waits for durability on its own thread, never in a handler.
+ *
+ * Released logs: an origin releases the batches every known peer has
+ * acknowledged.  A peer that needs released ones (it joined later, or came
+ * back without what it had acknowledged) cannot get them by shipping: the
+ * origin's shipper sends it an ACK message of its own (from "shipper-<o>" to
+ * "region-<p>", applied_lsn = the LSN before the oldest batch kept), the
+ * peer's follower path moves its applied LSN of that origin there and asks
+ * its reconciler for a round, which brings it the state of what it skipped;
+ * shipping goes on from the oldest batch kept.
+ *
+ * Locks: region->state_lock guards the state (store/ tables) and the held
+ * (out-of-order) session writes; region->peers_lock guards the peer table.
+ * Order: state_lock -> WAL's own locks; peers_lock is a leaf.  No lock is
+ * held while sending.
+ */
+#ifndef TIDAL_ACTORS_INTERNAL_H
+#define TIDAL_ACTORS_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "messages/msg_repl.h"
+#include "messages/record.h"
+#include "store/hardneg.h"
+#include "store/hmap.h"
+#include "store/hwm.h"
+#include "store/idem.h"
+#include "store/pncounter.h"
+#include "store/session.h"
+#include "store/signals.h"
+#include "store/sigtypes.h"
+#include "store/wal.h"
+#include "tidal/region.h"
+
+
+/* Retransmit a peer's unacknowledged batches after this long without progress
+ * (above the follower's 50 ms re-ack tick, so a durable-copy ack that is
+ * merely waiting for that tick causes no resend); the wait doubles on every
+ * retransmit without progress, up to TIDAL_SHIP_RTO_MAX_MS, so a partitioned
+ * peer costs a resend a second, not twenty. */
+#define TIDAL_SHIP_RTO_MS 100u
+#define TIDAL_SHIP_RTO_MAX_MS 1000u
+/* Expired signal buckets are dropped this often (store/signals.h: a minute's
+ * resolution is all the windows need). */
+#define TIDAL_EXPIRE_EVERY_MS 60000u
+/* The shipper's tick. */
+#define TIDAL_SHIP_TICK_MS 20u
+/* Bytes of batches one shipper tick sends to one peer. */
+#define TIDAL_SHIP_TICK_BYTES_MAX (1u << 20)
+/* Out-of-order batches held per origin while a gap is open. */
+#define TIDAL_HELD_BATCHES_MAX 4096u
+/* A session actor re-asks for a handover after this long. */
+#define TIDAL_HANDOVER_RETRY_MS 100u
+/* Writes one session actor queues while a handover is in progress. */
+#define TIDAL_HANDOVER_QUEUE_MAX 1024u
+/* How long a client call waits for a write's result. */
+#define TIDAL_CLIENT_TIMEOUT_MS 10000u
+
+/* Application message types of the actor layer (>= 1000 would be user
+ * space; these are tidal's own, in messages/types.h). */
+
+struct tidal__peer {
+    bool known;
+    tidal_addr region;
+    tidal_addr shipper;
+    tidal_addr reconciler;
+};
+
+/* A session write held because an earlier seqno has not been applied yet. */
+struct tidal__held_write {
+    struct tidal__held_write *next;
+    tidal_record rec;
+};
+
+/* Held session writes per session (an entry of region->held). */
+struct tidal__held_session {
+    uint8_t sid[16];                /* hmap key */
+    struct tidal__held_write *list; /* sorted by seqno */
+    uint32_t n;
+};
+
+/* A batch held until the gap before it fills. */
+struct tidal__held_batch {
+    struct tidal__held_batch *next;
+    uint64_t first_lsn;
+    uint32_t len;
+    uint8_t bytes[];
+};
+
+struct tidal__shipper_peer {
+    uint64_t acked;       /* highest of our LSNs the peer applied */
+    uint64_t sent_upto;   /* highest LSN sent (inline or by the shipper) */
+    uint64_t last_progress_ms;
+    uint32_t rto_ms; /* current retransmit wait: TIDAL_SHIP_RTO_MS, doubling */
+};
+
+struct tidal_region {
+    tidal_cluster *cluster;
+    tidal_region_opts opts;
+    char dir[256];
+    tidal_region_id id;
+    tidal_runtime *rt;
+    tidal_addr region_addr, shipper_addr, reconciler_addr;
+
+    /* replicated state */
+    pthread_mutex_t state_lock;
+    tidal_sigtypes *types;
+    tidal_signals *signals;
+    tidal_sessions *sessions;
+    tidal_hardneg *hardneg;
+    tidal_hwm *hwm;
+    tidal_idem *idem;
+    tidal_hmap held; /* struct tidal__held_session by sid */
+
+    /* logs: our own writes, and a durable copy of each peer's (dir only) */
+    tidal_wal *wal;
+    tidal_wal *peer_wal[TIDAL_REGIONS_MAX];
+
+    /* follower path (region actor only, so no lock) */
+    uint64_t applied_lsn[TIDAL_REGIONS_MAX];
+    bool copy_off[TIDAL_REGIONS_MAX]; /* the origin's log moved past our copy: no copy */
+    bool announced; /* the first tick acknowledged every peer */
+    uint64_t expired_ms; /* when signal buckets were last expired */
+    struct tidal__held_batch *held_batches[TIDAL_REGIONS_MAX];
+    uint32_t held_count[TIDAL_REGIONS_MAX];
+
+    /* peers */
+    pthread_mutex_t peers_lock;
+    struct tidal__peer peers[TIDAL_REGIONS_MAX];
+
+    /* shipper (shipper actor only, except the atomics) */
+    struct tidal__shipper_peer ship[TIDAL_REGIONS_MAX];
+    atomic_uint_least64_t shipped_inline_upto; /* highest LSN the writers shipped */
+    /* a copy of the last batch that carried a session write, for the seed's
+     * replay_last_session_batch (guarded by cb_lock) */
+    tidal_buf last_session_batch;
+
+    /* the WAL sync thread's wake-ups of the shipper stop at close */
+    pthread_mutex_t cb_lock;
+    bool cb_closed;
+
+    /* correlation ids of handover requests (session.c), unique across
+     * incarnations: it starts at the wall clock of the region's open */
+    atomic_uint_least64_t handover_corr;
+
+    /* counters */
+    atomic_uint_least64_t st_writes, st_shipped, st_applied, st_dup_batches, st_held,
+        st_seqno_dups, st_rounds, st_rentries, st_rbytes;
+    atomic_uint_least64_t st_acked[TIDAL_REGIONS_MAX];
+    atomic_uint_least64_t st_applied_lsn[TIDAL_REGIONS_MAX];
+};
+
+struct tidal_cluster {
+    pthread_mutex_t lock;
+    char url[TIDAL_URL_BYTES_MAX];
+    uint64_t seed;
+    uint32_t workers;
+    tidal_region *regions[TIDAL_REGIONS_MAX];
+};
+
+/* A deliberate ignore of a call marked warn_unused_result (a cast to void
+ * does not silence gcc); the reason is written beside each use. */
+#define TIDAL_IGNORE(expr)                                                                 \
+    do {                                                                                   \
+        if ((expr) != 0) {                                                                 \
+        }                                                                                  \
+    } while (0)
+
+/* Arms the actor's next tick.  A closing runtime refuses new timers
+ * (TIDAL_ECLOSED): that is not the actor failing, and reporting it as a
+ * handler failure would have the actor restarted (and, as its init cannot
+ * arm a timer either, stopped) in the middle of the close. */
+static inline int
+tidal__tick_after(tidal_ctx *ctx, uint32_t ms)
+{
+    int rv = tidal_ctx_timer(ctx, ms, TIDAL_MSG_TICK, NULL, 0);
+    return rv == TIDAL_ECLOSED ? 0 : rv;
+}
+
+/* ---- state.c: the replicated state, always under state_lock ---- */
+int tidal__state_open(tidal_region *r);
+void tidal__state_close(tidal_region *r);
+int tidal__state_apply(tidal_region *r, const tidal_record *rec);
+int tidal__state_fill_signal(tidal_region *r, tidal_record *rec);
+int tidal__state_session_merged(tidal_region *r, const tidal_session_id *sid);
+uint64_t tidal__state_digest(tidal_region *r);
+
+/* ---- write.c: a write at its origin ---- */
+int tidal__write_local(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
+                       uint64_t *lsn);
+
+void tidal__reply_write_result(tidal_ctx *ctx, const tidal_reply_to *to, int code, uint64_t seqno,
+                               uint64_t lsn);
+
+/* ---- apply.c: the follower path ---- */
+int tidal__apply_batch(tidal_region *r, tidal_ctx *ctx, uint16_t origin, const uint8_t *batch,
+                       size_t len);
+int tidal__apply_payload(tidal_region *r, const uint8_t *payload, size_t len, uint32_t count);
+void tidal__apply_log_base(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg);
+void tidal__send_ack(tidal_region *r, tidal_ctx *ctx, uint16_t origin);
+
+/* ---- region actor, session actors, shipper, reconciler ---- */
+extern const tidal_behaviour tidal__region_behaviour;
+extern const tidal_behaviour tidal__session_behaviour;
+extern const tidal_behaviour tidal__shipper_behaviour;
+extern const tidal_behaviour tidal__reconciler_behaviour;
+void tidal__peer_set(tidal_region *r, const tidal_msg_peer *p);
+bool tidal__peer_get(tidal_region *r, tidal_region_id id, struct tidal__peer *out);
+void tidal__ship_inline(tidal_region *r, tidal_ctx *ctx, const uint8_t *batch, size_t len,
+                        uint64_t last_lsn);
+void tidal__on_durable(void *arg, uint64_t lsn);
+
+/* ---- cluster.c ---- */
+int tidal__open_log(tidal_region *r, uint16_t origin, uint16_t shard, tidal_wal **out);
+
+/* ---- helpers ---- */
+void tidal__sid_to_bytes(const tidal_session_id *s, uint8_t out[16]);
+void tidal__sid_from_bytes(const uint8_t in[16], tidal_session_id *s);
+int tidal__send_msg(tidal_ctx *ctx, tidal_runtime *rt, const tidal_addr *to, uint16_t type,
+                    const tidal_buf *payload);
+
+#endif /* TIDAL_ACTORS_INTERNAL_H */

@@ -1,0 +1,140 @@
+/*
+ * Reads from a region's state (include/tidal/region.h): sessions, their
+ * signals, windowed counts and retrieval.  Each read takes the state lock
+ * once and copies out.  Retrieve's scoring is documented in client.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/internal.h"
+#include "store/hlc.h"
+
+int
+tidal_get_session(tidal_region *r, tidal_session_id s, tidal_session_view *out)
+{
+    if (r == NULL || out == NULL) {
+        return TIDAL_EINVAL;
+    }
+    tidal_session_state info;
+    pthread_mutex_lock(&r->state_lock);
+    int rv = tidal_sessions_get(r->sessions, &s, &info);
+    uint64_t hwm = tidal_hwm_get(r->hwm, &s);
+    pthread_mutex_unlock(&r->state_lock);
+    if (rv != 0) {
+        return TIDAL_ENOENT;
+    }
+    *out = (tidal_session_view){.id = s, .user = info.user, .home = info.home,
+                                .started = info.started, .ended = info.ended,
+                                .last_seqno = hwm, .signals = (uint32_t)info.signals};
+    return 0;
+}
+
+int
+tidal_session_signals(tidal_region *r, tidal_session_id s, tidal_signal_view *out, size_t max,
+                      size_t *n)
+{
+    if (r == NULL || n == NULL || (out == NULL && max > 0)) {
+        return TIDAL_EINVAL;
+    }
+    const tidal_session_signal *sigs;
+    size_t count;
+    pthread_mutex_lock(&r->state_lock);
+    int rv = tidal_sessions_signals(r->sessions, &s, &sigs, &count);
+    for (size_t i = 0; rv == 0 && i < count && i < max; i++) {
+        const char *name = tidal_sigtypes_name(r->types, sigs[i].type);
+        out[i] = (tidal_signal_view){.seqno = sigs[i].seqno, .item = sigs[i].item,
+                                     .weight = sigs[i].weight, .ts_ns = sigs[i].ts_ns,
+                                     .origin = sigs[i].origin};
+        snprintf(out[i].type, sizeof(out[i].type), "%s", name != NULL ? name : "");
+    }
+    pthread_mutex_unlock(&r->state_lock);
+    if (rv != 0) {
+        return TIDAL_ENOENT;
+    }
+    *n = count;
+    return 0;
+}
+
+int
+tidal_read_windowed_count(tidal_region *r, tidal_entity_id item, const char *type,
+                          tidal_window w, int64_t *out)
+{
+    if (r == NULL || type == NULL || out == NULL || w < TIDAL_WINDOW_1H || w > TIDAL_WINDOW_7D) {
+        return TIDAL_EINVAL;
+    }
+    uint16_t id;
+    uint64_t now = tidal_hlc_wall_now(NULL);
+    int rv = 0;
+    *out = 0;
+    pthread_mutex_lock(&r->state_lock);
+    if (tidal_sigtypes_find(r->types, type, &id) == 0) {
+        rv = tidal_signals_count(r->signals, item, id, (tidal_sigwindow)(w - TIDAL_WINDOW_1H), now,
+                                 out);
+    }
+    pthread_mutex_unlock(&r->state_lock);
+    return rv;
+}
+
+struct ranked {
+    tidal_scored_item it;
+    size_t order;
+};
+
+static int
+by_score(const void *a, const void *b)
+{
+    const struct ranked *x = a, *y = b;
+    if (x->it.score != y->it.score) {
+        return x->it.score > y->it.score ? -1 : 1;
+    }
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* The score of one item (client.c's header).  Caller holds state_lock. */
+static double
+score_of(tidal_region *r, tidal_entity_id item, uint64_t now)
+{
+    double score = 0;
+    size_t ntypes = tidal_sigtypes_count(r->types);
+    for (size_t t = 1; t <= ntypes; t++) { /* type ids are 1..count (store/sigtypes.h) */
+        int64_t h = 0, d = 0, w = 0;
+        if (tidal_signals_count(r->signals, item, (uint16_t)t, TIDAL_SIGWINDOW_1H, now, &h) == 0 &&
+            tidal_signals_count(r->signals, item, (uint16_t)t, TIDAL_SIGWINDOW_24H, now, &d) == 0 &&
+            tidal_signals_count(r->signals, item, (uint16_t)t, TIDAL_SIGWINDOW_7D, now, &w) == 0) {
+            score += (double)h + (double)d / 10.0 + (double)w / 100.0;
+        }
+    }
+    return score;
+}
+
+int
+tidal_retrieve_items(tidal_region *r, const tidal_retrieve *q, tidal_scored_item *out, size_t *n)
+{
+    if (r == NULL || q == NULL || n == NULL || (q->ncandidates > 0 && q->candidates == NULL) ||
+        (q->ncandidates > 0 && out == NULL)) {
+        return TIDAL_EINVAL;
+    }
+    struct ranked *rk = calloc(q->ncandidates ? q->ncandidates : 1, sizeof(*rk));
+    if (rk == NULL) {
+        return TIDAL_ENOMEM;
+    }
+    uint64_t now = tidal_hlc_wall_now(NULL);
+    size_t kept = 0;
+    pthread_mutex_lock(&r->state_lock);
+    for (size_t i = 0; i < q->ncandidates; i++) {
+        tidal_entity_id item = q->candidates[i];
+        if (tidal_hardneg_hidden(r->hardneg, q->user, item)) {
+            continue;
+        }
+        rk[kept++] = (struct ranked){{item, score_of(r, item, now)}, i};
+    }
+    pthread_mutex_unlock(&r->state_lock);
+    qsort(rk, kept, sizeof(*rk), by_score);
+    size_t limit = q->limit != 0 && q->limit < kept ? q->limit : kept;
+    for (size_t i = 0; i < limit; i++) {
+        out[i] = rk[i].it;
+    }
+    *n = limit;
+    free(rk);
+    return 0;
+}

@@ -1,0 +1,410 @@
+/*
+ * The reconciler ("reconciler-<id>"): makes regions converge even when
+ * batches were lost for good, by comparing state digests and exchanging only
+ * what differs.
+ *
+ * A round, from A to each peer B:
+ *   1. A sends DIGEST: every entry of its state (a hard-negative pair, an
+ *      (item, signal type) count state, a session) falls in a bucket by a hash
+ *      of its key; a bucket's hash is the XOR of its entries' hashes.  The
+ *      bucket count is a power of two sized from A's entry count (256..65536).
+ *   2. B computes the same buckets of its own state, and for the buckets that
+ *      differ sends ENTRIES: its entries of those buckets, plus a bitmap
+ *      asking for A's.
+ *   3. A merges B's entries and answers with its own entries of the asked
+ *      buckets; B merges them.  Every merge is a CRDT merge (store/), so after
+ *      one round both hold the union, whatever else happened meanwhile.
+ * Rounds run every reconcile_ms, and on demand (tidal_region_reconcile,
+ * tidal_cluster_heal).  Entries travel in ENTRIES messages of at most
+ * ENTRIES_BYTES_MAX each.
+ *
+ * After merging a session, its HWM rises to the highest seqno below which it
+ * has every signal, and held writes for it are drained (state.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/internal.h"
+#include "store/hlc.h"
+#include "store/hash.h"
+
+#define ENTRIES_BYTES_MAX (512u << 10)
+#define ENTRY_BYTES_MAX 65536u
+
+enum { KIND_HARDNEG = 1, KIND_SIGNALS = 2, KIND_SESSION = 3 };
+
+struct digest {
+    uint64_t *h;
+    uint32_t n; /* power of two */
+};
+
+static uint64_t
+mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static uint64_t
+key_hardneg(tidal_entity_id user, tidal_entity_id item)
+{
+    return mix64(mix64(user ^ 0x68617264ull) ^ item);
+}
+
+static uint64_t
+key_signals(tidal_entity_id item, const char *type)
+{
+    uint64_t h = mix64(item ^ 0x7369676eull);
+    for (const char *p = type; *p; p++) {
+        h = mix64(h ^ (uint8_t)*p);
+    }
+    return h;
+}
+
+static uint64_t
+key_session(const tidal_session_id *id)
+{
+    return mix64(mix64(id->hi ^ 0x73657373ull) ^ id->lo);
+}
+
+/* Calls fn for every entry with its kind, key hash and entry hash.  Caller
+ * holds state_lock. */
+typedef void (*entry_fn)(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref);
+
+struct sig_ref {
+    tidal_entity_id item;
+    uint16_t type;
+};
+
+static void
+each_entry(tidal_region *r, entry_fn fn, void *arg)
+{
+    size_t cur = 0;
+    tidal_hardneg_entry he;
+    while (tidal_hardneg_next(r->hardneg, &cur, &he)) {
+        fn(arg, KIND_HARDNEG, key_hardneg(he.user, he.item), tidal_hardneg_entry_hash(&he), &he);
+    }
+    cur = 0;
+    struct sig_ref sr;
+    while (tidal_signals_next(r->signals, &cur, &sr.item, &sr.type)) {
+        uint64_t h;
+        const char *name = tidal_sigtypes_name(r->types, sr.type);
+        if (name != NULL && tidal_signals_entry_hash(r->signals, sr.item, sr.type, &h) == 0) {
+            fn(arg, KIND_SIGNALS, key_signals(sr.item, name), h, &sr);
+        }
+    }
+    cur = 0;
+    tidal_session_id sid;
+    while (tidal_sessions_next(r->sessions, &cur, &sid)) {
+        uint64_t h;
+        if (tidal_sessions_entry_hash(r->sessions, &sid, &h) == 0) {
+            fn(arg, KIND_SESSION, key_session(&sid), h, &sid);
+        }
+    }
+}
+
+static void
+digest_add(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref)
+{
+    (void)ref;
+    struct digest *d = arg;
+    d->h[key & (d->n - 1)] ^= mix64(hash ^ (uint64_t)kind);
+}
+
+static size_t
+entry_count(tidal_region *r)
+{
+    return tidal_hardneg_count(r->hardneg) + tidal_signals_entries(r->signals) +
+           tidal_sessions_count(r->sessions);
+}
+
+static int
+digest_make(tidal_region *r, uint32_t n, struct digest *d)
+{
+    d->n = n;
+    d->h = calloc(n, sizeof(uint64_t));
+    if (d->h == NULL) {
+        return TIDAL_ENOMEM;
+    }
+    pthread_mutex_lock(&r->state_lock);
+    each_entry(r, digest_add, d);
+    pthread_mutex_unlock(&r->state_lock);
+    return 0;
+}
+
+/* Entries of the chosen buckets, encoded as [kind byte, entry bytes]. */
+struct picked {
+    tidal_region *r;
+    const uint8_t *want; /* bitmap of n bits */
+    uint32_t n;
+    tidal_buf bytes;
+    uint32_t *ends; /* end offset of each entry */
+    uint32_t count, cap;
+    int rv;
+};
+
+static void
+pick(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref)
+{
+    (void)hash;
+    struct picked *p = arg;
+    uint32_t b = (uint32_t)(key & (p->n - 1));
+    if (p->rv != 0 || (p->want[b / 8] & (1u << (b % 8))) == 0) {
+        return;
+    }
+    if (p->count == p->cap) {
+        uint32_t ncap = p->cap ? p->cap * 2 : 256;
+        uint32_t *e = realloc(p->ends, ncap * sizeof(*e));
+        if (e == NULL) {
+            p->rv = TIDAL_ENOMEM;
+            return;
+        }
+        p->ends = e;
+        p->cap = ncap;
+    }
+    if ((p->rv = tidal_buf_reserve(&p->bytes, ENTRY_BYTES_MAX + 1)) != 0) {
+        return;
+    }
+    uint8_t *at = p->bytes.data + p->bytes.len;
+    size_t len = 0;
+    at[0] = (uint8_t)kind;
+    switch (kind) {
+    case KIND_HARDNEG:
+        p->rv = tidal_hardneg_entry_encode(ref, at + 1, ENTRY_BYTES_MAX, &len);
+        break;
+    case KIND_SIGNALS: {
+        const struct sig_ref *sr = ref;
+        p->rv = tidal_signals_entry_encode(p->r->signals, sr->item, sr->type, at + 1,
+                                           ENTRY_BYTES_MAX, &len);
+        break;
+    }
+    default:
+        p->rv = tidal_sessions_entry_encode(p->r->sessions, ref, at + 1, ENTRY_BYTES_MAX, &len);
+        break;
+    }
+    if (p->rv == TIDAL_ETOOBIG || p->rv == TIDAL_EINVAL) {
+        p->rv = 0; /* an entry too big to travel is left to the batches */
+        return;
+    }
+    if (p->rv == 0) {
+        p->bytes.len += len + 1;
+        p->ends[p->count++] = (uint32_t)p->bytes.len;
+    }
+}
+
+/* Sends our entries of the `want` buckets to `to`, in messages of at most
+ * ENTRIES_BYTES_MAX, the first carrying ask (may be empty). */
+static int
+send_entries(tidal_ctx *ctx, tidal_region *r, const tidal_addr *to, uint64_t round,
+             const uint8_t *want, uint32_t n, const uint8_t *ask, uint32_t ask_len)
+{
+    struct picked p = {.r = r, .want = want, .n = n};
+    tidal_buf_init(&p.bytes);
+    pthread_mutex_lock(&r->state_lock);
+    each_entry(r, pick, &p);
+    pthread_mutex_unlock(&r->state_lock);
+    int rv = p.rv;
+    tidal_view *views = calloc(p.count ? p.count : 1, sizeof(*views));
+    uint32_t i = 0;
+    bool first = true;
+    while (rv == 0 && views != NULL && (i < p.count || first)) {
+        uint32_t start = i, bytes = 0;
+        while (i < p.count && i - start < TIDAL_REPL_ENTRIES_MAX && bytes < ENTRIES_BYTES_MAX) {
+            uint32_t from = i == 0 ? 0 : p.ends[i - 1];
+            views[i - start] = (tidal_view){p.bytes.data + from, p.ends[i] - from};
+            bytes += p.ends[i] - from;
+            i++;
+        }
+        tidal_msg_entries m = {.from = r->id, .round = round,
+                               .want = {first ? ask : NULL, first ? ask_len : 0},
+                               .last = i == p.count, .count = i - start, .entries = views};
+        tidal_buf b;
+        tidal_buf_init(&b);
+        rv = tidal_msg_entries_encode(&m, &b);
+        if (rv == 0) {
+            rv = tidal_ctx_send(ctx, to, TIDAL_MSG_ENTRIES, b.data, (uint32_t)b.len);
+            atomic_fetch_add(&r->st_rbytes, b.len);
+        }
+        tidal_buf_fini(&b);
+        first = false;
+    }
+    free(views);
+    free(p.ends);
+    tidal_buf_fini(&p.bytes);
+    return views == NULL ? TIDAL_ENOMEM : rv;
+}
+
+static bool
+reconciler_of(tidal_region *r, const tidal_msg *msg, uint16_t from, struct tidal__peer *peer)
+{
+    (void)msg;
+    return from != r->id && tidal__peer_get(r, from, peer);
+}
+
+/* A peer's digest: answer with our entries of the differing buckets. */
+static int
+on_digest(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
+{
+    tidal_msg_digest m;
+    struct tidal__peer peer;
+    if (tidal_msg_digest_decode(msg->payload, msg->len, &m, NULL) != 0 ||
+        !reconciler_of(r, msg, m.from, &peer)) {
+        return 0;
+    }
+    uint32_t n = m.hashes.len / 8;
+    struct digest own;
+    if (digest_make(r, n, &own) != 0) {
+        return 0;
+    }
+    uint8_t *diff = calloc(n / 8 ? n / 8 : 1, 1);
+    bool any = false;
+    for (uint32_t b = 0; diff != NULL && b < n; b++) {
+        uint64_t theirs;
+        memcpy(&theirs, m.hashes.ptr + 8 * b, 8);
+        if (theirs != own.h[b]) {
+            diff[b / 8] |= (uint8_t)(1u << (b % 8));
+            any = true;
+        }
+    }
+    if (any) {
+        (void)send_entries(ctx, r, &peer.reconciler, m.round, diff, n, diff, n / 8 ? n / 8 : 1);
+    }
+    free(diff);
+    free(own.h);
+    return 0;
+}
+
+static void
+merge_entry(tidal_region *r, tidal_view e, uint64_t now)
+{
+    if (e.len < 2) {
+        return;
+    }
+    const uint8_t *b = e.ptr + 1;
+    size_t len = e.len - 1;
+    switch (e.ptr[0]) {
+    case KIND_HARDNEG: {
+        tidal_hardneg_entry he;
+        if (tidal_hardneg_entry_decode(b, len, &he) == 0) {
+            TIDAL_IGNORE(tidal_hardneg_entry_merge(r->hardneg, &he));
+        }
+        break;
+    }
+    case KIND_SIGNALS: {
+        tidal_entity_id item;
+        uint16_t type;
+        TIDAL_IGNORE(tidal_signals_entry_merge(r->signals, b, len, now, &item, &type));
+        break;
+    }
+    case KIND_SESSION: {
+        tidal_session_id id;
+        if (tidal_sessions_entry_merge(r->sessions, b, len, &id) == 0) {
+            TIDAL_IGNORE(tidal__state_session_merged(r, &id));
+        }
+        break;
+    }
+    default:
+        break; /* an unknown kind from a newer peer: left to the batches */
+    }
+}
+
+/* A peer's entries: merge them; if it asked for ours, send them. */
+static int
+on_entries(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
+{
+    tidal_msg_entries m;
+    struct tidal__peer peer;
+    if (tidal_msg_entries_decode(msg->payload, msg->len, &m, NULL) != 0 ||
+        !reconciler_of(r, msg, m.from, &peer)) {
+        return 0;
+    }
+    uint64_t now = tidal_hlc_wall_now(NULL);
+    size_t cur = 0;
+    tidal_view e;
+    pthread_mutex_lock(&r->state_lock);
+    while (tidal_msg_entries_next(&m, &cur, &e) == 0) {
+        merge_entry(r, e, now);
+    }
+    pthread_mutex_unlock(&r->state_lock);
+    atomic_fetch_add(&r->st_rentries, m.count);
+    if (m.want.len > 0) {
+        uint32_t n = m.want.len * 8;
+        (void)send_entries(ctx, r, &peer.reconciler, m.round, m.want.ptr, n, NULL, 0);
+    }
+    return 0;
+}
+
+/* Starts a round with every known peer. */
+static void
+round_start(tidal_ctx *ctx, tidal_region *r)
+{
+    pthread_mutex_lock(&r->state_lock);
+    size_t count = entry_count(r);
+    pthread_mutex_unlock(&r->state_lock);
+    uint32_t n = 256;
+    while (n < count / 2 && n < TIDAL_REPL_DIGEST_BUCKETS_MAX) {
+        n *= 2;
+    }
+    struct digest d;
+    if (digest_make(r, n, &d) != 0) {
+        return;
+    }
+    uint64_t round = atomic_fetch_add(&r->st_rounds, 1) + 1;
+    tidal_msg_digest m = {.from = r->id, .round = round,
+                          .hashes = {(const uint8_t *)d.h, n * 8}};
+    tidal_buf b;
+    tidal_buf_init(&b);
+    if (tidal_msg_digest_encode(&m, &b) == 0) {
+        for (tidal_region_id p = 0; p < TIDAL_REGIONS_MAX; p++) {
+            struct tidal__peer peer;
+            if (p != r->id && tidal__peer_get(r, p, &peer) &&
+                tidal_ctx_send(ctx, &peer.reconciler, TIDAL_MSG_DIGEST, b.data,
+                               (uint32_t)b.len) == 0) {
+                atomic_fetch_add(&r->st_rbytes, b.len);
+            }
+        }
+    }
+    tidal_buf_fini(&b);
+    free(d.h);
+}
+
+static uint32_t
+period_of(const tidal_region *r)
+{
+    return r->opts.reconcile_ms == 0 ? 1000u : r->opts.reconcile_ms;
+}
+
+static int
+reconciler_init(tidal_ctx *ctx, void *arg, void **state)
+{
+    tidal_region *r = arg;
+    *state = r;
+    return period_of(r) == UINT32_MAX ? 0 : tidal__tick_after(ctx, period_of(r));
+}
+
+static int
+reconciler_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
+{
+    tidal_region *r = state;
+    switch (msg->type) {
+    case TIDAL_MSG_DIGEST:
+        return on_digest(ctx, r, msg);
+    case TIDAL_MSG_ENTRIES:
+        return on_entries(ctx, r, msg);
+    case TIDAL_MSG_TICK:
+        round_start(ctx, r);
+        /* a one-byte tick is an on-demand round: the timer keeps its own pace */
+        if (msg->len == 0 && period_of(r) != UINT32_MAX) {
+            return tidal__tick_after(ctx, period_of(r));
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+const tidal_behaviour tidal__reconciler_behaviour = {.init = reconciler_init,
+                                                     .handle = reconciler_handle};

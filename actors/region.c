@@ -1,0 +1,151 @@
+/*
+ * The region actor ("region-<id>"): owner of the replicated state and of the
+ * session actors, follower path for peers' batches, writer of the writes that
+ * are not about a session (hide, unhide).  Also the peer table.
+ *
+ * Its tick (every TIDAL_REGION_TICK_MS) re-acknowledges origins whose copied
+ * batches became durable here since the last ACK (the first tick acknowledges
+ * every peer, whatever this region holds), and once a minute expires old
+ * signal buckets.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/internal.h"
+
+#define TIDAL_REGION_TICK_MS 50u
+
+static int
+addr_from(tidal_addr *out, tidal_view url, const char *kind, uint16_t id)
+{
+    char u[TIDAL_URL_BYTES_MAX], name[TIDAL_NAME_BYTES_MAX];
+    snprintf(u, sizeof(u), "%.*s", (int)url.len, (const char *)url.ptr);
+    snprintf(name, sizeof(name), "%s-%u", kind, id);
+    return tidal_addr_make(out, u, name, NULL, 0);
+}
+
+/* Records what a PEER message says.  Cannot fail (a bad address is ignored). */
+void
+tidal__peer_set(tidal_region *r, const tidal_msg_peer *p)
+{
+    struct tidal__peer peer = {.known = true};
+    if (p->region >= TIDAL_REGIONS_MAX || p->region == r->id ||
+        addr_from(&peer.region, p->region_url, "region", p->region) != 0 ||
+        addr_from(&peer.shipper, p->shipper_url, "shipper", p->region) != 0 ||
+        addr_from(&peer.reconciler, p->reconciler_url, "reconciler", p->region) != 0) {
+        return;
+    }
+    pthread_mutex_lock(&r->peers_lock);
+    r->peers[p->region] = peer;
+    pthread_mutex_unlock(&r->peers_lock);
+}
+
+bool
+tidal__peer_get(tidal_region *r, tidal_region_id id, struct tidal__peer *out)
+{
+    if (id >= TIDAL_REGIONS_MAX) {
+        return false;
+    }
+    pthread_mutex_lock(&r->peers_lock);
+    *out = r->peers[id];
+    pthread_mutex_unlock(&r->peers_lock);
+    return out->known;
+}
+
+static int
+region_init(tidal_ctx *ctx, void *arg, void **state)
+{
+    *state = arg;
+    return tidal__tick_after(ctx, TIDAL_REGION_TICK_MS);
+}
+
+/* Answers a write (region.c's writes carry no seqno).  A sender that did not
+ * ask gets nothing. */
+static void
+reply_result(tidal_ctx *ctx, const tidal_msg *msg, int code, uint64_t lsn)
+{
+    tidal_reply_to to;
+    if (tidal_msg_reply_to(msg, &to) == 0) {
+        tidal__reply_write_result(ctx, &to, code, 0, lsn);
+    }
+}
+
+static int
+on_write(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
+{
+    tidal_msg_write m;
+    tidal_record rec;
+    uint64_t lsn = 0;
+    if (tidal_msg_write_decode(msg->payload, msg->len, &m, NULL) != 0 ||
+        tidal_record_decode_exact(m.record.ptr, m.record.len, &rec, NULL) != 0) {
+        reply_result(ctx, msg, TIDAL_EINVAL, 0);
+        return 0;
+    }
+    if (rec.kind != TIDAL_REC_HIDE && rec.kind != TIDAL_REC_UNHIDE) {
+        reply_result(ctx, msg, TIDAL_EINVAL, 0); /* session writes go to session actors */
+        return 0;
+    }
+    int rv = tidal__write_local(r, ctx, &rec, 1, &lsn);
+    reply_result(ctx, msg, rv, lsn);
+    return 0;
+}
+
+static int
+on_tick(tidal_ctx *ctx, tidal_region *r)
+{
+    /* the first tick tells every peer's shipper what this incarnation has (a
+     * region that restarted with less than it had acknowledged is re-shipped
+     * without waiting for the peer's next write) */
+    bool announce = !r->announced;
+    r->announced = true;
+    for (tidal_region_id o = 0; o < TIDAL_REGIONS_MAX; o++) {
+        if (announce || (r->peer_wal[o] != NULL && r->applied_lsn[o] > 0)) {
+            /* re-ack: the copy may have become durable since the batch came */
+            tidal__send_ack(r, ctx, o);
+        }
+    }
+    uint64_t now = tidal_now(r->rt).wall_ns;
+    if (now / 1000000u - r->expired_ms >= TIDAL_EXPIRE_EVERY_MS) {
+        /* a pass visits every (item, type): once a minute, not every tick */
+        r->expired_ms = now / 1000000u;
+        pthread_mutex_lock(&r->state_lock);
+        tidal_signals_expire(r->signals, now);
+        pthread_mutex_unlock(&r->state_lock);
+    }
+    return tidal__tick_after(ctx, TIDAL_REGION_TICK_MS);
+}
+
+static int
+region_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
+{
+    tidal_region *r = state;
+    switch (msg->type) {
+    case TIDAL_MSG_BATCH: {
+        tidal_msg_batch m;
+        if (tidal_msg_batch_decode(msg->payload, msg->len, &m, NULL) == 0) {
+            /* a bad batch from a peer changes nothing; it is not our failure */
+            TIDAL_IGNORE(tidal__apply_batch(r, ctx, m.origin, m.batch.ptr, m.batch.len));
+        }
+        return 0;
+    }
+    case TIDAL_MSG_PEER: {
+        tidal_msg_peer p;
+        if (tidal_msg_peer_decode(msg->payload, msg->len, &p, NULL) == 0) {
+            tidal__peer_set(r, &p);
+        }
+        return 0;
+    }
+    case TIDAL_MSG_ACK:
+        tidal__apply_log_base(r, ctx, msg); /* from an origin's shipper: apply.c */
+        return 0;
+    case TIDAL_MSG_WRITE:
+        return on_write(ctx, r, msg);
+    case TIDAL_MSG_TICK:
+        return on_tick(ctx, r);
+    default:
+        return 0;
+    }
+}
+
+const tidal_behaviour tidal__region_behaviour = {.init = region_init, .handle = region_handle};

@@ -1,0 +1,350 @@
+/*
+ * Session actors: one virtual actor per live session on each region's socket
+ * (key = the 16-byte session id).  The one on the session's home region
+ * orders its writes and assigns their seqnos.
+ *
+ * Roaming (the home moves).  A write reaching region B for a session whose
+ * home is A:
+ *   1. B's session actor queues the write and sends HANDOVER_REQ(sid, B) to A's.
+ *   2. A's session actor, if A is still the home, writes SESSION_HOME(home B,
+ *      next seqno N) to A's log - from then on A takes no write for it - and
+ *      answers HANDOVER(sid, N).  If the home already moved to B it answers
+ *      again; if it moved elsewhere it answers ESTATE and B asks again, of the
+ *      home its state then names.
+ *   3. B writes SESSION_HOME(home B, next N) to its own log and runs the
+ *      queued writes with seqnos N, N+1, ...  Every region applies a
+ *      session's signals in seqno order (state.c holds a later one until the
+ *      gap fills), so nothing is lost, duplicated or reordered, whichever log
+ *      reaches it first.
+ * The request is an ask with a correlation id fixed for the whole handover
+ * (retries included), and the answer a reply: B takes only the answer to
+ * the request in progress.  A late copy of an answer to an earlier handover
+ * (duplicated or held back on the way) would otherwise hand B a stale next
+ * seqno while A is still the home, and both would assign the same seqnos.
+ * B re-sends its request every TIDAL_HANDOVER_RETRY_MS until answered (a
+ * dropped message or a partition only delays the handover; a write waiting
+ * meanwhile times out on the client side and can be retried with the same
+ * idempotency key).  A region that does not know the session yet (its start
+ * has not replicated) answers TIDAL_ENOENT.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/internal.h"
+
+struct queued_write {
+    tidal_reply_to to;
+    uint64_t req_id;
+    tidal_record rec;
+};
+
+struct sess {
+    tidal_region *r;
+    uint8_t sid[16];
+    tidal_session_id id;
+    bool handing_over;
+    uint64_t corr; /* correlation id of the handover in progress: answers carry it */
+    uint64_t asked_ms;
+    struct queued_write *queue;
+    uint32_t queued;
+};
+
+static int
+sess_init(tidal_ctx *ctx, void *arg, void **state)
+{
+    uint32_t klen;
+    const uint8_t *key = tidal_ctx_key(ctx, &klen);
+    if (klen != 16) {
+        return TIDAL_EINVAL;
+    }
+    struct sess *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return TIDAL_ENOMEM;
+    }
+    s->r = arg;
+    memcpy(s->sid, key, 16);
+    tidal__sid_from_bytes(key, &s->id);
+    *state = s;
+    return 0;
+}
+
+static void
+sess_fini(void *state, void *arg)
+{
+    (void)arg;
+    struct sess *s = state;
+    if (s != NULL) {
+        free(s->queue); /* their clients time out and may retry */
+        free(s);
+    }
+}
+
+static void
+remember(tidal_region *r, uint64_t req_id, int code, uint64_t lsn)
+{
+    if (req_id == 0) {
+        return;
+    }
+    tidal_idem_key k = {0, req_id};
+    tidal_idem_result res = {code, lsn};
+    pthread_mutex_lock(&r->state_lock);
+    TIDAL_IGNORE(tidal_idem_put(r->idem, &k, &res, tidal_now(r->rt).wall_ns)); /* best effort */
+    pthread_mutex_unlock(&r->state_lock);
+}
+
+static void
+ask_handover(tidal_ctx *ctx, struct sess *s, tidal_region_id home)
+{
+    tidal_region *r = s->r;
+    struct tidal__peer peer;
+    if (!s->handing_over) {
+        s->corr = atomic_fetch_add(&r->handover_corr, 1); /* retries keep it */
+    }
+    s->handing_over = true;
+    s->asked_ms = tidal_now(r->rt).wall_ns / 1000000u;
+    if (tidal__peer_get(r, home, &peer)) {
+        tidal_addr to;
+        tidal_msg_handover_req m = {.to_region = r->id};
+        memcpy(m.sid, s->sid, 16);
+        tidal_buf b;
+        tidal_buf_init(&b);
+        if (tidal_addr_virtual(&to, &peer.region, s->sid, 16) == 0 &&
+            tidal_msg_handover_req_encode(&m, &b) == 0) {
+            TIDAL_IGNORE(
+                tidal_ctx_ask(ctx, &to, TIDAL_MSG_HANDOVER_REQ, b.data, (uint32_t)b.len, s->corr));
+        }
+        tidal_buf_fini(&b);
+    }
+    /* asks again unless answered first */
+    TIDAL_IGNORE(tidal__tick_after(ctx, TIDAL_HANDOVER_RETRY_MS));
+}
+
+/* Runs one write at this region if it is the session's home.  Returns
+ * TIDAL_EAGAIN-like 1 when the write must wait for a handover. */
+static int
+run_write(tidal_ctx *ctx, struct sess *s, const tidal_reply_to *to, uint64_t req_id,
+          tidal_record *rec)
+{
+    tidal_region *r = s->r;
+    tidal_session_state info;
+    uint64_t lsn = 0;
+    pthread_mutex_lock(&r->state_lock);
+    int rv = tidal_sessions_get(r->sessions, &s->id, &info);
+    if (rec->kind == TIDAL_REC_SESSION_START) {
+        pthread_mutex_unlock(&r->state_lock);
+        if (rv == 0) {
+            tidal__reply_write_result(ctx, to, 0, 0, 0); /* already started: idempotent */
+            return 0;
+        }
+        rec->region = r->id;
+        rv = tidal__write_local(r, ctx, rec, 1, &lsn);
+        tidal__reply_write_result(ctx, to, rv, 0, lsn);
+        remember(r, req_id, rv, lsn);
+        return 0;
+    }
+    if (rv != 0 || (info.ended && rec->kind == TIDAL_REC_SESSION_SIGNAL)) {
+        pthread_mutex_unlock(&r->state_lock);
+        tidal__reply_write_result(ctx, to, rv != 0 ? TIDAL_ENOENT : TIDAL_ESTATE, 0, 0);
+        return 0;
+    }
+    if (info.home != r->id) {
+        pthread_mutex_unlock(&r->state_lock);
+        if (!s->handing_over) {
+            ask_handover(ctx, s, info.home);
+        }
+        return 1;
+    }
+    if (rec->kind == TIDAL_REC_SESSION_SIGNAL) {
+        rv = tidal_sessions_assign_seqno(r->sessions, &s->id, &rec->seqno);
+    }
+    pthread_mutex_unlock(&r->state_lock);
+    if (rv == 0) {
+        rv = tidal__write_local(r, ctx, rec, 1, &lsn);
+    }
+    tidal__reply_write_result(ctx, to, rv, rec->seqno, lsn);
+    remember(r, req_id, rv, lsn);
+    return 0;
+}
+
+static void
+enqueue(tidal_ctx *ctx, struct sess *s, const tidal_reply_to *to, uint64_t req_id,
+        const tidal_record *rec)
+{
+    if (s->queued == TIDAL_HANDOVER_QUEUE_MAX) {
+        tidal__reply_write_result(ctx, to, TIDAL_EFULL, 0, 0);
+        return;
+    }
+    struct queued_write *q = realloc(s->queue, (s->queued + 1) * sizeof(*q));
+    if (q == NULL) {
+        tidal__reply_write_result(ctx, to, TIDAL_ENOMEM, 0, 0);
+        return;
+    }
+    s->queue = q;
+    q[s->queued++] = (struct queued_write){*to, req_id, *rec};
+}
+
+/* Runs the queued writes in order, stopping at one that must wait again. */
+static void
+run_queue(tidal_ctx *ctx, struct sess *s)
+{
+    uint32_t done = 0;
+    while (done < s->queued &&
+           run_write(ctx, s, &s->queue[done].to, s->queue[done].req_id, &s->queue[done].rec) ==
+               0) {
+        done++;
+    }
+    memmove(s->queue, s->queue + done, (s->queued - done) * sizeof(*s->queue));
+    s->queued -= done;
+}
+
+static int
+on_write(tidal_ctx *ctx, struct sess *s, const tidal_msg *msg)
+{
+    tidal_msg_write m;
+    tidal_record rec;
+    tidal_reply_to to;
+    if (tidal_msg_write_decode(msg->payload, msg->len, &m, NULL) != 0 ||
+        tidal_record_decode_exact(m.record.ptr, m.record.len, &rec, NULL) != 0 ||
+        memcmp(rec.sid, s->sid, 16) != 0 || tidal_msg_reply_to(msg, &to) != 0) {
+        return 0; /* malformed or unanswerable: nothing to do (counted by the sender's timeout) */
+    }
+    if (m.req_id != 0) {
+        tidal_idem_key k = {0, m.req_id};
+        tidal_idem_result res;
+        pthread_mutex_lock(&s->r->state_lock);
+        bool seen = tidal_idem_check(s->r->idem, &k, tidal_now(s->r->rt).wall_ns, &res);
+        pthread_mutex_unlock(&s->r->state_lock);
+        if (seen) {
+            tidal__reply_write_result(ctx, &to, res.code, 0, res.value);
+            return 0;
+        }
+    }
+    if (s->queued > 0 || run_write(ctx, s, &to, m.req_id, &rec) != 0) {
+        enqueue(ctx, s, &to, m.req_id, &rec);
+    }
+    return 0;
+}
+
+static void
+answer_handover(tidal_ctx *ctx, struct sess *s, const tidal_msg *msg, uint64_t next, int code)
+{
+    tidal_msg_handover h = {.next_seqno = next, .code = (uint32_t)code};
+    memcpy(h.sid, s->sid, 16);
+    struct tidal__peer peer;
+    tidal_msg_handover_req req;
+    if (tidal_msg_handover_req_decode(msg->payload, msg->len, &req, NULL) != 0 ||
+        !tidal__peer_get(s->r, req.to_region, &peer)) {
+        return;
+    }
+    tidal_buf b;
+    tidal_buf_init(&b);
+    if (tidal_msg_handover_encode(&h, &b) == 0) {
+        /* a reply: it carries the request's correlation id */
+        TIDAL_IGNORE(tidal_ctx_reply(ctx, msg, TIDAL_MSG_HANDOVER, b.data, (uint32_t)b.len));
+    }
+    tidal_buf_fini(&b);
+}
+
+/* The old home is asked to hand the session over. */
+static int
+on_handover_req(tidal_ctx *ctx, struct sess *s, const tidal_msg *msg)
+{
+    tidal_region *r = s->r;
+    tidal_msg_handover_req req;
+    if (tidal_msg_handover_req_decode(msg->payload, msg->len, &req, NULL) != 0 ||
+        memcmp(req.sid, s->sid, 16) != 0 || req.to_region >= TIDAL_REGIONS_MAX) {
+        return 0;
+    }
+    tidal_session_state info;
+    pthread_mutex_lock(&r->state_lock);
+    int rv = tidal_sessions_get(r->sessions, &s->id, &info);
+    pthread_mutex_unlock(&r->state_lock);
+    if (rv != 0) {
+        answer_handover(ctx, s, msg, 0, TIDAL_ENOENT);
+    } else if (info.home == req.to_region) {
+        answer_handover(ctx, s, msg, info.next_seqno, 0); /* answered before: again */
+    } else if (info.home != r->id) {
+        answer_handover(ctx, s, msg, 0, TIDAL_ESTATE);
+    } else {
+        tidal_record home = {.kind = TIDAL_REC_SESSION_HOME, .region = req.to_region,
+                             .seqno = info.next_seqno, .hlc = tidal_now(r->rt)};
+        memcpy(home.sid, s->sid, 16);
+        uint64_t lsn;
+        rv = tidal__write_local(r, ctx, &home, 1, &lsn);
+        answer_handover(ctx, s, msg, info.next_seqno, rv);
+    }
+    return 0;
+}
+
+/* The new home got its answer. */
+static int
+on_handover(tidal_ctx *ctx, struct sess *s, const tidal_msg *msg)
+{
+    tidal_region *r = s->r;
+    tidal_msg_handover h;
+    if (tidal_msg_handover_decode(msg->payload, msg->len, &h, NULL) != 0 ||
+        memcmp(h.sid, s->sid, 16) != 0 || !s->handing_over || !msg->is_reply ||
+        msg->corr != s->corr) {
+        return 0; /* not the answer to the request in progress (a late copy of an old one) */
+    }
+    if (h.code != 0) {
+        return 0; /* the retry timer asks again, of the home our state names then */
+    }
+    tidal_record home = {.kind = TIDAL_REC_SESSION_HOME, .region = r->id, .seqno = h.next_seqno,
+                         .hlc = tidal_now(r->rt)};
+    memcpy(home.sid, s->sid, 16);
+    uint64_t lsn;
+    if (tidal__write_local(r, ctx, &home, 1, &lsn) != 0) {
+        return 0; /* retried by the timer */
+    }
+    s->handing_over = false;
+    run_queue(ctx, s);
+    return 0;
+}
+
+static int
+on_tick(tidal_ctx *ctx, struct sess *s)
+{
+    tidal_region *r = s->r;
+    uint64_t now = tidal_now(r->rt).wall_ns / 1000000u;
+    if (!s->handing_over || s->queued == 0) {
+        s->handing_over = s->queued > 0 && s->handing_over;
+        return 0;
+    }
+    if (now - s->asked_ms < TIDAL_HANDOVER_RETRY_MS) {
+        return tidal__tick_after(ctx, TIDAL_HANDOVER_RETRY_MS);
+    }
+    /* the home may have moved meanwhile, or come back to us */
+    tidal_session_state info;
+    pthread_mutex_lock(&r->state_lock);
+    int rv = tidal_sessions_get(r->sessions, &s->id, &info);
+    pthread_mutex_unlock(&r->state_lock);
+    if (rv == 0 && info.home == r->id) {
+        s->handing_over = false;
+        run_queue(ctx, s);
+    } else if (rv == 0) {
+        ask_handover(ctx, s, info.home);
+    }
+    return 0;
+}
+
+static int
+sess_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
+{
+    struct sess *s = state;
+    switch (msg->type) {
+    case TIDAL_MSG_WRITE:
+        return on_write(ctx, s, msg);
+    case TIDAL_MSG_HANDOVER_REQ:
+        return on_handover_req(ctx, s, msg);
+    case TIDAL_MSG_HANDOVER:
+        return on_handover(ctx, s, msg);
+    case TIDAL_MSG_TICK:
+        return on_tick(ctx, s);
+    default:
+        return 0;
+    }
+}
+
+const tidal_behaviour tidal__session_behaviour = {
+    .init = sess_init, .handle = sess_handle, .fini = sess_fini};

@@ -1,0 +1,238 @@
+/*
+ * The shipper ("shipper-<id>"): makes every peer catch up with this region's
+ * own log.
+ *
+ * Per peer it keeps the highest LSN acknowledged (acked) and the highest sent
+ * (sent_upto).  On each tick, and when the WAL reports new durable batches:
+ *   - batches above sent_upto that are durable and were not shipped inline by
+ *     their writers are sent (SYNC / INTERVAL: the writers cannot ship them);
+ *   - if acked has not moved for TIDAL_SHIP_RTO_MS while batches above it are
+ *     durable, everything from acked + 1 is sent again (lost or dropped
+ *     batches, a peer that restarted, a new peer: it starts at acked = 0).
+ * At most TIDAL_SHIP_TICK_BYTES_MAX per peer per round; the rest follows on the
+ * next ticks.  Batches come from the WAL: memory while recent, segments after.
+ * Segments every known peer has acknowledged are released; a peer that needs
+ * batches already released is told where the log now starts (internal.h,
+ * "Released logs").
+ */
+#include <string.h>
+
+#include "actors/internal.h"
+
+struct send_ctx {
+    tidal_region *r;
+    tidal_ctx *ctx;
+    const tidal_addr *to;
+    size_t bytes;
+    uint64_t last;
+};
+
+static int
+send_one(void *arg, const uint8_t *batch, size_t len)
+{
+    struct send_ctx *sc = arg;
+    tidal_batch_header h;
+    if (tidal_batch_decode(batch, len, &h, NULL, NULL, 0) != 0) {
+        return 1; /* the WAL verified it: cannot happen; stop rather than send garbage */
+    }
+    tidal_msg_batch m = {.origin = sc->r->id, .shard = sc->r->opts.shard_id,
+                         .batch = {batch, (uint32_t)len}};
+    tidal_buf b;
+    tidal_buf_init(&b);
+    int rv = tidal_msg_batch_encode(&m, &b);
+    if (rv == 0) {
+        rv = tidal_ctx_send(sc->ctx, sc->to, TIDAL_MSG_BATCH, b.data, (uint32_t)b.len);
+    }
+    tidal_buf_fini(&b);
+    if (rv != 0) {
+        return 1; /* link or mailbox full: the rest goes next round */
+    }
+    atomic_fetch_add(&sc->r->st_shipped, 1);
+    sc->last = h.first_lsn + h.count - 1;
+    sc->bytes += len;
+    return sc->bytes >= TIDAL_SHIP_TICK_BYTES_MAX ? 1 : 0;
+}
+
+static int
+stop_at_first(void *arg, const uint8_t *batch, size_t len)
+{
+    (void)arg;
+    (void)batch;
+    (void)len;
+    return 1;
+}
+
+/* The lowest LSN in [lo, hi] the log can still be read from (reads below it
+ * fail with ENOENT); hi if none below it. */
+static uint64_t
+oldest_kept(tidal_region *r, uint64_t lo, uint64_t hi)
+{
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (tidal_wal_read(r->wal, mid, false, stop_at_first, NULL) == TIDAL_ENOENT) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/* Tells the peer our log now starts after base for it (internal.h,
+ * "Released logs"). */
+static void
+send_base(tidal_ctx *ctx, tidal_region *r, const struct tidal__peer *peer, uint64_t base)
+{
+    tidal_msg_ack a = {.origin = r->id, .shard = r->opts.shard_id, .applied_lsn = base};
+    tidal_buf b;
+    tidal_buf_init(&b);
+    if (tidal_msg_ack_encode(&a, &b) == 0) {
+        /* lost or refused: the next round without progress sends it again */
+        TIDAL_IGNORE(tidal_ctx_send(ctx, &peer->region, TIDAL_MSG_ACK, b.data, (uint32_t)b.len));
+    }
+    tidal_buf_fini(&b);
+}
+
+static void
+ship_peer(tidal_ctx *ctx, tidal_region *r, tidal_region_id p, const struct tidal__peer *peer,
+          uint64_t now)
+{
+    struct tidal__shipper_peer *sp = &r->ship[p];
+    uint64_t durable = tidal_wal_durable_lsn(r->wal);
+    uint64_t inline_upto = atomic_load(&r->shipped_inline_upto);
+    if (sp->rto_ms == 0) {
+        sp->rto_ms = TIDAL_SHIP_RTO_MS;
+    }
+    if (sp->acked >= durable) {
+        sp->last_progress_ms = now;
+        sp->rto_ms = TIDAL_SHIP_RTO_MS;
+        return;
+    }
+    uint64_t from;
+    if (now - sp->last_progress_ms >= sp->rto_ms) {
+        from = sp->acked + 1; /* no progress: resend what is unacknowledged */
+        sp->last_progress_ms = now;
+        sp->rto_ms = sp->rto_ms * 2 < TIDAL_SHIP_RTO_MAX_MS ? sp->rto_ms * 2
+                                                           : TIDAL_SHIP_RTO_MAX_MS;
+    } else {
+        uint64_t upto = sp->sent_upto > inline_upto ? sp->sent_upto : inline_upto;
+        if (upto >= durable) {
+            return; /* everything durable is on its way */
+        }
+        from = (upto > sp->acked ? upto : sp->acked) + 1;
+    }
+    struct send_ctx sc = {.r = r, .ctx = ctx, .to = &peer->region};
+    int rv = tidal_wal_read(r->wal, from, false, send_one, &sc);
+    if (rv == TIDAL_ENOENT) {
+        /* released before this peer acknowledged: it skips what is gone (the
+         * reconciler brings it that state) and goes on from what is kept */
+        uint64_t base = oldest_kept(r, from, durable + 1) - 1;
+        send_base(ctx, r, peer, base);
+        (void)tidal_wal_read(r->wal, base + 1, false, send_one, &sc);
+    }
+    if (sc.last > sp->sent_upto) {
+        sp->sent_upto = sc.last;
+    }
+}
+
+/* A region with no peer keeps nothing for anyone: its durable batches are
+ * released as they come (a peer that joins later is told where the log
+ * starts and reconciles the rest), so an ephemeral region alone never fills
+ * its memory log. */
+static void
+release_unwatched(tidal_region *r)
+{
+    for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
+        struct tidal__peer peer;
+        if (i != r->id && tidal__peer_get(r, i, &peer)) {
+            return;
+        }
+    }
+    uint64_t durable = tidal_wal_durable_lsn(r->wal);
+    if (durable > 0) {
+        TIDAL_IGNORE(tidal_wal_release(r->wal, durable + 1));
+    }
+}
+
+static void
+ship_all(tidal_ctx *ctx, tidal_region *r)
+{
+    uint64_t now = tidal_now(r->rt).wall_ns / 1000000u;
+    for (tidal_region_id p = 0; p < TIDAL_REGIONS_MAX; p++) {
+        struct tidal__peer peer;
+        if (p != r->id && tidal__peer_get(r, p, &peer)) {
+            ship_peer(ctx, r, p, &peer, now);
+        }
+    }
+}
+
+static void
+on_ack(tidal_region *r, const tidal_msg *msg)
+{
+    tidal_msg_ack a;
+    if (tidal_msg_ack_decode(msg->payload, msg->len, &a, NULL) != 0 || a.origin != r->id) {
+        return;
+    }
+    /* the sender is "region-<p>": find p */
+    tidal_region_id p = TIDAL_REGIONS_MAX;
+    for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
+        struct tidal__peer peer;
+        if (tidal__peer_get(r, i, &peer) && msg->from_name_len == strlen(peer.region.name) &&
+            memcmp(msg->from_name, peer.region.name, msg->from_name_len) == 0) {
+            p = i;
+            break;
+        }
+    }
+    if (p == TIDAL_REGIONS_MAX) {
+        return;
+    }
+    struct tidal__shipper_peer *sp = &r->ship[p];
+    if (a.applied_lsn > sp->acked) {
+        sp->acked = a.applied_lsn;
+        sp->last_progress_ms = tidal_now(r->rt).wall_ns / 1000000u;
+        sp->rto_ms = TIDAL_SHIP_RTO_MS; /* progress: back to the base wait */
+        atomic_store(&r->st_acked[p], a.applied_lsn);
+    } else if (a.applied_lsn < sp->acked) {
+        /* the peer lost what it had acknowledged (restarted without it): resend */
+        sp->acked = a.applied_lsn;
+        sp->sent_upto = a.applied_lsn;
+        atomic_store(&r->st_acked[p], a.applied_lsn);
+    }
+    uint64_t min = UINT64_MAX;
+    for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
+        struct tidal__peer peer;
+        if (i != r->id && tidal__peer_get(r, i, &peer) && r->ship[i].acked < min) {
+            min = r->ship[i].acked;
+        }
+    }
+    if (min != UINT64_MAX && min > 0) {
+        TIDAL_IGNORE(tidal_wal_release(r->wal, min + 1));
+    }
+}
+
+static int
+shipper_init(tidal_ctx *ctx, void *arg, void **state)
+{
+    *state = arg;
+    return tidal__tick_after(ctx, TIDAL_SHIP_TICK_MS);
+}
+
+static int
+shipper_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
+{
+    tidal_region *r = state;
+    switch (msg->type) {
+    case TIDAL_MSG_ACK:
+        on_ack(r, msg);
+        return 0;
+    case TIDAL_MSG_TICK:
+        ship_all(ctx, r);
+        release_unwatched(r);
+        /* a tick sent by the WAL's sync thread (len 1) does not re-arm the timer */
+        return msg->len == 0 ? tidal__tick_after(ctx, TIDAL_SHIP_TICK_MS) : 0;
+    default:
+        return 0;
+    }
+}
+
+const tidal_behaviour tidal__shipper_behaviour = {.init = shipper_init, .handle = shipper_handle};

@@ -1,0 +1,342 @@
+/*
+ * A region's replicated state: the store/ tables behind one lock, and the one
+ * function that applies a record to them, for local writes and peers' alike.
+ *
+ * Applying is always a merge, so applying a record twice changes nothing:
+ *   SESSION_START   start (idempotent for the same id)
+ *   SESSION_SIGNAL  counts: the origin's components raised to the record's
+ *                   p_minute / p_hour (max); the session's list: appended in
+ *                   seqno order through the HWM - a seqno at or below it is a
+ *                   duplicate (counted, dropped), the next one applies, a later
+ *                   one is held until the gap fills
+ *   SESSION_END     sticky
+ *   SESSION_HOME    LWW by stamp
+ *   HIDE / UNHIDE   the set keeps the greatest stamp of each
+ * A session record for a session this region does not know yet (its start is
+ * in another origin's log, not applied yet) is held too, and applied when the
+ * start arrives.  Only signals wait for a seqno gap: END and HOME are merges
+ * and apply at once (a home's own HOME record must stop its writes at once,
+ * or it would assign seqnos its successor also assigns).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/internal.h"
+
+int
+tidal__state_open(tidal_region *r)
+{
+    int rv;
+    if ((rv = tidal_sigtypes_open(&r->types)) != 0) {
+        return rv;
+    }
+    if ((rv = tidal_signals_open(r->types, &r->signals)) != 0) {
+        goto fail_types;
+    }
+    if ((rv = tidal_sessions_open(r->types, &r->sessions)) != 0) {
+        goto fail_signals;
+    }
+    if ((rv = tidal_hardneg_open(&r->hardneg)) != 0) {
+        goto fail_sessions;
+    }
+    if ((rv = tidal_hwm_open(&r->hwm)) != 0) {
+        goto fail_hardneg;
+    }
+    if ((rv = tidal_idem_open(NULL, &r->idem)) != 0) {
+        goto fail_hwm;
+    }
+    tidal_hmap_init(&r->held, sizeof(struct tidal__held_session), 16);
+    pthread_mutex_init(&r->state_lock, NULL);
+    return 0;
+
+fail_hwm:
+    tidal_hwm_close(r->hwm);
+fail_hardneg:
+    tidal_hardneg_close(r->hardneg);
+fail_sessions:
+    tidal_sessions_close(r->sessions);
+fail_signals:
+    tidal_signals_close(r->signals);
+fail_types:
+    tidal_sigtypes_close(r->types);
+    return rv;
+}
+
+void
+tidal__state_close(tidal_region *r)
+{
+    size_t cur = 0;
+    struct tidal__held_session *hs;
+    while ((hs = tidal_hmap_next(&r->held, &cur)) != NULL) {
+        for (struct tidal__held_write *w = hs->list, *n; w != NULL; w = n) {
+            n = w->next;
+            free(w);
+        }
+    }
+    tidal_hmap_fini(&r->held);
+    tidal_idem_close(r->idem);
+    tidal_hwm_close(r->hwm);
+    tidal_hardneg_close(r->hardneg);
+    tidal_sessions_close(r->sessions);
+    tidal_signals_close(r->signals);
+    tidal_sigtypes_close(r->types);
+    pthread_mutex_destroy(&r->state_lock);
+}
+
+void
+tidal__sid_to_bytes(const tidal_session_id *s, uint8_t out[16])
+{
+    for (int i = 0; i < 8; i++) {
+        out[i] = (uint8_t)(s->hi >> (56 - 8 * i));
+        out[8 + i] = (uint8_t)(s->lo >> (56 - 8 * i));
+    }
+}
+
+void
+tidal__sid_from_bytes(const uint8_t in[16], tidal_session_id *s)
+{
+    s->hi = s->lo = 0;
+    for (int i = 0; i < 8; i++) {
+        s->hi = (s->hi << 8) | in[i];
+        s->lo = (s->lo << 8) | in[8 + i];
+    }
+}
+
+/* Holds rec until its session exists and its seqno is next.  Keeps the list
+ * sorted by seqno; a seqno already held is a duplicate. */
+static int
+hold(tidal_region *r, const tidal_record *rec)
+{
+    struct tidal__held_session *hs;
+    bool created;
+    int rv = tidal_hmap_upsert(&r->held, rec->sid, (void **)&hs, &created);
+    if (rv != 0) {
+        return rv;
+    }
+    if (created) {
+        hs->list = NULL;
+        hs->n = 0;
+    }
+    struct tidal__held_write **pp = &hs->list;
+    while (*pp != NULL && (*pp)->rec.seqno < rec->seqno) {
+        pp = &(*pp)->next;
+    }
+    if (*pp != NULL && (*pp)->rec.seqno == rec->seqno && rec->kind == TIDAL_REC_SESSION_SIGNAL &&
+        (*pp)->rec.kind == TIDAL_REC_SESSION_SIGNAL) {
+        atomic_fetch_add(&r->st_seqno_dups, 1);
+        return 0;
+    }
+    struct tidal__held_write *w = malloc(sizeof(*w));
+    if (w == NULL) {
+        return TIDAL_ENOMEM;
+    }
+    w->rec = *rec;
+    w->next = *pp;
+    *pp = w;
+    hs->n++;
+    return 0;
+}
+
+/* Raises the session's HWM over every seqno its signal list already holds
+ * contiguously above it (a merge may have brought them).  Caller holds
+ * state_lock. */
+static int
+advance_hwm(tidal_region *r, const tidal_session_id *sid)
+{
+    const tidal_session_signal *sigs;
+    size_t n;
+    if (tidal_sessions_signals(r->sessions, sid, &sigs, &n) != 0) {
+        return 0;
+    }
+    uint64_t hwm = tidal_hwm_get(r->hwm, sid);
+    size_t lo = 0, hi = n;
+    while (lo < hi) { /* first signal above the HWM */
+        size_t mid = lo + (hi - lo) / 2;
+        if (sigs[mid].seqno <= hwm) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    uint64_t top = hwm;
+    while (lo < n && sigs[lo].seqno == top + 1) {
+        top++;
+        lo++;
+    }
+    return top > hwm ? tidal_hwm_raise(r->hwm, sid, top) : 0;
+}
+
+/* Applies the session part of a record whose session exists.  Returns
+ * TIDAL_EBUSY if a signal must wait for an earlier seqno. */
+static int
+apply_session_part(tidal_region *r, const tidal_record *rec, const tidal_session_id *sid)
+{
+    switch (rec->kind) {
+    case TIDAL_REC_SESSION_END:
+        return tidal_sessions_end(r->sessions, sid, &rec->hlc);
+    case TIDAL_REC_SESSION_HOME: {
+        bool applied;
+        return tidal_sessions_set_home(r->sessions, sid, rec->region, rec->seqno, &rec->hlc,
+                                       &applied);
+    }
+    default:
+        break;
+    }
+    uint64_t hwm = tidal_hwm_get(r->hwm, sid);
+    if (rec->seqno <= hwm) {
+        atomic_fetch_add(&r->st_seqno_dups, 1);
+        return 0;
+    }
+    if (rec->seqno != hwm + 1) {
+        return TIDAL_EBUSY;
+    }
+    uint16_t type;
+    int rv = tidal_sigtypes_intern(r->types, rec->type, &type);
+    if (rv != 0) {
+        return rv;
+    }
+    tidal_session_signal s = {.seqno = rec->seqno, .item = rec->item, .ts_ns = rec->ts_ns,
+                              .weight = (float)rec->weight, .type = type, .origin = rec->region};
+    if ((rv = tidal_sessions_add_signal(r->sessions, sid, &s)) != 0) {
+        return rv;
+    }
+    bool apply;
+    rv = tidal_hwm_should_apply(r->hwm, sid, rec->seqno, &apply);
+    return rv != 0 ? rv : advance_hwm(r, sid);
+}
+
+/* Applies held records of a session that became applicable: every END and
+ * HOME at once (merges, in any order), then signals in seqno order up to the
+ * first gap. */
+static int
+drain(tidal_region *r, const uint8_t sid_bytes[16])
+{
+    struct tidal__held_session *hs = tidal_hmap_find(&r->held, sid_bytes);
+    tidal_session_id sid;
+    tidal__sid_from_bytes(sid_bytes, &sid);
+    int rv = 0;
+    struct tidal__held_write **pp = hs != NULL ? &hs->list : NULL;
+    while (pp != NULL && *pp != NULL) {
+        struct tidal__held_write *w = *pp;
+        if (w->rec.kind == TIDAL_REC_SESSION_SIGNAL) {
+            pp = &w->next;
+            continue;
+        }
+        *pp = w->next;
+        hs->n--;
+        rv = apply_session_part(r, &w->rec, &sid);
+        free(w);
+        if (rv != 0) {
+            return rv;
+        }
+    }
+    while (hs != NULL && hs->list != NULL) {
+        struct tidal__held_write *w = hs->list;
+        rv = apply_session_part(r, &w->rec, &sid);
+        if (rv == TIDAL_EBUSY) {
+            return 0; /* the next one is still missing */
+        }
+        hs->list = w->next;
+        hs->n--;
+        free(w);
+        if (rv != 0) {
+            return rv;
+        }
+    }
+    if (hs != NULL) {
+        tidal_hmap_remove_entry(&r->held, hs);
+    }
+    return rv;
+}
+
+static bool
+session_known(tidal_region *r, const tidal_session_id *sid)
+{
+    tidal_session_state info;
+    return tidal_sessions_get(r->sessions, sid, &info) == 0;
+}
+
+/* Applies one record.  Caller holds state_lock. */
+int
+tidal__state_apply(tidal_region *r, const tidal_record *rec)
+{
+    tidal_session_id sid;
+    tidal__sid_from_bytes(rec->sid, &sid);
+    int rv;
+    switch (rec->kind) {
+    case TIDAL_REC_HIDE:
+        return tidal_hardneg_hide(r->hardneg, rec->user, rec->item, &rec->hlc);
+    case TIDAL_REC_UNHIDE:
+        return tidal_hardneg_unhide(r->hardneg, rec->user, rec->item, &rec->hlc);
+    case TIDAL_REC_SESSION_START:
+        rv = tidal_sessions_start(r->sessions, &sid, rec->user, rec->region, &rec->hlc);
+        return rv != 0 ? rv : drain(r, rec->sid);
+    case TIDAL_REC_SESSION_SIGNAL: {
+        uint16_t type;
+        if ((rv = tidal_sigtypes_intern(r->types, rec->type, &type)) != 0 ||
+            (rv = tidal_signals_observe(r->signals, rec->item, type, rec->region, rec->ts_ns,
+                                        rec->p_minute, rec->p_hour)) != 0) {
+            return rv;
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    if (session_known(r, &sid) && rec->kind != TIDAL_REC_SESSION_SIGNAL) {
+        /* END and HOME merge (sticky, LWW): never held behind a seqno gap, so
+         * a home that hands its session over stops taking writes at once */
+        return apply_session_part(r, rec, &sid);
+    }
+    if (!session_known(r, &sid) || tidal_hmap_find(&r->held, rec->sid) != NULL) {
+        rv = hold(r, rec);
+        return rv != 0 ? rv : (session_known(r, &sid) ? drain(r, rec->sid) : 0);
+    }
+    rv = apply_session_part(r, rec, &sid);
+    if (rv == TIDAL_EBUSY) {
+        return hold(r, rec);
+    }
+    return rv != 0 ? rv : drain(r, rec->sid);
+}
+
+/* A reconciliation merged a session: its HWM and held writes catch up.
+ * Caller holds state_lock. */
+int
+tidal__state_session_merged(tidal_region *r, const tidal_session_id *sid)
+{
+    uint8_t b[16];
+    int rv = advance_hwm(r, sid);
+    tidal__sid_to_bytes(sid, b);
+    return rv != 0 ? rv : drain(r, b);
+}
+
+/* At the origin, before applying a new signal: its counter components after
+ * it (this region's own, plus one).  Caller holds state_lock. */
+int
+tidal__state_fill_signal(tidal_region *r, tidal_record *rec)
+{
+    uint16_t type;
+    uint64_t pm = 0, ph = 0;
+    int rv = tidal_sigtypes_intern(r->types, rec->type, &type);
+    if (rv == 0) {
+        rv = tidal_signals_component(r->signals, rec->item, type, r->id, rec->ts_ns, &pm, &ph);
+    }
+    if (rv == 0) {
+        rec->region = r->id;
+        rec->p_minute = pm + 1;
+        rec->p_hour = ph + 1;
+    }
+    return rv;
+}
+
+/* A digest of the whole replicated state: equal digests, equal state. */
+uint64_t
+tidal__state_digest(tidal_region *r)
+{
+    pthread_mutex_lock(&r->state_lock);
+    uint64_t d = tidal_signals_digest(r->signals);
+    d = d * 0x9e3779b97f4a7c15ull ^ tidal_sessions_digest(r->sessions);
+    d = d * 0x9e3779b97f4a7c15ull ^ tidal_hardneg_digest(r->hardneg);
+    pthread_mutex_unlock(&r->state_lock);
+    return d;
+}

@@ -1,0 +1,148 @@
+/*
+ * A write at its origin: applied to the state, appended to the region's WAL
+ * as one batch, and - if the WAL says it is durable at once - shipped to every
+ * peer from the writer's own handler (the second and last mailbox hop before
+ * a peer can read it).
+ *
+ * The append and the apply happen under state_lock, so the WAL's LSN order is
+ * the order the state saw; the append comes first, so a write the WAL refused
+ * never reaches the state.
+ */
+#include <string.h>
+
+#include "actors/internal.h"
+
+int
+tidal__send_msg(tidal_ctx *ctx, tidal_runtime *rt, const tidal_addr *to, uint16_t type,
+                const tidal_buf *payload)
+{
+    if (ctx != NULL) {
+        return tidal_ctx_send(ctx, to, type, payload->data, (uint32_t)payload->len);
+    }
+    return tidal_send(rt, to, type, payload->data, (uint32_t)payload->len, 0);
+}
+
+/* Answers a write with its result.  A client gone or full loses its answer
+ * and times out.  Cannot fail. */
+void
+tidal__reply_write_result(tidal_ctx *ctx, const tidal_reply_to *to, int code, uint64_t seqno,
+                          uint64_t lsn)
+{
+    tidal_msg_write_result res = {.code = (uint32_t)code, .seqno = seqno, .lsn = lsn};
+    tidal_buf b;
+    tidal_buf_init(&b);
+    if (tidal_msg_write_result_encode(&res, &b) == 0) {
+        TIDAL_IGNORE(tidal_ctx_reply_to(ctx, to, TIDAL_MSG_WRITE_RESULT, b.data, (uint32_t)b.len));
+    }
+    tidal_buf_fini(&b);
+}
+
+/* Sends one batch (header + payload) to every known peer's region actor. */
+void
+tidal__ship_inline(tidal_region *r, tidal_ctx *ctx, const uint8_t *batch, size_t len,
+                   uint64_t last_lsn)
+{
+    tidal_buf b;
+    tidal_buf_init(&b);
+    tidal_msg_batch m = {.origin = r->id, .shard = r->opts.shard_id,
+                         .batch = {batch, (uint32_t)len}};
+    if (tidal_msg_batch_encode(&m, &b) != 0) {
+        tidal_buf_fini(&b);
+        return; /* the shipper retransmits from the WAL */
+    }
+    for (tidal_region_id p = 0; p < TIDAL_REGIONS_MAX; p++) {
+        struct tidal__peer peer;
+        if (p == r->id || !tidal__peer_get(r, p, &peer)) {
+            continue;
+        }
+        /* a full link or mailbox loses only this copy: the shipper resends */
+        if (tidal__send_msg(ctx, r->rt, &peer.region, TIDAL_MSG_BATCH, &b) == 0) {
+            atomic_fetch_add(&r->st_shipped, 1);
+        }
+    }
+    uint64_t prev = atomic_load(&r->shipped_inline_upto);
+    while (prev < last_lsn &&
+           !atomic_compare_exchange_weak(&r->shipped_inline_upto, &prev, last_lsn)) {
+    }
+    tidal_buf_fini(&b);
+}
+
+static void
+hlc_range(tidal_region *r, const tidal_record *recs, uint32_t n, tidal_hlc *min, tidal_hlc *max)
+{
+    tidal_hlc now = tidal_now(r->rt);
+    *min = *max = now;
+    for (uint32_t i = 0; i < n; i++) {
+        if (recs[i].kind == TIDAL_REC_SESSION_SIGNAL) {
+            continue;
+        }
+        if (tidal_hlc_compare(&recs[i].hlc, min) < 0) {
+            *min = recs[i].hlc;
+        }
+        if (tidal_hlc_compare(&recs[i].hlc, max) > 0) {
+            *max = recs[i].hlc;
+        }
+    }
+}
+
+/* Writes n records as one batch.  Signal records get their counter
+ * components here.  *lsn gets the batch's last LSN.  On error nothing was
+ * applied. */
+int
+tidal__write_local(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
+                   uint64_t *lsn)
+{
+    tidal_buf payload;
+    tidal_buf_init(&payload);
+    tidal_hlc hmin, hmax;
+    hlc_range(r, recs, n, &hmin, &hmax);
+    uint64_t first = 0;
+    int rv = 0;
+    pthread_mutex_lock(&r->state_lock);
+    for (uint32_t i = 0; i < n && rv == 0; i++) {
+        if (recs[i].kind == TIDAL_REC_SESSION_SIGNAL) {
+            rv = tidal__state_fill_signal(r, &recs[i]);
+        }
+        rv = rv != 0 ? rv : tidal_record_encode(&recs[i], &payload);
+    }
+    if (rv == 0) {
+        rv = tidal_wal_append(r->wal, payload.data, (uint32_t)payload.len, n, hmin, hmax, &first);
+    }
+    for (uint32_t i = 0; i < n && rv == 0; i++) {
+        rv = tidal__state_apply(r, &recs[i]);
+    }
+    pthread_mutex_unlock(&r->state_lock);
+    if (rv != 0) {
+        tidal_buf_fini(&payload);
+        return rv;
+    }
+    *lsn = first + n - 1;
+    atomic_fetch_add(&r->st_writes, n);
+    bool session = recs[0].kind != TIDAL_REC_HIDE && recs[0].kind != TIDAL_REC_UNHIDE;
+    bool ship = tidal_wal_durable_lsn(r->wal) >= *lsn;
+    if (session || ship) {
+        /* the batch exactly as the WAL holds it: the same header, re-encoded */
+        tidal_batch_header h = {.origin = r->id, .shard = r->opts.shard_id, .count = n,
+                                .first_lsn = first, .payload_len = (uint32_t)payload.len,
+                                .hlc_min = hmin, .hlc_max = hmax};
+        uint8_t hdr[TIDAL_BATCH_HEADER_BYTES];
+        tidal_buf batch;
+        tidal_buf_init(&batch);
+        if (tidal_batch_header_encode(&h, payload.data, hdr) == 0 &&
+            tidal_buf_append(&batch, hdr, sizeof(hdr)) == 0 &&
+            tidal_buf_append(&batch, payload.data, payload.len) == 0) {
+            if (ship) {
+                tidal__ship_inline(r, ctx, batch.data, batch.len, *lsn);
+            }
+            if (session) {
+                pthread_mutex_lock(&r->cb_lock);
+                tidal_buf_reset(&r->last_session_batch);
+                TIDAL_IGNORE(tidal_buf_append(&r->last_session_batch, batch.data, batch.len));
+                pthread_mutex_unlock(&r->cb_lock); /* ENOMEM: no replay copy, nothing else */
+            }
+        }
+        tidal_buf_fini(&batch);
+    }
+    tidal_buf_fini(&payload);
+    return 0;
+}

@@ -1,0 +1,239 @@
+/*
+ * Regions and clusters (public API): the replicated store of sessions,
+ * preference signals and hard negatives.
+ *
+ * A cluster (the seed's InProcessTransportFactory) is the set of regions one
+ * process runs, all reachable under one base URL: "inproc://name" (the
+ * default), "ipc:///dir" or "tcp://127.0.0.1" - changing that URL is the only
+ * change needed to move a test between transports.  A region (the seed's
+ * TidalDb) is a node: its own runtime (worker pool, clock, fault layer), a
+ * region actor that owns the store and the session actors, a shipper and a
+ * reconciler.  Regions opened in one cluster are peers of each other.
+ *
+ * Writes: every region is the origin of its own writes.  A write is applied
+ * to the local store, appended to the region's WAL and acknowledged once
+ * durable under the region's policy; it is shipped to every peer, which
+ * applies each batch once, in LSN order per origin.  Replicated state merges
+ * commutatively (DESIGN.md), so duplicates, replays and reconciliation never
+ * count anything twice.
+ *
+ * Reads are served from the local store: they see local writes at once and
+ * remote writes once their batch has been applied.
+ *
+ * Every call here may be made from any thread except an actor handler.
+ * Functions returning int give 0 or a TIDAL_E* code.
+ */
+#ifndef TIDAL_REGION_H
+#define TIDAL_REGION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tidal/errors.h"
+#include "tidal/fault.h"
+#include "tidal/hlc.h"
+#include "tidal/runtime.h"
+#include "tidal/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef uint64_t tidal_seqno;
+
+typedef struct tidal_cluster tidal_cluster;
+typedef struct tidal_region tidal_region;
+
+typedef struct tidal_cluster_opts {
+    const char *url;  /* base URL of every region; NULL = a unique inproc:// base */
+    uint64_t seed;    /* fault-injection seed, the same for every region; 0 is valid */
+    uint32_t workers; /* worker threads per region; 0 = the number of cores */
+} tidal_cluster_opts;
+
+/* Opens an empty cluster.  On error nothing is left open. */
+int tidal_cluster_open(const tidal_cluster_opts *opts, tidal_cluster **out) TIDAL_WARN_UNUSED;
+
+/* Closes every region still open, then the cluster.  Returns 0 when
+ * everything was released (TIDAL_EBUSY if a region's runtime reported
+ * outstanding work); frees everything either way.  Accepts NULL. */
+int tidal_cluster_close(tidal_cluster *c);
+
+typedef enum tidal_role {
+    TIDAL_ROLE_LEADER = 0,  /* the seed's NodeRole; informational: every region */
+    TIDAL_ROLE_FOLLOWER = 1 /* originates its own writes and follows its peers */
+} tidal_role;
+
+typedef enum tidal_durability_policy {
+    TIDAL_SYNC = 0,     /* acknowledged after fdatasync (group commit) */
+    TIDAL_INTERVAL = 1, /* synced every interval_ms */
+    TIDAL_NONE = 2      /* acknowledged once written to the file */
+} tidal_durability_policy;
+
+typedef struct tidal_region_opts {
+    tidal_region_id region_id; /* unique in the cluster; < 16 */
+    tidal_shard_id shard_id;   /* this node's shard (the seed's NodeConfig.shard_id) */
+    tidal_role role;           /* informational */
+    const char *dir;           /* NULL = ephemeral (memory only) */
+    tidal_durability_policy durability; /* 0 = sync; ignored when ephemeral */
+    uint32_t interval_ms;      /* INTERVAL period; 0 = 10 */
+    uint64_t segment_bytes;    /* WAL segment size; 0 = 64 MiB */
+    uint32_t reconcile_ms;     /* reconciler period; 0 = 1000; UINT32_MAX = only on demand */
+} tidal_region_opts;
+
+/* Opens a region in the cluster (recovering it from dir if given) and makes
+ * it a peer of every other region of the cluster.  TIDAL_EEXIST if the region
+ * id is taken; TIDAL_ECORRUPT / TIDAL_EVERSION if recovery refuses the WAL.
+ * On error nothing is left open. */
+int tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region **out)
+    TIDAL_WARN_UNUSED;
+
+/* Closes a region cleanly (its peers keep it as a peer: reopening it from
+ * its directory resumes shipping).  Accepts NULL. */
+int tidal_region_close(tidal_region *r);
+
+/* Stops a region abruptly, as a crash would: no final sync, nothing flushed,
+ * in-flight messages lost.  Only what was durable survives a reopen. */
+int tidal_region_crash(tidal_region *r);
+
+/* The region's runtime (for fault rules, stats and its actors' names:
+ * "region-<id>", "shipper-<id>", "reconciler-<id>"; sessions are virtual
+ * actors of "region-<id>"). */
+tidal_runtime *tidal_region_runtime(tidal_region *r);
+tidal_region_id tidal_region_id_of(const tidal_region *r);
+
+/* ---- sessions ------------------------------------------------------------ */
+
+typedef struct tidal_session_opts {
+    uint32_t reserved; /* no options yet; 0 */
+} tidal_session_opts;
+
+typedef struct tidal_session_view {
+    tidal_session_id id;
+    tidal_entity_id user;
+    tidal_region_id home;   /* the region that orders its writes now */
+    tidal_hlc started;
+    bool ended;
+    tidal_seqno last_seqno; /* highest seqno applied here */
+    uint32_t signals;       /* signals applied here */
+} tidal_session_view;
+
+typedef struct tidal_signal_view {
+    tidal_seqno seqno;
+    char type[32];
+    tidal_entity_id item;
+    double weight;
+    uint64_t ts_ns;
+    tidal_region_id origin;
+} tidal_signal_view;
+
+/* Starts a session for user with this region as its home.  Durable under the
+ * region's policy when it returns. */
+int tidal_start_session(tidal_region *r, tidal_entity_id user, const tidal_session_opts *opts,
+                        tidal_session_id *out) TIDAL_WARN_UNUSED;
+
+/* Records a signal in a session.  If the session's home is another region
+ * (an agent that roamed), the home moves here first (handover), then the
+ * write is ordered here.  TIDAL_ENOENT for an unknown session. */
+int tidal_signal_in_session(tidal_region *r, tidal_session_id s, const char *type,
+                            tidal_entity_id item, double weight, uint64_t ts_ns)
+    TIDAL_WARN_UNUSED;
+
+/* Ends a session (sticky). */
+int tidal_end_session(tidal_region *r, tidal_session_id s) TIDAL_WARN_UNUSED;
+
+/* The session as this region sees it.  TIDAL_ENOENT if unknown here. */
+int tidal_get_session(tidal_region *r, tidal_session_id s, tidal_session_view *out)
+    TIDAL_WARN_UNUSED;
+
+/* Copies up to max signals of the session (seqno order) into out; *n gets how
+ * many the session has here (may exceed max).  TIDAL_ENOENT if unknown. */
+int tidal_session_signals(tidal_region *r, tidal_session_id s, tidal_signal_view *out, size_t max,
+                          size_t *n) TIDAL_WARN_UNUSED;
+
+/* ---- signals, hard negatives, retrieval -------------------------------- */
+
+/* How many signals of this type the item got within the window, all regions'
+ * applied here.  Unknown types count 0. */
+int tidal_read_windowed_count(tidal_region *r, tidal_entity_id item, const char *type,
+                              tidal_window w, int64_t *out) TIDAL_WARN_UNUSED;
+
+/* Hides / unhides item for user with the given stamp, stored unchanged (the
+ * region's clock only advances past it).  Between a hide and an unhide the
+ * greater (wall, logical) wins; on equal (wall, logical) the hide wins. */
+int tidal_hide_item_with_ts(tidal_region *r, tidal_entity_id user, tidal_entity_id item,
+                            tidal_hlc ts) TIDAL_WARN_UNUSED;
+int tidal_unhide_item_with_ts(tidal_region *r, tidal_entity_id user, tidal_entity_id item,
+                              tidal_hlc ts) TIDAL_WARN_UNUSED;
+/* The same, stamped by the region's clock. */
+int tidal_hide_item(tidal_region *r, tidal_entity_id user, tidal_entity_id item)
+    TIDAL_WARN_UNUSED;
+int tidal_unhide_item(tidal_region *r, tidal_entity_id user, tidal_entity_id item)
+    TIDAL_WARN_UNUSED;
+
+typedef struct tidal_retrieve {
+    tidal_entity_id user;
+    const tidal_entity_id *candidates;
+    size_t ncandidates;
+    size_t limit; /* 0 = no limit */
+} tidal_retrieve;
+
+typedef struct tidal_scored_item {
+    tidal_entity_id item;
+    double score;
+} tidal_scored_item;
+
+/* The candidates not hidden for the user, best first (scoring: region.c's
+ * header comment), at most limit; items with no signals are kept, ranked
+ * last.  out must hold ncandidates entries; *n gets how many were returned. */
+int tidal_retrieve_items(tidal_region *r, const tidal_retrieve *q, tidal_scored_item *out,
+                         size_t *n) TIDAL_WARN_UNUSED;
+
+/* ---- replication controls and state ------------------------------------ */
+
+/* Re-sends to region `to` the last batch `from` shipped it that carried a
+ * session write (the seed's replay_last_session_batch), through the
+ * receiver's mailbox like a live one. */
+int tidal_cluster_replay_last_session_batch(tidal_cluster *c, tidal_region_id from,
+                                            tidal_region_id to) TIDAL_WARN_UNUSED;
+
+/* Sets a fault rule on every link from region a's actors to region b's
+ * (both ways if both_ways); clear with tidal_cluster_fault_clear. */
+int tidal_cluster_fault_set(tidal_cluster *c, tidal_region_id a, tidal_region_id b,
+                            const tidal_fault_rule *rule, int both_ways) TIDAL_WARN_UNUSED;
+int tidal_cluster_fault_clear(tidal_cluster *c, tidal_region_id a, tidal_region_id b,
+                              int both_ways);
+/* Cuts a from b both ways. */
+int tidal_cluster_partition(tidal_cluster *c, tidal_region_id a, tidal_region_id b)
+    TIDAL_WARN_UNUSED;
+/* Heals every partition and fault rule, then asks every reconciler to run. */
+int tidal_cluster_heal(tidal_cluster *c) TIDAL_WARN_UNUSED;
+
+/* Asks the region's reconciler to compare digests with every peer now. */
+int tidal_region_reconcile(tidal_region *r) TIDAL_WARN_UNUSED;
+
+/* A digest of the region's whole replicated state: equal digests mean equal
+ * state (convergence check). */
+uint64_t tidal_region_digest(tidal_region *r);
+
+typedef struct tidal_region_stats {
+    uint64_t writes;              /* writes originated here */
+    uint64_t batches_shipped;     /* batch messages sent (retransmits included) */
+    uint64_t batches_applied;     /* peer batches applied */
+    uint64_t batches_duplicate;   /* peer batches dropped as already applied */
+    uint64_t batches_held;        /* peer batches held for a gap */
+    uint64_t seqno_duplicates;    /* session writes dropped by the HWM */
+    uint64_t reconcile_rounds;
+    uint64_t reconcile_entries;   /* entries received from peers by reconciliation */
+    uint64_t reconcile_bytes;     /* bytes sent by reconciliation */
+    uint64_t applied_lsn[16];     /* per origin region: highest LSN applied here */
+    uint64_t acked_lsn[16];       /* per peer: highest of our LSNs it acknowledged */
+} tidal_region_stats;
+
+void tidal_region_stats_get(tidal_region *r, tidal_region_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TIDAL_REGION_H */

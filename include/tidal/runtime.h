@@ -1,0 +1,369 @@
+/*
+ * The tidal actor runtime (public API).
+ *
+ * A runtime is one node: a fixed pool of worker threads, the actors spawned in
+ * it, the outbound links to every mailbox it has sent to, its timers, its clock
+ * service and its fault-injection layer.  Several runtimes may live in one
+ * process (a test's regions); they talk over nng exactly as processes do.
+ *
+ * Actors
+ *  - A socket-backed actor owns an nng pull socket listening at a URL: the
+ *    runtime's base URL plus the actor's name (inproc://base/name,
+ *    ipc:///dir/name, tcp://host:<port chosen by the OS>), so changing the base
+ *    URL's scheme changes the transport and nothing else.
+ *  - A virtual actor is addressed by (owner, key): it shares its owner's socket,
+ *    is activated on its first message (its behaviour's init runs then), and is
+ *    passivated (fini) after idle_ms without messages.  Sessions are virtual.
+ *  - One actor handles one message at a time; handlers run on the runtime's
+ *    worker pool and must never block.
+ *  - Envelopes one handler sends to one socket are coalesced into one nng
+ *    message, flushed when the handler returns; sends from outside handlers are
+ *    coalesced only while an earlier nng send to that socket is still in flight
+ *    (so coalescing never adds latency).
+ *  - Mailboxes are bounded in envelopes.  A send to a full mailbox waits up to
+ *    its timeout and fails with TIDAL_EFULL; from a handler it never waits.
+ *  - A handler that returns non-zero has failed: its actor is restarted (fini,
+ *    then init, which rebuilds state from whatever the actor keeps durably) and
+ *    its parent receives a TIDAL_MSG_CHILD_EXIT message.  After
+ *    TIDAL_RESTARTS_MAX failures within TIDAL_RESTART_WINDOW_MS it is stopped.
+ *  - Envelopes that cannot be delivered go to dead letters, counted by reason.
+ *    Bytes that are not valid frames are rejected, counted by reason, and never
+ *    change any state.
+ *
+ * Ownership: payloads passed to a send are copied before it returns.  A
+ * tidal_msg and its payload are valid only during the handler call.  A reply
+ * returned by tidal_ask belongs to the caller (tidal_reply_free).
+ *
+ * Threads: every function here is thread-safe, except that tidal_runtime_close
+ * and tidal_stop must not be called from a handler (use tidal_ctx_stop).
+ */
+#ifndef TIDAL_RUNTIME_H
+#define TIDAL_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tidal/errors.h"
+#include "tidal/hlc.h"
+#include "tidal/limits.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TIDAL_WARN_UNUSED __attribute__((warn_unused_result))
+
+typedef struct tidal_runtime tidal_runtime;
+typedef struct tidal_ctx tidal_ctx;
+
+/* A socket-backed actor, by id.  A stale id gives TIDAL_ECLOSED, never a
+ * use-after-free.  id 0 is never a valid actor. */
+typedef struct tidal_actor {
+    uint32_t id;
+} tidal_actor;
+
+/* Where a mailbox is: the owner's socket URL, the owner's name, and for a
+ * virtual actor its key (key_len 0 = the owner itself). */
+typedef struct tidal_addr {
+    char url[TIDAL_URL_BYTES_MAX];
+    char name[TIDAL_NAME_BYTES_MAX];
+    uint8_t key[TIDAL_KEY_BYTES_MAX];
+    uint8_t key_len;
+} tidal_addr;
+
+/* A received message, valid during the handler call only. */
+typedef struct tidal_msg {
+    uint16_t type;          /* TIDAL_MSG_* or an application type >= 1000 */
+    uint64_t id;            /* sender's message id (unique per sender) */
+    tidal_hlc hlc;          /* sender's clock when sent */
+    const uint8_t *payload; /* payload bytes (may be NULL when len is 0) */
+    uint32_t len;           /* payload length */
+    const char *from_name;  /* sender name, not NUL-terminated */
+    uint32_t from_name_len;
+    const uint8_t *from_key; /* sender's virtual key (len 0 if socket-backed) */
+    uint32_t from_key_len;
+    uint64_t corr;          /* correlation id of an ask, 0 if none */
+    bool is_reply;          /* true if this answers an ask made with tidal_ctx_ask */
+    bool can_reply;         /* true if the sender asked (tidal_ctx_reply works) */
+    const void *internal;   /* runtime use */
+} tidal_msg;
+
+/* An actor's behaviour.  Hooks run on worker threads, one at a time per actor.
+ *  init:   builds the actor's state (*state) from arg and whatever it keeps
+ *          durably; runs at spawn, at activation (virtual) and at restart.
+ *          Non-zero fails the spawn (or stops the actor at restart).
+ *  handle: handles one message.  Must not block.  Non-zero means the actor
+ *          failed: it is restarted (see above).
+ *  fini:   frees the state; runs at stop, passivation, restart and runtime
+ *          close.  May be NULL.  Cannot fail. */
+typedef struct tidal_behaviour {
+    int (*init)(tidal_ctx *ctx, void *arg, void **state);
+    int (*handle)(tidal_ctx *ctx, void *state, const tidal_msg *msg);
+    void (*fini)(void *state, void *arg);
+} tidal_behaviour;
+
+typedef struct tidal_spawn_opts {
+    const char *name;                 /* required: unique in the runtime, 1..47 bytes,
+                                         [A-Za-z0-9._-]; '_' first is reserved */
+    const char *url;                  /* NULL = derived from the runtime's base URL */
+    const tidal_behaviour *behaviour; /* required */
+    void *arg;                        /* passed to init and fini */
+    uint32_t mailbox_max;             /* envelopes; 0 = TIDAL_MAILBOX_ENVELOPES_DEFAULT */
+    tidal_actor parent;               /* supervisor; {0} = the runtime (notify nobody) */
+    const tidal_behaviour *virtual_behaviour; /* behaviour of keyed virtual actors owned
+                                                 by this one; NULL = none (keyed messages
+                                                 go to dead letters) */
+    void *virtual_arg;                /* passed to the virtual behaviour's hooks */
+    uint32_t virtual_idle_ms;         /* passivate after this idle time; 0 = 30000 */
+    uint32_t virtual_mailbox_max;     /* per virtual actor; 0 = 1024 */
+} tidal_spawn_opts;
+
+typedef struct tidal_runtime_opts {
+    const char *url;    /* base URL: "inproc://x", "ipc:///dir", "tcp://127.0.0.1";
+                           NULL = a unique inproc:// base */
+    const char *name;   /* this node's name as the sender of messages not sent from a
+                           handler; NULL = "node" */
+    uint16_t node_id;   /* HLC node id; 0 is valid */
+    uint64_t seed;      /* fault-injection seed; 0 is a valid seed */
+    uint32_t workers;   /* worker threads; 0 = the number of cores */
+    uint64_t max_skew_ns; /* HLC tolerance for remote clocks; 0 = 500 ms */
+    uint32_t trace_max; /* fault trace entries kept; 0 = 65536 */
+} tidal_runtime_opts;
+
+/* Opens a runtime.  On error nothing is left open and *out is untouched. */
+int tidal_runtime_open(const tidal_runtime_opts *opts, tidal_runtime **out) TIDAL_WARN_UNUSED;
+
+/* Stops the runtime's timers and handlers (nothing more is sent) and waits,
+ * up to 200 ms, until every frame it queued has been handed to nng; its
+ * sockets keep receiving until close.  Close several runtimes that talk to
+ * each other by quiescing them all first: then no frame is in flight when a
+ * socket closes (nng 1.5.2 may leak a message in flight towards a closing
+ * socket).  Idempotent; after it only tidal_runtime_close is useful.  Must
+ * not be called from a handler. */
+void tidal_runtime_quiesce(tidal_runtime *rt);
+
+/* Stops every actor (fini runs for each), closes every socket and link, joins
+ * the workers and frees everything.  Accepts NULL (returns 0).  Returns 0, or
+ * TIDAL_EBUSY if asks were still outstanding (they fail with TIDAL_ECLOSED);
+ * everything is freed either way. */
+int tidal_runtime_close(tidal_runtime *rt);
+
+/* Releases what nng keeps for the whole process (its worker threads).  Call
+ * it at process exit, once every runtime is closed, if nothing else in the
+ * process uses nng; leak checkers then see nothing left.  Cannot fail. */
+void tidal_library_fini(void);
+
+/* The runtime's base URL, as given or chosen.  Cannot fail. */
+const char *tidal_runtime_url(const tidal_runtime *rt);
+
+/* Spawns a socket-backed actor.  TIDAL_EINVAL for bad options, TIDAL_EEXIST for
+ * a name in use, TIDAL_EADDR / TIDAL_ETRANSPORT if its socket cannot listen,
+ * or init's own code.  On error nothing is left behind. */
+int tidal_spawn(tidal_runtime *rt, const tidal_spawn_opts *opts, tidal_actor *out)
+    TIDAL_WARN_UNUSED;
+
+/* Stops an actor: closes its socket, waits for a running handler to return,
+ * dead-letters what is left in its mailboxes and runs fini for it and every
+ * active virtual actor it owns.  TIDAL_ECLOSED for a stale id.  Must not be
+ * called from that actor's own handler (use tidal_ctx_stop). */
+int tidal_stop(tidal_runtime *rt, tidal_actor actor);
+
+/* Finds a local actor by name.  TIDAL_ENOENT if none. */
+int tidal_lookup(tidal_runtime *rt, const char *name, tidal_actor *out) TIDAL_WARN_UNUSED;
+
+/* The address of a local actor.  TIDAL_ECLOSED for a stale id. */
+int tidal_actor_addr(tidal_runtime *rt, tidal_actor actor, tidal_addr *out) TIDAL_WARN_UNUSED;
+
+/* Fills an address.  key may be NULL when key_len is 0.  TIDAL_EINVAL if a part
+ * is too long. */
+int tidal_addr_make(tidal_addr *out, const char *url, const char *name, const void *key,
+                    size_t key_len) TIDAL_WARN_UNUSED;
+
+/* The address of the virtual actor key of the actor at owner.  TIDAL_EINVAL
+ * if key_len is 0 or too long. */
+int tidal_addr_virtual(tidal_addr *out, const tidal_addr *owner, const void *key,
+                       size_t key_len) TIDAL_WARN_UNUSED;
+
+/* Sends one message from outside any handler (from this runtime's name).
+ * Waits up to timeout_ms for room in a full mailbox or link, then fails with
+ * TIDAL_EFULL (0 = do not wait).  TIDAL_ETOOBIG if len exceeds
+ * TIDAL_PAYLOAD_BYTES_MAX.  A message dropped by an injected fault still
+ * returns 0: the sender cannot tell, as on a real network. */
+int tidal_send(tidal_runtime *rt, const tidal_addr *to, uint16_t type, const void *payload,
+               uint32_t len, uint32_t timeout_ms) TIDAL_WARN_UNUSED;
+
+/* A reply to tidal_ask; payload is owned by the reply. */
+typedef struct tidal_reply {
+    uint16_t type;
+    uint8_t *payload;
+    uint32_t len;
+    tidal_hlc hlc;
+} tidal_reply;
+
+/* Request/reply from outside any handler: sends with a reply-to address and a
+ * correlation id, waits up to timeout_ms for the answer.  TIDAL_ETIMEDOUT if
+ * none came (a late answer goes to dead letters).  On success *out must be
+ * freed with tidal_reply_free. */
+int tidal_ask(tidal_runtime *rt, const tidal_addr *to, uint16_t type, const void *payload,
+              uint32_t len, uint32_t timeout_ms, tidal_reply *out) TIDAL_WARN_UNUSED;
+
+/* Frees a reply's payload.  Accepts NULL. */
+void tidal_reply_free(tidal_reply *r);
+
+/* Delivers a message to `to` after delay_ms, from "_timer".  TIDAL_ELIMIT if
+ * TIDAL_TIMERS_MAX timers are pending. */
+int tidal_timer_after(tidal_runtime *rt, const tidal_addr *to, uint32_t delay_ms, uint16_t type,
+                      const void *payload, uint32_t len) TIDAL_WARN_UNUSED;
+
+/* A fresh stamp from the runtime's clock service.  Cannot fail. */
+tidal_hlc tidal_now(tidal_runtime *rt);
+
+/* Merges a remote stamp into the runtime's clock.  TIDAL_ESKEW if too far
+ * ahead (nothing changed). */
+int tidal_clock_update(tidal_runtime *rt, const tidal_hlc *remote, tidal_hlc *out)
+    TIDAL_WARN_UNUSED;
+
+/* Advances the runtime's clock past ts, without the skew check.  Cannot fail. */
+void tidal_clock_observe(tidal_runtime *rt, const tidal_hlc *ts);
+
+/* ---- Inside a handler ---------------------------------------------------- */
+
+/* The runtime running the handler.  Cannot fail. */
+tidal_runtime *tidal_ctx_runtime(tidal_ctx *ctx);
+/* The handling actor's address (the virtual key included).  Cannot fail. */
+void tidal_ctx_self(tidal_ctx *ctx, tidal_addr *out);
+/* The handling actor's id (its owner's, for a virtual actor).  Cannot fail. */
+tidal_actor tidal_ctx_actor(tidal_ctx *ctx);
+/* The virtual actor's key (len 0 for a socket-backed actor).  Cannot fail. */
+const uint8_t *tidal_ctx_key(tidal_ctx *ctx, uint32_t *len);
+/* Sends from this actor; never waits: TIDAL_EFULL if the mailbox is full. */
+int tidal_ctx_send(tidal_ctx *ctx, const tidal_addr *to, uint16_t type, const void *payload,
+                   uint32_t len) TIDAL_WARN_UNUSED;
+/* Sends with this actor as reply-to and corr as correlation id; the answer
+ * arrives as a message with is_reply set and the same corr. */
+int tidal_ctx_ask(tidal_ctx *ctx, const tidal_addr *to, uint16_t type, const void *payload,
+                  uint32_t len, uint64_t corr) TIDAL_WARN_UNUSED;
+/* Answers msg (which must have can_reply).  TIDAL_ESTATE if it cannot. */
+int tidal_ctx_reply(tidal_ctx *ctx, const tidal_msg *msg, uint16_t type, const void *payload,
+                    uint32_t len) TIDAL_WARN_UNUSED;
+/* Where to answer a message later (a deferred reply): its reply-to address
+ * and correlation id, copied out of the message. */
+typedef struct tidal_reply_to {
+    tidal_addr addr;
+    uint64_t corr;
+} tidal_reply_to;
+
+/* Captures msg's reply-to.  TIDAL_ESTATE if the sender did not ask. */
+int tidal_msg_reply_to(const tidal_msg *msg, tidal_reply_to *out) TIDAL_WARN_UNUSED;
+
+/* Answers a message captured earlier with tidal_msg_reply_to.  Never waits. */
+int tidal_ctx_reply_to(tidal_ctx *ctx, const tidal_reply_to *to, uint16_t type,
+                       const void *payload, uint32_t len) TIDAL_WARN_UNUSED;
+
+/* Delivers a message to this actor after delay_ms.  As tidal_timer_after. */
+int tidal_ctx_timer(tidal_ctx *ctx, uint32_t delay_ms, uint16_t type, const void *payload,
+                    uint32_t len) TIDAL_WARN_UNUSED;
+/* Stops this actor once the handler returns; messages queued behind it go to
+ * dead letters (STOPPED).  For a virtual actor: passivates it at once (fini
+ * runs); a later message for its key activates a fresh one.  Cannot fail. */
+void tidal_ctx_stop(tidal_ctx *ctx);
+
+/* ---- Counters -------------------------------------------------------------- */
+
+/* X(name, description): why an envelope was not delivered. */
+#define TIDAL_DEAD_MAP(X)                                                                 \
+    X(NO_ACTOR, "no actor of that name at that socket")                                   \
+    X(NO_VIRTUAL, "keyed message for an actor without a virtual behaviour")               \
+    X(MAILBOX_FULL, "virtual actor's mailbox full on arrival")                            \
+    X(STOPPED, "actor stopped with the message queued")                                   \
+    X(LINK_FAILED, "nng send failed")                                                     \
+    X(LATE_REPLY, "reply after its ask timed out")                                        \
+    X(HLC_SKEW, "sender clock too far ahead")                                             \
+    X(NO_INIT, "virtual actor's init failed")
+
+/* X(name, stable id, description): why received bytes were rejected. */
+#define TIDAL_REJECT_MAP(X)                                                               \
+    X(FRAME_TOOBIG, "TIDAL-FRAME-TOOBIG", "nng message over TIDAL_FRAME_BYTES_MAX")       \
+    X(FRAME_HEADER, "TIDAL-FRAME-HEADER", "missing or bad frame header")                  \
+    X(FRAME_COUNT, "TIDAL-FRAME-COUNT", "more envelopes than TIDAL_FRAME_ENVELOPES_MAX")  \
+    X(TRUNCATED, "TIDAL-DECODE-TRUNCATED", "envelope truncated")                          \
+    X(VERSION, "TIDAL-DECODE-VERSION", "unsupported envelope version")                    \
+    X(TYPE, "TIDAL-DECODE-TYPE", "unknown message type")                                  \
+    X(FIELD, "TIDAL-DECODE-FIELD", "field of the wrong type or value")                    \
+    X(TOOBIG, "TIDAL-DECODE-TOOBIG", "field over its bound")                              \
+    X(LENGTH, "TIDAL-DECODE-LENGTH", "container longer than the bytes left")              \
+    X(TRAILING, "TIDAL-DECODE-TRAILING", "bytes after the last envelope")                 \
+    X(OTHER, "TIDAL-DECODE-OTHER", "other decoding error")
+
+/* X(name, description): what the fault layer did to one envelope. */
+#define TIDAL_FAULT_MAP(X)                                                                \
+    X(DROP, "dropped")                                                                    \
+    X(DUPLICATE, "sent twice")                                                            \
+    X(DELAY, "delayed (param: ms)")                                                       \
+    X(REORDER, "held back (param: envelopes)")                                            \
+    X(PARTITION, "dropped by a partition")                                                \
+    X(REPLAY, "re-sent by a replay request")
+
+enum tidal_dead_reason {
+#define TIDAL__DEAD_ENUM(name, desc) TIDAL_DEAD_##name,
+    TIDAL_DEAD_MAP(TIDAL__DEAD_ENUM)
+#undef TIDAL__DEAD_ENUM
+        TIDAL_DEAD_COUNT
+};
+
+enum tidal_reject_reason {
+#define TIDAL__REJECT_ENUM(name, id, desc) TIDAL_REJECT_##name,
+    TIDAL_REJECT_MAP(TIDAL__REJECT_ENUM)
+#undef TIDAL__REJECT_ENUM
+        TIDAL_REJECT_COUNT
+};
+
+enum tidal_fault_kind {
+#define TIDAL__FAULT_ENUM(name, desc) TIDAL_FAULT_##name,
+    TIDAL_FAULT_MAP(TIDAL__FAULT_ENUM)
+#undef TIDAL__FAULT_ENUM
+        TIDAL_FAULT_COUNT
+};
+
+typedef struct tidal_stats {
+    uint64_t sent;                           /* envelopes handed to the fault layer */
+    uint64_t frames_sent;                    /* nng messages sent */
+    uint64_t received;                       /* envelopes accepted from sockets */
+    uint64_t frames_received;                /* nng messages received */
+    uint64_t handled;                        /* handler calls */
+    uint64_t duplicates_seen;                /* envelopes whose (sender, id) was seen before */
+    uint64_t restarts;                       /* supervision restarts */
+    uint64_t activations;                    /* virtual actors activated */
+    uint64_t passivations;                   /* virtual actors passivated */
+    uint64_t dead[TIDAL_DEAD_COUNT];         /* dead letters by reason */
+    uint64_t rejected[TIDAL_REJECT_COUNT];   /* rejected input by reason */
+    uint64_t faults[TIDAL_FAULT_COUNT];      /* injected faults by kind */
+} tidal_stats;
+
+/* A snapshot of the runtime's counters.  Cannot fail. */
+void tidal_runtime_stats(tidal_runtime *rt, tidal_stats *out);
+
+typedef struct tidal_actor_stats {
+    uint64_t received;        /* envelopes delivered to its mailboxes */
+    uint64_t handled;         /* handler calls returned; counted before their sends go out */
+    uint64_t duplicates_seen; /* repeated (sender, id) pairs seen */
+    uint64_t restarts;        /* supervision restarts */
+    uint32_t queued;          /* envelopes waiting now, virtual actors' included */
+    uint32_t virtual_active;  /* active virtual actors */
+} tidal_actor_stats;
+
+/* One actor's counters.  TIDAL_ECLOSED for a stale id. */
+int tidal_actor_stats_get(tidal_runtime *rt, tidal_actor actor, tidal_actor_stats *out)
+    TIDAL_WARN_UNUSED;
+
+/* Names for counters, for reports.  Cannot fail. */
+const char *tidal_dead_name(int reason);
+const char *tidal_reject_id(int reason);
+const char *tidal_fault_name(int kind);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TIDAL_RUNTIME_H */

@@ -1,0 +1,34 @@
+/*
+ * Identifiers and small value types shared by the public API and store/.
+ */
+#ifndef TIDAL_TYPES_H
+#define TIDAL_TYPES_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef uint16_t tidal_region_id; /* a region (node) of a cluster: 0..15 */
+typedef uint16_t tidal_shard_id;  /* a shard: see store/shard.h's router */
+typedef uint64_t tidal_entity_id; /* a user or an item */
+
+/* A 128-bit session id. */
+typedef struct tidal_session_id {
+    uint64_t hi;
+    uint64_t lo;
+} tidal_session_id;
+
+/* Windows of the windowed signal counts.  0 is not a window. */
+typedef enum tidal_window {
+    TIDAL_WINDOW_1H = 1,  /* the last 60 minute buckets, the current one included */
+    TIDAL_WINDOW_24H = 2, /* the last 24 hour buckets, the current one included */
+    TIDAL_WINDOW_7D = 3,  /* the last 168 hour buckets, the current one included */
+} tidal_window;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TIDAL_TYPES_H */

@@ -1,0 +1,397 @@
+/*
+ * Runtime internals shared by the files of runtime/.
+ *
+ * Thread rules (libuv's threadpool.c style):
+ *  - Handlers run on the worker pool (pool.c): a fixed set of threads sized
+ *    from the core count.  There is never a thread per actor.  A unit
+ *    (socket-backed or virtual actor) is RUNNING on at most one worker.
+ *  - nng runs our aio callbacks (rx.c, link.c) on its own threads; they never
+ *    wait on an aio and never run handlers.
+ *  - The timer thread (timer.c) only enqueues; it never runs handlers.
+ *
+ * Lock order (acquire left before right, never the reverse):
+ *     rt->actors_lock  ->  actor->lock  ->  rt->runq_lock
+ *     rt->fault_lock   ->  link->lock
+ *     rt->links_lock   ->  link->lock
+ *     rt->timer_lock and rt->ask_lock and rt->clock_lock are leaves.
+ *   A handler's sends take fault_lock / link->lock with no actor lock held.
+ *
+ * References: an actor is freed when its refcount reaches 0.  The actor table
+ * holds one reference until tidal_stop; each run-queue entry of one of its
+ * units, each in-flight rx callback and each local sender's credit lookup hold
+ * one more.
+ */
+#ifndef TIDAL_RUNTIME_INTERNAL_H
+#define TIDAL_RUNTIME_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <time.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pipeline0/pull.h>
+#include <nng/protocol/pipeline0/push.h>
+
+#include "messages/envelope.h"
+#include "store/hlc.h"
+#include "tidal/fault.h"
+#include "tidal/runtime.h"
+
+/* Assertions that stay on in release builds (programmer errors only). */
+#define TIDAL_ASSERT(cond)                                                                 \
+    do {                                                                                   \
+        if (!(cond)) {                                                                     \
+            tidal__panic(__FILE__, __LINE__, #cond);                                       \
+        }                                                                                  \
+    } while (0)
+__attribute__((noreturn)) void tidal__panic(const char *file, int line, const char *cond);
+
+/* ---- Frames: one nng message of coalesced envelopes ----------------------
+ *
+ *   offset size  field
+ *   0      4     magic "TDLF"
+ *   4      1     frame version (1)
+ *   5      1     flags: none defined, must be 0
+ *   6      2     reserved, zero
+ *   8      8     sender runtime uid (little endian)
+ *   16     ...   envelopes back to back (messages/envelope.h)
+ *
+ * A frame is valid iff: it is at most TIDAL_FRAME_BYTES_MAX bytes, its header
+ * is exactly as above (unknown version or flag bits refused), it holds 1 to
+ * TIDAL_FRAME_ENVELOPES_MAX envelopes and every envelope decodes strictly with
+ * nothing left over.  An invalid frame is rejected whole: none of its
+ * envelopes is delivered.  An envelope's TIDAL_ENV_F_CREDITED flag counts
+ * only when the uid is the receiver's own runtime. */
+#define TIDAL_FRAME_MAGIC "TDLF"
+#define TIDAL_FRAME_VERSION 1u
+#define TIDAL_FRAME_HEADER_BYTES 16u
+
+struct tidal__frame {
+    nng_msg *msg;
+    atomic_uint refs; /* queued items still pointing into msg */
+};
+
+/* One queued envelope: a view into its frame. */
+struct tidal__item {
+    struct tidal__frame *frame;
+    tidal_envelope env;
+    bool credited; /* arrived on a reservation (rx scratch only) */
+};
+
+/* A growable ring of items, up to its owner's bound. */
+struct tidal__mbox {
+    struct tidal__item *ring;
+    uint32_t cap;
+    uint32_t head;
+    uint32_t len;
+};
+
+enum tidal__run_state { TIDAL__IDLE = 0, TIDAL__QUEUED, TIDAL__RUNNING };
+
+struct tidal__actor;
+
+/* A schedulable unit: the socket-backed actor itself, or one virtual actor. */
+struct tidal__unit {
+    struct tidal__unit *run_next; /* run queue link */
+    struct tidal__unit *hash_next;/* virtual table chain */
+    struct tidal__actor *owner;   /* socket owner (itself for the owner's unit) */
+    struct tidal__mbox mbox;      /* guarded by owner->lock */
+    void *state;                  /* behaviour state */
+    uint64_t next_msg_id;         /* ids of messages this unit sends */
+    uint64_t last_active_ms;      /* for passivation */
+    uint8_t run_state;            /* enum tidal__run_state, guarded by owner->lock */
+    uint8_t is_virtual;
+    uint8_t needs_init;           /* init not yet run (virtual activation, restart) */
+    uint8_t stop_requested;       /* tidal_ctx_stop was called */
+    uint8_t key_len;
+    uint8_t key[TIDAL_KEY_BYTES_MAX];
+};
+
+/* Duplicate detection per receiving socket and sender (runtime uid, name,
+ * virtual key): highest id seen and a bitmap of the TIDAL_DUP_WINDOW_IDS ids
+ * below it. */
+struct tidal__dupwin {
+    struct tidal__dupwin *next;
+    uint64_t hash;       /* of (runtime uid, name, key) */
+    uint64_t uid;        /* the sending runtime: two runtimes may use one name */
+    uint32_t name_len;
+    uint32_t key_len;    /* each virtual actor numbers its own messages */
+    char name[TIDAL_NAME_BYTES_MAX]; /* compared first, so a steady sender costs no hash */
+    uint8_t key[TIDAL_KEY_BYTES_MAX];
+    uint64_t top;
+    uint64_t bits[TIDAL_DUP_WINDOW_IDS / 64];
+};
+
+struct tidal__actor {
+    struct tidal__unit unit; /* first: a unit pointer to the owner is the actor */
+    tidal_runtime *rt;
+    uint32_t id;
+    atomic_uint refs;
+    char name[TIDAL_NAME_BYTES_MAX];
+    uint32_t name_len;
+    char url[TIDAL_URL_BYTES_MAX];
+    tidal_behaviour beh;
+    void *arg;
+    uint32_t parent_id;
+    bool is_reply_endpoint; /* the runtime's ask endpoint: rx completes asks */
+
+    nng_socket sock;
+    nng_listener listener;
+    nng_aio *rx_aio;
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond;      /* credit waiters, stop waiters */
+    uint32_t intake;          /* envelopes reserved, in flight or queued: <= intake_max */
+    uint32_t intake_max;
+    uint32_t credit_waiters;
+    uint32_t credit_inflight; /* reserved by local senders, not arrived yet: a credited
+                                 envelope counts as such only against one of these, so
+                                 a frame reserved for a stopped actor of the same name
+                                 is counted as an ordinary arrival by its successor */
+    uint32_t queued_n;        /* envelopes received and not yet handled (all mailboxes) */
+    bool rx_paused;           /* recv not re-posted until queued_n drops below the bound */
+    bool rx_closed;           /* socket closed: never post a recv again */
+    bool rx_stopping;         /* a tidal__rx_stop owns the teardown */
+    bool rx_stopped;          /* ... and has finished it */
+    uint32_t dupwin_n;
+    bool stopping;
+    uint32_t running;         /* units of this actor RUNNING now */
+    uint32_t scheduled;       /* units of this actor QUEUED on the run queue now */
+
+    /* rx scratch: decoded items of the frame being validated (rx callback only) */
+    struct tidal__item *scratch;
+    uint32_t scratch_cap;
+    struct tidal__dupwin *dupwins; /* guarded by lock */
+
+    /* virtual actors (guarded by lock) */
+    tidal_behaviour vbeh;
+    bool has_vbeh;
+    void *varg;
+    uint32_t vidle_ms;
+    uint32_t vmailbox_max;
+    struct tidal__unit **vtab;
+    uint32_t vtab_cap; /* power of two, 0 when none */
+    uint32_t vcount;
+
+    /* supervision */
+    uint64_t restart_ms[TIDAL_RESTARTS_MAX];
+    uint32_t restart_n;
+
+    /* counters */
+    atomic_uint_least64_t st_received;
+    atomic_uint_least64_t st_handled;
+    atomic_uint_least64_t st_dups;
+    atomic_uint_least64_t st_restarts;
+};
+
+/* An outbound link: one push socket dialed to one URL, shared by every sender
+ * of the runtime.  At most one nng send is in flight; envelopes arriving
+ * meanwhile fill the next frame (natural batching). */
+struct tidal__link {
+    struct tidal__link *next;     /* links table chain */
+    tidal_runtime *rt;
+    char url[TIDAL_URL_BYTES_MAX];
+    uint64_t url_hash;
+    nng_socket sock;
+    nng_dialer dialer;
+    nng_aio *tx_aio;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;          /* room waiters */
+    tidal_buf fill;               /* frame being filled (header included), reused */
+    uint32_t fill_n;              /* envelopes in fill; 0 = no frame started */
+    nng_msg **full;               /* ring of sealed frames waiting to be sent */
+    uint32_t *full_n_env;         /* envelopes in each sealed frame */
+    uint32_t full_head;
+    uint32_t full_count;          /* < TIDAL__LINK_FRAMES_MAX */
+    uint32_t waiters;             /* senders waiting for room */
+    uint32_t inflight_n;          /* envelopes in the frame being sent; 0 = idle */
+    uint32_t queued;              /* envelopes in fill + full + in flight */
+    uint32_t corked;              /* handlers that will flush this link on return */
+    bool closing;
+};
+
+#define TIDAL__LINK_FRAMES_MAX 1024u
+
+/* The context of one handler call. */
+struct tidal_ctx {
+    tidal_runtime *rt;
+    struct tidal__actor *actor;
+    struct tidal__unit *unit;
+    struct tidal__link *corked[16]; /* links to flush when the handler returns */
+    uint32_t corked_n;
+    /* The last destination of this handler call: its link and, when it lives
+     * in this runtime, a reference to it (dropped at flush).  A handler that
+     * sends a burst to one actor resolves it once. */
+    struct tidal__link *dest_link;
+    struct tidal__actor *dest_local;
+    char dest_name[TIDAL_NAME_BYTES_MAX];
+    /* One clock stamp serves every send of one handler call: they are
+     * concurrent events to any receiver. */
+    tidal_hlc stamp;
+    bool stamped;
+    uint64_t sent; /* added to rt->st_sent at flush */
+};
+
+struct tidal__timer;
+struct tidal__fault;
+struct tidal__ask;
+
+struct tidal_runtime {
+    uint64_t uid; /* random: tells our own frames from others' */
+    char url[TIDAL_URL_BYTES_MAX];
+    char name[TIDAL_NAME_BYTES_MAX];
+    uint32_t name_len;
+    uint16_t node_id;
+    uint64_t seed;
+    atomic_bool closing;
+
+    /* actors (ids pack a slot index and a generation) */
+    pthread_mutex_t actors_lock;
+    struct tidal__actor **slots;
+    uint32_t *slot_gen;
+    uint32_t slot_cap;
+    uint32_t slot_free_hint;
+    uint32_t actor_count;
+    struct tidal__actor **names; /* open addressing by name hash; TIDAL__TOMB = removed */
+    uint32_t names_cap;          /* power of two, 0 when empty */
+    uint32_t names_used;         /* live entries + tombstones */
+    struct tidal__actor *reply_ep;
+
+    /* links */
+    pthread_mutex_t links_lock;
+    struct tidal__link **ltab;
+    uint32_t ltab_cap;
+    uint32_t link_count;
+
+    /* run queue and workers */
+    pthread_mutex_t runq_lock;
+    pthread_cond_t runq_cond;
+    struct tidal__unit *runq_head;
+    struct tidal__unit *runq_tail;
+    uint32_t runq_idle_workers;
+    bool runq_stop;
+    pthread_t *workers;
+    uint32_t nworkers;
+
+    /* clock service */
+    pthread_mutex_t clock_lock;
+    tidal_hlc_clock clock;
+    uint64_t max_skew_ns;
+
+    /* external sends */
+    atomic_uint_least64_t ext_next_id;
+
+    struct tidal__timer *timers;
+    struct tidal__fault *fault;
+    struct tidal__ask *asks;
+
+    /* counters */
+    atomic_uint_least64_t st_sent, st_frames_sent, st_received, st_frames_received,
+        st_handled, st_dups, st_restarts, st_activations, st_passivations;
+    atomic_uint_least64_t st_dead[TIDAL_DEAD_COUNT];
+    atomic_uint_least64_t st_rejected[TIDAL_REJECT_COUNT];
+    atomic_uint_least64_t st_faults[TIDAL_FAULT_COUNT];
+};
+
+/* ---- runtime.c ---- */
+uint64_t tidal__now_ms(void);
+struct timespec tidal__deadline(uint32_t timeout_ms);
+void tidal__fullname(const char *name, const uint8_t *key, uint32_t key_len, char *out,
+                     size_t cap);
+uint64_t tidal__hash(const void *p, size_t len, uint64_t seed);
+void tidal__dead(tidal_runtime *rt, int reason, uint64_t n);
+void tidal__reject(tidal_runtime *rt, int reason, const tidal_decode_err *err, const char *url);
+int tidal__nng_err(int nng_rv);
+tidal_hlc tidal__clock_now(tidal_runtime *rt);
+
+/* ---- actor.c ---- */
+#define TIDAL__TOMB ((struct tidal__actor *)(uintptr_t)1)
+uint32_t tidal__slot_index(uint32_t id);
+uint32_t tidal__names_find(tidal_runtime *rt, const char *name, size_t len);
+int tidal__names_insert(tidal_runtime *rt, struct tidal__actor *act);
+int tidal__slot_take(tidal_runtime *rt, struct tidal__actor *act);
+bool tidal__tables_remove(tidal_runtime *rt, struct tidal__actor *act);
+struct tidal__actor *tidal__actor_get(tidal_runtime *rt, tidal_actor a);
+struct tidal__actor *tidal__actor_find(tidal_runtime *rt, const char *name, size_t name_len);
+void tidal__actor_ref(struct tidal__actor *act);
+void tidal__actor_unref(struct tidal__actor *act);
+void tidal__actor_release_intake(struct tidal__actor *act, uint32_t n);
+void tidal__actor_unreserve(struct tidal__actor *act, uint32_t n);
+bool tidal__actor_take_credit(struct tidal__actor *act);
+int tidal__actor_reserve(struct tidal__actor *act, uint32_t n, uint32_t timeout_ms);
+void tidal__actor_force_reserve(struct tidal__actor *act, uint32_t n);
+void tidal__actor_failed(tidal_ctx *ctx, int rv);
+void tidal__actors_stop_all(tidal_runtime *rt);
+void tidal__actors_free_all(tidal_runtime *rt);
+int tidal__spawn_reply_endpoint(tidal_runtime *rt);
+
+/* ---- mailbox.c ---- */
+int tidal__mbox_push(struct tidal__mbox *mb, const struct tidal__item *it, uint32_t bound);
+uint32_t tidal__mbox_pop(struct tidal__mbox *mb, struct tidal__item *out, uint32_t max);
+void tidal__mbox_fini(struct tidal__mbox *mb);
+void tidal__item_done(struct tidal__item *it);
+void tidal__frame_unref(struct tidal__frame *f);
+uint32_t tidal__mbox_drain(tidal_runtime *rt, struct tidal__actor *act, struct tidal__mbox *mb);
+
+/* ---- pool.c ---- */
+int tidal__pool_start(tidal_runtime *rt, uint32_t n);
+void tidal__pool_stop(tidal_runtime *rt);
+void tidal__schedule_locked(struct tidal__actor *act, struct tidal__unit *u);
+void tidal__runq_remove_actor(struct tidal__actor *act);
+
+/* ---- rx.c ---- */
+int tidal__rx_listen(struct tidal__actor *act, const char *url);
+int tidal__rx_begin(struct tidal__actor *act);
+void tidal__rx_stop(struct tidal__actor *act);
+void tidal__rx_resume_locked(struct tidal__actor *act);
+
+/* ---- link.c ---- */
+struct tidal__link *tidal__link_get(tidal_runtime *rt, const char *url, int *rv);
+int tidal__link_enqueue(struct tidal__link *l, const tidal_envelope *e, uint32_t timeout_ms,
+                        tidal_ctx *ctx);
+int tidal__link_enqueue_raw(struct tidal__link *l, const uint8_t *bytes, size_t len,
+                            tidal_ctx *ctx);
+void tidal__link_uncork(struct tidal__link *l);
+void tidal__links_close(tidal_runtime *rt);
+bool tidal__links_idle(tidal_runtime *rt);
+
+/* ---- send.c ---- */
+int tidal__send(tidal_runtime *rt, tidal_ctx *ctx, const tidal_addr *to, uint16_t type,
+                const void *payload, uint32_t len, uint32_t timeout_ms, uint8_t flags,
+                const tidal_addr *reply_to, uint64_t corr, const char *from_override);
+void tidal__ctx_flush(tidal_ctx *ctx);
+void tidal__ctx_forget_dest(tidal_ctx *ctx);
+int tidal__asks_init(tidal_runtime *rt);
+int tidal__asks_fini(tidal_runtime *rt);
+void tidal__ask_complete(tidal_runtime *rt, const tidal_envelope *e);
+
+/* ---- vactor.c ---- */
+struct tidal__unit *tidal__vactor_get_locked(struct tidal__actor *act, const uint8_t *key,
+                                             uint32_t key_len, bool create);
+int tidal__vactor_start_sweeper(struct tidal__actor *act);
+void tidal__vactor_retire_locked(struct tidal__actor *act, struct tidal__unit *u);
+void tidal__vactor_retire_finish(struct tidal__actor *act, struct tidal__unit *u);
+void tidal__vactor_free_all(struct tidal__actor *act);
+void tidal__unit_fullname(const struct tidal__actor *act, const struct tidal__unit *u, char *out,
+                          size_t cap);
+
+/* ---- timer.c ---- */
+typedef void (*tidal__timer_fn)(tidal_runtime *rt, void *arg);
+int tidal__timers_start(tidal_runtime *rt);
+void tidal__timers_stop(tidal_runtime *rt);
+void tidal__timers_free(tidal_runtime *rt);
+int tidal__timer_add(tidal_runtime *rt, uint32_t delay_ms, tidal__timer_fn fn, void *arg,
+                     void (*free_arg)(void *arg));
+
+/* ---- fault.c ---- */
+int tidal__fault_init(tidal_runtime *rt, uint32_t trace_max);
+void tidal__fault_fini(tidal_runtime *rt);
+bool tidal__fault_active(tidal_runtime *rt);
+int tidal__fault_route(tidal_runtime *rt, tidal_ctx *ctx, struct tidal__link *l,
+                       struct tidal__actor *local, const char *from_full, const char *to_full,
+                       const tidal_envelope *e, uint32_t timeout_ms);
+
+#endif /* TIDAL_RUNTIME_INTERNAL_H */

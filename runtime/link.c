@@ -1,0 +1,386 @@
+/*
+ * Outbound links: one nng push socket per destination URL, shared by every
+ * sender of the runtime, with natural batching.
+ *
+ * At most one nng send is in flight per link.  Envelopes enqueued while it is
+ * in flight are packed into the next frame, which leaves as soon as the
+ * previous send completes: a lone message goes out at once, and under load
+ * frames fill up to TIDAL_COALESCE_ENVELOPES_MAX envelopes or
+ * TIDAL_COALESCE_BYTES_MAX bytes.  A handler "corks" the links it sends on,
+ * so everything one handler call sends to one socket leaves in one frame when
+ * it returns.
+ *
+ * Bounds: a link holds at most TIDAL_LINK_ENVELOPES_MAX envelopes (and
+ * TIDAL__LINK_FRAMES_MAX sealed frames); past that a sender waits up to its
+ * timeout, or from a handler fails at once with TIDAL_EFULL.  A link whose
+ * peer is down keeps its frames (nng redials every 10..1000 ms) until room
+ * runs out.
+ *
+ * Frame header layout: runtime/internal.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "runtime/internal.h"
+
+static void tx_cb(void *arg);
+
+static int
+link_open(tidal_runtime *rt, struct tidal__link *l, const char *url)
+{
+    int rv;
+    snprintf(l->url, sizeof(l->url), "%s", url);
+    l->rt = rt;
+    l->full = calloc(TIDAL__LINK_FRAMES_MAX, sizeof(*l->full));
+    l->full_n_env = calloc(TIDAL__LINK_FRAMES_MAX, sizeof(*l->full_n_env));
+    if (l->full == NULL || l->full_n_env == NULL) {
+        rv = NNG_ENOMEM;
+        goto fail_ring;
+    }
+    if ((rv = nng_push0_open(&l->sock)) != 0) {
+        goto fail_ring;
+    }
+    (void)nng_socket_set_ms(l->sock, NNG_OPT_RECONNMINT, 10);
+    (void)nng_socket_set_ms(l->sock, NNG_OPT_RECONNMAXT, 1000);
+    if ((rv = nng_aio_alloc(&l->tx_aio, tx_cb, l)) != 0) {
+        goto fail_socket;
+    }
+    if ((rv = nng_dialer_create(&l->dialer, l->sock, url)) != 0 ||
+        (rv = nng_dialer_start(l->dialer, NNG_FLAG_NONBLOCK)) != 0) {
+        goto fail_aio;
+    }
+    pthread_mutex_init(&l->lock, NULL);
+    pthread_cond_init(&l->cond, NULL);
+    tidal_buf_init(&l->fill);
+    return 0;
+
+fail_aio:
+    nng_aio_free(l->tx_aio);
+fail_socket:
+    nng_close(l->sock);
+fail_ring:
+    free(l->full);
+    free(l->full_n_env);
+    return tidal__nng_err(rv) == TIDAL_ETRANSPORT ? TIDAL_EADDR : tidal__nng_err(rv);
+}
+
+static int
+links_grow(tidal_runtime *rt)
+{
+    uint32_t ncap = rt->ltab_cap ? rt->ltab_cap * 2 : 64;
+    struct tidal__link **n = calloc(ncap, sizeof(*n));
+    if (n == NULL) {
+        return TIDAL_ENOMEM;
+    }
+    for (uint32_t i = 0; i < rt->ltab_cap; i++) {
+        for (struct tidal__link *l = rt->ltab[i], *next; l != NULL; l = next) {
+            next = l->next;
+            l->next = n[l->url_hash & (ncap - 1)];
+            n[l->url_hash & (ncap - 1)] = l;
+        }
+    }
+    free(rt->ltab);
+    rt->ltab = n;
+    rt->ltab_cap = ncap;
+    return 0;
+}
+
+/* The link to url, opened on first use.  Links live until the runtime
+ * closes, so the pointer stays valid.  *rv gets the error when NULL. */
+struct tidal__link *
+tidal__link_get(tidal_runtime *rt, const char *url, int *rv)
+{
+    uint64_t h = tidal__hash(url, strlen(url), 0);
+    struct tidal__link *l = NULL;
+    *rv = 0;
+    pthread_mutex_lock(&rt->links_lock);
+    if (atomic_load(&rt->closing)) {
+        *rv = TIDAL_ECLOSED;
+        goto done;
+    }
+    if (rt->ltab_cap > 0) {
+        for (l = rt->ltab[h & (rt->ltab_cap - 1)]; l != NULL; l = l->next) {
+            if (l->url_hash == h && strcmp(l->url, url) == 0) {
+                goto done;
+            }
+        }
+    }
+    if (rt->link_count >= rt->ltab_cap && (*rv = links_grow(rt)) != 0) {
+        goto done;
+    }
+    if ((l = calloc(1, sizeof(*l))) == NULL) {
+        *rv = TIDAL_ENOMEM;
+        goto done;
+    }
+    if ((*rv = link_open(rt, l, url)) != 0) {
+        free(l);
+        l = NULL;
+        goto done;
+    }
+    l->url_hash = h;
+    l->next = rt->ltab[h & (rt->ltab_cap - 1)];
+    rt->ltab[h & (rt->ltab_cap - 1)] = l;
+    rt->link_count++;
+done:
+    pthread_mutex_unlock(&rt->links_lock);
+    return l;
+}
+
+/* Moves the frame being filled into the send ring as an nng message (one
+ * copy per frame).  TIDAL_ENOMEM if the message cannot be allocated: the
+ * envelopes stay in fill and go with the next seal. */
+static int
+seal_locked(struct tidal__link *l)
+{
+    if (l->fill_n == 0) {
+        return 0;
+    }
+    TIDAL_ASSERT(l->full_count < TIDAL__LINK_FRAMES_MAX);
+    nng_msg *m;
+    if (nng_msg_alloc(&m, l->fill.len) != 0) {
+        return TIDAL_ENOMEM;
+    }
+    memcpy(nng_msg_body(m), l->fill.data, l->fill.len);
+    uint32_t slot = (l->full_head + l->full_count) % TIDAL__LINK_FRAMES_MAX;
+    l->full[slot] = m;
+    l->full_n_env[slot] = l->fill_n;
+    l->full_count++;
+    tidal_buf_reset(&l->fill);
+    l->fill_n = 0;
+    return 0;
+}
+
+/* The next frame to send if the link is idle and uncorked, else NULL.  Marks
+ * it in flight. */
+static nng_msg *
+next_frame_locked(struct tidal__link *l)
+{
+    if (l->inflight_n != 0 || l->corked != 0 || l->closing) {
+        return NULL;
+    }
+    if (l->full_count == 0 && (seal_locked(l) != 0 || l->full_count == 0)) {
+        return NULL;
+    }
+    nng_msg *m = l->full[l->full_head];
+    l->inflight_n = l->full_n_env[l->full_head];
+    l->full_head = (l->full_head + 1) % TIDAL__LINK_FRAMES_MAX;
+    l->full_count--;
+    return m;
+}
+
+static void
+send_frame(struct tidal__link *l, nng_msg *m)
+{
+    nng_aio_set_msg(l->tx_aio, m);
+    nng_send_aio(l->sock, l->tx_aio);
+}
+
+static void
+tx_cb(void *arg)
+{
+    struct tidal__link *l = arg;
+    tidal_runtime *rt = l->rt;
+    int rv = nng_aio_result(l->tx_aio);
+    if (rv != 0) {
+        /* on failure the message is still ours */
+        nng_msg_free(nng_aio_get_msg(l->tx_aio));
+    }
+    nng_aio_set_msg(l->tx_aio, NULL); /* sent or freed: links_close must not see it */
+    pthread_mutex_lock(&l->lock);
+    if (rv != 0) {
+        tidal__dead(rt, TIDAL_DEAD_LINK_FAILED, l->inflight_n);
+    } else {
+        atomic_fetch_add(&rt->st_frames_sent, 1);
+    }
+    l->queued -= l->inflight_n;
+    l->inflight_n = 0;
+    if (l->waiters > 0) {
+        pthread_cond_broadcast(&l->cond);
+    }
+    nng_msg *m = rv == NNG_ECLOSED ? NULL : next_frame_locked(l);
+    pthread_mutex_unlock(&l->lock);
+    if (m != NULL) {
+        send_frame(l, m);
+    }
+}
+
+/* Starts a frame in fill: the 16-byte header (layout in internal.h). */
+static int
+new_frame(struct tidal__link *l)
+{
+    uint8_t h[TIDAL_FRAME_HEADER_BYTES] = {'T', 'D', 'L', 'F', TIDAL_FRAME_VERSION, 0, 0, 0};
+    for (int i = 0; i < 8; i++) {
+        h[8 + i] = (uint8_t)(l->rt->uid >> (8 * i));
+    }
+    tidal_buf_reset(&l->fill);
+    return tidal_buf_append(&l->fill, h, sizeof(h));
+}
+
+/* Waits for room for one envelope.  Caller holds l->lock. */
+static int
+wait_room_locked(struct tidal__link *l, uint32_t timeout_ms)
+{
+    if (l->queued < TIDAL_LINK_ENVELOPES_MAX && l->full_count < TIDAL__LINK_FRAMES_MAX - 1) {
+        return l->closing ? TIDAL_ECLOSED : 0;
+    }
+    if (timeout_ms == 0) {
+        return TIDAL_EFULL;
+    }
+    struct timespec dl = tidal__deadline(timeout_ms);
+    l->waiters++;
+    while (!l->closing && (l->queued >= TIDAL_LINK_ENVELOPES_MAX ||
+                           l->full_count >= TIDAL__LINK_FRAMES_MAX - 1)) {
+        if (pthread_cond_timedwait(&l->cond, &l->lock, &dl) != 0) {
+            break;
+        }
+    }
+    l->waiters--;
+    if (l->closing) {
+        return TIDAL_ECLOSED;
+    }
+    return (l->queued >= TIDAL_LINK_ENVELOPES_MAX ||
+            l->full_count >= TIDAL__LINK_FRAMES_MAX - 1)
+               ? TIDAL_EFULL
+               : 0;
+}
+
+static void
+cork_locked(struct tidal__link *l, tidal_ctx *ctx)
+{
+    if (ctx == NULL) {
+        return;
+    }
+    for (uint32_t i = 0; i < ctx->corked_n; i++) {
+        if (ctx->corked[i] == l) {
+            return;
+        }
+    }
+    if (ctx->corked_n < sizeof(ctx->corked) / sizeof(ctx->corked[0])) {
+        ctx->corked[ctx->corked_n++] = l;
+        l->corked++;
+    }
+}
+
+/* Appends one envelope (encoded from e, or the already-encoded raw bytes) to
+ * the link.  From a handler (ctx set) it never waits.  On error nothing was
+ * queued. */
+static int
+link_append(struct tidal__link *l, const tidal_envelope *e, const uint8_t *raw, size_t rawlen,
+            uint32_t timeout_ms, tidal_ctx *ctx)
+{
+    pthread_mutex_lock(&l->lock);
+    int rv = wait_room_locked(l, ctx != NULL ? 0 : timeout_ms);
+    if (rv != 0) {
+        pthread_mutex_unlock(&l->lock);
+        return rv;
+    }
+    if (l->fill_n == 0 && (rv = new_frame(l)) != 0) {
+        pthread_mutex_unlock(&l->lock);
+        return rv;
+    }
+    rv = raw != NULL ? tidal_buf_append(&l->fill, raw, rawlen) : tidal_envelope_encode(e, &l->fill);
+    if (rv != 0) {
+        pthread_mutex_unlock(&l->lock);
+        return rv;
+    }
+    l->fill_n++;
+    l->queued++;
+    if (l->fill_n >= TIDAL_COALESCE_ENVELOPES_MAX || l->fill.len >= TIDAL_COALESCE_BYTES_MAX) {
+        (void)seal_locked(l); /* on ENOMEM the frame keeps filling; next seal retries */
+    }
+    cork_locked(l, ctx);
+    nng_msg *m = next_frame_locked(l);
+    pthread_mutex_unlock(&l->lock);
+    if (m != NULL) {
+        send_frame(l, m);
+    }
+    return 0;
+}
+
+int
+tidal__link_enqueue(struct tidal__link *l, const tidal_envelope *e, uint32_t timeout_ms,
+                    tidal_ctx *ctx)
+{
+    return link_append(l, e, NULL, 0, timeout_ms, ctx);
+}
+
+int
+tidal__link_enqueue_raw(struct tidal__link *l, const uint8_t *bytes, size_t len, tidal_ctx *ctx)
+{
+    return link_append(l, NULL, bytes, len, 0, ctx);
+}
+
+/* A handler that sent on l has returned: send what it queued.  Cannot fail. */
+void
+tidal__link_uncork(struct tidal__link *l)
+{
+    pthread_mutex_lock(&l->lock);
+    TIDAL_ASSERT(l->corked > 0);
+    l->corked--;
+    nng_msg *m = next_frame_locked(l);
+    pthread_mutex_unlock(&l->lock);
+    if (m != NULL) {
+        send_frame(l, m);
+    }
+}
+
+/* True if no link holds a frame not yet handed to nng.  Cannot fail. */
+bool
+tidal__links_idle(tidal_runtime *rt)
+{
+    bool idle = true;
+    pthread_mutex_lock(&rt->links_lock);
+    for (uint32_t i = 0; i < rt->ltab_cap && idle; i++) {
+        for (struct tidal__link *l = rt->ltab[i]; l != NULL && idle; l = l->next) {
+            pthread_mutex_lock(&l->lock);
+            idle = l->queued == 0;
+            pthread_mutex_unlock(&l->lock);
+        }
+    }
+    pthread_mutex_unlock(&rt->links_lock);
+    return idle;
+}
+
+/* Close step 5: closes every link; frames not yet sent are dead-lettered.
+ * Runs after the workers and timers have stopped.  Cannot fail. */
+void
+tidal__links_close(tidal_runtime *rt)
+{
+    for (uint32_t i = 0; i < rt->ltab_cap; i++) {
+        for (struct tidal__link *l = rt->ltab[i], *next; l != NULL; l = next) {
+            next = l->next;
+            pthread_mutex_lock(&l->lock);
+            l->closing = true;
+            pthread_cond_broadcast(&l->cond);
+            pthread_mutex_unlock(&l->lock);
+            nng_close(l->sock);
+            nng_aio_stop(l->tx_aio);
+            /* a frame handed to nng_send_aio after the stop began never reached
+             * the callback (nng 1.5.2 cancels it silently): it is still ours */
+            nng_msg *orphan = nng_aio_get_msg(l->tx_aio);
+            if (orphan != NULL) {
+                nng_msg_free(orphan);
+            }
+            nng_aio_free(l->tx_aio);
+            uint32_t lost = l->fill_n;
+            tidal_buf_fini(&l->fill);
+            while (l->full_count > 0) {
+                lost += l->full_n_env[l->full_head];
+                nng_msg_free(l->full[l->full_head]);
+                l->full_head = (l->full_head + 1) % TIDAL__LINK_FRAMES_MAX;
+                l->full_count--;
+            }
+            tidal__dead(rt, TIDAL_DEAD_LINK_FAILED, lost);
+            free(l->full);
+            free(l->full_n_env);
+            pthread_mutex_destroy(&l->lock);
+            pthread_cond_destroy(&l->cond);
+            free(l);
+        }
+    }
+    free(rt->ltab);
+    rt->ltab = NULL;
+    rt->ltab_cap = 0;
+    rt->link_count = 0;
+}

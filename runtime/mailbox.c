@@ -1,0 +1,105 @@
+/*
+ * Mailboxes: a growable ring of queued envelopes per unit, and the frames
+ * their views point into.
+ *
+ * Invariants:
+ *  - An item's envelope views point into its frame's nng message, which stays
+ *    alive until every item of the frame is done (frame refcount).
+ *  - A ring never holds more than its bound; it grows by doubling from 8 and
+ *    is freed when a unit is passivated, so an idle virtual actor costs no
+ *    ring at all.
+ * All functions here run under the owner's lock (or with no other thread able
+ * to see the mailbox).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/internal.h"
+
+void
+tidal__frame_unref(struct tidal__frame *f)
+{
+    if (atomic_fetch_sub(&f->refs, 1) == 1) {
+        nng_msg_free(f->msg);
+        free(f);
+    }
+}
+
+void
+tidal__item_done(struct tidal__item *it)
+{
+    tidal__frame_unref(it->frame);
+    it->frame = NULL;
+}
+
+/* Appends a copy of *it.  TIDAL_EFULL at the bound, TIDAL_ENOMEM if the ring
+ * cannot grow; on error nothing changes. */
+int
+tidal__mbox_push(struct tidal__mbox *mb, const struct tidal__item *it, uint32_t bound)
+{
+    if (mb->len >= bound) {
+        return TIDAL_EFULL;
+    }
+    if (mb->len == mb->cap) {
+        uint32_t ncap = mb->cap ? mb->cap * 2 : 8;
+        struct tidal__item *n = malloc((size_t)ncap * sizeof(*n));
+        if (n == NULL) {
+            return TIDAL_ENOMEM;
+        }
+        for (uint32_t i = 0; i < mb->len; i++) {
+            n[i] = mb->ring[(mb->head + i) & (mb->cap - 1)];
+        }
+        free(mb->ring);
+        mb->ring = n;
+        mb->cap = ncap;
+        mb->head = 0;
+    }
+    mb->ring[(mb->head + mb->len) & (mb->cap - 1)] = *it;
+    mb->len++;
+    return 0;
+}
+
+/* Moves up to max items, oldest first, into out.  Returns how many.
+ * Cannot fail. */
+uint32_t
+tidal__mbox_pop(struct tidal__mbox *mb, struct tidal__item *out, uint32_t max)
+{
+    uint32_t n = mb->len < max ? mb->len : max;
+    for (uint32_t i = 0; i < n; i++) {
+        out[i] = mb->ring[mb->head];
+        mb->head = (mb->head + 1) & (mb->cap - 1);
+    }
+    mb->len -= n;
+    return n;
+}
+
+/* Dead-letters everything queued (reason STOPPED) and releases its intake.
+ * Returns how many were dropped.  Called with act->lock held. */
+uint32_t
+tidal__mbox_drain(tidal_runtime *rt, struct tidal__actor *act, struct tidal__mbox *mb)
+{
+    struct tidal__item it;
+    uint32_t n = 0;
+    while (tidal__mbox_pop(mb, &it, 1) == 1) {
+        tidal__item_done(&it);
+        n++;
+    }
+    if (n > 0) {
+        tidal__dead(rt, TIDAL_DEAD_STOPPED, n);
+        TIDAL_ASSERT(act->queued_n >= n);
+        act->queued_n -= n;
+        tidal__actor_release_intake(act, n);
+    }
+    return n;
+}
+
+/* Frees the ring (items must have been drained).  Cannot fail. */
+void
+tidal__mbox_fini(struct tidal__mbox *mb)
+{
+    TIDAL_ASSERT(mb->len == 0);
+    free(mb->ring);
+    mb->ring = NULL;
+    mb->cap = 0;
+    mb->head = 0;
+}

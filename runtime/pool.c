@@ -1,0 +1,309 @@
+/*
+ * The worker pool: a fixed set of threads (the core count by default) running
+ * units from one FIFO run queue.
+ *
+ * Thread rules:
+ *  - A unit is on the run queue at most once (run_state QUEUED) and RUNNING on
+ *    at most one worker, so one actor handles one message at a time.
+ *  - A worker takes up to TIDAL_HANDLER_BURST_MAX envelopes from a unit under
+ *    one lock, runs the handler on each with no lock held, then requeues the
+ *    unit at the tail if more arrived: a busy actor cannot starve the others.
+ *  - Handlers never block; sends from a handler never wait (TIDAL_EFULL).
+ *  - Each run-queue entry holds a reference on the unit's owner actor.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/internal.h"
+
+/* Puts u on the run queue if it is idle.  Caller holds act->lock. */
+void
+tidal__schedule_locked(struct tidal__actor *act, struct tidal__unit *u)
+{
+    if (u->run_state != TIDAL__IDLE) {
+        return;
+    }
+    u->run_state = TIDAL__QUEUED;
+    act->scheduled++;
+    tidal__actor_ref(act);
+    tidal_runtime *rt = act->rt;
+    pthread_mutex_lock(&rt->runq_lock);
+    u->run_next = NULL;
+    if (rt->runq_tail != NULL) {
+        rt->runq_tail->run_next = u;
+    } else {
+        rt->runq_head = u;
+    }
+    rt->runq_tail = u;
+    if (rt->runq_idle_workers > 0) {
+        pthread_cond_signal(&rt->runq_cond);
+    }
+    pthread_mutex_unlock(&rt->runq_lock);
+}
+
+/* Takes every unit of act off the run queue (stop must not wait for a
+ * worker: the caller may be the only one).  Caller holds act->lock. */
+void
+tidal__runq_remove_actor(struct tidal__actor *act)
+{
+    tidal_runtime *rt = act->rt;
+    uint32_t removed = 0;
+    pthread_mutex_lock(&rt->runq_lock);
+    struct tidal__unit **pp = &rt->runq_head;
+    rt->runq_tail = NULL;
+    while (*pp != NULL) {
+        struct tidal__unit *u = *pp;
+        if (u->owner == act) {
+            *pp = u->run_next;
+            u->run_state = TIDAL__IDLE;
+            removed++;
+        } else {
+            rt->runq_tail = u;
+            pp = &u->run_next;
+        }
+    }
+    pthread_mutex_unlock(&rt->runq_lock);
+    TIDAL_ASSERT(act->scheduled >= removed);
+    act->scheduled -= removed;
+    /* the run queue's references: the caller still holds its own */
+    TIDAL_ASSERT(atomic_fetch_sub(&act->refs, removed) > removed);
+}
+
+static void
+make_msg(const struct tidal__item *it, tidal_msg *m)
+{
+    const tidal_envelope *e = &it->env;
+    m->type = e->type;
+    m->id = e->id;
+    m->hlc = e->hlc;
+    m->payload = e->payload.len ? e->payload.ptr : NULL;
+    m->len = e->payload.len;
+    m->from_name = (const char *)e->from_name.ptr;
+    m->from_name_len = e->from_name.len;
+    m->from_key = e->from_key.ptr;
+    m->from_key_len = e->from_key.len;
+    m->corr = e->corr;
+    m->is_reply = (e->flags & TIDAL_ENV_F_REPLY) != 0;
+    m->can_reply = e->has_reply;
+    m->internal = e;
+}
+
+/* Runs init for a unit that needs it.  Returns init's code. */
+static int
+unit_init(tidal_ctx *ctx)
+{
+    struct tidal__actor *act = ctx->actor;
+    struct tidal__unit *u = ctx->unit;
+    const tidal_behaviour *b = u->is_virtual ? &act->vbeh : &act->beh;
+    void *arg = u->is_virtual ? act->varg : act->arg;
+    void *state = NULL;
+    int rv = b->init ? b->init(ctx, arg, &state) : 0;
+    if (rv == 0) {
+        u->state = state;
+        u->needs_init = 0;
+    }
+    return rv;
+}
+
+/* Merges a burst's stamps into the clock service once (their maximum), so
+ * every send the handlers make is stamped after every message they got.
+ * Items stamped too far ahead of our wall clock are refused (marked by
+ * clearing their frame pointer after counting them).  Returns how many
+ * were refused. */
+static uint32_t
+merge_stamps(tidal_runtime *rt, struct tidal__item *items, uint32_t n)
+{
+    uint64_t wall = tidal_hlc_wall_now(NULL);
+    uint64_t skew = rt->clock.max_skew_ns; /* set at open, never changed */
+    tidal_hlc max = {0};
+    uint32_t refused = 0;
+    bool any = false;
+    for (uint32_t i = 0; i < n; i++) {
+        const tidal_hlc *h = &items[i].env.hlc;
+        if (h->wall_ns > wall && h->wall_ns - wall > skew) {
+            tidal__dead(rt, TIDAL_DEAD_HLC_SKEW, 1);
+            tidal__item_done(&items[i]); /* frame = NULL marks it refused */
+            refused++;
+        } else if (!any || tidal_hlc_compare(h, &max) > 0) {
+            max = *h;
+            any = true;
+        }
+    }
+    if (any) {
+        tidal_clock_observe(rt, &max);
+    }
+    return refused;
+}
+
+/* Handles a burst of items; returns how many handler calls ran. */
+static uint32_t
+handle_items(tidal_ctx *ctx, struct tidal__item *items, uint32_t n)
+{
+    tidal_runtime *rt = ctx->rt;
+    struct tidal__actor *act = ctx->actor;
+    struct tidal__unit *u = ctx->unit;
+    const tidal_behaviour *b = u->is_virtual ? &act->vbeh : &act->beh;
+    uint32_t handled = 0;
+    (void)merge_stamps(rt, items, n);
+    for (uint32_t i = 0; i < n; i++) {
+        if (items[i].frame == NULL) {
+            continue; /* refused by merge_stamps */
+        }
+        if (u->stop_requested) {
+            /* stopped by tidal_ctx_stop or by supervision: nothing behind it runs */
+            tidal__dead(rt, TIDAL_DEAD_STOPPED, 1);
+            tidal__item_done(&items[i]);
+            continue;
+        }
+        if (u->needs_init && unit_init(ctx) != 0) {
+            tidal__dead(rt, TIDAL_DEAD_NO_INIT, 1);
+            tidal__item_done(&items[i]);
+            continue;
+        }
+        tidal_msg m;
+        make_msg(&items[i], &m);
+        int rv = b->handle(ctx, u->state, &m);
+        handled++;
+        tidal__item_done(&items[i]);
+        if (rv != 0) {
+            tidal__actor_failed(ctx, rv);
+        }
+    }
+    return handled;
+}
+
+static void
+run_unit(tidal_runtime *rt, struct tidal__unit *u)
+{
+    struct tidal__actor *act = u->owner;
+    struct tidal__item items[TIDAL_HANDLER_BURST_MAX];
+
+    pthread_mutex_lock(&act->lock);
+    act->scheduled--;
+    if (act->stopping) {
+        u->run_state = TIDAL__IDLE;
+        (void)tidal__mbox_drain(rt, act, &u->mbox);
+        pthread_cond_broadcast(&act->cond);
+        pthread_mutex_unlock(&act->lock);
+        tidal__actor_unref(act);
+        return;
+    }
+    u->run_state = TIDAL__RUNNING;
+    act->running++;
+    uint32_t n = tidal__mbox_pop(&u->mbox, items, TIDAL_HANDLER_BURST_MAX);
+    pthread_mutex_unlock(&act->lock);
+
+    tidal_ctx ctx = {.rt = rt, .actor = act, .unit = u};
+    uint32_t handled = handle_items(&ctx, items, n);
+    /* counted before the flush: whoever sees a reply sees its handler counted */
+    atomic_fetch_add(&rt->st_handled, handled);
+    atomic_fetch_add(&act->st_handled, handled);
+    tidal__ctx_flush(&ctx);
+
+    pthread_mutex_lock(&act->lock);
+    TIDAL_ASSERT(act->queued_n >= n);
+    act->queued_n -= n;
+    tidal__actor_release_intake(act, n);
+    act->running--;
+    u->last_active_ms = tidal__now_ms();
+    u->run_state = TIDAL__IDLE;
+    bool stop_self = u->stop_requested && !u->is_virtual;
+    bool retire = u->stop_requested && u->is_virtual && !act->stopping;
+    if (retire) {
+        tidal__vactor_retire_locked(act, u); /* passivated below, with no lock held */
+    } else if (act->stopping) {
+        (void)tidal__mbox_drain(rt, act, &u->mbox);
+        pthread_cond_broadcast(&act->cond);
+    } else if (u->mbox.len > 0) {
+        tidal__schedule_locked(act, u);
+    } else if (u->is_virtual) {
+        /* an idle virtual actor keeps no ring: millions of them stay small */
+        tidal__mbox_fini(&u->mbox);
+    }
+    pthread_mutex_unlock(&act->lock);
+    if (retire) {
+        tidal__vactor_retire_finish(act, u);
+    }
+    if (stop_self) {
+        tidal_actor a = {act->id};
+        (void)tidal_stop(rt, a); /* a concurrent tidal_stop may have won: ECLOSED is fine */
+    }
+    tidal__actor_unref(act);
+}
+
+static void *
+worker_main(void *arg)
+{
+    tidal_runtime *rt = arg;
+    pthread_mutex_lock(&rt->runq_lock);
+    for (;;) {
+        while (!rt->runq_stop && rt->runq_head == NULL) {
+            rt->runq_idle_workers++;
+            pthread_cond_wait(&rt->runq_cond, &rt->runq_lock);
+            rt->runq_idle_workers--;
+        }
+        if (rt->runq_stop) {
+            break;
+        }
+        struct tidal__unit *u = rt->runq_head;
+        rt->runq_head = u->run_next;
+        if (rt->runq_head == NULL) {
+            rt->runq_tail = NULL;
+        }
+        pthread_mutex_unlock(&rt->runq_lock);
+        run_unit(rt, u);
+        pthread_mutex_lock(&rt->runq_lock);
+    }
+    pthread_mutex_unlock(&rt->runq_lock);
+    return NULL;
+}
+
+/* Starts n workers.  On error none is left running. */
+int
+tidal__pool_start(tidal_runtime *rt, uint32_t n)
+{
+    rt->workers = calloc(n, sizeof(pthread_t));
+    if (rt->workers == NULL) {
+        return TIDAL_ENOMEM;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (pthread_create(&rt->workers[i], NULL, worker_main, rt) != 0) {
+            rt->nworkers = i;
+            tidal__pool_stop(rt);
+            return TIDAL_ENOMEM;
+        }
+        rt->nworkers = i + 1;
+    }
+    return 0;
+}
+
+/* Joins the workers (each finishes its current unit first) and drops the
+ * run queue's references; queued envelopes stay in their mailboxes.  Never
+ * called from a worker.  Cannot fail. */
+void
+tidal__pool_stop(tidal_runtime *rt)
+{
+    pthread_mutex_lock(&rt->runq_lock);
+    rt->runq_stop = true;
+    pthread_cond_broadcast(&rt->runq_cond);
+    pthread_mutex_unlock(&rt->runq_lock);
+    for (uint32_t i = 0; i < rt->nworkers; i++) {
+        pthread_join(rt->workers[i], NULL);
+    }
+    free(rt->workers);
+    rt->workers = NULL;
+    rt->nworkers = 0;
+    struct tidal__unit *u = rt->runq_head;
+    rt->runq_head = rt->runq_tail = NULL;
+    while (u != NULL) {
+        struct tidal__unit *next = u->run_next;
+        struct tidal__actor *act = u->owner;
+        pthread_mutex_lock(&act->lock);
+        u->run_state = TIDAL__IDLE;
+        act->scheduled--;
+        pthread_cond_broadcast(&act->cond);
+        pthread_mutex_unlock(&act->lock);
+        tidal__actor_unref(act);
+        u = next;
+    }
+}

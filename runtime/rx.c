@@ -1,0 +1,429 @@
+/*
+ * The receive path of a socket-backed actor: its nng pull socket, the frame
+ * check, strict decoding, duplicate detection and routing to mailboxes.
+ *
+ * One recv aio per socket, re-posted by its own callback, so frames of one
+ * socket are processed one at a time, in arrival order.  A frame is decoded
+ * whole before any envelope is delivered: an invalid frame (internal.h states
+ * the rules) is rejected with a counted, logged reason and changes nothing.
+ * tidal checks the frame size itself because inproc ignores
+ * NNG_OPT_RECVMAXSZ.
+ *
+ * Backpressure: the loop stops re-posting its recv while queued_n (received,
+ * not yet handled) is at the bound; nng's queues then fill and the remote
+ * sender's link waits.  Handling resumes it (tidal__rx_resume_locked).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/internal.h"
+
+#define DUPWINS_MAX 1024u
+
+static int
+reject_reason(int code)
+{
+    switch (code) {
+    case TIDAL_ETRUNCATED:
+        return TIDAL_REJECT_TRUNCATED;
+    case TIDAL_EVERSION:
+        return TIDAL_REJECT_VERSION;
+    case TIDAL_ETYPE:
+        return TIDAL_REJECT_TYPE;
+    case TIDAL_EFIELD:
+        return TIDAL_REJECT_FIELD;
+    case TIDAL_ETOOBIG:
+        return TIDAL_REJECT_TOOBIG;
+    case TIDAL_ELENGTH:
+        return TIDAL_REJECT_LENGTH;
+    case TIDAL_ETRAILING:
+        return TIDAL_REJECT_TRAILING;
+    default:
+        return TIDAL_REJECT_OTHER;
+    }
+}
+
+/* Shifts a multi-word bitmap towards higher bit numbers by s (< window). */
+static void
+bits_shift(uint64_t *w, uint32_t words, uint64_t s)
+{
+    uint32_t ws = (uint32_t)(s / 64), bs = (uint32_t)(s % 64);
+    for (uint32_t i = words; i-- > 0;) {
+        uint64_t v = i >= ws ? w[i - ws] << bs : 0;
+        if (bs != 0 && i >= ws + 1) {
+            v |= w[i - ws - 1] >> (64 - bs);
+        }
+        w[i] = v;
+    }
+}
+
+static bool window_check(struct tidal__dupwin *w, uint64_t id);
+
+static bool
+same_sender(const struct tidal__dupwin *w, uint64_t uid, const tidal_envelope *e)
+{
+    return w->uid == uid && w->name_len == e->from_name.len && w->key_len == e->from_key.len &&
+           memcmp(w->name, e->from_name.ptr, e->from_name.len) == 0 &&
+           memcmp(w->key, e->from_key.ptr, e->from_key.len) == 0;
+}
+
+/* True if (sender, id) was seen within the window; records it either way.
+ * A sender is (runtime uid, name, key): each virtual actor numbers its own
+ * messages, and two runtimes may share a name.  Caller holds act->lock. */
+static bool
+dup_seen(struct tidal__actor *act, uint64_t uid, const tidal_envelope *e)
+{
+    struct tidal__dupwin *w = act->dupwins;
+    if (w != NULL && same_sender(w, uid, e)) {
+        return window_check(w, e->id);
+    }
+    uint64_t h = tidal__hash(e->from_name.ptr, e->from_name.len, uid);
+    h = tidal__hash(e->from_key.ptr, e->from_key.len, h);
+    struct tidal__dupwin **pp = &act->dupwins;
+    w = NULL;
+    for (; *pp != NULL; pp = &(*pp)->next) {
+        if ((*pp)->hash == h && same_sender(*pp, uid, e)) {
+            w = *pp;
+            *pp = w->next; /* move to front below */
+            break;
+        }
+    }
+    if (w == NULL) {
+        if (act->dupwin_n >= DUPWINS_MAX) {
+            /* evict the least recently used sender: memory stays bounded
+             * however many names a peer makes up */
+            struct tidal__dupwin **last = &act->dupwins;
+            while ((*last)->next != NULL) {
+                last = &(*last)->next;
+            }
+            w = *last;
+            *last = NULL;
+            memset(w, 0, sizeof(*w));
+        } else if ((w = calloc(1, sizeof(*w))) == NULL) {
+            return false; /* cannot track: deliver, uncounted */
+        } else {
+            act->dupwin_n++;
+        }
+        w->hash = h;
+        w->uid = uid;
+        w->name_len = e->from_name.len;
+        memcpy(w->name, e->from_name.ptr, e->from_name.len);
+        w->key_len = e->from_key.len;
+        memcpy(w->key, e->from_key.ptr, e->from_key.len);
+        w->top = 0;
+    }
+    w->next = act->dupwins;
+    act->dupwins = w;
+    return window_check(w, e->id);
+}
+
+static bool
+window_check(struct tidal__dupwin *w, uint64_t id)
+{
+    const uint32_t words = TIDAL_DUP_WINDOW_IDS / 64;
+    if (id > w->top) {
+        uint64_t s = id - w->top;
+        if (s >= TIDAL_DUP_WINDOW_IDS) {
+            memset(w->bits, 0, sizeof(w->bits));
+        } else {
+            bits_shift(w->bits, words, s);
+        }
+        w->top = id;
+        w->bits[0] |= 1;
+        return false;
+    }
+    uint64_t back = w->top - id;
+    if (back >= TIDAL_DUP_WINDOW_IDS) {
+        return false; /* older than the window: cannot tell */
+    }
+    uint64_t bit = 1ull << (back % 64);
+    bool seen = (w->bits[back / 64] & bit) != 0;
+    w->bits[back / 64] |= bit;
+    return seen;
+}
+
+/* Decodes every envelope of a frame into act->scratch.  Returns the count, or
+ * 0 after counting a rejection. */
+static uint32_t
+decode_frame(struct tidal__actor *act, const uint8_t *body, size_t len, uint64_t *uid_out)
+{
+    tidal_runtime *rt = act->rt;
+    if (len > TIDAL_FRAME_BYTES_MAX) {
+        tidal__reject(rt, TIDAL_REJECT_FRAME_TOOBIG, NULL, act->url);
+        return 0;
+    }
+    if (len <= TIDAL_FRAME_HEADER_BYTES || memcmp(body, TIDAL_FRAME_MAGIC, 4) != 0 ||
+        body[4] != TIDAL_FRAME_VERSION || body[5] != 0 || body[6] != 0 || body[7] != 0) {
+        tidal__reject(rt, TIDAL_REJECT_FRAME_HEADER, NULL, act->url);
+        return 0;
+    }
+    uint64_t uid = 0;
+    for (int i = 7; i >= 0; i--) {
+        uid = (uid << 8) | body[8 + i];
+    }
+    *uid_out = uid;
+    size_t off = TIDAL_FRAME_HEADER_BYTES;
+    uint32_t n = 0;
+    while (off < len) {
+        if (n == TIDAL_FRAME_ENVELOPES_MAX) {
+            tidal__reject(rt, TIDAL_REJECT_FRAME_COUNT, NULL, act->url);
+            return 0;
+        }
+        if (n == act->scratch_cap) {
+            uint32_t ncap = n ? n * 2 : 64;
+            struct tidal__item *s = realloc(act->scratch, ncap * sizeof(*s));
+            if (s == NULL) {
+                tidal__reject(rt, TIDAL_REJECT_OTHER, NULL, act->url);
+                return 0;
+            }
+            act->scratch = s;
+            act->scratch_cap = ncap;
+        }
+        size_t used;
+        tidal_decode_err err = {0};
+        int rv = tidal_envelope_decode_one(body + off, len - off, &used, &act->scratch[n].env,
+                                           &err);
+        if (rv != 0) {
+            err.offset += off;
+            tidal__reject(rt, reject_reason(rv), &err, act->url);
+            return 0;
+        }
+        off += used;
+        n++;
+    }
+    return n;
+}
+
+/* Delivers one decoded envelope.  Caller holds act->lock.  Returns false if
+ * it went to dead letters. */
+static bool
+route_one(struct tidal__actor *act, struct tidal__item *it, uint64_t uid, bool credited)
+{
+    /* caller computed credited from the envelope flag and the frame's uid */
+    tidal_runtime *rt = act->rt;
+    const tidal_envelope *e = &it->env;
+    if (e->to_name.len != act->name_len || memcmp(e->to_name.ptr, act->name, act->name_len)) {
+        tidal__dead(rt, TIDAL_DEAD_NO_ACTOR, 1);
+        return false;
+    }
+    if (dup_seen(act, uid, e)) {
+        atomic_fetch_add(&act->st_dups, 1);
+        atomic_fetch_add(&rt->st_dups, 1);
+    }
+    struct tidal__unit *u = &act->unit;
+    uint32_t bound = UINT32_MAX; /* the owner's bound is enforced through intake */
+    if (e->to_key.len > 0) {
+        if (!act->has_vbeh) {
+            tidal__dead(rt, TIDAL_DEAD_NO_VIRTUAL, 1);
+            return false;
+        }
+        u = tidal__vactor_get_locked(act, e->to_key.ptr, e->to_key.len, true);
+        if (u == NULL) {
+            tidal__dead(rt, TIDAL_DEAD_NO_INIT, 1);
+            return false;
+        }
+        bound = act->vmailbox_max;
+    }
+    if (tidal__mbox_push(&u->mbox, it, bound) != 0) {
+        tidal__dead(rt, TIDAL_DEAD_MAILBOX_FULL, 1);
+        return false;
+    }
+    act->queued_n++;
+    if (!credited) {
+        act->intake++;
+    }
+    tidal__schedule_locked(act, u);
+    return true;
+}
+
+static void
+process_frame(struct tidal__actor *act, nng_msg *msg)
+{
+    tidal_runtime *rt = act->rt;
+    uint64_t uid = 0;
+    uint32_t n = decode_frame(act, nng_msg_body(msg), nng_msg_len(msg), &uid);
+    bool own = uid == rt->uid;
+    if (n == 0) {
+        nng_msg_free(msg);
+        return;
+    }
+    atomic_fetch_add(&rt->st_frames_received, 1);
+    /* which envelopes arrive on a reservation of this very actor */
+    uint32_t credits = 0;
+    pthread_mutex_lock(&act->lock);
+    for (uint32_t i = 0; i < n; i++) {
+        struct tidal__item *it = &act->scratch[i];
+        it->credited = own && (it->env.flags & TIDAL_ENV_F_CREDITED) != 0 &&
+                       tidal__actor_take_credit(act);
+        credits += it->credited;
+    }
+    pthread_mutex_unlock(&act->lock);
+    struct tidal__frame *f = act->is_reply_endpoint ? NULL : malloc(sizeof(*f));
+    if (f == NULL) {
+        if (act->is_reply_endpoint) {
+            for (uint32_t i = 0; i < n; i++) {
+                tidal__ask_complete(rt, &act->scratch[i].env);
+            }
+        } else {
+            tidal__reject(rt, TIDAL_REJECT_OTHER, NULL, act->url);
+        }
+        nng_msg_free(msg);
+        if (credits > 0) {
+            pthread_mutex_lock(&act->lock);
+            tidal__actor_release_intake(act, credits);
+            pthread_mutex_unlock(&act->lock);
+        }
+        return;
+    }
+    f->msg = msg;
+    atomic_init(&f->refs, n + 1); /* +1 for this function */
+    uint32_t delivered = 0, lost_credit = 0;
+    pthread_mutex_lock(&act->lock);
+    for (uint32_t i = 0; i < n; i++) {
+        struct tidal__item *it = &act->scratch[i];
+        bool credited = it->credited;
+        it->frame = f;
+        if (!act->stopping && route_one(act, it, uid, credited)) {
+            delivered++;
+        } else {
+            if (act->stopping) {
+                tidal__dead(rt, TIDAL_DEAD_STOPPED, 1);
+            }
+            lost_credit += credited;
+            atomic_fetch_sub(&f->refs, 1);
+        }
+    }
+    if (lost_credit > 0) {
+        tidal__actor_release_intake(act, lost_credit);
+    }
+    /* counted before a worker can pop them: received never lags handled */
+    atomic_fetch_add(&rt->st_received, delivered);
+    atomic_fetch_add(&act->st_received, delivered);
+    pthread_mutex_unlock(&act->lock);
+    tidal__frame_unref(f);
+}
+
+static void
+rx_cb(void *arg)
+{
+    struct tidal__actor *act = arg;
+    int rv = nng_aio_result(act->rx_aio);
+    if (rv == 0) {
+        process_frame(act, nng_aio_get_msg(act->rx_aio));
+    } else if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
+        return;
+    }
+    pthread_mutex_lock(&act->lock);
+    if (act->rx_closed) {
+        /* nothing */
+    } else if (act->queued_n >= act->intake_max) {
+        act->rx_paused = true;
+    } else {
+        nng_recv_aio(act->sock, act->rx_aio);
+    }
+    pthread_mutex_unlock(&act->lock);
+}
+
+/* Re-posts a paused receive.  Caller holds act->lock. */
+void
+tidal__rx_resume_locked(struct tidal__actor *act)
+{
+    if (act->rx_paused && !act->rx_closed && act->queued_n < act->intake_max) {
+        act->rx_paused = false;
+        nng_recv_aio(act->sock, act->rx_aio);
+    }
+}
+
+/* For tcp with port 0, the URL with the port the OS chose. */
+static void
+resolve_url(struct tidal__actor *act, const char *url)
+{
+    nng_sockaddr sa;
+    size_t n = strlen(url);
+    if (strncmp(url, "tcp", 3) != 0 || n < 2 || strcmp(url + n - 2, ":0") != 0 ||
+        nng_listener_get_addr(act->listener, NNG_OPT_LOCADDR, &sa) != 0) {
+        snprintf(act->url, sizeof(act->url), "%s", url);
+        return;
+    }
+    uint16_t port = sa.s_family == NNG_AF_INET6 ? sa.s_in6.sa_port : sa.s_in.sa_port;
+    port = (uint16_t)((port >> 8) | (port << 8)); /* network order */
+    snprintf(act->url, sizeof(act->url), "%.*s:%u", (int)(n - 2), url, port);
+}
+
+/* Opens the actor's socket and listens at url (resolved into act->url, so a
+ * tcp port the OS chose is known before init runs).  Nothing is received
+ * until tidal__rx_begin.  On error nothing is left open. */
+int
+tidal__rx_listen(struct tidal__actor *act, const char *url)
+{
+    int rv = nng_pull0_open(&act->sock);
+    if (rv != 0) {
+        act->rx_closed = true;
+        return tidal__nng_err(rv);
+    }
+    (void)nng_socket_set_size(act->sock, NNG_OPT_RECVMAXSZ, TIDAL_FRAME_BYTES_MAX);
+    if ((rv = nng_listener_create(&act->listener, act->sock, url)) != 0) {
+        goto fail_socket;
+    }
+    if (strncmp(url, "ipc://", 6) == 0) {
+        (void)nng_listener_set_int(act->listener, NNG_OPT_IPC_PERMISSIONS, 0600);
+    }
+    if ((rv = nng_listener_start(act->listener, 0)) != 0) {
+        goto fail_socket;
+    }
+    resolve_url(act, url);
+    return 0;
+
+fail_socket:
+    nng_close(act->sock);
+    act->rx_closed = true;
+    return rv == NNG_EADDRINUSE || rv == NNG_EADDRINVAL ? TIDAL_EADDR : tidal__nng_err(rv);
+}
+
+/* Starts the receive loop.  On error the socket is closed. */
+int
+tidal__rx_begin(struct tidal__actor *act)
+{
+    int rv = nng_aio_alloc(&act->rx_aio, rx_cb, act);
+    if (rv != 0) {
+        nng_close(act->sock);
+        act->rx_closed = true;
+        return tidal__nng_err(rv);
+    }
+    nng_recv_aio(act->sock, act->rx_aio);
+    return 0;
+}
+
+/* Closes the socket and waits for the receive callback to finish.  Safe to
+ * call twice and from two threads at once (close and a supervision stop can
+ * race): the first caller tears down, a second waits until it is done.
+ * Never called from an nng callback. */
+void
+tidal__rx_stop(struct tidal__actor *act)
+{
+    pthread_mutex_lock(&act->lock);
+    if (act->rx_stopping) {
+        while (!act->rx_stopped) {
+            pthread_cond_wait(&act->cond, &act->lock);
+        }
+        pthread_mutex_unlock(&act->lock);
+        return;
+    }
+    act->rx_stopping = true;
+    bool was_closed = act->rx_closed;
+    act->rx_closed = true;
+    pthread_mutex_unlock(&act->lock);
+    if (!was_closed) {
+        nng_close(act->sock);
+    }
+    if (act->rx_aio != NULL) {
+        /* rx_closed is set: neither the callback nor a resume posts again */
+        nng_aio_stop(act->rx_aio);
+        nng_aio_free(act->rx_aio);
+        act->rx_aio = NULL;
+    }
+    pthread_mutex_lock(&act->lock);
+    act->rx_stopped = true;
+    pthread_cond_broadcast(&act->cond);
+    pthread_mutex_unlock(&act->lock);
+}

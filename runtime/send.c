@@ -1,0 +1,290 @@
+/*
+ * Sending: the one path every message takes out of a runtime (tidal__send),
+ * the public send, ask, reply and timer calls built on it, and the handler
+ * context.
+ *
+ * A send builds the envelope (stamped by the clock service), reserves room in
+ * the destination's mailbox when the destination lives in this runtime
+ * (credit: actor.c), then hands the envelope to the fault layer (when any
+ * rule is set) or straight to the destination's link.  Hops between a send
+ * and the handler: the link's nng send, nng's own delivery, the receiver's rx
+ * callback (decode + route), and one worker wake-up.
+ *
+ * Ask is in ask.c, timer delivery in timer.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "messages/types.h"
+#include "runtime/internal.h"
+
+int
+tidal_addr_make(tidal_addr *out, const char *url, const char *name, const void *key,
+                size_t key_len)
+{
+    if (out == NULL || url == NULL || name == NULL || (key == NULL && key_len > 0)) {
+        return TIDAL_EINVAL;
+    }
+    size_t ul = strlen(url), nl = strlen(name);
+    if (ul == 0 || ul >= TIDAL_URL_BYTES_MAX || nl == 0 || nl >= TIDAL_NAME_BYTES_MAX ||
+        key_len > TIDAL_KEY_BYTES_MAX) {
+        return TIDAL_EINVAL;
+    }
+    memset(out, 0, sizeof(*out));
+    memcpy(out->url, url, ul);
+    memcpy(out->name, name, nl);
+    if (key_len > 0) {
+        memcpy(out->key, key, key_len);
+    }
+    out->key_len = (uint8_t)key_len;
+    return 0;
+}
+
+int
+tidal_addr_virtual(tidal_addr *out, const tidal_addr *owner, const void *key, size_t key_len)
+{
+    if (owner == NULL || key_len == 0) {
+        return TIDAL_EINVAL;
+    }
+    return tidal_addr_make(out, owner->url, owner->name, key, key_len);
+}
+
+static tidal_view
+view_of(const void *p, size_t n)
+{
+    return (tidal_view){(const uint8_t *)p, (uint32_t)n};
+}
+
+#define FULLNAME_BYTES (TIDAL_NAME_BYTES_MAX + 2 * TIDAL_KEY_BYTES_MAX + 2)
+
+int
+tidal__send(tidal_runtime *rt, tidal_ctx *ctx, const tidal_addr *to, uint16_t type,
+            const void *payload, uint32_t len, uint32_t timeout_ms, uint8_t flags,
+            const tidal_addr *reply_to, uint64_t corr, const char *from_override)
+{
+    if (rt == NULL || to == NULL || (payload == NULL && len > 0) || !tidal_msg_type_known(type)) {
+        return TIDAL_EINVAL;
+    }
+    if (len > TIDAL_PAYLOAD_BYTES_MAX) {
+        return TIDAL_ETOOBIG;
+    }
+    size_t to_name_len = strnlen(to->name, TIDAL_NAME_BYTES_MAX);
+    if (to_name_len == 0 || to_name_len == TIDAL_NAME_BYTES_MAX || to->key_len > TIDAL_KEY_BYTES_MAX ||
+        strnlen(to->url, TIDAL_URL_BYTES_MAX) == TIDAL_URL_BYTES_MAX) {
+        return TIDAL_EINVAL;
+    }
+    if (atomic_load(&rt->closing)) {
+        return TIDAL_ECLOSED;
+    }
+    tidal_envelope e = {.type = type, .flags = flags, .corr = corr};
+    if (ctx != NULL) {
+        e.from_name = view_of(ctx->actor->name, ctx->actor->name_len);
+        e.from_key = view_of(ctx->unit->key, ctx->unit->key_len);
+        e.id = ctx->unit->next_msg_id++;
+    } else {
+        const char *from = from_override ? from_override : rt->name;
+        e.from_name = view_of(from, strlen(from));
+        e.id = atomic_fetch_add(&rt->ext_next_id, 1) + 1;
+    }
+    e.to_name = view_of(to->name, to_name_len);
+    e.to_key = view_of(to->key, to->key_len);
+    e.payload = view_of(payload, len);
+    if (reply_to != NULL) {
+        e.has_reply = true;
+        e.reply_url = view_of(reply_to->url, strlen(reply_to->url));
+        e.reply_name = view_of(reply_to->name, strlen(reply_to->name));
+        e.reply_key = view_of(reply_to->key, reply_to->key_len);
+    }
+    if (ctx == NULL) {
+        e.hlc = tidal__clock_now(rt);
+    } else {
+        if (!ctx->stamped) {
+            ctx->stamp = tidal__clock_now(rt);
+            ctx->stamped = true;
+        }
+        e.hlc = ctx->stamp;
+    }
+
+    int rv;
+    struct tidal__link *l;
+    struct tidal__actor *local;
+    if (ctx != NULL && ctx->dest_link != NULL && strcmp(ctx->dest_link->url, to->url) == 0 &&
+        strcmp(ctx->dest_name, to->name) == 0) {
+        l = ctx->dest_link;
+        local = ctx->dest_local;
+    } else {
+        if ((l = tidal__link_get(rt, to->url, &rv)) == NULL) {
+            return rv;
+        }
+        local = tidal__actor_find(rt, to->name, to_name_len);
+        if (local != NULL && strcmp(local->url, to->url) != 0) {
+            tidal__actor_unref(local);
+            local = NULL;
+        }
+        if (ctx != NULL) {
+            tidal__ctx_forget_dest(ctx);
+            ctx->dest_link = l;
+            ctx->dest_local = local; /* the cache keeps this reference */
+            memcpy(ctx->dest_name, to->name, to_name_len + 1);
+        }
+    }
+    /* from here on, `owned` says whether this call holds its own reference */
+    bool owned = ctx == NULL && local != NULL;
+    if (local != NULL && (rv = tidal__actor_reserve(local, 1, ctx ? 0 : timeout_ms)) != 0) {
+        if (owned) {
+            tidal__actor_unref(local);
+        }
+        return rv;
+    }
+    if (local != NULL) {
+        e.flags |= TIDAL_ENV_F_CREDITED;
+    }
+    if (ctx != NULL) {
+        ctx->sent++;
+    } else {
+        atomic_fetch_add(&rt->st_sent, 1);
+    }
+    if (tidal__fault_active(rt)) {
+        char from_full[FULLNAME_BYTES], to_full[FULLNAME_BYTES];
+        if (ctx != NULL) {
+            tidal__unit_fullname(ctx->actor, ctx->unit, from_full, sizeof(from_full));
+        } else {
+            snprintf(from_full, sizeof(from_full), "%.*s", (int)e.from_name.len,
+                     (const char *)e.from_name.ptr);
+        }
+        tidal__fullname(to->name, to->key, to->key_len, to_full, sizeof(to_full));
+        rv = tidal__fault_route(rt, ctx, l, local, from_full, to_full, &e, timeout_ms);
+    } else {
+        rv = tidal__link_enqueue(l, &e, timeout_ms, ctx);
+        if (rv != 0 && local != NULL) {
+            pthread_mutex_lock(&local->lock);
+            tidal__actor_unreserve(local, 1);
+            pthread_mutex_unlock(&local->lock);
+        }
+    }
+    if (owned) {
+        tidal__actor_unref(local);
+    }
+    return rv;
+}
+
+int
+tidal_send(tidal_runtime *rt, const tidal_addr *to, uint16_t type, const void *payload,
+           uint32_t len, uint32_t timeout_ms)
+{
+    return tidal__send(rt, NULL, to, type, payload, len, timeout_ms, 0, NULL, 0, NULL);
+}
+
+/* ---- handler context ------------------------------------------------------ */
+
+void
+tidal__ctx_forget_dest(tidal_ctx *ctx)
+{
+    if (ctx->dest_local != NULL) {
+        tidal__actor_unref(ctx->dest_local);
+    }
+    ctx->dest_local = NULL;
+    ctx->dest_link = NULL;
+}
+
+/* The handler returned: send what it queued, drop the destination cache,
+ * publish its counters.  The next handler call gets a fresh stamp. */
+void
+tidal__ctx_flush(tidal_ctx *ctx)
+{
+    for (uint32_t i = 0; i < ctx->corked_n; i++) {
+        tidal__link_uncork(ctx->corked[i]);
+    }
+    ctx->corked_n = 0;
+    tidal__ctx_forget_dest(ctx);
+    ctx->stamped = false;
+    if (ctx->sent > 0) {
+        atomic_fetch_add(&ctx->rt->st_sent, ctx->sent);
+        ctx->sent = 0;
+    }
+}
+
+tidal_runtime *
+tidal_ctx_runtime(tidal_ctx *ctx)
+{
+    return ctx->rt;
+}
+
+void
+tidal_ctx_self(tidal_ctx *ctx, tidal_addr *out)
+{
+    int rv = tidal_addr_make(out, ctx->actor->url, ctx->actor->name, ctx->unit->key,
+                             ctx->unit->key_len);
+    TIDAL_ASSERT(rv == 0); /* the actor's own parts are within bounds */
+}
+
+tidal_actor
+tidal_ctx_actor(tidal_ctx *ctx)
+{
+    return (tidal_actor){ctx->actor->id};
+}
+
+const uint8_t *
+tidal_ctx_key(tidal_ctx *ctx, uint32_t *len)
+{
+    *len = ctx->unit->key_len;
+    return ctx->unit->key;
+}
+
+int
+tidal_ctx_send(tidal_ctx *ctx, const tidal_addr *to, uint16_t type, const void *payload,
+               uint32_t len)
+{
+    return tidal__send(ctx->rt, ctx, to, type, payload, len, 0, 0, NULL, 0, NULL);
+}
+
+int
+tidal_ctx_ask(tidal_ctx *ctx, const tidal_addr *to, uint16_t type, const void *payload,
+              uint32_t len, uint64_t corr)
+{
+    tidal_addr self;
+    tidal_ctx_self(ctx, &self);
+    return tidal__send(ctx->rt, ctx, to, type, payload, len, 0, 0, &self, corr, NULL);
+}
+
+int
+tidal_msg_reply_to(const tidal_msg *msg, tidal_reply_to *out)
+{
+    const tidal_envelope *e = msg->internal;
+    if (e == NULL || !e->has_reply || out == NULL) {
+        return TIDAL_ESTATE;
+    }
+    char url[TIDAL_URL_BYTES_MAX], name[TIDAL_NAME_BYTES_MAX];
+    snprintf(url, sizeof(url), "%.*s", (int)e->reply_url.len, (const char *)e->reply_url.ptr);
+    snprintf(name, sizeof(name), "%.*s", (int)e->reply_name.len, (const char *)e->reply_name.ptr);
+    out->corr = e->corr;
+    return tidal_addr_make(&out->addr, url, name, e->reply_key.ptr, e->reply_key.len) == 0
+               ? 0
+               : TIDAL_ESTATE;
+}
+
+int
+tidal_ctx_reply_to(tidal_ctx *ctx, const tidal_reply_to *to, uint16_t type, const void *payload,
+                   uint32_t len)
+{
+    return tidal__send(ctx->rt, ctx, &to->addr, type, payload, len, 0, TIDAL_ENV_F_REPLY, NULL,
+                       to->corr, NULL);
+}
+
+int
+tidal_ctx_reply(tidal_ctx *ctx, const tidal_msg *msg, uint16_t type, const void *payload,
+                uint32_t len)
+{
+    tidal_reply_to to;
+    int rv = tidal_msg_reply_to(msg, &to);
+    return rv != 0 ? rv : tidal_ctx_reply_to(ctx, &to, type, payload, len);
+}
+
+void
+tidal_ctx_stop(tidal_ctx *ctx)
+{
+    ctx->unit->stop_requested = 1;
+}
+

@@ -1,0 +1,32 @@
+/*
+ * Allocation for the replicated-state tables of store/: libc's allocator
+ * behind one seam, so that tests can make allocations fail and check that
+ * every operation reporting TIDAL_ENOMEM has changed nothing.
+ *
+ * The failure switch is per thread and off unless a test turns it on; in
+ * normal use these are malloc, calloc, realloc and free.
+ */
+#ifndef TIDAL_STORE_ALLOC_H
+#define TIDAL_STORE_ALLOC_H
+
+#include <stddef.h>
+
+/* malloc.  NULL when out of memory or when the test switch says so. */
+void *tidal__malloc(size_t n);
+
+/* calloc, with the product checked for overflow.  NULL on failure. */
+void *tidal__calloc(size_t count, size_t size);
+
+/* realloc.  NULL on failure, and then p is untouched and still owned by the
+ * caller. */
+void *tidal__realloc(void *p, size_t n);
+
+/* free.  Accepts NULL. */
+void tidal__free(void *p);
+
+/* Test switch: the next n allocations on this thread succeed and every one
+ * after them fails, until called again; a negative n turns failures off.
+ * Cannot fail. */
+void tidal__alloc_fail_after(long n);
+
+#endif /* TIDAL_STORE_ALLOC_H */

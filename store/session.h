@@ -1,0 +1,187 @@
+/*
+ * Sessions: the table of user sessions a region knows, each with its home
+ * region, its lifecycle stamps and the preference signals written in it.
+ *
+ * A session is written by its home region's session actor, which orders the
+ * writes and assigns each signal a seqno (1, 2, 3...); other regions apply
+ * the same signals in seqno order behind the HWM (hwm.h), so every replica
+ * holds the same signal vector, sorted by seqno.  When an agent roams, the
+ * home moves (set_home) and the new home continues from the handover seqno.
+ *
+ * Merging two replicas' copies of one session (reconciliation), field by
+ * field, each rule commutative, associative and idempotent:
+ *   user        immutable: copies for different users do not merge (EEXIST)
+ *   started     the smaller stamp (total HLC order)
+ *   home        last writer wins by the home stamp (total order); on an
+ *               identical stamp the greater (home, handover seqno)
+ *   ended       sticky: ended if either copy ended; the end stamp is the
+ *               smaller of the ended copies' stamps (the first end)
+ *   next seqno  the greater
+ *   signals     the union by seqno; two different signals under one seqno
+ *               can only come from a bug or forged input, and the greater by
+ *               (item, ts, weight bits, origin, type name) is kept
+ * The table's own operations follow the same rules, so applying any mix of
+ * operations and merges converges.
+ *
+ * Seqnos: start sets next_seqno to 1; assign_seqno hands out next_seqno and
+ * increments it; add_signal and set_home raise it (past the signal's seqno,
+ * to the handover seqno), so the invariant next_seqno > every stored seqno
+ * holds in every replica.
+ *
+ * Types are ids of a tidal_sigtypes table that the caller owns and that must
+ * outlive the table; encodings carry the names.
+ *
+ * An opaque table; not thread-safe (callers lock).
+ */
+#ifndef TIDAL_STORE_SESSION_H
+#define TIDAL_STORE_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/pncounter.h" /* TIDAL_REGIONS_MAX */
+#include "store/shard.h"
+#include "tidal/types.h"
+#include "store/sigtypes.h"
+#include "tidal/hlc.h"
+
+/* Signals in one session.  An agent session is minutes to hours of activity;
+ * 65536 signals (2 MiB) bounds what one session can make a region hold. */
+#define TIDAL_SESSION_SIGNALS_MAX 65536u
+
+/* Current version of the entry encoding. */
+#define TIDAL_SESSION_ENTRY_VERSION 1
+
+/* A 128-bit session id; {0, 0} is never a session.  The public API
+ * (tidal/region.h) hands the same type to clients: whichever header comes
+ * first defines it, under this guard. */
+/* tidal_session_id (128 bits) comes from the public tidal/types.h. */
+
+/* A signal as the session stores it (32 bytes). */
+typedef struct tidal_session_signal {
+    uint64_t seqno;         /* >= 1, assigned by the home region */
+    tidal_entity_id item;   /* the item signalled */
+    uint64_t ts_ns;         /* event time, ns since the epoch */
+    float weight;           /* finite */
+    uint16_t type;          /* id in the table's tidal_sigtypes */
+    tidal_region_id origin; /* the region that accepted the write */
+} tidal_session_signal;
+
+/* A session's fields as a value. */
+typedef struct tidal_session_state {
+    tidal_entity_id user;
+    tidal_region_id home;    /* the current home region */
+    tidal_hlc home_stamp;    /* stamp of the home's last change (start's stamp at first) */
+    uint64_t handover_seqno; /* the seqno the current home started from (1 at first) */
+    tidal_hlc started;
+    bool ended;
+    tidal_hlc ended_stamp; /* meaningful when ended (zero otherwise) */
+    uint64_t next_seqno;   /* the next seqno the home assigns */
+    size_t signals;        /* signals held */
+} tidal_session_state;
+
+typedef struct tidal_sessions tidal_sessions;
+
+/* A fresh random id from getrandom(2), never {0, 0}.  TIDAL_EIO if the
+ * kernel's generator fails (*out untouched). */
+int tidal_session_id_new(tidal_session_id *out) __attribute__((warn_unused_result));
+
+/* <0, 0, >0 ordering ids by (hi, lo).  Cannot fail. */
+int tidal_session_id_compare(const tidal_session_id *a, const tidal_session_id *b);
+
+/* An empty table in *out naming types through types (borrowed).  TIDAL_ENOMEM. */
+int tidal_sessions_open(tidal_sigtypes *types, tidal_sessions **out)
+    __attribute__((warn_unused_result));
+
+/* Frees the table and every session.  Accepts NULL. */
+void tidal_sessions_close(tidal_sessions *t);
+
+/* Starts session id for user at home, stamped stamp.  Idempotent: if the
+ * session exists for the same user nothing changes (0).  TIDAL_EINVAL for the
+ * zero id or a bad region, TIDAL_EEXIST if it exists for another user,
+ * TIDAL_ENOMEM; on error nothing is changed. */
+int tidal_sessions_start(tidal_sessions *t, const tidal_session_id *id, tidal_entity_id user,
+                         tidal_region_id home, const tidal_hlc *stamp)
+    __attribute__((warn_unused_result));
+
+/* The session's fields in *out.  TIDAL_ENOENT if unknown. */
+int tidal_sessions_get(const tidal_sessions *t, const tidal_session_id *id,
+                       tidal_session_state *out) __attribute__((warn_unused_result));
+
+/* *seqno = the next seqno, which is then consumed (for the home's actor).
+ * TIDAL_ENOENT, TIDAL_ELIMIT if seqnos are exhausted; nothing changed. */
+int tidal_sessions_assign_seqno(tidal_sessions *t, const tidal_session_id *id, uint64_t *seqno)
+    __attribute__((warn_unused_result));
+
+/* Adds a signal at its seqno's place in the vector (the caller has ordered
+ * and deduplicated; out-of-order seqnos are inserted, not refused, so that
+ * reconciliation can fill gaps).  Accepted on ended sessions too (a write
+ * made before the end may arrive after it).  TIDAL_ENOENT for an unknown
+ * session, TIDAL_EINVAL for seqno 0, an unknown type, a bad origin or a
+ * non-finite weight, TIDAL_EEXIST if the seqno is already held,
+ * TIDAL_ELIMIT past TIDAL_SESSION_SIGNALS_MAX, TIDAL_ENOMEM; on error nothing
+ * is changed. */
+int tidal_sessions_add_signal(tidal_sessions *t, const tidal_session_id *id,
+                              const tidal_session_signal *sig) __attribute__((warn_unused_result));
+
+/* *sigs = the session's signals sorted by seqno, *n their number.  The array
+ * belongs to the table and is valid until the table next changes.
+ * TIDAL_ENOENT if unknown. */
+int tidal_sessions_signals(const tidal_sessions *t, const tidal_session_id *id,
+                           const tidal_session_signal **sigs, size_t *n)
+    __attribute__((warn_unused_result));
+
+/* Ends the session (sticky; the end stamp becomes the smaller of the old and
+ * the new).  TIDAL_ENOENT if unknown. */
+int tidal_sessions_end(tidal_sessions *t, const tidal_session_id *id, const tidal_hlc *stamp)
+    __attribute__((warn_unused_result));
+
+/* Moves the home to region from handover_seqno (the first seqno the new home
+ * assigns) if stamp wins over the current home stamp (rule above); *applied
+ * (may be NULL) says whether it did.  TIDAL_ENOENT, TIDAL_EINVAL for a bad
+ * region or handover seqno 0; nothing changed on error. */
+int tidal_sessions_set_home(tidal_sessions *t, const tidal_session_id *id, tidal_region_id region,
+                            uint64_t handover_seqno, const tidal_hlc *stamp, bool *applied)
+    __attribute__((warn_unused_result));
+
+/* Forgets a session and its signals (garbage collection of old sessions; not
+ * a replicated operation).  TIDAL_ENOENT if unknown. */
+int tidal_sessions_remove(tidal_sessions *t, const tidal_session_id *id)
+    __attribute__((warn_unused_result));
+
+/* Sessions held.  Cannot fail. */
+size_t tidal_sessions_count(const tidal_sessions *t);
+
+/* Bytes the table has allocated (slots and signal vectors), without the
+ * allocator's overhead; walks the table.  Cannot fail. */
+size_t tidal_sessions_memory_bytes(const tidal_sessions *t);
+
+/* Iteration for reconciliation: start with *cursor = 0; each call gives the
+ * next id and returns true, false at the end.  The table must not change
+ * during an iteration.  Cannot fail. */
+bool tidal_sessions_next(const tidal_sessions *t, size_t *cursor, tidal_session_id *id);
+
+/* *out = the stable hash of the session's encoding.  TIDAL_ENOENT. */
+int tidal_sessions_entry_hash(const tidal_sessions *t, const tidal_session_id *id, uint64_t *out)
+    __attribute__((warn_unused_result));
+
+/* The sum (mod 2^64) of every session's hash.  Cannot fail. */
+uint64_t tidal_sessions_digest(const tidal_sessions *t);
+
+/* Encodes one session; *len gets the size written, or needed on
+ * TIDAL_ETOOBIG.  TIDAL_ENOENT if unknown.  The format is documented in
+ * session_codec.c beside the encoder. */
+int tidal_sessions_entry_encode(const tidal_sessions *t, const tidal_session_id *id, uint8_t *buf,
+                                size_t cap, size_t *len) __attribute__((warn_unused_result));
+
+/* Decodes a session from another replica and merges it (rules above),
+ * creating it if unknown; *id (may be NULL) gets its id.  TIDAL_ETRUNCATED,
+ * TIDAL_ECORRUPT, TIDAL_EVERSION, TIDAL_ETRAILING for bad input, TIDAL_EEXIST
+ * if the local copy has another user, TIDAL_ELIMIT if the types table is full
+ * or the union passes TIDAL_SESSION_SIGNALS_MAX, TIDAL_ENOMEM; on error the
+ * table is unchanged (names interned stay interned). */
+int tidal_sessions_entry_merge(tidal_sessions *t, const uint8_t *buf, size_t len,
+                               tidal_session_id *id) __attribute__((warn_unused_result));
+
+#endif /* TIDAL_STORE_SESSION_H */

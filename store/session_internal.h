@@ -1,0 +1,55 @@
+/*
+ * The layout of the session table, shared by session.c (operations) and
+ * session_codec.c (encoding, hashing, merging).
+ *
+ * One 112-byte slot per session in a hash map, pointing at a vector of
+ * signals sorted by seqno with no duplicate seqno.  Invariants:
+ * next_seqno > every stored seqno, next_seqno >= handover_seqno >= 1.
+ */
+#ifndef TIDAL_STORE_SESSION_INTERNAL_H
+#define TIDAL_STORE_SESSION_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/hmap.h"
+#include "store/session.h"
+
+typedef struct tidal__sess_slot {
+    tidal_session_id id; /* key */
+    uint64_t user;
+    uint64_t next_seqno;
+    uint64_t handover_seqno;
+    tidal_hlc started;
+    tidal_hlc home_stamp;
+    tidal_hlc ended_stamp; /* zero unless ended */
+    tidal_session_signal *sig;
+    uint32_t nsig;
+    uint32_t cap;
+    tidal_region_id home;
+    uint8_t ended;
+} tidal__sess_slot;
+
+struct tidal_sessions {
+    tidal_hmap map;        /* tidal__sess_slot by id */
+    tidal_sigtypes *types; /* borrowed */
+};
+
+/* Raises the slot's home to (region, handover, stamp) if it wins (the rule in
+ * session.h); true if it did.  Cannot fail. */
+bool tidal__sess_merge_home(tidal__sess_slot *s, tidal_region_id region, uint64_t handover,
+                            const tidal_hlc *stamp);
+
+/* Ends the slot at stamp (sticky, smaller stamp kept).  Cannot fail. */
+void tidal__sess_merge_end(tidal__sess_slot *s, const tidal_hlc *stamp);
+
+/* <0, 0, >0 ordering two signals of one seqno for conflict resolution:
+ * (item, ts, weight bits, origin, type name).  Cannot fail. */
+int tidal__sess_signal_compare(const tidal_sigtypes *types, const tidal_session_signal *a,
+                               const tidal_session_signal *b);
+
+/* True if a signal's fields are acceptable (seqno >= 1, finite weight, origin
+ * in range, type known).  Cannot fail. */
+bool tidal__sess_signal_valid(const tidal_sigtypes *types, const tidal_session_signal *sig);
+
+#endif /* TIDAL_STORE_SESSION_INTERNAL_H */

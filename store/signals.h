@@ -1,0 +1,174 @@
+/*
+ * Signal state: windowed counts of preference signals per (item, signal
+ * type), built from PN-counters so that replicas merge in any order.
+ *
+ * Buckets.  Every event (item, type, region, delta, ts) adds delta to region's
+ * component of two buckets keyed by absolute time:
+ *   minute bucket  m = ts_ns / 60 s        (integer division, UTC epoch based)
+ *   hour bucket    h = ts_ns / 3600 s
+ * Each bucket is a PN-counter, so a bucket of two replicas merges by
+ * per-region max, and a state merges bucket by bucket.
+ *
+ * Windows, for a query at now_ns (nm = now_ns / 60 s, nh = now_ns / 3600 s):
+ *   TIDAL_SIGWINDOW_1H   sum of the minute buckets nm-59 .. nm (60 buckets: the
+ *                     current minute and the 59 before it)
+ *   TIDAL_SIGWINDOW_24H  sum of the hour buckets nh-23 .. nh (24 buckets)
+ *   TIDAL_SIGWINDOW_7D   sum of the hour buckets nh-167 .. nh (168 buckets)
+ * Lower bounds stop at bucket 0.  So a window is aligned to bucket edges: the
+ * 1 h window covers between 59 and 60 minutes of past events, the 24 h window
+ * between 23 and 24 hours.  Buckets after nm / nh (events stamped ahead of
+ * the reader's clock) are not counted until their bucket is current.
+ *
+ * Expiry: tidal_signals_expire(now) drops minute buckets before nm-59 and
+ * hour buckets before nh-167 (nothing a window at now or later can read) and
+ * entries left with no bucket.  Callers expire regularly (each minute, say):
+ * an entry holds at most TIDAL_SIGNALS_BUCKETS_MAX buckets, and apply fails
+ * with TIDAL_ELIMIT beyond that.  Reconciliation is told now as well, so it
+ * never brings back buckets this replica already expired.
+ *
+ * Types are ids of a tidal_sigtypes table that the caller owns and that must
+ * outlive this state; encodings and hashes carry the type's name, so they
+ * mean the same in every region whatever ids the regions chose.
+ *
+ * An opaque table; not thread-safe (callers lock).
+ */
+#ifndef TIDAL_STORE_SIGNALS_H
+#define TIDAL_STORE_SIGNALS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/pncounter.h" /* TIDAL_REGIONS_MAX */
+#include "store/shard.h"
+#include "store/sigtypes.h"
+
+#define TIDAL_SIGNALS_MINUTE_NS (60ull * 1000 * 1000 * 1000)
+#define TIDAL_SIGNALS_HOUR_NS (60ull * TIDAL_SIGNALS_MINUTE_NS)
+
+/* Buckets kept: what the longest window of each kind reads. */
+#define TIDAL_SIGNALS_MINUTES_KEPT 60u
+#define TIDAL_SIGNALS_HOURS_KEPT 168u
+
+/* Buckets (minute and hour together) of one (item, type).  Expired state
+ * needs 228; the rest is room for callers that expire lazily. */
+#define TIDAL_SIGNALS_BUCKETS_MAX 65535u
+
+/* Current version of the entry encoding. */
+#define TIDAL_SIGNALS_ENTRY_VERSION 1
+
+/* The windows (numbered like the public tidal_window of tidal/region.h). */
+typedef enum tidal_sigwindow {
+    TIDAL_SIGWINDOW_1H = 0,
+    TIDAL_SIGWINDOW_24H = 1,
+    TIDAL_SIGWINDOW_7D = 2,
+} tidal_sigwindow;
+
+typedef struct tidal_signals tidal_signals;
+
+/* An empty state in *out, naming types through types (borrowed: it must
+ * outlive the state).  TIDAL_ENOMEM. */
+int tidal_signals_open(tidal_sigtypes *types, tidal_signals **out)
+    __attribute__((warn_unused_result));
+
+/* Frees the state.  Accepts NULL. */
+void tidal_signals_close(tidal_signals *s);
+
+/* Adds delta to region's component of the minute and hour buckets of ts_ns
+ * for (item, type); delta 0 changes nothing.  Each event must be applied once
+ * per replica (the apply path deduplicates by LSN and seqno).  TIDAL_EINVAL
+ * for a bad region or a type id unknown to the types table,
+ * TIDAL_ELIMIT when a component would overflow or the entry would pass
+ * TIDAL_SIGNALS_BUCKETS_MAX buckets, TIDAL_ENOMEM; on error nothing changed. */
+int tidal_signals_apply(tidal_signals *s, tidal_entity_id item, uint16_t type,
+                        tidal_region_id region, int64_t delta, uint64_t ts_ns)
+    __attribute__((warn_unused_result));
+
+/* The state-based form of apply, for replicated records: raises region's P
+ * component of the minute bucket of ts_ns to at least p_minute and of the
+ * hour bucket to at least p_hour (0 leaves that bucket alone).  The origin
+ * puts in the record its own components *after* the event (from
+ * tidal_signals_component, plus the event), so applying the record any
+ * number of times, in any order with the origin's other records, or after a
+ * reconciliation already brought the state, counts the event exactly once.
+ * Errors as tidal_signals_apply but no overflow (a max cannot overflow); on
+ * error nothing is changed. */
+int tidal_signals_observe(tidal_signals *s, tidal_entity_id item, uint16_t type,
+                          tidal_region_id region, uint64_t ts_ns, uint64_t p_minute,
+                          uint64_t p_hour) __attribute__((warn_unused_result));
+
+/* *p_minute, *p_hour = region's P components of the minute and hour buckets
+ * of ts_ns for (item, type); 0 where there is nothing.  TIDAL_EINVAL for a bad
+ * region (outputs untouched). */
+int tidal_signals_component(const tidal_signals *s, tidal_entity_id item, uint16_t type,
+                            tidal_region_id region, uint64_t ts_ns, uint64_t *p_minute,
+                            uint64_t *p_hour) __attribute__((warn_unused_result));
+
+/* *out = the count of (item, type) in window at now_ns (definitions above; 0
+ * for an unknown pair).  The sum wraps like tidal_pncounter_value.
+ * TIDAL_EINVAL for an unknown window (*out untouched). */
+int tidal_signals_count(const tidal_signals *s, tidal_entity_id item, uint16_t type,
+                        tidal_sigwindow window, uint64_t now_ns, int64_t *out)
+    __attribute__((warn_unused_result));
+
+/* Drops what no window at now_ns or later can read (see above).  Cannot fail. */
+void tidal_signals_expire(tidal_signals *s, uint64_t now_ns);
+
+/* (item, type) pairs with state.  Cannot fail. */
+size_t tidal_signals_entries(const tidal_signals *s);
+
+/* Buckets held in all (for tests and gauges); walks the table.  Cannot fail. */
+size_t tidal_signals_buckets(const tidal_signals *s);
+
+/* Bytes the state has allocated (table, bucket arrays, counters' heap
+ * arrays), without the allocator's own overhead; walks the table.  Cannot
+ * fail. */
+size_t tidal_signals_memory_bytes(const tidal_signals *s);
+
+/* Iteration for reconciliation: start with *cursor = 0; each call gives the
+ * next pair and returns true, false at the end.  The state must not change
+ * during an iteration.  Cannot fail. */
+bool tidal_signals_next(const tidal_signals *s, size_t *cursor, tidal_entity_id *item,
+                        uint16_t *type);
+
+/* *out = the stable hash of the entry of (item, type): the hash of its
+ * encoding.  TIDAL_ENOENT if there is none. */
+int tidal_signals_entry_hash(const tidal_signals *s, tidal_entity_id item, uint16_t type,
+                             uint64_t *out) __attribute__((warn_unused_result));
+
+/* The sum (mod 2^64) of every entry's hash.  Call expire(now) first so that
+ * replicas compare the same buckets.  Cannot fail. */
+uint64_t tidal_signals_digest(const tidal_signals *s);
+
+/* Encodes the entry of (item, type); *len gets the size written, or needed
+ * on TIDAL_ETOOBIG.  TIDAL_ENOENT if there is none.  Format, little-endian:
+ *   offset  size  field
+ *   0       1     version (TIDAL_SIGNALS_ENTRY_VERSION)
+ *   1       8     item
+ *   9       1     type name length L
+ *   10      L     type name (tidal_sigtypes rules)
+ *   10+L    2     minute bucket count M
+ *   12+L    2     hour bucket count H
+ *   14+L    ...   M times: minute number u32, PN-counter (pncounter.h)
+ *           ...   H times: hour number u32, PN-counter
+ * Valid if and only if: the version is known (else TIDAL_EVERSION); the name
+ * is valid; 1 <= M + H <= TIDAL_SIGNALS_BUCKETS_MAX; bucket numbers are
+ * strictly increasing within each kind; every counter is valid and not empty;
+ * the input ends exactly after the last counter.  Buckets are in order and
+ * empty ones never stored, so equal states have equal encodings. */
+int tidal_signals_entry_encode(const tidal_signals *s, tidal_entity_id item, uint16_t type,
+                               uint8_t *buf, size_t cap, size_t *len)
+    __attribute__((warn_unused_result));
+
+/* Decodes an entry from another replica and merges it (bucket by bucket,
+ * per-region max), ignoring buckets already expired at now_ns.  The name is
+ * interned in the types table (and stays there even if the merge fails).
+ * TIDAL_ETRUNCATED, TIDAL_ECORRUPT, TIDAL_EVERSION, TIDAL_ETRAILING for bad
+ * input, TIDAL_ELIMIT if the types table is full or the merged entry would
+ * pass TIDAL_SIGNALS_BUCKETS_MAX, TIDAL_ENOMEM; on error the state is
+ * unchanged.  *item and *type (may be NULL) get the entry's key. */
+int tidal_signals_entry_merge(tidal_signals *s, const uint8_t *buf, size_t len, uint64_t now_ns,
+                              tidal_entity_id *item, uint16_t *type)
+    __attribute__((warn_unused_result));
+
+#endif /* TIDAL_STORE_SIGNALS_H */

@@ -1,0 +1,50 @@
+/*
+ * The layout of the signal state, shared by signals.c (apply, count, expire)
+ * and signals_codec.c (encode, hash, merge).
+ *
+ * One slot per (item, type) in a hash map, 24 bytes, pointing at one array
+ * of PN-counters: the minute buckets first, then the hour buckets, each run
+ * sorted by bucket number, which lives in the counter's tag.  No bucket is
+ * ever empty, and a slot always has at least one bucket.
+ */
+#ifndef TIDAL_STORE_SIGNALS_INTERNAL_H
+#define TIDAL_STORE_SIGNALS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/hmap.h"
+#include "store/pncounter.h"
+#include "store/signals.h"
+
+typedef struct tidal__sig_key {
+    uint64_t item;
+    uint16_t type;
+} tidal__sig_key;
+
+/* Bytes of the key that are compared: the struct's tail padding is not. */
+#define TIDAL__SIG_KEY_BYTES (offsetof(tidal__sig_key, type) + sizeof(uint16_t))
+
+typedef struct tidal__sig_slot {
+    uint64_t item;      /* key */
+    uint16_t type;      /* key */
+    uint16_t nmin;      /* minute buckets, b[0 .. nmin) */
+    uint16_t nhour;     /* hour buckets, b[nmin .. nmin + nhour) */
+    uint16_t cap;       /* counters allocated at b */
+    tidal_pncounter *b; /* the buckets; tag = bucket number */
+} tidal__sig_slot;
+
+struct tidal_signals {
+    tidal_hmap map;        /* tidal__sig_slot by (item, type) */
+    tidal_sigtypes *types; /* borrowed */
+};
+
+/* Index of the first bucket in b[lo, hi) whose number is >= n.  Cannot fail. */
+size_t tidal__sig_lower_bound(const tidal_pncounter *b, size_t lo, size_t hi, uint32_t n);
+
+/* The lowest minute and hour bucket numbers still kept at now_ns.  Cannot
+ * fail. */
+uint32_t tidal__sig_min_minute(uint64_t now_ns);
+uint32_t tidal__sig_min_hour(uint64_t now_ns);
+
+#endif /* TIDAL_STORE_SIGNALS_INTERNAL_H */

@@ -1,0 +1,493 @@
+/*
+ * The write-ahead log: options, open and close, the append path, counters,
+ * and listing the logs of a directory.  wal.h is the contract; the other
+ * wal_*.c files are listed in wal_internal.h with the lock order.
+ *
+ * The append path, the one hot path:
+ *   outside the lock: check the arguments, allocate the batch's memory copy
+ *     and copy the payload into it (the same bytes serve the file, the cache
+ *     and readers);
+ *   under the lock: take the LSN, encode the header (its CRC covers the
+ *     payload), roll over if the segment is full, write() the whole batch
+ *     with one pwrite at the segment's end, put it in the cache, advance
+ *     next_lsn;
+ *   after the lock: wake the sync thread if it sleeps.
+ * The write() under the lock keeps the file a sequence of whole batches in
+ * LSN order, and it puts the bytes in the kernel before the append returns:
+ * nothing is buffered in user space, so a kill -9 loses no appended batch
+ * (only a power loss can lose what is not yet durable).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/wal_internal.h"
+
+/* Copies *in into *out with defaults applied; TIDAL_EINVAL if a field is out
+ * of range (wal.h). */
+static int
+opts_check(const tidal_wal_opts *in, tidal_wal_opts *out)
+{
+    *out = *in;
+    if (out->durability != TIDAL_DURABILITY_SYNC && out->durability != TIDAL_DURABILITY_INTERVAL &&
+        out->durability != TIDAL_DURABILITY_NONE) {
+        return TIDAL_EINVAL;
+    }
+    if (out->interval_ms == 0) {
+        out->interval_ms = TIDAL_WAL_INTERVAL_MS_DEFAULT;
+    }
+    if (out->interval_ms > TIDAL_WAL_INTERVAL_MS_MAX) {
+        return TIDAL_EINVAL;
+    }
+    if (out->segment_bytes == 0) {
+        out->segment_bytes = TIDAL_WAL_SEGMENT_BYTES_DEFAULT;
+    }
+    if (out->segment_bytes < TIDAL_WAL_SEGMENT_BYTES_MIN ||
+        out->segment_bytes > TIDAL_WAL_SEGMENT_BYTES_MAX) {
+        return TIDAL_EINVAL;
+    }
+    if (out->memory_bytes == 0) {
+        out->memory_bytes = TIDAL_WAL_MEMORY_BYTES_DEFAULT;
+    }
+    if (out->dir != NULL && out->dir[0] == '\0') {
+        return TIDAL_EINVAL;
+    }
+    return 0;
+}
+
+/* Initialises the lock and the two condvars (on CLOCK_MONOTONIC, so a wall
+ * clock step cannot stretch or cut a wait).  TIDAL_ENOMEM; on error nothing
+ * is left initialised. */
+static int
+sync_objects_init(tidal_wal *w)
+{
+    pthread_condattr_t ca;
+    int rc = TIDAL_ENOMEM;
+
+    if (pthread_condattr_init(&ca) != 0) {
+        return TIDAL_ENOMEM;
+    }
+    (void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* valid clock: cannot fail */
+    if (pthread_mutex_init(&w->lock, NULL) != 0) {
+        goto fail_attr;
+    }
+    if (pthread_cond_init(&w->work_cv, &ca) != 0) {
+        goto fail_mutex;
+    }
+    if (pthread_cond_init(&w->durable_cv, &ca) != 0) {
+        goto fail_work_cv;
+    }
+    pthread_condattr_destroy(&ca);
+    return 0;
+
+fail_work_cv:
+    pthread_cond_destroy(&w->work_cv);
+fail_mutex:
+    pthread_mutex_destroy(&w->lock);
+fail_attr:
+    pthread_condattr_destroy(&ca);
+    return rc;
+}
+
+static void
+sync_objects_fini(tidal_wal *w)
+{
+    pthread_cond_destroy(&w->durable_cv);
+    pthread_cond_destroy(&w->work_cv);
+    pthread_mutex_destroy(&w->lock);
+}
+
+/* Closes the files and frees what open and appends allocated (not the
+ * struct or its sync objects).  Cannot fail. */
+static void
+release_files(tidal_wal *w)
+{
+    for (size_t i = 0; i < w->nretired; i++) {
+        close(w->retired[i]);
+    }
+    if (w->fd >= 0) {
+        close(w->fd);
+    }
+    if (w->dirfd >= 0) {
+        close(w->dirfd);
+    }
+    tidal__wal_cache_free(&w->cache);
+    free(w->retired);
+    free(w->segs);
+    free(w->dir);
+}
+
+int
+tidal_wal_open(const tidal_wal_opts *opts, tidal_wal **out, tidal_wal_recovery *rep)
+{
+    tidal_wal_recovery scratch;
+    tidal_wal *w;
+    int rc;
+
+    if (rep == NULL) {
+        rep = &scratch;
+    }
+    memset(rep, 0, sizeof(*rep));
+    if (opts == NULL || out == NULL) {
+        return TIDAL_EINVAL;
+    }
+    w = calloc(1, sizeof(*w));
+    if (w == NULL) {
+        return TIDAL_ENOMEM;
+    }
+    w->fd = -1;
+    w->dirfd = -1;
+    rc = opts_check(opts, &w->opts);
+    if (rc != 0) {
+        snprintf(rep->error, sizeof(rep->error), "invalid options");
+        goto fail_alloc;
+    }
+    snprintf(w->shard_rel, sizeof(w->shard_rel), "wal/shard-%04x", (unsigned)w->opts.shard);
+    rc = sync_objects_init(w);
+    if (rc != 0) {
+        goto fail_alloc;
+    }
+    w->next_lsn = 1;
+    w->oldest_lsn = 1;
+    if (w->opts.dir != NULL) {
+        w->dir = strdup(w->opts.dir);
+        if (w->dir == NULL) {
+            rc = TIDAL_ENOMEM;
+            goto fail_files;
+        }
+        w->opts.dir = w->dir;
+        w->sync_fds = w->opts.durability != TIDAL_DURABILITY_NONE;
+        rc = tidal__wal_dir_open(w->dir, w->opts.shard, w->sync_fds, &w->dirfd);
+        if (rc != 0) {
+            snprintf(rep->error, sizeof(rep->error), "%s: cannot create or open: %s", w->shard_rel,
+                     strerror(errno));
+            goto fail_files;
+        }
+        rc = tidal__wal_recover(w, rep);
+        if (rc != 0) {
+            goto fail_files;
+        }
+    }
+    rep->next_lsn = w->next_lsn;
+    if (w->sync_fds || w->opts.on_durable != NULL) {
+        rc = tidal__wal_sync_start(w);
+        if (rc != 0) {
+            goto fail_files;
+        }
+    }
+    *out = w;
+    return 0;
+
+fail_files:
+    release_files(w);
+    sync_objects_fini(w);
+fail_alloc:
+    free(w);
+    return rc;
+}
+
+void
+tidal_wal_close(tidal_wal *w)
+{
+    if (w == NULL) {
+        return;
+    }
+    tidal__wal_sync_stop(w);
+    release_files(w);
+    sync_objects_fini(w);
+    free(w);
+}
+
+/* A memory copy for a batch of len bytes.  NULL if out of memory. */
+static struct tidal__wal_entry *
+entry_new(size_t len)
+{
+    struct tidal__wal_entry *e = malloc(sizeof(*e) + len);
+
+    if (e != NULL) {
+        e->len = (uint32_t)len;
+    }
+    return e;
+}
+
+/* Under lock: writes e (header encoded, first_lsn == next_lsn) to the live
+ * segment, caches it and advances next_lsn.  *wake says whether to wake the
+ * sync thread.  On error nothing is appended and e is still the caller's. */
+static int
+commit(tidal_wal *w, struct tidal__wal_entry *e, bool *wake)
+{
+    int rc;
+
+    if (w->failed != 0) {
+        return w->failed;
+    }
+    if (w->dir == NULL && w->cache.bytes + e->len > w->opts.memory_bytes) {
+        return TIDAL_ELIMIT;
+    }
+    rc = tidal__wal_cache_reserve(w);
+    if (rc != 0) {
+        return rc;
+    }
+    if (w->dir != NULL) {
+        struct tidal__wal_seg *seg;
+        rc = tidal__wal_seg_roll_if_full(w, e->len);
+        if (rc != 0) {
+            return rc;
+        }
+        seg = &w->segs[w->nsegs - 1];
+        if (tidal__wal_pwrite_all(w->fd, e->bytes, e->len, seg->size) != 0) {
+            /* Cut a partial write off so the file stays whole batches; the
+             * log is failed either way (recovery would cut it too). */
+            (void)ftruncate(w->fd, (off_t)seg->size);
+            w->failed = TIDAL_EIO;
+            return TIDAL_EIO;
+        }
+        seg->size += e->len;
+    }
+    w->next_lsn = e->first_lsn + e->count;
+    w->stats.appends++;
+    w->stats.bytes += e->len;
+    tidal__wal_cache_put(w, e);
+    *wake = tidal__wal_sync_appended(w);
+    return 0;
+}
+
+int
+tidal_wal_append(tidal_wal *w, const uint8_t *payload, uint32_t len, uint32_t count,
+                 tidal_hlc hlc_min, tidal_hlc hlc_max, uint64_t *first_lsn)
+{
+    struct tidal__wal_entry *e;
+    tidal_batch_header h;
+    bool wake = false;
+    int rc;
+
+    if (w == NULL || first_lsn == NULL || (payload == NULL && len != 0) || count == 0 ||
+        tidal_hlc_compare(&hlc_min, &hlc_max) > 0) {
+        return TIDAL_EINVAL;
+    }
+    if (len > TIDAL_BATCH_PAYLOAD_BYTES_MAX || count > TIDAL_BATCH_RECORDS_MAX) {
+        return TIDAL_ETOOBIG;
+    }
+    e = entry_new(TIDAL_BATCH_HEADER_BYTES + (size_t)len);
+    if (e == NULL) {
+        return TIDAL_ENOMEM;
+    }
+    if (len != 0) {
+        memcpy(e->bytes + TIDAL_BATCH_HEADER_BYTES, payload, len);
+    }
+    memset(&h, 0, sizeof(h));
+    h.origin = w->opts.origin;
+    h.shard = w->opts.shard;
+    h.count = count;
+    h.payload_len = len;
+    h.hlc_min = hlc_min;
+    h.hlc_max = hlc_max;
+    e->count = count;
+
+    pthread_mutex_lock(&w->lock);
+    h.first_lsn = w->next_lsn;
+    e->first_lsn = h.first_lsn;
+    /* Only an LSN overflow can break rule 4 here: the rest was checked. */
+    rc = tidal_batch_header_encode(&h, e->bytes + TIDAL_BATCH_HEADER_BYTES, e->bytes);
+    if (rc == 0) {
+        rc = commit(w, e, &wake);
+    }
+    pthread_mutex_unlock(&w->lock);
+
+    if (rc != 0) {
+        free(e);
+        return rc;
+    }
+    if (wake) {
+        tidal__wal_sync_wake(w);
+    }
+    *first_lsn = h.first_lsn;
+    return 0;
+}
+
+/* Verifies a received batch against rules 1..6 and this log's origin and
+ * shard; 0 or the code tidal_wal_append_batch returns. */
+static int
+check_received(const tidal_wal *w, const uint8_t *batch, size_t len, tidal_batch_header *h)
+{
+    size_t total;
+    int rc = tidal_batch_decode(batch, len, h, &total, NULL, 0);
+
+    if (rc != 0) {
+        return rc;
+    }
+    if (total != len) {
+        return TIDAL_ECORRUPT;
+    }
+    if (h->origin != w->opts.origin || h->shard != w->opts.shard) {
+        return TIDAL_EINVAL;
+    }
+    return 0;
+}
+
+int
+tidal_wal_append_batch(tidal_wal *w, const uint8_t *batch, size_t len)
+{
+    struct tidal__wal_entry *e = NULL;
+    tidal_batch_header h;
+    bool wake = false;
+    int rc;
+
+    if (w == NULL || batch == NULL) {
+        return TIDAL_EINVAL;
+    }
+    rc = check_received(w, batch, len, &h);
+    if (rc == 0) {
+        e = entry_new(len);
+        if (e == NULL) {
+            return TIDAL_ENOMEM;
+        }
+        memcpy(e->bytes, batch, len);
+        e->first_lsn = h.first_lsn;
+        e->count = h.count;
+    }
+
+    pthread_mutex_lock(&w->lock);
+    if (rc == 0) {
+        rc = h.first_lsn == w->next_lsn ? commit(w, e, &wake) : TIDAL_ESTATE;
+    }
+    if (rc != 0 && rc != TIDAL_EIO && rc != TIDAL_ENOMEM && rc != TIDAL_ELIMIT) {
+        w->stats.rejected++;
+    }
+    pthread_mutex_unlock(&w->lock);
+
+    if (rc != 0) {
+        free(e);
+        return rc;
+    }
+    if (wake) {
+        tidal__wal_sync_wake(w);
+    }
+    return 0;
+}
+
+uint64_t
+tidal_wal_next_lsn(tidal_wal *w)
+{
+    uint64_t lsn;
+
+    pthread_mutex_lock(&w->lock);
+    lsn = w->next_lsn;
+    pthread_mutex_unlock(&w->lock);
+    return lsn;
+}
+
+void
+tidal_wal_stats_get(tidal_wal *w, tidal_wal_stats *out)
+{
+    pthread_mutex_lock(&w->lock);
+    *out = w->stats;
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* ---- listing the logs of a directory ------------------------------------------ */
+
+struct log_ids {
+    uint32_t *v; /* shard << 16 | origin */
+    size_t n;
+    size_t cap;
+};
+
+static int
+ids_push(struct log_ids *ids, uint32_t id)
+{
+    if (ids->n > 0 && ids->v[ids->n - 1] == id) {
+        return 0; /* a shard directory lists its origin's segments together, mostly */
+    }
+    if (ids->n == ids->cap) {
+        size_t cap = ids->cap != 0 ? ids->cap * 2 : 16;
+        uint32_t *v = realloc(ids->v, cap * sizeof(*v));
+        if (v == NULL) {
+            return TIDAL_ENOMEM;
+        }
+        ids->v = v;
+        ids->cap = cap;
+    }
+    ids->v[ids->n++] = id;
+    return 0;
+}
+
+static int
+id_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a;
+    uint32_t y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Adds the origins with segments in the shard directory `name` of wal.
+ * TIDAL_EIO or TIDAL_ENOMEM (ids keeps what was added). */
+static int
+list_shard(DIR *wal, const char *name, uint16_t shard, struct log_ids *ids)
+{
+    struct dirent *de;
+    DIR *d;
+    int fd;
+    int rc = 0;
+
+    fd = openat(dirfd(wal), name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        return errno == ENOTDIR ? 0 : TIDAL_EIO;
+    }
+    d = fdopendir(fd);
+    if (d == NULL) {
+        close(fd);
+        return TIDAL_EIO;
+    }
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        uint16_t origin;
+        uint64_t lsn;
+        if (tidal__wal_seg_parse(de->d_name, &origin, &lsn)) {
+            rc = ids_push(ids, (uint32_t)shard << 16 | origin);
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+int
+tidal_wal_list(const char *dir, void (*fn)(void *arg, uint16_t origin, uint16_t shard), void *arg)
+{
+    struct log_ids ids = {0};
+    struct dirent *de;
+    char path[4096];
+    DIR *wal;
+    int rc = 0;
+
+    if (dir == NULL || fn == NULL ||
+        (size_t)snprintf(path, sizeof(path), "%s/wal", dir) >= sizeof(path)) {
+        return TIDAL_EINVAL;
+    }
+    wal = opendir(path);
+    if (wal == NULL) {
+        return errno == ENOENT ? 0 : TIDAL_EIO;
+    }
+    while (rc == 0 && (de = readdir(wal)) != NULL) {
+        uint16_t shard;
+        if (tidal__wal_shard_parse(de->d_name, &shard)) {
+            rc = list_shard(wal, de->d_name, shard, &ids);
+        }
+    }
+    closedir(wal);
+    if (rc == 0) {
+        if (ids.n > 1) {
+            qsort(ids.v, ids.n, sizeof(ids.v[0]), id_cmp);
+        }
+        for (size_t i = 0; i < ids.n; i++) {
+            if (i == 0 || ids.v[i] != ids.v[i - 1]) {
+                fn(arg, (uint16_t)(ids.v[i] & 0xffffu), (uint16_t)(ids.v[i] >> 16));
+            }
+        }
+    }
+    free(ids.v);
+    return rc;
+}

@@ -1,0 +1,197 @@
+/*
+ * The write-ahead log: one log per (origin region, shard), made of segment
+ * files of batches.  Pure storage: no messaging, libc + pthreads only.
+ *
+ * A region writes its own writes to its own logs (origin = itself) and keeps
+ * a verbatim copy of every peer's batches it applied in logs named by that
+ * peer (origin = the peer), so that after a crash it recovers both its own
+ * writes and what it had applied from others, with the dedup state (the
+ * applied LSN per origin and shard) that guards them.
+ *
+ * Files: <dir>/wal/shard-SSSS/rOOOO-LLLLLLLLLLLLLLLL.seg, fixed-width hex
+ * (shard, origin region, first LSN of the segment), so names sort in LSN order.
+ * A segment is a sequence of batches; a batch is a header v2 (batch.h)
+ * followed by its payload of `count` msgpack records.  LSNs number records:
+ * a batch with first LSN F and count C holds F .. F+C-1, and the next batch of
+ * the log starts at F+C.  The first LSN of a log is 1.
+ *
+ * Durability policies (tidal_wal_opts.durability):
+ *   SYNC      a batch is durable once an fdatasync covering it returned.  Group
+ *             commit: one sync covers every batch written before it started, so
+ *             concurrent appenders share syncs.
+ *   INTERVAL  a background sync every interval_ms; durable after that sync.
+ *   NONE      durable as soon as written to the file (no sync).
+ *   dir NULL  ephemeral: memory only; durable at once; nothing survives close.
+ * Appends never wait for a sync (but for one per segment roll-over, see
+ * tidal_wal_append): the caller learns durability through
+ * tidal_wal_durable_lsn, tidal_wal_wait_durable, or the on_durable callback
+ * (called from the WAL's sync thread), so many writes can be in flight.
+ *
+ * Recovery (tidal_wal_open on a directory with segments): scans every
+ * segment of the log in LSN order and verifies each batch (header, CRC32C,
+ * LSN continuity, origin and shard equal to the file's name).  Decisions:
+ *   | what is found                                   | decision                    |
+ *   |-------------------------------------------------|-----------------------------|
+ *   | clean end of the last segment                   | ok                          |
+ *   | last segment ends inside a batch (torn tail)    | truncate at the batch start,|
+ *   |                                                 | report bytes + segment      |
+ *   | last batch of the last segment fails its CRC    | truncate it, report         |
+ *   | a bad batch followed by more data, or in a      | TIDAL_ECORRUPT: open fails, |
+ *   |   segment that is not the last                  | report says where           |
+ *   | version-1 or unknown-version header             | TIDAL_EVERSION: open fails  |
+ *   | LSN gap between batches or segments, or a batch | TIDAL_ECORRUPT              |
+ *   |   whose origin/shard is not the file's          |                             |
+ * "Followed by more data" means a valid batch of this log starts later in the
+ * file; a zero-filled or garbled tail with none is truncated like a torn one
+ * (wal_recover.c has the full table).
+ * Nothing after a truncation point is ever applied.
+ *
+ * Thread safety: every function may be called from any thread, concurrently,
+ * except tidal_wal_close (last, alone); appends are serialised by the log's
+ * lock.
+ */
+#ifndef TIDAL_STORE_WAL_H
+#define TIDAL_STORE_WAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/batch.h"
+#include "tidal/errors.h"
+
+typedef enum tidal_durability {
+    TIDAL_DURABILITY_SYNC = 0, /* the default: acknowledged after fdatasync */
+    TIDAL_DURABILITY_INTERVAL = 1,
+    TIDAL_DURABILITY_NONE = 2,
+} tidal_durability;
+
+/* Called from the WAL's sync thread when the durable LSN advances.  Must not
+ * call back into this WAL's append or close. */
+typedef void (*tidal_wal_durable_fn)(void *arg, uint64_t durable_lsn);
+
+/* Bounds of the options (range-checked on open: TIDAL_EINVAL). */
+#define TIDAL_WAL_SEGMENT_BYTES_MIN (4u << 10)
+#define TIDAL_WAL_SEGMENT_BYTES_MAX (1ull << 30)
+#define TIDAL_WAL_SEGMENT_BYTES_DEFAULT (64ull << 20)
+#define TIDAL_WAL_MEMORY_BYTES_DEFAULT (64ull << 20)
+#define TIDAL_WAL_INTERVAL_MS_DEFAULT 10u
+#define TIDAL_WAL_INTERVAL_MS_MAX 60000u
+
+typedef struct tidal_wal_opts {
+    const char *dir;                 /* region directory; NULL = ephemeral (memory only) */
+    uint16_t origin;                 /* origin region of this log's batches */
+    uint16_t shard;                  /* shard of this log */
+    tidal_durability durability;     /* 0 = SYNC */
+    uint32_t interval_ms;            /* INTERVAL period; 0 = 10 ms; at most 60 s */
+    uint64_t segment_bytes;          /* roll over past this size; 0 = 64 MiB; 4 KiB..1 GiB */
+    uint64_t memory_bytes;           /* recent batches kept in memory for readers;
+                                        0 = 64 MiB (ephemeral logs keep everything up to
+                                        this bound and refuse appends past it: ELIMIT) */
+    tidal_wal_durable_fn on_durable; /* NULL = none */
+    void *on_durable_arg;
+} tidal_wal_opts;
+
+/* What recovery found. */
+typedef struct tidal_wal_recovery {
+    uint64_t batches;            /* batches replayed */
+    uint64_t records;            /* records in them */
+    uint64_t next_lsn;           /* the LSN the next append gets */
+    uint64_t truncated_bytes;    /* torn or corrupt tail removed (0 if none) */
+    uint64_t truncated_offset;   /* where the segment was cut (valid if truncated_bytes) */
+    char truncated_segment[256]; /* file name of the truncated segment, "" if none */
+    char truncated_reason[160];  /* why: the decoder's reason (field, expected, actual) */
+    char error[256];             /* on failure: which file, offset, why; "" on success */
+} tidal_wal_recovery;
+
+typedef struct tidal_wal tidal_wal;
+
+/* Opens (creating directories as needed) or recovers the log.  *rep (may be
+ * NULL) reports what recovery did.  TIDAL_EINVAL for bad options, TIDAL_EIO
+ * for a file system error, TIDAL_ECORRUPT / TIDAL_EVERSION as in the table
+ * above.  On error nothing is left open (a truncation already done stays). */
+int tidal_wal_open(const tidal_wal_opts *opts, tidal_wal **out, tidal_wal_recovery *rep)
+    __attribute__((warn_unused_result));
+
+/* Closes the log: waits for the sync thread, syncs under SYNC and INTERVAL
+ * (so everything appended before the call is durable after it, unless the log
+ * has failed), frees everything.  No other call on w may run concurrently or
+ * follow.  Accepts NULL. */
+void tidal_wal_close(tidal_wal *w);
+
+/* Appends one batch of `count` records (payload: the records' msgpack bytes,
+ * back to back) as the origin: assigns LSNs.  *first_lsn gets the batch's first
+ * LSN.  hlc_min/hlc_max go into the header.  TIDAL_ETOOBIG if the payload
+ * exceeds TIDAL_BATCH_PAYLOAD_BYTES_MAX, TIDAL_ELIMIT if an ephemeral log is
+ * full, TIDAL_EIO on a write error (the log is then failed: later appends
+ * return TIDAL_EIO), TIDAL_EINVAL for count 0 or hlc_min > hlc_max.  Never
+ * waits for a sync, except once per segment roll-over under SYNC and
+ * INTERVAL (the old segment is synced before the new one is written).  On
+ * error nothing is appended. */
+int tidal_wal_append(tidal_wal *w, const uint8_t *payload, uint32_t len, uint32_t count,
+                     tidal_hlc hlc_min, tidal_hlc hlc_max, uint64_t *first_lsn)
+    __attribute__((warn_unused_result));
+
+/* Appends a batch received from its origin, verbatim (header + payload).
+ * Verifies it (batch.h) and that its origin and shard are this log's and its
+ * first LSN is exactly the next LSN: TIDAL_ECORRUPT / TIDAL_ECRC /
+ * TIDAL_EVERSION / TIDAL_ETRUNCATED for a bad batch (bytes after the batch
+ * count as corrupt), TIDAL_EINVAL if it is another log's (origin or shard),
+ * TIDAL_ESTATE for a discontinuity (a gap or a repeat).  On error nothing is
+ * written.  Otherwise as tidal_wal_append. */
+int tidal_wal_append_batch(tidal_wal *w, const uint8_t *batch, size_t len)
+    __attribute__((warn_unused_result));
+
+/* The LSN the next append gets (1 for an empty log). */
+uint64_t tidal_wal_next_lsn(tidal_wal *w);
+
+/* The highest LSN that is durable under the log's policy (0 if none). */
+uint64_t tidal_wal_durable_lsn(tidal_wal *w);
+
+/* Waits until lsn is durable, or timeout_ms passes (TIDAL_ETIMEDOUT), or the
+ * log fails (TIDAL_EIO).  Never call it from an actor handler (handlers never
+ * block). */
+int tidal_wal_wait_durable(tidal_wal *w, uint64_t lsn, uint32_t timeout_ms);
+
+/* Reads batches, in order, starting with the batch that contains from_lsn,
+ * from memory when still there and from the segments otherwise.  fn gets each
+ * whole batch (header + payload, verified) and returns 0 to go on or non-zero
+ * to stop (that value is returned).  Reads only up to the LSN durable when the
+ * call started (a reader never sees a batch that could still be lost), unless
+ * include_volatile is set.  TIDAL_ENOENT if from_lsn is below the oldest
+ * batch kept (removed by tidal_wal_release); from_lsn 0 reads from LSN 1.
+ * Batches read back from a segment are verified again (CRC and continuity):
+ * TIDAL_ECORRUPT / TIDAL_ECRC if the file changed under the log.  The
+ * batch pointer is valid during the call only; fn must not call
+ * tidal_wal_close. */
+int tidal_wal_read(tidal_wal *w, uint64_t from_lsn, bool include_volatile,
+                   int (*fn)(void *arg, const uint8_t *batch, size_t len), void *arg);
+
+/* Lets the log delete whole segments whose every LSN is below lsn (every peer
+ * has applied them).  The segment being written is never deleted.  Returns
+ * how many segment files were removed.  An ephemeral log drops the batches
+ * wholly below lsn from memory instead (and returns 0), which makes room for
+ * appends again.  Cannot fail. */
+uint32_t tidal_wal_release(tidal_wal *w, uint64_t lsn);
+
+/* Calls fn for every (origin, shard) log present under dir/wal (so a region
+ * can recover its peers' logs as well as its own), once each, in (shard,
+ * origin) order.  0 (also when dir/wal does not exist), TIDAL_EINVAL,
+ * TIDAL_ENOMEM or TIDAL_EIO (then fn has not been called). */
+int tidal_wal_list(const char *dir, void (*fn)(void *arg, uint16_t origin, uint16_t shard),
+                   void *arg);
+
+/* Counters for tests and benchmarks. */
+typedef struct tidal_wal_stats {
+    uint64_t appends;       /* batches appended */
+    uint64_t bytes;         /* bytes written (headers included) */
+    uint64_t syncs;         /* fdatasync/fsync calls (data, directory, truncation) */
+    uint64_t segments;      /* segment files this handle created since open */
+    uint64_t segments_live; /* segment files present now */
+    uint64_t rejected;      /* tidal_wal_append_batch refusals: bad batch, another
+                               log's, or a discontinuity (the code says which) */
+} tidal_wal_stats;
+/* A consistent copy of the counters.  Cannot fail. */
+void tidal_wal_stats_get(tidal_wal *w, tidal_wal_stats *out);
+
+#endif /* TIDAL_STORE_WAL_H */

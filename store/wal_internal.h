@@ -1,0 +1,213 @@
+/*
+ * The WAL's insides, shared by its files (wal.h is the contract):
+ *   wal.c          options, open/close, the append path, stats, tidal_wal_list
+ *   wal_segment.c  segment names, directories, creating and rolling segments,
+ *                  the buffered batch scanner used by recovery and readers
+ *   wal_recover.c  the recovery scan and its torn-tail decisions
+ *   wal_sync.c     the sync thread (group commit), durable LSN, waiting
+ *   wal_read.c     the in-memory cache of recent batches, tidal_wal_read,
+ *                  tidal_wal_release
+ *
+ * Lock order: the log's one mutex (w->lock) is the only lock.  Nothing slow
+ * runs under it except a write() of the batch being appended and, once per
+ * segment roll-over under SYNC or INTERVAL, the fdatasync of the segment being
+ * closed and the directory's fsync.  fdatasync of the live segment, reads of
+ * segment files and every user callback run without it.
+ *
+ * File descriptors: only the sync thread closes a retired segment's fd (one
+ * the log has rolled away from), so the fd it is syncing is never closed
+ * under it; without a sync thread a retired fd is closed at once.
+ */
+#ifndef TIDAL_STORE_WAL_INTERNAL_H
+#define TIDAL_STORE_WAL_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "store/assert.h"
+#include "store/wal.h"
+
+/* "r0001-0000000000000001.seg": origin, '-', first LSN, ".seg", NUL. */
+#define TIDAL__WAL_SEG_NAME_BYTES 27u
+/* "shard-0000", NUL. */
+#define TIDAL__WAL_SHARD_DIR_BYTES 11u
+/* The scanner's read size: large enough that a replay is a few big reads. */
+#define TIDAL__WAL_READ_BYTES (1u << 20)
+
+/* One batch kept in memory: its header and payload, verbatim. */
+struct tidal__wal_entry {
+    uint64_t first_lsn;
+    uint32_t count;
+    uint32_t len; /* header + payload */
+    uint8_t bytes[];
+};
+
+/* Recent batches, oldest first, in a ring of pointers that grows by
+ * doubling.  bytes counts the batches' lengths (headers included). */
+struct tidal__wal_cache {
+    struct tidal__wal_entry **ring;
+    size_t cap;  /* a power of two, or 0 before the first insert */
+    size_t head; /* index of the oldest */
+    size_t n;
+    uint64_t bytes;
+};
+
+/* One segment file of the log; its name follows from (origin, first_lsn). */
+struct tidal__wal_seg {
+    uint64_t first_lsn;
+    uint64_t size; /* bytes of whole batches in it (the live one's write offset) */
+};
+
+struct tidal_wal {
+    /* Set at open, then read-only. */
+    tidal_wal_opts opts; /* defaults applied; opts.dir points at dir */
+    char *dir;           /* copy of the region directory; NULL if ephemeral */
+    char shard_rel[24];  /* "wal/shard-SSSS", for messages */
+    int dirfd;           /* the shard directory; -1 if ephemeral */
+    bool sync_fds;       /* SYNC or INTERVAL on disk: the log calls fdatasync */
+    bool has_thread;     /* a sync thread runs (sync_fds, or on_durable set) */
+    pthread_t thread;
+
+    pthread_mutex_t lock;
+    pthread_cond_t work_cv;    /* the sync thread waits here for work */
+    pthread_cond_t durable_cv; /* tidal_wal_wait_durable waits here */
+
+    /* Everything below is under lock. */
+    uint64_t next_lsn;           /* the LSN the next append gets */
+    uint64_t durable_lsn;        /* highest durable LSN */
+    uint64_t notified_lsn;       /* last value given to on_durable */
+    uint64_t oldest_lsn;         /* lowest LSN still readable */
+    int fd;                      /* the live segment; -1 if ephemeral */
+    struct tidal__wal_seg *segs; /* oldest first; the last is the live one */
+    size_t nsegs;
+    size_t segs_cap;
+    int *retired; /* fds rolled away from, for the sync thread to close */
+    size_t nretired;
+    size_t retired_cap;
+    int failed; /* 0, or TIDAL_EIO once a write or sync failed */
+    bool closing;
+    bool thread_idle; /* the sync thread waits on work_cv for appends */
+    uint32_t waiters; /* threads in tidal_wal_wait_durable */
+    struct tidal__wal_cache cache;
+    tidal_wal_stats stats;
+};
+
+/* ---- wal_segment.c ---------------------------------------------------------- */
+
+/* Writes the file name of the segment of origin starting at first_lsn into
+ * out (TIDAL__WAL_SEG_NAME_BYTES).  Cannot fail. */
+void tidal__wal_seg_name(char *out, uint16_t origin, uint64_t first_lsn);
+
+/* Parses a segment file name strictly (lower-case hex, fixed width).  False
+ * if name is not one; *origin and *first_lsn are then untouched. */
+bool tidal__wal_seg_parse(const char *name, uint16_t *origin, uint64_t *first_lsn);
+
+/* Parses "shard-SSSS" strictly.  False if name is not one. */
+bool tidal__wal_shard_parse(const char *name, uint16_t *shard);
+
+/* Creates <dir>/wal/shard-SSSS as needed (fsyncing each parent of a new
+ * directory when sync is set) and opens it into *dirfd.  TIDAL_EIO on a file
+ * system error (directories already made stay). */
+int tidal__wal_dir_open(const char *dir, uint16_t shard, bool sync, int *dirfd)
+    __attribute__((warn_unused_result));
+
+/* Lists w's segments (its origin's names in the shard directory) into
+ * w->segs, sorted by first LSN.  TIDAL_EIO or TIDAL_ENOMEM; on error w->segs
+ * is left empty. */
+int tidal__wal_seg_list(tidal_wal *w) __attribute__((warn_unused_result));
+
+/* Appends {first_lsn, size} to w->segs.  TIDAL_ENOMEM leaves it unchanged. */
+int tidal__wal_seg_push(tidal_wal *w, uint64_t first_lsn, uint64_t size)
+    __attribute__((warn_unused_result));
+
+/* Creates the segment file starting at w->next_lsn, makes it the live one and
+ * pushes it on w->segs; under sync_fds the directory is fsynced.  Used at
+ * open for an empty log.  TIDAL_EIO or TIDAL_ENOMEM; on error no file is
+ * left behind and w is unchanged. */
+int tidal__wal_seg_create(tidal_wal *w) __attribute__((warn_unused_result));
+
+/* Called under lock before writing a batch of len bytes: rolls over to a new
+ * segment if the live one is not empty and len would take it past
+ * segment_bytes.  Under sync_fds the old segment is fdatasynced first, so a
+ * segment that is not the last one is always complete on disk.  On error the
+ * log is failed (TIDAL_EIO) or, for ENOMEM, unchanged. */
+int tidal__wal_seg_roll_if_full(tidal_wal *w, size_t len) __attribute__((warn_unused_result));
+
+/* Writes all of buf at off, retrying short writes and EINTR.  0 or errno. */
+int tidal__wal_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+
+/* Reads batches out of one segment file in large reads. */
+struct tidal__wal_scan {
+    int fd;
+    uint8_t *buf;
+    size_t cap;
+    size_t start; /* buf[start..end) are bytes not yet consumed */
+    size_t end;
+    uint64_t off; /* file offset of buf[start] */
+    bool eof;     /* read() returned 0 */
+};
+
+/* Starts a scan of fd from offset 0.  TIDAL_ENOMEM. */
+int tidal__wal_scan_init(struct tidal__wal_scan *s, int fd) __attribute__((warn_unused_result));
+
+/* Frees the scan's buffer (not the fd).  Accepts a zeroed scan. */
+void tidal__wal_scan_fini(struct tidal__wal_scan *s);
+
+/* The next batch: 0 with *batch and *len pointing into the scan's buffer (valid
+ * until the next call), *h decoded and *at its file offset; 1 at a clean end
+ * of file; else the decoder's code for the bytes at *at (TIDAL_ETRUNCATED if
+ * the file ends inside a batch), with the reason in detail, or TIDAL_EIO /
+ * TIDAL_ENOMEM. */
+int tidal__wal_scan_next(struct tidal__wal_scan *s, const uint8_t **batch, size_t *len,
+                         tidal_batch_header *h, uint64_t *at, char *detail, size_t detail_cap);
+
+/* ---- wal_recover.c ------------------------------------------------------------ */
+
+/* Recovers w's log from its directory (w->dirfd set, w->segs empty): fills
+ * w->segs, next_lsn, durable_lsn, oldest_lsn, opens the live segment into
+ * w->fd, creating the first segment of an empty log.  rep (not NULL) gets
+ * the report.  On error w->fd stays -1 and rep->error says why. */
+int tidal__wal_recover(tidal_wal *w, tidal_wal_recovery *rep) __attribute__((warn_unused_result));
+
+/* ---- wal_sync.c --------------------------------------------------------------- */
+
+/* Starts the sync thread.  TIDAL_ENOMEM if the thread cannot be created. */
+int tidal__wal_sync_start(tidal_wal *w) __attribute__((warn_unused_result));
+
+/* Tells the sync thread to finish (a last sync under SYNC and INTERVAL, a
+ * last on_durable call) and joins it.  Cannot fail. */
+void tidal__wal_sync_stop(tidal_wal *w);
+
+/* Under lock, after an append advanced next_lsn: marks it durable at once
+ * (NONE, ephemeral) and wakes its waiters.  Returns true if the sync thread
+ * must be woken (tidal__wal_sync_wake, after unlocking).  Cannot fail. */
+bool tidal__wal_sync_appended(tidal_wal *w);
+
+/* Wakes the sync thread.  Called without the lock.  Cannot fail. */
+void tidal__wal_sync_wake(tidal_wal *w);
+
+/* Hands a rolled-away fd to the sync thread to close, or closes it now.
+ * Under lock.  Cannot fail (on ENOMEM the fd is closed now: the roll-over
+ * has already synced it, so the sync thread does not need it). */
+void tidal__wal_sync_retire(tidal_wal *w, int fd);
+
+/* ---- wal_read.c --------------------------------------------------------------- */
+
+/* Makes room in the cache's ring for one more batch, so that the put after
+ * a successful write cannot fail.  Under lock.  TIDAL_ENOMEM changes nothing. */
+int tidal__wal_cache_reserve(tidal_wal *w) __attribute__((warn_unused_result));
+
+/* Adds e to the cache (taking ownership; room reserved) and, for an on-disk
+ * log, evicts the oldest batches while the cache is over memory_bytes (a
+ * batch larger than the bound is not kept at all).  Under lock.  Cannot
+ * fail. */
+void tidal__wal_cache_put(tidal_wal *w, struct tidal__wal_entry *e);
+
+/* Frees every cached batch.  Cannot fail. */
+void tidal__wal_cache_free(struct tidal__wal_cache *c);
+
+#endif /* TIDAL_STORE_WAL_INTERNAL_H */

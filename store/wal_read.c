@@ -1,0 +1,325 @@
+/*
+ * Reading the log back: the in-memory cache of recent batches,
+ * tidal_wal_read, and tidal_wal_release.
+ *
+ * The cache keeps the newest batches, whole and verbatim, up to memory_bytes
+ * (an ephemeral log keeps every batch, and its append refuses to pass the
+ * bound).  A reader that keeps up (the shipper sending new batches to its
+ * peers) finds them there; one that lags reads the segment files.  The cache
+ * holds a contiguous range of LSNs ending at next_lsn - 1.
+ *
+ * A reader copies a cached batch out under the lock and calls its callback
+ * without it, so a slow callback never holds up appends.  Segment files are
+ * read without the lock: a segment's bytes up to the read limit were written
+ * before the limit was taken and never change after (only the last segment's
+ * end grows, past the limit), and a segment released meanwhile stays
+ * readable through an fd opened before its unlink.
+ *
+ * What is readable: LSNs from oldest_lsn (the first LSN of the oldest
+ * segment kept, or of the oldest cached batch of an ephemeral log) to the
+ * limit taken when tidal_wal_read starts.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/wal_internal.h"
+
+static struct tidal__wal_entry *
+cache_at(const struct tidal__wal_cache *c, size_t i)
+{
+    return c->ring[(c->head + i) & (c->cap - 1)];
+}
+
+static void
+cache_drop_oldest(struct tidal__wal_cache *c)
+{
+    struct tidal__wal_entry *e = cache_at(c, 0);
+
+    c->bytes -= e->len;
+    c->head = (c->head + 1) & (c->cap - 1);
+    c->n--;
+    free(e);
+}
+
+int
+tidal__wal_cache_reserve(tidal_wal *w)
+{
+    struct tidal__wal_cache *c = &w->cache;
+    struct tidal__wal_entry **ring;
+    size_t cap;
+
+    if (c->n < c->cap) {
+        return 0;
+    }
+    cap = c->cap != 0 ? c->cap * 2 : 64;
+    ring = malloc(cap * sizeof(*ring));
+    if (ring == NULL) {
+        return TIDAL_ENOMEM;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        ring[i] = cache_at(c, i);
+    }
+    free(c->ring);
+    c->ring = ring;
+    c->cap = cap;
+    c->head = 0;
+    return 0;
+}
+
+void
+tidal__wal_cache_put(tidal_wal *w, struct tidal__wal_entry *e)
+{
+    struct tidal__wal_cache *c = &w->cache;
+    bool bounded = w->dir != NULL;
+
+    TIDAL_STORE_ASSERT(c->n < c->cap);
+    if (bounded && e->len > w->opts.memory_bytes) {
+        /* Too big to keep: readers go to the file.  The cache must stay a
+         * range ending at next_lsn - 1, so it is emptied. */
+        while (c->n > 0) {
+            cache_drop_oldest(c);
+        }
+        free(e);
+        return;
+    }
+    c->ring[(c->head + c->n) & (c->cap - 1)] = e;
+    c->n++;
+    c->bytes += e->len;
+    while (bounded && c->bytes > w->opts.memory_bytes) {
+        cache_drop_oldest(c);
+    }
+}
+
+void
+tidal__wal_cache_free(struct tidal__wal_cache *c)
+{
+    while (c->n > 0) {
+        cache_drop_oldest(c);
+    }
+    free(c->ring);
+    memset(c, 0, sizeof(*c));
+}
+
+/* The cached batch holding lsn, or NULL.  Under lock. */
+static const struct tidal__wal_entry *
+cache_find(const struct tidal__wal_cache *c, uint64_t lsn)
+{
+    size_t lo = 0;
+    size_t hi = c->n;
+
+    if (c->n == 0 || lsn < cache_at(c, 0)->first_lsn) {
+        return NULL;
+    }
+    /* The last batch whose first LSN is <= lsn. */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cache_at(c, mid)->first_lsn <= lsn) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    const struct tidal__wal_entry *e = cache_at(c, lo);
+    return lsn - e->first_lsn < e->count ? e : NULL;
+}
+
+/* Where a read stands. */
+struct reader {
+    tidal_wal *w;
+    uint64_t lsn;   /* the next LSN to deliver */
+    uint64_t limit; /* deliver batches starting at or below this */
+    int (*fn)(void *arg, const uint8_t *batch, size_t len);
+    void *arg;
+    uint8_t *copy; /* a cached batch copied out of the lock */
+    size_t copy_cap;
+};
+
+/* Delivers batches of the segment starting at first (ending before end),
+ * from r->lsn on, verifying each as recovery does.  Without the lock.
+ * Returns fn's non-zero value, TIDAL_ENOENT if the file was released, the
+ * decoder's code or TIDAL_ECORRUPT if the file disagrees, or TIDAL_EIO /
+ * TIDAL_ENOMEM; r->lsn is past the last batch delivered. */
+static int
+read_segment(struct reader *r, uint64_t first, uint64_t end)
+{
+    char name[TIDAL__WAL_SEG_NAME_BYTES];
+    struct tidal__wal_scan s;
+    uint64_t expected = first;
+    int fd;
+    int rc;
+
+    tidal__wal_seg_name(name, r->w->opts.origin, first);
+    fd = openat(r->w->dirfd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return errno == ENOENT ? TIDAL_ENOENT : TIDAL_EIO;
+    }
+    rc = tidal__wal_scan_init(&s, fd);
+    if (rc != 0) {
+        goto fail_fd;
+    }
+    while (expected <= r->limit) {
+        const uint8_t *b;
+        tidal_batch_header h;
+        uint64_t at;
+        size_t len;
+
+        rc = tidal__wal_scan_next(&s, &b, &len, &h, &at, NULL, 0);
+        if (rc == 1) {
+            /* The file ended before the limit and before the next segment:
+             * bytes that were there at open are gone. */
+            rc = expected < end ? TIDAL_ECORRUPT : 0;
+            break;
+        }
+        if (rc != 0) {
+            break;
+        }
+        if (h.first_lsn != expected || h.origin != r->w->opts.origin ||
+            h.shard != r->w->opts.shard) {
+            rc = TIDAL_ECORRUPT;
+            break;
+        }
+        expected += h.count;
+        if (expected <= r->lsn) {
+            continue;
+        }
+        rc = r->fn(r->arg, b, len);
+        r->lsn = expected;
+        if (rc != 0) {
+            break;
+        }
+    }
+    tidal__wal_scan_fini(&s);
+fail_fd:
+    close(fd);
+    return rc;
+}
+
+/* One step of a read: delivers the cached batch holding r->lsn, or reads the
+ * segment holding it.  Takes and drops the lock.  Errors as read_segment,
+ * and TIDAL_ENOENT if r->lsn was released. */
+static int
+read_step(struct reader *r)
+{
+    tidal_wal *w = r->w;
+    const struct tidal__wal_entry *e;
+    uint64_t first;
+    uint64_t end = UINT64_MAX;
+    size_t i;
+
+    pthread_mutex_lock(&w->lock);
+    if (r->lsn < w->oldest_lsn) {
+        pthread_mutex_unlock(&w->lock);
+        return TIDAL_ENOENT;
+    }
+    e = cache_find(&w->cache, r->lsn);
+    if (e != NULL) {
+        size_t len = e->len;
+        if (len > r->copy_cap) {
+            uint8_t *p = realloc(r->copy, len);
+            if (p == NULL) {
+                pthread_mutex_unlock(&w->lock);
+                return TIDAL_ENOMEM;
+            }
+            r->copy = p;
+            r->copy_cap = len;
+        }
+        memcpy(r->copy, e->bytes, len);
+        r->lsn = e->first_lsn + e->count;
+        pthread_mutex_unlock(&w->lock);
+        return r->fn(r->arg, r->copy, len);
+    }
+    if (w->nsegs == 0) {
+        /* Ephemeral: everything from oldest_lsn on is cached. */
+        pthread_mutex_unlock(&w->lock);
+        return TIDAL_ENOENT;
+    }
+    i = w->nsegs - 1;
+    while (i > 0 && w->segs[i].first_lsn > r->lsn) {
+        i--;
+    }
+    first = w->segs[i].first_lsn;
+    if (i + 1 < w->nsegs) {
+        end = w->segs[i + 1].first_lsn;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return read_segment(r, first, end);
+}
+
+int
+tidal_wal_read(tidal_wal *w, uint64_t from_lsn, bool include_volatile,
+               int (*fn)(void *arg, const uint8_t *batch, size_t len), void *arg)
+{
+    struct reader r = {.w = w, .lsn = from_lsn != 0 ? from_lsn : 1, .fn = fn, .arg = arg};
+    int rc = 0;
+
+    if (w == NULL || fn == NULL) {
+        return TIDAL_EINVAL;
+    }
+    pthread_mutex_lock(&w->lock);
+    r.limit = include_volatile ? w->next_lsn - 1 : w->durable_lsn;
+    if (r.lsn < w->oldest_lsn) {
+        rc = TIDAL_ENOENT;
+    }
+    pthread_mutex_unlock(&w->lock);
+    while (rc == 0 && r.lsn <= r.limit) {
+        uint64_t before = r.lsn;
+        rc = read_step(&r);
+        if (rc == 0 && r.lsn == before) {
+            rc = TIDAL_ECORRUPT; /* no progress: the files disagree with the index */
+        }
+    }
+    free(r.copy);
+    return rc;
+}
+
+uint32_t
+tidal_wal_release(tidal_wal *w, uint64_t lsn)
+{
+    char name[TIDAL__WAL_SEG_NAME_BYTES];
+    uint64_t *gone;
+    size_t k = 0;
+
+    if (w == NULL) {
+        return 0;
+    }
+    pthread_mutex_lock(&w->lock);
+    /* Segment i holds LSNs below segs[i + 1].first_lsn; the last is live. */
+    while (k + 1 < w->nsegs && w->segs[k + 1].first_lsn <= lsn) {
+        k++;
+    }
+    gone = k > 0 ? malloc(k * sizeof(*gone)) : NULL;
+    if (gone == NULL) {
+        k = 0; /* nothing removed: harmless, the next release retries */
+    }
+    for (size_t i = 0; i < k; i++) {
+        gone[i] = w->segs[i].first_lsn;
+    }
+    if (k > 0) {
+        memmove(w->segs, w->segs + k, (w->nsegs - k) * sizeof(w->segs[0]));
+        w->nsegs -= k;
+        w->oldest_lsn = w->segs[0].first_lsn;
+        w->stats.segments_live = w->nsegs;
+    }
+    if (w->dir == NULL) {
+        /* Ephemeral: drop the cached batches wholly below lsn. */
+        while (w->cache.n > 0 &&
+               cache_at(&w->cache, 0)->first_lsn + cache_at(&w->cache, 0)->count <= lsn) {
+            cache_drop_oldest(&w->cache);
+        }
+        w->oldest_lsn = w->cache.n > 0 ? cache_at(&w->cache, 0)->first_lsn : w->next_lsn;
+    }
+    while (w->cache.n > 0 && cache_at(&w->cache, 0)->first_lsn < w->oldest_lsn) {
+        cache_drop_oldest(&w->cache);
+    }
+    pthread_mutex_unlock(&w->lock);
+    for (size_t i = 0; i < k; i++) {
+        tidal__wal_seg_name(name, w->opts.origin, gone[i]);
+        /* Out of the index already: a failed unlink leaves a file that the
+         * next open will find and release again. */
+        (void)unlinkat(w->dirfd, name, 0);
+    }
+    free(gone);
+    return (uint32_t)k;
+}

@@ -1,0 +1,433 @@
+/*
+ * Segment files: names, directories, creation and roll-over, and the scanner
+ * that reads batches back for recovery and for readers.
+ *
+ * On disk:
+ *   <dir>/wal/shard-SSSS/rOOOO-LLLLLLLLLLLLLLLL.seg
+ *   S shard, O origin region, L first LSN of the segment: lower-case hex,
+ *   fixed width, so names sorted as strings are sorted by (origin, LSN).
+ * A segment is batches (batch.h) back to back with no file header: the
+ * segment's identity is its name, and every batch repeats origin and shard,
+ * which recovery checks against the name (wal_recover.c).  A segment holds
+ * whole batches only: a batch never spans two segments.
+ *
+ * Invariants this file keeps, under SYNC and INTERVAL:
+ *  - a new directory is durable (its parent fsynced) before anything in it;
+ *  - a new segment file is durable (the shard directory fsynced) before any
+ *    batch is written into it;
+ *  - the segment being rolled away from is fdatasynced before the first
+ *    write to the next one.  The kernel may write back the new segment's
+ *    pages before the old one's tail, so without this a power loss could
+ *    leave a torn batch in a segment that is not the last, which recovery
+ *    must refuse (wal.h); with it, only the last segment can be torn.  It
+ *    costs one sync per segment (64 MiB by default), on the appending thread:
+ *    the one place an append waits for the disk.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/wal_internal.h"
+
+void
+tidal__wal_seg_name(char *out, uint16_t origin, uint64_t first_lsn)
+{
+    snprintf(out, TIDAL__WAL_SEG_NAME_BYTES, "r%04x-%016llx.seg", (unsigned)origin,
+             (unsigned long long)first_lsn);
+}
+
+/* Parses exactly n lower-case hex digits at s.  False on anything else. */
+static bool
+parse_hex(const char *s, int n, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < n; i++) {
+        char c = s[i];
+        if (c >= '0' && c <= '9') {
+            v = (v << 4) | (uint64_t)(c - '0');
+        } else if (c >= 'a' && c <= 'f') {
+            v = (v << 4) | (uint64_t)(c - 'a' + 10);
+        } else {
+            return false;
+        }
+    }
+    *out = v;
+    return true;
+}
+
+bool
+tidal__wal_seg_parse(const char *name, uint16_t *origin, uint64_t *first_lsn)
+{
+    uint64_t o;
+    uint64_t lsn;
+
+    if (strlen(name) != TIDAL__WAL_SEG_NAME_BYTES - 1 || name[0] != 'r' || name[5] != '-' ||
+        strcmp(name + 22, ".seg") != 0) {
+        return false;
+    }
+    if (!parse_hex(name + 1, 4, &o) || !parse_hex(name + 6, 16, &lsn)) {
+        return false;
+    }
+    *origin = (uint16_t)o;
+    *first_lsn = lsn;
+    return true;
+}
+
+bool
+tidal__wal_shard_parse(const char *name, uint16_t *shard)
+{
+    uint64_t s;
+
+    if (strlen(name) != TIDAL__WAL_SHARD_DIR_BYTES - 1 || strncmp(name, "shard-", 6) != 0 ||
+        !parse_hex(name + 6, 4, &s)) {
+        return false;
+    }
+    *shard = (uint16_t)s;
+    return true;
+}
+
+/* fsyncs the directory at path.  0 or -1. */
+static int
+fsync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc;
+
+    if (fd < 0) {
+        return -1;
+    }
+    rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* Makes the directory path (one level) if missing; when it is new and sync
+ * is set, fsyncs its parent so the new entry survives a power loss.
+ * TIDAL_EIO on error. */
+static int
+mkdir_one(char *path, bool sync)
+{
+    char *slash;
+    int rc;
+
+    if (mkdir(path, 0755) != 0) {
+        return errno == EEXIST ? 0 : TIDAL_EIO;
+    }
+    if (!sync) {
+        return 0;
+    }
+    slash = strrchr(path, '/');
+    if (slash == NULL) {
+        return fsync_dir(".") == 0 ? 0 : TIDAL_EIO;
+    }
+    if (slash == path) {
+        return fsync_dir("/") == 0 ? 0 : TIDAL_EIO;
+    }
+    *slash = '\0';
+    rc = fsync_dir(path);
+    *slash = '/';
+    return rc == 0 ? 0 : TIDAL_EIO;
+}
+
+int
+tidal__wal_dir_open(const char *dir, uint16_t shard, bool sync, int *dirfd)
+{
+    char path[PATH_MAX];
+    size_t n = strlen(dir);
+    int fd;
+    int rc;
+
+    if (n + sizeof("/wal/shard-0000") > sizeof(path)) {
+        return TIDAL_EINVAL;
+    }
+    memcpy(path, dir, n + 1);
+    rc = mkdir_one(path, sync);
+    if (rc != 0) {
+        return rc;
+    }
+    memcpy(path + n, "/wal", sizeof("/wal"));
+    rc = mkdir_one(path, sync);
+    if (rc != 0) {
+        return rc;
+    }
+    snprintf(path + n + 4, sizeof(path) - n - 4, "/shard-%04x", (unsigned)shard);
+    rc = mkdir_one(path, sync);
+    if (rc != 0) {
+        return rc;
+    }
+    fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        return TIDAL_EIO;
+    }
+    *dirfd = fd;
+    return 0;
+}
+
+int
+tidal__wal_seg_push(tidal_wal *w, uint64_t first_lsn, uint64_t size)
+{
+    if (w->nsegs == w->segs_cap) {
+        size_t cap = w->segs_cap != 0 ? w->segs_cap * 2 : 8;
+        struct tidal__wal_seg *segs = realloc(w->segs, cap * sizeof(*segs));
+        if (segs == NULL) {
+            return TIDAL_ENOMEM;
+        }
+        w->segs = segs;
+        w->segs_cap = cap;
+    }
+    w->segs[w->nsegs].first_lsn = first_lsn;
+    w->segs[w->nsegs].size = size;
+    w->nsegs++;
+    return 0;
+}
+
+static int
+seg_cmp(const void *a, const void *b)
+{
+    const struct tidal__wal_seg *x = a;
+    const struct tidal__wal_seg *y = b;
+
+    return x->first_lsn < y->first_lsn ? -1 : x->first_lsn > y->first_lsn;
+}
+
+int
+tidal__wal_seg_list(tidal_wal *w)
+{
+    struct dirent *de;
+    DIR *d;
+    int fd;
+    int rc = 0;
+
+    fd = dup(w->dirfd);
+    if (fd < 0) {
+        return TIDAL_EIO;
+    }
+    d = fdopendir(fd);
+    if (d == NULL) {
+        close(fd);
+        return TIDAL_EIO;
+    }
+    rewinddir(d);
+    while ((de = readdir(d)) != NULL) {
+        uint16_t origin;
+        uint64_t lsn;
+        if (!tidal__wal_seg_parse(de->d_name, &origin, &lsn) || origin != w->opts.origin) {
+            continue;
+        }
+        rc = tidal__wal_seg_push(w, lsn, 0);
+        if (rc != 0) {
+            break;
+        }
+    }
+    closedir(d);
+    if (rc != 0) {
+        w->nsegs = 0;
+        return rc;
+    }
+    if (w->nsegs > 1) {
+        qsort(w->segs, w->nsegs, sizeof(w->segs[0]), seg_cmp);
+    }
+    return 0;
+}
+
+int
+tidal__wal_seg_create(tidal_wal *w)
+{
+    char name[TIDAL__WAL_SEG_NAME_BYTES];
+    int fd;
+    int rc;
+
+    tidal__wal_seg_name(name, w->opts.origin, w->next_lsn);
+    fd = openat(w->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        return TIDAL_EIO;
+    }
+    if (w->sync_fds) {
+        if (fsync(w->dirfd) != 0) {
+            rc = TIDAL_EIO;
+            goto fail_file;
+        }
+        w->stats.syncs++;
+    }
+    rc = tidal__wal_seg_push(w, w->next_lsn, 0);
+    if (rc != 0) {
+        goto fail_file;
+    }
+    w->fd = fd;
+    w->stats.segments++;
+    w->stats.segments_live = w->nsegs;
+    return 0;
+
+fail_file:
+    close(fd);
+    (void)unlinkat(w->dirfd, name, 0); /* best effort: an empty file is harmless */
+    return rc;
+}
+
+int
+tidal__wal_seg_roll_if_full(tidal_wal *w, size_t len)
+{
+    struct tidal__wal_seg *cur = &w->segs[w->nsegs - 1];
+    int old = w->fd;
+    int rc;
+
+    if (cur->size == 0 || cur->size + len <= w->opts.segment_bytes) {
+        return 0;
+    }
+    if (w->sync_fds) {
+        if (fdatasync(old) != 0) {
+            w->failed = TIDAL_EIO;
+            return TIDAL_EIO;
+        }
+        w->stats.syncs++;
+        /* Everything written so far is in this segment or older ones, all
+         * synced now. */
+        if (w->durable_lsn < w->next_lsn - 1) {
+            w->durable_lsn = w->next_lsn - 1;
+            if (w->waiters > 0) {
+                pthread_cond_broadcast(&w->durable_cv);
+            }
+            pthread_cond_signal(&w->work_cv);
+        }
+    }
+    rc = tidal__wal_seg_create(w);
+    if (rc != 0) {
+        if (rc == TIDAL_EIO) {
+            w->failed = TIDAL_EIO;
+        }
+        return rc;
+    }
+    tidal__wal_sync_retire(w, old);
+    return 0;
+}
+
+int
+tidal__wal_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+    const uint8_t *p = buf;
+
+    while (len > 0) {
+        ssize_t n = pwrite(fd, p, len, (off_t)off);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return errno;
+        }
+        if (n == 0) {
+            return EIO;
+        }
+        p += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+/* ---- the scanner ------------------------------------------------------------ */
+
+int
+tidal__wal_scan_init(struct tidal__wal_scan *s, int fd)
+{
+    memset(s, 0, sizeof(*s));
+    s->fd = fd;
+    s->buf = malloc(TIDAL__WAL_READ_BYTES);
+    if (s->buf == NULL) {
+        return TIDAL_ENOMEM;
+    }
+    s->cap = TIDAL__WAL_READ_BYTES;
+    return 0;
+}
+
+void
+tidal__wal_scan_fini(struct tidal__wal_scan *s)
+{
+    free(s->buf);
+    s->buf = NULL;
+}
+
+/* Reads until at least need bytes are unconsumed or the file ends, moving
+ * the unconsumed bytes to the front and growing the buffer if need is more
+ * than it holds.  0, TIDAL_EIO or TIDAL_ENOMEM. */
+static int
+scan_fill(struct tidal__wal_scan *s, size_t need)
+{
+    if (s->start > 0) {
+        memmove(s->buf, s->buf + s->start, s->end - s->start);
+        s->end -= s->start;
+        s->start = 0;
+    }
+    if (need > s->cap) {
+        uint8_t *b = realloc(s->buf, need);
+        if (b == NULL) {
+            return TIDAL_ENOMEM;
+        }
+        s->buf = b;
+        s->cap = need;
+    }
+    while (s->end < need && !s->eof) {
+        ssize_t n = read(s->fd, s->buf + s->end, s->cap - s->end);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return TIDAL_EIO;
+        }
+        if (n == 0) {
+            s->eof = true;
+        }
+        s->end += (size_t)n;
+    }
+    return 0;
+}
+
+/* The payload length field of a header that passed rules 1..4 (batch.h:
+ * offset 24, little endian). */
+static size_t
+header_payload_len(const uint8_t *p)
+{
+    return (size_t)p[24] | (size_t)p[25] << 8 | (size_t)p[26] << 16 | (size_t)p[27] << 24;
+}
+
+int
+tidal__wal_scan_next(struct tidal__wal_scan *s, const uint8_t **batch, size_t *len,
+                     tidal_batch_header *h, uint64_t *at, char *detail, size_t detail_cap)
+{
+    size_t total;
+    int rc;
+
+    if (s->end - s->start < TIDAL_BATCH_HEADER_BYTES && !s->eof) {
+        rc = scan_fill(s, TIDAL_BATCH_HEADER_BYTES);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    *at = s->off;
+    if (s->end == s->start && s->eof) {
+        return 1;
+    }
+    rc = tidal_batch_decode(s->buf + s->start, s->end - s->start, h, &total, detail, detail_cap);
+    if (rc == TIDAL_ETRUNCATED && !s->eof && s->end - s->start >= TIDAL_BATCH_HEADER_BYTES) {
+        /* Rules 1..4 held, so the length is in range: read the rest. */
+        rc = scan_fill(s, TIDAL_BATCH_HEADER_BYTES + header_payload_len(s->buf + s->start));
+        if (rc != 0) {
+            return rc;
+        }
+        rc =
+            tidal_batch_decode(s->buf + s->start, s->end - s->start, h, &total, detail, detail_cap);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    *batch = s->buf + s->start;
+    *len = total;
+    s->start += total;
+    s->off += total;
+    return 0;
+}

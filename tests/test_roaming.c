@@ -1,0 +1,203 @@
+/*
+ * Agent roaming: one session written from region A, then B, then A again,
+ * several times.  Each move hands the session's home over (its seqno
+ * counter travels with it), so in every region the session's signals are
+ * exactly seqnos 1..N in write order: nothing lost, duplicated or
+ * reordered, and all regions converge.  Also under duplication and
+ * reordering, and across three regions.
+ */
+#include "repl_helpers.h"
+
+TIDAL_SUITE(roaming);
+
+struct agent {
+    tidal_session_id sid;
+    tidal_entity_id items[WL_SIGNALS_MAX];
+    size_t n;
+};
+
+static void
+write_in(tidal_region *r, struct agent *a, int count)
+{
+    for (int i = 0; i < count; i++) {
+        tidal_entity_id item = 300 + (tidal_entity_id)(a->n % 11);
+        TIDAL_PASS(tidal_signal_in_session(r, a->sid, "click", item, 1.0, repl_now_ns()));
+        a->items[a->n++] = item;
+    }
+}
+
+static bool
+knows(tidal_region *r, tidal_session_id s)
+{
+    tidal_session_view v;
+    return tidal_get_session(r, s, &v) == 0;
+}
+
+static tidal_region_id
+home_in(tidal_region *r, tidal_session_id s)
+{
+    tidal_session_view v;
+    TIDAL_PASS(tidal_get_session(r, s, &v));
+    return v.home;
+}
+
+/* Starts the agent's session in the first region of path, waits for every
+ * region to know it, then writes per_stop signals in each region of path
+ * in turn; checks the home followed the agent and that every region ends
+ * with exactly the signals written, in write order. */
+static void
+roam(repl_env *e, const int *path, int stops, int per_stop)
+{
+    struct agent a = {0};
+    TIDAL_PASS(tidal_start_session(e->r[path[0]], 42, NULL, &a.sid));
+    for (int i = 0; i < e->n; i++) {
+        bool ok = TIDAL_WAIT_UNTIL(knows(e->r[i], a.sid), REPL_DEADLINE_MS);
+        cr_assert(ok, "the start did not reach region %d", i);
+    }
+    for (int s = 0; s < stops; s++) {
+        tidal_region *r = e->r[path[s]];
+        write_in(r, &a, per_stop);
+        cr_assert_eq(home_in(r, a.sid), path[s], "stop %d: the home moved to region %d", s,
+                     path[s]);
+    }
+    repl_wait_converged(e);
+    for (int i = 0; i < e->n; i++) {
+        repl_assert_signals(e->r[i], a.sid, a.n, a.items);
+        cr_assert_eq(home_in(e->r[i], a.sid), path[stops - 1], "region %d's view of the home", i);
+        tidal_signal_view v[WL_SIGNALS_MAX];
+        size_t n;
+        TIDAL_PASS(tidal_session_signals(e->r[i], a.sid, v, WL_SIGNALS_MAX, &n));
+        for (size_t k = 0; k < n; k++) {
+            int stop = (int)(k / (size_t)per_stop);
+            cr_assert_eq(v[k].origin, path[stop], "seqno %zu was ordered by region %d", k + 1,
+                         path[stop]);
+        }
+    }
+    int64_t clicks = 0;
+    for (int item = 0; item < 11; item++) {
+        clicks += repl_count(e->r[0], 300 + (tidal_entity_id)item, "click");
+    }
+    cr_assert_eq(clicks, (int64_t)a.n, "every signal counted once");
+}
+
+Test(roaming, a_b_a_several_times)
+{
+    repl_env e;
+    repl_cluster(&e, "inproc", 0x40a1);
+    repl_open_ephemeral(&e, 2);
+    static const int path[] = {0, 1, 0, 1, 0, 1, 0};
+    roam(&e, path, 7, 6);
+    repl_close(&e);
+}
+
+Test(roaming, one_write_per_stop)
+{
+    repl_env e;
+    repl_cluster(&e, "inproc", 0x40a2);
+    repl_open_ephemeral(&e, 2);
+    static const int path[] = {0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1};
+    roam(&e, path, 16, 1);
+    repl_close(&e);
+}
+
+Test(roaming, three_regions)
+{
+    repl_env e;
+    repl_cluster(&e, "inproc", 0x40a3);
+    repl_open_ephemeral(&e, 3);
+    static const int path[] = {0, 1, 2, 0, 2, 1, 0};
+    roam(&e, path, 7, 4);
+    repl_close(&e);
+}
+
+Test(roaming, over_tcp)
+{
+    repl_env e;
+    repl_cluster(&e, "tcp", 0x40a4);
+    repl_open_ephemeral(&e, 2);
+    static const int path[] = {0, 1, 0, 1};
+    roam(&e, path, 4, 5);
+    repl_close(&e);
+}
+
+/* Duplication and reordering on every link, handovers included.  A held-back
+ * envelope is never also duplicated: a window of 3 leaves a third of them
+ * to the duplication draw, so every runtime surely duplicates some. */
+Test(roaming, under_duplication_and_reordering)
+{
+    repl_env e;
+    repl_cluster(&e, "inproc", 0x40a5);
+    repl_open_ephemeral(&e, 2);
+    tidal_fault_rule rule = {.duplicate = 0.3, .reorder_window = 3};
+    TIDAL_PASS(tidal_cluster_fault_set(e.c, 0, 1, &rule, 1));
+    static const int path[] = {0, 1, 0, 1, 0, 1, 0, 1};
+    roam(&e, path, 8, 8);
+    for (int r = 0; r < 2; r++) {
+        tidal_runtime *rt = tidal_region_runtime(e.r[r]);
+        cr_assert_gt(repl_trace_count(rt, TIDAL_FAULT_REORDER, 0), 0, "region %d", r);
+        cr_assert_gt(repl_trace_count(rt, TIDAL_FAULT_DUPLICATE, 0), 0, "region %d", r);
+    }
+    TIDAL_PASS(tidal_cluster_heal(e.c));
+    repl_wait_converged(&e);
+    repl_close(&e);
+}
+
+/* Roaming while the origin's batches are delayed: the new home orders its
+ * writes after the old home's even before they have arrived. */
+Test(roaming, while_batches_are_delayed)
+{
+    repl_env e;
+    repl_cluster(&e, "inproc", 0x40a6);
+    repl_open_ephemeral(&e, 2);
+    tidal_fault_rule rule = {.delay = 0.5, .delay_min_ms = 5, .delay_max_ms = 20};
+    TIDAL_PASS(tidal_cluster_fault_set(e.c, 0, 1, &rule, 1));
+    static const int path[] = {0, 1, 0, 1};
+    roam(&e, path, 4, 8);
+    cr_assert_gt(repl_trace_count(tidal_region_runtime(e.r[0]), TIDAL_FAULT_DELAY, 0), 0);
+    repl_close(&e);
+}
+
+/* A late copy of an old handover answer must not be taken for the answer to
+ * a new request.  Region 0's answers to region 1's first handover are held
+ * back 300 ms (region 1 asks again every 100 ms, so copies keep arriving
+ * after it got the first); by then the session went back to region 0, which
+ * wrote a signal region 1 has not received yet (its batches are held back
+ * too), and region 1 asks again, slowly.  Taking a late copy would have
+ * region 1 reuse the seqno region 0 just gave its signal. */
+Test(roaming, late_answer_to_an_old_handover_is_ignored)
+{
+    repl_env e;
+    repl_cluster(&e, "inproc", 0x40a7);
+    repl_open_ephemeral(&e, 2);
+    tidal_runtime *rt0 = tidal_region_runtime(e.r[0]), *rt1 = tidal_region_runtime(e.r[1]);
+    struct agent a = {0};
+    TIDAL_PASS(tidal_start_session(e.r[0], 42, NULL, &a.sid));
+    write_in(e.r[0], &a, 2);
+    bool known = TIDAL_WAIT_UNTIL(repl_signals_len(e.r[1], a.sid) == 2, REPL_DEADLINE_MS);
+    cr_assert(known);
+
+    tidal_fault_rule slow = {.delay = 1.0, .delay_min_ms = 300, .delay_max_ms = 300};
+    TIDAL_PASS(tidal_fault_set(rt0, "region-0/*", "region-1/*", &slow)); /* answers */
+    write_in(e.r[1], &a, 1); /* stop 1: waits for the first answer */
+    TIDAL_PASS(tidal_fault_clear(rt0, "region-0/*", "region-1/*"));
+    slow.delay_min_ms = slow.delay_max_ms = 400;
+    TIDAL_PASS(tidal_fault_set(rt0, "*", "region-1", &slow)); /* region 0's batches */
+    write_in(e.r[0], &a, 1);                                  /* stop 2 */
+    slow.delay_min_ms = slow.delay_max_ms = 250;
+    TIDAL_PASS(tidal_fault_set(rt1, "region-1/*", "region-0/*", &slow)); /* requests */
+    write_in(e.r[1], &a, 1); /* stop 3: late copies of stop 1's answers arrive meanwhile */
+    cr_assert_gt(repl_trace_count(rt0, TIDAL_FAULT_DELAY, 0), 1);
+    TIDAL_PASS(tidal_cluster_heal(e.c));
+    repl_wait_converged(&e);
+    static const tidal_region_id wrote[] = {0, 0, 1, 0, 1}; /* by seqno */
+    for (int i = 0; i < 2; i++) {
+        repl_assert_signals(e.r[i], a.sid, a.n, a.items);
+        tidal_signal_view v[8];
+        size_t n;
+        TIDAL_PASS(tidal_session_signals(e.r[i], a.sid, v, 8, &n));
+        for (size_t k = 0; k < n; k++) {
+            cr_assert_eq(v[k].origin, wrote[k], "region %d: seqno %zu reused", i, k + 1);
+        }
+    }
+    repl_close(&e);
+}

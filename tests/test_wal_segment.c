@@ -1,0 +1,212 @@
+/*
+ * WAL segments (store/wal_segment.c): roll-over at segment_bytes, file names
+ * that sort in LSN order, reads across segments, a batch bigger than a
+ * segment, tidal_wal_release, and tidal_wal_list over a directory.
+ */
+#include "tidal_test.h"
+
+#include "test_wal_helpers.h"
+
+TIDAL_SUITE(wal_segment);
+
+/* Appends until the log has at least nseg segments; returns the batch count. */
+static uint32_t
+fill_segments(tidal_wal *w, size_t nseg)
+{
+    tidal_wal_stats st;
+    uint32_t n = 0;
+
+    do {
+        wal_append(w, 200 + n % 50, 1 + n % 2);
+        n++;
+        tidal_wal_stats_get(w, &st);
+    } while (st.segments_live < nseg);
+    return n;
+}
+
+Test(wal_segment, segments_roll_over_and_names_sort_by_lsn)
+{
+    const char *dir = tidal_test_tmpdir();
+    tidal_wal_opts o = wal_opts(dir, TIDAL_DURABILITY_NONE);
+    tidal_wal *w;
+    tidal_wal_stats st;
+    struct wal_got *g;
+    char **names;
+    size_t n;
+    uint32_t batches;
+
+    o.segment_bytes = 4096;
+    o.memory_bytes = 2048;
+    w = wal_open(&o, NULL);
+    batches = fill_segments(w, 20);
+    /* Push the LSNs past a hex digit boundary (0x..f -> 0x1.) for the sort. */
+    while (tidal_wal_next_lsn(w) < 0x120) {
+        wal_append(w, 200, 3);
+        batches++;
+    }
+    tidal_wal_stats_get(w, &st);
+    cr_assert_eq(st.segments, st.segments_live);
+
+    names = wal_seg_names(dir, &n);
+    cr_assert_eq(n, st.segments_live);
+    uint64_t prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        char path[512];
+        unsigned origin;
+        unsigned long long lsn;
+        cr_assert_eq(sscanf(names[i], "r%4x-%16llx.seg", &origin, &lsn), 2, "%s", names[i]);
+        cr_assert_eq(strlen(names[i]), 26);
+        cr_assert_eq(origin, WAL_ORIGIN);
+        cr_assert(lsn > prev, "names sorted as strings are sorted by LSN");
+        prev = lsn;
+        snprintf(path, sizeof(path), "%s/wal/shard-%04x/%s", dir, WAL_SHARD, names[i]);
+        cr_assert(wal_file_size(path) <= 4096, "a segment stays within segment_bytes");
+        cr_assert(wal_file_size(path) > 0);
+    }
+    cr_assert_eq(strcmp(names[0], "r0001-0000000000000001.seg"), 0);
+    wal_names_free(names, n);
+
+    g = wal_read_all(w, 1, false);
+    cr_assert_eq(g->n, batches, "a read crosses every segment");
+    free(g);
+    tidal_wal_close(w);
+
+    w = wal_open(&o, NULL);
+    g = wal_read_all(w, 1, false);
+    cr_assert_eq(g->n, batches, "and again after reopen");
+    free(g);
+    g = wal_read_all(w, 0x100, false);
+    cr_assert(g->first[0] <= 0x100);
+    free(g);
+    tidal_wal_close(w);
+    tidal_test_rmdir(dir);
+}
+
+Test(wal_segment, a_batch_larger_than_a_segment_gets_its_own)
+{
+    const char *dir = tidal_test_tmpdir();
+    tidal_wal_opts o = wal_opts(dir, TIDAL_DURABILITY_SYNC);
+    tidal_wal *w;
+    tidal_wal_stats st;
+    struct wal_got *g;
+
+    o.segment_bytes = 4096;
+    w = wal_open(&o, NULL);
+    wal_append(w, 100, 1);
+    wal_append(w, 10000, 1);
+    wal_append(w, 100, 1);
+    tidal_wal_stats_get(w, &st);
+    cr_assert_eq(st.segments_live, 3);
+    TIDAL_PASS(tidal_wal_wait_durable(w, 3, 10000));
+    g = wal_read_all(w, 1, false);
+    cr_assert_eq(g->n, 3);
+    free(g);
+    tidal_wal_close(w);
+    tidal_test_rmdir(dir);
+}
+
+Test(wal_segment, release_deletes_only_covered_segments)
+{
+    const char *dir = tidal_test_tmpdir();
+    tidal_wal_opts o = wal_opts(dir, TIDAL_DURABILITY_NONE);
+    tidal_wal *w;
+    tidal_wal_stats st;
+    struct wal_got *g;
+    char **names;
+    size_t n;
+    unsigned long long second;
+    unsigned long long third;
+    unsigned origin;
+
+    o.segment_bytes = 4096;
+    o.memory_bytes = 1024;
+    w = wal_open(&o, NULL);
+    fill_segments(w, 5);
+    names = wal_seg_names(dir, &n);
+    cr_assert_eq(n, 5);
+    cr_assert_eq(sscanf(names[1], "r%4x-%16llx.seg", &origin, &second), 2);
+    cr_assert_eq(sscanf(names[2], "r%4x-%16llx.seg", &origin, &third), 2);
+    wal_names_free(names, n);
+
+    /* Below the second segment's first LSN - 1, the first is not covered. */
+    cr_assert_eq(tidal_wal_release(w, second - 1), 0);
+    cr_assert_eq(tidal_wal_release(w, 1), 0);
+    /* lsn == second: every LSN of the first segment is below it. */
+    cr_assert_eq(tidal_wal_release(w, second), 1);
+    tidal_wal_stats_get(w, &st);
+    cr_assert_eq(st.segments_live, 4);
+    TIDAL_FAIL(tidal_wal_read(w, second - 1, false, wal_collect, &(struct wal_got){0}),
+               TIDAL_ENOENT);
+    TIDAL_FAIL(tidal_wal_read(w, 1, false, wal_collect, &(struct wal_got){0}), TIDAL_ENOENT);
+    g = wal_read_all(w, second, false);
+    cr_assert_eq(g->first[0], second);
+    free(g);
+
+    /* Everything: only the live segment stays. */
+    cr_assert_eq(tidal_wal_release(w, UINT64_MAX), 3);
+    names = wal_seg_names(dir, &n);
+    cr_assert_eq(n, 1, "the live segment is never deleted");
+    wal_names_free(names, n);
+    TIDAL_FAIL(tidal_wal_read(w, third, false, wal_collect, &(struct wal_got){0}), TIDAL_ENOENT);
+    uint64_t lsn = wal_append(w, 10, 1);
+    g = wal_read_all(w, lsn, false);
+    cr_assert_eq(g->n, 1);
+    free(g);
+    tidal_wal_close(w);
+
+    /* After reopen the oldest kept segment is where the log starts. */
+    tidal_wal_recovery rep;
+    w = wal_open(&o, &rep);
+    cr_assert_eq(rep.next_lsn, lsn + 1);
+    TIDAL_FAIL(tidal_wal_read(w, 1, false, wal_collect, &(struct wal_got){0}), TIDAL_ENOENT);
+    g = wal_read_all(w, lsn, false);
+    cr_assert_eq(g->n, 1);
+    free(g);
+    tidal_wal_close(w);
+    tidal_test_rmdir(dir);
+}
+
+struct seen {
+    int n;
+    uint32_t ids[16];
+};
+
+static void
+on_log(void *arg, uint16_t origin, uint16_t shard)
+{
+    struct seen *s = arg;
+    cr_assert(s->n < 16);
+    s->ids[s->n++] = (uint32_t)shard << 16 | origin;
+}
+
+Test(wal_segment, list_finds_every_log)
+{
+    const char *dir = tidal_test_tmpdir();
+    static const uint16_t logs[][2] = {{1, 0}, {2, 0}, {1, 3}, {5, 0x10}, {0xffff, 0xffff}};
+    tidal_wal *w[5];
+    struct seen s = {0};
+
+    TIDAL_PASS(tidal_wal_list(dir, on_log, &s));
+    cr_assert_eq(s.n, 0, "no wal directory: no logs");
+    for (int i = 0; i < 5; i++) {
+        tidal_wal_opts o = wal_opts(dir, TIDAL_DURABILITY_NONE);
+        o.origin = logs[i][0];
+        o.shard = logs[i][1];
+        w[i] = wal_open(&o, NULL);
+        uint64_t lsn;
+        TIDAL_PASS(
+            tidal_wal_append(w[i], (const uint8_t *)"ab", 2, 1, wal_hlc(1), wal_hlc(1), &lsn));
+    }
+    TIDAL_PASS(tidal_wal_list(dir, on_log, &s));
+    cr_assert_eq(s.n, 5);
+    /* In (shard, origin) order. */
+    static const uint32_t want[] = {0x00000001, 0x00000002, 0x00030001, 0x00100005, 0xffffffff};
+    for (int i = 0; i < 5; i++) {
+        cr_assert_eq(s.ids[i], want[i], "log %d: %08x", i, s.ids[i]);
+    }
+    for (int i = 0; i < 5; i++) {
+        tidal_wal_close(w[i]);
+    }
+    TIDAL_FAIL(tidal_wal_list(dir, NULL, NULL), TIDAL_EINVAL);
+    tidal_test_rmdir(dir);
+}

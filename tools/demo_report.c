@@ -1,0 +1,97 @@
+/*
+ * `tidal demo`'s report: the figures and the PASS/FAIL lines of every phase,
+ * as text or as one JSON object.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "tools/demo.h"
+
+void
+tidal_demo_print_report(const struct opts *o, const char *ua, const char *ub,
+                        const struct report *r)
+{
+    double tput = r->tput_ns ? (double)r->tput_msgs * 1e9 / (double)r->tput_ns : 0;
+    uint64_t injected = r->faults[TIDAL_FAULT_DROP] + r->faults[TIDAL_FAULT_DUPLICATE];
+    const struct tidal_demo_cluster_report *c = &r->cl;
+    int cluster_ok = r->cluster_rv == 0 && c->converged && c->exact && c->hardneg &&
+                     c->visibility && c->bad_input;
+    int pass = r->accounting_ok && r->replay_ok && injected > 0 && cluster_ok;
+    if (o->json) {
+        printf("{\"seed\":%" PRIu64 ",\"node_a\":\"%s\",\"node_b\":\"%s\",", o->seed, ua, ub);
+        printf("\"sent\":%" PRIu64 ",\"handled\":%" PRIu64 ",\"faults\":{", r->counter_sent +
+               r->session_sent, r->handled);
+        for (int k = 0; k < TIDAL_FAULT_COUNT; k++) {
+            printf("%s\"%s\":%" PRIu64, k ? "," : "", tidal_fault_name(k), r->faults[k]);
+        }
+        printf("},\"duplicates_seen\":%" PRIu64 ",\"dead_letters\":%" PRIu64
+               ",\"rejected\":%" PRIu64 ",",
+               r->dups_seen_after, r->dead, r->rejected);
+        printf("\"throughput_msgs_per_s\":%.0f,\"throughput_msgs\":%" PRIu64
+               ",\"frames\":%" PRIu64 ",",
+               tput, r->tput_msgs, r->frames);
+        printf("\"ask_p50_us\":%.1f,\"ask_p99_us\":%.1f,", r->ask_p50_ns / 1e3,
+               r->ask_p99_ns / 1e3);
+        printf("\"checks\":{\"exact_accounting\":%s,\"replay_seen\":%s,\"faults_injected\":%s},",
+               r->accounting_ok ? "true" : "false", r->replay_ok ? "true" : "false",
+               injected ? "true" : "false");
+        printf("\"cluster\":{\"url\":\"%s\",\"regions\":3,\"writes\":%" PRIu64
+               ",\"duplicates_injected\":%" PRIu64 ",\"reorders_injected\":%" PRIu64
+               ",\"partition_drops\":%" PRIu64 ",\"duplicate_batches_dropped\":%" PRIu64
+               ",\"reconcile_entries\":%" PRIu64 ",\"converge_ms\":%" PRIu64
+               ",\"visibility_p50_us\":%.1f,\"visibility_p99_us\":%.1f,",
+               c->url, c->writes, c->faults[TIDAL_FAULT_DUPLICATE], c->faults[TIDAL_FAULT_REORDER],
+               c->faults[TIDAL_FAULT_PARTITION], c->dup_batches, c->reconcile_entries,
+               c->converge_ms, c->vis_p50_ns / 1e3, c->vis_p99_ns / 1e3);
+        printf("\"convergence\":%s,\"no_double_counting\":%s,\"hard_negatives\":%s,"
+               "\"visibility\":%s,\"bad_input\":%s},",
+               c->converged ? "true" : "false", c->exact ? "true" : "false",
+               c->hardneg ? "true" : "false", c->visibility ? "true" : "false",
+               c->bad_input ? "true" : "false");
+        printf("\"result\":\"%s\"}\n", pass ? "PASS" : "FAIL");
+        return;
+    }
+    printf("tidal demo: seed %" PRIu64 "\n  node-a %s\n  node-b %s\n", o->seed, ua, ub);
+    printf("workload: %" PRIu64 " counter increments to %d actors on node-a, %" PRIu64
+           " messages to %d virtual sessions on node-b\n",
+           r->counter_sent, COUNTERS, r->session_sent, SESSIONS);
+    printf("faults injected:");
+    for (int k = 0; k < TIDAL_FAULT_COUNT; k++) {
+        printf(" %s %" PRIu64, tidal_fault_name(k), r->faults[k]);
+    }
+    printf("\n");
+    printf("handled %" PRIu64 ", duplicates seen by receivers %" PRIu64 ", dead letters %" PRIu64
+           ", rejected input %" PRIu64 "\n",
+           r->handled, r->dups_seen_after, r->dead, r->rejected);
+    printf("[%s] exact accounting: handled = sent - dropped + duplicated + replayed\n",
+           r->accounting_ok ? "PASS" : "FAIL");
+    printf("[%s] replay of %" PRIu64 " envelopes reached the receiver as duplicates\n",
+           r->replay_ok ? "PASS" : "FAIL", r->replayed);
+    printf("[%s] the fault profile injected faults\n", injected ? "PASS" : "FAIL");
+    printf("throughput node-a -> node-b (no faults): %" PRIu64 " msgs in %.3f s = %.0f msg/s\n",
+           r->tput_msgs, r->tput_ns / 1e9, tput);
+    printf("ask round trip node-a -> node-b: p50 %.1f us, p99 %.1f us over %" PRIu64 " asks\n",
+           r->ask_p50_ns / 1e3, r->ask_p99_ns / 1e3, r->asks);
+    printf("replication: 3 regions on %s, %" PRIu64 " writes (sessions, roaming agents, hide/unhide "
+           "races),\n  %" PRIu64 " duplicates and %" PRIu64 " reorders injected, region 2 partitioned "
+           "(%" PRIu64 " envelopes cut), then healed\n",
+           c->url, c->writes, c->faults[TIDAL_FAULT_DUPLICATE], c->faults[TIDAL_FAULT_REORDER],
+           c->faults[TIDAL_FAULT_PARTITION]);
+    if (r->cluster_rv != 0) {
+        printf("[FAIL] the replication phase stopped: %s\n", tidal_strerror(r->cluster_rv));
+    }
+    printf("[%s] convergence: equal state digests %" PRIu64 " ms after the heal (%" PRIu64
+           " entries reconciled)\n",
+           c->converged ? "PASS" : "FAIL", c->converge_ms, c->reconcile_entries);
+    printf("[%s] no double counting: every count and session exact (%" PRIu64
+           " duplicate batches dropped)\n",
+           c->exact ? "PASS" : "FAIL", c->dup_batches);
+    printf("[%s] hard negatives: visibility is LWW by (wall, logical), hide winning ties\n",
+           c->hardneg ? "PASS" : "FAIL");
+    printf("[%s] visibility region 0 -> 1 (ephemeral): p50 %.1f us, p99 %.1f us\n",
+           c->visibility ? "PASS" : "FAIL", c->vis_p50_ns / 1e3, c->vis_p99_ns / 1e3);
+    printf("[%s] bad input on a region's socket: rejected, counted, state unchanged\n",
+           c->bad_input ? "PASS" : "FAIL");
+    printf("result: %s\n", pass ? "PASS" : "FAIL");
+}
+

@@ -1,0 +1,28 @@
+/* The verbs of the `tidal` command (tools/ uses the public API only). */
+#ifndef TIDAL_TOOLS_TOOL_H
+#define TIDAL_TOOLS_TOOL_H
+
+/* Each verb takes argv with argv[0] = the verb and returns the exit code:
+ * 0 success, 1 failure (an invariant failed, the node is down), 2 usage. */
+int tidal_tool_demo(int argc, char **argv);
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tidal/runtime.h"
+
+/* The demo's replication phase (demo_cluster.c). */
+struct tidal_demo_cluster_report {
+    char url[128];
+    uint64_t writes;
+    uint64_t faults[TIDAL_FAULT_COUNT];
+    uint64_t dup_batches;       /* duplicate batches the followers dropped */
+    uint64_t reconcile_entries; /* entries merged by reconciliation */
+    uint64_t converge_ms;       /* from heal to equal digests */
+    uint64_t vis_p50_ns, vis_p99_ns;
+    bool converged, exact, hardneg, visibility, bad_input;
+};
+int tidal_tool_demo_cluster(const char *transport, const char *dir, uint64_t seed,
+                            struct tidal_demo_cluster_report *rep);
+
+#endif /* TIDAL_TOOLS_TOOL_H */
