@@ -3,10 +3,11 @@
  * (store/wal.h), each beside a raw baseline measured in the same run.
  *
  * Durable appends (SYNC, group commit).  64-byte records in batches of 1 and
- * of 32 records; 1, 4 and 16 writer threads.  A writer appends IN_FLIGHT
- * batches and then waits for the last one to be durable, as a real writer
- * with many writes in flight does; the time runs until every writer's last
- * batch is durable.  Baselines, single thread, the same batch bytes into a
+ * of 32 records; 1, 4 and 16 writer threads.  A writer keeps a window of
+ * IN_FLIGHT batches in flight: before appending batch i it waits until batch
+ * i - IN_FLIGHT is durable, as a pipelined writer does (a region acks each
+ * client write when its batch is durable and never stops appending while
+ * syncs run).  The time runs until every writer's last batch is durable.  Baselines, single thread, the same batch bytes into a
  * plain file of the same file system:
  *   raw_sync_each   write() + fdatasync() per batch: a log without group
  *                   commit;
@@ -46,6 +47,7 @@
 #define RUNS 3
 #define RECORD_BYTES 64u
 #define IN_FLIGHT 64u
+#define IN_FLIGHT_MAX 1024u
 #define WAIT_MS 120000u
 
 static const uint32_t thread_counts[] = {1, 4, 16};
@@ -57,6 +59,7 @@ struct append_run {
     tidal_wal *w;
     uint32_t records; /* per batch */
     uint64_t batches; /* per writer */
+    uint32_t in_flight; /* window, at most IN_FLIGHT_MAX */
     pthread_barrier_t *go;
     int failures;
 };
@@ -68,24 +71,27 @@ writer_main(void *arg)
     uint32_t len = r->records * RECORD_BYTES;
     uint8_t *p = malloc(len);
     tidal_hlc h = {.wall_ns = 1, .logical = 0, .node_id = 1};
-    uint64_t left = r->batches;
+    uint64_t *window = malloc(r->in_flight * sizeof(*window)); /* by i % in_flight */
+    uint32_t w = r->in_flight;
     uint64_t lsn = 0;
 
-    BENCH_CHECK(p != NULL);
+    BENCH_CHECK(p != NULL && window != NULL);
     memset(p, 0xab, len);
     pthread_barrier_wait(r->go);
-    while (left > 0) {
-        uint64_t k = left < IN_FLIGHT ? left : IN_FLIGHT;
-        for (uint64_t i = 0; i < k; i++) {
-            if (tidal_wal_append(r->w, p, len, r->records, h, h, &lsn) != 0) {
-                r->failures++;
-            }
-        }
-        if (tidal_wal_wait_durable(r->w, lsn, WAIT_MS) != 0) {
+    for (uint64_t i = 0; i < r->batches; i++) {
+        /* the batch w back must be durable before this one goes */
+        if (i >= w && tidal_wal_wait_durable(r->w, window[i % w], WAIT_MS) != 0) {
             r->failures++;
         }
-        left -= k;
+        if (tidal_wal_append(r->w, p, len, r->records, h, h, &lsn) != 0) {
+            r->failures++;
+        }
+        window[i % w] = lsn;
     }
+    if (r->batches > 0 && tidal_wal_wait_durable(r->w, lsn, WAIT_MS) != 0) {
+        r->failures++;
+    }
+    free(window);
     free(p);
     return NULL;
 }
@@ -98,7 +104,7 @@ struct append_result {
 
 /* One timed run: threads writers, batches in all, in a fresh directory. */
 static struct append_result
-append_once(uint32_t threads, uint32_t records, uint64_t batches)
+append_once(uint32_t threads, uint32_t records, uint64_t batches, uint32_t in_flight)
 {
     char dir[64];
     tidal_wal_opts o = {.durability = TIDAL_DURABILITY_SYNC, .origin = 1, .shard = 0};
@@ -116,7 +122,11 @@ append_once(uint32_t threads, uint32_t records, uint64_t batches)
     BENCH_CHECK(pthread_barrier_init(&go, NULL, threads + 1) == 0);
     for (uint32_t i = 0; i < threads; i++) {
         r[i] = (struct append_run){
-            .w = w, .records = records, .batches = batches / threads, .go = &go};
+            .w = w,
+            .records = records,
+            .batches = batches / threads,
+            .in_flight = in_flight,
+            .go = &go};
         BENCH_CHECK(pthread_create(&t[i], NULL, writer_main, &r[i]) == 0);
     }
     t0 = bench_now_ns();
@@ -170,6 +180,34 @@ raw_loop(uint32_t len, uint64_t n, uint64_t group)
     return ns;
 }
 
+/* One writer, 1-record batches, windows from 16 to IN_FLIGHT_MAX batches:
+ * with one writer a sync can cover at most the window, so the rate is bound
+ * by window / (fdatasync time); this shows where the WAL meets that bound. */
+static void
+bench_window_sweep(bench_json *j, bool quick)
+{
+    static const uint32_t windows[] = {16, 64, 256, IN_FLIGHT_MAX};
+    uint64_t batches = quick ? 4096 : 240000;
+
+    bench_json_obj(j, "single_writer_window_sweep_batch_1");
+    for (size_t k = 0; k < sizeof(windows) / sizeof(windows[0]); k++) {
+        double rec_s[RUNS], per_sync[RUNS];
+        char key[32];
+        for (int r = 0; r < RUNS; r++) {
+            struct append_result res = append_once(1, 1, batches, windows[k]);
+            rec_s[r] = bench_rate(res.appends, res.ns);
+            per_sync[r] = (double)res.appends / (double)(res.syncs ? res.syncs : 1);
+        }
+        snprintf(key, sizeof(key), "in_flight_%u", windows[k]);
+        bench_json_obj(j, key);
+        bench_json_f(j, "records_per_s", bench_median(rec_s, RUNS), 0);
+        bench_json_f(j, "batches_per_sync", bench_median(per_sync, RUNS), 1);
+        bench_json_farr(j, "runs_records_per_s", rec_s, RUNS, 0);
+        bench_json_close(j);
+    }
+    bench_json_close(j);
+}
+
 static void
 bench_appends(bench_json *j, bool quick)
 {
@@ -207,7 +245,7 @@ bench_appends(bench_json *j, bool quick)
             uint64_t b_run = batches - batches % threads;
 
             for (int r = 0; r < RUNS; r++) {
-                struct append_result res = append_once(threads, records, b_run);
+                struct append_result res = append_once(threads, records, b_run, IN_FLIGHT);
                 rec_s[r] = bench_rate(res.appends * records, res.ns);
                 per_sync[r] = (double)res.appends / (double)(res.syncs ? res.syncs : 1);
             }
@@ -238,6 +276,7 @@ bench_appends(bench_json *j, bool quick)
         }
         bench_json_close(j);
     }
+    bench_window_sweep(j, quick);
     bench_json_close(j);
 }
 
