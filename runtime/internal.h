@@ -275,6 +275,10 @@ struct tidal_runtime {
     bool runq_stop;
     pthread_t *workers;
     uint32_t nworkers;
+    /* inline runs (pool.c): handlers run on an rx callback while the pool is up */
+    bool inline_enabled;              /* set at open, never changed */
+    atomic_bool inline_off;           /* set once the pool stops */
+    atomic_uint_least32_t inline_busy; /* rx callbacks that may run a unit inline */
 
     /* clock service */
     pthread_mutex_t clock_lock;
@@ -290,7 +294,7 @@ struct tidal_runtime {
 
     /* counters */
     atomic_uint_least64_t st_sent, st_frames_sent, st_received, st_frames_received,
-        st_handled, st_dups, st_restarts, st_activations, st_passivations;
+        st_handled, st_handled_inline, st_dups, st_restarts, st_activations, st_passivations;
     atomic_uint_least64_t st_dead[TIDAL_DEAD_COUNT];
     atomic_uint_least64_t st_rejected[TIDAL_REJECT_COUNT];
     atomic_uint_least64_t st_faults[TIDAL_FAULT_COUNT];
@@ -341,6 +345,10 @@ int tidal__pool_start(tidal_runtime *rt, uint32_t n);
 void tidal__pool_stop(tidal_runtime *rt);
 void tidal__schedule_locked(struct tidal__actor *act, struct tidal__unit *u);
 void tidal__runq_remove_actor(struct tidal__actor *act);
+bool tidal__inline_enter(tidal_runtime *rt);
+void tidal__inline_leave(tidal_runtime *rt);
+bool tidal__claim_locked(struct tidal__actor *act, struct tidal__unit *u);
+void tidal__run_unit_inline(tidal_runtime *rt, struct tidal__unit *u);
 
 /* ---- rx.c ---- */
 int tidal__rx_listen(struct tidal__actor *act, const char *url);

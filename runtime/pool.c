@@ -4,7 +4,8 @@
  *
  * Thread rules:
  *  - A unit is on the run queue at most once (run_state QUEUED) and RUNNING on
- *    at most one worker, so one actor handles one message at a time.
+ *    at most one thread (a worker, or an rx callback running it inline: see
+ *    "inline runs" below), so one actor handles one message at a time.
  *  - A worker takes up to TIDAL_HANDLER_BURST_MAX envelopes from a unit under
  *    one lock, runs the handler on each with no lock held, then requeues the
  *    unit at the tail if more arrived: a busy actor cannot starve the others.
@@ -13,6 +14,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "runtime/internal.h"
 
@@ -172,8 +174,12 @@ handle_items(tidal_ctx *ctx, struct tidal__item *items, uint32_t n)
     return handled;
 }
 
+/* Runs bursts of u's mailbox with u RUNNING: one burst on a worker (then u
+ * goes back to the tail of the run queue if more arrived), up to
+ * INLINE_BURSTS on an rx callback (then the rest goes to the run queue).
+ * Drops the reference its run-queue entry or claim held. */
 static void
-run_unit(tidal_runtime *rt, struct tidal__unit *u)
+run_unit(tidal_runtime *rt, struct tidal__unit *u, uint32_t bursts, bool on_rx)
 {
     struct tidal__actor *act = u->owner;
     struct tidal__item items[TIDAL_HANDLER_BURST_MAX];
@@ -190,20 +196,28 @@ run_unit(tidal_runtime *rt, struct tidal__unit *u)
     }
     u->run_state = TIDAL__RUNNING;
     act->running++;
-    uint32_t n = tidal__mbox_pop(&u->mbox, items, TIDAL_HANDLER_BURST_MAX);
-    pthread_mutex_unlock(&act->lock);
+    for (;;) {
+        uint32_t n = tidal__mbox_pop(&u->mbox, items, TIDAL_HANDLER_BURST_MAX);
+        pthread_mutex_unlock(&act->lock);
 
-    tidal_ctx ctx = {.rt = rt, .actor = act, .unit = u};
-    uint32_t handled = handle_items(&ctx, items, n);
-    /* counted before the flush: whoever sees a reply sees its handler counted */
-    atomic_fetch_add(&rt->st_handled, handled);
-    atomic_fetch_add(&act->st_handled, handled);
-    tidal__ctx_flush(&ctx);
+        tidal_ctx ctx = {.rt = rt, .actor = act, .unit = u};
+        uint32_t handled = handle_items(&ctx, items, n);
+        /* counted before the flush: whoever sees a reply sees its handler counted */
+        atomic_fetch_add(&rt->st_handled, handled);
+        atomic_fetch_add(&act->st_handled, handled);
+        if (on_rx) {
+            atomic_fetch_add(&rt->st_handled_inline, handled);
+        }
+        tidal__ctx_flush(&ctx);
 
-    pthread_mutex_lock(&act->lock);
-    TIDAL_ASSERT(act->queued_n >= n);
-    act->queued_n -= n;
-    tidal__actor_release_intake(act, n);
+        pthread_mutex_lock(&act->lock);
+        TIDAL_ASSERT(act->queued_n >= n);
+        act->queued_n -= n;
+        tidal__actor_release_intake(act, n);
+        if (--bursts == 0 || u->mbox.len == 0 || u->stop_requested || act->stopping) {
+            break;
+        }
+    }
     act->running--;
     u->last_active_ms = tidal__now_ms();
     u->run_state = TIDAL__IDLE;
@@ -220,6 +234,13 @@ run_unit(tidal_runtime *rt, struct tidal__unit *u)
         /* an idle virtual actor keeps no ring: millions of them stay small */
         tidal__mbox_fini(&u->mbox);
     }
+    if (stop_self && on_rx) {
+        /* stopping closes the socket whose callback this is: a worker does it */
+        if (!act->stopping) {
+            tidal__schedule_locked(act, u);
+        }
+        stop_self = false;
+    }
     pthread_mutex_unlock(&act->lock);
     if (retire) {
         tidal__vactor_retire_finish(act, u);
@@ -229,6 +250,62 @@ run_unit(tidal_runtime *rt, struct tidal__unit *u)
         (void)tidal_stop(rt, a); /* a concurrent tidal_stop may have won: ECLOSED is fine */
     }
     tidal__actor_unref(act);
+}
+
+/* ---- inline runs -------------------------------------------------------------
+ *
+ * An rx callback that delivers to an idle unit runs it there and then, after
+ * re-posting its recv, instead of waking a worker: one thread hand-off less
+ * per hop (a wake-up is ~30 us on this machine kind, MEASURED.md).  nng's
+ * callback threads are a fixed pool too, so there is still never a thread per
+ * actor.  Only the first idle unit a frame reaches runs inline, for at most
+ * INLINE_BURSTS bursts; the others go to the run queue as before.  Once the
+ * pool stops (quiesce, close) nothing runs inline: tidal__pool_stop waits for
+ * every callback that may. */
+
+#define INLINE_BURSTS 4u
+
+/* True if the calling rx callback may run a unit inline; then it must call
+ * tidal__inline_leave when done. */
+bool
+tidal__inline_enter(tidal_runtime *rt)
+{
+    if (!rt->inline_enabled) {
+        return false;
+    }
+    atomic_fetch_add(&rt->inline_busy, 1);
+    if (atomic_load(&rt->inline_off)) {
+        atomic_fetch_sub(&rt->inline_busy, 1);
+        return false;
+    }
+    return true;
+}
+
+void
+tidal__inline_leave(tidal_runtime *rt)
+{
+    atomic_fetch_sub(&rt->inline_busy, 1);
+}
+
+/* Claims u for an inline run if it is idle: it then counts as scheduled (as
+ * a unit a worker popped) and holds a reference, and must be passed to
+ * tidal__run_unit_inline.  Caller holds act->lock. */
+bool
+tidal__claim_locked(struct tidal__actor *act, struct tidal__unit *u)
+{
+    if (u->run_state != TIDAL__IDLE) {
+        return false;
+    }
+    u->run_state = TIDAL__QUEUED;
+    act->scheduled++;
+    tidal__actor_ref(act);
+    return true;
+}
+
+void
+tidal__run_unit_inline(tidal_runtime *rt, struct tidal__unit *u)
+{
+    run_unit(rt, u, INLINE_BURSTS, true);
 }
 
 static void *
@@ -251,7 +328,7 @@ worker_main(void *arg)
             rt->runq_tail = NULL;
         }
         pthread_mutex_unlock(&rt->runq_lock);
-        run_unit(rt, u);
+        run_unit(rt, u, 1, false);
         pthread_mutex_lock(&rt->runq_lock);
     }
     pthread_mutex_unlock(&rt->runq_lock);
@@ -283,6 +360,11 @@ tidal__pool_start(tidal_runtime *rt, uint32_t n)
 void
 tidal__pool_stop(tidal_runtime *rt)
 {
+    atomic_store(&rt->inline_off, true);
+    while (atomic_load(&rt->inline_busy) > 0) {
+        struct timespec pause = {0, 100000L};
+        nanosleep(&pause, NULL);
+    }
     pthread_mutex_lock(&rt->runq_lock);
     rt->runq_stop = true;
     pthread_cond_broadcast(&rt->runq_cond);

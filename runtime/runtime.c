@@ -268,6 +268,7 @@ tidal_runtime_open(const tidal_runtime_opts *opts, tidal_runtime **out)
     rt->node_id = opts->node_id;
     rt->seed = opts->seed;
     rt->max_skew_ns = opts->max_skew_ns;
+    rt->inline_enabled = !opts->no_inline;
     pthread_mutex_init(&rt->actors_lock, NULL);
     pthread_mutex_init(&rt->links_lock, NULL);
     pthread_mutex_init(&rt->runq_lock, NULL);
@@ -360,6 +361,7 @@ tidal_runtime_stats(tidal_runtime *rt, tidal_stats *out)
     out->received = atomic_load(&rt->st_received);
     out->frames_received = atomic_load(&rt->st_frames_received);
     out->handled = atomic_load(&rt->st_handled);
+    out->handled_inline = atomic_load(&rt->st_handled_inline);
     out->duplicates_seen = atomic_load(&rt->st_dups);
     out->restarts = atomic_load(&rt->st_restarts);
     out->activations = atomic_load(&rt->st_activations);

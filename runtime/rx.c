@@ -197,7 +197,8 @@ decode_frame(struct tidal__actor *act, const uint8_t *body, size_t len, uint64_t
 /* Delivers one decoded envelope.  Caller holds act->lock.  Returns false if
  * it went to dead letters. */
 static bool
-route_one(struct tidal__actor *act, struct tidal__item *it, uint64_t uid, bool credited)
+route_one(struct tidal__actor *act, struct tidal__item *it, uint64_t uid, bool credited,
+          struct tidal__unit **claim)
 {
     /* caller computed credited from the envelope flag and the frame's uid */
     tidal_runtime *rt = act->rt;
@@ -232,12 +233,18 @@ route_one(struct tidal__actor *act, struct tidal__item *it, uint64_t uid, bool c
     if (!credited) {
         act->intake++;
     }
-    tidal__schedule_locked(act, u);
+    if (claim != NULL && *claim == NULL && tidal__claim_locked(act, u)) {
+        *claim = u; /* run inline by rx_cb */
+    } else {
+        tidal__schedule_locked(act, u);
+    }
     return true;
 }
 
+/* Decodes and routes one frame.  With claim non-NULL, the first idle unit it
+ * reaches is claimed into *claim instead of being queued. */
 static void
-process_frame(struct tidal__actor *act, nng_msg *msg)
+process_frame(struct tidal__actor *act, nng_msg *msg, struct tidal__unit **claim)
 {
     tidal_runtime *rt = act->rt;
     uint64_t uid = 0;
@@ -283,7 +290,7 @@ process_frame(struct tidal__actor *act, nng_msg *msg)
         struct tidal__item *it = &act->scratch[i];
         bool credited = it->credited;
         it->frame = f;
-        if (!act->stopping && route_one(act, it, uid, credited)) {
+        if (!act->stopping && route_one(act, it, uid, credited, claim)) {
             delivered++;
         } else {
             if (act->stopping) {
@@ -307,9 +314,13 @@ static void
 rx_cb(void *arg)
 {
     struct tidal__actor *act = arg;
+    tidal_runtime *rt = act->rt;
+    struct tidal__unit *claimed = NULL;
+    bool may_inline = false;
     int rv = nng_aio_result(act->rx_aio);
     if (rv == 0) {
-        process_frame(act, nng_aio_get_msg(act->rx_aio));
+        may_inline = !act->is_reply_endpoint && tidal__inline_enter(rt);
+        process_frame(act, nng_aio_get_msg(act->rx_aio), may_inline ? &claimed : NULL);
     } else if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
         return;
     }
@@ -322,6 +333,14 @@ rx_cb(void *arg)
         nng_recv_aio(act->sock, act->rx_aio);
     }
     pthread_mutex_unlock(&act->lock);
+    /* The next frame may now be processed on another thread: it finds the
+     * claimed unit busy and only queues (act->scratch is free again). */
+    if (claimed != NULL) {
+        tidal__run_unit_inline(rt, claimed);
+    }
+    if (may_inline) {
+        tidal__inline_leave(rt);
+    }
 }
 
 /* Re-posts a paused receive.  Caller holds act->lock. */

@@ -167,6 +167,18 @@ rt_open(const char *url, const char *name, uint64_t seed, uint32_t workers)
     return rt;
 }
 
+/* A runtime whose handlers all run on its workers (no inline runs on rx
+ * callbacks): for tests that keep envelopes queued behind a busy pool. */
+static inline tidal_runtime *
+rt_open_workers_only(const char *name, uint64_t seed, uint32_t workers)
+{
+    tidal_runtime_opts o = {
+        .name = name, .node_id = 1, .seed = seed, .workers = workers, .no_inline = true};
+    tidal_runtime *rt = NULL;
+    TIDAL_PASS(tidal_runtime_open(&o, &rt));
+    return rt;
+}
+
 static inline tidal_stats
 stats_of(tidal_runtime *rt)
 {

@@ -274,11 +274,11 @@ Test(supervision, ctx_stop_drops_messages_queued_behind_it)
 }
 
 /* tidal_stop of an actor that has messages queued (the only worker is busy
- * elsewhere, so none can run): each one, virtual mailboxes included, is a
- * dead letter STOPPED, and no handler runs. */
+ * elsewhere and nothing runs inline, so none can run): each one, virtual
+ * mailboxes included, is a dead letter STOPPED, and no handler runs. */
 Test(supervision, stop_dead_letters_what_is_queued)
 {
-    tidal_runtime *rt = rt_open(NULL, NULL, 1, 1);
+    tidal_runtime *rt = rt_open_workers_only(NULL, 1, 1);
     echo_state busy = {0};
     atomic_store(&busy.block, true);
     tidal_actor ba = spawn_child(rt, "busy", &echo_behaviour, &busy, (tidal_actor){0});

@@ -129,6 +129,9 @@ typedef struct tidal_runtime_opts {
     uint32_t workers;   /* worker threads; 0 = the number of cores */
     uint64_t max_skew_ns; /* HLC tolerance for remote clocks; 0 = 500 ms */
     uint32_t trace_max; /* fault trace entries kept; 0 = 65536 */
+    bool no_inline;     /* run every handler on a worker; by default a frame for an
+                           idle actor is handled on the nng callback that received
+                           it (one thread hand-off less per hop) */
 } tidal_runtime_opts;
 
 /* Opens a runtime.  On error nothing is left open and *out is untouched. */
@@ -332,6 +335,7 @@ typedef struct tidal_stats {
     uint64_t received;                       /* envelopes accepted from sockets */
     uint64_t frames_received;                /* nng messages received */
     uint64_t handled;                        /* handler calls */
+    uint64_t handled_inline;                 /* of those, run on an rx callback (0 with no_inline) */
     uint64_t duplicates_seen;                /* envelopes whose (sender, id) was seen before */
     uint64_t restarts;                       /* supervision restarts */
     uint64_t activations;                    /* virtual actors activated */
