@@ -56,8 +56,8 @@
  * wake-up that finds both vCPUs busy waits for a 4 ms tick, CONFIG_HZ=250),
  * and the load average at the start and end is printed with the figures.
  * A tidal write to visibility is two mailbox hops (the ask to A's writing
- * actor, then the batch to B's region actor), each an nng hop plus a hand-off
- * from the receiving callback to a worker thread.
+ * actor, then the batch to B's region actor), each an nng hop whose handler
+ * runs on the receiving callback when its actor is idle (runtime/pool.c).
  *
  * Counts asserted (exit 1 on a mismatch): every write returned 0; B applied
  * exactly one batch per write and its watermark equals A's write count; B
