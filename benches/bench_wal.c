@@ -7,8 +7,9 @@
  * IN_FLIGHT batches in flight: before appending batch i it waits until batch
  * i - IN_FLIGHT is durable, as a pipelined writer does (a region acks each
  * client write when its batch is durable and never stops appending while
- * syncs run).  The time runs until every writer's last batch is durable.  Baselines, single thread, the same batch bytes into a
- * plain file of the same file system:
+ * syncs run).  The time runs until every writer's last batch is durable.
+ * Baselines, single thread, the same batch bytes into a plain file of the
+ * same file system:
  *   raw_sync_each   write() + fdatasync() per batch: a log without group
  *                   commit;
  *   raw_grouped     write() of G batches, then one fdatasync, with G the
@@ -180,6 +181,18 @@ raw_loop(uint32_t len, uint64_t n, uint64_t group)
     return ns;
 }
 
+/* RUNS timed runs of append_once: records/s and batches per sync of each. */
+static void
+append_runs(uint32_t threads, uint32_t records, uint64_t batches, uint32_t in_flight,
+            double rec_s[RUNS], double per_sync[RUNS])
+{
+    for (int r = 0; r < RUNS; r++) {
+        struct append_result res = append_once(threads, records, batches, in_flight);
+        rec_s[r] = bench_rate(res.appends * records, res.ns);
+        per_sync[r] = (double)res.appends / (double)(res.syncs ? res.syncs : 1);
+    }
+}
+
 /* One writer, 1-record batches, windows from 16 to IN_FLIGHT_MAX batches:
  * with one writer a sync can cover at most the window, so the rate is bound
  * by window / (fdatasync time); this shows where the WAL meets that bound. */
@@ -193,11 +206,7 @@ bench_window_sweep(bench_json *j, bool quick)
     for (size_t k = 0; k < sizeof(windows) / sizeof(windows[0]); k++) {
         double rec_s[RUNS], per_sync[RUNS];
         char key[32];
-        for (int r = 0; r < RUNS; r++) {
-            struct append_result res = append_once(1, 1, batches, windows[k]);
-            rec_s[r] = bench_rate(res.appends, res.ns);
-            per_sync[r] = (double)res.appends / (double)(res.syncs ? res.syncs : 1);
-        }
+        append_runs(1, 1, batches, windows[k], rec_s, per_sync);
         snprintf(key, sizeof(key), "in_flight_%u", windows[k]);
         bench_json_obj(j, key);
         bench_json_f(j, "records_per_s", bench_median(rec_s, RUNS), 0);
@@ -244,11 +253,7 @@ bench_appends(bench_json *j, bool quick)
             double raw_g[RUNS];
             uint64_t b_run = batches - batches % threads;
 
-            for (int r = 0; r < RUNS; r++) {
-                struct append_result res = append_once(threads, records, b_run, IN_FLIGHT);
-                rec_s[r] = bench_rate(res.appends * records, res.ns);
-                per_sync[r] = (double)res.appends / (double)(res.syncs ? res.syncs : 1);
-            }
+            append_runs(threads, records, b_run, IN_FLIGHT, rec_s, per_sync);
             double rps = bench_median(rec_s, RUNS);
             double group = bench_median(per_sync, RUNS);
             uint64_t g = group < 1 ? 1 : (uint64_t)(group + 0.5);

@@ -156,15 +156,31 @@ base_url(const char *scheme, char *out, size_t cap, char *dir, size_t dcap)
 
 /* ---- shared by the runtime suites ------------------------------------------ */
 
+/* An init whose state is the spawn's arg, owned by the test. */
+static inline int
+arg_as_state_init(tidal_ctx *ctx, void *arg, void **state)
+{
+    (void)ctx;
+    *state = arg;
+    return 0;
+}
+
+/* Opens a runtime with o. */
+static inline tidal_runtime *
+rt_open_opts(const tidal_runtime_opts *o)
+{
+    tidal_runtime *rt = NULL;
+    TIDAL_PASS(tidal_runtime_open(o, &rt));
+    return rt;
+}
+
 /* Opens a runtime; workers 0 = one per core. */
 static inline tidal_runtime *
 rt_open(const char *url, const char *name, uint64_t seed, uint32_t workers)
 {
     tidal_runtime_opts o = {
         .url = url, .name = name, .node_id = 1, .seed = seed, .workers = workers};
-    tidal_runtime *rt = NULL;
-    TIDAL_PASS(tidal_runtime_open(&o, &rt));
-    return rt;
+    return rt_open_opts(&o);
 }
 
 /* A runtime whose handlers all run on its workers (no inline runs on rx
@@ -174,9 +190,7 @@ rt_open_workers_only(const char *name, uint64_t seed, uint32_t workers)
 {
     tidal_runtime_opts o = {
         .name = name, .node_id = 1, .seed = seed, .workers = workers, .no_inline = true};
-    tidal_runtime *rt = NULL;
-    TIDAL_PASS(tidal_runtime_open(&o, &rt));
-    return rt;
+    return rt_open_opts(&o);
 }
 
 static inline tidal_stats

@@ -116,14 +116,6 @@ typedef struct src_state {
 } src_state;
 
 static int
-src_init(tidal_ctx *ctx, void *arg, void **state)
-{
-    (void)ctx;
-    *state = arg;
-    return 0;
-}
-
-static int
 src_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
 {
     src_state *s = state;
@@ -139,7 +131,7 @@ src_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
     return 0;
 }
 
-static const tidal_behaviour src_behaviour = {.init = src_init, .handle = src_handle};
+static const tidal_behaviour src_behaviour = {.init = arg_as_state_init, .handle = src_handle};
 
 Test(backpressure, handler_send_to_full_mailbox_fails_at_once)
 {

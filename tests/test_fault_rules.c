@@ -175,14 +175,6 @@ typedef struct fwd {
 } fwd;
 
 static int
-fwd_init(tidal_ctx *ctx, void *arg, void **state)
-{
-    (void)ctx;
-    *state = arg;
-    return 0;
-}
-
-static int
 fwd_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
 {
     fwd *f = state;
@@ -192,7 +184,7 @@ fwd_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
     return 0;
 }
 
-static const tidal_behaviour fwd_behaviour = {.init = fwd_init, .handle = fwd_handle};
+static const tidal_behaviour fwd_behaviour = {.init = arg_as_state_init, .handle = fwd_handle};
 
 Test(fault_rules, virtual_actor_links_are_owner_slash_hex_key)
 {

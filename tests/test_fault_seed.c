@@ -26,14 +26,6 @@ typedef struct burst {
 } burst;
 
 static int
-burst_init(tidal_ctx *ctx, void *arg, void **state)
-{
-    (void)ctx;
-    *state = arg;
-    return 0;
-}
-
-static int
 burst_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
 {
     burst *b = state;
@@ -53,7 +45,7 @@ burst_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
     return 0;
 }
 
-static const tidal_behaviour burst_behaviour = {.init = burst_init, .handle = burst_handle};
+static const tidal_behaviour burst_behaviour = {.init = arg_as_state_init, .handle = burst_handle};
 
 /* Who sends to whom: sender i -> receivers fanout[i]. */
 static const int fanout[SENDERS][2] = {{0, -1}, {0, 1}, {1, 2}, {2, 0}};

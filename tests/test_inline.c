@@ -22,14 +22,6 @@ typedef struct excl {
 } excl;
 
 static int
-excl_init(tidal_ctx *ctx, void *arg, void **state)
-{
-    (void)ctx;
-    *state = arg;
-    return 0;
-}
-
-static int
 excl_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
 {
     excl *e = state;
@@ -53,15 +45,13 @@ excl_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
     return 0;
 }
 
-static const tidal_behaviour excl_behaviour = {.init = excl_init, .handle = excl_handle};
+static const tidal_behaviour excl_behaviour = {.init = arg_as_state_init, .handle = excl_handle};
 
 static tidal_runtime *
 open_rt(const char *name, bool no_inline)
 {
     tidal_runtime_opts o = {.name = name, .node_id = 1, .no_inline = no_inline};
-    tidal_runtime *rt = NULL;
-    TIDAL_PASS(tidal_runtime_open(&o, &rt));
-    return rt;
+    return rt_open_opts(&o);
 }
 
 static tidal_actor

@@ -48,14 +48,6 @@ typedef struct bouncer {
 } bouncer;
 
 static int
-bouncer_init(tidal_ctx *ctx, void *arg, void **state)
-{
-    (void)ctx;
-    *state = arg;
-    return 0;
-}
-
-static int
 bouncer_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
 {
     bouncer *b = state;
@@ -67,7 +59,7 @@ bouncer_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
     return 0;
 }
 
-static const tidal_behaviour bouncer_behaviour = {.init = bouncer_init, .handle = bouncer_handle};
+static const tidal_behaviour bouncer_behaviour = {.init = arg_as_state_init, .handle = bouncer_handle};
 
 /* Close while handlers send, virtual actors are active, timers and delayed
  * or held envelopes wait, and a link holds frames for a peer that never
@@ -339,7 +331,7 @@ holder_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
     return 0;
 }
 
-static const tidal_behaviour holder_behaviour = {.init = bouncer_init, .handle = holder_handle};
+static const tidal_behaviour holder_behaviour = {.init = arg_as_state_init, .handle = holder_handle};
 
 /* Room reserved in a stopped actor's mailbox is not room in the next actor
  * spawned under its name: the envelopes still travelling to that URL must be

@@ -26,14 +26,6 @@ typedef struct sup_state {
 } sup_state;
 
 static int
-sup_init(tidal_ctx *ctx, void *arg, void **state)
-{
-    (void)ctx;
-    *state = arg;
-    return 0;
-}
-
-static int
 sup_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
 {
     (void)ctx;
@@ -56,7 +48,7 @@ sup_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
     return 0;
 }
 
-static const tidal_behaviour sup_behaviour = {.init = sup_init, .handle = sup_handle};
+static const tidal_behaviour sup_behaviour = {.init = arg_as_state_init, .handle = sup_handle};
 
 static tidal_actor
 spawn_sup(tidal_runtime *rt, sup_state *s)
