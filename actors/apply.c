@@ -97,7 +97,7 @@ apply_in_order(tidal_region *r, uint16_t origin, const tidal_batch_header *h,
         return rv;
     }
     r->applied_lsn[origin] = h->first_lsn + h->count - 1;
-    atomic_store(&r->st_applied_lsn[origin], r->applied_lsn[origin]);
+    tidal__publish_applied(r, origin, r->applied_lsn[origin]);
     atomic_fetch_add(&r->st_applied, 1);
     return 0;
 }
@@ -203,7 +203,7 @@ tidal__apply_log_base(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg)
         }
         r->copy_off[o] = r->opts.dir != NULL;
         r->applied_lsn[o] = a.applied_lsn;
-        atomic_store(&r->st_applied_lsn[o], a.applied_lsn);
+        tidal__publish_applied(r, o, a.applied_lsn);
         drain_held(r, o);
         uint8_t one = 1; /* an on-demand round */
         TIDAL_IGNORE(tidal_ctx_send(ctx, &r->reconciler_addr, TIDAL_MSG_TICK, &one, 1));

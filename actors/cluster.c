@@ -195,7 +195,7 @@ recover(tidal_region *r)
             return rv;
         }
         r->applied_lsn[o] = tidal_wal_next_lsn(r->peer_wal[o]) - 1;
-        atomic_store(&r->st_applied_lsn[o], r->applied_lsn[o]);
+        tidal__publish_applied(r, o, r->applied_lsn[o]);
     }
     return 0;
 }
@@ -285,6 +285,7 @@ region_free(tidal_region *r)
     tidal__state_close(r);
     pthread_mutex_destroy(&r->peers_lock);
     pthread_mutex_destroy(&r->cb_lock);
+    tidal__watermark_fini(r);
     free(r);
 }
 
@@ -312,10 +313,12 @@ tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region 
     }
     pthread_mutex_init(&r->peers_lock, NULL);
     pthread_mutex_init(&r->cb_lock, NULL);
+    tidal__watermark_init(r);
     r->cb_closed = true; /* until the runtime exists */
     if ((rv = tidal__state_open(r)) != 0) {
         pthread_mutex_destroy(&r->peers_lock);
         pthread_mutex_destroy(&r->cb_lock);
+        tidal__watermark_fini(r);
         free(r);
         return rv;
     }
@@ -359,6 +362,7 @@ region_shutdown(tidal_region *r)
     r->cb_closed = true;
     pthread_mutex_unlock(&r->cb_lock);
     int rv = tidal_runtime_close(r->rt);
+    tidal__watermark_close(r); /* after the last apply: no publish races the free */
     region_free(r);
     return rv;
 }

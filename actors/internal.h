@@ -18,7 +18,18 @@
  * once (ephemeral, NONE) - ships the batch to every peer from the same
  * handler (hop 2).  Under SYNC and INTERVAL the WAL's sync thread wakes the
  * shipper, which ships what became durable: a peer never sees a batch its
- * origin could still lose, so LSNs are never reused after a crash.  The
+ * origin could still lose, so LSNs are never reused after a crash.
+ *
+ * Ship mark: every LSN up to r->ship_mark was sent to every peer (by its
+ * writer or by the shipper).  A writer ships its batch inline only if the
+ * batch comes right after the mark, and moves the mark over it (one CAS,
+ * tidal__ship_claim); otherwise the shipper sends it, from the mark on, and
+ * raises the mark to what every peer has been sent.  Without the check, a
+ * batch that became durable at once behind one still waiting for the
+ * shipper would let the shipper believe both were sent, and the first would
+ * be lost until a retransmit.  A writer whose inline send fails sets
+ * ship_lost and ticks the shipper, which resends from each peer's ACK at
+ * once instead of waiting for TIDAL_SHIP_RTO_MS.  The
  * client's call waits for durability on its own thread, never in a handler.
  *
  * Released logs: an origin releases the batches every known peer has
@@ -154,7 +165,8 @@ struct tidal_region {
 
     /* shipper (shipper actor only, except the atomics) */
     struct tidal__shipper_peer ship[TIDAL_REGIONS_MAX];
-    atomic_uint_least64_t shipped_inline_upto; /* highest LSN the writers shipped */
+    atomic_uint_least64_t ship_mark; /* every LSN up to it sent to every peer */
+    atomic_bool ship_lost;           /* an inline send failed: resend from the ACKs */
     /* a copy of the last batch that carried a session write, for the seed's
      * replay_last_session_batch (guarded by cb_lock) */
     tidal_buf last_session_batch;
@@ -172,6 +184,12 @@ struct tidal_region {
         st_seqno_dups, st_rounds, st_rentries, st_rbytes;
     atomic_uint_least64_t st_acked[TIDAL_REGIONS_MAX];
     atomic_uint_least64_t st_applied_lsn[TIDAL_REGIONS_MAX];
+
+    /* threads blocked in tidal_region_wait_applied (watermark.c) */
+    pthread_mutex_t wait_lock;
+    pthread_cond_t wait_cond;  /* CLOCK_MONOTONIC */
+    atomic_uint waiters;       /* blocked or about to block */
+    bool wait_closed;          /* the region is closing: waiters leave */
 };
 
 struct tidal_cluster {
@@ -223,6 +241,12 @@ int tidal__apply_payload(tidal_region *r, const uint8_t *payload, size_t len, ui
 void tidal__apply_log_base(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg);
 void tidal__send_ack(tidal_region *r, tidal_ctx *ctx, uint16_t origin);
 
+/* ---- watermark.c: the applied watermark and its waiters ---- */
+void tidal__watermark_init(tidal_region *r);
+void tidal__watermark_fini(tidal_region *r);
+void tidal__watermark_close(tidal_region *r);
+void tidal__publish_applied(tidal_region *r, uint16_t origin, uint64_t lsn);
+
 /* ---- region actor, session actors, shipper, reconciler ---- */
 extern const tidal_behaviour tidal__region_behaviour;
 extern const tidal_behaviour tidal__session_behaviour;
@@ -230,8 +254,9 @@ extern const tidal_behaviour tidal__shipper_behaviour;
 extern const tidal_behaviour tidal__reconciler_behaviour;
 void tidal__peer_set(tidal_region *r, const tidal_msg_peer *p);
 bool tidal__peer_get(tidal_region *r, tidal_region_id id, struct tidal__peer *out);
-void tidal__ship_inline(tidal_region *r, tidal_ctx *ctx, const uint8_t *batch, size_t len,
-                        uint64_t last_lsn);
+bool tidal__ship_claim(tidal_region *r, uint64_t first, uint64_t last);
+void tidal__ship_raise(tidal_region *r, uint64_t lsn);
+void tidal__ship_inline(tidal_region *r, tidal_ctx *ctx, const uint8_t *batch, size_t len);
 void tidal__on_durable(void *arg, uint64_t lsn);
 
 /* ---- cluster.c ---- */

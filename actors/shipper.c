@@ -4,11 +4,14 @@
  *
  * Per peer it keeps the highest LSN acknowledged (acked) and the highest sent
  * (sent_upto).  On each tick, and when the WAL reports new durable batches:
- *   - batches above sent_upto that are durable and were not shipped inline by
- *     their writers are sent (SYNC / INTERVAL: the writers cannot ship them);
+ *   - durable batches above both sent_upto and the ship mark (internal.h:
+ *     those the writers did not ship inline) are sent, and the mark is
+ *     raised to what every peer has now been sent;
  *   - if acked has not moved for TIDAL_SHIP_RTO_MS while batches above it are
  *     durable, everything from acked + 1 is sent again (lost or dropped
- *     batches, a peer that restarted, a new peer: it starts at acked = 0).
+ *     batches, a peer that restarted, a new peer: it starts at acked = 0);
+ *     the same at once, without doubling the wait, after a writer's inline
+ *     send failed (ship_lost).
  * At most TIDAL_SHIP_TICK_BYTES_MAX per peer per round; the rest follows on the
  * next ticks.  Batches come from the WAL: memory while recent, segments after.
  * Segments every known peer has acknowledged are released; a peer that needs
@@ -93,33 +96,38 @@ send_base(tidal_ctx *ctx, tidal_region *r, const struct tidal__peer *peer, uint6
     tidal_buf_fini(&b);
 }
 
-static void
+/* Ships what peer p lacks; returns the LSN up to which p has been sent
+ * everything (for the ship mark). */
+static uint64_t
 ship_peer(tidal_ctx *ctx, tidal_region *r, tidal_region_id p, const struct tidal__peer *peer,
-          uint64_t now)
+          uint64_t now, bool lost)
 {
     struct tidal__shipper_peer *sp = &r->ship[p];
     uint64_t durable = tidal_wal_durable_lsn(r->wal);
-    uint64_t inline_upto = atomic_load(&r->shipped_inline_upto);
+    uint64_t mark = atomic_load(&r->ship_mark);
+    uint64_t covered = sp->sent_upto > mark ? sp->sent_upto : mark;
+    covered = sp->acked > covered ? sp->acked : covered;
     if (sp->rto_ms == 0) {
         sp->rto_ms = TIDAL_SHIP_RTO_MS;
     }
     if (sp->acked >= durable) {
         sp->last_progress_ms = now;
         sp->rto_ms = TIDAL_SHIP_RTO_MS;
-        return;
+        return covered;
     }
     uint64_t from;
-    if (now - sp->last_progress_ms >= sp->rto_ms) {
+    if (lost) {
+        from = sp->acked + 1; /* a writer's inline send failed: resend now */
+    } else if (now - sp->last_progress_ms >= sp->rto_ms) {
         from = sp->acked + 1; /* no progress: resend what is unacknowledged */
         sp->last_progress_ms = now;
         sp->rto_ms = sp->rto_ms * 2 < TIDAL_SHIP_RTO_MAX_MS ? sp->rto_ms * 2
                                                            : TIDAL_SHIP_RTO_MAX_MS;
     } else {
-        uint64_t upto = sp->sent_upto > inline_upto ? sp->sent_upto : inline_upto;
-        if (upto >= durable) {
-            return; /* everything durable is on its way */
+        if (covered >= durable) {
+            return covered; /* everything durable is on its way */
         }
-        from = (upto > sp->acked ? upto : sp->acked) + 1;
+        from = covered + 1;
     }
     struct send_ctx sc = {.r = r, .ctx = ctx, .to = &peer->region};
     int rv = tidal_wal_read(r->wal, from, false, send_one, &sc);
@@ -133,6 +141,9 @@ ship_peer(tidal_ctx *ctx, tidal_region *r, tidal_region_id p, const struct tidal
     if (sc.last > sp->sent_upto) {
         sp->sent_upto = sc.last;
     }
+    /* a resend that stopped short covers only what it sent (and what was
+     * covered before, which it sent again) */
+    return sp->sent_upto > covered ? sp->sent_upto : covered;
 }
 
 /* A region with no peer keeps nothing for anyone: its durable batches are
@@ -158,11 +169,17 @@ static void
 ship_all(tidal_ctx *ctx, tidal_region *r)
 {
     uint64_t now = tidal_now(r->rt).wall_ns / 1000000u;
+    bool lost = atomic_exchange(&r->ship_lost, false);
+    uint64_t all = UINT64_MAX; /* every peer has been sent up to it */
     for (tidal_region_id p = 0; p < TIDAL_REGIONS_MAX; p++) {
         struct tidal__peer peer;
         if (p != r->id && tidal__peer_get(r, p, &peer)) {
-            ship_peer(ctx, r, p, &peer, now);
+            uint64_t c = ship_peer(ctx, r, p, &peer, now, lost);
+            all = c < all ? c : all;
         }
+    }
+    if (all != UINT64_MAX) {
+        tidal__ship_raise(r, all);
     }
 }
 

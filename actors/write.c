@@ -1,8 +1,9 @@
 /*
  * A write at its origin: applied to the state, appended to the region's WAL
- * as one batch, and - if the WAL says it is durable at once - shipped to every
- * peer from the writer's own handler (the second and last mailbox hop before
- * a peer can read it).
+ * as one batch, and - if the WAL says it is durable at once and nothing
+ * before it is still waiting for the shipper (internal.h, "Ship mark") -
+ * shipped to every peer from the writer's own handler (the second and last
+ * mailbox hop before a peer can read it).
  *
  * The append and the apply happen under state_lock, so the WAL's LSN order is
  * the order the state saw; the append comes first, so a write the WAL refused
@@ -37,34 +38,54 @@ tidal__reply_write_result(tidal_ctx *ctx, const tidal_reply_to *to, int code, ui
     tidal_buf_fini(&b);
 }
 
-/* Sends one batch (header + payload) to every known peer's region actor. */
+/* Claims [first, last] for an inline send: true if it comes right after the
+ * ship mark, which then moves over it (internal.h, "Ship mark"). */
+bool
+tidal__ship_claim(tidal_region *r, uint64_t first, uint64_t last)
+{
+    uint64_t expected = first - 1;
+    return atomic_compare_exchange_strong(&r->ship_mark, &expected, last);
+}
+
+/* Raises the ship mark to lsn (the shipper: every peer was sent up to it). */
 void
-tidal__ship_inline(tidal_region *r, tidal_ctx *ctx, const uint8_t *batch, size_t len,
-                   uint64_t last_lsn)
+tidal__ship_raise(tidal_region *r, uint64_t lsn)
+{
+    uint64_t prev = atomic_load(&r->ship_mark);
+    while (prev < lsn && !atomic_compare_exchange_weak(&r->ship_mark, &prev, lsn)) {
+    }
+}
+
+/* Sends one claimed batch (header + payload) to every known peer's region
+ * actor.  A batch that cannot go (NULL: not built; encoding; a full link or
+ * mailbox) has the shipper resend from the peers' ACKs at once. */
+void
+tidal__ship_inline(tidal_region *r, tidal_ctx *ctx, const uint8_t *batch, size_t len)
 {
     tidal_buf b;
     tidal_buf_init(&b);
     tidal_msg_batch m = {.origin = r->id, .shard = r->opts.shard_id,
                          .batch = {batch, (uint32_t)len}};
-    if (tidal_msg_batch_encode(&m, &b) != 0) {
-        tidal_buf_fini(&b);
-        return; /* the shipper retransmits from the WAL */
-    }
-    for (tidal_region_id p = 0; p < TIDAL_REGIONS_MAX; p++) {
+    bool lost = batch == NULL || tidal_msg_batch_encode(&m, &b) != 0;
+    for (tidal_region_id p = 0; p < TIDAL_REGIONS_MAX && !lost; p++) {
         struct tidal__peer peer;
         if (p == r->id || !tidal__peer_get(r, p, &peer)) {
             continue;
         }
-        /* a full link or mailbox loses only this copy: the shipper resends */
         if (tidal__send_msg(ctx, r->rt, &peer.region, TIDAL_MSG_BATCH, &b) == 0) {
             atomic_fetch_add(&r->st_shipped, 1);
+        } else {
+            lost = true;
         }
     }
-    uint64_t prev = atomic_load(&r->shipped_inline_upto);
-    while (prev < last_lsn &&
-           !atomic_compare_exchange_weak(&r->shipped_inline_upto, &prev, last_lsn)) {
-    }
     tidal_buf_fini(&b);
+    if (lost) {
+        atomic_store(&r->ship_lost, true);
+        uint8_t one = 1; /* a one-byte tick: the shipper does not re-arm its timer for it */
+        tidal_buf t = {.data = &one, .len = 1};
+        /* refused too: the shipper's own tick finds ship_lost */
+        TIDAL_IGNORE(tidal__send_msg(ctx, r->rt, &r->shipper_addr, TIDAL_MSG_TICK, &t));
+    }
 }
 
 static void
@@ -119,7 +140,7 @@ tidal__write_local(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t
     *lsn = first + n - 1;
     atomic_fetch_add(&r->st_writes, n);
     bool session = recs[0].kind != TIDAL_REC_HIDE && recs[0].kind != TIDAL_REC_UNHIDE;
-    bool ship = tidal_wal_durable_lsn(r->wal) >= *lsn;
+    bool ship = tidal_wal_durable_lsn(r->wal) >= *lsn && tidal__ship_claim(r, first, *lsn);
     if (session || ship) {
         /* the batch exactly as the WAL holds it: the same header, re-encoded */
         tidal_batch_header h = {.origin = r->id, .shard = r->opts.shard_id, .count = n,
@@ -128,18 +149,18 @@ tidal__write_local(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t
         uint8_t hdr[TIDAL_BATCH_HEADER_BYTES];
         tidal_buf batch;
         tidal_buf_init(&batch);
-        if (tidal_batch_header_encode(&h, payload.data, hdr) == 0 &&
-            tidal_buf_append(&batch, hdr, sizeof(hdr)) == 0 &&
-            tidal_buf_append(&batch, payload.data, payload.len) == 0) {
-            if (ship) {
-                tidal__ship_inline(r, ctx, batch.data, batch.len, *lsn);
-            }
-            if (session) {
-                pthread_mutex_lock(&r->cb_lock);
-                tidal_buf_reset(&r->last_session_batch);
-                TIDAL_IGNORE(tidal_buf_append(&r->last_session_batch, batch.data, batch.len));
-                pthread_mutex_unlock(&r->cb_lock); /* ENOMEM: no replay copy, nothing else */
-            }
+        bool built = tidal_batch_header_encode(&h, payload.data, hdr) == 0 &&
+                     tidal_buf_append(&batch, hdr, sizeof(hdr)) == 0 &&
+                     tidal_buf_append(&batch, payload.data, payload.len) == 0;
+        if (ship) {
+            /* claimed: sent, or (not built) left to the shipper's resend */
+            tidal__ship_inline(r, ctx, built ? batch.data : NULL, built ? batch.len : 0);
+        }
+        if (built && session) {
+            pthread_mutex_lock(&r->cb_lock);
+            tidal_buf_reset(&r->last_session_batch);
+            TIDAL_IGNORE(tidal_buf_append(&r->last_session_batch, batch.data, batch.len));
+            pthread_mutex_unlock(&r->cb_lock); /* ENOMEM: no replay copy, nothing else */
         }
         tidal_buf_fini(&batch);
     }

@@ -10,51 +10,44 @@
  *   none/hide        ephemeral regions; tidal_hide_item on distinct (user, item)
  *   none/signal_api  as none/signal, but B is read through the public read
  *                    (tidal_session_signals' count) instead of the watermark
+ *   none/hide_api    as none/hide, read through tidal_retrieve_items
  *   sync/signal      regions with a directory under /tmp, durability SYNC: the
  *   sync/hide        figure includes A's fdatasync (the shipper ships only
  *                    what is durable, actors/internal.h)
- * One writer thread issues the writes one at a time and waits for each call
- * to return (acknowledged and durable under A's policy) before the next:
- * latency, not throughput.
+ * One writer thread issues the writes one at a time: it waits for each call
+ * to return (acknowledged and durable under A's policy) and for the reader
+ * to have seen the write in B before it issues the next (as the Redis
+ * figure of the issue: SET, then GET on the replica until it shows it).
+ * Latency, not throughput: a writer that ran ahead of B would measure its
+ * own queue.
  *
- * The read.  A reader thread polls B and stamps each write the first time B
- * shows it.  Its read is B's applied watermark, tidal_region_stats_get(B)
- * .applied_lsn[A]: each write here is one batch of one record, so write k of
- * a case is visible once the watermark passes the case's base + k.  The
- * follower path publishes that watermark after it has applied the batch and
- * released the state lock (actors/apply.c), so a read of B made after it
- * sees the write: the watermark never runs ahead of what a reader sees, and
- * it costs no state lock, so polling it does not slow the apply path down.
- * (A session signal held for an earlier seqno would pass the watermark
- * before it is readable; none is here: the session's start is applied
- * before a case begins and its seqnos arrive in order.)  The signal_api
- * case measures the same path through a public read, to show the two
- * agree.  Between reads the reader sleeps for the shortest time the
- * kernel gives (timer slack 1 ns, ~20 us per read here).  Each write gets
- * two stamps: "visible", when the first read that showed it ended (an upper
- * bound, used for the ratios), and "visible_lower_bound", when the last
- * read that did not show it began (or the issue, if later).  They differ by
- * a poll period, unless the reader itself waited for a CPU: on a loaded
- * 2-vCPU VM a wide gap at the tail says the tail is the observer's, not
- * the write's.  A reader spinning on
- * sched_yield instead would keep one of the 2 vCPUs busy and delay the
- * threads being measured by milliseconds at the tail.
+ * The read.  A reader thread blocks in tidal_region_wait_applied(B, A, lsn)
+ * for each write's LSN (each write here is one batch of one record, so
+ * write k of a chunk is LSN base + k), then reads B and checks that the
+ * read shows the write, and stamps the write "visible" when that read
+ * returns.  The read is B's applied watermark
+ * (tidal_region_stats_get(B).applied_lsn[A]) for the signal and hide cases,
+ * and the public reads for signal_api (tidal_session_signals' count) and
+ * hide_api (tidal_retrieve_items drops the hidden item).  The follower path
+ * publishes the watermark, and wakes the waiters, after it has applied the
+ * batch and released the state lock (actors/watermark.c), so the read after
+ * the wake-up sees the write; a read that does not is counted as a failure.
+ * Nothing polls: an earlier version polled B every ~20 us, and on 2 vCPUs
+ * those ~50k nanosleeps a second delayed the very threads being measured
+ * (its raw hop p99 was 3-4 ms; blocked, it is ~100 us).
  *
  * Baselines, interleaved chunk by chunk with the tidal writes (so machine
  * noise hits both alike):
  *   raw_hop              raw nng push/pull one way: the sender stamps the
  *                        message, a receiver thread blocked in nng_recv
- *                        records arrival minus stamp; the sender waits for it
- *                        before sending the next
- *   raw_hop_with_poller  the same while a thread polls as the tidal reader
- *                        does (so both run beside the same wake-ups)
+ *                        records arrival minus stamp and posts a semaphore
+ *                        the sender waits on before sending the next
  *   raw_fdatasync        (sync clusters) write of 128 bytes + fdatasync in
  *                        the same file system
  * The ratio the goal names is the p99 of visibility over the raw hop's p50
  * (goal for none: <= 2.5); the p99 over the raw hop's own p99 is given too,
- * because on a shared 2-vCPU VM the raw hop's tail is the scheduler's (a
- * wake-up that finds both vCPUs busy waits for a 4 ms tick, CONFIG_HZ=250),
- * and the load average at the start and end is printed with the figures.
+ * as on a shared 2-vCPU VM part of any tail is the scheduler's, and the
+ * load average at the start and end is printed with the figures.
  * A tidal write to visibility is two mailbox hops (the ask to A's writing
  * actor, then the batch to B's region actor), each an nng hop whose handler
  * runs on the receiving callback when its actor is idle (runtime/pool.c).
@@ -70,7 +63,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
+#include <semaphore.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -101,32 +94,12 @@ static const struct vcase none_cases[] = {
     {"signal", KIND_SIGNAL, READ_WATERMARK},
     {"hide", KIND_HIDE, READ_WATERMARK},
     {"signal_api", KIND_SIGNAL, READ_API},
+    {"hide_api", KIND_HIDE, READ_API},
 };
 static const struct vcase sync_cases[] = {
     {"signal", KIND_SIGNAL, READ_WATERMARK},
     {"hide", KIND_HIDE, READ_WATERMARK},
 };
-
-/* ---- polling ------------------------------------------------------------------- */
-
-/* A poller's pause between two reads: the shortest sleep the kernel gives
- * (1 us asked; with the thread's timer slack at 1 ns it lasts ~20 us here).
- * Spinning on sched_yield instead keeps a vCPU busy and, on 2 vCPUs, delays
- * the very threads being measured by milliseconds at the tail. */
-static void
-poll_pause(void)
-{
-    struct timespec ts = {0, 1000};
-    nanosleep(&ts, NULL);
-}
-
-/* Timer slack 1 ns for the calling thread (the default 50 us would make
- * every pause ~75 us).  Best effort. */
-static void
-poll_thread_setup(void)
-{
-    (void)prctl(PR_SET_TIMERSLACK, 1ul, 0ul, 0ul, 0ul);
-}
 
 static void
 loadavg_json(bench_json *j, const char *key)
@@ -147,6 +120,7 @@ loadavg_json(bench_json *j, const char *key)
 struct raw {
     nng_socket push, pull;
     pthread_t rx;
+    sem_t arrived;             /* posted per message received */
     atomic_uint_least64_t got; /* messages received */
 };
 
@@ -170,6 +144,7 @@ raw_rx_main(void *arg)
         memcpy(&slot, buf + 8, sizeof(slot));
         *slot = now - t0;
         atomic_fetch_add_explicit(&r->got, 1, memory_order_release);
+        sem_post(&r->arrived);
     }
     return NULL;
 }
@@ -179,6 +154,7 @@ raw_open(struct raw *r, const char *transport, const char *dir)
 {
     char url[TIDAL_URL_BYTES_MAX];
     memset(r, 0, sizeof(*r));
+    BENCH_CHECK(sem_init(&r->arrived, 0, 0) == 0);
     BENCH_NNG(nng_pull0_open(&r->pull));
     BENCH_NNG(nng_push0_open(&r->push));
     bench_nng_listen(r->pull, transport, dir, "vis", url, sizeof(url));
@@ -192,43 +168,26 @@ raw_close(struct raw *r, uint64_t expected)
     BENCH_NNG(nng_close(r->push));
     BENCH_NNG(nng_close(r->pull));
     pthread_join(r->rx, NULL);
+    sem_destroy(&r->arrived);
     BENCH_CHECK(atomic_load(&r->got) == expected);
 }
 
 /* One raw hop; the receiver writes the sample into *out (its address
- * travels in the message).  Waits, polling, until the receiver recorded it,
- * outside the timed span. */
+ * travels in the message).  Blocks until the receiver recorded it, outside
+ * the timed span. */
 static void
 raw_hop(struct raw *r, uint64_t *out)
 {
     uint8_t p[BENCH_PAYLOAD_BYTES];
-    uint64_t before = atomic_load(&r->got);
     memset(p, 0x5a, sizeof(p));
     memcpy(p + 8, &out, sizeof(out));
     uint64_t t0 = bench_now_ns();
     memcpy(p, &t0, sizeof(t0));
     BENCH_NNG(nng_send(r->push, p, sizeof(p), 0));
-    uint64_t deadline = bench_now_ns() + (uint64_t)WAIT_MS * 1000000u;
-    while (atomic_load_explicit(&r->got, memory_order_acquire) == before) {
-        BENCH_CHECK(bench_now_ns() < deadline);
-        poll_pause();
-    }
-}
-
-struct poller {
-    pthread_t th;
-    atomic_bool stop;
-};
-
-static void *
-poller_main(void *arg)
-{
-    struct poller *p = arg;
-    poll_thread_setup();
-    while (!atomic_load_explicit(&p->stop, memory_order_relaxed)) {
-        poll_pause();
-    }
-    return NULL;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += WAIT_MS / 1000u;
+    BENCH_CHECK(sem_timedwait(&r->arrived, &until) == 0);
 }
 
 /* write + fdatasync of 128 bytes to fd; returns the ns they took. */
@@ -310,16 +269,15 @@ struct run {
     const struct vcase *vc;
     tidal_session_id sid;
     uint64_t *issue_ns;      /* per write of the case */
-    uint64_t *visible_ns;    /* the first read that showed it ended (upper bound) */
-    uint64_t *visible_lo_ns; /* the last read that did not show it began (lower bound) */
+    uint64_t *visible_ns;    /* the read in B that showed it returned */
     uint64_t *ack_ns;
     /* the chunk the reader is watching */
     uint32_t off, k;
     uint64_t lsn_base;       /* B's watermark of A before the chunk */
     uint64_t signals_base;   /* B's signal count of the session before the chunk */
     uint64_t user_base;      /* the chunk's first hide user */
-    uint64_t polls, poll_ns; /* the reader's reads and the time they took */
-    int failed;
+    sem_t seen; /* posted by the reader per write it stamped */
+    int failed; /* 1: a wait timed out; 2: a read after the wait missed the write */
 };
 
 static uint64_t
@@ -356,52 +314,35 @@ hidden_in(tidal_region *r, uint64_t user)
     return n == 0;
 }
 
-/* How many of the chunk's writes B shows now (the reader's read). */
-static uint32_t
-visible_now(struct run *r, uint32_t seen)
+/* Whether B's read shows write i of the chunk (0-based). */
+static bool
+read_shows(struct run *r, uint32_t i)
 {
-    uint64_t v;
     if (r->vc->read == READ_WATERMARK) {
-        v = watermark(r->b) - r->lsn_base;
-    } else if (r->vc->kind == KIND_SIGNAL) {
-        v = signal_count(r->b, r->sid) - r->signals_base;
-    } else {
-        v = seen;
-        while (v < r->k && hidden_in(r->b, r->user_base + v)) {
-            v++;
-        }
+        return watermark(r->b) >= r->lsn_base + i + 1;
     }
-    return v > r->k ? r->k : (uint32_t)v;
+    if (r->vc->kind == KIND_SIGNAL) {
+        return signal_count(r->b, r->sid) >= r->signals_base + i + 1;
+    }
+    return hidden_in(r->b, r->user_base + i);
 }
 
 static void *
 reader_main(void *arg)
 {
     struct run *r = arg;
-    uint32_t seen = 0;
-    uint64_t t0 = bench_now_ns();
-    uint64_t deadline = t0 + (uint64_t)WAIT_MS * 1000000u;
-    uint64_t prev_before = 0; /* when the previous read began (0: none yet) */
-    poll_thread_setup();
-    while (seen < r->k) {
-        r->polls++;
-        uint64_t before = bench_now_ns();
-        uint32_t v = visible_now(r, seen);
-        uint64_t now = bench_now_ns();
-        while (seen < v) {
-            r->visible_lo_ns[r->off + seen] = prev_before;
-            r->visible_ns[r->off + seen++] = now;
+    for (uint32_t i = 0; i < r->k; i++) {
+        if (tidal_region_wait_applied(r->b, A_ID, r->lsn_base + i + 1, WAIT_MS) != 0) {
+            r->failed = 1;
+        } else if (!read_shows(r, i)) {
+            r->failed = 2;
         }
-        prev_before = before;
-        if (seen < r->k) {
-            if (now > deadline) {
-                r->failed = 1;
-                return NULL;
-            }
-            poll_pause();
+        r->visible_ns[r->off + i] = bench_now_ns();
+        sem_post(&r->seen);
+        if (r->failed) {
+            break;
         }
     }
-    r->poll_ns += bench_now_ns() - t0;
     return NULL;
 }
 
@@ -431,7 +372,7 @@ wait_caught_up(tidal_region *a, tidal_region *b)
 
 struct baselines {
     struct raw raw;
-    struct samples hop, hop_poll, fsync;
+    struct samples hop, fsync;
     int fsync_fd; /* -1 when the cluster is not durable */
     uint32_t raw_chunk, fsync_chunk;
 };
@@ -442,14 +383,6 @@ baseline_chunk(struct baselines *bl)
     for (uint32_t i = 0; i < bl->raw_chunk; i++) {
         raw_hop(&bl->raw, samples_slot(&bl->hop));
     }
-    struct poller p = {0};
-    atomic_init(&p.stop, false);
-    BENCH_CHECK(pthread_create(&p.th, NULL, poller_main, &p) == 0);
-    for (uint32_t i = 0; i < bl->raw_chunk; i++) {
-        raw_hop(&bl->raw, samples_slot(&bl->hop_poll));
-    }
-    atomic_store(&p.stop, true);
-    pthread_join(p.th, NULL);
     for (uint32_t i = 0; bl->fsync_fd >= 0 && i < bl->fsync_chunk; i++) {
         *samples_slot(&bl->fsync) = raw_fdatasync(bl->fsync_fd);
     }
@@ -457,9 +390,8 @@ baseline_chunk(struct baselines *bl)
 
 struct case_result {
     const struct vcase *vc;
-    struct summary visible, visible_lo, call;
+    struct summary visible, call;
     uint64_t b_duplicates, a_shipped;
-    double poll_period_ns;
 };
 
 /* Runs one case: warm-up, then n writes in chunks, each chunk followed by a
@@ -471,10 +403,9 @@ run_case(tidal_region *a, tidal_region *b, const struct vcase *vc, uint32_t n, u
     struct run r = {.a = a, .b = b, .vc = vc};
     r.issue_ns = calloc(n, sizeof(uint64_t));
     r.visible_ns = calloc(n, sizeof(uint64_t));
-    r.visible_lo_ns = calloc(n, sizeof(uint64_t));
     r.ack_ns = calloc(n, sizeof(uint64_t));
-    BENCH_CHECK(r.issue_ns != NULL && r.visible_ns != NULL && r.visible_lo_ns != NULL &&
-                r.ack_ns != NULL);
+    BENCH_CHECK(r.issue_ns != NULL && r.visible_ns != NULL && r.ack_ns != NULL);
+    BENCH_CHECK(sem_init(&r.seen, 0, 0) == 0);
     if (vc->kind == KIND_SIGNAL) {
         BENCH_PASS(tidal_start_session(a, 42, NULL, &r.sid));
     }
@@ -495,14 +426,17 @@ run_case(tidal_region *a, tidal_region *b, const struct vcase *vc, uint32_t n, u
         r.user_base = *user_next;
         pthread_t rd;
         BENCH_CHECK(pthread_create(&rd, NULL, reader_main, &r) == 0);
-        for (uint32_t i = 0; i < r.k; i++) {
+        for (uint32_t i = 0; i < r.k && !r.failed; i++) {
             r.issue_ns[done + i] = bench_now_ns();
             write_one(&r, (*user_next)++);
             r.ack_ns[done + i] = bench_now_ns() - r.issue_ns[done + i];
+            sem_wait(&r.seen); /* closed loop: the next write once B showed this one */
         }
         pthread_join(rd, NULL);
         if (r.failed) {
-            bench_fatal(__FILE__, __LINE__, vc->name, "a write never became visible in B");
+            bench_fatal(__FILE__, __LINE__, vc->name,
+                        r.failed == 1 ? "a write never became visible in B"
+                                      : "B's read missed a write its watermark had passed");
         }
         wait_caught_up(a, b);
         baseline_chunk(bl);
@@ -524,30 +458,24 @@ run_case(tidal_region *a, tidal_region *b, const struct vcase *vc, uint32_t n, u
         }
     }
 
-    struct samples vis, vis_lo, ack;
+    struct samples vis, ack;
     samples_init(&vis, n);
-    samples_init(&vis_lo, n);
     samples_init(&ack, n);
     for (uint32_t i = 0; i < n; i++) {
         BENCH_CHECK(r.visible_ns[i] >= r.issue_ns[i]);
         *samples_slot(&vis) = r.visible_ns[i] - r.issue_ns[i];
-        uint64_t lo = r.visible_lo_ns[i] > r.issue_ns[i] ? r.visible_lo_ns[i] : r.issue_ns[i];
-        *samples_slot(&vis_lo) = lo - r.issue_ns[i];
         *samples_slot(&ack) = r.ack_ns[i];
     }
     struct case_result res = {.vc = vc,
                               .visible = summarise(&vis),
-                              .visible_lo = summarise(&vis_lo),
                               .call = summarise(&ack),
                               .b_duplicates = sb1.batches_duplicate - sb0.batches_duplicate,
-                              .a_shipped = sa1.batches_shipped - sa0.batches_shipped,
-                              .poll_period_ns = r.polls ? (double)r.poll_ns / (double)r.polls : 0};
+                              .a_shipped = sa1.batches_shipped - sa0.batches_shipped};
     free(vis.ns);
-    free(vis_lo.ns);
     free(ack.ns);
+    sem_destroy(&r.seen);
     free(r.issue_ns);
     free(r.visible_ns);
-    free(r.visible_lo_ns);
     free(r.ack_ns);
     return res;
 }
@@ -561,7 +489,6 @@ case_json(bench_json *j, const struct case_result *c, const struct summary *hop,
                    c->vc->read == READ_WATERMARK ? "tidal_region_stats_get(B).applied_lsn[A]"
                                                  : "tidal_session_signals(B) count");
     summary_json(j, "visible", &c->visible);
-    summary_json(j, "visible_lower_bound", &c->visible_lo);
     summary_json(j, "write_call", &c->call);
     bench_json_f(j, "visible_p50_in_raw_hop_p50",
                  hop_p50 > 0 ? (double)c->visible.p50 / hop_p50 : 0, 2);
@@ -573,7 +500,6 @@ case_json(bench_json *j, const struct case_result *c, const struct summary *hop,
         bench_json_f(j, "visible_p99_in_raw_hop_plus_fdatasync_p50",
                      (double)c->visible.p99 / (hop_p50 + fsync_p50), 2);
     }
-    bench_json_f(j, "reader_poll_period_mean_us", c->poll_period_ns / 1e3, 1);
     bench_json_u64(j, "b_batches_duplicate", c->b_duplicates);
     bench_json_u64(j, "a_batches_shipped", c->a_shipped);
     bench_json_close(j);
@@ -623,7 +549,6 @@ bench_transport(bench_json *j, const char *transport, const char *dir, uint32_t 
     BENCH_CHECK(mkdir(sub, 0700) == 0);
     raw_open(&bl.raw, transport, sub);
     samples_init(&bl.hop, (NONE_CASES + SYNC_CASES) * chunks * bl.raw_chunk + WARMUP);
-    samples_init(&bl.hop_poll, (NONE_CASES + SYNC_CASES) * chunks * bl.raw_chunk);
     samples_init(&bl.fsync, SYNC_CASES * chunks * bl.fsync_chunk);
     for (uint32_t i = 0; i < WARMUP; i++) {
         raw_hop(&bl.raw, samples_slot(&bl.hop));
@@ -647,13 +572,11 @@ bench_transport(bench_json *j, const char *transport, const char *dir, uint32_t 
     }
     BENCH_PASS(tidal_cluster_close(k.c));
     close(bl.fsync_fd);
-    raw_close(&bl.raw, WARMUP + bl.hop.n + bl.hop_poll.n);
+    raw_close(&bl.raw, WARMUP + bl.hop.n);
 
-    struct summary hop = summarise(&bl.hop), hop_poll = summarise(&bl.hop_poll),
-                   fsync = summarise(&bl.fsync);
+    struct summary hop = summarise(&bl.hop), fsync = summarise(&bl.fsync);
     bench_json_obj(j, transport);
     summary_json(j, "raw_hop", &hop);
-    summary_json(j, "raw_hop_with_poller", &hop_poll);
     summary_json(j, "raw_fdatasync_128B", &fsync);
     bench_json_obj(j, "none");
     for (size_t c = 0; c < NONE_CASES; c++) {
@@ -668,7 +591,6 @@ bench_transport(bench_json *j, const char *transport, const char *dir, uint32_t 
     bench_json_close(j);
     fflush(stdout); /* a failure later leaves what was measured */
     free(bl.hop.ns);
-    free(bl.hop_poll.ns);
     free(bl.fsync.ns);
 }
 
@@ -684,7 +606,6 @@ main(int argc, char **argv)
     uint32_t n = quick ? 200 : 10000;
     uint32_t chunk = quick ? 50 : 500;
     setenv("TIDAL_QUIET", "1", 0);
-    poll_thread_setup(); /* this thread waits for the raw receiver by polling */
     char dir[64];
     bench_tmpdir(dir, sizeof(dir), "tidal-vis");
     bench_json j;
@@ -693,7 +614,7 @@ main(int argc, char **argv)
     bench_json_bool(&j, "quick", quick);
     bench_json_u64(&j, "writes_per_case", n);
     bench_json_u64(&j, "chunk_writes", chunk);
-    bench_json_str(&j, "read", "reader thread polls B, ~1 us nanosleep (slack 1 ns) between reads");
+    bench_json_str(&j, "read", "reader thread blocks in tidal_region_wait_applied(B), then reads B");
     bench_json_str(&j, "raw_hop", "nng push/pull one way, stamp in message, receiver records");
     loadavg_json(&j, "loadavg_1m_start");
     for (int t = 0; t < BENCH_TRANSPORTS; t++) {

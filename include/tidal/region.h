@@ -228,9 +228,23 @@ typedef struct tidal_region_stats {
     uint64_t reconcile_bytes;     /* bytes sent by reconciliation */
     uint64_t applied_lsn[16];     /* per origin region: highest LSN applied here */
     uint64_t acked_lsn[16];       /* per peer: highest of our LSNs it acknowledged */
+    uint64_t last_lsn;            /* LSN of the latest write originated here (0: none);
+                                   * unlike writes, it survives a reopen */
 } tidal_region_stats;
 
 void tidal_region_stats_get(tidal_region *r, tidal_region_stats *out);
+
+/* Blocks until this region has applied origin's log up to lsn (its
+ * stats.applied_lsn[origin] >= lsn) or timeout_ms passes; 0 only checks.
+ * A read of this region made after it returned 0 sees every write of
+ * origin's up to lsn (the origin's stats.last_lsn after a write names it):
+ * read-your-writes across regions.  (Not for a range the origin released
+ * before this region had it, which the watermark skips and reconciliation
+ * brings later: actors/internal.h, "Released logs".)  Returns 0; TIDAL_ETIMEDOUT;
+ * TIDAL_EINVAL for an origin out of range or this region itself;
+ * TIDAL_ECLOSED if the region is closed while the call waits. */
+int tidal_region_wait_applied(tidal_region *r, tidal_region_id origin, uint64_t lsn,
+                              uint32_t timeout_ms) TIDAL_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

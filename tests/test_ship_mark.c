@@ -1,0 +1,68 @@
+/*
+ * The ship mark (actors/internal.h, "Ship mark"): a writer ships its batch
+ * inline only when it comes right after the mark, so a batch still waiting
+ * for the shipper is never skipped by one shipped behind it; the shipper
+ * sends what the writers did not and raises the mark, after which writers
+ * ship inline again.
+ */
+#include "actors/internal.h"
+#include "repl_helpers.h"
+
+TIDAL_SUITE(ship_mark);
+
+Test(ship_mark, a_claim_never_jumps_a_gap)
+{
+    repl_env e;
+    repl_cluster(&e, "inproc", 21);
+    repl_open_ephemeral(&e, 1); /* no peer: nothing but the writers moves the mark */
+    tidal_region *r = e.r[0];
+    for (int i = 0; i < 3; i++) {
+        TIDAL_PASS(tidal_hide_item(r, 1, (tidal_entity_id)i));
+    }
+    cr_assert_eq(atomic_load(&r->ship_mark), 3, "ephemeral writes are durable at once: claimed");
+    cr_assert_not(tidal__ship_claim(r, 5, 5), "LSN 4 is not sent yet: 5 must wait");
+    cr_assert_not(tidal__ship_claim(r, 3, 3), "already claimed");
+    cr_assert_eq(atomic_load(&r->ship_mark), 3);
+    cr_assert(tidal__ship_claim(r, 4, 6), "right after the mark");
+    cr_assert_eq(atomic_load(&r->ship_mark), 6);
+    tidal__ship_raise(r, 5);
+    cr_assert_eq(atomic_load(&r->ship_mark), 6, "the mark never goes back");
+    tidal__ship_raise(r, 9);
+    cr_assert_eq(atomic_load(&r->ship_mark), 9);
+    repl_close(&e);
+}
+
+/* With the mark held behind, writers cannot ship inline: the shipper must
+ * send every batch, and then raises the mark so writers ship inline again. */
+Test(ship_mark, the_shipper_sends_what_writers_could_not_and_raises_the_mark)
+{
+    repl_env e;
+    repl_cluster(&e, "inproc", 22);
+    repl_open_ephemeral(&e, 2);
+    tidal_region *a = e.r[0], *b = e.r[1];
+    TIDAL_PASS(tidal_hide_item(a, 1, 1));
+    TIDAL_PASS(tidal_region_wait_applied(b, 0, 1, 60000));
+    /* as if batch 1 had never been sent: no later batch may be claimed */
+    atomic_store(&a->ship_mark, 0);
+    for (int i = 2; i <= 40; i++) {
+        TIDAL_PASS(tidal_hide_item(a, 1, (tidal_entity_id)i));
+    }
+    TIDAL_PASS(tidal_region_wait_applied(b, 0, 40, 60000));
+    for (int i = 1; i <= 40; i++) {
+        tidal_entity_id item = (tidal_entity_id)i;
+        tidal_scored_item out[1];
+        size_t n = 1;
+        tidal_retrieve q = {.user = 1, .candidates = &item, .ncandidates = 1};
+        TIDAL_PASS(tidal_retrieve_items(b, &q, out, &n));
+        cr_assert_eq(n, 0, "item %d hidden in B", i);
+    }
+    cr_assert(TIDAL_WAIT_UNTIL(atomic_load(&a->ship_mark) >= 40, REPL_DEADLINE_MS),
+              "the shipper raises the mark over what it sent");
+    uint64_t shipped = repl_stats(a).batches_shipped;
+    TIDAL_PASS(tidal_hide_item(a, 1, 41));
+    cr_assert_eq(atomic_load(&a->ship_mark), 41, "inline again: the writer claimed it");
+    TIDAL_PASS(tidal_region_wait_applied(b, 0, 41, 60000));
+    cr_assert_geq(repl_stats(a).batches_shipped, shipped + 1);
+    cr_assert_eq(repl_stats(b).applied_lsn[0], 41);
+    repl_close(&e);
+}
