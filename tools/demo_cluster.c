@@ -198,7 +198,9 @@ hardnegs_exact(tidal_region **r, const struct race *races)
     return true;
 }
 
-/* Visibility: a write in region 0, polled in region 1. */
+/* Visibility: a write in region 0, then region 1 blocks until it has
+ * applied the write's LSN and reads it (tidal_region_wait_applied: no
+ * polling).  A read that misses the write fails the check. */
 static int
 measure_visibility(tidal_region **r, uint64_t *p50, uint64_t *p99)
 {
@@ -208,14 +210,13 @@ measure_visibility(tidal_region **r, uint64_t *p50, uint64_t *p99)
     for (int i = 0; rv == 0 && i < VIS_WRITES; i++) {
         uint64_t t0 = now_ns();
         rv = tidal_signal_in_session(r[0], s, "view", 7, 1.0, t0);
+        tidal_region_stats st;
+        tidal_region_stats_get(r[0], &st);
         size_t n = 0;
-        uint64_t end = t0 + 5000000000ull;
-        while (rv == 0 && now_ns() < end &&
-               (tidal_session_signals(r[1], s, NULL, 0, &n) != 0 || n < (size_t)i + 1)) {
-            /* yield between reads: a spinning reader starves the workers it waits
-             * for when threads run one at a time (valgrind, a loaded machine) */
-            struct timespec nap = {0, 20000};
-            nanosleep(&nap, NULL);
+        rv = rv != 0 ? rv : tidal_region_wait_applied(r[1], 0, st.last_lsn, 5000);
+        rv = rv != 0 ? rv : tidal_session_signals(r[1], s, NULL, 0, &n);
+        if (rv == 0 && n != (size_t)i + 1) {
+            rv = TIDAL_ESTATE; /* applied but not readable: the watermark lied */
         }
         lat[i] = now_ns() - t0;
     }
