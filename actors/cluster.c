@@ -183,14 +183,19 @@ recover(tidal_region *r)
     if ((rv = tidal_wal_list(r->dir, list_one, &rc)) != 0 || (rv = rc.rv) != 0) {
         return rv;
     }
-    if ((rv = tidal_wal_read(r->wal, 1, true, replay_one, &rc)) != 0 && rv != TIDAL_ENOENT) {
+    /* from the oldest batch kept: a log whose head was removed (by hand, or
+     * released by an older tidal) still gives back all it holds, and the
+     * reconciler brings the rest from the peers */
+    rv = tidal_wal_read(r->wal, tidal_wal_oldest_lsn(r->wal), true, replay_one, &rc);
+    if (rv != 0 && rv != TIDAL_ENOENT) {
         return rv;
     }
     for (tidal_region_id o = 0; o < TIDAL_REGIONS_MAX; o++) {
         if (r->peer_wal[o] == NULL) {
             continue;
         }
-        rv = tidal_wal_read(r->peer_wal[o], 1, true, replay_one, &rc);
+        rv = tidal_wal_read(r->peer_wal[o], tidal_wal_oldest_lsn(r->peer_wal[o]), true,
+                            replay_one, &rc);
         if (rv != 0 && rv != TIDAL_ENOENT) {
             return rv;
         }

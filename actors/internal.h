@@ -32,8 +32,12 @@
  * once instead of waiting for TIDAL_SHIP_RTO_MS.  The
  * client's call waits for durability on its own thread, never in a handler.
  *
- * Released logs: an origin releases the batches every known peer has
- * acknowledged.  A peer that needs released ones (it joined later, or came
+ * Released logs: an ephemeral origin releases the batches every known peer
+ * has acknowledged, which bounds its memory.  (A region with a directory
+ * keeps its whole log: it rebuilds its state from it on open, and there is
+ * no snapshot to rebuild from instead.  Deleting acknowledged segments, as
+ * an earlier version did, emptied the state of a region reopened after
+ * them.)  A peer that needs released ones (it joined later, or came
  * back without what it had acknowledged) cannot get them by shipping: the
  * origin's shipper sends it an ACK message of its own (from "shipper-<o>" to
  * "region-<p>", applied_lsn = the LSN before the oldest batch kept), the

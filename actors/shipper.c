@@ -14,9 +14,9 @@
  *     send failed (ship_lost).
  * At most TIDAL_SHIP_TICK_BYTES_MAX per peer per round; the rest follows on the
  * next ticks.  Batches come from the WAL: memory while recent, segments after.
- * Segments every known peer has acknowledged are released; a peer that needs
- * batches already released is told where the log now starts (internal.h,
- * "Released logs").
+ * An ephemeral region releases the batches every known peer has
+ * acknowledged; a peer that needs batches already released is told where
+ * the log now starts (internal.h, "Released logs").
  */
 #include <string.h>
 
@@ -153,6 +153,9 @@ ship_peer(tidal_ctx *ctx, tidal_region *r, tidal_region_id p, const struct tidal
 static void
 release_unwatched(tidal_region *r)
 {
+    if (r->opts.dir != NULL) {
+        return; /* its log is its state on disk: kept whole (internal.h) */
+    }
     for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
         struct tidal__peer peer;
         if (i != r->id && tidal__peer_get(r, i, &peer)) {
@@ -222,7 +225,8 @@ on_ack(tidal_region *r, const tidal_msg *msg)
             min = r->ship[i].acked;
         }
     }
-    if (min != UINT64_MAX && min > 0) {
+    if (min != UINT64_MAX && min > 0 && r->opts.dir == NULL) {
+        /* memory only; a log with a directory is kept whole (internal.h) */
         TIDAL_IGNORE(tidal_wal_release(r->wal, min + 1));
     }
 }

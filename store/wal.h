@@ -144,6 +144,9 @@ int tidal_wal_append_batch(tidal_wal *w, const uint8_t *batch, size_t len)
 
 /* The LSN the next append gets (1 for an empty log). */
 uint64_t tidal_wal_next_lsn(tidal_wal *w);
+/* The lowest LSN still readable: 1, or the first LSN of the oldest segment
+ * kept once tidal_wal_release removed older ones.  Cannot fail. */
+uint64_t tidal_wal_oldest_lsn(tidal_wal *w);
 
 /* The highest LSN that is durable under the log's policy (0 if none). */
 uint64_t tidal_wal_durable_lsn(tidal_wal *w);

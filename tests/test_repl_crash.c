@@ -427,11 +427,12 @@ Test(repl_crash, ephemeral_follower_restart_after_release)
     repl_close(&e);
 }
 
-/* A follower with a directory loses its copy of the origin's log (small
- * segments: the origin released all but its last one).  Reopened, it is
- * caught up the same way; its copy cannot have a gap, so it stops copying
- * that origin, and after another restart it is caught up again. */
-Test(repl_crash, follower_lost_its_copy_after_release)
+/* A follower with a directory loses its copy of the origin's log (its one
+ * segment file deleted while it was down).  Reopened with nothing of that
+ * origin, it is caught up again - the origin, having a directory, keeps its
+ * whole log and ships it from the start - and after another restart it
+ * recovers the new copy. */
+Test(repl_crash, follower_lost_its_copy_is_reshipped)
 {
     repl_env e;
     repl_workload w;

@@ -74,7 +74,10 @@ typedef struct tidal_region_opts {
     tidal_region_id region_id; /* unique in the cluster; < 16 */
     tidal_shard_id shard_id;   /* this node's shard (the seed's NodeConfig.shard_id) */
     tidal_role role;           /* informational */
-    const char *dir;           /* NULL = ephemeral (memory only) */
+    const char *dir;           /* NULL = ephemeral (memory only); a region with a
+                                * directory rebuilds its state from its whole log
+                                * on open and keeps every segment (no snapshot
+                                * yet: disk use grows with the writes) */
     tidal_durability_policy durability; /* 0 = sync; ignored when ephemeral */
     uint32_t interval_ms;      /* INTERVAL period; 0 = 10 */
     uint64_t segment_bytes;    /* WAL segment size; 0 = 64 MiB */
