@@ -1,0 +1,43 @@
+/*
+ * The child of test_region_kill9.c: opens regions A and B from argv[1] and
+ * writes into A until it is killed.  It reports on stdout (a pipe) first the
+ * session's id, then each write's index once its call returned
+ * (acknowledged, durable under SYNC).  Even i: hide (KILL9_USER_BASE + i,
+ * KILL9_HIDE_ITEM); odd i: a signal on item i in the session.
+ */
+#include <stdlib.h>
+#include <time.h>
+
+#include "region_kill9.h"
+
+static void
+put_all(const void *p, size_t n)
+{
+    if (write(STDOUT_FILENO, p, n) != (ssize_t)n) { /* <= PIPE_BUF: atomic */
+        _exit(4);
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    struct kill9_regions o;
+    tidal_session_id sid;
+    if (argc != 2 || kill9_open(argv[1], &o) != 0 ||
+        tidal_start_session(o.a, 5, NULL, &sid) != 0) {
+        return 1;
+    }
+    put_all(&sid, sizeof(sid));
+    for (uint64_t i = 0; i < KILL9_WRITES_MAX; i++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        int rv = i % 2 == 0 ? tidal_hide_item(o.a, KILL9_USER_BASE + i, KILL9_HIDE_ITEM)
+                            : tidal_signal_in_session(o.a, sid, "view", i, 1.0, now);
+        if (rv != 0) {
+            return 2;
+        }
+        put_all(&i, sizeof(i));
+    }
+    return 3; /* never reached in time: the test kills it first */
+}
