@@ -131,6 +131,17 @@ repl_count(tidal_region *r, tidal_entity_id item, const char *type)
     return n;
 }
 
+/* True when r hides item from user (retrieval leaves it out). */
+REPL_HELPER bool
+repl_hidden(tidal_region *r, tidal_entity_id user, tidal_entity_id item)
+{
+    tidal_scored_item out[1];
+    size_t n = 0;
+    tidal_retrieve q = {.user = user, .candidates = &item, .ncandidates = 1};
+    TIDAL_PASS(tidal_retrieve_items(r, &q, out, &n));
+    return n == 0;
+}
+
 REPL_HELPER tidal_region_stats
 repl_stats(tidal_region *r)
 {

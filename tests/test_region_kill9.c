@@ -51,17 +51,6 @@ get_all(int fd, void *p, size_t n)
     return true;
 }
 
-static bool
-hidden_in(tidal_region *r, tidal_entity_id user)
-{
-    tidal_entity_id item = HIDE_ITEM;
-    tidal_scored_item out[1];
-    size_t n = 1;
-    tidal_retrieve q = {.user = user, .candidates = &item, .ncandidates = 1};
-    TIDAL_PASS(tidal_retrieve_items(r, &q, out, &n));
-    return n == 0;
-}
-
 /* Every acknowledged write (0 .. acked) is in r. */
 static void
 check_acked(tidal_region *r, const tidal_session_id *sid, uint64_t acked, const char *who)
@@ -73,7 +62,7 @@ check_acked(tidal_region *r, const tidal_session_id *sid, uint64_t acked, const 
                   (unsigned long long)((acked + 1) / 2));
     for (uint64_t i = 0; i <= acked; i++) {
         if (i % 2 == 0) {
-            cr_assert(hidden_in(r, USER_BASE + i), "%s: acknowledged hide %llu lost", who,
+            cr_assert(repl_hidden(r, USER_BASE + i, HIDE_ITEM), "%s: acknowledged hide %llu lost", who,
                       (unsigned long long)i);
         } else {
             cr_assert_eq(sig[i / 2].item, i, "%s: acknowledged signal %llu lost", who,

@@ -25,24 +25,13 @@ small_segments(repl_env *e, int id)
                                .reconcile_ms = UINT32_MAX};
 }
 
-static bool
-hidden_in(tidal_region *r, tidal_entity_id user)
-{
-    tidal_entity_id item = ITEM;
-    tidal_scored_item out[1];
-    size_t n = 1;
-    tidal_retrieve q = {.user = user, .candidates = &item, .ncandidates = 1};
-    TIDAL_PASS(tidal_retrieve_items(r, &q, out, &n));
-    return n == 0;
-}
-
 /* How many of users [from, to) r hides ITEM for. */
 static int
 count_hidden(tidal_region *r, int from, int to)
 {
     int n = 0;
     for (int u = from; u < to; u++) {
-        n += hidden_in(r, (tidal_entity_id)u);
+        n += repl_hidden(r, (tidal_entity_id)u, ITEM);
     }
     return n;
 }
@@ -75,17 +64,27 @@ write_hides(tidal_region *r, int n)
     }
 }
 
+/* A lone region 0 with small segments, WRITES hides written, closed.
+ * Returns its options (to reopen it) and lists its segment files. */
+static tidal_region_opts
+lone_region_written(repl_env *e, uint64_t seed, char names[][520], int max, int *segs)
+{
+    repl_cluster(e, "inproc", seed);
+    tidal_region_opts o = small_segments(e, 0);
+    TIDAL_PASS(tidal_region_open(e->c, &o, &e->r[0]));
+    e->n = 1;
+    write_hides(e->r[0], WRITES);
+    TIDAL_PASS(tidal_region_close(e->r[0]));
+    *segs = own_segments(e, 0, names, max);
+    return o;
+}
+
 Test(region_reopen, a_lone_region_keeps_its_whole_log)
 {
     repl_env e;
-    repl_cluster(&e, "inproc", 31);
-    tidal_region_opts o = small_segments(&e, 0);
-    TIDAL_PASS(tidal_region_open(e.c, &o, &e.r[0]));
-    e.n = 1;
-    write_hides(e.r[0], WRITES);
-    TIDAL_PASS(tidal_region_close(e.r[0]));
     static char names[256][520];
-    int segs = own_segments(&e, 0, names, 256);
+    int segs;
+    tidal_region_opts o = lone_region_written(&e, 31, names, 256, &segs);
     cr_assert_gt(segs, 10, "the log rolled over many times (%d segments)", segs);
     TIDAL_PASS(tidal_region_open(e.c, &o, &e.r[0]));
     cr_assert_eq(repl_stats(e.r[0]).last_lsn, WRITES);
@@ -118,14 +117,9 @@ Test(region_reopen, an_origin_keeps_what_its_peer_acknowledged)
 Test(region_reopen, a_log_missing_its_head_gives_back_the_rest)
 {
     repl_env e;
-    repl_cluster(&e, "inproc", 33);
-    tidal_region_opts o = small_segments(&e, 0);
-    TIDAL_PASS(tidal_region_open(e.c, &o, &e.r[0]));
-    e.n = 1;
-    write_hides(e.r[0], WRITES);
-    TIDAL_PASS(tidal_region_close(e.r[0]));
     static char names[256][520];
-    int segs = own_segments(&e, 0, names, 256);
+    int segs;
+    tidal_region_opts o = lone_region_written(&e, 33, names, 256, &segs);
     cr_assert_gt(segs, 3);
     cr_assert_eq(unlink(names[0]), 0); /* the oldest two, by hand */
     cr_assert_eq(unlink(names[1]), 0);
@@ -134,7 +128,7 @@ Test(region_reopen, a_log_missing_its_head_gives_back_the_rest)
     cr_log_info("%d segments, the oldest two removed: %d of %d hides kept", segs, kept, WRITES);
     cr_assert_gt(kept, 0, "what the remaining segments hold is recovered");
     cr_assert_lt(kept, WRITES);
-    cr_assert(hidden_in(e.r[0], WRITES - 1), "the newest write");
+    cr_assert(repl_hidden(e.r[0], WRITES - 1, ITEM), "the newest write");
     cr_assert_eq(repl_stats(e.r[0]).last_lsn, WRITES, "the log goes on where it was");
     repl_close(&e);
 }

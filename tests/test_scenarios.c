@@ -27,11 +27,7 @@ next_rand(uint64_t *s)
 static bool
 visible(tidal_region *r, tidal_entity_id user, tidal_entity_id item)
 {
-    tidal_scored_item out[1];
-    size_t n = 0;
-    tidal_retrieve q = {.user = user, .candidates = &item, .ncandidates = 1};
-    TIDAL_PASS(tidal_retrieve_items(r, &q, out, &n));
-    return n == 1;
+    return !repl_hidden(r, user, item);
 }
 
 /* Asserts two regions hold the same session (the view and every signal). */

@@ -14,16 +14,6 @@ TIDAL_SUITE(wait_applied);
 
 #define LONG_MS 60000u /* a wait that only the event under test may end */
 
-static bool
-hidden_in(tidal_region *r, tidal_entity_id user, tidal_entity_id item)
-{
-    tidal_scored_item out[1];
-    size_t n = 1;
-    tidal_retrieve q = {.user = user, .candidates = &item, .ncandidates = 1};
-    TIDAL_PASS(tidal_retrieve_items(r, &q, out, &n));
-    return n == 0;
-}
-
 static void
 read_your_writes(const char *scheme)
 {
@@ -45,7 +35,7 @@ read_your_writes(const char *scheme)
         if (k % 2) {
             cr_assert_eq(repl_signals_len(e.r[1], sid), (k + 1) / 2, "write %lu", (unsigned long)k);
         } else {
-            cr_assert(hidden_in(e.r[1], 100 + k, 7), "hide %lu", (unsigned long)k);
+            cr_assert(repl_hidden(e.r[1], 100 + k, 7), "hide %lu", (unsigned long)k);
         }
         cr_assert_geq(repl_stats(e.r[1]).applied_lsn[0], lsn);
     }
@@ -91,10 +81,10 @@ Test(wait_applied, times_out_while_partitioned_then_heals)
     TIDAL_PASS(tidal_hide_item(e.r[0], 1, 2));
     uint64_t lsn = repl_stats(e.r[0]).last_lsn;
     TIDAL_FAIL(tidal_region_wait_applied(e.r[1], 0, lsn, 50), TIDAL_ETIMEDOUT);
-    cr_assert_not(hidden_in(e.r[1], 1, 2), "B cannot have it: the link is cut");
+    cr_assert_not(repl_hidden(e.r[1], 1, 2), "B cannot have it: the link is cut");
     TIDAL_PASS(tidal_cluster_heal(e.c));
     TIDAL_PASS(tidal_region_wait_applied(e.r[1], 0, lsn, LONG_MS)); /* retransmitted */
-    cr_assert(hidden_in(e.r[1], 1, 2));
+    cr_assert(repl_hidden(e.r[1], 1, 2));
     repl_close(&e);
 }
 
@@ -179,6 +169,6 @@ Test(wait_applied, last_lsn_survives_a_reopen)
     TIDAL_PASS(tidal_hide_item(e.r[0], 2, 9));
     cr_assert_eq(repl_stats(e.r[0]).last_lsn, 6);
     TIDAL_PASS(tidal_region_wait_applied(e.r[1], 0, 6, LONG_MS));
-    cr_assert(hidden_in(e.r[1], 2, 9));
+    cr_assert(repl_hidden(e.r[1], 2, 9));
     repl_close(&e);
 }
