@@ -186,7 +186,7 @@ recover(tidal_region *r)
     /* from the oldest batch kept: a log whose head was removed (by hand, or
      * released by an older tidal) still gives back all it holds, and the
      * reconciler brings the rest from the peers */
-    rv = tidal_wal_read(r->wal, tidal_wal_oldest_lsn(r->wal), true, replay_one, &rc);
+    rv = tidal_wal_read(r->wal, 0, true, replay_one, &rc);
     if (rv != 0 && rv != TIDAL_ENOENT) {
         return rv;
     }
@@ -194,8 +194,7 @@ recover(tidal_region *r)
         if (r->peer_wal[o] == NULL) {
             continue;
         }
-        rv = tidal_wal_read(r->peer_wal[o], tidal_wal_oldest_lsn(r->peer_wal[o]), true,
-                            replay_one, &rc);
+        rv = tidal_wal_read(r->peer_wal[o], 0, true, replay_one, &rc);
         if (rv != 0 && rv != TIDAL_ENOENT) {
             return rv;
         }

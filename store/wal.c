@@ -370,17 +370,6 @@ tidal_wal_append_batch(tidal_wal *w, const uint8_t *batch, size_t len)
 }
 
 uint64_t
-tidal_wal_oldest_lsn(tidal_wal *w)
-{
-    uint64_t lsn;
-
-    pthread_mutex_lock(&w->lock);
-    lsn = w->oldest_lsn;
-    pthread_mutex_unlock(&w->lock);
-    return lsn;
-}
-
-uint64_t
 tidal_wal_next_lsn(tidal_wal *w)
 {
     uint64_t lsn;

@@ -144,9 +144,6 @@ int tidal_wal_append_batch(tidal_wal *w, const uint8_t *batch, size_t len)
 
 /* The LSN the next append gets (1 for an empty log). */
 uint64_t tidal_wal_next_lsn(tidal_wal *w);
-/* The lowest LSN still readable: 1, or the first LSN of the oldest segment
- * kept once tidal_wal_release removed older ones.  Cannot fail. */
-uint64_t tidal_wal_oldest_lsn(tidal_wal *w);
 
 /* The highest LSN that is durable under the log's policy (0 if none). */
 uint64_t tidal_wal_durable_lsn(tidal_wal *w);
@@ -162,7 +159,8 @@ int tidal_wal_wait_durable(tidal_wal *w, uint64_t lsn, uint32_t timeout_ms);
  * to stop (that value is returned).  Reads only up to the LSN durable when the
  * call started (a reader never sees a batch that could still be lost), unless
  * include_volatile is set.  TIDAL_ENOENT if from_lsn is below the oldest
- * batch kept (removed by tidal_wal_release); from_lsn 0 reads from LSN 1.
+ * batch kept (removed by tidal_wal_release, or by hand); from_lsn 0 reads
+ * from the oldest batch kept, whatever it is.
  * Batches read back from a segment are verified again (CRC and continuity):
  * TIDAL_ECORRUPT / TIDAL_ECRC if the file changed under the log.  The
  * batch pointer is valid during the call only; fn must not call

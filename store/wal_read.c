@@ -251,13 +251,16 @@ int
 tidal_wal_read(tidal_wal *w, uint64_t from_lsn, bool include_volatile,
                int (*fn)(void *arg, const uint8_t *batch, size_t len), void *arg)
 {
-    struct reader r = {.w = w, .lsn = from_lsn != 0 ? from_lsn : 1, .fn = fn, .arg = arg};
+    struct reader r = {.w = w, .lsn = from_lsn, .fn = fn, .arg = arg};
     int rc = 0;
 
     if (w == NULL || fn == NULL) {
         return TIDAL_EINVAL;
     }
     pthread_mutex_lock(&w->lock);
+    if (r.lsn == 0) {
+        r.lsn = w->oldest_lsn; /* whatever the log still holds */
+    }
     r.limit = include_volatile ? w->next_lsn - 1 : w->durable_lsn;
     if (r.lsn < w->oldest_lsn) {
         rc = TIDAL_ENOENT;

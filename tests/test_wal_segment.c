@@ -141,6 +141,9 @@ Test(wal_segment, release_deletes_only_covered_segments)
     g = wal_read_all(w, second, false);
     cr_assert_eq(g->first[0], second);
     free(g);
+    g = wal_read_all(w, 0, false); /* 0: from the oldest batch kept */
+    cr_assert_eq(g->first[0], second);
+    free(g);
 
     /* Everything: only the live segment stays. */
     cr_assert_eq(tidal_wal_release(w, UINT64_MAX), 3);
