@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "actors/internal.h"
+#include "store/deadline.h"
 
 void
 tidal__watermark_init(tidal_region *r)
@@ -71,20 +72,6 @@ tidal__publish_applied(tidal_region *r, uint16_t origin, uint64_t lsn)
     }
 }
 
-static struct timespec
-deadline_after(uint32_t ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(ms / 1000u);
-    ts.tv_nsec += (long)(ms % 1000u) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
 int
 tidal_region_wait_applied(tidal_region *r, tidal_region_id origin, uint64_t lsn,
                           uint32_t timeout_ms)
@@ -98,7 +85,7 @@ tidal_region_wait_applied(tidal_region *r, tidal_region_id origin, uint64_t lsn,
     if (timeout_ms == 0) {
         return TIDAL_ETIMEDOUT;
     }
-    struct timespec until = deadline_after(timeout_ms);
+    struct timespec until = tidal_deadline(CLOCK_MONOTONIC, timeout_ms);
     int rv = 0;
     atomic_fetch_add(&r->waiters, 1);
     pthread_mutex_lock(&r->wait_lock);

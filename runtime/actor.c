@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "runtime/internal.h"
+#include "store/deadline.h"
 
 #define SLOT_BITS 20u
 #define SLOT_MASK ((1u << SLOT_BITS) - 1u)
@@ -228,7 +229,7 @@ tidal__actor_reserve(struct tidal__actor *act, uint32_t n, uint32_t timeout_ms)
     int rv = 0;
     pthread_mutex_lock(&act->lock);
     if (act->intake + n > act->intake_max && timeout_ms > 0 && !act->stopping) {
-        struct timespec dl = tidal__deadline(timeout_ms);
+        struct timespec dl = tidal_deadline(CLOCK_REALTIME, timeout_ms);
         act->credit_waiters++;
         while (act->intake + n > act->intake_max && !act->stopping) {
             if (pthread_cond_timedwait(&act->cond, &act->lock, &dl) != 0) {

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "runtime/internal.h"
+#include "store/deadline.h"
 
 #define ASK_BUCKETS 256u
 
@@ -147,7 +148,7 @@ tidal_ask(tidal_runtime *rt, const tidal_addr *to, uint16_t type, const void *pa
     if (rv == 0) {
         rv = tidal__send(rt, NULL, to, type, payload, len, timeout_ms, 0, &reply_to, w.corr, NULL);
     }
-    struct timespec dl = tidal__deadline(timeout_ms);
+    struct timespec dl = tidal_deadline(CLOCK_REALTIME, timeout_ms);
     pthread_mutex_lock(&a->lock);
     while (rv == 0 && !w.done && !a->closed) {
         if (pthread_cond_timedwait(&w.cond, &a->lock, &dl) != 0) {

@@ -302,7 +302,6 @@ struct tidal_runtime {
 
 /* ---- runtime.c ---- */
 uint64_t tidal__now_ms(void);
-struct timespec tidal__deadline(uint32_t timeout_ms);
 void tidal__fullname(const char *name, const uint8_t *key, uint32_t key_len, char *out,
                      size_t cap);
 uint64_t tidal__hash(const void *p, size_t len, uint64_t seed);

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "runtime/internal.h"
+#include "store/deadline.h"
 
 static void tx_cb(void *arg);
 
@@ -227,7 +228,7 @@ wait_room_locked(struct tidal__link *l, uint32_t timeout_ms)
     if (timeout_ms == 0) {
         return TIDAL_EFULL;
     }
-    struct timespec dl = tidal__deadline(timeout_ms);
+    struct timespec dl = tidal_deadline(CLOCK_REALTIME, timeout_ms);
     l->waiters++;
     while (!l->closing && (l->queued >= TIDAL_LINK_ENVELOPES_MAX ||
                            l->full_count >= TIDAL__LINK_FRAMES_MAX - 1)) {

@@ -36,24 +36,6 @@ tidal__now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* FNV-1a folded through a splitmix64 finalizer: stable across runs and
- * builds (link ids are compared between runs). */
-/* The CLOCK_REALTIME instant timeout_ms from now, for timed waits on
- * condition variables.  Cannot fail. */
-struct timespec
-tidal__deadline(uint32_t timeout_ms)
-{
-    struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_sec += timeout_ms / 1000u;
-    dl.tv_nsec += (long)(timeout_ms % 1000u) * 1000000L;
-    if (dl.tv_nsec >= 1000000000L) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000L;
-    }
-    return dl;
-}
-
 /* "name" or "name/<lowercase hex key>": the names fault rules match.
  * Truncates to cap.  Cannot fail. */
 void
@@ -72,6 +54,8 @@ tidal__fullname(const char *name, const uint8_t *key, uint32_t key_len, char *ou
     out[n] = '\0';
 }
 
+/* FNV-1a folded through a splitmix64 finalizer: stable across runs and
+ * builds (link ids are compared between runs). */
 uint64_t
 tidal__hash(const void *p, size_t len, uint64_t seed)
 {

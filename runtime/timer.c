@@ -14,6 +14,7 @@
 #include "messages/types.h"
 
 #include "runtime/internal.h"
+#include "store/deadline.h"
 
 struct timer_ent {
     uint64_t due_ms;
@@ -91,14 +92,7 @@ timer_main(void *arg)
         uint64_t now = tidal__now_ms();
         if (t->heap[0].due_ms > now) {
             uint64_t wait = t->heap[0].due_ms - now;
-            struct timespec dl;
-            clock_gettime(CLOCK_MONOTONIC, &dl);
-            dl.tv_sec += (time_t)(wait / 1000u);
-            dl.tv_nsec += (long)(wait % 1000u) * 1000000L;
-            if (dl.tv_nsec >= 1000000000L) {
-                dl.tv_sec++;
-                dl.tv_nsec -= 1000000000L;
-            }
+            struct timespec dl = tidal_deadline(CLOCK_MONOTONIC, wait);
             pthread_cond_timedwait(&t->cond, &t->lock, &dl);
             continue;
         }

@@ -30,23 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/deadline.h"
 #include "store/wal_internal.h"
-
-/* now + ms on CLOCK_MONOTONIC (the clock of the log's condvars).  Cannot fail. */
-static struct timespec
-deadline_after(uint32_t ms)
-{
-    struct timespec ts;
-
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(ms / 1000u);
-    ts.tv_nsec += (long)(ms % 1000u) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
 
 static bool
 passed(const struct timespec *t)
@@ -119,7 +104,7 @@ sync_main(void *arg)
 {
     tidal_wal *w = arg;
     bool interval = w->opts.durability == TIDAL_DURABILITY_INTERVAL;
-    struct timespec tick = deadline_after(w->opts.interval_ms);
+    struct timespec tick = tidal_deadline(CLOCK_MONOTONIC, w->opts.interval_ms);
 
     pthread_mutex_lock(&w->lock);
     for (;;) {
@@ -128,7 +113,7 @@ sync_main(void *arg)
 
         close_retired(w);
         if (interval && passed(&tick)) {
-            tick = deadline_after(w->opts.interval_ms);
+            tick = tidal_deadline(CLOCK_MONOTONIC, w->opts.interval_ms);
         }
         if (pending && due) {
             sync_round(w);
@@ -239,7 +224,7 @@ tidal_wal_wait_durable(tidal_wal *w, uint64_t lsn, uint32_t timeout_ms)
         pthread_mutex_unlock(&w->lock);
         return 0;
     }
-    end = deadline_after(timeout_ms);
+    end = tidal_deadline(CLOCK_MONOTONIC, timeout_ms);
     w->waiters++;
     while (w->durable_lsn < lsn) {
         if (w->failed != 0) {
