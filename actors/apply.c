@@ -97,8 +97,9 @@ apply_in_order(tidal_region *r, uint16_t origin, const tidal_batch_header *h,
         return rv;
     }
     r->applied_lsn[origin] = h->first_lsn + h->count - 1;
-    tidal__publish_applied(r, origin, r->applied_lsn[origin]);
+    /* counted before it is published: whoever sees the watermark sees it counted */
     atomic_fetch_add(&r->st_applied, 1);
+    tidal__publish_applied(r, origin, r->applied_lsn[origin]);
     return 0;
 }
 
