@@ -91,8 +91,7 @@ tidal__on_durable(void *arg, uint64_t lsn)
     (void)lsn;
     pthread_mutex_lock(&r->cb_lock);
     if (!r->cb_closed) {
-        uint8_t one = 1; /* a one-byte tick: the shipper does not re-arm its timer for it */
-        TIDAL_IGNORE(tidal_send(r->rt, &r->shipper_addr, TIDAL_MSG_TICK, &one, 1, 0));
+        TIDAL_IGNORE(tidal__shipper_tick(r, NULL)); /* refused: the timer's tick ships it */
     }
     pthread_mutex_unlock(&r->cb_lock);
 }

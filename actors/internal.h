@@ -262,6 +262,7 @@ bool tidal__ship_claim(tidal_region *r, uint64_t first, uint64_t last);
 void tidal__ship_raise(tidal_region *r, uint64_t lsn);
 void tidal__ship_inline(tidal_region *r, tidal_ctx *ctx, const uint8_t *batch, size_t len);
 void tidal__on_durable(void *arg, uint64_t lsn);
+int tidal__shipper_tick(tidal_region *r, tidal_ctx *ctx);
 
 /* ---- cluster.c ---- */
 int tidal__open_log(tidal_region *r, uint16_t origin, uint16_t shard, tidal_wal **out);

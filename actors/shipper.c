@@ -231,6 +231,16 @@ on_ack(tidal_region *r, const tidal_msg *msg)
     }
 }
 
+/* Wakes the shipper now (from a handler with ctx, or any thread with NULL):
+ * a one-byte tick, for which it does not re-arm its timer. */
+int
+tidal__shipper_tick(tidal_region *r, tidal_ctx *ctx)
+{
+    uint8_t one = 1;
+    tidal_buf t = {.data = &one, .len = 1};
+    return tidal__send_msg(ctx, r->rt, &r->shipper_addr, TIDAL_MSG_TICK, &t);
+}
+
 static int
 shipper_init(tidal_ctx *ctx, void *arg, void **state)
 {

@@ -81,10 +81,8 @@ tidal__ship_inline(tidal_region *r, tidal_ctx *ctx, const uint8_t *batch, size_t
     tidal_buf_fini(&b);
     if (lost) {
         atomic_store(&r->ship_lost, true);
-        uint8_t one = 1; /* a one-byte tick: the shipper does not re-arm its timer for it */
-        tidal_buf t = {.data = &one, .len = 1};
         /* refused too: the shipper's own tick finds ship_lost */
-        TIDAL_IGNORE(tidal__send_msg(ctx, r->rt, &r->shipper_addr, TIDAL_MSG_TICK, &t));
+        TIDAL_IGNORE(tidal__shipper_tick(r, ctx));
     }
 }
 
