@@ -73,6 +73,7 @@
 #include <nng/protocol/pipeline0/push.h>
 
 #include "benches/bench_util.h"
+#include "store/deadline.h"
 #include "tidal/region.h"
 
 #define WARMUP 50u
@@ -184,9 +185,7 @@ raw_hop(struct raw *r, uint64_t *out)
     uint64_t t0 = bench_now_ns();
     memcpy(p, &t0, sizeof(t0));
     BENCH_NNG(nng_send(r->push, p, sizeof(p), 0));
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += WAIT_MS / 1000u;
+    struct timespec until = tidal_deadline(CLOCK_REALTIME, WAIT_MS);
     BENCH_CHECK(sem_timedwait(&r->arrived, &until) == 0);
 }
 
@@ -357,17 +356,13 @@ write_one(struct run *r, uint64_t user)
     }
 }
 
-/* Waits until B's watermark of A equals A's writes. */
+/* Waits until B has applied all of A's writes. */
 static void
 wait_caught_up(tidal_region *a, tidal_region *b)
 {
     tidal_region_stats sa;
     tidal_region_stats_get(a, &sa);
-    uint64_t deadline = bench_now_ns() + (uint64_t)WAIT_MS * 1000000u;
-    while (watermark(b) != sa.writes) {
-        BENCH_CHECK(bench_now_ns() < deadline);
-        usleep(100);
-    }
+    BENCH_PASS(tidal_region_wait_applied(b, A_ID, sa.last_lsn, WAIT_MS));
 }
 
 struct baselines {
