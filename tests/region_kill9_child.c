@@ -5,10 +5,8 @@
  * (acknowledged, durable under SYNC).  Even i: hide (KILL9_USER_BASE + i,
  * KILL9_HIDE_ITEM); odd i: a signal on item i in the session.
  */
-#include <stdlib.h>
-#include <time.h>
-
 #include "region_kill9.h"
+#include "store/hlc.h"
 
 static void
 put_all(const void *p, size_t n)
@@ -29,11 +27,9 @@ main(int argc, char **argv)
     }
     put_all(&sid, sizeof(sid));
     for (uint64_t i = 0; i < KILL9_WRITES_MAX; i++) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
         int rv = i % 2 == 0 ? tidal_hide_item(o.a, KILL9_USER_BASE + i, KILL9_HIDE_ITEM)
-                            : tidal_signal_in_session(o.a, sid, "view", i, 1.0, now);
+                            : tidal_signal_in_session(o.a, sid, "view", i, 1.0,
+                                                      tidal_hlc_wall_now(NULL));
         if (rv != 0) {
             return 2;
         }
