@@ -71,7 +71,7 @@ tidal__send_ack(tidal_region *r, tidal_ctx *ctx, uint16_t origin)
     tidal_buf b;
     tidal_buf_init(&b);
     if (tidal_msg_ack_encode(&a, &b) == 0) {
-        TIDAL_IGNORE(tidal__send_msg(ctx, r->rt, &peer.shipper, TIDAL_MSG_ACK, &b));
+        TIDAL_IGNORE(tidal__send_msg(r, ctx, &peer.shipper, TIDAL_MSG_ACK, &b));
     }
     tidal_buf_fini(&b);
 }

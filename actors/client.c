@@ -1,10 +1,13 @@
 /*
- * The region API callers use (include/tidal/region.h): writes are asks to the
- * writing actor (the session's actor, or the region actor for hide/unhide),
- * followed by a wait, on the caller's own thread, until the write is durable
- * under the region's policy.  Each write carries a random idempotency key, so
- * a retry of the same call inside the retention (store/idem.h) is answered
- * with the first result instead of being applied twice.
+ * The region API callers use (include/tidal/region.h).  A session write is
+ * an ask to the session's actor, which orders the session's writes; each
+ * carries a random idempotency key, so a retry of the same call inside the
+ * retention (store/idem.h) is answered with the first result instead of
+ * being applied twice.  A hide or unhide needs no ordering but the state
+ * lock's, so the caller's own thread writes it (tidal__write_local, as the
+ * region actor does for a remote client's TIDAL_MSG_WRITE): no mailbox hop
+ * before the one that ships it.  Either way the caller then waits, on its
+ * own thread, until the write is durable under the region's policy.
  *
  * Reads take the state lock and copy out; they see every write applied here.
  *
@@ -140,7 +143,9 @@ hide_write(tidal_region *r, uint8_t kind, tidal_entity_id user, tidal_entity_id 
     }
     tidal_clock_observe(r->rt, &ts); /* the stamp is stored as given; our clock passes it */
     tidal_record rec = {.kind = kind, .user = user, .item = item, .hlc = ts};
-    return ask_write(r, &r->region_addr, &rec, NULL);
+    uint64_t lsn = 0;
+    int rv = tidal__write_local(r, NULL, &rec, 1, &lsn);
+    return rv != 0 ? rv : tidal_wal_wait_durable(r->wal, lsn, TIDAL_CLIENT_TIMEOUT_MS);
 }
 
 int

@@ -12,11 +12,12 @@
  *                    lagging peers from the WAL, releases acknowledged segments
  *   reconciler-<id>  exchanges state digests with peers (reconciler.c)
  *
- * Write path (2 mailbox hops to visibility): the client's ask reaches the
- * writing actor (hop 1), whose handler applies the write to the state,
- * appends it to the region's WAL and - when the WAL says it is durable at
- * once (ephemeral, NONE) - ships the batch to every peer from the same
- * handler (hop 2).  Under SYNC and INTERVAL the WAL's sync thread wakes the
+ * Write path (at most 2 mailbox hops to visibility): a session write is an
+ * ask that reaches its session actor (hop 1); a hide or unhide is written
+ * by the caller's own thread (client.c), or by the region actor for a
+ * remote client.  The writer applies the write to the state, appends it to
+ * the region's WAL and - when the WAL says it is durable at once
+ * (ephemeral, NONE) - ships the batch to every peer itself (the last hop).  Under SYNC and INTERVAL the WAL's sync thread wakes the
  * shipper, which ships what became durable: a peer never sees a batch its
  * origin could still lose, so LSNs are never reused after a crash.
  *
@@ -24,7 +25,8 @@
  * writer or by the shipper).  A writer ships its batch inline only if the
  * batch comes right after the mark, and moves the mark over it (one CAS,
  * tidal__ship_claim); otherwise the shipper sends it, from the mark on, and
- * raises the mark to what every peer has been sent.  Without the check, a
+ * raises the mark to what every peer has been sent (a durable batch its
+ * writer could not claim kicks the shipper at once: tidal__shipper_kick).  Without the check, a
  * batch that became durable at once behind one still waiting for the
  * shipper would let the shipper believe both were sent, and the first would
  * be lost until a retransmit.  A writer whose inline send fails sets
@@ -171,6 +173,7 @@ struct tidal_region {
     struct tidal__shipper_peer ship[TIDAL_REGIONS_MAX];
     atomic_uint_least64_t ship_mark; /* every LSN up to it sent to every peer */
     atomic_bool ship_lost;           /* an inline send failed: resend from the ACKs */
+    atomic_bool ship_kicked;         /* a wake-up tick is on its way to the shipper */
     /* a copy of the last batch that carried a session write, for the seed's
      * replay_last_session_batch (guarded by cb_lock) */
     tidal_buf last_session_batch;
@@ -263,6 +266,7 @@ void tidal__ship_raise(tidal_region *r, uint64_t lsn);
 void tidal__ship_inline(tidal_region *r, tidal_ctx *ctx, const uint8_t *batch, size_t len);
 void tidal__on_durable(void *arg, uint64_t lsn);
 int tidal__shipper_tick(tidal_region *r, tidal_ctx *ctx);
+void tidal__shipper_kick(tidal_region *r, tidal_ctx *ctx);
 
 /* ---- cluster.c ---- */
 int tidal__open_log(tidal_region *r, uint16_t origin, uint16_t shard, tidal_wal **out);
@@ -270,7 +274,9 @@ int tidal__open_log(tidal_region *r, uint16_t origin, uint16_t shard, tidal_wal 
 /* ---- helpers ---- */
 void tidal__sid_to_bytes(const tidal_session_id *s, uint8_t out[16]);
 void tidal__sid_from_bytes(const uint8_t in[16], tidal_session_id *s);
-int tidal__send_msg(tidal_ctx *ctx, tidal_runtime *rt, const tidal_addr *to, uint16_t type,
+/* Sends from a handler (ctx) or, with ctx NULL, from any thread on behalf
+ * of r's region actor (its link, its fault rules). */
+int tidal__send_msg(tidal_region *r, tidal_ctx *ctx, const tidal_addr *to, uint16_t type,
                     const tidal_buf *payload);
 
 #endif /* TIDAL_ACTORS_INTERNAL_H */

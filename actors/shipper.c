@@ -238,7 +238,19 @@ tidal__shipper_tick(tidal_region *r, tidal_ctx *ctx)
 {
     uint8_t one = 1;
     tidal_buf t = {.data = &one, .len = 1};
-    return tidal__send_msg(ctx, r->rt, &r->shipper_addr, TIDAL_MSG_TICK, &t);
+    return tidal__send_msg(r, ctx, &r->shipper_addr, TIDAL_MSG_TICK, &t);
+}
+
+/* Wakes the shipper unless a wake-up is already on its way (r->ship_kicked,
+ * cleared by the shipper before it ships): concurrent writers that could
+ * not claim their batches cost it one round, not one each.  Cannot fail: a
+ * refused tick clears the flag again, and the timer's tick ships. */
+void
+tidal__shipper_kick(tidal_region *r, tidal_ctx *ctx)
+{
+    if (!atomic_exchange(&r->ship_kicked, true) && tidal__shipper_tick(r, ctx) != 0) {
+        atomic_store(&r->ship_kicked, false);
+    }
 }
 
 static int
@@ -257,6 +269,8 @@ shipper_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
         on_ack(r, msg);
         return 0;
     case TIDAL_MSG_TICK:
+        /* cleared first: a kick after this point sends a tick of its own */
+        atomic_store(&r->ship_kicked, false);
         ship_all(ctx, r);
         release_unwatched(r);
         /* a tick sent by the WAL's sync thread (len 1) does not re-arm the timer */

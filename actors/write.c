@@ -14,13 +14,14 @@
 #include "actors/internal.h"
 
 int
-tidal__send_msg(tidal_ctx *ctx, tidal_runtime *rt, const tidal_addr *to, uint16_t type,
+tidal__send_msg(tidal_region *r, tidal_ctx *ctx, const tidal_addr *to, uint16_t type,
                 const tidal_buf *payload)
 {
     if (ctx != NULL) {
         return tidal_ctx_send(ctx, to, type, payload->data, (uint32_t)payload->len);
     }
-    return tidal_send(rt, to, type, payload->data, (uint32_t)payload->len, 0);
+    return tidal_send_as(r->rt, r->region_addr.name, to, type, payload->data,
+                         (uint32_t)payload->len, 0);
 }
 
 /* Answers a write with its result.  A client gone or full loses its answer
@@ -72,7 +73,7 @@ tidal__ship_inline(tidal_region *r, tidal_ctx *ctx, const uint8_t *batch, size_t
         if (p == r->id || !tidal__peer_get(r, p, &peer)) {
             continue;
         }
-        if (tidal__send_msg(ctx, r->rt, &peer.region, TIDAL_MSG_BATCH, &b) == 0) {
+        if (tidal__send_msg(r, ctx, &peer.region, TIDAL_MSG_BATCH, &b) == 0) {
             atomic_fetch_add(&r->st_shipped, 1);
         } else {
             lost = true;
@@ -81,8 +82,7 @@ tidal__ship_inline(tidal_region *r, tidal_ctx *ctx, const uint8_t *batch, size_t
     tidal_buf_fini(&b);
     if (lost) {
         atomic_store(&r->ship_lost, true);
-        /* refused too: the shipper's own tick finds ship_lost */
-        TIDAL_IGNORE(tidal__shipper_tick(r, ctx));
+        tidal__shipper_kick(r, ctx); /* refused too: its timer's tick finds ship_lost */
     }
 }
 
@@ -138,7 +138,13 @@ tidal__write_local(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t
     *lsn = first + n - 1;
     atomic_fetch_add(&r->st_writes, n);
     bool session = recs[0].kind != TIDAL_REC_HIDE && recs[0].kind != TIDAL_REC_UNHIDE;
-    bool ship = tidal_wal_durable_lsn(r->wal) >= *lsn && tidal__ship_claim(r, first, *lsn);
+    bool durable = tidal_wal_durable_lsn(r->wal) >= *lsn;
+    bool ship = durable && tidal__ship_claim(r, first, *lsn);
+    if (durable && !ship) {
+        /* behind a batch another writer has not claimed yet (or the shipper
+         * holds the mark): the shipper sends it now, not at its next tick */
+        tidal__shipper_kick(r, ctx);
+    }
     if (session || ship) {
         /* the batch exactly as the WAL holds it: the same header, re-encoded */
         tidal_batch_header h = {.origin = r->id, .shard = r->opts.shard_id, .count = n,

@@ -177,6 +177,17 @@ tidal_send(tidal_runtime *rt, const tidal_addr *to, uint16_t type, const void *p
     return tidal__send(rt, NULL, to, type, payload, len, timeout_ms, 0, NULL, 0, NULL);
 }
 
+int
+tidal_send_as(tidal_runtime *rt, const char *from, const tidal_addr *to, uint16_t type,
+              const void *payload, uint32_t len, uint32_t timeout_ms)
+{
+    size_t n = from != NULL ? strnlen(from, TIDAL_NAME_BYTES_MAX) : 0;
+    if (n == 0 || n == TIDAL_NAME_BYTES_MAX) {
+        return TIDAL_EINVAL;
+    }
+    return tidal__send(rt, NULL, to, type, payload, len, timeout_ms, 0, NULL, 0, from);
+}
+
 /* ---- handler context ------------------------------------------------------ */
 
 void

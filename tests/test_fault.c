@@ -355,3 +355,37 @@ Test(fault, replay_resends_the_last_envelopes)
     rec_free_state(&s.rec);
     rec_free_state(&s2.rec);
 }
+
+/* tidal_send_as: a thread sending on an actor's behalf travels that actor's
+ * link - its rule applies, the node's does not, and the receiver sees the
+ * actor as the sender. */
+Test(fault, send_as_travels_the_actors_link)
+{
+    tidal_runtime *rt = rt_open(NULL, NULL, 42, 0);
+    sink s, w;
+    sink_open(&s, rt, "sink");
+    sink_open(&w, rt, "worker");
+    set_rule(rt, "worker", "sink", (tidal_fault_rule){.drop = 1.0});
+    uint8_t p[4];
+    for (uint32_t i = 0; i < 5; i++) {
+        seq_put(i, p);
+        TIDAL_PASS(tidal_send_as(rt, "worker", &s.to, APP_SEQ, p, 4, 5000));
+    }
+    cr_assert_eq(trace_count(rt, "worker", "sink", TIDAL_FAULT_DROP), 5);
+    TIDAL_PASS(tidal_fault_clear(rt, "worker", "sink"));
+    set_rule(rt, "node", "sink", (tidal_fault_rule){.drop = 1.0});
+    seq_put(7, p);
+    TIDAL_PASS(tidal_send_as(rt, "worker", &s.to, APP_SEQ, p, 4, 5000));
+    cr_assert(TIDAL_WAIT_UNTIL(rec_count(&s.rec) == 1, 5000), "the node's rule stopped it");
+    cr_assert_eq(s.rec.ents[0].seq, 7);
+    cr_assert_str_eq(s.rec.ents[0].from, "worker");
+    char big[TIDAL_NAME_BYTES_MAX + 1];
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    TIDAL_FAIL(tidal_send_as(rt, NULL, &s.to, APP_SEQ, p, 4, 0), TIDAL_EINVAL);
+    TIDAL_FAIL(tidal_send_as(rt, "", &s.to, APP_SEQ, p, 4, 0), TIDAL_EINVAL);
+    TIDAL_FAIL(tidal_send_as(rt, big, &s.to, APP_SEQ, p, 4, 0), TIDAL_EINVAL);
+    TIDAL_PASS(tidal_runtime_close(rt));
+    rec_free_state(&s.rec);
+    rec_free_state(&w.rec);
+}

@@ -61,3 +61,55 @@ Test(ship_mark, the_shipper_sends_what_writers_could_not_and_raises_the_mark)
     cr_assert_eq(repl_stats(b).applied_lsn[0], 41);
     repl_close(&e);
 }
+
+/* Hides are written on their callers' threads: concurrent callers race for
+ * LSNs and for the mark, and a batch whose writer lost the race is left to
+ * the shipper.  Every batch still reaches every peer and applies once. */
+#define RACE_THREADS 4
+#define RACE_WRITES 300
+
+struct racer {
+    tidal_region *r;
+    int t;
+    int rv;
+};
+
+static void *
+race_hides(void *arg)
+{
+    struct racer *w = arg;
+    for (int i = 0; i < RACE_WRITES && w->rv == 0; i++) {
+        w->rv = tidal_hide_item(w->r, (tidal_entity_id)w->t, (tidal_entity_id)i);
+    }
+    return NULL;
+}
+
+Test(ship_mark, concurrent_callers_ship_every_batch_once)
+{
+    repl_env e;
+    repl_cluster(&e, "inproc", 23);
+    repl_open_ephemeral(&e, 3);
+    pthread_t th[RACE_THREADS];
+    struct racer w[RACE_THREADS];
+    for (int t = 0; t < RACE_THREADS; t++) {
+        w[t] = (struct racer){.r = e.r[0], .t = t};
+        cr_assert_eq(pthread_create(&th[t], NULL, race_hides, &w[t]), 0);
+    }
+    for (int t = 0; t < RACE_THREADS; t++) {
+        pthread_join(th[t], NULL);
+        TIDAL_PASS(w[t].rv);
+    }
+    const uint64_t total = RACE_THREADS * RACE_WRITES;
+    cr_assert_eq(repl_stats(e.r[0]).last_lsn, total, "one LSN per hide");
+    for (int p = 1; p < 3; p++) {
+        TIDAL_PASS(tidal_region_wait_applied(e.r[p], 0, total, 60000));
+        cr_assert_eq(repl_stats(e.r[p]).batches_applied, total, "region %d: each batch once", p);
+        for (int t = 0; t < RACE_THREADS; t++) {
+            for (int i = 0; i < RACE_WRITES; i += 37) {
+                cr_assert(repl_hidden(e.r[p], (tidal_entity_id)t, (tidal_entity_id)i));
+            }
+        }
+    }
+    cr_assert(TIDAL_WAIT_UNTIL(atomic_load(&e.r[0]->ship_mark) == total, REPL_DEADLINE_MS));
+    repl_close(&e);
+}

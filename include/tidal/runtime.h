@@ -196,6 +196,14 @@ int tidal_addr_virtual(tidal_addr *out, const tidal_addr *owner, const void *key
 int tidal_send(tidal_runtime *rt, const tidal_addr *to, uint16_t type, const void *payload,
                uint32_t len, uint32_t timeout_ms) TIDAL_WARN_UNUSED;
 
+/* As tidal_send, from the actor of this runtime named from: for a thread
+ * that works on that actor's behalf.  The receiver, the fault rules and the
+ * trace see the message on the link from -> to, as if the actor's handler
+ * had sent it (a fault scenario scripted on that link covers both).
+ * TIDAL_EINVAL if from is NULL, empty or too long. */
+int tidal_send_as(tidal_runtime *rt, const char *from, const tidal_addr *to, uint16_t type,
+                  const void *payload, uint32_t len, uint32_t timeout_ms) TIDAL_WARN_UNUSED;
+
 /* A reply to tidal_ask; payload is owned by the reply. */
 typedef struct tidal_reply {
     uint16_t type;
