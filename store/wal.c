@@ -8,14 +8,21 @@
  *     and copy the payload into it (the same bytes serve the file, the cache
  *     and readers);
  *   under the lock: take the LSN, encode the header (its CRC covers the
- *     payload), roll over if the segment is full, write() the whole batch
- *     with one pwrite at the segment's end, put it in the cache, advance
- *     next_lsn;
+ *     payload), and, but under SYNC, roll over if the segment is full and
+ *     write() the whole batch with one pwrite at the segment's end; put it
+ *     in the cache, advance next_lsn;
  *   after the lock: wake the sync thread if it sleeps.
- * The write() under the lock keeps the file a sequence of whole batches in
- * LSN order, and it puts the bytes in the kernel before the append returns:
- * nothing is buffered in user space, so a kill -9 loses no appended batch
- * (only a power loss can lose what is not yet durable).
+ * Under SYNC (write_behind) the sync thread writes instead: each round it
+ * writes every batch above written_lsn with one pwritev per segment
+ * (tidal__wal_write_pending, wal_sync.c), under the lock, then syncs.  An append is
+ * then a copy and a few stores, so one writer with many batches in flight
+ * fills a round's window before the round starts (a write() per append
+ * left the first few batches of each round alone in it), and the lock
+ * (which a region holds under its state lock) is held for no syscall.  A
+ * kill -9 loses the batches not yet written, none of them durable, so
+ * none acknowledged.  INTERVAL and NONE write on append, as a kill -9
+ * must not lose what NONE calls durable.
+ * Either way the file is a sequence of whole batches in LSN order.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -160,6 +167,7 @@ tidal_wal_open(const tidal_wal_opts *opts, tidal_wal **out, tidal_wal_recovery *
         }
         w->opts.dir = w->dir;
         w->sync_fds = w->opts.durability != TIDAL_DURABILITY_NONE;
+        w->write_behind = w->opts.durability == TIDAL_DURABILITY_SYNC;
         rc = tidal__wal_dir_open(w->dir, w->opts.shard, w->sync_fds, &w->dirfd);
         if (rc != 0) {
             snprintf(rep->error, sizeof(rep->error), "%s: cannot create or open: %s", w->shard_rel,
@@ -231,7 +239,7 @@ commit(tidal_wal *w, struct tidal__wal_entry *e, bool *wake)
     if (rc != 0) {
         return rc;
     }
-    if (w->dir != NULL) {
+    if (w->dir != NULL && !w->write_behind) {
         struct tidal__wal_seg *seg;
         rc = tidal__wal_seg_roll_if_full(w, e->len);
         if (rc != 0) {
@@ -248,6 +256,9 @@ commit(tidal_wal *w, struct tidal__wal_entry *e, bool *wake)
         seg->size += e->len;
     }
     w->next_lsn = e->first_lsn + e->count;
+    if (!w->write_behind) {
+        w->written_lsn = w->next_lsn - 1;
+    }
     w->stats.appends++;
     w->stats.bytes += e->len;
     tidal__wal_cache_put(w, e);

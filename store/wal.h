@@ -17,13 +17,16 @@
  *
  * Durability policies (tidal_wal_opts.durability):
  *   SYNC      a batch is durable once an fdatasync covering it returned.  Group
- *             commit: one sync covers every batch written before it started, so
- *             concurrent appenders share syncs.
+ *             commit: the append only queues the batch; the sync thread writes
+ *             every queued batch with one pwritev, then syncs, so concurrent
+ *             appenders share syncs (and a pipelined appender's whole window
+ *             shares one: wal_sync.c).  A kill -9 can lose batches not yet
+ *             durable, never a durable one.
  *   INTERVAL  a background sync every interval_ms; durable after that sync.
  *   NONE      durable as soon as written to the file (no sync).
  *   dir NULL  ephemeral: memory only; durable at once; nothing survives close.
- * Appends never wait for a sync (but for one per segment roll-over, see
- * tidal_wal_append): the caller learns durability through
+ * Appends never wait for a sync (but for one per segment roll-over under
+ * INTERVAL, see tidal_wal_append): the caller learns durability through
  * tidal_wal_durable_lsn, tidal_wal_wait_durable, or the on_durable callback
  * (called from the WAL's sync thread), so many writes can be in flight.
  *
@@ -125,9 +128,10 @@ void tidal_wal_close(tidal_wal *w);
  * exceeds TIDAL_BATCH_PAYLOAD_BYTES_MAX, TIDAL_ELIMIT if an ephemeral log is
  * full, TIDAL_EIO on a write error (the log is then failed: later appends
  * return TIDAL_EIO), TIDAL_EINVAL for count 0 or hlc_min > hlc_max.  Never
- * waits for a sync, except once per segment roll-over under SYNC and
- * INTERVAL (the old segment is synced before the new one is written).  On
- * error nothing is appended. */
+ * waits for a sync, except once per segment roll-over under INTERVAL (the
+ * old segment is synced before the new one is written; under SYNC the sync
+ * thread rolls over).  Under SYNC a write error surfaces later, to the
+ * waiters of the batches it covered.  On error nothing is appended. */
 int tidal_wal_append(tidal_wal *w, const uint8_t *payload, uint32_t len, uint32_t count,
                      tidal_hlc hlc_min, tidal_hlc hlc_max, uint64_t *first_lsn)
     __attribute__((warn_unused_result));

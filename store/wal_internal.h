@@ -4,14 +4,16 @@
  *   wal_segment.c  segment names, directories, creating and rolling segments,
  *                  the buffered batch scanner used by recovery and readers
  *   wal_recover.c  the recovery scan and its torn-tail decisions
- *   wal_sync.c     the sync thread (group commit), durable LSN, waiting
+ *   wal_sync.c     the sync thread (group commit, and under SYNC the writes:
+ *                  write-behind), durable LSN, waiting
  *   wal_read.c     the in-memory cache of recent batches, tidal_wal_read,
  *                  tidal_wal_release
  *
  * Lock order: the log's one mutex (w->lock) is the only lock.  Nothing slow
- * runs under it except a write() of the batch being appended and, once per
- * segment roll-over under SYNC or INTERVAL, the fdatasync of the segment being
- * closed and the directory's fsync.  fdatasync of the live segment, reads of
+ * runs under it except the writes (a write() of the batch being appended
+ * under INTERVAL and NONE; under SYNC one pwritev per round, by the sync
+ * thread) and, once per segment roll-over under SYNC or INTERVAL, the
+ * fdatasync of the segment being closed and the directory's fsync.  fdatasync of the live segment, reads of
  * segment files and every user callback run without it.
  *
  * File descriptors: only the sync thread closes a retired segment's fd (one
@@ -70,6 +72,7 @@ struct tidal_wal {
     int dirfd;           /* the shard directory; -1 if ephemeral */
     bool sync_fds;       /* SYNC or INTERVAL on disk: the log calls fdatasync */
     bool has_thread;     /* a sync thread runs (sync_fds, or on_durable set) */
+    bool write_behind;   /* SYNC on disk: the sync thread writes the batches */
     pthread_t thread;
 
     pthread_mutex_t lock;
@@ -78,6 +81,8 @@ struct tidal_wal {
 
     /* Everything below is under lock. */
     uint64_t next_lsn;           /* the LSN the next append gets */
+    uint64_t written_lsn;        /* every LSN up to it is in the files (on disk:
+                                    next_lsn - 1 but under write_behind) */
     uint64_t durable_lsn;        /* highest durable LSN */
     uint64_t notified_lsn;       /* last value given to on_durable */
     uint64_t oldest_lsn;         /* lowest LSN still readable */
@@ -91,6 +96,10 @@ struct tidal_wal {
     int failed; /* 0, or TIDAL_EIO once a write or sync failed */
     bool closing;
     bool thread_idle; /* the sync thread waits on work_cv for appends */
+    bool lingering;   /* the sync thread waits for linger_want pending LSNs */
+    uint64_t linger_want;
+    uint64_t last_round_lsns; /* LSNs the last sync round made durable */
+    uint64_t sync_ns;         /* how long the last fdatasync took */
     uint32_t waiters; /* threads in tidal_wal_wait_durable */
     struct tidal__wal_cache cache;
     tidal_wal_stats stats;
@@ -139,6 +148,10 @@ int tidal__wal_seg_roll_if_full(tidal_wal *w, size_t len) __attribute__((warn_un
 
 /* Writes all of buf at off, retrying short writes and EINTR.  0 or errno. */
 int tidal__wal_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+
+/* The same for n iovecs (which it may change).  0 or errno. */
+struct iovec;
+int tidal__wal_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off);
 
 /* Reads batches out of one segment file in large reads. */
 struct tidal__wal_scan {
@@ -195,17 +208,35 @@ void tidal__wal_sync_wake(tidal_wal *w);
  * has already synced it, so the sync thread does not need it). */
 void tidal__wal_sync_retire(tidal_wal *w, int fd);
 
+/* Under write_behind, from the sync thread, under lock: writes every cached
+ * batch above written_lsn to the segments (rolling over as needed), a
+ * segment's worth per pwritev, and raises written_lsn.  On a failed write
+ * the log is failed (TIDAL_EIO) and its waiters woken.  0 or TIDAL_EIO (or
+ * a roll-over's code). */
+int tidal__wal_write_pending(tidal_wal *w) __attribute__((warn_unused_result));
+
 /* ---- wal_read.c --------------------------------------------------------------- */
 
 /* Makes room in the cache's ring for one more batch, so that the put after
  * a successful write cannot fail.  Under lock.  TIDAL_ENOMEM changes nothing. */
 int tidal__wal_cache_reserve(tidal_wal *w) __attribute__((warn_unused_result));
 
-/* Adds e to the cache (taking ownership; room reserved) and, for an on-disk
- * log, evicts the oldest batches while the cache is over memory_bytes (a
- * batch larger than the bound is not kept at all).  Under lock.  Cannot
- * fail. */
+/* Adds e to the cache (taking ownership; room reserved), then trims it.
+ * Under lock.  Cannot fail. */
 void tidal__wal_cache_put(tidal_wal *w, struct tidal__wal_entry *e);
+
+/* For an on-disk log, evicts the oldest batches while the cache is over
+ * memory_bytes, but never one not yet written (under write_behind the cache
+ * is the only copy of those until the sync thread writes them; a batch
+ * larger than the bound goes once written).  Under lock.  Cannot fail. */
+void tidal__wal_cache_trim(tidal_wal *w);
+
+/* The i-th cached batch, oldest first.  Under lock. */
+static inline struct tidal__wal_entry *
+tidal__wal_cache_at(const struct tidal__wal_cache *c, size_t i)
+{
+    return c->ring[(c->head + i) & (c->cap - 1)];
+}
 
 /* Frees every cached batch.  Cannot fail. */
 void tidal__wal_cache_free(struct tidal__wal_cache *c);

@@ -6,14 +6,16 @@
  * (an ephemeral log keeps every batch, and its append refuses to pass the
  * bound).  A reader that keeps up (the shipper sending new batches to its
  * peers) finds them there; one that lags reads the segment files.  The cache
- * holds a contiguous range of LSNs ending at next_lsn - 1.
+ * holds a contiguous range of LSNs ending at next_lsn - 1, and every batch
+ * not yet written to the files (write_behind): readers find those there.
  *
  * A reader copies a cached batch out under the lock and calls its callback
  * without it, so a slow callback never holds up appends.  Segment files are
- * read without the lock: a segment's bytes up to the read limit were written
- * before the limit was taken and never change after (only the last segment's
- * end grows, past the limit), and a segment released meanwhile stays
- * readable through an fd opened before its unlink.
+ * read without the lock: a segment's bytes up to the read limit (for the
+ * live segment, no further than written_lsn) were written before the limit
+ * was taken and never change after (only the last segment's end grows, past
+ * the limit), and a segment released meanwhile stays readable through an fd
+ * opened before its unlink.
  *
  * What is readable: LSNs from oldest_lsn (the first LSN of the oldest
  * segment kept, or of the oldest cached batch of an ephemeral log) to the
@@ -26,11 +28,7 @@
 
 #include "store/wal_internal.h"
 
-static struct tidal__wal_entry *
-cache_at(const struct tidal__wal_cache *c, size_t i)
-{
-    return c->ring[(c->head + i) & (c->cap - 1)];
-}
+#define cache_at tidal__wal_cache_at
 
 static void
 cache_drop_oldest(struct tidal__wal_cache *c)
@@ -72,22 +70,23 @@ void
 tidal__wal_cache_put(tidal_wal *w, struct tidal__wal_entry *e)
 {
     struct tidal__wal_cache *c = &w->cache;
-    bool bounded = w->dir != NULL;
 
     TIDAL_STORE_ASSERT(c->n < c->cap);
-    if (bounded && e->len > w->opts.memory_bytes) {
-        /* Too big to keep: readers go to the file.  The cache must stay a
-         * range ending at next_lsn - 1, so it is emptied. */
-        while (c->n > 0) {
-            cache_drop_oldest(c);
-        }
-        free(e);
-        return;
-    }
     c->ring[(c->head + c->n) & (c->cap - 1)] = e;
     c->n++;
     c->bytes += e->len;
-    while (bounded && c->bytes > w->opts.memory_bytes) {
+    tidal__wal_cache_trim(w);
+}
+
+void
+tidal__wal_cache_trim(tidal_wal *w)
+{
+    struct tidal__wal_cache *c = &w->cache;
+
+    /* Dropping from the oldest keeps the cache a range ending at
+     * next_lsn - 1 (empty, once a batch bigger than the bound is written). */
+    while (w->dir != NULL && c->n > 0 && c->bytes > w->opts.memory_bytes &&
+           cache_at(c, 0)->first_lsn + cache_at(c, 0)->count - 1 <= w->written_lsn) {
         cache_drop_oldest(c);
     }
 }
@@ -142,7 +141,7 @@ struct reader {
  * decoder's code or TIDAL_ECORRUPT if the file disagrees, or TIDAL_EIO /
  * TIDAL_ENOMEM; r->lsn is past the last batch delivered. */
 static int
-read_segment(struct reader *r, uint64_t first, uint64_t end)
+read_segment(struct reader *r, uint64_t first, uint64_t end, uint64_t upto)
 {
     char name[TIDAL__WAL_SEG_NAME_BYTES];
     struct tidal__wal_scan s;
@@ -159,7 +158,7 @@ read_segment(struct reader *r, uint64_t first, uint64_t end)
     if (rc != 0) {
         goto fail_fd;
     }
-    while (expected <= r->limit) {
+    while (expected <= upto) {
         const uint8_t *b;
         tidal_batch_header h;
         uint64_t at;
@@ -206,6 +205,7 @@ read_step(struct reader *r)
     const struct tidal__wal_entry *e;
     uint64_t first;
     uint64_t end = UINT64_MAX;
+    uint64_t upto = r->limit;
     size_t i;
 
     pthread_mutex_lock(&w->lock);
@@ -242,9 +242,11 @@ read_step(struct reader *r)
     first = w->segs[i].first_lsn;
     if (i + 1 < w->nsegs) {
         end = w->segs[i + 1].first_lsn;
+    } else if (upto > w->written_lsn) {
+        upto = w->written_lsn; /* the rest is cached, not yet in the file */
     }
     pthread_mutex_unlock(&w->lock);
-    return read_segment(r, first, end);
+    return read_segment(r, first, end, upto);
 }
 
 int

@@ -310,6 +310,7 @@ tidal__wal_recover(tidal_wal *w, tidal_wal_recovery *rep)
     }
     if (w->nsegs == 0) {
         w->next_lsn = 1;
+        w->written_lsn = 0;
         w->oldest_lsn = 1;
         rc = tidal__wal_seg_create(w);
         if (rc != 0) {
@@ -332,6 +333,7 @@ tidal__wal_recover(tidal_wal *w, tidal_wal_recovery *rep)
         }
     }
     w->next_lsn = r.expected;
+    w->written_lsn = r.expected - 1;
     w->durable_lsn = r.expected - 1;
     w->notified_lsn = w->durable_lsn;
     w->oldest_lsn = w->segs[0].first_lsn;

@@ -20,8 +20,9 @@
  *    pages before the old one's tail, so without this a power loss could
  *    leave a torn batch in a segment that is not the last, which recovery
  *    must refuse (wal.h); with it, only the last segment can be torn.  It
- *    costs one sync per segment (64 MiB by default), on the appending thread:
- *    the one place an append waits for the disk.
+ *    costs one sync per segment (64 MiB by default), on the thread that
+ *    writes: under INTERVAL the appending one (the one place an append
+ *    waits for the disk), under SYNC the sync thread (write-behind).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "store/wal_internal.h"
@@ -243,7 +245,7 @@ tidal__wal_seg_create(tidal_wal *w)
     int fd;
     int rc;
 
-    tidal__wal_seg_name(name, w->opts.origin, w->next_lsn);
+    tidal__wal_seg_name(name, w->opts.origin, w->written_lsn + 1);
     fd = openat(w->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
         return TIDAL_EIO;
@@ -255,7 +257,7 @@ tidal__wal_seg_create(tidal_wal *w)
         }
         w->stats.syncs++;
     }
-    rc = tidal__wal_seg_push(w, w->next_lsn, 0);
+    rc = tidal__wal_seg_push(w, w->written_lsn + 1, 0);
     if (rc != 0) {
         goto fail_file;
     }
@@ -288,8 +290,8 @@ tidal__wal_seg_roll_if_full(tidal_wal *w, size_t len)
         w->stats.syncs++;
         /* Everything written so far is in this segment or older ones, all
          * synced now. */
-        if (w->durable_lsn < w->next_lsn - 1) {
-            w->durable_lsn = w->next_lsn - 1;
+        if (w->durable_lsn < w->written_lsn) {
+            w->durable_lsn = w->written_lsn;
             if (w->waiters > 0) {
                 pthread_cond_broadcast(&w->durable_cv);
             }
@@ -326,6 +328,34 @@ tidal__wal_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
         p += n;
         len -= (size_t)n;
         off += (uint64_t)n;
+    }
+    return 0;
+}
+
+int
+tidal__wal_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off)
+{
+    while (n > 0) {
+        ssize_t k = pwritev(fd, iov, n, (off_t)off);
+        if (k < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return errno;
+        }
+        if (k == 0) {
+            return EIO;
+        }
+        off += (uint64_t)k;
+        while (n > 0 && (size_t)k >= iov->iov_len) {
+            k -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (uint8_t *)iov->iov_base + k;
+            iov->iov_len -= (size_t)k;
+        }
     }
     return 0;
 }

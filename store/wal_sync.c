@@ -1,18 +1,27 @@
 /*
  * Durability: the sync thread, the durable LSN and waiting for it.
  *
- * Group commit (SYNC).  Appends write() under the log's lock and return at
- * once.  The sync thread loops:
- *   under the lock, wait until something written is not durable yet;
- *   note target = next_lsn - 1 and the live segment's fd; drop the lock;
+ * Group commit (SYNC).  Appends queue their batch under the log's lock and
+ * return at once.  The sync thread loops:
+ *   call on_durable(durable_lsn) without the lock if it moved;
+ *   under the lock, wait until something appended is not durable yet;
+ *   linger (below); write every queued batch (tidal__wal_write_pending); note
+ *   target = written_lsn and the live segment's fd; drop the lock;
  *   fdatasync(fd), while appends keep arriving;
- *   under the lock, durable_lsn = target; wake the waiters;
- *   call on_durable(target) without the lock.
+ *   under the lock, durable_lsn = target; wake the waiters.
  * While one fdatasync runs, later appends pile up, and the next round covers
  * them all: one sync per round however many threads append.  target is safe
- * because every batch up to it had been written (its write() returned) before
- * the snapshot, either into the fd being synced or into an older segment,
- * which the roll-over synced before leaving it (wal_segment.c).
+ * because every batch up to it was written before the snapshot, either into
+ * the fd being synced or into an older segment, which the roll-over synced
+ * before leaving it (wal_segment.c).
+ * Linger: a round that made k LSNs durable released writers that were
+ * waiting for them, and they append again at once.  If fewer than k are
+ * queued when the next round would start, the thread waits for k, at most a
+ * quarter of the last fdatasync's time (appends wake it when k are there).
+ * Without it a pipelined writer with a window of W batches alternates
+ * rounds of a few and of W minus a few: W/2 per sync.  Measured with one
+ * writer, W = 64, 1-record batches: 32 -> 62 batches per sync, 160k ->
+ * 200k records/s (bench_wal).
  *
  * INTERVAL: the same round, started by a timer every interval_ms (if anything
  * is pending) instead of by appends.
@@ -27,11 +36,22 @@
  * durable_lsn stops there and waiters get TIDAL_EIO.
  */
 #include <errno.h>
+#include <sys/prctl.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "store/deadline.h"
 #include "store/wal_internal.h"
+
+static uint64_t
+mono_ns(void)
+{
+    struct timespec now;
+
+    (void)clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
 
 static bool
 passed(const struct timespec *t)
@@ -65,18 +85,115 @@ close_retired(tidal_wal *w)
     w->nretired = 0;
 }
 
+/* The most batches one pwritev takes (IOV_MAX is 1024 on Linux). */
+#define WRITE_IOV_MAX 256
+
+int
+tidal__wal_write_pending(tidal_wal *w)
+{
+    struct tidal__wal_cache *c = &w->cache;
+    size_t i = c->n;
+    int rc = 0;
+
+    while (i > 0 && tidal__wal_cache_at(c, i - 1)->first_lsn > w->written_lsn) {
+        i--;
+    }
+    while (i < c->n && rc == 0) {
+        struct iovec iov[WRITE_IOV_MAX];
+        struct tidal__wal_entry *last = NULL;
+        struct tidal__wal_seg *seg;
+        uint64_t bytes = 0;
+        int n = 0;
+
+        rc = tidal__wal_seg_roll_if_full(w, tidal__wal_cache_at(c, i)->len);
+        if (rc != 0) {
+            break;
+        }
+        seg = &w->segs[w->nsegs - 1];
+        /* the first batch fits (the roll made room, or the segment is
+         * empty); the next ones while the segment stays within its size */
+        while (i < c->n && n < WRITE_IOV_MAX) {
+            struct tidal__wal_entry *e = tidal__wal_cache_at(c, i);
+            if (n > 0 && seg->size + bytes + e->len > w->opts.segment_bytes) {
+                break;
+            }
+            iov[n].iov_base = e->bytes;
+            iov[n].iov_len = e->len;
+            bytes += e->len;
+            last = e;
+            n++;
+            i++;
+        }
+        if (tidal__wal_pwritev_all(w->fd, iov, n, seg->size) != 0) {
+            /* as in commit: whole batches only, and the log is failed */
+            (void)ftruncate(w->fd, (off_t)seg->size);
+            rc = TIDAL_EIO;
+            break;
+        }
+        seg->size += bytes;
+        w->written_lsn = last->first_lsn + last->count - 1;
+    }
+    if (rc != 0) {
+        w->failed = TIDAL_EIO;
+        pthread_cond_broadcast(&w->durable_cv);
+        return TIDAL_EIO;
+    }
+    tidal__wal_cache_trim(w);
+    return 0;
+}
+
+/* Under lock, before a SYNC round (write_behind): if the last round made
+ * more LSNs durable than are pending now, the writers it released are
+ * likely appending again; wait for them, up to a quarter of the last
+ * fdatasync's time, so that this round covers them too.  Without it a
+ * pipelined writer's rounds alternate between a few batches and the rest
+ * of its window: half the window per sync on average.  A round that
+ * covered no more than is pending (a lone sequential writer) waits for
+ * nothing. */
+static void
+linger(tidal_wal *w)
+{
+    uint64_t want = w->last_round_lsns;
+    uint64_t end_ns;
+    struct timespec end;
+
+    if (!w->write_behind || w->closing || w->next_lsn - 1 - w->written_lsn >= want) {
+        return;
+    }
+    end_ns = mono_ns() + w->sync_ns / 4;
+    end.tv_sec = (time_t)(end_ns / 1000000000u);
+    end.tv_nsec = (long)(end_ns % 1000000000u);
+    w->lingering = true;
+    w->linger_want = want;
+    while (!w->closing && w->next_lsn - 1 - w->written_lsn < want) {
+        if (pthread_cond_timedwait(&w->work_cv, &w->lock, &end) == ETIMEDOUT) {
+            break;
+        }
+    }
+    w->lingering = false;
+}
+
 /* One group-commit round; drops the lock around the fdatasync.  If the sync
  * fails the log is failed (TIDAL_EIO) and its waiters woken. */
 static void
 sync_round(tidal_wal *w)
 {
-    uint64_t target = w->next_lsn - 1;
-    int fd = w->fd;
+    uint64_t target;
+    int fd;
     int rc;
 
+    if (w->write_behind && tidal__wal_write_pending(w) != 0) {
+        return; /* the log is failed, its waiters woken */
+    }
+    target = w->written_lsn;
+    fd = w->fd;
     pthread_mutex_unlock(&w->lock);
+    uint64_t t0 = mono_ns();
     rc = fdatasync(fd);
+    uint64_t t1 = mono_ns();
     pthread_mutex_lock(&w->lock);
+    w->sync_ns = t1 - t0;
+    w->last_round_lsns = target > w->durable_lsn ? target - w->durable_lsn : 0;
     if (rc != 0) {
         w->failed = TIDAL_EIO;
         pthread_cond_broadcast(&w->durable_cv);
@@ -104,6 +221,10 @@ sync_main(void *arg)
 {
     tidal_wal *w = arg;
     bool interval = w->opts.durability == TIDAL_DURABILITY_INTERVAL;
+
+    /* its lingers are tens of microseconds: the default 50 us slack would
+     * double them */
+    (void)prctl(PR_SET_TIMERSLACK, 1000ul, 0, 0, 0);
     struct timespec tick = tidal_deadline(CLOCK_MONOTONIC, w->opts.interval_ms);
 
     pthread_mutex_lock(&w->lock);
@@ -115,12 +236,15 @@ sync_main(void *arg)
         if (interval && passed(&tick)) {
             tick = tidal_deadline(CLOCK_MONOTONIC, w->opts.interval_ms);
         }
-        if (pending && due) {
-            sync_round(w);
-            continue;
-        }
+        /* on_durable first: under a steady load there is always a round
+         * to run, and the shipper must not wait for a lull */
         if (w->opts.on_durable != NULL && w->durable_lsn > w->notified_lsn) {
             notify(w);
+            continue;
+        }
+        if (pending && due) {
+            linger(w);
+            sync_round(w);
             continue;
         }
         if (w->closing) {
@@ -167,6 +291,9 @@ tidal__wal_sync_appended(tidal_wal *w)
 {
     if (!w->sync_fds) {
         set_durable(w, w->next_lsn - 1);
+    }
+    if (w->lingering) {
+        return w->next_lsn - 1 - w->written_lsn >= w->linger_want;
     }
     if (!w->has_thread || !w->thread_idle) {
         return false;

@@ -95,9 +95,9 @@ Test(wal_segment, a_batch_larger_than_a_segment_gets_its_own)
     wal_append(w, 100, 1);
     wal_append(w, 10000, 1);
     wal_append(w, 100, 1);
+    TIDAL_PASS(tidal_wal_wait_durable(w, 3, 10000)); /* SYNC writes behind: then rolled */
     tidal_wal_stats_get(w, &st);
     cr_assert_eq(st.segments_live, 3);
-    TIDAL_PASS(tidal_wal_wait_durable(w, 3, 10000));
     g = wal_read_all(w, 1, false);
     cr_assert_eq(g->n, 3);
     free(g);
@@ -211,5 +211,53 @@ Test(wal_segment, list_finds_every_log)
         tidal_wal_close(w[i]);
     }
     TIDAL_FAIL(tidal_wal_list(dir, NULL, NULL), TIDAL_EINVAL);
+    tidal_test_rmdir(dir);
+}
+
+/* Under SYNC the sync thread writes the batches (write-behind): until it
+ * does, the cache is their only copy, so it must keep them whatever its
+ * bound, and a read crossing from the files into them must see one
+ * unbroken log.  A 512-byte cache and 4 KiB segments make every read
+ * cross files, roll-overs and unwritten batches while the appends race the
+ * sync thread. */
+Test(wal_segment, sync_reads_cross_files_and_batches_not_yet_written)
+{
+    const char *dir = tidal_test_tmpdir();
+    tidal_wal_opts o = wal_opts(dir, TIDAL_DURABILITY_SYNC);
+    tidal_wal *w;
+    struct wal_got *g;
+    const uint64_t batches = 1500;
+
+    o.segment_bytes = TIDAL_WAL_SEGMENT_BYTES_MIN;
+    o.memory_bytes = 512;
+    w = wal_open(&o, NULL);
+    for (uint64_t i = 1; i <= batches; i++) {
+        cr_assert_eq(wal_append(w, 100, 1), i);
+        uint64_t from = i > 60 ? i - 60 : 1; /* from the files into the unwritten */
+        g = wal_read_all(w, from, true);
+        cr_assert_eq(g->n, i - from + 1, "LSNs %llu..%llu readable", (unsigned long long)from,
+                     (unsigned long long)i);
+        free(g);
+        if (i % 100 == 0) {
+            g = wal_read_all(w, 1, true);
+            cr_assert_eq(g->n, i, "all %llu appended batches readable", (unsigned long long)i);
+            free(g);
+            uint64_t durable = tidal_wal_durable_lsn(w);
+            g = wal_read_all(w, 1, false);
+            cr_assert_geq(g->n, durable, "every durable batch readable");
+            free(g);
+        }
+    }
+    TIDAL_PASS(tidal_wal_wait_durable(w, batches, 10000));
+    tidal_wal_stats st;
+    tidal_wal_stats_get(w, &st);
+    cr_assert_gt(st.segments_live, 30, "rolled over by the sync thread");
+    tidal_wal_close(w);
+
+    w = wal_open(&o, NULL);
+    g = wal_read_all(w, 1, false);
+    cr_assert_eq(g->n, batches, "every batch in the files after reopen");
+    free(g);
+    tidal_wal_close(w);
     tidal_test_rmdir(dir);
 }
