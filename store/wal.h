@@ -90,7 +90,9 @@ typedef struct tidal_wal_opts {
     uint64_t segment_bytes;          /* roll over past this size; 0 = 64 MiB; 4 KiB..1 GiB */
     uint64_t memory_bytes;           /* recent batches kept in memory for readers;
                                         0 = 64 MiB (ephemeral logs keep everything up to
-                                        this bound and refuse appends past it: ELIMIT) */
+                                        this bound and refuse appends past it: ELIMIT;
+                                        under SYNC an append waits while this much is
+                                        appended and not yet written) */
     tidal_wal_durable_fn on_durable; /* NULL = none */
     void *on_durable_arg;
 } tidal_wal_opts;
@@ -195,6 +197,9 @@ typedef struct tidal_wal_stats {
     uint64_t segments_live; /* segment files present now */
     uint64_t rejected;      /* tidal_wal_append_batch refusals: bad batch, another
                                log's, or a discontinuity (the code says which) */
+    uint64_t queued_max;    /* SYNC: most bytes appended and not yet written at once
+                               (at most memory_bytes, or one batch) */
+    uint64_t room_waits;    /* SYNC: appends that waited for the sync thread's writes */
 } tidal_wal_stats;
 /* A consistent copy of the counters.  Cannot fail. */
 void tidal_wal_stats_get(tidal_wal *w, tidal_wal_stats *out);

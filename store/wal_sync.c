@@ -17,7 +17,8 @@
  * Linger: a round that made k LSNs durable released writers that were
  * waiting for them, and they append again at once.  If fewer than k are
  * queued when the next round would start, the thread waits for k, at most a
- * quarter of the last fdatasync's time (appends wake it when k are there).
+ * quarter of the last fdatasync's time and 0.5 ms (appends wake it when k
+ * are there).
  * Without it a pipelined writer with a window of W batches alternates
  * rounds of a few and of W minus a few: W/2 per sync.  Measured with one
  * writer, W = 64, 1-record batches: 32 -> 62 batches per sync, 160k ->
@@ -132,6 +133,10 @@ tidal__wal_write_pending(tidal_wal *w)
         }
         seg->size += bytes;
         w->written_lsn = last->first_lsn + last->count - 1;
+        w->queued_bytes -= bytes;
+        if (w->room_waiters > 0) {
+            pthread_cond_broadcast(&w->durable_cv);
+        }
     }
     if (rc != 0) {
         w->failed = TIDAL_EIO;
@@ -150,6 +155,8 @@ tidal__wal_write_pending(tidal_wal *w)
  * of its window: half the window per sync on average.  A round that
  * covered no more than is pending (a lone sequential writer) waits for
  * nothing. */
+#define LINGER_NS_MAX 500000u /* a slow disk's 20 ms sync does not make it 5 ms */
+
 static void
 linger(tidal_wal *w)
 {
@@ -160,7 +167,7 @@ linger(tidal_wal *w)
     if (!w->write_behind || w->closing || w->next_lsn - 1 - w->written_lsn >= want) {
         return;
     }
-    end_ns = mono_ns() + w->sync_ns / 4;
+    end_ns = mono_ns() + (w->sync_ns / 4 < LINGER_NS_MAX ? w->sync_ns / 4 : LINGER_NS_MAX);
     end.tv_sec = (time_t)(end_ns / 1000000000u);
     end.tv_nsec = (long)(end_ns % 1000000000u);
     w->lingering = true;

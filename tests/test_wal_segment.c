@@ -219,7 +219,7 @@ Test(wal_segment, list_finds_every_log)
  * bound, and a read crossing from the files into them must see one
  * unbroken log.  A 512-byte cache and 4 KiB segments make every read
  * cross files, roll-overs and unwritten batches while the appends race the
- * sync thread. */
+ * sync thread, whose writes they wait for when 512 bytes are queued. */
 Test(wal_segment, sync_reads_cross_files_and_batches_not_yet_written)
 {
     const char *dir = tidal_test_tmpdir();
@@ -252,6 +252,9 @@ Test(wal_segment, sync_reads_cross_files_and_batches_not_yet_written)
     tidal_wal_stats st;
     tidal_wal_stats_get(w, &st);
     cr_assert_gt(st.segments_live, 30, "rolled over by the sync thread");
+    cr_assert_leq(st.queued_max, o.memory_bytes, "appends waited for the writes: %llu queued",
+                  (unsigned long long)st.queued_max);
+    cr_log_info("%llu appends waited for room", (unsigned long long)st.room_waits);
     tidal_wal_close(w);
 
     w = wal_open(&o, NULL);
