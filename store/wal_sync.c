@@ -17,12 +17,14 @@
  * Linger: a round that made k LSNs durable released writers that were
  * waiting for them, and they append again at once.  If fewer than k are
  * queued when the next round would start, the thread waits for k, at most a
- * quarter of the last fdatasync's time and 0.5 ms (appends wake it when k
+ * eighth of the last fdatasync's time and 0.5 ms (appends wake it when k
  * are there).
  * Without it a pipelined writer with a window of W batches alternates
  * rounds of a few and of W minus a few: W/2 per sync.  Measured with one
- * writer, W = 64, 1-record batches: 32 -> 62 batches per sync, 160k ->
- * 200k records/s (bench_wal).
+ * writer, W = 64, 1-record batches (bench_wal): 32 -> 63 batches per sync,
+ * 131-167k -> 238-250k records/s.  A quarter of the sync instead of an
+ * eighth gave the same to one writer but cost 4 writers a tenth: their
+ * refill competes for 2 cores and the linger ran out more often.
  *
  * INTERVAL: the same round, started by a timer every interval_ms (if anything
  * is pending) instead of by appends.
@@ -149,7 +151,7 @@ tidal__wal_write_pending(tidal_wal *w)
 
 /* Under lock, before a SYNC round (write_behind): if the last round made
  * more LSNs durable than are pending now, the writers it released are
- * likely appending again; wait for them, up to a quarter of the last
+ * likely appending again; wait for them, up to an eighth of the last
  * fdatasync's time, so that this round covers them too.  Without it a
  * pipelined writer's rounds alternate between a few batches and the rest
  * of its window: half the window per sync on average.  A round that
@@ -167,7 +169,7 @@ linger(tidal_wal *w)
     if (!w->write_behind || w->closing || w->next_lsn - 1 - w->written_lsn >= want) {
         return;
     }
-    end_ns = mono_ns() + (w->sync_ns / 4 < LINGER_NS_MAX ? w->sync_ns / 4 : LINGER_NS_MAX);
+    end_ns = mono_ns() + (w->sync_ns / 8 < LINGER_NS_MAX ? w->sync_ns / 8 : LINGER_NS_MAX);
     end.tv_sec = (time_t)(end_ns / 1000000000u);
     end.tv_nsec = (long)(end_ns % 1000000000u);
     w->lingering = true;
