@@ -16,7 +16,7 @@
  * before leaving it (wal_segment.c).
  * Linger: a round that made k LSNs durable released writers that were
  * waiting for them, and they append again at once.  If fewer than k are
- * queued when the next round would start, the thread waits for k, at most a
+ * queued when the next round would start, the thread waits for k, at most an
  * eighth of the last fdatasync's time and 0.5 ms (appends wake it when k
  * are there).
  * Without it a pipelined writer with a window of W batches alternates
