@@ -163,7 +163,11 @@ int tidal_read_windowed_count(tidal_region *r, tidal_entity_id item, const char 
 
 /* Hides / unhides item for user with the given stamp, stored unchanged (the
  * region's clock only advances past it).  Between a hide and an unhide the
- * greater (wall, logical) wins; on equal (wall, logical) the hide wins. */
+ * greater (wall, logical) wins; on equal (wall, logical) the hide wins.
+ * The caller's own thread applies and logs it and ships it to every peer,
+ * as from "region-<id>" (fault rules on that actor's links cover it): one
+ * mailbox hop from the call to a peer's state.  Returns once it is durable
+ * under the region's policy. */
 int tidal_hide_item_with_ts(tidal_region *r, tidal_entity_id user, tidal_entity_id item,
                             tidal_hlc ts) TIDAL_WARN_UNUSED;
 int tidal_unhide_item_with_ts(tidal_region *r, tidal_entity_id user, tidal_entity_id item,
