@@ -310,29 +310,6 @@ tidal__wal_seg_roll_if_full(tidal_wal *w, size_t len)
 }
 
 int
-tidal__wal_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
-{
-    const uint8_t *p = buf;
-
-    while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, (off_t)off);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return errno;
-        }
-        if (n == 0) {
-            return EIO;
-        }
-        p += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
-}
-
-int
 tidal__wal_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off)
 {
     while (n > 0) {
@@ -358,6 +335,14 @@ tidal__wal_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off)
         }
     }
     return 0;
+}
+
+int
+tidal__wal_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+    struct iovec one = {.iov_base = (void *)buf, .iov_len = len};
+
+    return tidal__wal_pwritev_all(fd, &one, 1, off);
 }
 
 /* ---- the scanner ------------------------------------------------------------ */
