@@ -31,11 +31,7 @@
 void
 tidal__watermark_init(tidal_region *r)
 {
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&r->wait_cond, &ca);
-    pthread_condattr_destroy(&ca);
+    (void)tidal_cond_init_monotonic(&r->wait_cond);
     pthread_mutex_init(&r->wait_lock, NULL);
     atomic_init(&r->waiters, 0);
     r->wait_closed = false;

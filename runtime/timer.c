@@ -114,11 +114,7 @@ tidal__timers_start(tidal_runtime *rt)
     if (t == NULL) {
         return TIDAL_ENOMEM;
     }
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&t->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    (void)tidal_cond_init_monotonic(&t->cond);
     pthread_mutex_init(&t->lock, NULL);
     rt->timers = t;
     if (pthread_create(&t->thread, NULL, timer_main, rt) != 0) {

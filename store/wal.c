@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/deadline.h"
 #include "store/wal_internal.h"
 
 /* Copies *in into *out with defaults applied; TIDAL_EINVAL if a field is out
@@ -71,32 +72,22 @@ opts_check(const tidal_wal_opts *in, tidal_wal_opts *out)
 static int
 sync_objects_init(tidal_wal *w)
 {
-    pthread_condattr_t ca;
-    int rc = TIDAL_ENOMEM;
-
-    if (pthread_condattr_init(&ca) != 0) {
+    if (pthread_mutex_init(&w->lock, NULL) != 0) {
         return TIDAL_ENOMEM;
     }
-    (void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* valid clock: cannot fail */
-    if (pthread_mutex_init(&w->lock, NULL) != 0) {
-        goto fail_attr;
-    }
-    if (pthread_cond_init(&w->work_cv, &ca) != 0) {
+    if (tidal_cond_init_monotonic(&w->work_cv) != 0) {
         goto fail_mutex;
     }
-    if (pthread_cond_init(&w->durable_cv, &ca) != 0) {
+    if (tidal_cond_init_monotonic(&w->durable_cv) != 0) {
         goto fail_work_cv;
     }
-    pthread_condattr_destroy(&ca);
     return 0;
 
 fail_work_cv:
     pthread_cond_destroy(&w->work_cv);
 fail_mutex:
     pthread_mutex_destroy(&w->lock);
-fail_attr:
-    pthread_condattr_destroy(&ca);
-    return rc;
+    return TIDAL_ENOMEM;
 }
 
 static void

@@ -163,15 +163,13 @@ static void
 linger(tidal_wal *w)
 {
     uint64_t want = w->last_round_lsns;
-    uint64_t end_ns;
     struct timespec end;
 
     if (!w->write_behind || w->closing || w->next_lsn - 1 - w->written_lsn >= want) {
         return;
     }
-    end_ns = mono_ns() + (w->sync_ns / 8 < LINGER_NS_MAX ? w->sync_ns / 8 : LINGER_NS_MAX);
-    end.tv_sec = (time_t)(end_ns / 1000000000u);
-    end.tv_nsec = (long)(end_ns % 1000000000u);
+    end = tidal_deadline_ns(CLOCK_MONOTONIC,
+                            w->sync_ns / 8 < LINGER_NS_MAX ? w->sync_ns / 8 : LINGER_NS_MAX);
     w->lingering = true;
     w->linger_want = want;
     while (!w->closing && w->next_lsn - 1 - w->written_lsn < want) {
