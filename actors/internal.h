@@ -17,19 +17,20 @@
  * by the caller's own thread (client.c), or by the region actor for a
  * remote client.  The writer applies the write to the state, appends it to
  * the region's WAL and - when the WAL says it is durable at once
- * (ephemeral, NONE) - ships the batch to every peer itself (the last hop).  Under SYNC and INTERVAL the WAL's sync thread wakes the
- * shipper, which ships what became durable: a peer never sees a batch its
- * origin could still lose, so LSNs are never reused after a crash.
+ * (ephemeral, NONE) - ships the batch to every peer itself (the last hop).
+ * Under SYNC and INTERVAL the WAL's sync thread wakes the shipper, which
+ * ships what became durable: a peer never sees a batch its origin could
+ * still lose, so LSNs are never reused after a crash.
  *
  * Ship mark: every LSN up to r->ship_mark was sent to every peer (by its
  * writer or by the shipper).  A writer ships its batch inline only if the
  * batch comes right after the mark, and moves the mark over it (one CAS,
  * tidal__ship_claim); otherwise the shipper sends it, from the mark on, and
  * raises the mark to what every peer has been sent (a durable batch its
- * writer could not claim kicks the shipper at once: tidal__shipper_kick).  Without the check, a
- * batch that became durable at once behind one still waiting for the
- * shipper would let the shipper believe both were sent, and the first would
- * be lost until a retransmit.  A writer whose inline send fails sets
+ * writer could not claim kicks the shipper at once: tidal__shipper_kick).
+ * Without the check, a batch that became durable at once behind one still
+ * waiting for the shipper would let the shipper believe both were sent, and
+ * the first would be lost until a retransmit.  A writer whose inline send fails sets
  * ship_lost and ticks the shipper, which resends from each peer's ACK at
  * once instead of waiting for TIDAL_SHIP_RTO_MS.  The
  * client's call waits for durability on its own thread, never in a handler.

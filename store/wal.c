@@ -14,11 +14,11 @@
  *   after the lock: wake the sync thread if it sleeps.
  * Under SYNC (write_behind) the sync thread writes instead: each round it
  * writes every batch above written_lsn with one pwritev per segment
- * (tidal__wal_write_pending, wal_sync.c), under the lock, then syncs.  An append is
- * then a copy and a few stores, so one writer with many batches in flight
- * fills a round's window before the round starts (a write() per append
- * left the first few batches of each round alone in it), and the lock
- * (which a region holds under its state lock) is held for no syscall.  A
+ * (tidal__wal_write_pending, wal_sync.c), under the lock, then syncs.  An
+ * append is then a copy and a few stores, so one writer with many batches
+ * in flight fills a round's window before the round starts (a write() per
+ * append left the first few batches of each round alone in it), and the
+ * lock (which a region holds under its state lock) is held for no syscall.  A
  * kill -9 loses the batches not yet written, none of them durable, so
  * none acknowledged.  INTERVAL and NONE write on append, as a kill -9
  * must not lose what NONE calls durable.

@@ -13,8 +13,9 @@
  * runs under it except the writes (a write() of the batch being appended
  * under INTERVAL and NONE; under SYNC one pwritev per round, by the sync
  * thread) and, once per segment roll-over under SYNC or INTERVAL, the
- * fdatasync of the segment being closed and the directory's fsync.  fdatasync of the live segment, reads of
- * segment files and every user callback run without it.
+ * fdatasync of the segment being closed and the directory's fsync.
+ * fdatasync of the live segment, reads of segment files and every user
+ * callback run without it.
  *
  * File descriptors: only the sync thread closes a retired segment's fd (one
  * the log has rolled away from), so the fd it is syncing is never closed
