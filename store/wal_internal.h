@@ -1,6 +1,7 @@
 /*
  * The WAL's insides, shared by its files (wal.h is the contract):
- *   wal.c          options, open/close, the append path, stats, tidal_wal_list
+ *   wal.c          options, open/close, the append path, stats
+ *   wal_list.c     tidal_wal_list: the logs of a directory, from file names
  *   wal_segment.c  segment names, directories, creating and rolling segments,
  *                  the buffered batch scanner used by recovery and readers
  *   wal_recover.c  the recovery scan and its torn-tail decisions
