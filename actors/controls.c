@@ -166,6 +166,7 @@ tidal_region_stats_get(tidal_region *r, tidal_region_stats *out)
     out->batches_applied = atomic_load(&r->st_applied);
     out->batches_duplicate = atomic_load(&r->st_dup_batches);
     out->batches_held = atomic_load(&r->st_held);
+    out->acks_sent = atomic_load(&r->st_acks);
     out->seqno_duplicates = atomic_load(&r->st_seqno_dups);
     out->reconcile_rounds = atomic_load(&r->st_rounds);
     out->reconcile_entries = atomic_load(&r->st_rentries);

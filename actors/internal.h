@@ -75,9 +75,14 @@
 #include "tidal/region.h"
 
 
+/* A follower acknowledges the batches it applies on its region's tick, this
+ * often, or at once when TIDAL_ACK_EVERY_BATCHES are owed to one origin
+ * (apply.c, "Delayed ACKs"). */
+#define TIDAL_ACK_DELAY_MS 20u
+#define TIDAL_ACK_EVERY_BATCHES 256u
 /* Retransmit a peer's unacknowledged batches after this long without progress
- * (above the follower's 50 ms re-ack tick, so a durable-copy ack that is
- * merely waiting for that tick causes no resend); the wait doubles on every
+ * (well above TIDAL_ACK_DELAY_MS, so an ACK that is merely waiting for the
+ * follower's tick causes no resend); the wait doubles on every
  * retransmit without progress, up to TIDAL_SHIP_RTO_MAX_MS, so a partitioned
  * peer costs a resend a second, not twenty. */
 #define TIDAL_SHIP_RTO_MS 100u
@@ -161,6 +166,8 @@ struct tidal_region {
     /* follower path (region actor only, so no lock) */
     uint64_t applied_lsn[TIDAL_REGIONS_MAX];
     bool copy_off[TIDAL_REGIONS_MAX]; /* the origin's log moved past our copy: no copy */
+    uint64_t ack_sent[TIDAL_REGIONS_MAX];  /* the last ACK sent to each origin */
+    uint32_t ack_owed[TIDAL_REGIONS_MAX];  /* batches applied since then */
     bool announced; /* the first tick acknowledged every peer */
     uint64_t expired_ms; /* when signal buckets were last expired */
     struct tidal__held_batch *held_batches[TIDAL_REGIONS_MAX];
@@ -188,7 +195,7 @@ struct tidal_region {
     atomic_uint_least64_t handover_corr;
 
     /* counters */
-    atomic_uint_least64_t st_writes, st_shipped, st_applied, st_dup_batches, st_held,
+    atomic_uint_least64_t st_writes, st_shipped, st_applied, st_dup_batches, st_held, st_acks,
         st_seqno_dups, st_rounds, st_rentries, st_rbytes;
     atomic_uint_least64_t st_acked[TIDAL_REGIONS_MAX];
     atomic_uint_least64_t st_applied_lsn[TIDAL_REGIONS_MAX];
@@ -248,6 +255,7 @@ int tidal__apply_batch(tidal_region *r, tidal_ctx *ctx, uint16_t origin, const u
 int tidal__apply_payload(tidal_region *r, const uint8_t *payload, size_t len, uint32_t count);
 void tidal__apply_log_base(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg);
 void tidal__send_ack(tidal_region *r, tidal_ctx *ctx, uint16_t origin);
+void tidal__send_acks_owed(tidal_region *r, tidal_ctx *ctx, bool all);
 
 /* ---- watermark.c: the applied watermark and its waiters ---- */
 void tidal__watermark_init(tidal_region *r);

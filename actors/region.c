@@ -3,18 +3,16 @@
  * session actors, follower path for peers' batches, writer of the writes that
  * are not about a session (hide, unhide).  Also the peer table.
  *
- * Its tick (every TIDAL_REGION_TICK_MS) re-acknowledges origins whose copied
- * batches became durable here since the last ACK (the first tick acknowledges
- * every peer, whatever this region holds), and once a minute expires old
- * signal buckets.
+ * Its tick (every TIDAL_ACK_DELAY_MS) acknowledges what it applied, or made
+ * durable in a copy, since the last ACK to each origin (apply.c, "Delayed
+ * ACKs"; the first tick acknowledges every peer, whatever this region
+ * holds), and once a minute expires old signal buckets.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "actors/internal.h"
-
-#define TIDAL_REGION_TICK_MS 50u
 
 static int
 addr_from(tidal_addr *out, tidal_view url, const char *kind, uint16_t id)
@@ -57,7 +55,7 @@ static int
 region_init(tidal_ctx *ctx, void *arg, void **state)
 {
     *state = arg;
-    return tidal__tick_after(ctx, TIDAL_REGION_TICK_MS);
+    return tidal__tick_after(ctx, TIDAL_ACK_DELAY_MS);
 }
 
 /* Answers a write (region.c's writes carry no seqno).  A sender that did not
@@ -97,14 +95,8 @@ on_tick(tidal_ctx *ctx, tidal_region *r)
     /* the first tick tells every peer's shipper what this incarnation has (a
      * region that restarted with less than it had acknowledged is re-shipped
      * without waiting for the peer's next write) */
-    bool announce = !r->announced;
+    tidal__send_acks_owed(r, ctx, !r->announced);
     r->announced = true;
-    for (tidal_region_id o = 0; o < TIDAL_REGIONS_MAX; o++) {
-        if (announce || (r->peer_wal[o] != NULL && r->applied_lsn[o] > 0)) {
-            /* re-ack: the copy may have become durable since the batch came */
-            tidal__send_ack(r, ctx, o);
-        }
-    }
     uint64_t now = tidal_now(r->rt).wall_ns;
     if (now / 1000000u - r->expired_ms >= TIDAL_EXPIRE_EVERY_MS) {
         /* a pass visits every (item, type): once a minute, not every tick */
@@ -113,7 +105,7 @@ on_tick(tidal_ctx *ctx, tidal_region *r)
         tidal_signals_expire(r->signals, now);
         pthread_mutex_unlock(&r->state_lock);
     }
-    return tidal__tick_after(ctx, TIDAL_REGION_TICK_MS);
+    return tidal__tick_after(ctx, TIDAL_ACK_DELAY_MS);
 }
 
 static int

@@ -229,6 +229,8 @@ typedef struct tidal_region_stats {
     uint64_t batches_applied;     /* peer batches applied */
     uint64_t batches_duplicate;   /* peer batches dropped as already applied */
     uint64_t batches_held;        /* peer batches held for a gap */
+    uint64_t acks_sent;           /* ACKs sent to peers' shippers (several batches
+                                   * each: actors/apply.c, "Delayed ACKs") */
     uint64_t seqno_duplicates;    /* session writes dropped by the HWM */
     uint64_t reconcile_rounds;
     uint64_t reconcile_entries;   /* entries received from peers by reconciliation */
