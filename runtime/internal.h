@@ -197,7 +197,8 @@ struct tidal__link {
     uint64_t url_hash;
     nng_socket sock;
     nng_dialer dialer;
-    nng_aio *tx_aio;
+    nng_aio *tx_aio;              /* a frame nng could not take at once (tx_cb) */
+    nng_aio *now_aio;             /* no callback, zero timeout: send_frame's first try */
     pthread_mutex_t lock;
     pthread_cond_t cond;          /* room waiters */
     tidal_buf fill;               /* frame being filled (header included), reused */
@@ -293,8 +294,9 @@ struct tidal_runtime {
     struct tidal__ask *asks;
 
     /* counters */
-    atomic_uint_least64_t st_sent, st_frames_sent, st_received, st_frames_received,
-        st_handled, st_handled_inline, st_dups, st_restarts, st_activations, st_passivations;
+    atomic_uint_least64_t st_sent, st_frames_sent, st_frames_at_once, st_received,
+        st_frames_received, st_handled, st_handled_inline, st_dups, st_restarts, st_activations,
+        st_passivations;
     atomic_uint_least64_t st_dead[TIDAL_DEAD_COUNT];
     atomic_uint_least64_t st_rejected[TIDAL_REJECT_COUNT];
     atomic_uint_least64_t st_faults[TIDAL_FAULT_COUNT];

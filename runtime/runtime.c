@@ -342,6 +342,7 @@ tidal_runtime_stats(tidal_runtime *rt, tidal_stats *out)
     memset(out, 0, sizeof(*out));
     out->sent = atomic_load(&rt->st_sent);
     out->frames_sent = atomic_load(&rt->st_frames_sent);
+    out->frames_sent_at_once = atomic_load(&rt->st_frames_at_once);
     out->received = atomic_load(&rt->st_received);
     out->frames_received = atomic_load(&rt->st_frames_received);
     out->handled = atomic_load(&rt->st_handled);

@@ -340,6 +340,8 @@ enum tidal_fault_kind {
 typedef struct tidal_stats {
     uint64_t sent;                           /* envelopes handed to the fault layer */
     uint64_t frames_sent;                    /* nng messages sent */
+    uint64_t frames_sent_at_once;            /* of those, taken by nng on the sending
+                                              * thread, with no callback (runtime/link.c) */
     uint64_t received;                       /* envelopes accepted from sockets */
     uint64_t frames_received;                /* nng messages received */
     uint64_t handled;                        /* handler calls */

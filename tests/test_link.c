@@ -1,0 +1,145 @@
+/*
+ * Outbound links (runtime/link.c): a frame nng can take at once (a pipe is
+ * ready) is sent on the sending thread, with no callback; one it cannot
+ * take (no peer yet, or the peer is not reading) waits in nng_send_aio and
+ * the frames behind it follow in order once it is sent.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "test_actor_helpers.h"
+
+TIDAL_SUITE(link);
+
+#define LINK_LONE_SENDS 50u
+#define LINK_LATE_SENDS 300u
+#define LINK_THREADS 4u
+#define LINK_PER_THREAD 2000u
+
+/* Every recorded APP_SEQ carries seq 1, 2, ... in order. */
+static void
+assert_in_order(rec_state *r, unsigned n)
+{
+    cr_assert_eq(rec_count(r), n);
+    for (unsigned i = 0; i < n; i++) {
+        cr_assert_eq(r->ents[i].type, APP_SEQ);
+        cr_assert_eq(r->ents[i].seq, i + 1, "message %u carries seq %u", i + 1, r->ents[i].seq);
+    }
+}
+
+/* One message at a time, each sent once the previous was handled: the link
+ * is idle at every send, so nng takes frames at once. */
+Test(link, a_lone_frame_is_taken_at_once)
+{
+    tidal_runtime *ra = rt_open(NULL, "a", 1, 1);
+    tidal_runtime *rb = rt_open(NULL, "b", 1, 1);
+    rec_state r;
+    rec_init_state(&r);
+    tidal_addr to = addr_of(rb, spawn_rec(rb, "sink", &r));
+    for (uint32_t i = 1; i <= LINK_LONE_SENDS; i++) {
+        TIDAL_PASS(send_seq(ra, &to, i, 5000));
+        cr_assert(TIDAL_WAIT_UNTIL(rec_count(&r) == i, 5000));
+    }
+    assert_in_order(&r, LINK_LONE_SENDS);
+    tidal_stats st = stats_of(ra);
+    /* the first frames may find the dialer still connecting, and a pipe is
+     * ready again only once nng's own send callback has run */
+    cr_assert_gt(st.frames_sent_at_once, 0, "no frame was taken at once");
+    cr_assert_leq(st.frames_sent_at_once, st.frames_sent);
+    tidal_runtime_quiesce(ra);
+    tidal_runtime_quiesce(rb);
+    TIDAL_PASS(tidal_runtime_close(ra));
+    TIDAL_PASS(tidal_runtime_close(rb));
+    rec_free_state(&r);
+}
+
+/* Sent before anyone listens at the URL: nng cannot take the first frame,
+ * which waits in nng_send_aio; the rest queue behind it.  Once the receiver
+ * is up, every message arrives, once, in order. */
+Test(link, frames_wait_for_a_late_receiver_in_order)
+{
+    char url[96];
+    snprintf(url, sizeof(url), "inproc://late-%d", (int)getpid());
+    tidal_runtime *ra = rt_open(NULL, "a", 2, 1);
+    tidal_addr to;
+    TIDAL_PASS(tidal_addr_make(&to, url, "sink", NULL, 0));
+    for (uint32_t i = 1; i <= LINK_LATE_SENDS; i++) {
+        TIDAL_PASS(send_seq(ra, &to, i, 5000));
+    }
+    tidal_stats st = stats_of(ra);
+    cr_assert_eq(st.frames_sent, 0, "nothing can be sent before the receiver listens");
+
+    tidal_runtime *rb = rt_open(NULL, "b", 2, 1);
+    rec_state r;
+    rec_init_state(&r);
+    tidal_spawn_opts o = {.name = "sink", .url = url, .behaviour = &rec_behaviour, .arg = &r};
+    tidal_actor sink;
+    TIDAL_PASS(tidal_spawn(rb, &o, &sink));
+    cr_assert(TIDAL_WAIT_UNTIL(rec_count(&r) == LINK_LATE_SENDS, 5000),
+              "%u of %u arrived", rec_count(&r), LINK_LATE_SENDS);
+    assert_in_order(&r, LINK_LATE_SENDS);
+    st = stats_of(ra);
+    cr_assert_lt(st.frames_sent_at_once, st.frames_sent, "the first frame waited in nng");
+    tidal_runtime_quiesce(ra);
+    tidal_runtime_quiesce(rb);
+    TIDAL_PASS(tidal_runtime_close(ra));
+    TIDAL_PASS(tidal_runtime_close(rb));
+    rec_free_state(&r);
+}
+
+/* Threads sending at once on one link: a frame one of them sends at once
+ * often has frames queued behind it by the others, which must follow it.
+ * Every message arrives once, in its sender's order. */
+struct sender {
+    tidal_runtime *rt;
+    tidal_addr to;
+    uint32_t t;
+    int rv;
+};
+
+static void *
+send_many(void *arg)
+{
+    struct sender *s = arg;
+    for (uint32_t i = 1; i <= LINK_PER_THREAD && s->rv == 0; i++) {
+        s->rv = send_seq(s->rt, &s->to, s->t * 1000000u + i, 5000);
+    }
+    return NULL;
+}
+
+Test(link, frames_behind_one_sent_at_once_follow_it)
+{
+    tidal_runtime *ra = rt_open(NULL, "a", 3, 1);
+    tidal_runtime *rb = rt_open(NULL, "b", 3, 1);
+    rec_state r;
+    rec_init_state(&r);
+    tidal_addr to = addr_of(rb, spawn_rec(rb, "sink", &r));
+    pthread_t th[LINK_THREADS];
+    struct sender s[LINK_THREADS];
+    for (uint32_t t = 0; t < LINK_THREADS; t++) {
+        s[t] = (struct sender){.rt = ra, .to = to, .t = t};
+        cr_assert_eq(pthread_create(&th[t], NULL, send_many, &s[t]), 0);
+    }
+    for (uint32_t t = 0; t < LINK_THREADS; t++) {
+        pthread_join(th[t], NULL);
+        TIDAL_PASS(s[t].rv);
+    }
+    const unsigned total = LINK_THREADS * LINK_PER_THREAD;
+    cr_assert(TIDAL_WAIT_UNTIL(rec_count(&r) == total, 10000), "%u of %u arrived", rec_count(&r),
+              total);
+    uint32_t next[LINK_THREADS] = {0};
+    for (unsigned i = 0; i < total; i++) {
+        uint32_t t = r.ents[i].seq / 1000000u, k = r.ents[i].seq % 1000000u;
+        cr_assert_lt(t, LINK_THREADS);
+        cr_assert_eq(k, next[t] + 1, "sender %u: %u after %u", t, k, next[t]);
+        next[t] = k;
+    }
+    tidal_stats st = stats_of(ra);
+    cr_assert_gt(st.frames_sent_at_once, 0);
+    tidal_runtime_quiesce(ra);
+    tidal_runtime_quiesce(rb);
+    TIDAL_PASS(tidal_runtime_close(ra));
+    TIDAL_PASS(tidal_runtime_close(rb));
+    rec_free_state(&r);
+}
