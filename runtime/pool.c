@@ -375,8 +375,12 @@ tidal__pool_stop(tidal_runtime *rt)
     free(rt->workers);
     rt->workers = NULL;
     rt->nworkers = 0;
+    /* rx callbacks still queue units (inline runs are off, deliveries are
+     * not): the queue is taken under its lock */
+    pthread_mutex_lock(&rt->runq_lock);
     struct tidal__unit *u = rt->runq_head;
     rt->runq_head = rt->runq_tail = NULL;
+    pthread_mutex_unlock(&rt->runq_lock);
     while (u != NULL) {
         struct tidal__unit *next = u->run_next;
         struct tidal__actor *act = u->owner;
