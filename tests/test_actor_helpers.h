@@ -193,6 +193,17 @@ rt_open_workers_only(const char *name, uint64_t seed, uint32_t workers)
     return rt_open_opts(&o);
 }
 
+/* Quiesces both runtimes (so neither sends to the other any more), then
+ * closes them. */
+static inline void
+rt_close_pair(tidal_runtime *a, tidal_runtime *b)
+{
+    tidal_runtime_quiesce(a);
+    tidal_runtime_quiesce(b);
+    TIDAL_PASS(tidal_runtime_close(a));
+    TIDAL_PASS(tidal_runtime_close(b));
+}
+
 static inline tidal_stats
 stats_of(tidal_runtime *rt)
 {

@@ -91,10 +91,7 @@ inline_count_body(bool no_inline)
         cr_assert_gt(st.handled_inline, 0, "no handler ran inline");
     }
     cr_assert_leq(st.handled_inline, st.handled);
-    tidal_runtime_quiesce(ra);
-    tidal_runtime_quiesce(rb);
-    TIDAL_PASS(tidal_runtime_close(ra));
-    TIDAL_PASS(tidal_runtime_close(rb));
+    rt_close_pair(ra, rb);
 }
 
 Test(inline, runs_inline_by_default)
@@ -197,10 +194,7 @@ Test(inline, ctx_stop_from_an_inline_run)
     cr_assert_gt(stats_of(rb).handled_inline, 0, "the call did not run inline");
     tidal_actor again;
     TIDAL_FAIL(tidal_lookup(rb, "stopper", &again), TIDAL_ENOENT);
-    tidal_runtime_quiesce(ra);
-    tidal_runtime_quiesce(rb);
-    TIDAL_PASS(tidal_runtime_close(ra));
-    TIDAL_PASS(tidal_runtime_close(rb));
+    rt_close_pair(ra, rb);
 }
 
 /* Once tidal_runtime_quiesce returns, no handler runs in that runtime, even

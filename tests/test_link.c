@@ -17,6 +17,16 @@ TIDAL_SUITE(link);
 #define LINK_THREADS 4u
 #define LINK_PER_THREAD 2000u
 
+/* Opens runtimes a (*ra) and b (*rb) and spawns a recording sink in b. */
+static tidal_addr
+open_sink(tidal_runtime **ra, tidal_runtime **rb, rec_state *r, uint64_t seed)
+{
+    *ra = rt_open(NULL, "a", seed, 1);
+    *rb = rt_open(NULL, "b", seed, 1);
+    rec_init_state(r);
+    return addr_of(*rb, spawn_rec(*rb, "sink", r));
+}
+
 /* Every recorded APP_SEQ carries seq 1, 2, ... in order. */
 static void
 assert_in_order(rec_state *r, unsigned n)
@@ -32,11 +42,9 @@ assert_in_order(rec_state *r, unsigned n)
  * is idle at every send, so nng takes frames at once. */
 Test(link, a_lone_frame_is_taken_at_once)
 {
-    tidal_runtime *ra = rt_open(NULL, "a", 1, 1);
-    tidal_runtime *rb = rt_open(NULL, "b", 1, 1);
+    tidal_runtime *ra, *rb;
     rec_state r;
-    rec_init_state(&r);
-    tidal_addr to = addr_of(rb, spawn_rec(rb, "sink", &r));
+    tidal_addr to = open_sink(&ra, &rb, &r, 1);
     for (uint32_t i = 1; i <= LINK_LONE_SENDS; i++) {
         TIDAL_PASS(send_seq(ra, &to, i, 5000));
         cr_assert(TIDAL_WAIT_UNTIL(rec_count(&r) == i, 5000));
@@ -47,10 +55,7 @@ Test(link, a_lone_frame_is_taken_at_once)
      * ready again only once nng's own send callback has run */
     cr_assert_gt(st.frames_sent_at_once, 0, "no frame was taken at once");
     cr_assert_leq(st.frames_sent_at_once, st.frames_sent);
-    tidal_runtime_quiesce(ra);
-    tidal_runtime_quiesce(rb);
-    TIDAL_PASS(tidal_runtime_close(ra));
-    TIDAL_PASS(tidal_runtime_close(rb));
+    rt_close_pair(ra, rb);
     rec_free_state(&r);
 }
 
@@ -81,10 +86,7 @@ Test(link, frames_wait_for_a_late_receiver_in_order)
     assert_in_order(&r, LINK_LATE_SENDS);
     st = stats_of(ra);
     cr_assert_lt(st.frames_sent_at_once, st.frames_sent, "the first frame waited in nng");
-    tidal_runtime_quiesce(ra);
-    tidal_runtime_quiesce(rb);
-    TIDAL_PASS(tidal_runtime_close(ra));
-    TIDAL_PASS(tidal_runtime_close(rb));
+    rt_close_pair(ra, rb);
     rec_free_state(&r);
 }
 
@@ -110,11 +112,9 @@ send_many(void *arg)
 
 Test(link, frames_behind_one_sent_at_once_follow_it)
 {
-    tidal_runtime *ra = rt_open(NULL, "a", 3, 1);
-    tidal_runtime *rb = rt_open(NULL, "b", 3, 1);
+    tidal_runtime *ra, *rb;
     rec_state r;
-    rec_init_state(&r);
-    tidal_addr to = addr_of(rb, spawn_rec(rb, "sink", &r));
+    tidal_addr to = open_sink(&ra, &rb, &r, 3);
     /* connected first, so that frames find a ready pipe (not guaranteed:
      * while frames keep coming, nng's pipe may never be ready in time) */
     TIDAL_PASS(send_seq(ra, &to, LINK_THREADS * 1000000u + 1, 5000));
@@ -139,9 +139,6 @@ Test(link, frames_behind_one_sent_at_once_follow_it)
         cr_assert_eq(k, next[t] + 1, "sender %u: %u after %u", t, k, next[t]);
         next[t] = k;
     }
-    tidal_runtime_quiesce(ra);
-    tidal_runtime_quiesce(rb);
-    TIDAL_PASS(tidal_runtime_close(ra));
-    TIDAL_PASS(tidal_runtime_close(rb));
+    rt_close_pair(ra, rb);
     rec_free_state(&r);
 }
