@@ -22,12 +22,9 @@
 void
 tidal__schedule_locked(struct tidal__actor *act, struct tidal__unit *u)
 {
-    if (u->run_state != TIDAL__IDLE) {
+    if (!tidal__claim_locked(act, u)) {
         return;
     }
-    u->run_state = TIDAL__QUEUED;
-    act->scheduled++;
-    tidal__actor_ref(act);
     tidal_runtime *rt = act->rt;
     pthread_mutex_lock(&rt->runq_lock);
     u->run_next = NULL;
@@ -287,9 +284,10 @@ tidal__inline_leave(tidal_runtime *rt)
     atomic_fetch_sub(&rt->inline_busy, 1);
 }
 
-/* Claims u for an inline run if it is idle: it then counts as scheduled (as
- * a unit a worker popped) and holds a reference, and must be passed to
- * tidal__run_unit_inline.  Caller holds act->lock. */
+/* Claims u if it is idle: it then counts as scheduled and holds a
+ * reference, and must be queued (tidal__schedule_locked) or run inline
+ * (tidal__run_unit_inline, as a unit a worker popped).  Caller holds
+ * act->lock. */
 bool
 tidal__claim_locked(struct tidal__actor *act, struct tidal__unit *u)
 {
