@@ -30,10 +30,10 @@
  * writer could not claim kicks the shipper at once: tidal__shipper_kick).
  * Without the check, a batch that became durable at once behind one still
  * waiting for the shipper would let the shipper believe both were sent, and
- * the first would be lost until a retransmit.  A writer whose inline send fails sets
- * ship_lost and ticks the shipper, which resends from each peer's ACK at
- * once instead of waiting for TIDAL_SHIP_RTO_MS.  The
- * client's call waits for durability on its own thread, never in a handler.
+ * the first would be lost until a retransmit.  A writer whose inline send
+ * fails sets ship_lost and ticks the shipper, which resends from each peer's
+ * ACK at once instead of waiting for TIDAL_SHIP_RTO_MS.  The client's call
+ * waits for durability on its own thread, never in a handler.
  *
  * Released logs: an ephemeral origin releases the batches every known peer
  * has acknowledged, which bounds its memory.  (A region with a directory

@@ -2,8 +2,8 @@
  * A write at its origin: applied to the state, appended to the region's WAL
  * as one batch, and - if the WAL says it is durable at once and nothing
  * before it is still waiting for the shipper (internal.h, "Ship mark") -
- * shipped to every peer from the writer's own handler (the second and last
- * mailbox hop before a peer can read it).
+ * shipped to every peer by the writer itself, a handler or a hide's caller
+ * (the last mailbox hop before a peer can read it).
  *
  * The append and the apply happen under state_lock, so the WAL's LSN order is
  * the order the state saw; the append comes first, so a write the WAL refused

@@ -149,14 +149,9 @@ tidal__wal_write_pending(tidal_wal *w)
     return 0;
 }
 
-/* Under lock, before a SYNC round (write_behind): if the last round made
- * more LSNs durable than are pending now, the writers it released are
- * likely appending again; wait for them, up to an eighth of the last
- * fdatasync's time, so that this round covers them too.  Without it a
- * pipelined writer's rounds alternate between a few batches and the rest
- * of its window: half the window per sync on average.  A round that
- * covered no more than is pending (a lone sequential writer) waits for
- * nothing. */
+/* Under lock, before a SYNC round (write_behind): the linger of the top of
+ * the file.  A round that covered no more than is pending (a lone
+ * sequential writer) waits for nothing. */
 #define LINGER_NS_MAX 500000u /* a slow disk's 20 ms sync does not make it 5 ms */
 
 static void
