@@ -108,7 +108,10 @@ ship_peer(tidal_ctx *ctx, tidal_region *r, tidal_region_id p, const struct tidal
     uint64_t covered = sp->sent_upto > mark ? sp->sent_upto : mark;
     covered = sp->acked > covered ? sp->acked : covered;
     if (sp->rto_ms == 0) {
+        /* first sight of this peer: the wait for progress starts now, not
+         * at the epoch (else all that is in flight would be resent at once) */
         sp->rto_ms = TIDAL_SHIP_RTO_MS;
+        sp->last_progress_ms = now;
     }
     if (sp->acked >= durable) {
         sp->last_progress_ms = now;

@@ -87,3 +87,35 @@ Test(acks, a_duplicate_is_answered_at_once)
     cr_assert_eq(repl_stats(a).acked_lsn[1], 4u);
     repl_close(&e);
 }
+
+/* The shipper's retransmit timeout counts from when it first has something
+ * unacknowledged, not from the epoch: writes made as soon as the regions
+ * are open, before any ACK could come, are not all resent at the shipper's
+ * first tick.  The check is a sound bound, not a timing threshold: without
+ * faults a batch is resent only after TIDAL_SHIP_RTO_MS without progress,
+ * so if everything was acknowledged sooner than that after the first write,
+ * nothing may have been resent. */
+Test(acks, no_resend_before_a_timeout)
+{
+    repl_env e;
+    repl_cluster(&e, "inproc", 37);
+    repl_open_ephemeral(&e, 2);
+    tidal_region *a = e.r[0], *b = e.r[1];
+    uint64_t t0 = tidal_test_now_ms();
+    for (uint32_t i = 0; i < 50; i++) {
+        TIDAL_PASS(tidal_hide_item(a, 6, (tidal_entity_id)i));
+    }
+    cr_assert(TIDAL_WAIT_UNTIL(repl_stats(a).acked_lsn[1] == 50, REPL_DEADLINE_MS),
+              "B acknowledged every batch");
+    uint64_t elapsed = tidal_test_now_ms() - t0;
+    uint64_t resent = repl_stats(a).batches_shipped - 50;
+    if (elapsed < TIDAL_SHIP_RTO_MS) {
+        cr_assert_eq(resent, 0, "%llu batches resent %llu ms after the first write",
+                     (unsigned long long)resent, (unsigned long long)elapsed);
+        cr_assert_eq(repl_stats(b).batches_duplicate, 0);
+    } else {
+        cr_log_warn("acknowledged after %llu ms: too slow to tell a resend's cause",
+                    (unsigned long long)elapsed);
+    }
+    repl_close(&e);
+}
