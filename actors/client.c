@@ -1,13 +1,22 @@
 /*
- * The region API callers use (include/tidal/region.h).  A session write is
- * an ask to the session's actor, which orders the session's writes; each
- * carries a random idempotency key, so a retry of the same call inside the
- * retention (store/idem.h) is answered with the first result instead of
- * being applied twice.  A hide or unhide needs no ordering but the state
- * lock's, so the caller's own thread writes it (tidal__write_local, as the
- * region actor does for a remote client's TIDAL_MSG_WRITE): no mailbox hop
- * before the one that ships it.  Either way the caller then waits, on its
- * own thread, until the write is durable under the region's policy.
+ * The region API callers use (include/tidal/region.h).  Writes are made on
+ * the caller's own thread whenever they can be: no mailbox hop before the one
+ * that ships the batch to the peers.
+ *   hide, unhide   need no ordering but the state lock's: always here
+ *                  (tidal__write_local, as the region actor does for a remote
+ *                  client's TIDAL_MSG_WRITE)
+ *   session start, signal, end
+ *                  here when this region is the session's home; the check,
+ *                  the seqno and the append are one hold of the state lock
+ *                  (session.c, session_gate), so a write here and one by the
+ *                  session's actor (a remote client's, or a queued one) never
+ *                  take the same seqno.  Otherwise an ask to the session's
+ *                  actor, which has the home hand the session over first; the
+ *                  ask carries a random idempotency key, so a copy of it (the
+ *                  fault layer duplicates) is answered with the first result
+ *                  (store/idem.h) instead of being applied twice.
+ * Either way the caller then waits, on its own thread, until the write is
+ * durable under the region's policy.
  *
  * Reads take the state lock and copy out; they see every write applied here.
  *
@@ -37,10 +46,9 @@ random_key(void)
     return k;
 }
 
-/* Asks `to` to write rec and waits for it to be durable.  *seqno (may be NULL)
- * gets the seqno a session signal was given. */
+/* Asks `to` to write rec and waits for it to be durable. */
 static int
-ask_write(tidal_region *r, const tidal_addr *to, const tidal_record *rec, uint64_t *seqno)
+ask_write(tidal_region *r, const tidal_addr *to, const tidal_record *rec)
 {
     tidal_buf rb, mb;
     tidal_buf_init(&rb);
@@ -67,9 +75,6 @@ ask_write(tidal_region *r, const tidal_addr *to, const tidal_record *rec, uint64
     if (res.code != 0) {
         return (int)res.code;
     }
-    if (seqno != NULL) {
-        *seqno = res.seqno;
-    }
     return res.lsn == 0 ? 0 : tidal_wal_wait_durable(r->wal, res.lsn, TIDAL_CLIENT_TIMEOUT_MS);
 }
 
@@ -77,6 +82,25 @@ static int
 session_addr(tidal_region *r, const uint8_t sid[16], tidal_addr *out)
 {
     return tidal_addr_virtual(out, &r->region_addr, sid, 16);
+}
+
+/* A session write: on this thread when this region is the session's home,
+ * else an ask to the session's actor here, which has the home hand the
+ * session over first. */
+static int
+session_write(tidal_region *r, tidal_record *rec)
+{
+    uint64_t lsn = 0;
+    int rv = tidal__session_write(r, NULL, rec, &lsn);
+    if (rv == TIDAL__SESSION_ELSEWHERE) {
+        tidal_addr to;
+        rv = session_addr(r, rec->sid, &to);
+        return rv != 0 ? rv : ask_write(r, &to, rec);
+    }
+    if (rv == TIDAL__SESSION_STARTED) {
+        return 0;
+    }
+    return rv != 0 ? rv : tidal_wal_wait_durable(r->wal, lsn, TIDAL_CLIENT_TIMEOUT_MS);
 }
 
 int
@@ -95,8 +119,7 @@ tidal_start_session(tidal_region *r, tidal_entity_id user, const tidal_session_o
     tidal_record rec = {.kind = TIDAL_REC_SESSION_START, .user = user, .region = r->id,
                         .hlc = tidal_now(r->rt)};
     tidal__sid_to_bytes(&sid, rec.sid);
-    tidal_addr to;
-    if ((rv = session_addr(r, rec.sid, &to)) != 0 || (rv = ask_write(r, &to, &rec, NULL)) != 0) {
+    if ((rv = session_write(r, &rec)) != 0) {
         return rv;
     }
     *out = sid;
@@ -116,9 +139,7 @@ tidal_signal_in_session(tidal_region *r, tidal_session_id s, const char *type,
                         .ts_ns = ts_ns, .seqno = 1 /* assigned by the home */};
     memcpy(rec.type, type, tlen);
     tidal__sid_to_bytes(&s, rec.sid);
-    tidal_addr to;
-    int rv = session_addr(r, rec.sid, &to);
-    return rv != 0 ? rv : ask_write(r, &to, &rec, NULL);
+    return session_write(r, &rec);
 }
 
 int
@@ -129,9 +150,7 @@ tidal_end_session(tidal_region *r, tidal_session_id s)
     }
     tidal_record rec = {.kind = TIDAL_REC_SESSION_END, .hlc = tidal_now(r->rt)};
     tidal__sid_to_bytes(&s, rec.sid);
-    tidal_addr to;
-    int rv = session_addr(r, rec.sid, &to);
-    return rv != 0 ? rv : ask_write(r, &to, &rec, NULL);
+    return session_write(r, &rec);
 }
 
 static int

@@ -7,15 +7,20 @@
  *                    order per origin (follower path, apply.c); takes writes
  *                    that are not about a session (hide, unhide)
  *   region-<id>/sid  session actors (virtual, key = 16-byte session id):
- *                    order one session's writes and assign its seqnos (session.c)
+ *                    hand a session's home over and order the writes that
+ *                    wait for it (session.c); writes at the home are made on
+ *                    the caller's thread, as if by this actor
  *   shipper-<id>     retransmits what peers have not acknowledged, catches up
  *                    lagging peers from the WAL, releases acknowledged segments
  *   reconciler-<id>  exchanges state digests with peers (reconciler.c)
  *
- * Write path (at most 2 mailbox hops to visibility): a session write is an
- * ask that reaches its session actor (hop 1); a hide or unhide is written
- * by the caller's own thread (client.c), or by the region actor for a
- * remote client.  The writer applies the write to the state, appends it to
+ * Write path (one mailbox hop to visibility, two for a session write that
+ * moves the session's home): the caller's own thread writes a hide or
+ * unhide, and a session write when this region is the session's home
+ * (client.c); a session write elsewhere is an ask to the session's actor
+ * (a hop), which has the home hand the session over first; a remote
+ * client's write reaches the region actor or the session actor (a hop).
+ * The writer applies the write to the state, appends it to
  * the region's WAL and - when the WAL says it is durable at once
  * (ephemeral, NONE) - ships the batch to every peer itself (the last hop).
  * Under SYNC and INTERVAL the WAL's sync thread wakes the shipper, which
@@ -245,6 +250,12 @@ uint64_t tidal__state_digest(tidal_region *r);
 /* ---- write.c: a write at its origin ---- */
 int tidal__write_local(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
                        uint64_t *lsn);
+/* Decides, under state_lock and in the same hold as the append, whether a
+ * write goes on (0; it may fill in the record) or not (what the write then
+ * returns, with nothing applied). */
+typedef int (*tidal__write_gate)(tidal_region *r, tidal_record *rec);
+int tidal__write_gated(tidal_region *r, tidal_ctx *ctx, tidal_record *rec, tidal__write_gate gate,
+                       uint64_t *lsn);
 
 void tidal__reply_write_result(tidal_ctx *ctx, const tidal_reply_to *to, int code, uint64_t seqno,
                                uint64_t lsn);
@@ -266,13 +277,16 @@ void tidal__publish_applied(tidal_region *r, uint16_t origin, uint64_t lsn);
 /* ---- region actor, session actors, shipper, reconciler ---- */
 extern const tidal_behaviour tidal__region_behaviour;
 extern const tidal_behaviour tidal__session_behaviour;
+/* Outcomes of tidal__session_write besides 0 and errors (never a client's) */
+#define TIDAL__SESSION_ELSEWHERE 1 /* another region is the home: hand over first */
+#define TIDAL__SESSION_STARTED 2   /* a start of a session that exists: nothing written */
+int tidal__session_write(tidal_region *r, tidal_ctx *ctx, tidal_record *rec, uint64_t *lsn);
 extern const tidal_behaviour tidal__shipper_behaviour;
 extern const tidal_behaviour tidal__reconciler_behaviour;
 void tidal__peer_set(tidal_region *r, const tidal_msg_peer *p);
 bool tidal__peer_get(tidal_region *r, tidal_region_id id, struct tidal__peer *out);
 bool tidal__ship_claim(tidal_region *r, uint64_t first, uint64_t last);
 void tidal__ship_raise(tidal_region *r, uint64_t lsn);
-void tidal__ship_inline(tidal_region *r, tidal_ctx *ctx, const uint8_t *batch, size_t len);
 void tidal__on_durable(void *arg, uint64_t lsn);
 int tidal__shipper_tick(tidal_region *r, tidal_ctx *ctx);
 void tidal__shipper_kick(tidal_region *r, tidal_ctx *ctx);

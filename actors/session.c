@@ -1,7 +1,12 @@
 /*
  * Session actors: one virtual actor per live session on each region's socket
- * (key = the 16-byte session id).  The one on the session's home region
- * orders its writes and assigns their seqnos.
+ * (key = the 16-byte session id), activated by the first message for it.
+ * A session's writes at its home are made on the caller's thread
+ * (client.c) - or by this actor, for a remote client or a write that waited
+ * for a handover - and each takes its seqno in the same hold of the state
+ * lock as its append (session_gate), so the two kinds of writers share one
+ * order.  Writes elsewhere come to this actor, which has the home hand the
+ * session over.
  *
  * Roaming (the home moves).  A write reaching region B for a session whose
  * home is A:
@@ -119,49 +124,80 @@ ask_handover(tidal_ctx *ctx, struct sess *s, tidal_region_id home)
     TIDAL_IGNORE(tidal__tick_after(ctx, TIDAL_HANDOVER_RETRY_MS));
 }
 
-/* Runs one write at this region if it is the session's home.  Returns
- * TIDAL_EAGAIN-like 1 when the write must wait for a handover. */
+/* The gate of every session write that orders (tidal__session_write), run
+ * under state_lock in the same hold as the append, so that nothing comes
+ * between the check of the home and the write: neither a write on another
+ * thread (a caller's, client.c) that takes the same seqno, nor a handover.
+ *   START   of a session that exists: TIDAL__SESSION_STARTED (idempotent)
+ *   SIGNAL  takes the next seqno; END writes; both only at the home
+ *           (TIDAL__SESSION_ELSEWHERE otherwise) of a known session, and a
+ *           signal only before the end
+ *   HOME    the home gives the session away (on_handover_req): the record
+ *           gets the next seqno, the one the new home goes on from */
+static int
+session_gate(tidal_region *r, tidal_record *rec)
+{
+    tidal_session_id id;
+    tidal_session_state info;
+    tidal__sid_from_bytes(rec->sid, &id);
+    int rv = tidal_sessions_get(r->sessions, &id, &info);
+    if (rec->kind == TIDAL_REC_SESSION_START) {
+        rec->region = r->id;
+        return rv == 0 ? TIDAL__SESSION_STARTED : 0;
+    }
+    if (rv != 0) {
+        return TIDAL_ENOENT;
+    }
+    if (info.ended && rec->kind == TIDAL_REC_SESSION_SIGNAL) {
+        return TIDAL_ESTATE;
+    }
+    if (info.home != r->id) {
+        return TIDAL__SESSION_ELSEWHERE;
+    }
+    if (rec->kind == TIDAL_REC_SESSION_HOME) {
+        rec->seqno = info.next_seqno;
+        return 0;
+    }
+    return rec->kind == TIDAL_REC_SESSION_SIGNAL
+               ? tidal_sessions_assign_seqno(r->sessions, &id, &rec->seqno)
+               : 0;
+}
+
+/* Writes a session's start, signal or end (or its HOME record when this
+ * region, its home, hands it over) if this region may: see session_gate. */
+int
+tidal__session_write(tidal_region *r, tidal_ctx *ctx, tidal_record *rec, uint64_t *lsn)
+{
+    return tidal__write_gated(r, ctx, rec, session_gate, lsn);
+}
+
+/* Runs one write at this region if it is the session's home.  Returns 1
+ * when the write must wait for a handover. */
 static int
 run_write(tidal_ctx *ctx, struct sess *s, const tidal_reply_to *to, uint64_t req_id,
           tidal_record *rec)
 {
     tidal_region *r = s->r;
-    tidal_session_state info;
     uint64_t lsn = 0;
-    pthread_mutex_lock(&r->state_lock);
-    int rv = tidal_sessions_get(r->sessions, &s->id, &info);
-    if (rec->kind == TIDAL_REC_SESSION_START) {
+    int rv;
+    while ((rv = tidal__session_write(r, ctx, rec, &lsn)) == TIDAL__SESSION_ELSEWHERE) {
+        tidal_session_state info;
+        pthread_mutex_lock(&r->state_lock);
+        rv = tidal_sessions_get(r->sessions, &s->id, &info);
         pthread_mutex_unlock(&r->state_lock);
-        if (rv == 0) {
-            tidal__reply_write_result(ctx, to, 0, 0, 0); /* already started: idempotent */
-            return 0;
+        if (rv == 0 && info.home != r->id) {
+            if (!s->handing_over) {
+                ask_handover(ctx, s, info.home);
+            }
+            return 1;
         }
-        rec->region = r->id;
-        rv = tidal__write_local(r, ctx, rec, 1, &lsn);
-        tidal__reply_write_result(ctx, to, rv, 0, lsn);
-        remember(r, req_id, rv, lsn);
+        /* the home came back here meanwhile: write again */
+    }
+    if (rv == TIDAL__SESSION_STARTED) {
+        tidal__reply_write_result(ctx, to, 0, 0, 0); /* already started: idempotent */
         return 0;
     }
-    if (rv != 0 || (info.ended && rec->kind == TIDAL_REC_SESSION_SIGNAL)) {
-        pthread_mutex_unlock(&r->state_lock);
-        tidal__reply_write_result(ctx, to, rv != 0 ? TIDAL_ENOENT : TIDAL_ESTATE, 0, 0);
-        return 0;
-    }
-    if (info.home != r->id) {
-        pthread_mutex_unlock(&r->state_lock);
-        if (!s->handing_over) {
-            ask_handover(ctx, s, info.home);
-        }
-        return 1;
-    }
-    if (rec->kind == TIDAL_REC_SESSION_SIGNAL) {
-        rv = tidal_sessions_assign_seqno(r->sessions, &s->id, &rec->seqno);
-    }
-    pthread_mutex_unlock(&r->state_lock);
-    if (rv == 0) {
-        rv = tidal__write_local(r, ctx, rec, 1, &lsn);
-    }
-    tidal__reply_write_result(ctx, to, rv, rec->seqno, lsn);
+    tidal__reply_write_result(ctx, to, rv, rv == 0 ? rec->seqno : 0, lsn);
     remember(r, req_id, rv, lsn);
     return 0;
 }
@@ -266,12 +302,18 @@ on_handover_req(tidal_ctx *ctx, struct sess *s, const tidal_msg *msg)
     } else if (info.home != r->id) {
         answer_handover(ctx, s, msg, 0, TIDAL_ESTATE);
     } else {
+        /* the next seqno is read where the HOME record is written: a caller
+         * writing a signal here meanwhile cannot take it too */
         tidal_record home = {.kind = TIDAL_REC_SESSION_HOME, .region = req.to_region,
-                             .seqno = info.next_seqno, .hlc = tidal_now(r->rt)};
+                             .hlc = tidal_now(r->rt)};
         memcpy(home.sid, s->sid, 16);
         uint64_t lsn;
-        rv = tidal__write_local(r, ctx, &home, 1, &lsn);
-        answer_handover(ctx, s, msg, info.next_seqno, rv);
+        rv = tidal__session_write(r, ctx, &home, &lsn);
+        if (rv == TIDAL__SESSION_ELSEWHERE) {
+            answer_handover(ctx, s, msg, 0, TIDAL_ESTATE); /* moved meanwhile: ask again */
+        } else {
+            answer_handover(ctx, s, msg, rv == 0 ? home.seqno : 0, rv);
+        }
     }
     return 0;
 }

@@ -58,10 +58,13 @@ tidal__ship_raise(tidal_region *r, uint64_t lsn)
 }
 
 /* Sends one claimed batch (header + payload) to every known peer's region
- * actor.  A batch that cannot go (NULL: not built; encoding; a full link or
+ * actor, from the handler of ctx or, with ctx NULL, as from the actor at
+ * `from` (the writer's: fault rules and the trace see the batch on its
+ * links).  A batch that cannot go (NULL: not built; encoding; a full link or
  * mailbox) has the shipper resend from the peers' ACKs at once. */
-void
-tidal__ship_inline(tidal_region *r, tidal_ctx *ctx, const uint8_t *batch, size_t len)
+static void
+ship_inline(tidal_region *r, tidal_ctx *ctx, const tidal_addr *from, const uint8_t *batch,
+            size_t len)
 {
     tidal_buf b;
     tidal_buf_init(&b);
@@ -73,7 +76,11 @@ tidal__ship_inline(tidal_region *r, tidal_ctx *ctx, const uint8_t *batch, size_t
         if (p == r->id || !tidal__peer_get(r, p, &peer)) {
             continue;
         }
-        if (tidal__send_msg(r, ctx, &peer.region, TIDAL_MSG_BATCH, &b) == 0) {
+        int rv = ctx != NULL ? tidal_ctx_send(ctx, &peer.region, TIDAL_MSG_BATCH, b.data,
+                                              (uint32_t)b.len)
+                             : tidal_send_as_actor(r->rt, from, &peer.region, TIDAL_MSG_BATCH,
+                                                   b.data, (uint32_t)b.len, 0);
+        if (rv == 0) {
             atomic_fetch_add(&r->st_shipped, 1);
         } else {
             lost = true;
@@ -104,20 +111,21 @@ hlc_range(tidal_region *r, const tidal_record *recs, uint32_t n, tidal_hlc *min,
     }
 }
 
-/* Writes n records as one batch.  Signal records get their counter
- * components here.  *lsn gets the batch's last LSN.  On error nothing was
- * applied. */
-int
-tidal__write_local(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
-                   uint64_t *lsn)
+/* Writes n records as one batch.  gate (may be NULL) runs first, under
+ * state_lock; signal records then get their counter components.  *lsn gets
+ * the batch's last LSN.  On error, or when the gate says no, nothing was
+ * applied and that is returned. */
+static int
+write_batch(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
+            tidal__write_gate gate, uint64_t *lsn)
 {
     tidal_buf payload;
     tidal_buf_init(&payload);
     tidal_hlc hmin, hmax;
     hlc_range(r, recs, n, &hmin, &hmax);
     uint64_t first = 0;
-    int rv = 0;
     pthread_mutex_lock(&r->state_lock);
+    int rv = gate != NULL ? gate(r, &recs[0]) : 0;
     for (uint32_t i = 0; i < n && rv == 0; i++) {
         if (recs[i].kind == TIDAL_REC_SESSION_SIGNAL) {
             rv = tidal__state_fill_signal(r, &recs[i]);
@@ -157,8 +165,14 @@ tidal__write_local(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t
                      tidal_buf_append(&batch, hdr, sizeof(hdr)) == 0 &&
                      tidal_buf_append(&batch, payload.data, payload.len) == 0;
         if (ship) {
-            /* claimed: sent, or (not built) left to the shipper's resend */
-            tidal__ship_inline(r, ctx, built ? batch.data : NULL, built ? batch.len : 0);
+            /* claimed: sent, or (not built) left to the shipper's resend.  A
+             * caller's thread sends as the actor that would otherwise have
+             * written: the region actor, or the session's own */
+            tidal_addr from = r->region_addr;
+            if (session && ctx == NULL) {
+                TIDAL_IGNORE(tidal_addr_virtual(&from, &r->region_addr, recs[0].sid, 16));
+            }
+            ship_inline(r, ctx, &from, built ? batch.data : NULL, built ? batch.len : 0);
         }
         if (built && session) {
             pthread_mutex_lock(&r->cb_lock);
@@ -170,4 +184,18 @@ tidal__write_local(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t
     }
     tidal_buf_fini(&payload);
     return 0;
+}
+
+int
+tidal__write_local(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
+                   uint64_t *lsn)
+{
+    return write_batch(r, ctx, recs, n, NULL, lsn);
+}
+
+int
+tidal__write_gated(tidal_region *r, tidal_ctx *ctx, tidal_record *rec, tidal__write_gate gate,
+                   uint64_t *lsn)
+{
+    return write_batch(r, ctx, rec, 1, gate, lsn);
 }

@@ -48,11 +48,10 @@
  * (goal for none: <= 2.5); the p99 over the raw hop's own p99 is given too,
  * as on a shared 2-vCPU VM part of any tail is the scheduler's, and the
  * load average at the start and end is printed with the figures.
- * A session signal is two mailbox hops to visibility (the ask to its
- * session actor in A, then the batch to B's region actor); a hide is one
- * (the caller's thread writes it in A and ships the batch to B itself,
- * actors/client.c).  Each is an nng hop whose handler runs on the receiving
- * callback when its actor is idle (runtime/pool.c).
+ * A session signal at its home and a hide are each one mailbox hop to
+ * visibility: the caller's thread writes it in A and ships the batch to B's
+ * region actor itself (actors/client.c), an nng hop whose handler runs on
+ * the receiving callback when the actor is idle (runtime/pool.c).
  *
  * Counts asserted (exit 1 on a mismatch): every write returned 0; B applied
  * exactly one batch per write and its watermark equals A's write count; B

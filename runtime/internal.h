@@ -370,7 +370,7 @@ bool tidal__links_idle(tidal_runtime *rt);
 /* ---- send.c ---- */
 int tidal__send(tidal_runtime *rt, tidal_ctx *ctx, const tidal_addr *to, uint16_t type,
                 const void *payload, uint32_t len, uint32_t timeout_ms, uint8_t flags,
-                const tidal_addr *reply_to, uint64_t corr, const char *from_override);
+                const tidal_addr *reply_to, uint64_t corr, const tidal_addr *from_as);
 void tidal__ctx_flush(tidal_ctx *ctx);
 void tidal__ctx_forget_dest(tidal_ctx *ctx);
 int tidal__asks_init(tidal_runtime *rt);

@@ -62,7 +62,7 @@ view_of(const void *p, size_t n)
 int
 tidal__send(tidal_runtime *rt, tidal_ctx *ctx, const tidal_addr *to, uint16_t type,
             const void *payload, uint32_t len, uint32_t timeout_ms, uint8_t flags,
-            const tidal_addr *reply_to, uint64_t corr, const char *from_override)
+            const tidal_addr *reply_to, uint64_t corr, const tidal_addr *from_as)
 {
     if (rt == NULL || to == NULL || (payload == NULL && len > 0) || !tidal_msg_type_known(type)) {
         return TIDAL_EINVAL;
@@ -84,8 +84,11 @@ tidal__send(tidal_runtime *rt, tidal_ctx *ctx, const tidal_addr *to, uint16_t ty
         e.from_key = view_of(ctx->unit->key, ctx->unit->key_len);
         e.id = ctx->unit->next_msg_id++;
     } else {
-        const char *from = from_override ? from_override : rt->name;
+        const char *from = from_as != NULL ? from_as->name : rt->name;
         e.from_name = view_of(from, strlen(from));
+        if (from_as != NULL) {
+            e.from_key = view_of(from_as->key, from_as->key_len);
+        }
         e.id = atomic_fetch_add(&rt->ext_next_id, 1) + 1;
     }
     e.to_name = view_of(to->name, to_name_len);
@@ -150,9 +153,11 @@ tidal__send(tidal_runtime *rt, tidal_ctx *ctx, const tidal_addr *to, uint16_t ty
         char from_full[FULLNAME_BYTES], to_full[FULLNAME_BYTES];
         if (ctx != NULL) {
             tidal__unit_fullname(ctx->actor, ctx->unit, from_full, sizeof(from_full));
+        } else if (from_as != NULL) {
+            tidal__fullname(from_as->name, from_as->key, from_as->key_len, from_full,
+                            sizeof(from_full));
         } else {
-            snprintf(from_full, sizeof(from_full), "%.*s", (int)e.from_name.len,
-                     (const char *)e.from_name.ptr);
+            snprintf(from_full, sizeof(from_full), "%s", rt->name);
         }
         tidal__fullname(to->name, to->key, to->key_len, to_full, sizeof(to_full));
         rv = tidal__fault_route(rt, ctx, l, local, from_full, to_full, &e, timeout_ms);
@@ -183,6 +188,19 @@ tidal_send_as(tidal_runtime *rt, const char *from, const tidal_addr *to, uint16_
 {
     size_t n = from != NULL ? strnlen(from, TIDAL_NAME_BYTES_MAX) : 0;
     if (n == 0 || n == TIDAL_NAME_BYTES_MAX) {
+        return TIDAL_EINVAL;
+    }
+    tidal_addr as = {.key_len = 0};
+    memcpy(as.name, from, n + 1);
+    return tidal__send(rt, NULL, to, type, payload, len, timeout_ms, 0, NULL, 0, &as);
+}
+
+int
+tidal_send_as_actor(tidal_runtime *rt, const tidal_addr *from, const tidal_addr *to,
+                    uint16_t type, const void *payload, uint32_t len, uint32_t timeout_ms)
+{
+    size_t n = from != NULL ? strnlen(from->name, TIDAL_NAME_BYTES_MAX) : 0;
+    if (n == 0 || n == TIDAL_NAME_BYTES_MAX || from->key_len > TIDAL_KEY_BYTES_MAX) {
         return TIDAL_EINVAL;
     }
     return tidal__send(rt, NULL, to, type, payload, len, timeout_ms, 0, NULL, 0, from);

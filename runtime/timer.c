@@ -221,10 +221,11 @@ struct timed_send {
 static void
 timed_send_fire(tidal_runtime *rt, void *arg)
 {
+    static const tidal_addr timer = {.name = "_timer"};
     struct timed_send *t = arg;
     /* a full or stopped destination loses the timer, as a send would */
     (void)tidal__send(rt, NULL, &t->to, t->type, t->payload, t->len, 0, TIDAL_ENV_F_SYSTEM,
-                      NULL, 0, "_timer");
+                      NULL, 0, &timer);
     free(t);
 }
 

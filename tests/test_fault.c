@@ -389,3 +389,41 @@ Test(fault, send_as_travels_the_actors_link)
     rec_free_state(&s.rec);
     rec_free_state(&w.rec);
 }
+
+/* tidal_send_as_actor: the same for a virtual actor, whose link is named
+ * "<name>/<hex key>" - a rule on it applies, one on its owner's name does
+ * not. */
+Test(fault, send_as_actor_travels_a_virtual_actors_link)
+{
+    tidal_runtime *rt = rt_open(NULL, NULL, 42, 0);
+    sink s;
+    sink_open(&s, rt, "sink");
+    tidal_addr from = {.name = "worker", .key = {0x0a, 0xb0}, .key_len = 2};
+    set_rule(rt, "worker/0ab0", "sink", (tidal_fault_rule){.drop = 1.0});
+    set_rule(rt, "worker", "sink", (tidal_fault_rule){.drop = 1.0});
+    uint8_t p[4];
+    for (uint32_t i = 0; i < 3; i++) {
+        seq_put(i, p);
+        TIDAL_PASS(tidal_send_as_actor(rt, &from, &s.to, APP_SEQ, p, 4, 5000));
+    }
+    cr_assert_eq(trace_count(rt, "worker/0ab0", "sink", TIDAL_FAULT_DROP), 3);
+    cr_assert_eq(trace_count(rt, "worker", "sink", TIDAL_FAULT_DROP), 0);
+    TIDAL_PASS(tidal_fault_clear(rt, "worker/0ab0", "sink"));
+    seq_put(9, p);
+    TIDAL_PASS(tidal_send_as_actor(rt, &from, &s.to, APP_SEQ, p, 4, 5000));
+    cr_assert(TIDAL_WAIT_UNTIL(rec_count(&s.rec) == 1, 5000), "the owner's rule stopped it");
+    cr_assert_eq(s.rec.ents[0].seq, 9);
+    cr_assert_str_eq(s.rec.ents[0].from, "worker");
+    tidal_addr bad = from;
+    TIDAL_FAIL(tidal_send_as_actor(rt, NULL, &s.to, APP_SEQ, p, 4, 0), TIDAL_EINVAL);
+    bad.name[0] = '\0';
+    TIDAL_FAIL(tidal_send_as_actor(rt, &bad, &s.to, APP_SEQ, p, 4, 0), TIDAL_EINVAL);
+    bad = from;
+    memset(bad.name, 'a', sizeof(bad.name));
+    TIDAL_FAIL(tidal_send_as_actor(rt, &bad, &s.to, APP_SEQ, p, 4, 0), TIDAL_EINVAL);
+    bad = from;
+    bad.key_len = TIDAL_KEY_BYTES_MAX + 1;
+    TIDAL_FAIL(tidal_send_as_actor(rt, &bad, &s.to, APP_SEQ, p, 4, 0), TIDAL_EINVAL);
+    TIDAL_PASS(tidal_runtime_close(rt));
+    rec_free_state(&s.rec);
+}

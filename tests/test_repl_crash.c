@@ -39,6 +39,7 @@ struct stream {
     tidal_session_id sid;
     atomic_int acked; /* signals acknowledged (durable) so far; read without the lock */
     int max;          /* stop after this many */
+    int hold_at;      /* wait here for the crash: it comes mid-stream, however fast the writes */
     int err;          /* first error, 0 if none */
     tidal_entity_id items[WL_SIGNALS_MAX];
 };
@@ -49,10 +50,10 @@ stream_main(void *arg)
     struct stream *s = arg;
     for (;;) {
         pthread_mutex_lock(&s->lock);
-        while (atomic_load(&s->crash_pending) && !s->crashed) {
+        int k = atomic_load(&s->acked);
+        while ((atomic_load(&s->crash_pending) || k == s->hold_at) && !s->crashed) {
             pthread_cond_wait(&s->cond, &s->lock);
         }
-        int k = atomic_load(&s->acked);
         if (s->crashed || k == s->max || s->err != 0) {
             pthread_mutex_unlock(&s->lock);
             return NULL;
@@ -129,7 +130,7 @@ origin_crash_mid_stream(tidal_durability_policy pol)
     repl_cluster(&e, "inproc", CRASH_SEED);
     repl_open_region(&e, 0, true, pol);
     repl_open_region(&e, 1, true, pol);
-    struct stream s = {.r = e.r[0], .max = 200};
+    struct stream s = {.r = e.r[0], .max = 200, .hold_at = 120};
     pthread_mutex_init(&s.lock, NULL);
     pthread_cond_init(&s.cond, NULL);
     TIDAL_PASS(tidal_start_session(e.r[0], 9, NULL, &s.sid));

@@ -6,6 +6,8 @@
  * reordered, and all regions converge.  Also under duplication and
  * reordering, and across three regions.
  */
+#include <pthread.h>
+
 #include "repl_helpers.h"
 
 TIDAL_SUITE(roaming);
@@ -197,6 +199,108 @@ Test(roaming, late_answer_to_an_old_handover_is_ignored)
         TIDAL_PASS(tidal_session_signals(e.r[i], a.sid, v, 8, &n));
         for (size_t k = 0; k < n; k++) {
             cr_assert_eq(v[k].origin, wrote[k], "region %d: seqno %zu reused", i, k + 1);
+        }
+    }
+    repl_close(&e);
+}
+
+/* ---- writes on the caller's thread (actors/client.c) ---- */
+
+static uint64_t
+activations(tidal_region *r)
+{
+    tidal_stats st;
+    tidal_runtime_stats(tidal_region_runtime(r), &st);
+    return st.activations;
+}
+
+/* At the session's home its writes are made on the caller's thread: its
+ * session actor is never activated.  Elsewhere they go to the session actor,
+ * which has the home hand the session over. */
+Test(roaming, writes_at_the_home_need_no_session_actor)
+{
+    repl_env e;
+    repl_cluster(&e, "inproc", 0x40a8);
+    repl_open_ephemeral(&e, 2);
+    struct agent a = {0};
+    TIDAL_PASS(tidal_start_session(e.r[0], 42, NULL, &a.sid));
+    write_in(e.r[0], &a, 5);
+    cr_assert_eq(activations(e.r[0]), 0, "region 0 activated its session actor");
+    cr_assert(TIDAL_WAIT_UNTIL(knows(e.r[1], a.sid), REPL_DEADLINE_MS));
+    write_in(e.r[1], &a, 5);
+    cr_assert_geq(activations(e.r[1]), 1, "the handover went through region 1's session actor");
+    cr_assert_eq(home_in(e.r[1], a.sid), 1);
+    TIDAL_PASS(tidal_end_session(e.r[1], a.sid));
+    repl_wait_converged(&e);
+    for (int i = 0; i < 2; i++) {
+        repl_assert_signals(e.r[i], a.sid, a.n, a.items);
+    }
+    repl_close(&e);
+}
+
+struct racer {
+    tidal_region *r;
+    tidal_session_id sid;
+    tidal_entity_id base; /* its items: base, base + 1, ... in write order */
+    int n;
+    int err;
+};
+
+static void *
+racer_main(void *arg)
+{
+    struct racer *w = arg;
+    for (int i = 0; i < w->n && w->err == 0; i++) {
+        w->err = tidal_signal_in_session(w->r, w->sid, "click", w->base + (tidal_entity_id)i,
+                                         1.0, repl_now_ns());
+    }
+    return NULL;
+}
+
+/* Three writers at region 0 and one at region 1 write one session at once:
+ * region 0's callers write on their own threads while region 1 keeps asking
+ * for the home and region 0's session actor keeps asking it back.  Every
+ * write is applied once under its own seqno (1..N with no gap: two writes
+ * given one seqno would leave one out), each writer's writes keep their
+ * order, and both regions end equal. */
+Test(roaming, writers_at_two_regions_at_once)
+{
+    enum { WRITERS = 4, PER_WRITER = 250 };
+    repl_env e;
+    repl_cluster(&e, "inproc", 0x40a9);
+    repl_open_ephemeral(&e, 2);
+    tidal_session_id sid;
+    TIDAL_PASS(tidal_start_session(e.r[0], 42, NULL, &sid));
+    cr_assert(TIDAL_WAIT_UNTIL(knows(e.r[1], sid), REPL_DEADLINE_MS));
+    struct racer w[WRITERS];
+    pthread_t t[WRITERS];
+    for (int k = 0; k < WRITERS; k++) {
+        w[k] = (struct racer){.r = e.r[k == WRITERS - 1 ? 1 : 0], .sid = sid,
+                              .base = 1000 * (tidal_entity_id)(k + 1), .n = PER_WRITER};
+        cr_assert_eq(pthread_create(&t[k], NULL, racer_main, &w[k]), 0);
+    }
+    for (int k = 0; k < WRITERS; k++) {
+        pthread_join(t[k], NULL);
+        cr_assert_eq(w[k].err, 0, "writer %d: %s", k, tidal_errname(w[k].err));
+    }
+    repl_wait_converged(&e);
+    for (int i = 0; i < 2; i++) {
+        tidal_signal_view v[WRITERS * PER_WRITER + 1];
+        size_t n;
+        TIDAL_PASS(tidal_session_signals(e.r[i], sid, v, WRITERS * PER_WRITER + 1, &n));
+        cr_assert_eq(n, WRITERS * PER_WRITER, "region %d holds %zu signals", i, n);
+        tidal_entity_id next[WRITERS];
+        for (int k = 0; k < WRITERS; k++) {
+            next[k] = w[k].base;
+        }
+        for (size_t s = 0; s < n; s++) {
+            cr_assert_eq(v[s].seqno, s + 1, "region %d: seqno %llu at %zu", i,
+                         (unsigned long long)v[s].seqno, s);
+            int k = (int)(v[s].item / 1000) - 1;
+            cr_assert(k >= 0 && k < WRITERS && v[s].item == next[k],
+                      "region %d: item %llu out of its writer's order", i,
+                      (unsigned long long)v[s].item);
+            next[k]++;
         }
     }
     repl_close(&e);

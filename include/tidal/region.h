@@ -135,9 +135,13 @@ typedef struct tidal_signal_view {
 int tidal_start_session(tidal_region *r, tidal_entity_id user, const tidal_session_opts *opts,
                         tidal_session_id *out) TIDAL_WARN_UNUSED;
 
-/* Records a signal in a session.  If the session's home is another region
- * (an agent that roamed), the home moves here first (handover), then the
- * write is ordered here.  TIDAL_ENOENT for an unknown session. */
+/* Records a signal in a session.  At the session's home the caller's own
+ * thread writes it and ships it to every peer, as from the session's actor
+ * ("region-<id>/<hex session id>": fault rules on its links cover it), one
+ * mailbox hop from the call to a peer's state.  If the home is another
+ * region (an agent that roamed), the home moves here first (handover), then
+ * the write is ordered here.  Returns once it is durable under the region's
+ * policy.  TIDAL_ENOENT for an unknown session, TIDAL_ESTATE for an ended one. */
 int tidal_signal_in_session(tidal_region *r, tidal_session_id s, const char *type,
                             tidal_entity_id item, double weight, uint64_t ts_ns)
     TIDAL_WARN_UNUSED;

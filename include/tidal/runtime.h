@@ -203,6 +203,13 @@ int tidal_send(tidal_runtime *rt, const tidal_addr *to, uint16_t type, const voi
  * TIDAL_EINVAL if from is NULL, empty or too long. */
 int tidal_send_as(tidal_runtime *rt, const char *from, const tidal_addr *to, uint16_t type,
                   const void *payload, uint32_t len, uint32_t timeout_ms) TIDAL_WARN_UNUSED;
+/* The same from any actor of this runtime, virtual ones included: from's
+ * name and key name it (its url is not read), and the link is
+ * "<name>/<hex key>" -> to, as its handler's would be.  TIDAL_EINVAL if
+ * from is NULL or its name empty or too long. */
+int tidal_send_as_actor(tidal_runtime *rt, const tidal_addr *from, const tidal_addr *to,
+                        uint16_t type, const void *payload, uint32_t len, uint32_t timeout_ms)
+    TIDAL_WARN_UNUSED;
 
 /* A reply to tidal_ask; payload is owned by the reply. */
 typedef struct tidal_reply {
