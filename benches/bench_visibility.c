@@ -3,8 +3,10 @@
  * readable in region B, on inproc, ipc and tcp, beside a raw nng one-way hop
  * on the same transport in the same run.
  *
- * Cases, per transport, each in a fresh two-region cluster (A = region 0
- * writes, B = region 1 reads; cluster defaults otherwise):
+ * Cases, per transport, in two two-region clusters, one for the none cases
+ * and one for the sync cases, each opened fresh and run case after case in
+ * this order (A = region 0 writes, B = region 1 reads; cluster defaults
+ * otherwise):
  *   none/signal      ephemeral regions; tidal_signal_in_session on one session
  *                    started in A
  *   none/hide        ephemeral regions; tidal_hide_item on distinct (user, item)
