@@ -83,15 +83,15 @@ tidal_cluster_close(tidal_cluster *c)
     return rv;
 }
 
-/* The WAL's sync thread: new durable batches - wake the shipper. */
+/* The WAL's sync thread: new durable batches - ship them, or wake the
+ * shipper to. */
 void
 tidal__on_durable(void *arg, uint64_t lsn)
 {
     tidal_region *r = arg;
-    (void)lsn;
     pthread_mutex_lock(&r->cb_lock);
-    if (!r->cb_closed) {
-        TIDAL_IGNORE(tidal__shipper_tick(r, NULL)); /* refused: the timer's tick ships it */
+    if (!r->cb_closed && !tidal__ship_durable(r, lsn)) {
+        tidal__shipper_kick(r, NULL); /* refused: the timer's tick ships it */
     }
     pthread_mutex_unlock(&r->cb_lock);
 }

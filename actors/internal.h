@@ -23,12 +23,13 @@
  * The writer applies the write to the state, appends it to
  * the region's WAL and - when the WAL says it is durable at once
  * (ephemeral, NONE) - ships the batch to every peer itself (the last hop).
- * Under SYNC and INTERVAL the WAL's sync thread wakes the shipper, which
- * ships what became durable: a peer never sees a batch its origin could
+ * Under SYNC and INTERVAL the WAL's sync thread ships what a sync made
+ * durable, right after the sync, or wakes the shipper to when that is many
+ * batches (tidal__ship_durable): a peer never sees a batch its origin could
  * still lose, so LSNs are never reused after a crash.
  *
  * Ship mark: every LSN up to r->ship_mark was sent to every peer (by its
- * writer or by the shipper).  A writer ships its batch inline only if the
+ * writer, the sync thread or the shipper).  A writer ships its batch inline only if the
  * batch comes right after the mark, and moves the mark over it (one CAS,
  * tidal__ship_claim); otherwise the shipper sends it, from the mark on, and
  * raises the mark to what every peer has been sent (a durable batch its
@@ -97,6 +98,9 @@
 #define TIDAL_EXPIRE_EVERY_MS 60000u
 /* The shipper's tick. */
 #define TIDAL_SHIP_TICK_MS 20u
+/* The WAL's sync thread ships what a sync made durable itself when it is
+ * at most this many records (shipper.c, tidal__ship_durable). */
+#define TIDAL_SHIP_DURABLE_RECORDS_MAX 64u
 /* Bytes of batches one shipper tick sends to one peer. */
 #define TIDAL_SHIP_TICK_BYTES_MAX (1u << 20)
 /* Out-of-order batches held per origin while a gap is open. */
@@ -200,7 +204,7 @@ struct tidal_region {
     atomic_uint_least64_t handover_corr;
 
     /* counters */
-    atomic_uint_least64_t st_writes, st_shipped, st_applied, st_dup_batches, st_held, st_acks,
+    atomic_uint_least64_t st_writes, st_shipped, st_shipped_at_sync, st_applied, st_dup_batches, st_held, st_acks,
         st_seqno_dups, st_rounds, st_rentries, st_rbytes;
     atomic_uint_least64_t st_acked[TIDAL_REGIONS_MAX];
     atomic_uint_least64_t st_applied_lsn[TIDAL_REGIONS_MAX];
@@ -290,6 +294,7 @@ void tidal__ship_raise(tidal_region *r, uint64_t lsn);
 void tidal__on_durable(void *arg, uint64_t lsn);
 int tidal__shipper_tick(tidal_region *r, tidal_ctx *ctx);
 void tidal__shipper_kick(tidal_region *r, tidal_ctx *ctx);
+bool tidal__ship_durable(tidal_region *r, uint64_t lsn);
 
 /* ---- cluster.c ---- */
 int tidal__open_log(tidal_region *r, uint16_t origin, uint16_t shard, tidal_wal **out);

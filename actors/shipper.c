@@ -3,7 +3,9 @@
  * own log.
  *
  * Per peer it keeps the highest LSN acknowledged (acked) and the highest sent
- * (sent_upto).  On each tick, and when the WAL reports new durable batches:
+ * (sent_upto).  On each tick, and when woken (by a writer that could not
+ * ship its batch, or by the WAL's sync thread when a sync made more durable
+ * than it ships itself, tidal__ship_durable):
  *   - durable batches above both sent_upto and the ship mark (internal.h:
  *     those the writers did not ship inline) are sent, and the mark is
  *     raised to what every peer has now been sent;
@@ -24,8 +26,9 @@
 
 struct send_ctx {
     tidal_region *r;
-    tidal_ctx *ctx;
+    tidal_ctx *ctx; /* NULL: the sync thread sends as the shipper */
     const tidal_addr *to;
+    uint64_t upto; /* sends no batch that starts past it */
     size_t bytes;
     uint64_t last;
 };
@@ -38,19 +41,28 @@ send_one(void *arg, const uint8_t *batch, size_t len)
     if (tidal_batch_decode(batch, len, &h, NULL, NULL, 0) != 0) {
         return 1; /* the WAL verified it: cannot happen; stop rather than send garbage */
     }
+    if (h.first_lsn > sc->upto) {
+        return 1;
+    }
     tidal_msg_batch m = {.origin = sc->r->id, .shard = sc->r->opts.shard_id,
                          .batch = {batch, (uint32_t)len}};
     tidal_buf b;
     tidal_buf_init(&b);
     int rv = tidal_msg_batch_encode(&m, &b);
-    if (rv == 0) {
+    if (rv == 0 && sc->ctx != NULL) {
         rv = tidal_ctx_send(sc->ctx, sc->to, TIDAL_MSG_BATCH, b.data, (uint32_t)b.len);
+    } else if (rv == 0) {
+        rv = tidal_send_as_actor(sc->r->rt, &sc->r->shipper_addr, sc->to, TIDAL_MSG_BATCH,
+                                 b.data, (uint32_t)b.len, 0);
     }
     tidal_buf_fini(&b);
     if (rv != 0) {
         return 1; /* link or mailbox full: the rest goes next round */
     }
     atomic_fetch_add(&sc->r->st_shipped, 1);
+    if (sc->ctx == NULL) {
+        atomic_fetch_add(&sc->r->st_shipped_at_sync, 1);
+    }
     sc->last = h.first_lsn + h.count - 1;
     sc->bytes += len;
     return sc->bytes >= TIDAL_SHIP_TICK_BYTES_MAX ? 1 : 0;
@@ -132,7 +144,7 @@ ship_peer(tidal_ctx *ctx, tidal_region *r, tidal_region_id p, const struct tidal
         }
         from = covered + 1;
     }
-    struct send_ctx sc = {.r = r, .ctx = ctx, .to = &peer->region};
+    struct send_ctx sc = {.r = r, .ctx = ctx, .to = &peer->region, .upto = UINT64_MAX};
     int rv = tidal_wal_read(r->wal, from, false, send_one, &sc);
     if (rv == TIDAL_ENOENT) {
         /* released before this peer acknowledged: it skips what is gone (the
@@ -232,6 +244,39 @@ on_ack(tidal_region *r, const tidal_msg *msg)
         /* memory only; a log with a directory is kept whole (internal.h) */
         TIDAL_IGNORE(tidal_wal_release(r->wal, min + 1));
     }
+}
+
+/* Ships what a sync made durable, up to lsn, on the WAL's sync thread
+ * (tidal__on_durable), as from the shipper: one mailbox hop less between a
+ * durable write and a peer.  Only a few records right after the ship mark,
+ * claimed as a writer claims its batch (internal.h, "Ship mark"): a large
+ * group is left to the shipper, so that the next sync does not wait for its
+ * sends.  Returns false when the shipper must ship (not claimed, too many,
+ * or a send refused: ship_lost). */
+bool
+tidal__ship_durable(tidal_region *r, uint64_t lsn)
+{
+    uint64_t mark = atomic_load(&r->ship_mark);
+    if (mark >= lsn) {
+        return true; /* its writers shipped it (durable at once), or the shipper did */
+    }
+    if (lsn - mark > TIDAL_SHIP_DURABLE_RECORDS_MAX || !tidal__ship_claim(r, mark + 1, lsn)) {
+        return false;
+    }
+    bool lost = false;
+    for (tidal_region_id p = 0; p < TIDAL_REGIONS_MAX; p++) {
+        struct tidal__peer peer;
+        if (p == r->id || !tidal__peer_get(r, p, &peer)) {
+            continue;
+        }
+        struct send_ctx sc = {.r = r, .to = &peer.region, .upto = lsn};
+        int rv = tidal_wal_read(r->wal, mark + 1, false, send_one, &sc);
+        lost = lost || (rv != 0 && rv != 1) || sc.last < lsn;
+    }
+    if (lost) {
+        atomic_store(&r->ship_lost, true); /* resent from the peers' ACKs */
+    }
+    return !lost;
 }
 
 /* Wakes the shipper now (from a handler with ctx, or any thread with NULL):

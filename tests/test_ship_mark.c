@@ -113,3 +113,64 @@ Test(ship_mark, concurrent_callers_ship_every_batch_once)
     cr_assert(TIDAL_WAIT_UNTIL(atomic_load(&e.r[0]->ship_mark) == total, REPL_DEADLINE_MS));
     repl_close(&e);
 }
+
+/* ---- SYNC: the sync thread ships what its sync made durable ---- */
+
+/* Regions 0 and 1, SYNC, with directories. */
+static void
+open_sync_pair(repl_env *e, uint64_t seed)
+{
+    repl_cluster(e, "inproc", seed);
+    repl_open_region(e, 0, true, TIDAL_SYNC);
+    repl_open_region(e, 1, true, TIDAL_SYNC);
+}
+
+/* Two SYNC regions with directories: each write is shipped right after the
+ * sync that made it durable - by the sync thread when it can claim it, else
+ * by the shipper - and B applies every batch exactly once. */
+Test(ship_mark, a_sync_ships_what_it_made_durable)
+{
+    repl_env e;
+    open_sync_pair(&e, 24);
+    tidal_region *a = e.r[0], *b = e.r[1];
+    for (int i = 1; i <= 20; i++) {
+        TIDAL_PASS(tidal_hide_item(a, 2, (tidal_entity_id)i));
+    }
+    TIDAL_PASS(tidal_region_wait_applied(b, 0, 20, REPL_DEADLINE_MS));
+    tidal_region_stats sa = repl_stats(a);
+    cr_assert_geq(sa.batches_shipped_at_sync, 1, "the sync thread shipped none");
+    cr_assert_leq(sa.batches_shipped_at_sync, 20);
+    cr_assert_eq(repl_stats(b).batches_applied, 20);
+    for (int i = 1; i <= 20; i++) {
+        cr_assert(repl_hidden(b, 2, (tidal_entity_id)i));
+    }
+    cr_assert(TIDAL_WAIT_UNTIL(atomic_load(&a->ship_mark) == 20, REPL_DEADLINE_MS));
+    repl_close(&e);
+}
+
+/* A sync that made many records durable at once leaves them to the shipper
+ * (the next sync does not wait for their sends): one batch of 100 records,
+ * more than TIDAL_SHIP_DURABLE_RECORDS_MAX. */
+Test(ship_mark, a_large_group_is_left_to_the_shipper)
+{
+    repl_env e;
+    open_sync_pair(&e, 25);
+    tidal_region *a = e.r[0], *b = e.r[1];
+    enum { N = TIDAL_SHIP_DURABLE_RECORDS_MAX + 36 };
+    tidal_record recs[N];
+    for (int i = 0; i < N; i++) {
+        recs[i] = (tidal_record){.kind = TIDAL_REC_HIDE, .user = 3, .item = (tidal_entity_id)i,
+                                 .hlc = tidal_now(tidal_region_runtime(a))};
+    }
+    uint64_t lsn;
+    TIDAL_PASS(tidal__write_local(a, NULL, recs, N, &lsn));
+    cr_assert_eq(lsn, N);
+    TIDAL_PASS(tidal_wal_wait_durable(a->wal, lsn, REPL_DEADLINE_MS));
+    TIDAL_PASS(tidal_region_wait_applied(b, 0, N, REPL_DEADLINE_MS));
+    tidal_region_stats sa = repl_stats(a);
+    cr_assert_eq(sa.batches_shipped_at_sync, 0);
+    cr_assert_geq(sa.batches_shipped, 1);
+    cr_assert_eq(repl_stats(b).batches_applied, 1);
+    cr_assert(repl_hidden(b, 3, N - 1));
+    repl_close(&e);
+}

@@ -230,6 +230,8 @@ uint64_t tidal_region_digest(tidal_region *r);
 typedef struct tidal_region_stats {
     uint64_t writes;              /* writes originated here */
     uint64_t batches_shipped;     /* batch messages sent (retransmits included) */
+    uint64_t batches_shipped_at_sync; /* of those, sent by the log's sync thread right
+                                       * after the sync that made them durable */
     uint64_t batches_applied;     /* peer batches applied */
     uint64_t batches_duplicate;   /* peer batches dropped as already applied */
     uint64_t batches_held;        /* peer batches held for a gap */
