@@ -5,6 +5,9 @@
  * (acknowledged, durable under SYNC).  Even i: hide (KILL9_USER_BASE + i,
  * KILL9_HIDE_ITEM); odd i: a signal on item i in the session.
  */
+#include <signal.h>
+#include <sys/prctl.h>
+
 #include "region_kill9.h"
 #include "store/hlc.h"
 
@@ -21,7 +24,10 @@ main(int argc, char **argv)
 {
     struct kill9_regions o;
     tidal_session_id sid;
-    if (argc != 2 || kill9_open(argv[1], &o) != 0 ||
+    pid_t parent = getppid();
+    /* dies with the test process: a failed test never leaves it writing */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent || argc != 2 ||
+        kill9_open(argv[1], &o) != 0 ||
         tidal_start_session(o.a, 5, NULL, &sid) != 0) {
         return 1;
     }

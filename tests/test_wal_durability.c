@@ -10,10 +10,14 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <sys/wait.h>
 
 #include "test_wal_helpers.h"
+#include "wal_kill9.h"
+
+extern char **environ;
 
 TIDAL_SUITE(wal_durability);
 
@@ -300,62 +304,7 @@ Test(wal_durability, close_with_appends_in_flight_loses_nothing)
 
 /* ---- a real crash --------------------------------------------------------------- */
 
-#define CHILD_THREADS 2
 #define CRASH_REPORTS 300
-
-struct child {
-    tidal_wal *w;
-    int pipe_fd;
-};
-
-/* In the child: appends patterned batches forever, K in flight, and writes
- * each LSN it was told is durable to the pipe.  No Criterion calls here. */
-static void *
-child_writer(void *arg)
-{
-    struct child *c = arg;
-    uint8_t p[300];
-
-    for (;;) {
-        uint64_t lsn = 0;
-        for (int k = 0; k < 8; k++) {
-            uint32_t len = (uint32_t)(sizeof(p) - (unsigned)k * 17u);
-            memset(p, k, len);
-            tidal_hlc h = wal_hlc(1);
-            if (tidal_wal_append(c->w, p, len, 1 + (uint32_t)k % 3, h, h, &lsn) != 0) {
-                _exit(2);
-            }
-        }
-        if (tidal_wal_wait_durable(c->w, lsn, 30000) != 0) {
-            _exit(3);
-        }
-        if (write(c->pipe_fd, &lsn, sizeof(lsn)) != (ssize_t)sizeof(lsn)) {
-            _exit(4);
-        }
-    }
-    return NULL;
-}
-
-static void
-child_main(const char *dir, int pipe_fd)
-{
-    tidal_wal_opts o = wal_opts(dir, TIDAL_DURABILITY_SYNC);
-    struct child c = {.pipe_fd = pipe_fd};
-    pthread_t t[CHILD_THREADS];
-
-    o.segment_bytes = 32 << 10; /* roll-overs during the run */
-    if (tidal_wal_open(&o, &c.w, NULL) != 0) {
-        _exit(1);
-    }
-    for (int i = 0; i < CHILD_THREADS; i++) {
-        if (pthread_create(&t[i], NULL, child_writer, &c) != 0) {
-            _exit(1);
-        }
-    }
-    for (;;) {
-        pause();
-    }
-}
 
 /* Reads one LSN from fd within 30 s; false at end of file. */
 static bool
@@ -391,7 +340,7 @@ count_records(void *arg, const uint8_t *b, size_t len)
 Test(wal_durability, kill_9_loses_nothing_reported_durable)
 {
     const char *dir = tidal_test_tmpdir();
-    tidal_wal_opts o = wal_opts(dir, TIDAL_DURABILITY_SYNC);
+    tidal_wal_opts o = wal_kill9_opts(dir);
     tidal_wal_recovery rep;
     uint64_t max_reported = 0;
     uint64_t records = 0;
@@ -403,12 +352,13 @@ Test(wal_durability, kill_9_loses_nothing_reported_durable)
     tidal_wal *w;
 
     cr_assert(pipe(fds) == 0);
-    pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        close(fds[0]);
-        child_main(dir, fds[1]);
-    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
+    char *argv[] = {TIDAL_WAL_KILL9_CHILD, (char *)dir, NULL};
+    cr_assert(posix_spawn(&pid, TIDAL_WAL_KILL9_CHILD, &fa, NULL, argv, environ) == 0);
+    posix_spawn_file_actions_destroy(&fa);
     close(fds[1]);
     while (reports < CRASH_REPORTS) {
         cr_assert(read_lsn(fds[0], &lsn), "the child died early");
