@@ -256,8 +256,9 @@ int tidal__write_local(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint
                        uint64_t *lsn);
 /* Decides, under state_lock and in the same hold as the append, whether a
  * write goes on (0; it may fill in the record) or not (what the write then
- * returns, with nothing applied). */
-typedef int (*tidal__write_gate)(tidal_region *r, tidal_record *rec);
+ * returns, with nothing applied).  Called again with undo set, in the same
+ * hold, when a write it let go on failed after all. */
+typedef int (*tidal__write_gate)(tidal_region *r, tidal_record *rec, bool undo);
 int tidal__write_gated(tidal_region *r, tidal_ctx *ctx, tidal_record *rec, tidal__write_gate gate,
                        uint64_t *lsn);
 

@@ -135,11 +135,18 @@ ask_handover(tidal_ctx *ctx, struct sess *s, tidal_region_id home)
  *   HOME    the home gives the session away (on_handover_req): the record
  *           gets the next seqno, the one the new home goes on from */
 static int
-session_gate(tidal_region *r, tidal_record *rec)
+session_gate(tidal_region *r, tidal_record *rec, bool undo)
 {
     tidal_session_id id;
     tidal_session_state info;
     tidal__sid_from_bytes(rec->sid, &id);
+    if (undo) {
+        /* the append failed (a full ephemeral log, a failed disk): the seqno
+         * is given back, else every later signal would wait for it */
+        return rec->kind == TIDAL_REC_SESSION_SIGNAL
+                   ? tidal_sessions_unassign_seqno(r->sessions, &id, rec->seqno)
+                   : 0;
+    }
     int rv = tidal_sessions_get(r->sessions, &id, &info);
     if (rec->kind == TIDAL_REC_SESSION_START) {
         rec->region = r->id;

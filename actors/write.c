@@ -125,7 +125,8 @@ write_batch(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
     hlc_range(r, recs, n, &hmin, &hmax);
     uint64_t first = 0;
     pthread_mutex_lock(&r->state_lock);
-    int rv = gate != NULL ? gate(r, &recs[0]) : 0;
+    int rv = gate != NULL ? gate(r, &recs[0], false) : 0;
+    bool gated = gate != NULL && rv == 0;
     for (uint32_t i = 0; i < n && rv == 0; i++) {
         if (recs[i].kind == TIDAL_REC_SESSION_SIGNAL) {
             rv = tidal__state_fill_signal(r, &recs[i]);
@@ -137,6 +138,9 @@ write_batch(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
     }
     for (uint32_t i = 0; i < n && rv == 0; i++) {
         rv = tidal__state_apply(r, &recs[i]);
+    }
+    if (rv != 0 && gated) {
+        TIDAL_IGNORE(gate(r, &recs[0], true));
     }
     pthread_mutex_unlock(&r->state_lock);
     if (rv != 0) {

@@ -151,6 +151,21 @@ tidal_sessions_assign_seqno(tidal_sessions *t, const tidal_session_id *id, uint6
     return 0;
 }
 
+int
+tidal_sessions_unassign_seqno(tidal_sessions *t, const tidal_session_id *id, uint64_t seqno)
+{
+    tidal__sess_slot *s = find(t, id);
+
+    if (s == NULL) {
+        return TIDAL_ENOENT;
+    }
+    if (seqno == UINT64_MAX || s->next_seqno != seqno + 1) {
+        return TIDAL_ESTATE;
+    }
+    s->next_seqno = seqno;
+    return 0;
+}
+
 bool
 tidal__sess_signal_valid(const tidal_sigtypes *types, const tidal_session_signal *sig)
 {

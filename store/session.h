@@ -113,6 +113,12 @@ int tidal_sessions_get(const tidal_sessions *t, const tidal_session_id *id,
  * TIDAL_ENOENT, TIDAL_ELIMIT if seqnos are exhausted; nothing changed. */
 int tidal_sessions_assign_seqno(tidal_sessions *t, const tidal_session_id *id, uint64_t *seqno)
     __attribute__((warn_unused_result));
+/* Gives back the seqno assign_seqno just handed out, when the write that took
+ * it failed, so that no seqno is left unwritten (later ones would wait for it
+ * forever).  Only the last one handed out, before anything raised next_seqno:
+ * TIDAL_ESTATE otherwise; TIDAL_ENOENT for an unknown session. */
+int tidal_sessions_unassign_seqno(tidal_sessions *t, const tidal_session_id *id, uint64_t seqno)
+    __attribute__((warn_unused_result));
 
 /* Adds a signal at its seqno's place in the vector (the caller has ordered
  * and deduplicated; out-of-order seqnos are inserted, not refused, so that

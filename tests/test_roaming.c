@@ -8,7 +8,9 @@
  */
 #include <pthread.h>
 
+#include "actors/internal.h"
 #include "repl_helpers.h"
+#include "store/wal_internal.h"
 
 TIDAL_SUITE(roaming);
 
@@ -303,5 +305,35 @@ Test(roaming, writers_at_two_regions_at_once)
             next[k]++;
         }
     }
+    repl_close(&e);
+}
+
+/* A signal whose append fails (here: region 0's memory log is full, as when
+ * its peer stops acknowledging) gives its seqno back: the next signal takes
+ * it, so no seqno is left that later signals would wait for. */
+Test(roaming, a_failed_signal_gives_its_seqno_back)
+{
+    repl_env e;
+    repl_cluster(&e, "inproc", 0x40aa);
+    repl_open_ephemeral(&e, 2);
+    TIDAL_PASS(tidal_cluster_partition(e.c, 0, 1)); /* nothing is acknowledged: kept */
+    struct agent a = {0};
+    TIDAL_PASS(tidal_start_session(e.r[0], 42, NULL, &a.sid));
+    write_in(e.r[0], &a, 3);
+    tidal_wal *w = e.r[0]->wal;
+    pthread_mutex_lock(&w->lock);
+    uint64_t bound = w->opts.memory_bytes;
+    w->opts.memory_bytes = w->cache.bytes; /* full */
+    pthread_mutex_unlock(&w->lock);
+    TIDAL_FAIL(tidal_signal_in_session(e.r[0], a.sid, "click", 1, 1.0, repl_now_ns()),
+               TIDAL_ELIMIT);
+    pthread_mutex_lock(&w->lock);
+    w->opts.memory_bytes = bound;
+    pthread_mutex_unlock(&w->lock);
+    write_in(e.r[0], &a, 2);
+    repl_assert_signals(e.r[0], a.sid, a.n, a.items);
+    TIDAL_PASS(tidal_cluster_heal(e.c));
+    repl_wait_converged(&e);
+    repl_assert_signals(e.r[1], a.sid, a.n, a.items);
     repl_close(&e);
 }

@@ -157,6 +157,14 @@ Test(session, signals_stay_sorted_by_seqno)
     cr_assert_eq(info.next_seqno, 10, "raised past the largest seqno held");
     TIDAL_PASS(tidal_sessions_assign_seqno(f.t, &id, &seq));
     cr_assert_eq(seq, 10);
+    /* a write that took 10 and failed gives it back; only the last one */
+    TIDAL_FAIL(tidal_sessions_unassign_seqno(f.t, &id, 9), TIDAL_ESTATE);
+    TIDAL_PASS(tidal_sessions_unassign_seqno(f.t, &id, 10));
+    TIDAL_FAIL(tidal_sessions_unassign_seqno(f.t, &id, 10), TIDAL_ESTATE);
+    TIDAL_PASS(tidal_sessions_assign_seqno(f.t, &id, &seq));
+    cr_assert_eq(seq, 10);
+    tidal_session_id nobody = {7, 7};
+    TIDAL_FAIL(tidal_sessions_unassign_seqno(f.t, &nobody, 1), TIDAL_ENOENT);
     fx_close(&f);
 }
 
