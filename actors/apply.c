@@ -89,7 +89,7 @@ tidal__send_ack(tidal_region *r, tidal_ctx *ctx, uint16_t origin)
     tidal_buf b;
     tidal_buf_init(&b);
     if (tidal_msg_ack_encode(&a, &b) == 0 &&
-        tidal__send_msg(r, ctx, &peer.shipper, TIDAL_MSG_ACK, &b) == 0) {
+        tidal__send_msg(r, ctx, NULL, &peer.shipper, TIDAL_MSG_ACK, &b) == 0) {
         r->ack_sent[origin] = a.applied_lsn;
         r->ack_owed[origin] = 0;
         atomic_fetch_add(&r->st_acks, 1);

@@ -293,7 +293,6 @@ bool tidal__peer_get(tidal_region *r, tidal_region_id id, struct tidal__peer *ou
 bool tidal__ship_claim(tidal_region *r, uint64_t first, uint64_t last);
 void tidal__ship_raise(tidal_region *r, uint64_t lsn);
 void tidal__on_durable(void *arg, uint64_t lsn);
-int tidal__shipper_tick(tidal_region *r, tidal_ctx *ctx);
 void tidal__shipper_kick(tidal_region *r, tidal_ctx *ctx);
 bool tidal__ship_durable(tidal_region *r, uint64_t lsn);
 
@@ -304,8 +303,9 @@ int tidal__open_log(tidal_region *r, uint16_t origin, uint16_t shard, tidal_wal 
 void tidal__sid_to_bytes(const tidal_session_id *s, uint8_t out[16]);
 void tidal__sid_from_bytes(const uint8_t in[16], tidal_session_id *s);
 /* Sends from a handler (ctx) or, with ctx NULL, from any thread on behalf
- * of r's region actor (its link, its fault rules). */
-int tidal__send_msg(tidal_region *r, tidal_ctx *ctx, const tidal_addr *to, uint16_t type,
-                    const tidal_buf *payload);
+ * of the actor at `as` of r's runtime (NULL: r's region actor), on its link
+ * and under its fault rules. */
+int tidal__send_msg(tidal_region *r, tidal_ctx *ctx, const tidal_addr *as, const tidal_addr *to,
+                    uint16_t type, const tidal_buf *payload);
 
 #endif /* TIDAL_ACTORS_INTERNAL_H */

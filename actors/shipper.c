@@ -49,11 +49,8 @@ send_one(void *arg, const uint8_t *batch, size_t len)
     tidal_buf b;
     tidal_buf_init(&b);
     int rv = tidal_msg_batch_encode(&m, &b);
-    if (rv == 0 && sc->ctx != NULL) {
-        rv = tidal_ctx_send(sc->ctx, sc->to, TIDAL_MSG_BATCH, b.data, (uint32_t)b.len);
-    } else if (rv == 0) {
-        rv = tidal_send_as_actor(sc->r->rt, &sc->r->shipper_addr, sc->to, TIDAL_MSG_BATCH,
-                                 b.data, (uint32_t)b.len, 0);
+    if (rv == 0) {
+        rv = tidal__send_msg(sc->r, sc->ctx, &sc->r->shipper_addr, sc->to, TIDAL_MSG_BATCH, &b);
     }
     tidal_buf_fini(&b);
     if (rv != 0) {
@@ -281,12 +278,12 @@ tidal__ship_durable(tidal_region *r, uint64_t lsn)
 
 /* Wakes the shipper now (from a handler with ctx, or any thread with NULL):
  * a one-byte tick, for which it does not re-arm its timer. */
-int
-tidal__shipper_tick(tidal_region *r, tidal_ctx *ctx)
+static int
+shipper_tick(tidal_region *r, tidal_ctx *ctx)
 {
     uint8_t one = 1;
     tidal_buf t = {.data = &one, .len = 1};
-    return tidal__send_msg(r, ctx, &r->shipper_addr, TIDAL_MSG_TICK, &t);
+    return tidal__send_msg(r, ctx, NULL, &r->shipper_addr, TIDAL_MSG_TICK, &t);
 }
 
 /* Wakes the shipper unless a wake-up is already on its way (r->ship_kicked,
@@ -296,7 +293,7 @@ tidal__shipper_tick(tidal_region *r, tidal_ctx *ctx)
 void
 tidal__shipper_kick(tidal_region *r, tidal_ctx *ctx)
 {
-    if (!atomic_exchange(&r->ship_kicked, true) && tidal__shipper_tick(r, ctx) != 0) {
+    if (!atomic_exchange(&r->ship_kicked, true) && shipper_tick(r, ctx) != 0) {
         atomic_store(&r->ship_kicked, false);
     }
 }

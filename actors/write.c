@@ -14,14 +14,14 @@
 #include "actors/internal.h"
 
 int
-tidal__send_msg(tidal_region *r, tidal_ctx *ctx, const tidal_addr *to, uint16_t type,
-                const tidal_buf *payload)
+tidal__send_msg(tidal_region *r, tidal_ctx *ctx, const tidal_addr *as, const tidal_addr *to,
+                uint16_t type, const tidal_buf *payload)
 {
     if (ctx != NULL) {
         return tidal_ctx_send(ctx, to, type, payload->data, (uint32_t)payload->len);
     }
-    return tidal_send_as(r->rt, r->region_addr.name, to, type, payload->data,
-                         (uint32_t)payload->len, 0);
+    return tidal_send_as_actor(r->rt, as != NULL ? as : &r->region_addr, to, type, payload->data,
+                               (uint32_t)payload->len, 0);
 }
 
 /* Answers a write with its result.  A client gone or full loses its answer
@@ -59,8 +59,8 @@ tidal__ship_raise(tidal_region *r, uint64_t lsn)
 
 /* Sends one claimed batch (header + payload) to every known peer's region
  * actor, from the handler of ctx or, with ctx NULL, as from the actor at
- * `from` (the writer's: fault rules and the trace see the batch on its
- * links).  A batch that cannot go (NULL: not built; encoding; a full link or
+ * `from` (NULL: the region actor; the writer's: fault rules and the trace
+ * see the batch on its links).  A batch that cannot go (NULL: not built; encoding; a full link or
  * mailbox) has the shipper resend from the peers' ACKs at once. */
 static void
 ship_inline(tidal_region *r, tidal_ctx *ctx, const tidal_addr *from, const uint8_t *batch,
@@ -76,11 +76,7 @@ ship_inline(tidal_region *r, tidal_ctx *ctx, const tidal_addr *from, const uint8
         if (p == r->id || !tidal__peer_get(r, p, &peer)) {
             continue;
         }
-        int rv = ctx != NULL ? tidal_ctx_send(ctx, &peer.region, TIDAL_MSG_BATCH, b.data,
-                                              (uint32_t)b.len)
-                             : tidal_send_as_actor(r->rt, from, &peer.region, TIDAL_MSG_BATCH,
-                                                   b.data, (uint32_t)b.len, 0);
-        if (rv == 0) {
+        if (tidal__send_msg(r, ctx, from, &peer.region, TIDAL_MSG_BATCH, &b) == 0) {
             atomic_fetch_add(&r->st_shipped, 1);
         } else {
             lost = true;
@@ -172,11 +168,13 @@ write_batch(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
             /* claimed: sent, or (not built) left to the shipper's resend.  A
              * caller's thread sends as the actor that would otherwise have
              * written: the region actor, or the session's own */
-            tidal_addr from = r->region_addr;
-            if (session && ctx == NULL) {
-                TIDAL_IGNORE(tidal_addr_virtual(&from, &r->region_addr, recs[0].sid, 16));
+            tidal_addr sess;
+            const tidal_addr *from = NULL; /* the region actor */
+            if (session && ctx == NULL &&
+                tidal_addr_virtual(&sess, &r->region_addr, recs[0].sid, 16) == 0) {
+                from = &sess;
             }
-            ship_inline(r, ctx, &from, built ? batch.data : NULL, built ? batch.len : 0);
+            ship_inline(r, ctx, from, built ? batch.data : NULL, built ? batch.len : 0);
         }
         if (built && session) {
             pthread_mutex_lock(&r->cb_lock);
