@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "runtime/internal.h"
+#include "store/deadline.h"
 
 void
 tidal__panic(const char *file, int line, const char *cond)
@@ -31,9 +32,7 @@ tidal__panic(const char *file, int line, const char *cond)
 uint64_t
 tidal__now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return tidal_monotonic_ms();
 }
 
 /* "name" or "name/<lowercase hex key>": the names fault rules match.

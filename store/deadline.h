@@ -11,6 +11,17 @@
 #include <stdint.h>
 #include <time.h>
 
+/* Milliseconds on CLOCK_MONOTONIC (for elapsed times and deadlines that a
+ * step of the wall clock must not move).  Cannot fail. */
+static inline uint64_t
+tidal_monotonic_ms(void)
+{
+    struct timespec ts;
+
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 /* The absolute instant ns nanoseconds from now on clock.  Cannot fail. */
 static inline struct timespec
 tidal_deadline_ns(clockid_t clock, uint64_t ns)

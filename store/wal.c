@@ -58,6 +58,10 @@ opts_check(const tidal_wal_opts *in, tidal_wal_opts *out)
     if (out->memory_bytes == 0) {
         out->memory_bytes = TIDAL_WAL_MEMORY_BYTES_DEFAULT;
     }
+    if (out->memory_bytes < TIDAL_WAL_MEMORY_BYTES_MIN ||
+        out->memory_bytes > TIDAL_WAL_MEMORY_BYTES_MAX) {
+        return TIDAL_EINVAL;
+    }
     if (out->dir != NULL && out->dir[0] == '\0') {
         return TIDAL_EINVAL;
     }
@@ -217,7 +221,7 @@ entry_new(size_t len)
  * (tidal__wal_write_pending).  Cannot fail: a failed or closing log goes on,
  * and commit refuses the append. */
 static void
-wait_room(tidal_wal *w, size_t len)
+wait_written(tidal_wal *w, size_t len)
 {
     bool waited = false;
 
@@ -244,8 +248,13 @@ commit(tidal_wal *w, struct tidal__wal_entry *e, bool *wake)
     if (w->failed != 0) {
         return w->failed;
     }
+    if (w->dir == NULL && e->len > w->opts.memory_bytes) {
+        return TIDAL_ETOOBIG; /* would never fit, whatever is released */
+    }
     if (w->dir == NULL && w->cache.bytes + e->len > w->opts.memory_bytes) {
-        return TIDAL_ELIMIT;
+        w->refused_full = true;
+        w->stats.refused_full++;
+        return TIDAL_EFULL;
     }
     rc = tidal__wal_cache_reserve(w);
     if (rc != 0) {
@@ -316,7 +325,7 @@ tidal_wal_append(tidal_wal *w, const uint8_t *payload, uint32_t len, uint32_t co
     e->count = count;
 
     pthread_mutex_lock(&w->lock);
-    wait_room(w, e->len);
+    wait_written(w, e->len);
     h.first_lsn = w->next_lsn;
     e->first_lsn = h.first_lsn;
     /* Only an LSN overflow can break rule 4 here: the rest was checked. */
@@ -381,10 +390,10 @@ tidal_wal_append_batch(tidal_wal *w, const uint8_t *batch, size_t len)
 
     pthread_mutex_lock(&w->lock);
     if (rc == 0) {
-        wait_room(w, e->len);
+        wait_written(w, e->len);
         rc = h.first_lsn == w->next_lsn ? commit(w, e, &wake) : TIDAL_ESTATE;
     }
-    if (rc != 0 && rc != TIDAL_EIO && rc != TIDAL_ENOMEM && rc != TIDAL_ELIMIT) {
+    if (rc != 0 && rc != TIDAL_EIO && rc != TIDAL_ENOMEM && rc != TIDAL_EFULL) {
         w->stats.rejected++;
     }
     pthread_mutex_unlock(&w->lock);

@@ -25,6 +25,10 @@
  *   INTERVAL  a background sync every interval_ms; durable after that sync.
  *   NONE      durable as soon as written to the file (no sync).
  *   dir NULL  ephemeral: memory only; durable at once; nothing survives close.
+ *             Its batches stay in memory until tidal_wal_release (every peer has
+ *             them), up to memory_bytes: past it an append is refused with
+ *             TIDAL_EFULL - backpressure, not a failure: room comes back with the
+ *             next release, and tidal_wal_wait_room waits for it.
  * Appends never wait for a sync (but for one per segment roll-over under
  * INTERVAL, see tidal_wal_append): the caller learns durability through
  * tidal_wal_durable_lsn, tidal_wal_wait_durable, or the on_durable callback
@@ -77,6 +81,8 @@ typedef void (*tidal_wal_durable_fn)(void *arg, uint64_t durable_lsn);
 #define TIDAL_WAL_SEGMENT_BYTES_MIN (4u << 10)
 #define TIDAL_WAL_SEGMENT_BYTES_MAX (1ull << 30)
 #define TIDAL_WAL_SEGMENT_BYTES_DEFAULT (64ull << 20)
+#define TIDAL_WAL_MEMORY_BYTES_MIN TIDAL_BATCH_HEADER_BYTES /* one empty batch fits */
+#define TIDAL_WAL_MEMORY_BYTES_MAX (1ull << 40)
 #define TIDAL_WAL_MEMORY_BYTES_DEFAULT (64ull << 20)
 #define TIDAL_WAL_INTERVAL_MS_DEFAULT 10u
 #define TIDAL_WAL_INTERVAL_MS_MAX 60000u
@@ -89,10 +95,11 @@ typedef struct tidal_wal_opts {
     uint32_t interval_ms;            /* INTERVAL period; 0 = 10 ms; at most 60 s */
     uint64_t segment_bytes;          /* roll over past this size; 0 = 64 MiB; 4 KiB..1 GiB */
     uint64_t memory_bytes;           /* recent batches kept in memory for readers;
-                                        0 = 64 MiB (ephemeral logs keep everything up to
-                                        this bound and refuse appends past it: ELIMIT;
-                                        under SYNC an append waits while this much is
-                                        appended and not yet written) */
+                                        0 = 64 MiB; at least one header, at most 1 TiB
+                                        (ephemeral logs keep everything up to this bound
+                                        and refuse appends past it: EFULL; under SYNC an
+                                        append waits while this much is appended and not
+                                        yet written) */
     tidal_wal_durable_fn on_durable; /* NULL = none */
     void *on_durable_arg;
 } tidal_wal_opts;
@@ -127,8 +134,9 @@ void tidal_wal_close(tidal_wal *w);
 /* Appends one batch of `count` records (payload: the records' msgpack bytes,
  * back to back) as the origin: assigns LSNs.  *first_lsn gets the batch's first
  * LSN.  hlc_min/hlc_max go into the header.  TIDAL_ETOOBIG if the payload
- * exceeds TIDAL_BATCH_PAYLOAD_BYTES_MAX, TIDAL_ELIMIT if an ephemeral log is
- * full, TIDAL_EIO on a write error (the log is then failed: later appends
+ * exceeds TIDAL_BATCH_PAYLOAD_BYTES_MAX (or, ephemeral, the batch alone exceeds
+ * memory_bytes), TIDAL_EFULL if an ephemeral log is full (tidal_wal_wait_room),
+ * TIDAL_EIO on a write error (the log is then failed: later appends
  * return TIDAL_EIO), TIDAL_EINVAL for count 0 or hlc_min > hlc_max.  Never
  * waits for a sync, except once per segment roll-over under INTERVAL (the
  * old segment is synced before the new one is written; under SYNC the sync
@@ -147,6 +155,24 @@ int tidal_wal_append(tidal_wal *w, const uint8_t *payload, uint32_t len, uint32_
  * written.  Otherwise as tidal_wal_append. */
 int tidal_wal_append_batch(tidal_wal *w, const uint8_t *batch, size_t len)
     __attribute__((warn_unused_result));
+
+/* Ephemeral logs: waits until a batch of len bytes (header included) fits
+ * memory_bytes beside the batches kept, that is until tidal_wal_release has
+ * dropped enough of them.  0 when it fits (at once for a log on disk, which
+ * never refuses an append for room; another appender may still take the
+ * room first: append, and wait again on TIDAL_EFULL); TIDAL_ETIMEDOUT after
+ * timeout_ms (0 only checks); TIDAL_ETOOBIG if len alone exceeds
+ * memory_bytes (it never fits); TIDAL_EINVAL for a NULL log.  While it
+ * waits, tidal_wal_wants_room is true.  Never call it from an actor handler
+ * (handlers never block), nor under a lock that a release needs. */
+int tidal_wal_wait_room(tidal_wal *w, size_t len, uint32_t timeout_ms)
+    __attribute__((warn_unused_result));
+
+/* True for an ephemeral log while an appender waits in tidal_wal_wait_room,
+ * or when an append was refused with TIDAL_EFULL and no release has freed
+ * anything since: whoever decides what to release (the shipper) knows that
+ * a writer is held up.  Always false for a log on disk.  Cannot fail. */
+bool tidal_wal_wants_room(tidal_wal *w);
 
 /* The LSN the next append gets (1 for an empty log). */
 uint64_t tidal_wal_next_lsn(tidal_wal *w);
@@ -178,7 +204,7 @@ int tidal_wal_read(tidal_wal *w, uint64_t from_lsn, bool include_volatile,
  * has applied them).  The segment being written is never deleted.  Returns
  * how many segment files were removed.  An ephemeral log drops the batches
  * wholly below lsn from memory instead (and returns 0), which makes room for
- * appends again.  Cannot fail. */
+ * appends again and wakes tidal_wal_wait_room.  Cannot fail. */
 uint32_t tidal_wal_release(tidal_wal *w, uint64_t lsn);
 
 /* Calls fn for every (origin, shard) log present under dir/wal (so a region
@@ -199,7 +225,9 @@ typedef struct tidal_wal_stats {
                                log's, or a discontinuity (the code says which) */
     uint64_t queued_max;    /* SYNC: most bytes appended and not yet written at once
                                (at most memory_bytes, or one batch) */
-    uint64_t room_waits;    /* SYNC: appends that waited for the sync thread's writes */
+    uint64_t room_waits;    /* SYNC: appends that waited for the sync thread's writes;
+                               ephemeral: tidal_wal_wait_room calls that waited */
+    uint64_t refused_full;  /* ephemeral: appends refused with TIDAL_EFULL */
 } tidal_wal_stats;
 /* A consistent copy of the counters.  Cannot fail. */
 void tidal_wal_stats_get(tidal_wal *w, tidal_wal_stats *out);

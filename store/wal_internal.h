@@ -86,7 +86,10 @@ struct tidal_wal {
     uint64_t written_lsn;        /* every LSN up to it is in the files (on disk:
                                     next_lsn - 1 but under write_behind) */
     uint64_t queued_bytes;       /* write_behind: bytes of the batches above it */
-    uint32_t room_waiters;       /* appends waiting for queued_bytes to fall */
+    uint32_t room_waiters;       /* appends waiting for queued_bytes to fall (SYNC), or
+                                    callers of tidal_wal_wait_room (ephemeral) */
+    bool refused_full;           /* ephemeral: an append was refused with EFULL since
+                                    the last release that freed anything */
     uint64_t durable_lsn;        /* highest durable LSN */
     uint64_t notified_lsn;       /* last value given to on_durable */
     uint64_t oldest_lsn;         /* lowest LSN still readable */

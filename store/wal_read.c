@@ -1,10 +1,12 @@
 /*
  * Reading the log back: the in-memory cache of recent batches,
- * tidal_wal_read, and tidal_wal_release.
+ * tidal_wal_read, tidal_wal_release, and waiting for room in an ephemeral
+ * log (tidal_wal_wait_room).
  *
  * The cache keeps the newest batches, whole and verbatim, up to memory_bytes
- * (an ephemeral log keeps every batch, and its append refuses to pass the
- * bound).  A reader that keeps up (the shipper sending new batches to its
+ * (an ephemeral log keeps every batch until it is released, and its append
+ * refuses to pass the bound: EFULL; a release wakes those waiting for
+ * room).  A reader that keeps up (the shipper sending new batches to its
  * peers) finds them there; one that lags reads the segment files.  The cache
  * holds a contiguous range of LSNs ending at next_lsn - 1, and every batch
  * not yet written to the files (write_behind): readers find those there.
@@ -26,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/deadline.h"
 #include "store/wal_internal.h"
 
 #define cache_at tidal__wal_cache_at
@@ -308,12 +311,20 @@ tidal_wal_release(tidal_wal *w, uint64_t lsn)
         w->stats.segments_live = w->nsegs;
     }
     if (w->dir == NULL) {
-        /* Ephemeral: drop the cached batches wholly below lsn. */
+        /* Ephemeral: drop the cached batches wholly below lsn, and tell
+         * whoever waits for room. */
+        size_t before = w->cache.n;
         while (w->cache.n > 0 &&
                cache_at(&w->cache, 0)->first_lsn + cache_at(&w->cache, 0)->count <= lsn) {
             cache_drop_oldest(&w->cache);
         }
         w->oldest_lsn = w->cache.n > 0 ? cache_at(&w->cache, 0)->first_lsn : w->next_lsn;
+        if (w->cache.n < before) {
+            w->refused_full = false;
+            if (w->room_waiters > 0) {
+                pthread_cond_broadcast(&w->durable_cv);
+            }
+        }
     }
     while (w->cache.n > 0 && cache_at(&w->cache, 0)->first_lsn < w->oldest_lsn) {
         cache_drop_oldest(&w->cache);
@@ -327,4 +338,57 @@ tidal_wal_release(tidal_wal *w, uint64_t lsn)
     }
     free(gone);
     return (uint32_t)k;
+}
+
+int
+tidal_wal_wait_room(tidal_wal *w, size_t len, uint32_t timeout_ms)
+{
+    struct timespec end;
+    bool waited = false;
+    int rc = 0;
+
+    if (w == NULL) {
+        return TIDAL_EINVAL;
+    }
+    if (w->dir != NULL) {
+        return 0;
+    }
+    if (len > w->opts.memory_bytes) {
+        return TIDAL_ETOOBIG;
+    }
+    end = tidal_deadline(CLOCK_MONOTONIC, timeout_ms);
+    pthread_mutex_lock(&w->lock);
+    if (timeout_ms == 0) {
+        /* a check, not a wait: neither counted nor seen as a want of room */
+        rc = w->cache.bytes + len > w->opts.memory_bytes ? TIDAL_ETIMEDOUT : 0;
+        pthread_mutex_unlock(&w->lock);
+        return rc;
+    }
+    w->room_waiters++;
+    /* an ephemeral log never fails (no file), and close never runs beside a
+     * call: only a release or the deadline ends the wait */
+    while (w->cache.bytes + len > w->opts.memory_bytes) {
+        waited = true;
+        if (pthread_cond_timedwait(&w->durable_cv, &w->lock, &end) == ETIMEDOUT) {
+            rc = w->cache.bytes + len > w->opts.memory_bytes ? TIDAL_ETIMEDOUT : 0;
+            break;
+        }
+    }
+    w->room_waiters--;
+    if (waited) {
+        w->stats.room_waits++;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return rc;
+}
+
+bool
+tidal_wal_wants_room(tidal_wal *w)
+{
+    bool wants;
+
+    pthread_mutex_lock(&w->lock);
+    wants = w->dir == NULL && (w->room_waiters > 0 || w->refused_full);
+    pthread_mutex_unlock(&w->lock);
+    return wants;
 }

@@ -326,7 +326,7 @@ Test(roaming, a_failed_signal_gives_its_seqno_back)
     w->opts.memory_bytes = w->cache.bytes; /* full */
     pthread_mutex_unlock(&w->lock);
     TIDAL_FAIL(tidal_signal_in_session(e.r[0], a.sid, "click", 1, 1.0, repl_now_ns()),
-               TIDAL_ELIMIT);
+               TIDAL_EFULL);
     pthread_mutex_lock(&w->lock);
     w->opts.memory_bytes = bound;
     pthread_mutex_unlock(&w->lock);

@@ -1,8 +1,8 @@
 /*
  * The WAL's data path (store/wal.h): append and read back in memory and on
  * disk, reopen, reads from the files when the cache is small, verbatim
- * appends of received batches, the ephemeral bound, option checks.
- * Segments (roll-over, names, release, listing logs) are in
+ * appends of received batches, option checks.  The ephemeral bound is in
+ * test_wal_room.c; segments (roll-over, names, release, listing logs) are in
  * test_wal_segment.c, recovery decisions in test_wal_recover.c, durability
  * policies and the crash test in test_wal_durability.c.
  */
@@ -240,33 +240,6 @@ Test(wal, append_batch_checks_continuity_and_verifies)
     tidal_wal_close(b);
     tidal_wal_close(a);
     tidal_test_rmdir(dir);
-}
-
-Test(wal, ephemeral_refuses_past_memory_bytes)
-{
-    tidal_wal_opts o = wal_opts(NULL, TIDAL_DURABILITY_SYNC);
-    tidal_wal *w;
-    uint8_t p[100] = {0};
-    uint64_t lsn;
-    uint32_t n = 0;
-    int rc;
-
-    o.memory_bytes = 10 * (TIDAL_BATCH_HEADER_BYTES + 100);
-    w = wal_open(&o, NULL);
-    while ((rc = tidal_wal_append(w, p, 100, 1, wal_hlc(1), wal_hlc(1), &lsn)) == 0) {
-        n++;
-    }
-    TIDAL_FAIL(rc, TIDAL_ELIMIT);
-    cr_assert_eq(n, 10, "exactly the bound fits");
-    cr_assert_eq(tidal_wal_next_lsn(w), 11, "a refused append takes no LSN");
-    /* A smaller batch still fits? No: the bound is full to the byte. */
-    TIDAL_FAIL(tidal_wal_append(w, p, 0, 1, wal_hlc(1), wal_hlc(1), &lsn), TIDAL_ELIMIT);
-    /* Releasing what every peer has makes room. */
-    cr_assert_eq(tidal_wal_release(w, 4), 0);
-    TIDAL_PASS(tidal_wal_append(w, p, 100, 1, wal_hlc(1), wal_hlc(1), &lsn));
-    cr_assert_eq(lsn, 11);
-    TIDAL_FAIL(tidal_wal_read(w, 3, false, wal_collect, &(struct wal_got){0}), TIDAL_ENOENT);
-    tidal_wal_close(w);
 }
 
 Test(wal, options_and_arguments_are_checked)
