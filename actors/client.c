@@ -16,7 +16,10 @@
  *                  fault layer duplicates) is answered with the first result
  *                  (store/idem.h) instead of being applied twice.
  * Either way the caller then waits, on its own thread, until the write is
- * durable under the region's policy.
+ * durable under the region's policy - and first, when this region's memory
+ * log is full, for the room its peers' acknowledgements make (write.c here,
+ * ask_write for a write refused by the session's actor, which never waits:
+ * region.h, "Backpressure").
  *
  * Reads take the state lock and copy out; they see every write applied here.
  *
@@ -30,8 +33,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "actors/internal.h"
+#include "store/deadline.h"
 #include "store/hlc.h"
 
 static uint64_t
@@ -46,36 +51,84 @@ random_key(void)
     return k;
 }
 
-/* Asks `to` to write rec and waits for it to be durable. */
+/* One ask of `to` to write the encoded record rb, under a new idempotency
+ * key, waiting at most timeout_ms for the answer. */
 static int
-ask_write(tidal_region *r, const tidal_addr *to, const tidal_record *rec)
+ask_once(tidal_region *r, const tidal_addr *to, const tidal_buf *rb, uint32_t timeout_ms,
+         tidal_msg_write_result *res)
 {
-    tidal_buf rb, mb;
-    tidal_buf_init(&rb);
+    tidal_buf mb;
     tidal_buf_init(&mb);
-    int rv = tidal_record_encode(rec, &rb);
-    tidal_msg_write w = {.req_id = random_key(), .record = {rb.data, (uint32_t)rb.len}};
-    rv = rv != 0 ? rv : tidal_msg_write_encode(&w, &mb);
+    tidal_msg_write w = {.req_id = random_key(), .record = {rb->data, (uint32_t)rb->len}};
+    int rv = tidal_msg_write_encode(&w, &mb);
     tidal_reply reply = {0};
     if (rv == 0) {
-        rv = tidal_ask(r->rt, to, TIDAL_MSG_WRITE, mb.data, (uint32_t)mb.len,
-                       TIDAL_CLIENT_TIMEOUT_MS, &reply);
+        rv = tidal_ask(r->rt, to, TIDAL_MSG_WRITE, mb.data, (uint32_t)mb.len, timeout_ms, &reply);
     }
-    tidal_buf_fini(&rb);
     tidal_buf_fini(&mb);
     if (rv != 0) {
         return rv;
     }
-    tidal_msg_write_result res;
-    rv = tidal_msg_write_result_decode(reply.payload, reply.len, &res, NULL);
+    rv = tidal_msg_write_result_decode(reply.payload, reply.len, res, NULL);
     tidal_reply_free(&reply);
+    return rv != 0 ? TIDAL_ECORRUPT : 0;
+}
+
+/* Waits, on the caller's thread, for the room a refused write of `len` record
+ * bytes needs, until end_ms: for the log's release when it is full, else
+ * (the session actor's queue was full, or another writer took the room)
+ * backoff_ms, which doubles up to 64 ms. */
+static void
+wait_for_room(tidal_region *r, size_t len, uint64_t end_ms, uint32_t *backoff_ms)
+{
+    uint64_t now = tidal_monotonic_ms();
+    uint32_t left = now < end_ms ? (uint32_t)(end_ms - now) : 0;
+    size_t need = TIDAL_BATCH_HEADER_BYTES + len;
+    if (tidal_wal_wait_room(r->wal, need, 0) != 0) {
+        TIDAL_IGNORE(tidal_wal_wait_room(r->wal, need, left)); /* timed out: the caller stops */
+        return;
+    }
+    uint32_t ms = *backoff_ms < left ? *backoff_ms : left;
+    struct timespec ts = {.tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L};
+    (void)nanosleep(&ts, NULL);
+    *backoff_ms = *backoff_ms < 64 ? *backoff_ms * 2 : 64;
+}
+
+/* Asks `to` to write rec and waits for it to be durable.  A refusal for room
+ * (TIDAL_EFULL: this region's log is full, or the session actor's queue) is
+ * asked again once there is room, until write_timeout_ms has passed - under
+ * a new key: the refused ask wrote nothing, and its key remembers the
+ * refusal (store/idem.h). */
+static int
+ask_write(tidal_region *r, const tidal_addr *to, const tidal_record *rec)
+{
+    tidal_buf rb;
+    tidal_buf_init(&rb);
+    int rv = tidal_record_encode(rec, &rb);
+    uint64_t end_ms = tidal_monotonic_ms() + r->opts.write_timeout_ms;
+    uint32_t backoff_ms = 1;
+    bool waited = false;
+    tidal_msg_write_result res = {0};
+    while (rv == 0) {
+        uint64_t now = tidal_monotonic_ms();
+        rv = ask_once(r, to, &rb, now < end_ms ? (uint32_t)(end_ms - now) : 1, &res);
+        if (rv != 0 || res.code != TIDAL_EFULL || tidal_monotonic_ms() >= end_ms) {
+            break;
+        }
+        if (!waited) {
+            waited = true;
+            atomic_fetch_add(&r->st_room_waits, 1); /* once per call, as it starts */
+        }
+        wait_for_room(r, rb.len, end_ms, &backoff_ms);
+    }
+    tidal_buf_fini(&rb);
     if (rv != 0) {
-        return TIDAL_ECORRUPT;
+        return rv;
     }
     if (res.code != 0) {
         return (int)res.code;
     }
-    return res.lsn == 0 ? 0 : tidal_wal_wait_durable(r->wal, res.lsn, TIDAL_CLIENT_TIMEOUT_MS);
+    return res.lsn == 0 ? 0 : tidal_wal_wait_durable(r->wal, res.lsn, r->opts.write_timeout_ms);
 }
 
 static int
@@ -100,7 +153,7 @@ session_write(tidal_region *r, tidal_record *rec)
     if (rv == TIDAL__SESSION_STARTED) {
         return 0;
     }
-    return rv != 0 ? rv : tidal_wal_wait_durable(r->wal, lsn, TIDAL_CLIENT_TIMEOUT_MS);
+    return rv != 0 ? rv : tidal_wal_wait_durable(r->wal, lsn, r->opts.write_timeout_ms);
 }
 
 int
@@ -164,7 +217,7 @@ hide_write(tidal_region *r, uint8_t kind, tidal_entity_id user, tidal_entity_id 
     tidal_record rec = {.kind = kind, .user = user, .item = item, .hlc = ts};
     uint64_t lsn = 0;
     int rv = tidal__write_local(r, NULL, &rec, 1, &lsn);
-    return rv != 0 ? rv : tidal_wal_wait_durable(r->wal, lsn, TIDAL_CLIENT_TIMEOUT_MS);
+    return rv != 0 ? rv : tidal_wal_wait_durable(r->wal, lsn, r->opts.write_timeout_ms);
 }
 
 int

@@ -119,6 +119,7 @@ tidal__open_log(tidal_region *r, uint16_t origin, uint16_t shard, tidal_wal **ou
         .durability = durability_of(&r->opts),
         .interval_ms = r->opts.interval_ms,
         .segment_bytes = r->opts.segment_bytes,
+        .memory_bytes = r->opts.memory_bytes,
     };
     bool syncing = o.dir != NULL && o.durability != TIDAL_DURABILITY_NONE;
     if (origin == r->id && syncing) {
@@ -308,6 +309,12 @@ tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region 
     }
     r->cluster = c;
     r->opts = *opts;
+    if (r->opts.write_timeout_ms == 0) {
+        r->opts.write_timeout_ms = TIDAL_WRITE_TIMEOUT_MS_DEFAULT;
+    }
+    if (r->opts.peer_hold_ms == 0) {
+        r->opts.peer_hold_ms = TIDAL_PEER_HOLD_MS_DEFAULT;
+    }
     atomic_init(&r->handover_corr, tidal_hlc_wall_now(NULL));
     r->id = opts->region_id;
     if (opts->dir != NULL) {

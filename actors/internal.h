@@ -41,18 +41,20 @@
  * ACK at once instead of waiting for TIDAL_SHIP_RTO_MS.  The client's call
  * waits for durability on its own thread, never in a handler.
  *
- * Released logs: an ephemeral origin releases the batches every known peer
- * has acknowledged, which bounds its memory.  (A region with a directory
- * keeps its whole log: it rebuilds its state from it on open, and there is
- * no snapshot to rebuild from instead.  Deleting acknowledged segments, as
- * an earlier version did, emptied the state of a region reopened after
- * them.)  A peer that needs released ones (it joined later, or came
- * back without what it had acknowledged) cannot get them by shipping: the
- * origin's shipper sends it an ACK message of its own (from "shipper-<o>" to
- * "region-<p>", applied_lsn = the LSN before the oldest batch kept), the
- * peer's follower path moves its applied LSN of that origin there and asks
- * its reconciler for a round, which brings it the state of what it skipped;
- * shipping goes on from the oldest batch kept.
+ * Released logs: an ephemeral origin releases the batches every peer that
+ * holds its log has acknowledged, which bounds its memory; a peer cut off
+ * while writes wait for room lets go of it (shipper.c, "Holding the log").
+ * (A region with a directory keeps its whole log: it rebuilds its state
+ * from it on open, and there is no snapshot to rebuild from instead.
+ * Deleting acknowledged segments, as an earlier version did, emptied the
+ * state of a region reopened after them.)  A peer that needs released ones
+ * (it joined later, was let go, or came back without what it had
+ * acknowledged) cannot get them by shipping: the origin's shipper sends it
+ * an ACK message of its own (from "shipper-<o>" to "region-<p>", applied_lsn
+ * = the LSN before the oldest batch kept), the peer's follower path moves
+ * its applied LSN of that origin there and asks its reconciler for a round,
+ * which brings it the state of what it skipped; shipping goes on from the
+ * oldest batch kept.
  *
  * Locks: region->state_lock guards the state (store/ tables) and the held
  * (out-of-order) session writes; region->peers_lock guards the peer table.
@@ -109,8 +111,11 @@
 #define TIDAL_HANDOVER_RETRY_MS 100u
 /* Writes one session actor queues while a handover is in progress. */
 #define TIDAL_HANDOVER_QUEUE_MAX 1024u
-/* How long a client call waits for a write's result. */
-#define TIDAL_CLIENT_TIMEOUT_MS 10000u
+/* Defaults of tidal_region_opts.write_timeout_ms and .peer_hold_ms (shipper.c,
+ * "Holding the log").  A hold well above TIDAL_SHIP_RTO_MAX_MS: a peer that is
+ * merely slow acknowledges on every tick of its own (TIDAL_ACK_DELAY_MS). */
+#define TIDAL_WRITE_TIMEOUT_MS_DEFAULT 10000u
+#define TIDAL_PEER_HOLD_MS_DEFAULT 1000u
 
 /* Application message types of the actor layer (>= 1000 would be user
  * space; these are tidal's own, in messages/types.h). */
@@ -146,8 +151,10 @@ struct tidal__held_batch {
 struct tidal__shipper_peer {
     uint64_t acked;       /* highest of our LSNs the peer applied */
     uint64_t sent_upto;   /* highest LSN sent (inline or by the shipper) */
-    uint64_t last_progress_ms;
+    uint64_t last_progress_ms; /* last ACK progress or retransmit */
+    uint64_t acked_ms;    /* last ACK progress, or when it was last caught up */
     uint32_t rto_ms; /* current retransmit wait: TIDAL_SHIP_RTO_MS, doubling */
+    bool let_go;     /* no longer holds the log (shipper.c, "Holding the log") */
 };
 
 struct tidal_region {
@@ -204,8 +211,9 @@ struct tidal_region {
     atomic_uint_least64_t handover_corr;
 
     /* counters */
-    atomic_uint_least64_t st_writes, st_shipped, st_shipped_at_sync, st_applied, st_dup_batches, st_held, st_acks,
-        st_seqno_dups, st_rounds, st_rentries, st_rbytes;
+    atomic_uint_least64_t st_writes, st_shipped, st_shipped_at_sync, st_applied, st_dup_batches,
+        st_held, st_acks, st_seqno_dups, st_rounds, st_rentries, st_rbytes, st_room_waits,
+        st_let_go;
     atomic_uint_least64_t st_acked[TIDAL_REGIONS_MAX];
     atomic_uint_least64_t st_applied_lsn[TIDAL_REGIONS_MAX];
 

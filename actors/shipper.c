@@ -16,13 +16,27 @@
  *     send failed (ship_lost).
  * At most TIDAL_SHIP_TICK_BYTES_MAX per peer per round; the rest follows on the
  * next ticks.  Batches come from the WAL: memory while recent, segments after.
- * An ephemeral region releases the batches every known peer has
- * acknowledged; a peer that needs batches already released is told where
- * the log now starts (internal.h, "Released logs").
+ *
+ * Holding the log (ephemeral regions; one with a directory keeps its whole
+ * log: internal.h).  The batches a peer has not acknowledged are kept for
+ * it: the log is released up to the lowest ACK of the peers that hold it
+ * (release_held), which bounds memory, and a write past the bound waits for
+ * room (region.h, "Backpressure").  A peer holds the log until it has
+ * acknowledged nothing for opts.peer_hold_ms while writes wait for room
+ * (tidal_wal_wants_room).  Then it lets go (let_go_stalled, counted in
+ * peers_let_go): the log is released past it and the writes go on.  It is
+ * shipped what is kept as before; its next resend finds its batches gone, so
+ * it is told where the log starts and reconciles the rest (internal.h,
+ * "Released logs").  Its first ACK of progress makes it hold the log again.
+ * With no peer holding the log (none known, or every one let go), what is
+ * durable is released at once.  A slow peer acknowledges on each of its
+ * ticks, so it holds the log and slows the writers down; only a peer that is
+ * cut off or stopped lets go.
  */
 #include <string.h>
 
 #include "actors/internal.h"
+#include "store/deadline.h"
 
 struct send_ctx {
     tidal_region *r;
@@ -121,9 +135,11 @@ ship_peer(tidal_ctx *ctx, tidal_region *r, tidal_region_id p, const struct tidal
          * at the epoch (else all that is in flight would be resent at once) */
         sp->rto_ms = TIDAL_SHIP_RTO_MS;
         sp->last_progress_ms = now;
+        sp->acked_ms = tidal_monotonic_ms();
     }
     if (sp->acked >= durable) {
         sp->last_progress_ms = now;
+        sp->acked_ms = tidal_monotonic_ms(); /* caught up: nothing to hold for it */
         sp->rto_ms = TIDAL_SHIP_RTO_MS;
         return covered;
     }
@@ -158,25 +174,46 @@ ship_peer(tidal_ctx *ctx, tidal_region *r, tidal_region_id p, const struct tidal
     return sp->sent_upto > covered ? sp->sent_upto : covered;
 }
 
-/* A region with no peer keeps nothing for anyone: its durable batches are
- * released as they come (a peer that joins later is told where the log
- * starts and reconciles the rest), so an ephemeral region alone never fills
- * its memory log. */
+/* Releases what every peer that holds the log has acknowledged: all that is
+ * durable when none does ("Holding the log").  Ephemeral regions only. */
 static void
-release_unwatched(tidal_region *r)
+release_held(tidal_region *r)
 {
     if (r->opts.dir != NULL) {
         return; /* its log is its state on disk: kept whole (internal.h) */
     }
+    uint64_t upto = tidal_wal_durable_lsn(r->wal);
     for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
         struct tidal__peer peer;
-        if (i != r->id && tidal__peer_get(r, i, &peer)) {
-            return;
+        if (i != r->id && tidal__peer_get(r, i, &peer) && !r->ship[i].let_go &&
+            r->ship[i].acked < upto) {
+            upto = r->ship[i].acked;
         }
     }
+    if (upto > 0) {
+        TIDAL_IGNORE(tidal_wal_release(r->wal, upto + 1));
+    }
+}
+
+/* Lets go every peer that has acknowledged nothing for peer_hold_ms while
+ * writes wait for room ("Holding the log"). */
+static void
+let_go_stalled(tidal_region *r)
+{
+    if (r->opts.dir != NULL || r->opts.peer_hold_ms == UINT32_MAX ||
+        !tidal_wal_wants_room(r->wal)) {
+        return;
+    }
+    uint64_t now = tidal_monotonic_ms();
     uint64_t durable = tidal_wal_durable_lsn(r->wal);
-    if (durable > 0) {
-        TIDAL_IGNORE(tidal_wal_release(r->wal, durable + 1));
+    for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
+        struct tidal__peer peer;
+        struct tidal__shipper_peer *sp = &r->ship[i];
+        if (i != r->id && tidal__peer_get(r, i, &peer) && !sp->let_go && sp->acked < durable &&
+            sp->rto_ms != 0 /* seen by ship_peer */ && now - sp->acked_ms >= r->opts.peer_hold_ms) {
+            sp->let_go = true;
+            atomic_fetch_add(&r->st_let_go, 1);
+        }
     }
 }
 
@@ -222,7 +259,9 @@ on_ack(tidal_region *r, const tidal_msg *msg)
     if (a.applied_lsn > sp->acked) {
         sp->acked = a.applied_lsn;
         sp->last_progress_ms = tidal_now(r->rt).wall_ns / 1000000u;
+        sp->acked_ms = tidal_monotonic_ms();
         sp->rto_ms = TIDAL_SHIP_RTO_MS; /* progress: back to the base wait */
+        sp->let_go = false;             /* back: it holds the log again */
         atomic_store(&r->st_acked[p], a.applied_lsn);
     } else if (a.applied_lsn < sp->acked) {
         /* the peer lost what it had acknowledged (restarted without it): resend */
@@ -230,17 +269,7 @@ on_ack(tidal_region *r, const tidal_msg *msg)
         sp->sent_upto = a.applied_lsn;
         atomic_store(&r->st_acked[p], a.applied_lsn);
     }
-    uint64_t min = UINT64_MAX;
-    for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
-        struct tidal__peer peer;
-        if (i != r->id && tidal__peer_get(r, i, &peer) && r->ship[i].acked < min) {
-            min = r->ship[i].acked;
-        }
-    }
-    if (min != UINT64_MAX && min > 0 && r->opts.dir == NULL) {
-        /* memory only; a log with a directory is kept whole (internal.h) */
-        TIDAL_IGNORE(tidal_wal_release(r->wal, min + 1));
-    }
+    release_held(r);
 }
 
 /* Ships what a sync made durable, up to lsn, on the WAL's sync thread
@@ -317,7 +346,8 @@ shipper_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
         /* cleared first: a kick after this point sends a tick of its own */
         atomic_store(&r->ship_kicked, false);
         ship_all(ctx, r);
-        release_unwatched(r);
+        let_go_stalled(r);
+        release_held(r);
         /* a tick sent by the WAL's sync thread (len 1) does not re-arm the timer */
         return msg->len == 0 ? tidal__tick_after(ctx, TIDAL_SHIP_TICK_MS) : 0;
     default:

@@ -7,11 +7,15 @@
  *
  * The append and the apply happen under state_lock, so the WAL's LSN order is
  * the order the state saw; the append comes first, so a write the WAL refused
- * never reaches the state.
+ * never reaches the state.  A write the WAL refuses for room (an ephemeral
+ * log full of batches its peers have not acknowledged) waits for room
+ * outside the lock and is made again, on a caller's thread; a handler gets
+ * TIDAL_EFULL at once (region.h, "Backpressure").
  */
 #include <string.h>
 
 #include "actors/internal.h"
+#include "store/deadline.h"
 
 int
 tidal__send_msg(tidal_region *r, tidal_ctx *ctx, const tidal_addr *as, const tidal_addr *to,
@@ -107,19 +111,16 @@ hlc_range(tidal_region *r, const tidal_record *recs, uint32_t n, tidal_hlc *min,
     }
 }
 
-/* Writes n records as one batch.  gate (may be NULL) runs first, under
- * state_lock; signal records then get their counter components.  *lsn gets
- * the batch's last LSN.  On error, or when the gate says no, nothing was
- * applied and that is returned. */
+/* Under state_lock: runs the gate, fills signal records, encodes them into
+ * payload, appends the batch to the WAL and applies it.  *first gets its
+ * first LSN; *full says the WAL refused it for room (TIDAL_EFULL).  On error,
+ * or when the gate says no, nothing was applied (a gate that let the write go
+ * is undone) and that is returned. */
 static int
-write_batch(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
-            tidal__write_gate gate, uint64_t *lsn)
+append_apply(tidal_region *r, tidal_record *recs, uint32_t n, tidal__write_gate gate,
+             tidal_hlc hmin, tidal_hlc hmax, tidal_buf *payload, uint64_t *first, bool *full)
 {
-    tidal_buf payload;
-    tidal_buf_init(&payload);
-    tidal_hlc hmin, hmax;
-    hlc_range(r, recs, n, &hmin, &hmax);
-    uint64_t first = 0;
+    *full = false;
     pthread_mutex_lock(&r->state_lock);
     int rv = gate != NULL ? gate(r, &recs[0], false) : 0;
     bool gated = gate != NULL && rv == 0;
@@ -127,10 +128,11 @@ write_batch(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
         if (recs[i].kind == TIDAL_REC_SESSION_SIGNAL) {
             rv = tidal__state_fill_signal(r, &recs[i]);
         }
-        rv = rv != 0 ? rv : tidal_record_encode(&recs[i], &payload);
+        rv = rv != 0 ? rv : tidal_record_encode(&recs[i], payload);
     }
     if (rv == 0) {
-        rv = tidal_wal_append(r->wal, payload.data, (uint32_t)payload.len, n, hmin, hmax, &first);
+        rv = tidal_wal_append(r->wal, payload->data, (uint32_t)payload->len, n, hmin, hmax, first);
+        *full = rv == TIDAL_EFULL;
     }
     for (uint32_t i = 0; i < n && rv == 0; i++) {
         rv = tidal__state_apply(r, &recs[i]);
@@ -139,6 +141,45 @@ write_batch(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
         TIDAL_IGNORE(gate(r, &recs[0], true));
     }
     pthread_mutex_unlock(&r->state_lock);
+    return rv;
+}
+
+/* Writes n records as one batch.  gate (may be NULL) runs first, under
+ * state_lock; signal records then get their counter components.  *lsn gets
+ * the batch's last LSN.  An ephemeral log that is full (its peers have not
+ * acknowledged enough) makes a caller's thread (ctx NULL) wait for room and
+ * write again, up to write_timeout_ms (region.h, "Backpressure"); a handler
+ * never waits and gets TIDAL_EFULL.  On error, or when the gate says no,
+ * nothing was applied and that is returned. */
+static int
+write_batch(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
+            tidal__write_gate gate, uint64_t *lsn)
+{
+    tidal_buf payload;
+    tidal_buf_init(&payload);
+    tidal_hlc hmin, hmax;
+    uint64_t first = 0, end_ms = 0;
+    bool full;
+    int rv;
+    for (;;) {
+        hlc_range(r, recs, n, &hmin, &hmax);
+        rv = append_apply(r, recs, n, gate, hmin, hmax, &payload, &first, &full);
+        if (!full || ctx != NULL) {
+            break;
+        }
+        /* the gate and the counters are read again on the next try: what
+         * others wrote meanwhile comes first */
+        uint64_t now = tidal_monotonic_ms();
+        if (end_ms == 0) {
+            end_ms = now + r->opts.write_timeout_ms;
+            atomic_fetch_add(&r->st_room_waits, 1); /* once per call, as it starts */
+        }
+        if (now >= end_ms || tidal_wal_wait_room(r->wal, TIDAL_BATCH_HEADER_BYTES + payload.len,
+                                                 (uint32_t)(end_ms - now)) != 0) {
+            break; /* still full: TIDAL_EFULL, nothing written */
+        }
+        tidal_buf_reset(&payload);
+    }
     if (rv != 0) {
         tidal_buf_fini(&payload);
         return rv;

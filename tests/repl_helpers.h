@@ -65,24 +65,34 @@ repl_dir_of(repl_env *e, int id)
     return path[id];
 }
 
-/* Opens region id: ephemeral when durable is false, else in its directory
- * with the given policy.  Reconciliation only on demand, so that every
- * convergence a test sees comes from what it is testing. */
+/* Opens region o->region_id with the options o.  Reconciliation only on
+ * demand (o->reconcile_ms 0 becomes UINT32_MAX), so that every convergence
+ * a test sees comes from what it is testing. */
 REPL_HELPER tidal_region *
-repl_open_region(repl_env *e, int id, bool durable, tidal_durability_policy pol)
+repl_open_opts(repl_env *e, const tidal_region_opts *o)
 {
-    tidal_region_opts o = {.region_id = (tidal_region_id)id,
-                           .role = id ? TIDAL_ROLE_FOLLOWER : 0,
-                           .reconcile_ms = UINT32_MAX};
-    if (durable) {
-        o.dir = repl_dir_of(e, id);
-        o.durability = pol;
-    }
-    TIDAL_PASS(tidal_region_open(e->c, &o, &e->r[id]));
+    tidal_region_opts oo = *o;
+    int id = oo.region_id;
+    oo.role = id ? TIDAL_ROLE_FOLLOWER : 0;
+    oo.reconcile_ms = oo.reconcile_ms != 0 ? oo.reconcile_ms : UINT32_MAX;
+    TIDAL_PASS(tidal_region_open(e->c, &oo, &e->r[id]));
     if (id >= e->n) {
         e->n = id + 1;
     }
     return e->r[id];
+}
+
+/* Opens region id: ephemeral when durable is false, else in its directory
+ * with the given policy. */
+REPL_HELPER tidal_region *
+repl_open_region(repl_env *e, int id, bool durable, tidal_durability_policy pol)
+{
+    tidal_region_opts o = {.region_id = (tidal_region_id)id};
+    if (durable) {
+        o.dir = repl_dir_of(e, id);
+        o.durability = pol;
+    }
+    return repl_open_opts(e, &o);
 }
 
 /* n ephemeral regions 0 .. n-1. */

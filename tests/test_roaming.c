@@ -8,9 +8,7 @@
  */
 #include <pthread.h>
 
-#include "actors/internal.h"
 #include "repl_helpers.h"
-#include "store/wal_internal.h"
 
 TIDAL_SUITE(roaming);
 
@@ -308,31 +306,37 @@ Test(roaming, writers_at_two_regions_at_once)
     repl_close(&e);
 }
 
-/* A signal whose append fails (here: region 0's memory log is full, as when
- * its peer stops acknowledging) gives its seqno back: the next signal takes
- * it, so no seqno is left that later signals would wait for. */
+/* A signal whose append fails (here: region 0's memory log is full, its
+ * peer acknowledges nothing, and region 0 keeps every batch for it and gives
+ * up on a write after 50 ms) gives its seqno back: the next signal takes it,
+ * so no seqno is left that later signals would wait for. */
 Test(roaming, a_failed_signal_gives_its_seqno_back)
 {
     repl_env e;
     repl_cluster(&e, "inproc", 0x40aa);
-    repl_open_ephemeral(&e, 2);
+    tidal_region_opts o = {.region_id = 0, .memory_bytes = 4096, .peer_hold_ms = UINT32_MAX,
+                           .write_timeout_ms = 50};
+    repl_open_opts(&e, &o);
+    repl_open_region(&e, 1, false, TIDAL_SYNC);
     TIDAL_PASS(tidal_cluster_partition(e.c, 0, 1)); /* nothing is acknowledged: kept */
     struct agent a = {0};
     TIDAL_PASS(tidal_start_session(e.r[0], 42, NULL, &a.sid));
-    write_in(e.r[0], &a, 3);
-    tidal_wal *w = e.r[0]->wal;
-    pthread_mutex_lock(&w->lock);
-    uint64_t bound = w->opts.memory_bytes;
-    w->opts.memory_bytes = w->cache.bytes; /* full */
-    pthread_mutex_unlock(&w->lock);
-    TIDAL_FAIL(tidal_signal_in_session(e.r[0], a.sid, "click", 1, 1.0, repl_now_ns()),
-               TIDAL_EFULL);
-    pthread_mutex_lock(&w->lock);
-    w->opts.memory_bytes = bound;
-    pthread_mutex_unlock(&w->lock);
+    int rv;
+    while ((rv = tidal_signal_in_session(e.r[0], a.sid, "click", 300 + a.n % 11, 1.0,
+                                         repl_now_ns())) == 0) {
+        cr_assert_lt(a.n, WL_SIGNALS_MAX, "4 KiB holds far fewer signals");
+        a.items[a.n] = 300 + a.n % 11;
+        a.n++;
+    }
+    TIDAL_FAIL(rv, TIDAL_EFULL);
+    repl_assert_signals(e.r[0], a.sid, a.n, a.items); /* the refused one left nothing */
+    TIDAL_PASS(tidal_cluster_heal(e.c));
+    /* room comes back once region 1 has acknowledged everything */
+    uint64_t last = repl_stats(e.r[0]).last_lsn;
+    bool acked = TIDAL_WAIT_UNTIL(repl_stats(e.r[0]).acked_lsn[1] == last, REPL_DEADLINE_MS);
+    cr_assert(acked, "region 1 did not acknowledge region 0's log");
     write_in(e.r[0], &a, 2);
     repl_assert_signals(e.r[0], a.sid, a.n, a.items);
-    TIDAL_PASS(tidal_cluster_heal(e.c));
     repl_wait_converged(&e);
     repl_assert_signals(e.r[1], a.sid, a.n, a.items);
     repl_close(&e);

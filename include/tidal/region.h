@@ -17,6 +17,15 @@
  * commutatively (DESIGN.md), so duplicates, replays and reconciliation never
  * count anything twice.
  *
+ * Backpressure: an ephemeral region keeps its batches in memory until every
+ * peer has acknowledged them, up to opts.memory_bytes.  A write past that
+ * bound waits on the caller's thread for the peers to catch up, up to
+ * opts.write_timeout_ms, then fails with TIDAL_EFULL and writes nothing.  A
+ * peer that acknowledges nothing for opts.peer_hold_ms while writes wait
+ * stops holding the log: its batches are released, and when it is back,
+ * reconciliation brings it that state.  So a slow peer slows the writers
+ * down, and a partition stops them for peer_hold_ms at most.
+ *
  * Reads are served from the local store: they see local writes at once and
  * remote writes once their batch has been applied.
  *
@@ -82,6 +91,19 @@ typedef struct tidal_region_opts {
     uint32_t interval_ms;      /* INTERVAL period; 0 = 10 */
     uint64_t segment_bytes;    /* WAL segment size; 0 = 64 MiB */
     uint32_t reconcile_ms;     /* reconciler period; 0 = 1000; UINT32_MAX = only on demand */
+    uint64_t memory_bytes;     /* ephemeral: bytes of this region's batches kept for
+                                * peers that have not acknowledged them; a write
+                                * past it waits for room (see below).  With a
+                                * directory: the log's read cache, and how much may
+                                * wait to be written.  0 = 64 MiB; 40 B .. 1 TiB */
+    uint32_t write_timeout_ms; /* how long a write call waits for room in a full log
+                                * (then TIDAL_EFULL, nothing written), and then for
+                                * durability (then TIDAL_ETIMEDOUT); 0 = 10000 */
+    uint32_t peer_hold_ms;     /* ephemeral: a peer that acknowledges nothing for this
+                                * long while writes wait for room stops holding the
+                                * log: what it lacks is released, and reconciliation
+                                * brings it that state when it is back; 0 = 1000;
+                                * UINT32_MAX = never (writes wait, then fail) */
 } tidal_region_opts;
 
 /* Opens a region in the cluster (recovering it from dir if given) and makes
@@ -245,6 +267,9 @@ typedef struct tidal_region_stats {
     uint64_t acked_lsn[16];       /* per peer: highest of our LSNs it acknowledged */
     uint64_t last_lsn;            /* LSN of the latest write originated here (0: none);
                                    * unlike writes, it survives a reopen */
+    uint64_t room_waits;          /* write calls that waited for room in a full log
+                                   * (counted as they start waiting) */
+    uint64_t peers_let_go;        /* times a peer stopped holding the log (peer_hold_ms) */
 } tidal_region_stats;
 
 void tidal_region_stats_get(tidal_region *r, tidal_region_stats *out);
