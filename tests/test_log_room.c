@@ -27,15 +27,22 @@ TIDAL_SUITE(log_room);
 
 #define BOUND 4096u /* memory_bytes: a few dozen small batches */
 
-/* Region 0 with the log options given, region 1 with the defaults. */
+/* Region 0 with the log options given, region 1 with the defaults, on
+ * scheme's transport. */
 static void
-open_pair(repl_env *e, uint32_t hold_ms, uint32_t timeout_ms)
+open_pair_on(repl_env *e, const char *scheme, uint32_t hold_ms, uint32_t timeout_ms)
 {
-    repl_cluster(e, "inproc", 0x100f);
+    repl_cluster(e, scheme, 0x100f);
     tidal_region_opts o = {.region_id = 0, .memory_bytes = BOUND, .peer_hold_ms = hold_ms,
                            .write_timeout_ms = timeout_ms};
     repl_open_opts(e, &o);
     repl_open_region(e, 1, false, TIDAL_SYNC);
+}
+
+static void
+open_pair(repl_env *e, uint32_t hold_ms, uint32_t timeout_ms)
+{
+    open_pair_on(e, "inproc", hold_ms, timeout_ms);
 }
 
 /* Bytes region r's log keeps in memory now (at most BOUND, always). */
@@ -109,10 +116,11 @@ assert_signals(tidal_region *r, tidal_session_id sid, int n)
     repl_assert_signals(r, sid, (size_t)n, items);
 }
 
-Test(log_room, writes_wait_for_the_peer_then_go_on)
+static void
+writes_wait_then_go_on(const char *scheme)
 {
     repl_env e;
-    open_pair(&e, UINT32_MAX, 0);
+    open_pair_on(&e, scheme, UINT32_MAX, 0);
     struct writer w = {.r = e.r[0], .n = 300};
     TIDAL_PASS(tidal_start_session(e.r[0], 7, NULL, &w.sid));
     TIDAL_PASS(tidal_cluster_partition(e.c, 0, 1));
@@ -137,6 +145,22 @@ Test(log_room, writes_wait_for_the_peer_then_go_on)
     assert_signals(e.r[1], w.sid, w.n);
     cr_assert_eq(repl_stats(e.r[1]).reconcile_rounds, 0, "every batch came by shipping");
     repl_close(&e);
+}
+
+/* One body per transport: the ACKs that make room cross real sockets. */
+Test(log_room, writes_wait_for_the_peer_then_go_on_inproc)
+{
+    writes_wait_then_go_on("inproc");
+}
+
+Test(log_room, writes_wait_for_the_peer_then_go_on_ipc)
+{
+    writes_wait_then_go_on("ipc");
+}
+
+Test(log_room, writes_wait_for_the_peer_then_go_on_tcp)
+{
+    writes_wait_then_go_on("tcp");
 }
 
 Test(log_room, a_write_gives_up_after_its_timeout_and_writes_nothing)
