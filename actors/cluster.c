@@ -316,6 +316,7 @@ tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region 
         r->opts.peer_hold_ms = TIDAL_PEER_HOLD_MS_DEFAULT;
     }
     atomic_init(&r->handover_corr, tidal_hlc_wall_now(NULL));
+    atomic_init(&r->ship_limit, TIDAL_SHIP_WINDOW_LSNS); /* no peer has acknowledged */
     r->id = opts->region_id;
     if (opts->dir != NULL) {
         snprintf(r->dir, sizeof(r->dir), "%s", opts->dir);

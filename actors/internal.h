@@ -29,9 +29,11 @@
  * still lose, so LSNs are never reused after a crash.
  *
  * Ship mark: every LSN up to r->ship_mark was sent to every peer (by its
- * writer, the sync thread or the shipper).  A writer ships its batch inline only if the
- * batch comes right after the mark, and moves the mark over it (one CAS,
- * tidal__ship_claim); otherwise the shipper sends it, from the mark on, and
+ * writer, the sync thread or the shipper).  A writer ships its batch inline
+ * only if the batch comes right after the mark and ends within every
+ * holding peer's send window (r->ship_limit, shipper.c), and moves the mark
+ * over it (one CAS, tidal__ship_claim); otherwise the shipper sends it - at
+ * once, or on the ACK that opens the window - from the mark on, and
  * raises the mark to what every peer has been sent (a durable batch its
  * writer could not claim kicks the shipper at once: tidal__shipper_kick).
  * Without the check, a batch that became durable at once behind one still
@@ -107,6 +109,16 @@
 #define TIDAL_SHIP_TICK_BYTES_MAX (1u << 20)
 /* Out-of-order batches held per origin while a gap is open. */
 #define TIDAL_HELD_BATCHES_MAX 4096u
+/* Flow control: an origin ships a peer nothing that starts more than this
+ * many LSNs past the peer's ACK (shipper.c, "Send window").  What waits in
+ * a peer's mailbox is then a few ACKs' worth of work, so its ticks and ACKs
+ * stay prompt under load, and every batch inside the window fits its held
+ * list. */
+#define TIDAL_SHIP_WINDOW_LSNS 2048u
+_Static_assert(TIDAL_SHIP_WINDOW_LSNS + 1 <= TIDAL_HELD_BATCHES_MAX,
+               "a window of one-LSN batches, and the one that starts at its edge, fit");
+_Static_assert(TIDAL_SHIP_WINDOW_LSNS >= 4 * TIDAL_ACK_EVERY_BATCHES,
+               "an ACK at once every TIDAL_ACK_EVERY_BATCHES keeps the window moving");
 /* A session actor re-asks for a handover after this long. */
 #define TIDAL_HANDOVER_RETRY_MS 100u
 /* Writes one session actor queues while a handover is in progress. */
@@ -196,6 +208,8 @@ struct tidal_region {
     /* shipper (shipper actor only, except the atomics) */
     struct tidal__shipper_peer ship[TIDAL_REGIONS_MAX];
     atomic_uint_least64_t ship_mark; /* every LSN up to it sent to every peer */
+    atomic_uint_least64_t ship_limit; /* writers ship inline no batch ending past it:
+                                       * every holding peer's window (shipper.c) */
     atomic_bool ship_lost;           /* an inline send failed: resend from the ACKs */
     atomic_bool ship_kicked;         /* a wake-up tick is on its way to the shipper */
     /* a copy of the last batch that carried a session write, for the seed's

@@ -17,6 +17,15 @@
  * At most TIDAL_SHIP_TICK_BYTES_MAX per peer per round; the rest follows on the
  * next ticks.  Batches come from the WAL: memory while recent, segments after.
  *
+ * Send window.  Nothing that starts more than TIDAL_SHIP_WINDOW_LSNS past a
+ * peer's ACK is sent to it - by the shipper, a retransmit, a writer or the
+ * sync thread (their claims stop at r->ship_limit, the lowest window end of
+ * the peers that hold the log) - and every ACK that moves a window ships
+ * what it opened at once.  Without it, writers faster than a peer put the
+ * whole memory log in the peer's mailbox: its ticks, and so its ACKs,
+ * waited seconds behind it; retransmits of what it had not acknowledged yet
+ * doubled the queue; a hold timed out on a peer that was only busy.
+ *
  * Holding the log (ephemeral regions; one with a directory keeps its whole
  * log: internal.h).  The batches a peer has not acknowledged are kept for
  * it: the log is released up to the lowest ACK of the peers that hold it
@@ -157,13 +166,15 @@ ship_peer(tidal_ctx *ctx, tidal_region *r, tidal_region_id p, const struct tidal
         }
         from = covered + 1;
     }
-    struct send_ctx sc = {.r = r, .ctx = ctx, .to = &peer->region, .upto = UINT64_MAX};
-    int rv = tidal_wal_read(r->wal, from, false, send_one, &sc);
+    struct send_ctx sc = {.r = r, .ctx = ctx, .to = &peer->region,
+                          .upto = sp->acked + TIDAL_SHIP_WINDOW_LSNS};
+    int rv = from <= sc.upto ? tidal_wal_read(r->wal, from, false, send_one, &sc) : 0;
     if (rv == TIDAL_ENOENT) {
         /* released before this peer acknowledged: it skips what is gone (the
          * reconciler brings it that state) and goes on from what is kept */
         uint64_t base = oldest_kept(r, from, durable + 1) - 1;
         send_base(ctx, r, peer, base);
+        sc.upto = base + TIDAL_SHIP_WINDOW_LSNS;
         (void)tidal_wal_read(r->wal, base + 1, false, send_one, &sc);
     }
     if (sc.last > sp->sent_upto) {
@@ -193,6 +204,22 @@ release_held(tidal_region *r)
     if (upto > 0) {
         TIDAL_IGNORE(tidal_wal_release(r->wal, upto + 1));
     }
+}
+
+/* Sets r->ship_limit to the lowest window end of the peers that hold the
+ * log ("Send window"); none: no limit. */
+static void
+window_update(tidal_region *r)
+{
+    uint64_t limit = UINT64_MAX;
+    for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
+        struct tidal__peer peer;
+        if (i != r->id && tidal__peer_get(r, i, &peer) && !r->ship[i].let_go &&
+            r->ship[i].acked + TIDAL_SHIP_WINDOW_LSNS < limit) {
+            limit = r->ship[i].acked + TIDAL_SHIP_WINDOW_LSNS;
+        }
+    }
+    atomic_store(&r->ship_limit, limit);
 }
 
 /* Lets go every peer that has acknowledged nothing for peer_hold_ms while
@@ -236,7 +263,7 @@ ship_all(tidal_ctx *ctx, tidal_region *r)
 }
 
 static void
-on_ack(tidal_region *r, const tidal_msg *msg)
+on_ack(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
 {
     tidal_msg_ack a;
     if (tidal_msg_ack_decode(msg->payload, msg->len, &a, NULL) != 0 || a.origin != r->id) {
@@ -256,7 +283,8 @@ on_ack(tidal_region *r, const tidal_msg *msg)
         return;
     }
     struct tidal__shipper_peer *sp = &r->ship[p];
-    if (a.applied_lsn > sp->acked) {
+    bool progress = a.applied_lsn > sp->acked;
+    if (progress) {
         sp->acked = a.applied_lsn;
         sp->last_progress_ms = tidal_now(r->rt).wall_ns / 1000000u;
         sp->acked_ms = tidal_monotonic_ms();
@@ -268,6 +296,10 @@ on_ack(tidal_region *r, const tidal_msg *msg)
         sp->acked = a.applied_lsn;
         sp->sent_upto = a.applied_lsn;
         atomic_store(&r->st_acked[p], a.applied_lsn);
+    }
+    window_update(r); /* before shipping: a writer that saw it closed is shipped here */
+    if (progress) {
+        ship_all(ctx, r); /* what the moved window opened ("Send window") */
     }
     release_held(r);
 }
@@ -340,13 +372,14 @@ shipper_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
     tidal_region *r = state;
     switch (msg->type) {
     case TIDAL_MSG_ACK:
-        on_ack(r, msg);
+        on_ack(ctx, r, msg);
         return 0;
     case TIDAL_MSG_TICK:
         /* cleared first: a kick after this point sends a tick of its own */
         atomic_store(&r->ship_kicked, false);
-        ship_all(ctx, r);
         let_go_stalled(r);
+        window_update(r);
+        ship_all(ctx, r);
         release_held(r);
         /* a tick sent by the WAL's sync thread (len 1) does not re-arm the timer */
         return msg->len == 0 ? tidal__tick_after(ctx, TIDAL_SHIP_TICK_MS) : 0;

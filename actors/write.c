@@ -44,12 +44,14 @@ tidal__reply_write_result(tidal_ctx *ctx, const tidal_reply_to *to, int code, ui
 }
 
 /* Claims [first, last] for an inline send: true if it comes right after the
- * ship mark, which then moves over it (internal.h, "Ship mark"). */
+ * ship mark, which then moves over it, and ends within every holding peer's
+ * send window (internal.h, "Ship mark"). */
 bool
 tidal__ship_claim(tidal_region *r, uint64_t first, uint64_t last)
 {
     uint64_t expected = first - 1;
-    return atomic_compare_exchange_strong(&r->ship_mark, &expected, last);
+    return last <= atomic_load(&r->ship_limit) &&
+           atomic_compare_exchange_strong(&r->ship_mark, &expected, last);
 }
 
 /* Raises the ship mark to lsn (the shipper: every peer was sent up to it). */
@@ -189,9 +191,10 @@ write_batch(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
     bool session = recs[0].kind != TIDAL_REC_HIDE && recs[0].kind != TIDAL_REC_UNHIDE;
     bool durable = tidal_wal_durable_lsn(r->wal) >= *lsn;
     bool ship = durable && tidal__ship_claim(r, first, *lsn);
-    if (durable && !ship) {
+    if (durable && !ship && *lsn <= atomic_load(&r->ship_limit)) {
         /* behind a batch another writer has not claimed yet (or the shipper
-         * holds the mark): the shipper sends it now, not at its next tick */
+         * holds the mark): the shipper sends it now, not at its next tick.
+         * Past a send window, the ACK that opens it has it sent. */
         tidal__shipper_kick(r, ctx);
     }
     if (session || ship) {

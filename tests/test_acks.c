@@ -2,7 +2,8 @@
  * Delayed ACKs (actors/apply.c): a follower acknowledges the batches it
  * applies on its tick, not one by one, so many batches share one ACK; what
  * is owed is always acknowledged in the end; a duplicate is answered at
- * once, since its origin is resending.
+ * once, since its origin is resending; of the batches behind a gap, only the
+ * one that opened it is.
  *
  * The bound on ACKs is exact, not a timing threshold: besides the ACKs that
  * answer duplicates and held batches, a follower sends at most one per
@@ -117,5 +118,46 @@ Test(acks, no_resend_before_a_timeout)
         cr_log_warn("acknowledged after %llu ms: too slow to tell a resend's cause",
                     (unsigned long long)elapsed);
     }
+    repl_close(&e);
+}
+
+/* The first batch is lost, so the next GAP_WRITES wait behind it: the one
+ * that opens the gap is answered, the rest are not, until the retransmit
+ * fills the gap (its copies of the held batches are duplicates, answered). */
+#define GAP_WRITES 100u
+Test(acks, batches_behind_a_gap_share_one_answer)
+{
+    repl_env e;
+    open_pair(&e, 38, NULL);
+    tidal_region *a = e.r[0], *b = e.r[1];
+    tidal_fault_rule cut = {.partition = 1};
+    TIDAL_PASS(tidal_cluster_fault_set(e.c, 0, 1, &cut, 0));
+    TIDAL_PASS(tidal_hide_item(a, 7, 0)); /* LSN 1, lost */
+    TIDAL_PASS(tidal_cluster_fault_clear(e.c, 0, 1, 0));
+    tidal_region_stats b0 = repl_stats(b);
+    uint64_t t0 = tidal_test_now_ms();
+    for (uint32_t i = 1; i <= GAP_WRITES; i++) {
+        TIDAL_PASS(tidal_hide_item(a, 7, (tidal_entity_id)i)); /* in order, behind LSN 1 */
+    }
+    TIDAL_PASS(tidal_region_wait_applied(b, 0, GAP_WRITES + 1, REPL_DEADLINE_MS));
+    /* no further resend may be answered while the ACKs settle */
+    TIDAL_PASS(tidal_cluster_fault_set(e.c, 0, 1, &cut, 0));
+    cr_assert(TIDAL_WAIT_UNTIL(repl_stats(a).acked_lsn[1] == GAP_WRITES + 1, REPL_DEADLINE_MS),
+              "B acknowledged every batch it applied");
+    uint64_t elapsed = tidal_test_now_ms() - t0;
+
+    tidal_region_stats b1 = repl_stats(b);
+    uint64_t held = b1.batches_held - b0.batches_held;
+    uint64_t dups = b1.batches_duplicate - b0.batches_duplicate;
+    uint64_t acks = b1.acks_sent - b0.acks_sent;
+    cr_assert_geq(held, 2, "batches waited behind the gap");
+    /* one gap: its opening answered once, the duplicates each, the rest as
+     * in many_batches_share_one_ack */
+    uint64_t bound = (GAP_WRITES + 1) / TIDAL_ACK_EVERY_BATCHES + elapsed / TIDAL_ACK_DELAY_MS +
+                     1 + dups + 1;
+    cr_assert_leq(acks, bound, "%llu ACKs, %llu held, %llu duplicates in %llu ms (at most %llu)",
+                  (unsigned long long)acks, (unsigned long long)held, (unsigned long long)dups,
+                  (unsigned long long)elapsed, (unsigned long long)bound);
+    TIDAL_PASS(tidal_cluster_fault_clear(e.c, 0, 1, 0));
     repl_close(&e);
 }

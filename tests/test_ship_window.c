@@ -1,0 +1,72 @@
+/*
+ * The send window (actors/shipper.c, "Send window"): nothing that starts
+ * more than TIDAL_SHIP_WINDOW_LSNS past a peer's ACK is sent to it - not by
+ * the writers' inline sends, not by the shipper, not by a retransmit - and
+ * the ACKs that move the window let the rest through.
+ */
+#include "actors/internal.h"
+#include "repl_helpers.h"
+
+TIDAL_SUITE(ship_window);
+
+#define W TIDAL_SHIP_WINDOW_LSNS
+
+Test(ship_window, a_peer_gets_no_more_than_its_window_past_its_ack)
+{
+    repl_env e;
+    repl_cluster(&e, "inproc", 0x3d0);
+    repl_open_ephemeral(&e, 2);
+    /* region 1's ACKs never reach region 0's shipper: its window stays at 1..W */
+    tidal_runtime *rt1 = tidal_region_runtime(e.r[1]);
+    tidal_fault_rule cut = {.partition = 1};
+    TIDAL_PASS(tidal_fault_set(rt1, "region-1", "shipper-0", &cut));
+    const uint32_t n = 3 * W;
+    for (uint32_t i = 0; i < n; i++) {
+        TIDAL_PASS(tidal_hide_item(e.r[0], 8, i)); /* one batch, one LSN each */
+    }
+    TIDAL_PASS(tidal_region_wait_applied(e.r[1], 0, W, REPL_DEADLINE_MS));
+    /* a retransmit of the window (after TIDAL_SHIP_RTO_MS without progress)
+     * shows the shipper ran since: it too stopped at the window's end */
+    bool resent = TIDAL_WAIT_UNTIL(repl_stats(e.r[1]).batches_duplicate >= 1, REPL_DEADLINE_MS);
+    cr_assert(resent, "region 0 never retransmitted the unacknowledged window");
+    tidal_region_stats b = repl_stats(e.r[1]);
+    cr_assert_eq(b.applied_lsn[0], W, "region 1 applied %llu batches of %u, window %u",
+                 (unsigned long long)b.applied_lsn[0], n, W);
+    cr_assert_eq(b.batches_held, 0, "nothing past the window arrived, not even out of order");
+    cr_assert_eq(repl_stats(e.r[0]).writes, n, "the writers were never held: the log has room");
+
+    /* the ACKs come through: the window moves on until everything is shipped */
+    TIDAL_PASS(tidal_fault_clear(rt1, "region-1", "shipper-0"));
+    repl_wait_converged(&e);
+    cr_assert_eq(repl_stats(e.r[1]).applied_lsn[0], n);
+    cr_assert(repl_hidden(e.r[1], 8, n - 1));
+    repl_close(&e);
+}
+
+/* Writers past the window leave their batches to the shipper; once the
+ * window moves, the next writers ship inline again. */
+Test(ship_window, writers_ship_inline_again_once_the_window_moves)
+{
+    repl_env e;
+    repl_cluster(&e, "inproc", 0x3d1);
+    repl_open_ephemeral(&e, 2);
+    tidal_runtime *rt1 = tidal_region_runtime(e.r[1]);
+    tidal_fault_rule cut = {.partition = 1};
+    TIDAL_PASS(tidal_fault_set(rt1, "region-1", "shipper-0", &cut));
+    for (uint32_t i = 0; i < W + 100; i++) {
+        TIDAL_PASS(tidal_hide_item(e.r[0], 9, i));
+    }
+    TIDAL_PASS(tidal_region_wait_applied(e.r[1], 0, W, REPL_DEADLINE_MS));
+    cr_assert_lt(atomic_load(&e.r[0]->ship_mark), (uint64_t)W + 100, "the rest was not sent");
+    TIDAL_PASS(tidal_fault_clear(rt1, "region-1", "shipper-0"));
+    repl_wait_converged(&e);
+    bool marked = TIDAL_WAIT_UNTIL(atomic_load(&e.r[0]->ship_mark) == W + 100, REPL_DEADLINE_MS);
+    cr_assert(marked, "the shipper did not send the rest");
+    /* in step again: a new write is claimed by its writer */
+    uint64_t shipped = repl_stats(e.r[0]).batches_shipped;
+    TIDAL_PASS(tidal_hide_item(e.r[0], 9, W + 100));
+    cr_assert_eq(atomic_load(&e.r[0]->ship_mark), W + 101, "the writer claimed and sent it");
+    cr_assert_geq(repl_stats(e.r[0]).batches_shipped, shipped + 1);
+    repl_wait_converged(&e);
+    repl_close(&e);
+}
