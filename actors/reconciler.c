@@ -15,8 +15,19 @@
  *      buckets; B merges them.  Every merge is a CRDT merge (store/), so after
  *      one round both hold the union, whatever else happened meanwhile.
  * Rounds run every reconcile_ms, and on demand (tidal_region_reconcile,
- * tidal_cluster_heal).  Entries travel in ENTRIES messages of at most
- * ENTRIES_BYTES_MAX each.
+ * tidal_cluster_heal, and the round a follower asks for when an origin's log
+ * was released past it: internal.h, "Released logs").  Entries travel in
+ * ENTRIES messages of at most ENTRIES_BYTES_MAX each.
+ *
+ * Periodic rounds are a safety net for what shipping cannot bring.  While
+ * shipping between two regions is in flight, their states differ by what is
+ * on its way, and a round would exchange all of it: under a write burst,
+ * most of the state every period (bench_memory: 0.4 to 0.6 million entries a
+ * round, and a follower stalled long enough by the merges to be sent its
+ * window again).  So a periodic round runs between two regions only when each
+ * has acknowledged the other's whole log, as each knows from its own
+ * shipper (in_step): no periodic digest goes to a peer still being shipped
+ * to, and none is answered from one.  Rounds on demand always run.
  *
  * After merging a session, its HWM rises to the highest seqno below which it
  * has every signal, and held writes for it are drained (state.c).
@@ -244,6 +255,14 @@ reconciler_of(tidal_region *r, const tidal_msg *msg, uint16_t from, struct tidal
     return from != r->id && tidal__peer_get(r, from, peer);
 }
 
+/* True when peer p has acknowledged all of this region's durable log: no
+ * shipping from here to it is in flight ("Periodic rounds"). */
+static bool
+in_step(tidal_region *r, tidal_region_id p)
+{
+    return atomic_load(&r->st_acked[p]) >= tidal_wal_durable_lsn(r->wal);
+}
+
 /* A peer's digest: answer with our entries of the differing buckets. */
 static int
 on_digest(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
@@ -251,7 +270,7 @@ on_digest(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
     tidal_msg_digest m;
     struct tidal__peer peer;
     if (tidal_msg_digest_decode(msg->payload, msg->len, &m, NULL) != 0 ||
-        !reconciler_of(r, msg, m.from, &peer)) {
+        !reconciler_of(r, msg, m.from, &peer) || (!m.on_demand && !in_step(r, m.from))) {
         return 0;
     }
     uint32_t n = m.hashes.len / 8;
@@ -337,10 +356,19 @@ on_entries(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
     return 0;
 }
 
-/* Starts a round with every known peer. */
+/* Starts a round with every known peer (periodic: every one in step). */
 static void
-round_start(tidal_ctx *ctx, tidal_region *r)
+round_start(tidal_ctx *ctx, tidal_region *r, bool on_demand)
 {
+    bool to[TIDAL_REGIONS_MAX] = {false}, any = false;
+    for (tidal_region_id p = 0; p < TIDAL_REGIONS_MAX; p++) {
+        struct tidal__peer peer;
+        to[p] = p != r->id && tidal__peer_get(r, p, &peer) && (on_demand || in_step(r, p));
+        any = any || to[p];
+    }
+    if (!any) {
+        return; /* nothing to compare yet: not even a digest is made */
+    }
     pthread_mutex_lock(&r->state_lock);
     size_t count = entry_count(r);
     pthread_mutex_unlock(&r->state_lock);
@@ -354,13 +382,13 @@ round_start(tidal_ctx *ctx, tidal_region *r)
     }
     uint64_t round = atomic_fetch_add(&r->st_rounds, 1) + 1;
     tidal_msg_digest m = {.from = r->id, .round = round,
-                          .hashes = {(const uint8_t *)d.h, n * 8}};
+                          .hashes = {(const uint8_t *)d.h, n * 8}, .on_demand = on_demand};
     tidal_buf b;
     tidal_buf_init(&b);
     if (tidal_msg_digest_encode(&m, &b) == 0) {
         for (tidal_region_id p = 0; p < TIDAL_REGIONS_MAX; p++) {
             struct tidal__peer peer;
-            if (p != r->id && tidal__peer_get(r, p, &peer) &&
+            if (to[p] && tidal__peer_get(r, p, &peer) &&
                 tidal_ctx_send(ctx, &peer.reconciler, TIDAL_MSG_DIGEST, b.data,
                                (uint32_t)b.len) == 0) {
                 atomic_fetch_add(&r->st_rbytes, b.len);
@@ -395,7 +423,7 @@ reconciler_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
     case TIDAL_MSG_ENTRIES:
         return on_entries(ctx, r, msg);
     case TIDAL_MSG_TICK:
-        round_start(ctx, r);
+        round_start(ctx, r, msg->len == 1);
         /* a one-byte tick is an on-demand round: the timer keeps its own pace */
         if (msg->len == 0 && period_of(r) != UINT32_MAX) {
             return tidal__tick_after(ctx, period_of(r));

@@ -302,14 +302,15 @@ tidal_msg_digest_encode(const tidal_msg_digest *m, tidal_buf *out)
     if (!buckets_ok(m->hashes.len) || m->hashes.ptr == NULL) {
         return TIDAL_EINVAL;
     }
-    uint8_t *p = begin(out, 32, m->hashes.len);
+    uint8_t *p = begin(out, 33, m->hashes.len);
     if (p == NULL) {
         return TIDAL_ENOMEM;
     }
-    p = tidal_mpw_array(p, 3);
+    p = tidal_mpw_array(p, 4);
     p = tidal_mpw_uint(p, m->from);
     p = tidal_mpw_uint(p, m->round);
     p = tidal_mpw_bin(p, m->hashes.ptr, m->hashes.len);
+    *p++ = m->on_demand ? 0xc3 : 0xc2;
     return finish(out, p);
 }
 
@@ -319,13 +320,14 @@ tidal_msg_digest_decode(const uint8_t *buf, size_t len, tidal_msg_digest *m,
 {
     tidal_mpr r;
     tidal_mpr_init(&r, buf, len, err);
-    int rv = tidal_mpr_array_exact(&r, 3, "digest");
+    int rv = tidal_mpr_array_exact(&r, 4, "digest");
     rv = rv != 0 ? rv : get_u16(&r, &m->from, "digest.from");
     rv = rv != 0 ? rv : tidal_mpr_uint(&r, UINT64_MAX, &m->round, "digest.round");
     rv = rv != 0 ? rv : get_bin(&r, TIDAL_REPL_DIGEST_BUCKETS_MAX * 8u, &m->hashes, "digest.hashes");
     if (rv == 0 && !buckets_ok(m->hashes.len)) {
         return tidal_mpr_fail(&r, TIDAL_EFIELD, "digest.hashes", 8, m->hashes.len);
     }
+    rv = rv != 0 ? rv : tidal_mpr_bool(&r, &m->on_demand, "digest.on_demand");
     return rv != 0 ? rv : tidal_mpr_done(&r, "digest");
 }
 

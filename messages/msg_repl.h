@@ -15,7 +15,8 @@
  *   22    HANDOVER_REQ  [sid bin16, to_region u16]
  *   23    HANDOVER      [sid bin16, next_seqno u64, code u32]
  *   30    DIGEST        [from u16, round u64, hashes bin (8-byte LE words, a power
- *                        of two of them, <= TIDAL_REPL_DIGEST_BUCKETS_MAX)]
+ *                        of two of them, <= TIDAL_REPL_DIGEST_BUCKETS_MAX),
+ *                        on_demand bool]
  *   31    ENTRIES       [from u16, round u64, want bin (bitmap, may be empty),
  *                        last bool, entries array <= TIDAL_REPL_ENTRIES_MAX of bin]
  *   32    TICK          []
@@ -83,6 +84,8 @@ typedef struct tidal_msg_digest {
     uint16_t from;
     uint64_t round;
     tidal_view hashes; /* nbuckets * 8 bytes */
+    bool on_demand;    /* asked for (a heal, a released log), not the timer's: always
+                          answered (actors/reconciler.c, "Periodic rounds") */
 } tidal_msg_digest;
 
 typedef struct tidal_msg_entries {

@@ -79,10 +79,16 @@ Test(msg_repl, every_payload_round_trips_and_refuses_cuts_and_trailing_bytes)
 
     uint64_t hashes[256];
     memset(hashes, 0x42, sizeof(hashes));
-    tidal_msg_digest d = {.from = 1, .round = 3, .hashes = {(const uint8_t *)hashes, sizeof(hashes)}},
+    tidal_msg_digest d = {.from = 1, .round = 3, .hashes = {(const uint8_t *)hashes, sizeof(hashes)},
+                          .on_demand = true},
                      d2;
     ROUND_TRIP(digest, d, d2);
     cr_assert_eq(d2.hashes.len, sizeof(hashes));
+    cr_assert(d2.on_demand);
+    tidal_buf_fini(&keep);
+    d.on_demand = false;
+    ROUND_TRIP(digest, d, d2);
+    cr_assert_not(d2.on_demand);
     tidal_buf_fini(&keep);
     d.hashes.len = 24; /* three buckets: not a power of two */
     TIDAL_FAIL(tidal_msg_digest_encode(&d, &t), TIDAL_EINVAL);

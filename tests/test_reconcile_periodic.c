@@ -1,0 +1,108 @@
+/*
+ * Periodic reconciliation waits for shipping (actors/reconciler.c, "Periodic
+ * rounds"): while batches from region 0 to region 1 are in flight, neither
+ * region 0's timer starts a round with region 1 nor does region 0 answer
+ * region 1's periodic digests - their states differ only by what shipping
+ * will bring.  Once region 1 has acknowledged everything, periodic rounds run
+ * again (and find nothing to exchange).  A round on demand runs whatever is in
+ * flight.
+ *
+ * Batches are held back by cutting only the links that carry them (from
+ * "region-0", whose callers ship inline, and "shipper-0" to "region-1"); the
+ * reconcilers' link stays open, so a digest answered when it should not be
+ * would deliver its entries and show in region 1's counters.
+ */
+#include "repl_helpers.h"
+
+TIDAL_SUITE(reconcile_periodic);
+
+#define HIDES 20
+
+static void
+open_pair(repl_env *e, uint32_t reconcile_ms)
+{
+    repl_cluster(e, "inproc", 0x7ec0);
+    for (int i = 0; i < 2; i++) {
+        tidal_region_opts o = {.region_id = (tidal_region_id)i, .reconcile_ms = reconcile_ms};
+        repl_open_opts(e, &o);
+    }
+}
+
+static void
+cut_batches(repl_env *e, bool cut)
+{
+    tidal_runtime *rt0 = tidal_region_runtime(e->r[0]);
+    tidal_fault_rule part = {.partition = 1};
+    const char *from[] = {"region-0", "shipper-0"};
+    for (int i = 0; i < 2; i++) {
+        if (cut) {
+            TIDAL_PASS(tidal_fault_set(rt0, from[i], "region-1", &part));
+        } else {
+            TIDAL_PASS(tidal_fault_clear(rt0, from[i], "region-1"));
+        }
+    }
+}
+
+static void
+hide_all(repl_env *e)
+{
+    for (tidal_entity_id i = 0; i < HIDES; i++) {
+        TIDAL_PASS(tidal_hide_item(e->r[0], 4, 100 + i));
+    }
+}
+
+Test(reconcile_periodic, rounds_wait_while_batches_are_in_flight)
+{
+    repl_env e;
+    open_pair(&e, 20);
+    cut_batches(&e, true);
+    hide_all(&e);
+    tidal_region_stats a0 = repl_stats(e.r[0]);
+    tidal_region_stats b0 = repl_stats(e.r[1]);
+
+    /* region 1 is in step with region 0 (it wrote nothing): its timer keeps
+     * sending digests, and region 0's timer fires as often */
+    bool ran = TIDAL_WAIT_UNTIL(repl_stats(e.r[1]).reconcile_rounds >= b0.reconcile_rounds + 3,
+                                REPL_DEADLINE_MS);
+    cr_assert(ran, "region 1's periodic rounds did not run");
+    tidal_region_stats a1 = repl_stats(e.r[0]);
+    tidal_region_stats b1 = repl_stats(e.r[1]);
+    cr_assert_eq(a1.reconcile_rounds, a0.reconcile_rounds, "region 0 started a round with a peer "
+                                                           "it is still shipping to");
+    cr_assert_eq(a1.reconcile_bytes, a0.reconcile_bytes, "region 0 sent digests or entries");
+    cr_assert_eq(b1.reconcile_entries, 0, "region 1 was sent entries by a periodic round");
+    cr_assert_eq(b1.applied_lsn[0], 0, "no batch got through");
+    for (tidal_entity_id i = 0; i < HIDES; i++) {
+        cr_assert_not(repl_hidden(e.r[1], 4, 100 + i));
+    }
+
+    /* shipping completes (no round on demand): periodic rounds resume, and
+     * there is nothing left for them to exchange */
+    cut_batches(&e, false);
+    repl_wait_converged(&e);
+    bool resumed = TIDAL_WAIT_UNTIL(repl_stats(e.r[0]).reconcile_rounds > a1.reconcile_rounds,
+                                    REPL_DEADLINE_MS);
+    cr_assert(resumed, "region 0's periodic rounds did not resume once in step");
+    cr_assert_eq(repl_stats(e.r[1]).reconcile_entries, 0);
+    cr_assert_eq(repl_stats(e.r[0]).reconcile_entries, 0);
+    repl_close(&e);
+}
+
+Test(reconcile_periodic, a_round_on_demand_runs_whatever_is_in_flight)
+{
+    repl_env e;
+    open_pair(&e, UINT32_MAX);
+    cut_batches(&e, true);
+    hide_all(&e);
+    TIDAL_PASS(tidal_region_reconcile(e.r[1])); /* the lagging side asks */
+    bool ok = TIDAL_WAIT_UNTIL(repl_digests_equal(e.r, 2), REPL_DEADLINE_MS);
+    cr_assert(ok, "the round on demand did not bring region 1 region 0's hides");
+    cr_assert_eq(repl_stats(e.r[1]).applied_lsn[0], 0, "the round did it, not shipping");
+    cr_assert_gt(repl_stats(e.r[1]).reconcile_entries, 0);
+    for (tidal_entity_id i = 0; i < HIDES; i++) {
+        cr_assert(repl_hidden(e.r[1], 4, 100 + i));
+    }
+    cut_batches(&e, false);
+    repl_wait_converged(&e);
+    repl_close(&e);
+}
