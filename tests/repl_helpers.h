@@ -152,6 +152,27 @@ repl_hidden(tidal_region *r, tidal_entity_id user, tidal_entity_id item)
     return n == 0;
 }
 
+/* Hides items first .. first + n - 1 for user in r, one write (batch) each. */
+REPL_HELPER void
+repl_hide_range(tidal_region *r, tidal_entity_id user, tidal_entity_id first, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        TIDAL_PASS(tidal_hide_item(r, user, first + i));
+    }
+}
+
+/* Asserts r hides (or, hidden false, shows) items first .. first + n - 1. */
+REPL_HELPER void
+repl_assert_hidden_range(tidal_region *r, tidal_entity_id user, tidal_entity_id first, uint32_t n,
+                         bool hidden)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        cr_assert_eq(repl_hidden(r, user, first + i), hidden, "region %u: item %llu %s",
+                     tidal_region_id_of(r), (unsigned long long)(first + i),
+                     hidden ? "shown" : "hidden");
+    }
+}
+
 REPL_HELPER tidal_region_stats
 repl_stats(tidal_region *r)
 {

@@ -43,20 +43,12 @@ cut_batches(repl_env *e, bool cut)
     }
 }
 
-static void
-hide_all(repl_env *e)
-{
-    for (tidal_entity_id i = 0; i < HIDES; i++) {
-        TIDAL_PASS(tidal_hide_item(e->r[0], 4, 100 + i));
-    }
-}
-
 Test(reconcile_periodic, rounds_wait_while_batches_are_in_flight)
 {
     repl_env e;
     open_pair(&e, 20);
     cut_batches(&e, true);
-    hide_all(&e);
+    repl_hide_range(e.r[0], 4, 100, HIDES);
     tidal_region_stats a0 = repl_stats(e.r[0]);
     tidal_region_stats b0 = repl_stats(e.r[1]);
 
@@ -72,9 +64,7 @@ Test(reconcile_periodic, rounds_wait_while_batches_are_in_flight)
     cr_assert_eq(a1.reconcile_bytes, a0.reconcile_bytes, "region 0 sent digests or entries");
     cr_assert_eq(b1.reconcile_entries, 0, "region 1 was sent entries by a periodic round");
     cr_assert_eq(b1.applied_lsn[0], 0, "no batch got through");
-    for (tidal_entity_id i = 0; i < HIDES; i++) {
-        cr_assert_not(repl_hidden(e.r[1], 4, 100 + i));
-    }
+    repl_assert_hidden_range(e.r[1], 4, 100, HIDES, false);
 
     /* shipping completes (no round on demand): periodic rounds resume, and
      * there is nothing left for them to exchange */
@@ -93,15 +83,13 @@ Test(reconcile_periodic, a_round_on_demand_runs_whatever_is_in_flight)
     repl_env e;
     open_pair(&e, UINT32_MAX);
     cut_batches(&e, true);
-    hide_all(&e);
+    repl_hide_range(e.r[0], 4, 100, HIDES);
     TIDAL_PASS(tidal_region_reconcile(e.r[1])); /* the lagging side asks */
     bool ok = TIDAL_WAIT_UNTIL(repl_digests_equal(e.r, 2), REPL_DEADLINE_MS);
     cr_assert(ok, "the round on demand did not bring region 1 region 0's hides");
     cr_assert_eq(repl_stats(e.r[1]).applied_lsn[0], 0, "the round did it, not shipping");
     cr_assert_gt(repl_stats(e.r[1]).reconcile_entries, 0);
-    for (tidal_entity_id i = 0; i < HIDES; i++) {
-        cr_assert(repl_hidden(e.r[1], 4, 100 + i));
-    }
+    repl_assert_hidden_range(e.r[1], 4, 100, HIDES, true);
     cut_batches(&e, false);
     repl_wait_converged(&e);
     repl_close(&e);

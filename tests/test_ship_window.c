@@ -11,19 +11,35 @@ TIDAL_SUITE(ship_window);
 
 #define W TIDAL_SHIP_WINDOW_LSNS
 
+/* Regions 0 and 1 on inproc. */
+static void
+open_pair(repl_env *e, uint64_t seed)
+{
+    repl_cluster(e, "inproc", seed);
+    repl_open_ephemeral(e, 2);
+}
+
+/* Cuts (or restores) region 1's ACKs to region 0's shipper: while cut,
+ * region 1's window stays at 1..W. */
+static void
+acks_cut(repl_env *e, bool cut)
+{
+    tidal_runtime *rt1 = tidal_region_runtime(e->r[1]);
+    tidal_fault_rule part = {.partition = 1};
+    if (cut) {
+        TIDAL_PASS(tidal_fault_set(rt1, "region-1", "shipper-0", &part));
+    } else {
+        TIDAL_PASS(tidal_fault_clear(rt1, "region-1", "shipper-0"));
+    }
+}
+
 Test(ship_window, a_peer_gets_no_more_than_its_window_past_its_ack)
 {
     repl_env e;
-    repl_cluster(&e, "inproc", 0x3d0);
-    repl_open_ephemeral(&e, 2);
-    /* region 1's ACKs never reach region 0's shipper: its window stays at 1..W */
-    tidal_runtime *rt1 = tidal_region_runtime(e.r[1]);
-    tidal_fault_rule cut = {.partition = 1};
-    TIDAL_PASS(tidal_fault_set(rt1, "region-1", "shipper-0", &cut));
+    open_pair(&e, 0x3d0);
+    acks_cut(&e, true);
     const uint32_t n = 3 * W;
-    for (uint32_t i = 0; i < n; i++) {
-        TIDAL_PASS(tidal_hide_item(e.r[0], 8, i)); /* one batch, one LSN each */
-    }
+    repl_hide_range(e.r[0], 8, 0, n); /* one batch, one LSN each */
     TIDAL_PASS(tidal_region_wait_applied(e.r[1], 0, W, REPL_DEADLINE_MS));
     /* a retransmit of the window (after TIDAL_SHIP_RTO_MS without progress)
      * shows the shipper ran since: it too stopped at the window's end */
@@ -36,7 +52,7 @@ Test(ship_window, a_peer_gets_no_more_than_its_window_past_its_ack)
     cr_assert_eq(repl_stats(e.r[0]).writes, n, "the writers were never held: the log has room");
 
     /* the ACKs come through: the window moves on until everything is shipped */
-    TIDAL_PASS(tidal_fault_clear(rt1, "region-1", "shipper-0"));
+    acks_cut(&e, false);
     repl_wait_converged(&e);
     cr_assert_eq(repl_stats(e.r[1]).applied_lsn[0], n);
     cr_assert(repl_hidden(e.r[1], 8, n - 1));
@@ -48,17 +64,12 @@ Test(ship_window, a_peer_gets_no_more_than_its_window_past_its_ack)
 Test(ship_window, writers_ship_inline_again_once_the_window_moves)
 {
     repl_env e;
-    repl_cluster(&e, "inproc", 0x3d1);
-    repl_open_ephemeral(&e, 2);
-    tidal_runtime *rt1 = tidal_region_runtime(e.r[1]);
-    tidal_fault_rule cut = {.partition = 1};
-    TIDAL_PASS(tidal_fault_set(rt1, "region-1", "shipper-0", &cut));
-    for (uint32_t i = 0; i < W + 100; i++) {
-        TIDAL_PASS(tidal_hide_item(e.r[0], 9, i));
-    }
+    open_pair(&e, 0x3d1);
+    acks_cut(&e, true);
+    repl_hide_range(e.r[0], 9, 0, W + 100);
     TIDAL_PASS(tidal_region_wait_applied(e.r[1], 0, W, REPL_DEADLINE_MS));
     cr_assert_lt(atomic_load(&e.r[0]->ship_mark), (uint64_t)W + 100, "the rest was not sent");
-    TIDAL_PASS(tidal_fault_clear(rt1, "region-1", "shipper-0"));
+    acks_cut(&e, false);
     repl_wait_converged(&e);
     bool marked = TIDAL_WAIT_UNTIL(atomic_load(&e.r[0]->ship_mark) == W + 100, REPL_DEADLINE_MS);
     cr_assert(marked, "the shipper did not send the rest");
