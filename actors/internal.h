@@ -28,8 +28,9 @@
  * batches (tidal__ship_durable): a peer never sees a batch its origin could
  * still lose, so LSNs are never reused after a crash.
  *
- * Ship mark: every LSN up to r->ship_mark was sent to every peer (by its
- * writer, the sync thread or the shipper).  A writer ships its batch inline
+ * Ship mark: every LSN up to r->ship_mark was sent to every peer that is not
+ * quiet (by its writer, the sync thread or the shipper; a quiet peer is fed
+ * by the shipper alone: shipper.c).  A writer ships its batch inline
  * only if the batch comes right after the mark and ends within every
  * holding peer's send window (r->ship_limit, shipper.c), and moves the mark
  * over it (one CAS, tidal__ship_claim); otherwise the shipper sends it - at
@@ -115,6 +116,9 @@
  * stay prompt under load, and every batch inside the window fits its held
  * list. */
 #define TIDAL_SHIP_WINDOW_LSNS 2048u
+/* A peer behind us that has acknowledged nothing for this long is quiet: it
+ * stops holding the others back (shipper.c, "Quiet peers"). */
+#define TIDAL_SHIP_QUIET_MS 1000u
 _Static_assert(TIDAL_SHIP_WINDOW_LSNS + 1 <= TIDAL_HELD_BATCHES_MAX,
                "a window of one-LSN batches, and the one that starts at its edge, fit");
 _Static_assert(TIDAL_SHIP_WINDOW_LSNS >= 4 * TIDAL_ACK_EVERY_BATCHES,
@@ -210,6 +214,8 @@ struct tidal_region {
     atomic_uint_least64_t ship_mark; /* every LSN up to it sent to every peer */
     atomic_uint_least64_t ship_limit; /* writers ship inline no batch ending past it:
                                        * every holding peer's window (shipper.c) */
+    atomic_uint_least32_t ship_quiet; /* bit p: peer p is quiet, fed by the shipper
+                                       * alone (shipper.c, "Quiet peers") */
     atomic_bool ship_lost;           /* an inline send failed: resend from the ACKs */
     atomic_bool ship_kicked;         /* a wake-up tick is on its way to the shipper */
     /* a copy of the last batch that carried a session write, for the seed's
@@ -317,6 +323,15 @@ void tidal__ship_raise(tidal_region *r, uint64_t lsn);
 void tidal__on_durable(void *arg, uint64_t lsn);
 void tidal__shipper_kick(tidal_region *r, tidal_ctx *ctx);
 bool tidal__ship_durable(tidal_region *r, uint64_t lsn);
+
+/* True, with its addresses in *out, if peer p is sent the batches its
+ * writers and the sync thread ship themselves: known, and not quiet. */
+static inline bool
+tidal__ship_inline_to(tidal_region *r, tidal_region_id p, struct tidal__peer *out)
+{
+    return p != r->id && (atomic_load(&r->ship_quiet) & (1u << p)) == 0 &&
+           tidal__peer_get(r, p, out);
+}
 
 /* ---- cluster.c ---- */
 int tidal__open_log(tidal_region *r, uint16_t origin, uint16_t shard, tidal_wal **out);

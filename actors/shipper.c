@@ -26,6 +26,18 @@
  * waited seconds behind it; retransmits of what it had not acknowledged yet
  * doubled the queue; a hold timed out on a peer that was only busy.
  *
+ * Quiet peers.  A peer behind us that has acknowledged nothing for
+ * TIDAL_SHIP_QUIET_MS (cut off, stopped) must not hold the others back: its
+ * window would close r->ship_limit, and the ship mark (internal.h) could
+ * not pass what it was sent, so writers would stop shipping inline to every
+ * peer.  It becomes quiet (a bit of r->ship_quiet, set by quiet_stalled):
+ * left out of the limit and the mark, and skipped by the writers' and the
+ * sync thread's sends; the shipper alone feeds it, from what it was sent,
+ * within its window.  It rejoins (ship_all) once it acknowledges again and
+ * has been sent up to the mark.  A writer that read the bit just before it
+ * cleared skips it once: the peer holds what follows, and its retransmit
+ * brings the batch.
+ *
  * Holding the log (ephemeral regions; one with a directory keeps its whole
  * log: internal.h).  The batches a peer has not acknowledged are kept for
  * it: the log is released up to the lowest ACK of the peers that hold it
@@ -128,6 +140,12 @@ send_base(tidal_ctx *ctx, tidal_region *r, const struct tidal__peer *peer, uint6
     tidal_buf_fini(&b);
 }
 
+static bool
+is_quiet(tidal_region *r, tidal_region_id p)
+{
+    return (atomic_load(&r->ship_quiet) & (1u << p)) != 0;
+}
+
 /* Ships what peer p lacks; returns the LSN up to which p has been sent
  * everything (for the ship mark). */
 static uint64_t
@@ -136,7 +154,8 @@ ship_peer(tidal_ctx *ctx, tidal_region *r, tidal_region_id p, const struct tidal
 {
     struct tidal__shipper_peer *sp = &r->ship[p];
     uint64_t durable = tidal_wal_durable_lsn(r->wal);
-    uint64_t mark = atomic_load(&r->ship_mark);
+    /* the mark covers a peer only if the writers send to it ("Quiet peers") */
+    uint64_t mark = is_quiet(r, p) ? 0 : atomic_load(&r->ship_mark);
     uint64_t covered = sp->sent_upto > mark ? sp->sent_upto : mark;
     covered = sp->acked > covered ? sp->acked : covered;
     if (sp->rto_ms == 0) {
@@ -206,8 +225,27 @@ release_held(tidal_region *r)
     }
 }
 
+/* Makes quiet every peer behind us that has acknowledged nothing for
+ * TIDAL_SHIP_QUIET_MS ("Quiet peers"); what the writers sent it up to the
+ * mark counts as sent. */
+static void
+quiet_stalled(tidal_region *r)
+{
+    uint64_t mono = tidal_monotonic_ms(), durable = tidal_wal_durable_lsn(r->wal);
+    uint64_t mark = atomic_load(&r->ship_mark);
+    for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
+        struct tidal__peer peer;
+        struct tidal__shipper_peer *sp = &r->ship[i];
+        if (i != r->id && !is_quiet(r, i) && tidal__peer_get(r, i, &peer) && sp->rto_ms != 0 &&
+            sp->acked < durable && mono - sp->acked_ms >= TIDAL_SHIP_QUIET_MS) {
+            sp->sent_upto = sp->sent_upto > mark ? sp->sent_upto : mark;
+            atomic_fetch_or(&r->ship_quiet, 1u << i);
+        }
+    }
+}
+
 /* Sets r->ship_limit to the lowest window end of the peers that hold the
- * log ("Send window"); none: no limit. */
+ * log and are not quiet ("Send window"); none: no limit. */
 static void
 window_update(tidal_region *r)
 {
@@ -215,7 +253,7 @@ window_update(tidal_region *r)
     for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
         struct tidal__peer peer;
         if (i != r->id && tidal__peer_get(r, i, &peer) && !r->ship[i].let_go &&
-            r->ship[i].acked + TIDAL_SHIP_WINDOW_LSNS < limit) {
+            !is_quiet(r, i) && r->ship[i].acked + TIDAL_SHIP_WINDOW_LSNS < limit) {
             limit = r->ship[i].acked + TIDAL_SHIP_WINDOW_LSNS;
         }
     }
@@ -249,16 +287,26 @@ ship_all(tidal_ctx *ctx, tidal_region *r)
 {
     uint64_t now = tidal_now(r->rt).wall_ns / 1000000u;
     bool lost = atomic_exchange(&r->ship_lost, false);
-    uint64_t all = UINT64_MAX; /* every peer has been sent up to it */
+    uint64_t all = UINT64_MAX; /* every peer but the quiet has been sent up to it */
+    uint64_t covered[TIDAL_REGIONS_MAX] = {0};
     for (tidal_region_id p = 0; p < TIDAL_REGIONS_MAX; p++) {
         struct tidal__peer peer;
         if (p != r->id && tidal__peer_get(r, p, &peer)) {
-            uint64_t c = ship_peer(ctx, r, p, &peer, now, lost);
-            all = c < all ? c : all;
+            covered[p] = ship_peer(ctx, r, p, &peer, now, lost);
+            all = !is_quiet(r, p) && covered[p] < all ? covered[p] : all;
         }
     }
     if (all != UINT64_MAX) {
         tidal__ship_raise(r, all);
+    }
+    /* a quiet peer that answers again and has been sent up to the mark is
+     * sent by the writers again */
+    uint64_t mark = atomic_load(&r->ship_mark), mono = tidal_monotonic_ms();
+    for (tidal_region_id p = 0; p < TIDAL_REGIONS_MAX; p++) {
+        if (is_quiet(r, p) && covered[p] >= mark &&
+            mono - r->ship[p].acked_ms < TIDAL_SHIP_QUIET_MS) {
+            atomic_fetch_and(&r->ship_quiet, ~(1u << p));
+        }
     }
 }
 
@@ -324,7 +372,7 @@ tidal__ship_durable(tidal_region *r, uint64_t lsn)
     bool lost = false;
     for (tidal_region_id p = 0; p < TIDAL_REGIONS_MAX; p++) {
         struct tidal__peer peer;
-        if (p == r->id || !tidal__peer_get(r, p, &peer)) {
+        if (!tidal__ship_inline_to(r, p, &peer)) {
             continue;
         }
         struct send_ctx sc = {.r = r, .to = &peer.region, .upto = lsn};
@@ -378,6 +426,7 @@ shipper_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
         /* cleared first: a kick after this point sends a tick of its own */
         atomic_store(&r->ship_kicked, false);
         let_go_stalled(r);
+        quiet_stalled(r);
         window_update(r);
         ship_all(ctx, r);
         release_held(r);

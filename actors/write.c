@@ -63,11 +63,12 @@ tidal__ship_raise(tidal_region *r, uint64_t lsn)
     }
 }
 
-/* Sends one claimed batch (header + payload) to every known peer's region
- * actor, from the handler of ctx or, with ctx NULL, as from the actor at
- * `from` (NULL: the region actor; the writer's: fault rules and the trace
- * see the batch on its links).  A batch that cannot go (NULL: not built; encoding; a full link or
- * mailbox) has the shipper resend from the peers' ACKs at once. */
+/* Sends one claimed batch (header + payload) to every peer's region actor
+ * but the quiet ones, from the handler of ctx or, with ctx NULL, as from the
+ * actor at `from` (NULL: the region actor; the writer's: fault rules and the
+ * trace see the batch on its links).  A batch that cannot go (NULL: not
+ * built; encoding; a full link or mailbox) has the shipper resend from the
+ * peers' ACKs at once. */
 static void
 ship_inline(tidal_region *r, tidal_ctx *ctx, const tidal_addr *from, const uint8_t *batch,
             size_t len)
@@ -79,7 +80,7 @@ ship_inline(tidal_region *r, tidal_ctx *ctx, const tidal_addr *from, const uint8
     bool lost = batch == NULL || tidal_msg_batch_encode(&m, &b) != 0;
     for (tidal_region_id p = 0; p < TIDAL_REGIONS_MAX && !lost; p++) {
         struct tidal__peer peer;
-        if (p == r->id || !tidal__peer_get(r, p, &peer)) {
+        if (!tidal__ship_inline_to(r, p, &peer)) {
             continue;
         }
         if (tidal__send_msg(r, ctx, from, &peer.region, TIDAL_MSG_BATCH, &b) == 0) {

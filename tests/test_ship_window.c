@@ -81,3 +81,36 @@ Test(ship_window, writers_ship_inline_again_once_the_window_moves)
     repl_wait_converged(&e);
     repl_close(&e);
 }
+
+/* Region 2 is cut off while region 0 writes two windows' worth.  Once region
+ * 2 is quiet it holds region 1 back no more: the ship mark reaches the last
+ * write and new writes are shipped inline by their writers.  Once back,
+ * region 2 catches up from the shipper and rejoins the writers' sends. */
+Test(ship_window, a_cut_off_peer_does_not_hold_back_the_others)
+{
+    repl_env e;
+    repl_cluster(&e, "inproc", 0x3d2);
+    repl_open_ephemeral(&e, 3);
+    TIDAL_PASS(tidal_cluster_partition(e.c, 0, 2));
+    const uint32_t n = 2 * W;
+    repl_hide_range(e.r[0], 8, 0, n);
+    bool quiet = TIDAL_WAIT_UNTIL((atomic_load(&e.r[0]->ship_quiet) & 4u) != 0, REPL_DEADLINE_MS);
+    cr_assert(quiet, "region 2 never became quiet");
+    bool marked = TIDAL_WAIT_UNTIL(atomic_load(&e.r[0]->ship_mark) == n, REPL_DEADLINE_MS);
+    cr_assert(marked, "the ship mark stayed behind region 2's window (%llu of %u)",
+              (unsigned long long)atomic_load(&e.r[0]->ship_mark), n);
+    TIDAL_PASS(tidal_region_wait_applied(e.r[1], 0, n, REPL_DEADLINE_MS));
+    TIDAL_PASS(tidal_hide_item(e.r[0], 8, n));
+    cr_assert_eq(atomic_load(&e.r[0]->ship_mark), n + 1, "its writer shipped it");
+    TIDAL_PASS(tidal_region_wait_applied(e.r[1], 0, n + 1, REPL_DEADLINE_MS));
+
+    TIDAL_PASS(tidal_cluster_fault_clear(e.c, 0, 2, 1));
+    repl_wait_converged(&e);
+    bool rejoined = TIDAL_WAIT_UNTIL(atomic_load(&e.r[0]->ship_quiet) == 0, REPL_DEADLINE_MS);
+    cr_assert(rejoined, "region 2 caught up but is still quiet");
+    TIDAL_PASS(tidal_hide_item(e.r[0], 8, n + 1));
+    cr_assert_eq(atomic_load(&e.r[0]->ship_mark), n + 2, "its writer shipped it to both");
+    TIDAL_PASS(tidal_region_wait_applied(e.r[2], 0, n + 2, REPL_DEADLINE_MS));
+    repl_assert_hidden_range(e.r[2], 8, 0, n + 2, true);
+    repl_close(&e);
+}
