@@ -135,11 +135,15 @@ Test(scenarios, duplicate_and_reorder_everywhere_no_double_counting)
     }
     /* enough traffic that every runtime duplicates something: a held-back
      * envelope is never also duplicated, so a copy is made for about one
-     * envelope in 8 / 0.3 = 27 */
+     * envelope in 8 / 0.3 = 27.  Each session's batches travel on links of
+     * their own (from "region-<i>/<sid>", random sids), so count on those
+     * alone, not on ACKs (a follower sends few): 60 rounds put 61 batches on
+     * each of a region's 6 session links, and the chance that none of the
+     * 366 is copied is (26/27)^366, about 1e-6 */
     for (int i = 0; i < 3; i++) {
         repl_wl_start(e.r[i], &w[i], 3, 5000); /* the same items from every region */
     }
-    for (int round = 0; round < 20; round++) {
+    for (int round = 0; round < 60; round++) {
         for (int i = 0; i < 3; i++) {
             repl_wl_signals(e.r[i], &w[i], 1);
         }
