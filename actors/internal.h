@@ -324,13 +324,19 @@ void tidal__on_durable(void *arg, uint64_t lsn);
 void tidal__shipper_kick(tidal_region *r, tidal_ctx *ctx);
 bool tidal__ship_durable(tidal_region *r, uint64_t lsn);
 
+/* True if peer p is quiet: fed by the shipper alone (shipper.c). */
+static inline bool
+tidal__ship_quiet(tidal_region *r, tidal_region_id p)
+{
+    return (atomic_load(&r->ship_quiet) & (1u << p)) != 0;
+}
+
 /* True, with its addresses in *out, if peer p is sent the batches its
  * writers and the sync thread ship themselves: known, and not quiet. */
 static inline bool
 tidal__ship_inline_to(tidal_region *r, tidal_region_id p, struct tidal__peer *out)
 {
-    return p != r->id && (atomic_load(&r->ship_quiet) & (1u << p)) == 0 &&
-           tidal__peer_get(r, p, out);
+    return p != r->id && !tidal__ship_quiet(r, p) && tidal__peer_get(r, p, out);
 }
 
 /* ---- cluster.c ---- */

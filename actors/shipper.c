@@ -140,12 +140,6 @@ send_base(tidal_ctx *ctx, tidal_region *r, const struct tidal__peer *peer, uint6
     tidal_buf_fini(&b);
 }
 
-static bool
-is_quiet(tidal_region *r, tidal_region_id p)
-{
-    return (atomic_load(&r->ship_quiet) & (1u << p)) != 0;
-}
-
 /* Ships what peer p lacks; returns the LSN up to which p has been sent
  * everything (for the ship mark). */
 static uint64_t
@@ -155,7 +149,7 @@ ship_peer(tidal_ctx *ctx, tidal_region *r, tidal_region_id p, const struct tidal
     struct tidal__shipper_peer *sp = &r->ship[p];
     uint64_t durable = tidal_wal_durable_lsn(r->wal);
     /* the mark covers a peer only if the writers send to it ("Quiet peers") */
-    uint64_t mark = is_quiet(r, p) ? 0 : atomic_load(&r->ship_mark);
+    uint64_t mark = tidal__ship_quiet(r, p) ? 0 : atomic_load(&r->ship_mark);
     uint64_t covered = sp->sent_upto > mark ? sp->sent_upto : mark;
     covered = sp->acked > covered ? sp->acked : covered;
     if (sp->rto_ms == 0) {
@@ -204,6 +198,33 @@ ship_peer(tidal_ctx *ctx, tidal_region *r, tidal_region_id p, const struct tidal
     return sp->sent_upto > covered ? sp->sent_upto : covered;
 }
 
+/* The lowest ACK of the peers that hold the log (and, with quiet_too false,
+ * are not quiet); none if there is no such peer. */
+static uint64_t
+lowest_ack(tidal_region *r, bool quiet_too, uint64_t none)
+{
+    uint64_t low = none;
+    for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
+        struct tidal__peer peer;
+        if (i != r->id && tidal__peer_get(r, i, &peer) && !r->ship[i].let_go &&
+            (quiet_too || !tidal__ship_quiet(r, i)) && r->ship[i].acked < low) {
+            low = r->ship[i].acked;
+        }
+    }
+    return low;
+}
+
+/* True if peer p, seen by ship_peer and behind durable, has acknowledged
+ * nothing for ms. */
+static bool
+silent_for(tidal_region *r, tidal_region_id p, uint64_t durable, uint64_t now_ms, uint64_t ms)
+{
+    struct tidal__peer peer;
+    const struct tidal__shipper_peer *sp = &r->ship[p];
+    return p != r->id && tidal__peer_get(r, p, &peer) && sp->rto_ms != 0 &&
+           sp->acked < durable && now_ms - sp->acked_ms >= ms;
+}
+
 /* Releases what every peer that holds the log has acknowledged: all that is
  * durable when none does ("Holding the log").  Ephemeral regions only. */
 static void
@@ -212,14 +233,7 @@ release_held(tidal_region *r)
     if (r->opts.dir != NULL) {
         return; /* its log is its state on disk: kept whole (internal.h) */
     }
-    uint64_t upto = tidal_wal_durable_lsn(r->wal);
-    for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
-        struct tidal__peer peer;
-        if (i != r->id && tidal__peer_get(r, i, &peer) && !r->ship[i].let_go &&
-            r->ship[i].acked < upto) {
-            upto = r->ship[i].acked;
-        }
-    }
+    uint64_t upto = lowest_ack(r, true, tidal_wal_durable_lsn(r->wal));
     if (upto > 0) {
         TIDAL_IGNORE(tidal_wal_release(r->wal, upto + 1));
     }
@@ -231,13 +245,11 @@ release_held(tidal_region *r)
 static void
 quiet_stalled(tidal_region *r)
 {
-    uint64_t mono = tidal_monotonic_ms(), durable = tidal_wal_durable_lsn(r->wal);
+    uint64_t now = tidal_monotonic_ms(), durable = tidal_wal_durable_lsn(r->wal);
     uint64_t mark = atomic_load(&r->ship_mark);
     for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
-        struct tidal__peer peer;
-        struct tidal__shipper_peer *sp = &r->ship[i];
-        if (i != r->id && !is_quiet(r, i) && tidal__peer_get(r, i, &peer) && sp->rto_ms != 0 &&
-            sp->acked < durable && mono - sp->acked_ms >= TIDAL_SHIP_QUIET_MS) {
+        if (!tidal__ship_quiet(r, i) && silent_for(r, i, durable, now, TIDAL_SHIP_QUIET_MS)) {
+            struct tidal__shipper_peer *sp = &r->ship[i];
             sp->sent_upto = sp->sent_upto > mark ? sp->sent_upto : mark;
             atomic_fetch_or(&r->ship_quiet, 1u << i);
         }
@@ -249,15 +261,8 @@ quiet_stalled(tidal_region *r)
 static void
 window_update(tidal_region *r)
 {
-    uint64_t limit = UINT64_MAX;
-    for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
-        struct tidal__peer peer;
-        if (i != r->id && tidal__peer_get(r, i, &peer) && !r->ship[i].let_go &&
-            !is_quiet(r, i) && r->ship[i].acked + TIDAL_SHIP_WINDOW_LSNS < limit) {
-            limit = r->ship[i].acked + TIDAL_SHIP_WINDOW_LSNS;
-        }
-    }
-    atomic_store(&r->ship_limit, limit);
+    uint64_t low = lowest_ack(r, false, UINT64_MAX);
+    atomic_store(&r->ship_limit, low == UINT64_MAX ? UINT64_MAX : low + TIDAL_SHIP_WINDOW_LSNS);
 }
 
 /* Lets go every peer that has acknowledged nothing for peer_hold_ms while
@@ -269,14 +274,10 @@ let_go_stalled(tidal_region *r)
         !tidal_wal_wants_room(r->wal)) {
         return;
     }
-    uint64_t now = tidal_monotonic_ms();
-    uint64_t durable = tidal_wal_durable_lsn(r->wal);
+    uint64_t now = tidal_monotonic_ms(), durable = tidal_wal_durable_lsn(r->wal);
     for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
-        struct tidal__peer peer;
-        struct tidal__shipper_peer *sp = &r->ship[i];
-        if (i != r->id && tidal__peer_get(r, i, &peer) && !sp->let_go && sp->acked < durable &&
-            sp->rto_ms != 0 /* seen by ship_peer */ && now - sp->acked_ms >= r->opts.peer_hold_ms) {
-            sp->let_go = true;
+        if (!r->ship[i].let_go && silent_for(r, i, durable, now, r->opts.peer_hold_ms)) {
+            r->ship[i].let_go = true;
             atomic_fetch_add(&r->st_let_go, 1);
         }
     }
@@ -293,7 +294,7 @@ ship_all(tidal_ctx *ctx, tidal_region *r)
         struct tidal__peer peer;
         if (p != r->id && tidal__peer_get(r, p, &peer)) {
             covered[p] = ship_peer(ctx, r, p, &peer, now, lost);
-            all = !is_quiet(r, p) && covered[p] < all ? covered[p] : all;
+            all = !tidal__ship_quiet(r, p) && covered[p] < all ? covered[p] : all;
         }
     }
     if (all != UINT64_MAX) {
@@ -303,7 +304,7 @@ ship_all(tidal_ctx *ctx, tidal_region *r)
      * sent by the writers again */
     uint64_t mark = atomic_load(&r->ship_mark), mono = tidal_monotonic_ms();
     for (tidal_region_id p = 0; p < TIDAL_REGIONS_MAX; p++) {
-        if (is_quiet(r, p) && covered[p] >= mark &&
+        if (tidal__ship_quiet(r, p) && covered[p] >= mark &&
             mono - r->ship[p].acked_ms < TIDAL_SHIP_QUIET_MS) {
             atomic_fetch_and(&r->ship_quiet, ~(1u << p));
         }
