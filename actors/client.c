@@ -36,7 +36,7 @@
 #include <time.h>
 
 #include "actors/internal.h"
-#include "store/deadline.h"
+#include "base/time.h"
 #include "store/hlc.h"
 
 static uint64_t

@@ -37,7 +37,7 @@
 
 #include "actors/internal.h"
 #include "store/hlc.h"
-#include "store/hash.h"
+#include "base/hash.h"
 
 #define ENTRIES_BYTES_MAX (512u << 10)
 #define ENTRY_BYTES_MAX 65536u
@@ -50,27 +50,17 @@ struct digest {
 };
 
 static uint64_t
-mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
-static uint64_t
 key_hardneg(tidal_entity_id user, tidal_entity_id item)
 {
-    return mix64(mix64(user ^ 0x68617264ull) ^ item);
+    return tidal_mix64(tidal_mix64(user ^ 0x68617264ull) ^ item);
 }
 
 static uint64_t
 key_signals(tidal_entity_id item, const char *type)
 {
-    uint64_t h = mix64(item ^ 0x7369676eull);
+    uint64_t h = tidal_mix64(item ^ 0x7369676eull);
     for (const char *p = type; *p; p++) {
-        h = mix64(h ^ (uint8_t)*p);
+        h = tidal_mix64(h ^ (uint8_t)*p);
     }
     return h;
 }
@@ -78,7 +68,7 @@ key_signals(tidal_entity_id item, const char *type)
 static uint64_t
 key_session(const tidal_session_id *id)
 {
-    return mix64(mix64(id->hi ^ 0x73657373ull) ^ id->lo);
+    return tidal_mix64(tidal_mix64(id->hi ^ 0x73657373ull) ^ id->lo);
 }
 
 /* Calls fn for every entry with its kind, key hash and entry hash.  Caller
@@ -122,7 +112,7 @@ digest_add(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref)
 {
     (void)ref;
     struct digest *d = arg;
-    d->h[key & (d->n - 1)] ^= mix64(hash ^ (uint64_t)kind);
+    d->h[key & (d->n - 1)] ^= tidal_mix64(hash ^ (uint64_t)kind);
 }
 
 static size_t

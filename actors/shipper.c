@@ -57,7 +57,7 @@
 #include <string.h>
 
 #include "actors/internal.h"
-#include "store/deadline.h"
+#include "base/time.h"
 
 struct send_ctx {
     tidal_region *r;

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "actors/internal.h"
+#include "base/hash.h"
 
 int
 tidal__state_open(tidal_region *r)
@@ -335,8 +336,8 @@ tidal__state_digest(tidal_region *r)
 {
     pthread_mutex_lock(&r->state_lock);
     uint64_t d = tidal_signals_digest(r->signals);
-    d = d * 0x9e3779b97f4a7c15ull ^ tidal_sessions_digest(r->sessions);
-    d = d * 0x9e3779b97f4a7c15ull ^ tidal_hardneg_digest(r->hardneg);
+    d = d * TIDAL_HASH_GOLDEN ^ tidal_sessions_digest(r->sessions);
+    d = d * TIDAL_HASH_GOLDEN ^ tidal_hardneg_digest(r->hardneg);
     pthread_mutex_unlock(&r->state_lock);
     return d;
 }

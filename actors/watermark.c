@@ -26,7 +26,7 @@
 #include <time.h>
 
 #include "actors/internal.h"
-#include "store/deadline.h"
+#include "base/time.h"
 
 void
 tidal__watermark_init(tidal_region *r)

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "actors/internal.h"
-#include "store/deadline.h"
+#include "base/time.h"
 
 int
 tidal__send_msg(tidal_region *r, tidal_ctx *ctx, const tidal_addr *as, const tidal_addr *to,

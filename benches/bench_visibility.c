@@ -76,7 +76,7 @@
 #include <nng/protocol/pipeline0/push.h>
 
 #include "benches/bench_util.h"
-#include "store/deadline.h"
+#include "base/time.h"
 #include "tidal/region.h"
 
 #define WARMUP 50u

@@ -21,7 +21,7 @@
 #include <time.h>
 
 #include "runtime/internal.h"
-#include "store/deadline.h"
+#include "base/time.h"
 
 #define SLOT_BITS 20u
 #define SLOT_MASK ((1u << SLOT_BITS) - 1u)

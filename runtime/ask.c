@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "runtime/internal.h"
-#include "store/deadline.h"
+#include "base/time.h"
 
 #define ASK_BUCKETS 256u
 

@@ -99,22 +99,12 @@ tidal_link_id(const char *from, const char *to)
     return tidal__hash(to, strlen(to), a);
 }
 
-static uint64_t
-mix(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return x;
-}
-
 /* The decision PRNG: a pure function of (seed, link, seq, kind). */
 static uint64_t
 draw(const tidal_runtime *rt, uint64_t link, uint64_t seq, int kind)
 {
-    return mix(rt->seed ^ mix(link ^ mix(seq * 0x9e3779b97f4a7c15ull + (uint64_t)kind + 1)));
+    return tidal_mix64(
+        rt->seed ^ tidal_mix64(link ^ tidal_mix64(seq * TIDAL_HASH_GOLDEN + (uint64_t)kind + 1)));
 }
 
 static double

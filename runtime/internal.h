@@ -35,19 +35,13 @@
 #include <nng/protocol/pipeline0/pull.h>
 #include <nng/protocol/pipeline0/push.h>
 
+#include "base/assert.h"
+#include "base/hash.h"
 #include "messages/envelope.h"
 #include "store/hlc.h"
 #include "tidal/fault.h"
 #include "tidal/runtime.h"
 
-/* Assertions that stay on in release builds (programmer errors only). */
-#define TIDAL_ASSERT(cond)                                                                 \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            tidal__panic(__FILE__, __LINE__, #cond);                                       \
-        }                                                                                  \
-    } while (0)
-__attribute__((noreturn)) void tidal__panic(const char *file, int line, const char *cond);
 
 /* ---- Frames: one nng message of coalesced envelopes ----------------------
  *
@@ -306,7 +300,6 @@ struct tidal_runtime {
 uint64_t tidal__now_ms(void);
 void tidal__fullname(const char *name, const uint8_t *key, uint32_t key_len, char *out,
                      size_t cap);
-uint64_t tidal__hash(const void *p, size_t len, uint64_t seed);
 void tidal__dead(tidal_runtime *rt, int reason, uint64_t n);
 void tidal__reject(tidal_runtime *rt, int reason, const tidal_decode_err *err, const char *url);
 int tidal__nng_err(int nng_rv);

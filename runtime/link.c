@@ -32,7 +32,7 @@
 #include <time.h>
 
 #include "runtime/internal.h"
-#include "store/deadline.h"
+#include "base/time.h"
 
 static void tx_cb(void *arg);
 

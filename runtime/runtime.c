@@ -20,14 +20,7 @@
 #include <unistd.h>
 
 #include "runtime/internal.h"
-#include "store/deadline.h"
-
-void
-tidal__panic(const char *file, int line, const char *cond)
-{
-    fprintf(stderr, "tidal: assertion failed at %s:%d: %s\n", file, line, cond);
-    abort();
-}
+#include "base/time.h"
 
 uint64_t
 tidal__now_ms(void)
@@ -51,25 +44,6 @@ tidal__fullname(const char *name, const uint8_t *key, uint32_t key_len, char *ou
         out[n++] = hex[key[i] & 15];
     }
     out[n] = '\0';
-}
-
-/* FNV-1a folded through a splitmix64 finalizer: stable across runs and
- * builds (link ids are compared between runs). */
-uint64_t
-tidal__hash(const void *p, size_t len, uint64_t seed)
-{
-    const uint8_t *b = p;
-    uint64_t h = 1469598103934665603ull ^ seed;
-    for (size_t i = 0; i < len; i++) {
-        h ^= b[i];
-        h *= 1099511628211ull;
-    }
-    h ^= h >> 30;
-    h *= 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebull;
-    h ^= h >> 31;
-    return h;
 }
 
 void

@@ -14,7 +14,7 @@
 #include "messages/types.h"
 
 #include "runtime/internal.h"
-#include "store/deadline.h"
+#include "base/time.h"
 
 struct timer_ent {
     uint64_t due_ms;

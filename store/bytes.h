@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "store/hash.h"
+#include "base/hash.h"
 #include "tidal/errors.h"
 #include "tidal/hlc.h"
 

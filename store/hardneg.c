@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "store/alloc.h"
+#include "base/alloc.h"
 #include "store/bytes.h"
 #include "store/hmap.h"
 #include "tidal/errors.h"

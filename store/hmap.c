@@ -12,9 +12,9 @@
 
 #include <string.h>
 
-#include "store/alloc.h"
-#include "store/assert.h"
-#include "store/hash.h"
+#include "base/alloc.h"
+#include "base/assert.h"
+#include "base/hash.h"
 #include "tidal/errors.h"
 
 #define HMAP_SEED 0x243f6a8885a308d3ull
@@ -56,9 +56,9 @@ void
 tidal_hmap_init(tidal_hmap *m, size_t entry_bytes, size_t key_bytes)
 {
     /* The sizes come from sizeof in the owner. */
-    TIDAL_STORE_ASSERT(key_bytes > 0);
-    TIDAL_STORE_ASSERT(key_bytes <= entry_bytes);
-    TIDAL_STORE_ASSERT(entry_bytes <= UINT32_MAX);
+    TIDAL_ASSERT(key_bytes > 0);
+    TIDAL_ASSERT(key_bytes <= entry_bytes);
+    TIDAL_ASSERT(entry_bytes <= UINT32_MAX);
     m->slots = NULL;
     m->cap = 0;
     m->count = 0;

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/alloc.h"
-#include "store/assert.h"
+#include "base/alloc.h"
+#include "base/assert.h"
 #include "store/bytes.h"
 #include "store/crc32c.h"
 #include "store/hmap.h"
@@ -228,7 +228,7 @@ tidal_hwm_decode(tidal_hwm *h, const uint8_t *buf, size_t len)
     for (size_t i = 0; i < n; i++, rec += HWM_RECORD_BYTES) {
         tidal_session_id id = {.hi = le64(rec), .lo = le64(rec + 8)};
         rv = tidal_hwm_raise(h, &id, le64(rec + 16));
-        TIDAL_STORE_ASSERT(rv == 0);
+        TIDAL_ASSERT(rv == 0);
     }
     return 0;
 }

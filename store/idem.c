@@ -8,8 +8,8 @@
 
 #include <string.h>
 
-#include "store/alloc.h"
-#include "store/assert.h"
+#include "base/alloc.h"
+#include "base/assert.h"
 #include "store/hmap.h"
 #include "tidal/errors.h"
 
@@ -74,7 +74,7 @@ pop_oldest(tidal_idem *m)
 {
     bool removed = tidal_hmap_remove(&m->map, &m->ring[m->head].key);
 
-    TIDAL_STORE_ASSERT(removed);
+    TIDAL_ASSERT(removed);
     m->head = (m->head + 1) % m->cap;
     m->count--;
 }
@@ -155,7 +155,7 @@ tidal_idem_put(tidal_idem *m, const tidal_idem_key *key, const tidal_idem_result
         pop_oldest(m);
     }
     rv = tidal_hmap_upsert(&m->map, key, (void **)&s, &created);
-    TIDAL_STORE_ASSERT(rv == 0);
+    TIDAL_ASSERT(rv == 0);
     s->code = result->code;
     s->value = result->value;
     if (m->count > 0) {

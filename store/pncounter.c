@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "store/alloc.h"
+#include "base/alloc.h"
 #include "tidal/errors.h"
 
 #define PN_HASH_SEED 0x504e636f756e7465ull /* "PNcounte" */

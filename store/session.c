@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "store/alloc.h"
+#include "base/alloc.h"
 #include "store/session_internal.h"
 #include "tidal/errors.h"
 

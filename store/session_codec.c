@@ -37,8 +37,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "store/alloc.h"
-#include "store/assert.h"
+#include "base/alloc.h"
+#include "base/assert.h"
 #include "store/bytes.h"
 #include "store/pncounter.h"
 #include "store/session.h"

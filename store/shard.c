@@ -5,21 +5,13 @@
  */
 #include "store/shard.h"
 
-/* splitmix64's finaliser (Steele, Lea and Flood, 2014): a bijection on 64
- * bits whose output bits each depend on every input bit, so ids 1, 2, 3...
- * land on unrelated shards. */
-static uint64_t
-mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
+#include "base/hash.h"
 
 tidal_shard_id
 tidal_shard_for(tidal_entity_id entity_id, uint16_t shard_count)
 {
-    uint64_t key = mix64(entity_id);
+    /* mixed first, so that ids 1, 2, 3... land on unrelated shards */
+    uint64_t key = tidal_mix64(entity_id);
     uint64_t b = 0;
     uint64_t j = 0;
 

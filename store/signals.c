@@ -13,8 +13,8 @@
 
 #include <string.h>
 
-#include "store/alloc.h"
-#include "store/assert.h"
+#include "base/alloc.h"
+#include "base/assert.h"
 #include "store/signals_internal.h"
 #include "tidal/errors.h"
 
@@ -211,7 +211,7 @@ update_commit(tidal__sig_slot *slot, const sig_update *u, sig_place *pl)
         } else {
             rv = tidal_pncounter_add(&slot->b[pl->at[k]], u->region, u->delta);
         }
-        TIDAL_STORE_ASSERT(rv == 0);
+        TIDAL_ASSERT(rv == 0);
     }
 }
 

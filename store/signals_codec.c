@@ -12,8 +12,8 @@
  */
 #include <string.h>
 
-#include "store/alloc.h"
-#include "store/assert.h"
+#include "base/alloc.h"
+#include "base/assert.h"
 #include "store/bytes.h"
 #include "store/signals.h"
 #include "store/signals_internal.h"
@@ -31,7 +31,7 @@ entry_write(const tidal_signals *s, const tidal__sig_slot *slot, tidal__wr *w)
     size_t len;
 
     /* apply and merge only store types the table knows. */
-    TIDAL_STORE_ASSERT(name != NULL);
+    TIDAL_ASSERT(name != NULL);
     len = strlen(name);
     tidal__wr_u8(w, TIDAL_SIGNALS_ENTRY_VERSION);
     tidal__wr_u64(w, slot->item);
@@ -257,7 +257,7 @@ merge_run(tidal_pncounter *out, tidal_pncounter *a, size_t alo, size_t ahi, tida
             tidal_pncounter_init(&b[blo++]);
         } else {
             int rv = tidal_pncounter_merge(&a[alo], &b[blo]);
-            TIDAL_STORE_ASSERT(rv == 0);
+            TIDAL_ASSERT(rv == 0);
             out[n++] = a[alo++];
             blo++;
         }

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "store/alloc.h"
+#include "base/alloc.h"
 #include "store/hmap.h"
 #include "tidal/errors.h"
 

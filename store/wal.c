@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/deadline.h"
+#include "base/time.h"
 #include "store/wal_internal.h"
 
 /* Copies *in into *out with defaults applied; TIDAL_EINVAL if a field is out

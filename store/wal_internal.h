@@ -32,7 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "store/assert.h"
+#include "base/assert.h"
 #include "store/wal.h"
 
 /* "r0001-0000000000000001.seg": origin, '-', first LSN, ".seg", NUL. */

@@ -28,7 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store/deadline.h"
+#include "base/time.h"
 #include "store/wal_internal.h"
 
 #define cache_at tidal__wal_cache_at
@@ -74,7 +74,7 @@ tidal__wal_cache_put(tidal_wal *w, struct tidal__wal_entry *e)
 {
     struct tidal__wal_cache *c = &w->cache;
 
-    TIDAL_STORE_ASSERT(c->n < c->cap);
+    TIDAL_ASSERT(c->n < c->cap);
     c->ring[(c->head + c->n) & (c->cap - 1)] = e;
     c->n++;
     c->bytes += e->len;

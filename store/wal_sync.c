@@ -44,7 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/deadline.h"
+#include "base/time.h"
 #include "store/wal_internal.h"
 
 static uint64_t

@@ -11,9 +11,9 @@
 
 #include <string.h>
 
-#include "store/alloc.h"
+#include "base/alloc.h"
 #include "store/hardneg.h"
-#include "store/hash.h"
+#include "base/hash.h"
 
 TIDAL_SUITE(hardneg);
 

@@ -8,8 +8,8 @@
 
 #include <string.h>
 
-#include "store/alloc.h"
-#include "store/hash.h"
+#include "base/alloc.h"
+#include "base/hash.h"
 #include "store/hmap.h"
 
 TIDAL_SUITE(hmap);

@@ -8,9 +8,9 @@
 
 #include <string.h>
 
-#include "store/alloc.h"
+#include "base/alloc.h"
 #include "store/crc32c.h"
-#include "store/hash.h"
+#include "base/hash.h"
 #include "store/hwm.h"
 
 TIDAL_SUITE(hwm);

@@ -6,7 +6,7 @@
  */
 #include "tidal_test.h"
 
-#include "store/alloc.h"
+#include "base/alloc.h"
 #include "store/idem.h"
 
 TIDAL_SUITE(idem);

@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "store/hash.h"
+#include "base/hash.h"
 #include "store/lww.h"
 
 TIDAL_SUITE(lww);

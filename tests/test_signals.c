@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "store/alloc.h"
-#include "store/hash.h"
+#include "base/alloc.h"
+#include "base/hash.h"
 #include "store/session.h"
 #include "store/signals.h"
 

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "store/alloc.h"
+#include "base/alloc.h"
 #include "store/sigtypes.h"
 
 TIDAL_SUITE(sigtypes);

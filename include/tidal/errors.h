@@ -14,6 +14,8 @@
 #ifndef TIDAL_ERRORS_H
 #define TIDAL_ERRORS_H
 
+#include "tidal/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -54,11 +56,11 @@ enum tidal_errno {
 };
 
 /* A static message for any code (tidal's, 0, or unknown).  Cannot fail. */
-const char *tidal_strerror(int code);
+TIDAL_API const char *tidal_strerror(int code);
 
 /* The code's name, such as "TIDAL_EFULL"; "TIDAL_OK" for 0; "TIDAL_E?" for an
  * unknown code.  Cannot fail. */
-const char *tidal_errname(int code);
+TIDAL_API const char *tidal_errname(int code);
 
 #ifdef __cplusplus
 }

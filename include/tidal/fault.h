@@ -22,6 +22,8 @@
 #ifndef TIDAL_FAULT_H
 #define TIDAL_FAULT_H
 
+#include "tidal/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,31 +49,32 @@ typedef struct tidal_fault_rule {
 /* Sets (or replaces) the rule for links from -> to.  TIDAL_EINVAL for a
  * probability outside [0,1], a bad window or delay, or a bad pattern;
  * TIDAL_ELIMIT past TIDAL_FAULT_RULES_MAX rules. */
-int tidal_fault_set(tidal_runtime *rt, const char *from, const char *to,
-                    const tidal_fault_rule *rule) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_fault_set(tidal_runtime *rt, const char *from, const char *to,
+                              const tidal_fault_rule *rule) TIDAL_WARN_UNUSED;
 
 /* Removes the rule for exactly (from, to).  TIDAL_ENOENT if there is none.
  * Envelopes held back by it are released in order. */
-int tidal_fault_clear(tidal_runtime *rt, const char *from, const char *to) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_fault_clear(tidal_runtime *rt, const char *from,
+                                const char *to) TIDAL_WARN_UNUSED;
 
 /* Removes every rule, releasing held envelopes.  Cannot fail. */
-void tidal_fault_clear_all(tidal_runtime *rt);
+TIDAL_API void tidal_fault_clear_all(tidal_runtime *rt);
 
 /* Cuts a -> b (and b -> a when both_ways) on this runtime's side.  A rule with
  * only partition set; tidal_fault_clear heals it. */
-int tidal_fault_partition(tidal_runtime *rt, const char *a, const char *b, int both_ways)
-    TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_fault_partition(tidal_runtime *rt, const char *a, const char *b,
+                                    int both_ways) TIDAL_WARN_UNUSED;
 
 /* Re-sends the last n envelopes sent on the link from -> to (exact names, not
  * patterns), oldest first; they pass through the receiver's mailbox like live
  * ones.  The link must have had a matching rule while they were sent.  *sent
  * (may be NULL) gets how many were re-sent (fewer if fewer were kept).
  * TIDAL_ENOENT if the link has no memory. */
-int tidal_fault_replay(tidal_runtime *rt, const char *from, const char *to, uint32_t n,
-                       uint32_t *sent) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_fault_replay(tidal_runtime *rt, const char *from, const char *to, uint32_t n,
+                                 uint32_t *sent) TIDAL_WARN_UNUSED;
 
 /* The link id of (from, to): a stable 64-bit hash of the two names.  Cannot fail. */
-uint64_t tidal_link_id(const char *from, const char *to);
+TIDAL_API uint64_t tidal_link_id(const char *from, const char *to);
 
 typedef struct tidal_trace_entry {
     uint64_t link_id;  /* tidal_link_id(from, to) */
@@ -84,13 +87,14 @@ typedef struct tidal_trace_entry {
 /* Copies up to max trace entries starting at index start (0 = the oldest still
  * kept) into out; returns how many were copied.  Entries are in the order they
  * were recorded (per link, in link_seq order).  Cannot fail. */
-size_t tidal_trace_read(tidal_runtime *rt, size_t start, tidal_trace_entry *out, size_t max);
+TIDAL_API size_t tidal_trace_read(tidal_runtime *rt, size_t start, tidal_trace_entry *out,
+                                  size_t max);
 
 /* Entries recorded so far (including any that rolled off). Cannot fail. */
-uint64_t tidal_trace_total(tidal_runtime *rt);
+TIDAL_API uint64_t tidal_trace_total(tidal_runtime *rt);
 
 /* Empties the trace.  Cannot fail. */
-void tidal_trace_clear(tidal_runtime *rt);
+TIDAL_API void tidal_trace_clear(tidal_runtime *rt);
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,8 @@
 #ifndef TIDAL_HLC_H
 #define TIDAL_HLC_H
 
+#include "tidal/export.h"
+
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -22,7 +24,7 @@ typedef struct tidal_hlc {
 
 /* <0, 0, >0 as a is before, equal to, after b in the total order
  * (wall, logical, node id).  Cannot fail. */
-int tidal_hlc_compare(const tidal_hlc *a, const tidal_hlc *b);
+TIDAL_API int tidal_hlc_compare(const tidal_hlc *a, const tidal_hlc *b);
 
 #ifdef __cplusplus
 }

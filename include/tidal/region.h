@@ -35,6 +35,8 @@
 #ifndef TIDAL_REGION_H
 #define TIDAL_REGION_H
 
+#include "tidal/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -61,12 +63,13 @@ typedef struct tidal_cluster_opts {
 } tidal_cluster_opts;
 
 /* Opens an empty cluster.  On error nothing is left open. */
-int tidal_cluster_open(const tidal_cluster_opts *opts, tidal_cluster **out) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_cluster_open(const tidal_cluster_opts *opts,
+                                 tidal_cluster **out) TIDAL_WARN_UNUSED;
 
 /* Closes every region still open, then the cluster.  Returns 0 when
  * everything was released (TIDAL_EBUSY if a region's runtime reported
  * outstanding work); frees everything either way.  Accepts NULL. */
-int tidal_cluster_close(tidal_cluster *c);
+TIDAL_API int tidal_cluster_close(tidal_cluster *c);
 
 typedef enum tidal_role {
     TIDAL_ROLE_LEADER = 0,  /* the seed's NodeRole; informational: every region */
@@ -110,22 +113,22 @@ typedef struct tidal_region_opts {
  * it a peer of every other region of the cluster.  TIDAL_EEXIST if the region
  * id is taken; TIDAL_ECORRUPT / TIDAL_EVERSION if recovery refuses the WAL.
  * On error nothing is left open. */
-int tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region **out)
-    TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts,
+                                tidal_region **out) TIDAL_WARN_UNUSED;
 
 /* Closes a region cleanly (its peers keep it as a peer: reopening it from
  * its directory resumes shipping).  Accepts NULL. */
-int tidal_region_close(tidal_region *r);
+TIDAL_API int tidal_region_close(tidal_region *r);
 
 /* Stops a region abruptly, as a crash would: no final sync, nothing flushed,
  * in-flight messages lost.  Only what was durable survives a reopen. */
-int tidal_region_crash(tidal_region *r);
+TIDAL_API int tidal_region_crash(tidal_region *r);
 
 /* The region's runtime (for fault rules, stats and its actors' names:
  * "region-<id>", "shipper-<id>", "reconciler-<id>"; sessions are virtual
  * actors of "region-<id>"). */
-tidal_runtime *tidal_region_runtime(tidal_region *r);
-tidal_region_id tidal_region_id_of(const tidal_region *r);
+TIDAL_API tidal_runtime *tidal_region_runtime(tidal_region *r);
+TIDAL_API tidal_region_id tidal_region_id_of(const tidal_region *r);
 
 /* ---- sessions ------------------------------------------------------------ */
 
@@ -154,8 +157,9 @@ typedef struct tidal_signal_view {
 
 /* Starts a session for user with this region as its home.  Durable under the
  * region's policy when it returns. */
-int tidal_start_session(tidal_region *r, tidal_entity_id user, const tidal_session_opts *opts,
-                        tidal_session_id *out) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_start_session(tidal_region *r, tidal_entity_id user,
+                                  const tidal_session_opts *opts,
+                                  tidal_session_id *out) TIDAL_WARN_UNUSED;
 
 /* Records a signal in a session.  At the session's home the caller's own
  * thread writes it and ships it to every peer, as from the session's actor
@@ -164,28 +168,28 @@ int tidal_start_session(tidal_region *r, tidal_entity_id user, const tidal_sessi
  * region (an agent that roamed), the home moves here first (handover), then
  * the write is ordered here.  Returns once it is durable under the region's
  * policy.  TIDAL_ENOENT for an unknown session, TIDAL_ESTATE for an ended one. */
-int tidal_signal_in_session(tidal_region *r, tidal_session_id s, const char *type,
-                            tidal_entity_id item, double weight, uint64_t ts_ns)
-    TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_signal_in_session(tidal_region *r, tidal_session_id s, const char *type,
+                                      tidal_entity_id item, double weight,
+                                      uint64_t ts_ns) TIDAL_WARN_UNUSED;
 
 /* Ends a session (sticky). */
-int tidal_end_session(tidal_region *r, tidal_session_id s) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_end_session(tidal_region *r, tidal_session_id s) TIDAL_WARN_UNUSED;
 
 /* The session as this region sees it.  TIDAL_ENOENT if unknown here. */
-int tidal_get_session(tidal_region *r, tidal_session_id s, tidal_session_view *out)
-    TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_get_session(tidal_region *r, tidal_session_id s,
+                                tidal_session_view *out) TIDAL_WARN_UNUSED;
 
 /* Copies up to max signals of the session (seqno order) into out; *n gets how
  * many the session has here (may exceed max).  TIDAL_ENOENT if unknown. */
-int tidal_session_signals(tidal_region *r, tidal_session_id s, tidal_signal_view *out, size_t max,
-                          size_t *n) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_session_signals(tidal_region *r, tidal_session_id s, tidal_signal_view *out,
+                                    size_t max, size_t *n) TIDAL_WARN_UNUSED;
 
 /* ---- signals, hard negatives, retrieval -------------------------------- */
 
 /* How many signals of this type the item got within the window, all regions'
  * applied here.  Unknown types count 0. */
-int tidal_read_windowed_count(tidal_region *r, tidal_entity_id item, const char *type,
-                              tidal_window w, int64_t *out) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_read_windowed_count(tidal_region *r, tidal_entity_id item, const char *type,
+                                        tidal_window w, int64_t *out) TIDAL_WARN_UNUSED;
 
 /* Hides / unhides item for user with the given stamp, stored unchanged (the
  * region's clock only advances past it).  Between a hide and an unhide the
@@ -194,15 +198,15 @@ int tidal_read_windowed_count(tidal_region *r, tidal_entity_id item, const char 
  * as from "region-<id>" (fault rules on that actor's links cover it): one
  * mailbox hop from the call to a peer's state.  Returns once it is durable
  * under the region's policy. */
-int tidal_hide_item_with_ts(tidal_region *r, tidal_entity_id user, tidal_entity_id item,
-                            tidal_hlc ts) TIDAL_WARN_UNUSED;
-int tidal_unhide_item_with_ts(tidal_region *r, tidal_entity_id user, tidal_entity_id item,
-                              tidal_hlc ts) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_hide_item_with_ts(tidal_region *r, tidal_entity_id user, tidal_entity_id item,
+                                      tidal_hlc ts) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_unhide_item_with_ts(tidal_region *r, tidal_entity_id user, tidal_entity_id item,
+                                        tidal_hlc ts) TIDAL_WARN_UNUSED;
 /* The same, stamped by the region's clock. */
-int tidal_hide_item(tidal_region *r, tidal_entity_id user, tidal_entity_id item)
-    TIDAL_WARN_UNUSED;
-int tidal_unhide_item(tidal_region *r, tidal_entity_id user, tidal_entity_id item)
-    TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_hide_item(tidal_region *r, tidal_entity_id user,
+                              tidal_entity_id item) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_unhide_item(tidal_region *r, tidal_entity_id user,
+                                tidal_entity_id item) TIDAL_WARN_UNUSED;
 
 typedef struct tidal_retrieve {
     tidal_entity_id user;
@@ -219,35 +223,36 @@ typedef struct tidal_scored_item {
 /* The candidates not hidden for the user, best first (scoring: region.c's
  * header comment), at most limit; items with no signals are kept, ranked
  * last.  out must hold ncandidates entries; *n gets how many were returned. */
-int tidal_retrieve_items(tidal_region *r, const tidal_retrieve *q, tidal_scored_item *out,
-                         size_t *n) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_retrieve_items(tidal_region *r, const tidal_retrieve *q, tidal_scored_item *out,
+                                   size_t *n) TIDAL_WARN_UNUSED;
 
 /* ---- replication controls and state ------------------------------------ */
 
 /* Re-sends to region `to` the last batch `from` shipped it that carried a
  * session write (the seed's replay_last_session_batch), through the
  * receiver's mailbox like a live one. */
-int tidal_cluster_replay_last_session_batch(tidal_cluster *c, tidal_region_id from,
-                                            tidal_region_id to) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_cluster_replay_last_session_batch(tidal_cluster *c, tidal_region_id from,
+                                                      tidal_region_id to) TIDAL_WARN_UNUSED;
 
 /* Sets a fault rule on every link from region a's actors to region b's
  * (both ways if both_ways); clear with tidal_cluster_fault_clear. */
-int tidal_cluster_fault_set(tidal_cluster *c, tidal_region_id a, tidal_region_id b,
-                            const tidal_fault_rule *rule, int both_ways) TIDAL_WARN_UNUSED;
-int tidal_cluster_fault_clear(tidal_cluster *c, tidal_region_id a, tidal_region_id b,
-                              int both_ways);
+TIDAL_API int tidal_cluster_fault_set(tidal_cluster *c, tidal_region_id a, tidal_region_id b,
+                                      const tidal_fault_rule *rule,
+                                      int both_ways) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_cluster_fault_clear(tidal_cluster *c, tidal_region_id a, tidal_region_id b,
+                                        int both_ways);
 /* Cuts a from b both ways. */
-int tidal_cluster_partition(tidal_cluster *c, tidal_region_id a, tidal_region_id b)
-    TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_cluster_partition(tidal_cluster *c, tidal_region_id a,
+                                      tidal_region_id b) TIDAL_WARN_UNUSED;
 /* Heals every partition and fault rule, then asks every reconciler to run. */
-int tidal_cluster_heal(tidal_cluster *c) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_cluster_heal(tidal_cluster *c) TIDAL_WARN_UNUSED;
 
 /* Asks the region's reconciler to compare digests with every peer now. */
-int tidal_region_reconcile(tidal_region *r) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_region_reconcile(tidal_region *r) TIDAL_WARN_UNUSED;
 
 /* A digest of the region's whole replicated state: equal digests mean equal
  * state (convergence check). */
-uint64_t tidal_region_digest(tidal_region *r);
+TIDAL_API uint64_t tidal_region_digest(tidal_region *r);
 
 typedef struct tidal_region_stats {
     uint64_t writes;              /* writes originated here */
@@ -272,7 +277,7 @@ typedef struct tidal_region_stats {
     uint64_t peers_let_go;        /* times a peer stopped holding the log (peer_hold_ms) */
 } tidal_region_stats;
 
-void tidal_region_stats_get(tidal_region *r, tidal_region_stats *out);
+TIDAL_API void tidal_region_stats_get(tidal_region *r, tidal_region_stats *out);
 
 /* Blocks until this region has applied origin's log up to lsn (its
  * stats.applied_lsn[origin] >= lsn) or timeout_ms passes; 0 only checks.
@@ -283,8 +288,8 @@ void tidal_region_stats_get(tidal_region *r, tidal_region_stats *out);
  * brings later: actors/internal.h, "Released logs".)  Returns 0; TIDAL_ETIMEDOUT;
  * TIDAL_EINVAL for an origin out of range or this region itself;
  * TIDAL_ECLOSED if the region is closed while the call waits. */
-int tidal_region_wait_applied(tidal_region *r, tidal_region_id origin, uint64_t lsn,
-                              uint32_t timeout_ms) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_region_wait_applied(tidal_region *r, tidal_region_id origin, uint64_t lsn,
+                                        uint32_t timeout_ms) TIDAL_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

@@ -40,6 +40,8 @@
 #ifndef TIDAL_RUNTIME_H
 #define TIDAL_RUNTIME_H
 
+#include "tidal/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,8 +53,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define TIDAL_WARN_UNUSED __attribute__((warn_unused_result))
 
 typedef struct tidal_runtime tidal_runtime;
 typedef struct tidal_ctx tidal_ctx;
@@ -135,7 +135,8 @@ typedef struct tidal_runtime_opts {
 } tidal_runtime_opts;
 
 /* Opens a runtime.  On error nothing is left open and *out is untouched. */
-int tidal_runtime_open(const tidal_runtime_opts *opts, tidal_runtime **out) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_runtime_open(const tidal_runtime_opts *opts,
+                                 tidal_runtime **out) TIDAL_WARN_UNUSED;
 
 /* Stops the runtime's timers and handlers (nothing more is sent) and waits,
  * up to 200 ms, until every frame it queued has been handed to nng; its
@@ -144,72 +145,74 @@ int tidal_runtime_open(const tidal_runtime_opts *opts, tidal_runtime **out) TIDA
  * socket closes (nng 1.5.2 may leak a message in flight towards a closing
  * socket).  Idempotent; after it only tidal_runtime_close is useful.  Must
  * not be called from a handler. */
-void tidal_runtime_quiesce(tidal_runtime *rt);
+TIDAL_API void tidal_runtime_quiesce(tidal_runtime *rt);
 
 /* Stops every actor (fini runs for each), closes every socket and link, joins
  * the workers and frees everything.  Accepts NULL (returns 0).  Returns 0, or
  * TIDAL_EBUSY if asks were still outstanding (they fail with TIDAL_ECLOSED);
  * everything is freed either way. */
-int tidal_runtime_close(tidal_runtime *rt);
+TIDAL_API int tidal_runtime_close(tidal_runtime *rt);
 
 /* Releases what nng keeps for the whole process (its worker threads).  Call
  * it at process exit, once every runtime is closed, if nothing else in the
  * process uses nng; leak checkers then see nothing left.  Cannot fail. */
-void tidal_library_fini(void);
+TIDAL_API void tidal_library_fini(void);
 
 /* The runtime's base URL, as given or chosen.  Cannot fail. */
-const char *tidal_runtime_url(const tidal_runtime *rt);
+TIDAL_API const char *tidal_runtime_url(const tidal_runtime *rt);
 
 /* Spawns a socket-backed actor.  TIDAL_EINVAL for bad options, TIDAL_EEXIST for
  * a name in use, TIDAL_EADDR / TIDAL_ETRANSPORT if its socket cannot listen,
  * or init's own code.  On error nothing is left behind. */
-int tidal_spawn(tidal_runtime *rt, const tidal_spawn_opts *opts, tidal_actor *out)
-    TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_spawn(tidal_runtime *rt, const tidal_spawn_opts *opts,
+                          tidal_actor *out) TIDAL_WARN_UNUSED;
 
 /* Stops an actor: closes its socket, waits for a running handler to return,
  * dead-letters what is left in its mailboxes and runs fini for it and every
  * active virtual actor it owns.  TIDAL_ECLOSED for a stale id.  Must not be
  * called from that actor's own handler (use tidal_ctx_stop). */
-int tidal_stop(tidal_runtime *rt, tidal_actor actor);
+TIDAL_API int tidal_stop(tidal_runtime *rt, tidal_actor actor);
 
 /* Finds a local actor by name.  TIDAL_ENOENT if none. */
-int tidal_lookup(tidal_runtime *rt, const char *name, tidal_actor *out) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_lookup(tidal_runtime *rt, const char *name, tidal_actor *out) TIDAL_WARN_UNUSED;
 
 /* The address of a local actor.  TIDAL_ECLOSED for a stale id. */
-int tidal_actor_addr(tidal_runtime *rt, tidal_actor actor, tidal_addr *out) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_actor_addr(tidal_runtime *rt, tidal_actor actor,
+                               tidal_addr *out) TIDAL_WARN_UNUSED;
 
 /* Fills an address.  key may be NULL when key_len is 0.  TIDAL_EINVAL if a part
  * is too long. */
-int tidal_addr_make(tidal_addr *out, const char *url, const char *name, const void *key,
-                    size_t key_len) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_addr_make(tidal_addr *out, const char *url, const char *name, const void *key,
+                              size_t key_len) TIDAL_WARN_UNUSED;
 
 /* The address of the virtual actor key of the actor at owner.  TIDAL_EINVAL
  * if key_len is 0 or too long. */
-int tidal_addr_virtual(tidal_addr *out, const tidal_addr *owner, const void *key,
-                       size_t key_len) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_addr_virtual(tidal_addr *out, const tidal_addr *owner, const void *key,
+                                 size_t key_len) TIDAL_WARN_UNUSED;
 
 /* Sends one message from outside any handler (from this runtime's name).
  * Waits up to timeout_ms for room in a full mailbox or link, then fails with
  * TIDAL_EFULL (0 = do not wait).  TIDAL_ETOOBIG if len exceeds
  * TIDAL_PAYLOAD_BYTES_MAX.  A message dropped by an injected fault still
  * returns 0: the sender cannot tell, as on a real network. */
-int tidal_send(tidal_runtime *rt, const tidal_addr *to, uint16_t type, const void *payload,
-               uint32_t len, uint32_t timeout_ms) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_send(tidal_runtime *rt, const tidal_addr *to, uint16_t type,
+                         const void *payload, uint32_t len, uint32_t timeout_ms) TIDAL_WARN_UNUSED;
 
 /* As tidal_send, from the actor of this runtime named from: for a thread
  * that works on that actor's behalf.  The receiver, the fault rules and the
  * trace see the message on the link from -> to, as if the actor's handler
  * had sent it (a fault scenario scripted on that link covers both).
  * TIDAL_EINVAL if from is NULL, empty or too long. */
-int tidal_send_as(tidal_runtime *rt, const char *from, const tidal_addr *to, uint16_t type,
-                  const void *payload, uint32_t len, uint32_t timeout_ms) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_send_as(tidal_runtime *rt, const char *from, const tidal_addr *to,
+                            uint16_t type, const void *payload, uint32_t len,
+                            uint32_t timeout_ms) TIDAL_WARN_UNUSED;
 /* The same from any actor of this runtime, virtual ones included: from's
  * name and key name it (its url is not read), and the link is
  * "<name>/<hex key>" -> to, as its handler's would be.  TIDAL_EINVAL if
  * from is NULL or its name empty or too long. */
-int tidal_send_as_actor(tidal_runtime *rt, const tidal_addr *from, const tidal_addr *to,
-                        uint16_t type, const void *payload, uint32_t len, uint32_t timeout_ms)
-    TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_send_as_actor(tidal_runtime *rt, const tidal_addr *from, const tidal_addr *to,
+                                  uint16_t type, const void *payload, uint32_t len,
+                                  uint32_t timeout_ms) TIDAL_WARN_UNUSED;
 
 /* A reply to tidal_ask; payload is owned by the reply. */
 typedef struct tidal_reply {
@@ -223,48 +226,48 @@ typedef struct tidal_reply {
  * correlation id, waits up to timeout_ms for the answer.  TIDAL_ETIMEDOUT if
  * none came (a late answer goes to dead letters).  On success *out must be
  * freed with tidal_reply_free. */
-int tidal_ask(tidal_runtime *rt, const tidal_addr *to, uint16_t type, const void *payload,
-              uint32_t len, uint32_t timeout_ms, tidal_reply *out) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_ask(tidal_runtime *rt, const tidal_addr *to, uint16_t type, const void *payload,
+                        uint32_t len, uint32_t timeout_ms, tidal_reply *out) TIDAL_WARN_UNUSED;
 
 /* Frees a reply's payload.  Accepts NULL. */
-void tidal_reply_free(tidal_reply *r);
+TIDAL_API void tidal_reply_free(tidal_reply *r);
 
 /* Delivers a message to `to` after delay_ms, from "_timer".  TIDAL_ELIMIT if
  * TIDAL_TIMERS_MAX timers are pending. */
-int tidal_timer_after(tidal_runtime *rt, const tidal_addr *to, uint32_t delay_ms, uint16_t type,
-                      const void *payload, uint32_t len) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_timer_after(tidal_runtime *rt, const tidal_addr *to, uint32_t delay_ms,
+                                uint16_t type, const void *payload, uint32_t len) TIDAL_WARN_UNUSED;
 
 /* A fresh stamp from the runtime's clock service.  Cannot fail. */
-tidal_hlc tidal_now(tidal_runtime *rt);
+TIDAL_API tidal_hlc tidal_now(tidal_runtime *rt);
 
 /* Merges a remote stamp into the runtime's clock.  TIDAL_ESKEW if too far
  * ahead (nothing changed). */
-int tidal_clock_update(tidal_runtime *rt, const tidal_hlc *remote, tidal_hlc *out)
-    TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_clock_update(tidal_runtime *rt, const tidal_hlc *remote,
+                                 tidal_hlc *out) TIDAL_WARN_UNUSED;
 
 /* Advances the runtime's clock past ts, without the skew check.  Cannot fail. */
-void tidal_clock_observe(tidal_runtime *rt, const tidal_hlc *ts);
+TIDAL_API void tidal_clock_observe(tidal_runtime *rt, const tidal_hlc *ts);
 
 /* ---- Inside a handler ---------------------------------------------------- */
 
 /* The runtime running the handler.  Cannot fail. */
-tidal_runtime *tidal_ctx_runtime(tidal_ctx *ctx);
+TIDAL_API tidal_runtime *tidal_ctx_runtime(tidal_ctx *ctx);
 /* The handling actor's address (the virtual key included).  Cannot fail. */
-void tidal_ctx_self(tidal_ctx *ctx, tidal_addr *out);
+TIDAL_API void tidal_ctx_self(tidal_ctx *ctx, tidal_addr *out);
 /* The handling actor's id (its owner's, for a virtual actor).  Cannot fail. */
-tidal_actor tidal_ctx_actor(tidal_ctx *ctx);
+TIDAL_API tidal_actor tidal_ctx_actor(tidal_ctx *ctx);
 /* The virtual actor's key (len 0 for a socket-backed actor).  Cannot fail. */
-const uint8_t *tidal_ctx_key(tidal_ctx *ctx, uint32_t *len);
+TIDAL_API const uint8_t *tidal_ctx_key(tidal_ctx *ctx, uint32_t *len);
 /* Sends from this actor; never waits: TIDAL_EFULL if the mailbox is full. */
-int tidal_ctx_send(tidal_ctx *ctx, const tidal_addr *to, uint16_t type, const void *payload,
-                   uint32_t len) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_ctx_send(tidal_ctx *ctx, const tidal_addr *to, uint16_t type,
+                             const void *payload, uint32_t len) TIDAL_WARN_UNUSED;
 /* Sends with this actor as reply-to and corr as correlation id; the answer
  * arrives as a message with is_reply set and the same corr. */
-int tidal_ctx_ask(tidal_ctx *ctx, const tidal_addr *to, uint16_t type, const void *payload,
-                  uint32_t len, uint64_t corr) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_ctx_ask(tidal_ctx *ctx, const tidal_addr *to, uint16_t type,
+                            const void *payload, uint32_t len, uint64_t corr) TIDAL_WARN_UNUSED;
 /* Answers msg (which must have can_reply).  TIDAL_ESTATE if it cannot. */
-int tidal_ctx_reply(tidal_ctx *ctx, const tidal_msg *msg, uint16_t type, const void *payload,
-                    uint32_t len) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_ctx_reply(tidal_ctx *ctx, const tidal_msg *msg, uint16_t type,
+                              const void *payload, uint32_t len) TIDAL_WARN_UNUSED;
 /* Where to answer a message later (a deferred reply): its reply-to address
  * and correlation id, copied out of the message. */
 typedef struct tidal_reply_to {
@@ -273,19 +276,19 @@ typedef struct tidal_reply_to {
 } tidal_reply_to;
 
 /* Captures msg's reply-to.  TIDAL_ESTATE if the sender did not ask. */
-int tidal_msg_reply_to(const tidal_msg *msg, tidal_reply_to *out) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_msg_reply_to(const tidal_msg *msg, tidal_reply_to *out) TIDAL_WARN_UNUSED;
 
 /* Answers a message captured earlier with tidal_msg_reply_to.  Never waits. */
-int tidal_ctx_reply_to(tidal_ctx *ctx, const tidal_reply_to *to, uint16_t type,
-                       const void *payload, uint32_t len) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_ctx_reply_to(tidal_ctx *ctx, const tidal_reply_to *to, uint16_t type,
+                                 const void *payload, uint32_t len) TIDAL_WARN_UNUSED;
 
 /* Delivers a message to this actor after delay_ms.  As tidal_timer_after. */
-int tidal_ctx_timer(tidal_ctx *ctx, uint32_t delay_ms, uint16_t type, const void *payload,
-                    uint32_t len) TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_ctx_timer(tidal_ctx *ctx, uint32_t delay_ms, uint16_t type, const void *payload,
+                              uint32_t len) TIDAL_WARN_UNUSED;
 /* Stops this actor once the handler returns; messages queued behind it go to
  * dead letters (STOPPED).  For a virtual actor: passivates it at once (fini
  * runs); a later message for its key activates a fresh one.  Cannot fail. */
-void tidal_ctx_stop(tidal_ctx *ctx);
+TIDAL_API void tidal_ctx_stop(tidal_ctx *ctx);
 
 /* ---- Counters -------------------------------------------------------------- */
 
@@ -363,7 +366,7 @@ typedef struct tidal_stats {
 } tidal_stats;
 
 /* A snapshot of the runtime's counters.  Cannot fail. */
-void tidal_runtime_stats(tidal_runtime *rt, tidal_stats *out);
+TIDAL_API void tidal_runtime_stats(tidal_runtime *rt, tidal_stats *out);
 
 typedef struct tidal_actor_stats {
     uint64_t received;        /* envelopes delivered to its mailboxes */
@@ -375,13 +378,13 @@ typedef struct tidal_actor_stats {
 } tidal_actor_stats;
 
 /* One actor's counters.  TIDAL_ECLOSED for a stale id. */
-int tidal_actor_stats_get(tidal_runtime *rt, tidal_actor actor, tidal_actor_stats *out)
-    TIDAL_WARN_UNUSED;
+TIDAL_API int tidal_actor_stats_get(tidal_runtime *rt, tidal_actor actor,
+                                    tidal_actor_stats *out) TIDAL_WARN_UNUSED;
 
 /* Names for counters, for reports.  Cannot fail. */
-const char *tidal_dead_name(int reason);
-const char *tidal_reject_id(int reason);
-const char *tidal_fault_name(int kind);
+TIDAL_API const char *tidal_dead_name(int reason);
+TIDAL_API const char *tidal_reject_id(int reason);
+TIDAL_API const char *tidal_fault_name(int kind);
 
 #ifdef __cplusplus
 }

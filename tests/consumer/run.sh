@@ -11,7 +11,12 @@ cmake -S "$src/tests/consumer" -B "$tmp/build" -DCMAKE_PREFIX_PATH="$tmp/prefix"
 cmake --build "$tmp/build" >/dev/null
 "$tmp/build/consumer"
 export PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig:$tmp/prefix/lib/x86_64-linux-gnu/pkgconfig"
+# plain pkg-config links the shared library; --static the archive
 "$cc" ${CONSUMER_CFLAGS:-} -o "$tmp/consumer-pc" "$src/tests/consumer/main.c" \
-  $(pkg-config --cflags --static --libs tidal)
-"$tmp/consumer-pc"
+  $(pkg-config --cflags --libs tidal)
+LD_LIBRARY_PATH="$(pkg-config --variable=libdir tidal)" "$tmp/consumer-pc"
+ldd "$tmp/consumer-pc" | grep -q 'libtidal\.so\.' || { echo "consumer-pc: not linked to libtidal.so"; exit 1; }
+"$cc" ${CONSUMER_CFLAGS:-} -o "$tmp/consumer-static" \
+  "$src/tests/consumer/main.c" $(pkg-config --cflags --static --libs tidal | sed 's/-ltidal/-l:libtidal.a/')
+"$tmp/consumer-static"
 "$tmp/prefix/bin/tidal" --help >/dev/null

@@ -17,8 +17,8 @@
  * Streaming: tidal_hasher gives exactly the same result as tidal_hash64 over
  * the concatenation of everything fed to it, however it was split.
  */
-#ifndef TIDAL_STORE_HASH_H
-#define TIDAL_STORE_HASH_H
+#ifndef TIDAL_BASE_HASH_H
+#define TIDAL_BASE_HASH_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -29,12 +29,25 @@ typedef struct tidal_hasher {
     uint64_t total;   /* bytes fed so far */
 } tidal_hasher;
 
-/* splitmix64's finaliser: a bijection whose output bits each depend on every
- * input bit.  Cannot fail. */
+/* 2^64 / phi, splitmix64's increment: a multiplier that spreads consecutive
+ * integers over the whole 64-bit range. */
+#define TIDAL_HASH_GOLDEN 0x9e3779b97f4a7c15ull
+
+/* splitmix64's finaliser (Steele, Lea and Flood, 2014): a bijection whose
+ * output bits each depend on every input bit.  The one mixer of the code
+ * base: shard routing, digests, fault decisions and names all use it, and
+ * the first two are on disk or on the wire, so it never changes.  Cannot
+ * fail. */
 uint64_t tidal_mix64(uint64_t z);
 
 /* The hash of p[0..n) with seed.  p may be NULL when n is 0.  Cannot fail. */
 uint64_t tidal_hash64(const void *p, size_t n, uint64_t seed);
+
+/* A hash of short names (actor names, URLs): FNV-1a over the bytes, folded
+ * through tidal_mix64.  Stable across runs and builds, because fault
+ * decisions derive link ids from it and traces are compared between runs.
+ * Cannot fail. */
+uint64_t tidal__hash(const void *p, size_t len, uint64_t seed);
 
 /* Starts a streaming hash.  Cannot fail. */
 void tidal_hasher_init(tidal_hasher *h, uint64_t seed);
@@ -46,4 +59,4 @@ void tidal_hasher_update(tidal_hasher *h, const void *p, size_t n);
  * Cannot fail. */
 uint64_t tidal_hasher_final(const tidal_hasher *h);
 
-#endif /* TIDAL_STORE_HASH_H */
+#endif /* TIDAL_BASE_HASH_H */

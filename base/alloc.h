@@ -1,13 +1,14 @@
 /*
- * Allocation for the replicated-state tables of store/: libc's allocator
- * behind one seam, so that tests can make allocations fail and check that
- * every operation reporting TIDAL_ENOMEM has changed nothing.
+ * Allocation: libc's allocator behind one seam, so that tests can make
+ * allocations fail and check that every operation reporting TIDAL_ENOMEM has
+ * changed nothing.  The replicated-state tables of store/ allocate through
+ * it.
  *
  * The failure switch is per thread and off unless a test turns it on; in
  * normal use these are malloc, calloc, realloc and free.
  */
-#ifndef TIDAL_STORE_ALLOC_H
-#define TIDAL_STORE_ALLOC_H
+#ifndef TIDAL_BASE_ALLOC_H
+#define TIDAL_BASE_ALLOC_H
 
 #include <stddef.h>
 
@@ -29,4 +30,4 @@ void tidal__free(void *p);
  * Cannot fail. */
 void tidal__alloc_fail_after(long n);
 
-#endif /* TIDAL_STORE_ALLOC_H */
+#endif /* TIDAL_BASE_ALLOC_H */

@@ -3,9 +3,11 @@
  * regions exchange: changing one makes every region disagree with every
  * region that has not changed it.
  */
-#include "store/hash.h"
+#include "base/hash.h"
 
-#define HASH_K 0x9e3779b97f4a7c15ull
+#define HASH_K TIDAL_HASH_GOLDEN
+#define FNV_OFFSET 1469598103934665603ull
+#define FNV_PRIME 1099511628211ull
 
 uint64_t
 tidal_mix64(uint64_t z)
@@ -75,4 +77,17 @@ tidal_hash64(const void *p, size_t n, uint64_t seed)
     tidal_hasher_init(&h, seed);
     tidal_hasher_update(&h, p, n);
     return tidal_hasher_final(&h);
+}
+
+uint64_t
+tidal__hash(const void *p, size_t len, uint64_t seed)
+{
+    const uint8_t *b = p;
+    uint64_t h = FNV_OFFSET ^ seed;
+
+    for (size_t i = 0; i < len; i++) {
+        h ^= b[i];
+        h *= FNV_PRIME;
+    }
+    return tidal_mix64(h);
 }

@@ -1,8 +1,8 @@
 /*
- * The allocation seam of store/ (alloc.h): libc plus a per-thread countdown
+ * The allocation seam (alloc.h): libc plus a per-thread countdown
  * that tests use to fail the n-th allocation.
  */
-#include "store/alloc.h"
+#include "base/alloc.h"
 
 #include <stdlib.h>
 

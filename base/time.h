@@ -1,11 +1,12 @@
 /*
- * Deadlines for pthread_cond_timedwait, which reads one on the clock its
+ * Time: elapsed milliseconds on CLOCK_MONOTONIC, and deadlines for
+ * pthread_cond_timedwait, which reads one on the clock its
  * condvar was made with: CLOCK_MONOTONIC for the WAL's, the timer's and the
  * region watermark's (tidal_cond_init_monotonic), CLOCK_REALTIME for the
  * runtime's default ones.
  */
-#ifndef TIDAL_STORE_DEADLINE_H
-#define TIDAL_STORE_DEADLINE_H
+#ifndef TIDAL_BASE_TIME_H
+#define TIDAL_BASE_TIME_H
 
 #include <pthread.h>
 #include <stdint.h>
@@ -63,4 +64,4 @@ tidal_cond_init_monotonic(pthread_cond_t *cv)
     return rc;
 }
 
-#endif /* TIDAL_STORE_DEADLINE_H */
+#endif /* TIDAL_BASE_TIME_H */
