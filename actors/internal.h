@@ -103,30 +103,13 @@
 #define TIDAL_EXPIRE_EVERY_MS 60000u
 /* The shipper's tick. */
 #define TIDAL_SHIP_TICK_MS 20u
-/* The WAL's sync thread ships what a sync made durable itself when it is
- * at most this many records (shipper.c, tidal__ship_durable). */
-#define TIDAL_SHIP_DURABLE_RECORDS_MAX 64u
-/* Bytes of batches one shipper tick sends to one peer. */
-#define TIDAL_SHIP_TICK_BYTES_MAX (1u << 20)
-/* Out-of-order batches held per origin while a gap is open. */
-#define TIDAL_HELD_BATCHES_MAX 4096u
-/* Flow control: an origin ships a peer nothing that starts more than this
- * many LSNs past the peer's ACK (shipper.c, "Send window").  What waits in
- * a peer's mailbox is then a few ACKs' worth of work, so its ticks and ACKs
- * stay prompt under load, and every batch inside the window fits its held
- * list. */
-#define TIDAL_SHIP_WINDOW_LSNS 2048u
 /* A peer behind us that has acknowledged nothing for this long is quiet: it
  * stops holding the others back (shipper.c, "Quiet peers"). */
 #define TIDAL_SHIP_QUIET_MS 1000u
-_Static_assert(TIDAL_SHIP_WINDOW_LSNS + 1 <= TIDAL_HELD_BATCHES_MAX,
-               "a window of one-LSN batches, and the one that starts at its edge, fit");
 _Static_assert(TIDAL_SHIP_WINDOW_LSNS >= 4 * TIDAL_ACK_EVERY_BATCHES,
                "an ACK at once every TIDAL_ACK_EVERY_BATCHES keeps the window moving");
 /* A session actor re-asks for a handover after this long. */
 #define TIDAL_HANDOVER_RETRY_MS 100u
-/* Writes one session actor queues while a handover is in progress. */
-#define TIDAL_HANDOVER_QUEUE_MAX 1024u
 /* Defaults of tidal_region_opts.write_timeout_ms and .peer_hold_ms (shipper.c,
  * "Holding the log").  A hold well above TIDAL_SHIP_RTO_MAX_MS: a peer that is
  * merely slow acknowledges on every tick of its own (TIDAL_ACK_DELAY_MS). */
@@ -243,6 +226,8 @@ struct tidal_region {
     atomic_uint waiters;       /* blocked or about to block */
     bool wait_closed;          /* the region is closing: waiters leave */
 };
+
+_Static_assert(TIDAL_REGIONS_MAX <= 32, "tidal_region.ship_quiet has a bit per region");
 
 struct tidal_cluster {
     pthread_mutex_t lock;

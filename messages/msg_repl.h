@@ -33,10 +33,8 @@
 #include "store/batch.h"
 
 #define TIDAL_REPL_BATCH_BYTES_MAX (TIDAL_BATCH_HEADER_BYTES + TIDAL_BATCH_PAYLOAD_BYTES_MAX)
-#define TIDAL_REPL_RECORD_BYTES_MAX 512u
-#define TIDAL_REPL_DIGEST_BUCKETS_MAX 65536u
-#define TIDAL_REPL_ENTRIES_MAX 65536u
-#define TIDAL_REPL_ENTRY_BYTES_MAX 65536u
+_Static_assert(TIDAL_REPL_BATCH_BYTES_MAX + 64u <= TIDAL_PAYLOAD_BYTES_MAX,
+               "a BATCH message (batch plus its wrapper) fits one envelope payload");
 
 typedef struct tidal_msg_batch {
     uint16_t origin;

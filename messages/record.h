@@ -40,8 +40,7 @@
 #include "messages/buf.h"
 #include "messages/mpread.h"
 #include "tidal/hlc.h"
-
-#define TIDAL_SIGNAL_TYPE_BYTES_MAX 31u
+#include "tidal/limits.h"
 
 #define TIDAL_RECORD_KIND_MAP(X)                                                           \
     X(SESSION_START, 1)                                                                    \

@@ -200,7 +200,7 @@ struct tidal__link {
     nng_msg **full;               /* ring of sealed frames waiting to be sent */
     uint32_t *full_n_env;         /* envelopes in each sealed frame */
     uint32_t full_head;
-    uint32_t full_count;          /* < TIDAL__LINK_FRAMES_MAX */
+    uint32_t full_count;          /* < TIDAL_LINK_FRAMES_MAX */
     uint32_t waiters;             /* senders waiting for room */
     uint32_t inflight_n;          /* envelopes in the frame being sent; 0 = idle */
     uint32_t queued;              /* envelopes in fill + full + in flight */
@@ -208,7 +208,6 @@ struct tidal__link {
     bool closing;
 };
 
-#define TIDAL__LINK_FRAMES_MAX 1024u
 
 /* The context of one handler call. */
 struct tidal_ctx {

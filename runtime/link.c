@@ -20,7 +20,7 @@
  * message of a latency-bound exchange.
  *
  * Bounds: a link holds at most TIDAL_LINK_ENVELOPES_MAX envelopes (and
- * TIDAL__LINK_FRAMES_MAX sealed frames); past that a sender waits up to its
+ * TIDAL_LINK_FRAMES_MAX sealed frames); past that a sender waits up to its
  * timeout, or from a handler fails at once with TIDAL_EFULL.  A link whose
  * peer is down keeps its frames (nng redials every 10..1000 ms) until room
  * runs out.
@@ -42,8 +42,8 @@ link_open(tidal_runtime *rt, struct tidal__link *l, const char *url)
     int rv;
     snprintf(l->url, sizeof(l->url), "%s", url);
     l->rt = rt;
-    l->full = calloc(TIDAL__LINK_FRAMES_MAX, sizeof(*l->full));
-    l->full_n_env = calloc(TIDAL__LINK_FRAMES_MAX, sizeof(*l->full_n_env));
+    l->full = calloc(TIDAL_LINK_FRAMES_MAX, sizeof(*l->full));
+    l->full_n_env = calloc(TIDAL_LINK_FRAMES_MAX, sizeof(*l->full_n_env));
     if (l->full == NULL || l->full_n_env == NULL) {
         rv = NNG_ENOMEM;
         goto fail_ring;
@@ -152,13 +152,13 @@ seal_locked(struct tidal__link *l)
     if (l->fill_n == 0) {
         return 0;
     }
-    TIDAL_ASSERT(l->full_count < TIDAL__LINK_FRAMES_MAX);
+    TIDAL_ASSERT(l->full_count < TIDAL_LINK_FRAMES_MAX);
     nng_msg *m;
     if (nng_msg_alloc(&m, l->fill.len) != 0) {
         return TIDAL_ENOMEM;
     }
     memcpy(nng_msg_body(m), l->fill.data, l->fill.len);
-    uint32_t slot = (l->full_head + l->full_count) % TIDAL__LINK_FRAMES_MAX;
+    uint32_t slot = (l->full_head + l->full_count) % TIDAL_LINK_FRAMES_MAX;
     l->full[slot] = m;
     l->full_n_env[slot] = l->fill_n;
     l->full_count++;
@@ -180,7 +180,7 @@ next_frame_locked(struct tidal__link *l)
     }
     nng_msg *m = l->full[l->full_head];
     l->inflight_n = l->full_n_env[l->full_head];
-    l->full_head = (l->full_head + 1) % TIDAL__LINK_FRAMES_MAX;
+    l->full_head = (l->full_head + 1) % TIDAL_LINK_FRAMES_MAX;
     l->full_count--;
     return m;
 }
@@ -263,7 +263,7 @@ new_frame(struct tidal__link *l)
 static int
 wait_room_locked(struct tidal__link *l, uint32_t timeout_ms)
 {
-    if (l->queued < TIDAL_LINK_ENVELOPES_MAX && l->full_count < TIDAL__LINK_FRAMES_MAX - 1) {
+    if (l->queued < TIDAL_LINK_ENVELOPES_MAX && l->full_count < TIDAL_LINK_FRAMES_MAX - 1) {
         return l->closing ? TIDAL_ECLOSED : 0;
     }
     if (timeout_ms == 0) {
@@ -272,7 +272,7 @@ wait_room_locked(struct tidal__link *l, uint32_t timeout_ms)
     struct timespec dl = tidal_deadline(CLOCK_REALTIME, timeout_ms);
     l->waiters++;
     while (!l->closing && (l->queued >= TIDAL_LINK_ENVELOPES_MAX ||
-                           l->full_count >= TIDAL__LINK_FRAMES_MAX - 1)) {
+                           l->full_count >= TIDAL_LINK_FRAMES_MAX - 1)) {
         if (pthread_cond_timedwait(&l->cond, &l->lock, &dl) != 0) {
             break;
         }
@@ -282,7 +282,7 @@ wait_room_locked(struct tidal__link *l, uint32_t timeout_ms)
         return TIDAL_ECLOSED;
     }
     return (l->queued >= TIDAL_LINK_ENVELOPES_MAX ||
-            l->full_count >= TIDAL__LINK_FRAMES_MAX - 1)
+            l->full_count >= TIDAL_LINK_FRAMES_MAX - 1)
                ? TIDAL_EFULL
                : 0;
 }
@@ -411,7 +411,7 @@ tidal__links_close(tidal_runtime *rt)
             while (l->full_count > 0) {
                 lost += l->full_n_env[l->full_head];
                 nng_msg_free(l->full[l->full_head]);
-                l->full_head = (l->full_head + 1) % TIDAL__LINK_FRAMES_MAX;
+                l->full_head = (l->full_head + 1) % TIDAL_LINK_FRAMES_MAX;
                 l->full_count--;
             }
             tidal__dead(rt, TIDAL_DEAD_LINK_FAILED, lost);

@@ -43,14 +43,11 @@
 #include <stdint.h>
 
 #include "tidal/hlc.h"
+#include "tidal/limits.h"
 
 #define TIDAL_BATCH_MAGIC "TDLB"
 #define TIDAL_BATCH_VERSION 2u
 #define TIDAL_BATCH_HEADER_BYTES 72u
-/* A batch travels as one envelope payload (with a small wrapper): keep 4 KiB
- * of the 1 MiB envelope payload for it. */
-#define TIDAL_BATCH_PAYLOAD_BYTES_MAX ((1u << 20) - 4096u)
-#define TIDAL_BATCH_RECORDS_MAX 65536u
 
 typedef struct tidal_batch_header {
     uint16_t version; /* decode: always 2; encode: ignored (writes 2) */

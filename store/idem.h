@@ -30,8 +30,10 @@
 #include <stdint.h>
 
 /* Defaults and bounds of the options below. */
+#include "tidal/limits.h"
+
 #define TIDAL_IDEM_KEYS_DEFAULT 100000u
-#define TIDAL_IDEM_KEYS_MAX (1u << 24) /* 16 Mi keys, ~1 GiB: far beyond any need */
+_Static_assert(TIDAL_IDEM_KEYS_DEFAULT <= TIDAL_IDEM_KEYS_MAX, "default in range");
 #define TIDAL_IDEM_RETENTION_NS_DEFAULT (10ull * 60 * 1000 * 1000 * 1000)
 
 typedef struct tidal_idem_key {

@@ -21,9 +21,7 @@
 
 #include "store/bytes.h"
 #include "tidal/hlc.h"
-
-/* The largest value: preference payloads are ids and small labels. */
-#define TIDAL_LWW_VALUE_BYTES_MAX 256
+#include "tidal/limits.h"
 
 /* Bytes of the largest encoding. */
 #define TIDAL_LWW_ENCODED_BYTES_MAX (1 + 14 + 2 + TIDAL_LWW_VALUE_BYTES_MAX)

@@ -31,10 +31,7 @@
 
 #include "store/bytes.h"
 #include "store/shard.h"
-
-/* Regions are numbered 0..TIDAL_REGIONS_MAX-1.  16 keeps a region in 4 bits
- * of any future packing and is far above the deployments planned (2-5). */
-#define TIDAL_REGIONS_MAX 16u
+#include "tidal/limits.h"
 
 /* Bytes of the largest encoding: the count and every region's entry. */
 #define TIDAL_PNCOUNTER_ENCODED_BYTES_MAX (1 + TIDAL_REGIONS_MAX * 18)

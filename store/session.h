@@ -40,15 +40,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/pncounter.h" /* TIDAL_REGIONS_MAX */
+#include "store/pncounter.h"
 #include "store/shard.h"
-#include "tidal/types.h"
 #include "store/sigtypes.h"
 #include "tidal/hlc.h"
-
-/* Signals in one session.  An agent session is minutes to hours of activity;
- * 65536 signals (2 MiB) bounds what one session can make a region hold. */
-#define TIDAL_SESSION_SIGNALS_MAX 65536u
+#include "tidal/limits.h"
+#include "tidal/types.h"
 
 /* Current version of the entry encoding. */
 #define TIDAL_SESSION_ENTRY_VERSION 1

@@ -39,9 +39,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/pncounter.h" /* TIDAL_REGIONS_MAX */
+#include "store/pncounter.h"
 #include "store/shard.h"
 #include "store/sigtypes.h"
+#include "tidal/limits.h"
 
 #define TIDAL_SIGNALS_MINUTE_NS (60ull * 1000 * 1000 * 1000)
 #define TIDAL_SIGNALS_HOUR_NS (60ull * TIDAL_SIGNALS_MINUTE_NS)
@@ -50,9 +51,8 @@
 #define TIDAL_SIGNALS_MINUTES_KEPT 60u
 #define TIDAL_SIGNALS_HOURS_KEPT 168u
 
-/* Buckets (minute and hour together) of one (item, type).  Expired state
- * needs 228; the rest is room for callers that expire lazily. */
-#define TIDAL_SIGNALS_BUCKETS_MAX 65535u
+_Static_assert(TIDAL_SIGNALS_BUCKETS_MAX >= 60u + TIDAL_SIGNALS_HOURS_KEPT,
+               "the buckets a (item, type) keeps once expired fit its bound");
 
 /* Current version of the entry encoding. */
 #define TIDAL_SIGNALS_ENTRY_VERSION 1

@@ -20,13 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A name's size, NUL included.  Type names are short words. */
-#define TIDAL_SIGTYPE_NAME_BYTES_MAX 32
-
-/* Distinct types in one table (ids 1..TIDAL_SIGTYPES_MAX).  Types come from
- * the schema, so a few dozen is typical; the bound stops a stream of junk
- * names from growing the table without end. */
-#define TIDAL_SIGTYPES_MAX 1024
+#include "tidal/limits.h"
 
 typedef struct tidal_sigtypes tidal_sigtypes;
 

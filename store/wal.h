@@ -66,6 +66,7 @@
 
 #include "store/batch.h"
 #include "tidal/errors.h"
+#include "tidal/limits.h"
 
 typedef enum tidal_durability {
     TIDAL_DURABILITY_SYNC = 0, /* the default: acknowledged after fdatasync */
@@ -77,15 +78,10 @@ typedef enum tidal_durability {
  * call back into this WAL's append or close. */
 typedef void (*tidal_wal_durable_fn)(void *arg, uint64_t durable_lsn);
 
-/* Bounds of the options (range-checked on open: TIDAL_EINVAL). */
-#define TIDAL_WAL_SEGMENT_BYTES_MIN (4u << 10)
-#define TIDAL_WAL_SEGMENT_BYTES_MAX (1ull << 30)
-#define TIDAL_WAL_SEGMENT_BYTES_DEFAULT (64ull << 20)
+/* Bounds of the options (range-checked on open: TIDAL_EINVAL); the largest
+ * are in tidal/limits.h. */
 #define TIDAL_WAL_MEMORY_BYTES_MIN TIDAL_BATCH_HEADER_BYTES /* one empty batch fits */
-#define TIDAL_WAL_MEMORY_BYTES_MAX (1ull << 40)
-#define TIDAL_WAL_MEMORY_BYTES_DEFAULT (64ull << 20)
-#define TIDAL_WAL_INTERVAL_MS_DEFAULT 10u
-#define TIDAL_WAL_INTERVAL_MS_MAX 60000u
+_Static_assert(TIDAL_WAL_MEMORY_BYTES_MIN <= TIDAL_WAL_MEMORY_BYTES_DEFAULT, "default in range");
 
 typedef struct tidal_wal_opts {
     const char *dir;                 /* region directory; NULL = ephemeral (memory only) */

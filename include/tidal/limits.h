@@ -75,7 +75,104 @@
 #define TIDAL_RESTARTS_MAX 5u
 #define TIDAL_RESTART_WINDOW_MS 10000u
 
+/* ---- The replicated store ---------------------------------------------- */
+
+/* Regions in one cluster, numbered 0..TIDAL_REGIONS_MAX-1 (tidal_region_id).
+ * Far above the deployments planned (2-5); per-region arrays (PN-counter
+ * entries, applied and acknowledged LSNs, the shipper's peers) and the
+ * shipper's 32-bit masks of peers are sized by it. */
+#define TIDAL_REGIONS_MAX 16u
+
+/* A session id on the wire and in records: 128 bits. */
+#define TIDAL_SESSION_ID_BYTES 16u
+
+/* Records, and payload bytes, in one WAL batch.  A batch travels as one
+ * envelope payload with a small wrapper: 4 KiB of the payload are kept for
+ * it and the batch header. */
+#define TIDAL_BATCH_PAYLOAD_BYTES_MAX ((1u << 20) - 4096u)
+#define TIDAL_BATCH_RECORDS_MAX 65536u
+
+/* WAL options (tidal_region_opts, store/wal.h), range-checked on open. */
+#define TIDAL_WAL_SEGMENT_BYTES_MIN (4u << 10)
+#define TIDAL_WAL_SEGMENT_BYTES_MAX (1ull << 30)
+#define TIDAL_WAL_SEGMENT_BYTES_DEFAULT (64ull << 20)
+#define TIDAL_WAL_MEMORY_BYTES_MAX (1ull << 40) /* an ephemeral log's bound */
+#define TIDAL_WAL_MEMORY_BYTES_DEFAULT (64ull << 20)
+#define TIDAL_WAL_INTERVAL_MS_DEFAULT 10u
+#define TIDAL_WAL_INTERVAL_MS_MAX 60000u
+
+/* Signal types: a name's bytes on the wire (no NUL), the same in a table
+ * (NUL included), and distinct types in one region.  Types come from the
+ * schema, so a few dozen is typical; the bound stops a stream of junk names
+ * from growing the table without end. */
+#define TIDAL_SIGNAL_TYPE_BYTES_MAX 31u
+#define TIDAL_SIGTYPE_NAME_BYTES_MAX 32u
+#define TIDAL_SIGTYPES_MAX 1024u
+
+/* Signals in one session.  An agent session is minutes to hours of activity;
+ * 65536 signals (2 MiB) bounds what one session can make a region hold. */
+#define TIDAL_SESSION_SIGNALS_MAX 65536u
+
+/* Buckets (minute and hour together) of one (item, type).  Expired state
+ * needs 228; the rest is room for callers that expire lazily. */
+#define TIDAL_SIGNALS_BUCKETS_MAX 65535u
+
+/* Idempotency keys remembered by one region: 16 Mi keys, ~1 GiB. */
+#define TIDAL_IDEM_KEYS_MAX (1u << 24)
+
+/* An LWW register's value: preference payloads are ids and small labels. */
+#define TIDAL_LWW_VALUE_BYTES_MAX 256u
+
+/* ---- Replication messages ----------------------------------------------- */
+
+/* One record in a WRITE message. */
+#define TIDAL_REPL_RECORD_BYTES_MAX 512u
+/* Buckets of one DIGEST, entries of one ENTRIES message and one entry's
+ * bytes: a reconcile round is split into messages this size. */
+#define TIDAL_REPL_DIGEST_BUCKETS_MAX 65536u
+#define TIDAL_REPL_ENTRIES_MAX 65536u
+#define TIDAL_REPL_ENTRY_BYTES_MAX 65536u
+
+/* Sealed frames one outbound link queues (TIDAL_LINK_ENVELOPES_MAX bounds
+ * what is in them). */
+#define TIDAL_LINK_FRAMES_MAX 1024u
+
+/* ---- Shipping and the follower path (actors/) --------------------------- */
+
+/* The WAL's sync thread ships what a sync made durable itself when it is at
+ * most this many records; more is left to the shipper, so that the next
+ * sync never waits on many sends. */
+#define TIDAL_SHIP_DURABLE_RECORDS_MAX 64u
+/* Bytes of batches one shipper tick sends to one peer. */
+#define TIDAL_SHIP_TICK_BYTES_MAX (1u << 20)
+/* Flow control: an origin ships a peer nothing that starts more than this
+ * many LSNs past the peer's ACK.  What waits in a peer's mailbox is then a
+ * few ACKs' worth of work, so its ticks and ACKs stay prompt under load. */
+#define TIDAL_SHIP_WINDOW_LSNS 2048u
+/* Out-of-order batches a follower holds per origin while a gap is open. */
+#define TIDAL_HELD_BATCHES_MAX 4096u
+/* Writes one session actor queues while a handover is in progress. */
+#define TIDAL_HANDOVER_QUEUE_MAX 1024u
+
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(TIDAL_REGIONS_MAX <= 65536u, "a region id is 16 bits");
+_Static_assert(TIDAL_BATCH_PAYLOAD_BYTES_MAX + 4096u <= TIDAL_PAYLOAD_BYTES_MAX,
+               "a batch, its header and its wrapper fit one envelope payload");
+_Static_assert(TIDAL_WAL_SEGMENT_BYTES_MIN <= TIDAL_WAL_SEGMENT_BYTES_DEFAULT &&
+                   TIDAL_WAL_SEGMENT_BYTES_DEFAULT <= TIDAL_WAL_SEGMENT_BYTES_MAX,
+               "default segment size in range");
+_Static_assert(TIDAL_WAL_MEMORY_BYTES_DEFAULT <= TIDAL_WAL_MEMORY_BYTES_MAX, "default in range");
+_Static_assert(TIDAL_WAL_INTERVAL_MS_DEFAULT <= TIDAL_WAL_INTERVAL_MS_MAX, "default in range");
+_Static_assert(TIDAL_SIGNAL_TYPE_BYTES_MAX + 1u == TIDAL_SIGTYPE_NAME_BYTES_MAX,
+               "a type name from the wire fits a table's name with its NUL");
+_Static_assert(TIDAL_SIGTYPES_MAX <= 65535u, "signal type ids are 16 bits, 0 unused");
+_Static_assert(TIDAL_SIGNALS_BUCKETS_MAX <= 65535u, "bucket counts are 16 bits");
+_Static_assert(TIDAL_SHIP_WINDOW_LSNS + 1u <= TIDAL_HELD_BATCHES_MAX,
+               "a window of one-LSN batches, and the one that starts at its edge, fit");
+_Static_assert(TIDAL_HANDOVER_QUEUE_MAX <= TIDAL_MAILBOX_ENVELOPES_DEFAULT,
+               "a session's queued writes fit its mailbox");
+_Static_assert(TIDAL_SESSION_ID_BYTES <= TIDAL_KEY_BYTES_MAX,
+               "a session id is a virtual actor's key");
 _Static_assert(TIDAL_ENVELOPE_BYTES_MAX <= TIDAL_FRAME_BYTES_MAX,
                "an envelope must fit in one frame");
 _Static_assert(TIDAL_COALESCE_BYTES_MAX + TIDAL_ENVELOPE_BYTES_MAX <= TIDAL_FRAME_BYTES_MAX,

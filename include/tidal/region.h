@@ -268,8 +268,8 @@ typedef struct tidal_region_stats {
     uint64_t reconcile_rounds;
     uint64_t reconcile_entries;   /* entries received from peers by reconciliation */
     uint64_t reconcile_bytes;     /* bytes sent by reconciliation */
-    uint64_t applied_lsn[16];     /* per origin region: highest LSN applied here */
-    uint64_t acked_lsn[16];       /* per peer: highest of our LSNs it acknowledged */
+    uint64_t applied_lsn[TIDAL_REGIONS_MAX]; /* per origin region: highest LSN applied here */
+    uint64_t acked_lsn[TIDAL_REGIONS_MAX];   /* per peer: highest of our LSNs it acknowledged */
     uint64_t last_lsn;            /* LSN of the latest write originated here (0: none);
                                    * unlike writes, it survives a reopen */
     uint64_t room_waits;          /* write calls that waited for room in a full log

@@ -10,8 +10,8 @@
 extern "C" {
 #endif
 
-typedef uint16_t tidal_region_id; /* a region (node) of a cluster: 0..15 */
-typedef uint16_t tidal_shard_id;  /* a shard: see store/shard.h's router */
+typedef uint16_t tidal_region_id; /* a region of a cluster: 0..TIDAL_REGIONS_MAX-1 */
+typedef uint16_t tidal_shard_id;  /* a shard (the router: tidal_shard_for, internal) */
 typedef uint64_t tidal_entity_id; /* a user or an item */
 
 /* A 128-bit session id. */
