@@ -19,7 +19,11 @@
  *                        on_demand bool]
  *   31    ENTRIES       [from u16, round u64, want bin (bitmap, may be empty),
  *                        last bool, entries array <= TIDAL_REPL_ENTRIES_MAX of bin]
- *   32    TICK          []
+ *   32    TICK          not msgpack: an empty payload is the actor's periodic
+ *                       tick from its own timer, and the actor re-arms the
+ *                       timer; a one-byte payload is a wake-up on demand (from
+ *                       its region's writers, sync thread or API), after which
+ *                       the timer keeps its own pace
  *
  * Views in decoded structs point into the input buffer.  Encoders refuse a
  * field out of bounds with TIDAL_EINVAL (nothing written); decoders refuse

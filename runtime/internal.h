@@ -2,11 +2,14 @@
  * Runtime internals shared by the files of runtime/.
  *
  * Thread rules (libuv's threadpool.c style):
- *  - Handlers run on the worker pool (pool.c): a fixed set of threads sized
- *    from the core count.  There is never a thread per actor.  A unit
- *    (socket-backed or virtual actor) is RUNNING on at most one worker.
+ *  - Handlers run on a fixed set of threads, never one per actor: the worker
+ *    pool (pool.c), sized from the core count, or nng's own threads.  A unit
+ *    (socket-backed or virtual actor) is RUNNING on at most one thread.
  *  - nng runs our aio callbacks (rx.c, link.c) on its own threads; they never
- *    wait on an aio and never run handlers.
+ *    wait on an aio.  An rx callback that finds the receiving unit idle runs
+ *    its handler right there ("inline runs", pool.c), which saves a thread
+ *    wake-up per hop; a busy unit is queued for the workers instead, and
+ *    tidal_runtime_opts.no_inline keeps every handler on the workers.
  *  - The timer thread (timer.c) only enqueues; it never runs handlers.
  *
  * Lock order (acquire left before right, never the reverse):

@@ -13,10 +13,10 @@
  * nng_aio_free it: nng panics ("pthread_mutex_lock: Invalid argument") or
  * the heap is corrupted.
  *
- * Fails (crashes) until the runtime stops supervising during close (or
- * tidal__rx_stop takes rx_aio under act->lock so that one caller frees it).
- * The actor layer no longer reports ECLOSED from a re-arm as a failure
- * (actors/internal.h, tidal__tick_after), so regions do not hit this.
+ * It crashed until tidal__rx_stop let one caller own the teardown
+ * (act->rx_stopping, under act->lock): this test guards that fix.  The
+ * actor layer also no longer reports ECLOSED from a re-arm as a failure
+ * (actors/internal.h, tidal__tick_after), so regions do not take this path.
  */
 #include <stdatomic.h>
 #include <stdio.h>
