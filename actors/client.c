@@ -30,26 +30,16 @@
  * items with no signals score 0 and keep the callers' order among themselves,
  * after every item that has signals.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "actors/internal.h"
+#include "base/log.h"
+#include "base/random.h"
 #include "base/time.h"
 #include "store/hlc.h"
-
-static uint64_t
-random_key(void)
-{
-    uint64_t k = 0;
-    while (k == 0) {
-        if (getrandom(&k, sizeof(k), 0) != (ssize_t)sizeof(k)) {
-            k = (uint64_t)(uintptr_t)&k ^ tidal_hlc_wall_now(NULL);
-        }
-    }
-    return k;
-}
 
 /* One ask of `to` to write the encoded record rb, under a new idempotency
  * key, waiting at most timeout_ms for the answer. */
@@ -59,7 +49,7 @@ ask_once(tidal_region *r, const tidal_addr *to, const tidal_buf *rb, uint32_t ti
 {
     tidal_buf mb;
     tidal_buf_init(&mb);
-    tidal_msg_write w = {.req_id = random_key(), .record = {rb->data, (uint32_t)rb->len}};
+    tidal_msg_write w = {.req_id = tidal__random_id(), .record = {rb->data, (uint32_t)rb->len}};
     int rv = tidal_msg_write_encode(&w, &mb);
     tidal_reply reply = {0};
     if (rv == 0) {
@@ -92,6 +82,21 @@ wait_for_room(tidal_region *r, size_t len, uint64_t end_ms, uint32_t *backoff_ms
     struct timespec ts = {.tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L};
     (void)nanosleep(&ts, NULL);
     *backoff_ms = *backoff_ms < 64 ? *backoff_ms * 2 : 64;
+}
+
+/* What a write returns, after counting and reporting a refusal for a reason
+ * an operator must see (tidal/log.h): a full log past write_timeout_ms, a
+ * failed disk, a limit, memory.  A caller's bad argument is not reported. */
+static int
+refused(tidal_region *r, int rv)
+{
+    if (rv == TIDAL_EFULL || rv == TIDAL_EIO || rv == TIDAL_ELIMIT || rv == TIDAL_ENOMEM ||
+        rv == TIDAL_ETIMEDOUT) {
+        uint64_t n = atomic_fetch_add(&r->st_refused, 1) + 1;
+        tidal__log(TIDAL_EVENT_WRITE_REFUSED, n, "region %u: write refused: %s (%" PRIu64 " so far)",
+                   r->id, tidal_strerror(rv), n);
+    }
+    return rv;
 }
 
 /* Asks `to` to write rec and waits for it to be durable.  A refusal for room
@@ -141,7 +146,7 @@ session_addr(tidal_region *r, const uint8_t sid[16], tidal_addr *out)
  * else an ask to the session's actor here, which has the home hand the
  * session over first. */
 static int
-session_write(tidal_region *r, tidal_record *rec)
+session_write_once(tidal_region *r, tidal_record *rec)
 {
     uint64_t lsn = 0;
     int rv = tidal__session_write(r, NULL, rec, &lsn);
@@ -154,6 +159,12 @@ session_write(tidal_region *r, tidal_record *rec)
         return 0;
     }
     return rv != 0 ? rv : tidal_wal_wait_durable(r->wal, lsn, r->opts.write_timeout_ms);
+}
+
+static int
+session_write(tidal_region *r, tidal_record *rec)
+{
+    return refused(r, session_write_once(r, rec));
 }
 
 int
@@ -217,7 +228,10 @@ hide_write(tidal_region *r, uint8_t kind, tidal_entity_id user, tidal_entity_id 
     tidal_record rec = {.kind = kind, .user = user, .item = item, .hlc = ts};
     uint64_t lsn = 0;
     int rv = tidal__write_local(r, NULL, &rec, 1, &lsn);
-    return rv != 0 ? rv : tidal_wal_wait_durable(r->wal, lsn, r->opts.write_timeout_ms);
+    if (rv == 0) {
+        rv = tidal_wal_wait_durable(r->wal, lsn, r->opts.write_timeout_ms);
+    }
+    return refused(r, rv);
 }
 
 int

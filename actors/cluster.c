@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "actors/internal.h"
+#include "base/log.h"
 #include "store/hlc.h"
 
 int
@@ -129,11 +130,11 @@ tidal__open_log(tidal_region *r, uint16_t origin, uint16_t shard, tidal_wal **ou
     tidal_wal_recovery rep;
     int rv = tidal_wal_open(&o, out, &rep);
     if (rv != 0) {
-        fprintf(stderr, "tidal: region %u: log of origin %u: %s: %s\n", r->id, origin,
-                tidal_strerror(rv), rep.error);
+        tidal__log(TIDAL_EVENT_LOG_REFUSED, 1, "region %u: log of origin %u: %s: %s", r->id,
+                   origin, tidal_strerror(rv), rep.error);
     } else if (rep.truncated_bytes > 0) {
-        fprintf(stderr, "tidal: region %u: truncated %llu bytes of torn tail in %s\n", r->id,
-                (unsigned long long)rep.truncated_bytes, rep.truncated_segment);
+        tidal__log(TIDAL_EVENT_LOG_TRUNCATED, 1, "region %u: truncated %llu bytes of torn tail in %s",
+                   r->id, (unsigned long long)rep.truncated_bytes, rep.truncated_segment);
     }
     return rv;
 }

@@ -15,10 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "base/log.h"
+#include "base/random.h"
 #include "runtime/internal.h"
 #include "base/time.h"
 
@@ -66,18 +67,15 @@ tidal__reject(tidal_runtime *rt, int reason, const tidal_decode_err *err, const 
 {
     TIDAL_ASSERT(reason >= 0 && reason < TIDAL_REJECT_COUNT);
     uint64_t n = atomic_fetch_add(&rt->st_rejected[reason], 1) + 1;
-    if ((n & (n - 1)) != 0 || getenv("TIDAL_QUIET") != NULL) {
-        return;
-    }
     if (err != NULL && err->code != 0) {
-        fprintf(stderr,
-                "tidal: %s: rejected input on %s (%s at offset %zu, expected %" PRIu64
-                ", actual %" PRIu64 "), %" PRIu64 " so far\n",
-                reject_ids[reason], url, err->what ? err->what : "?", err->offset,
-                err->expected, err->actual, n);
+        tidal__log(TIDAL_EVENT_INPUT_REJECTED, n,
+                   "%s: rejected input on %s (%s at offset %zu, expected %" PRIu64
+                   ", actual %" PRIu64 "), %" PRIu64 " so far",
+                   reject_ids[reason], url, err->what ? err->what : "?", err->offset,
+                   err->expected, err->actual, n);
     } else {
-        fprintf(stderr, "tidal: %s: rejected input on %s, %" PRIu64 " so far\n",
-                reject_ids[reason], url, n);
+        tidal__log(TIDAL_EVENT_INPUT_REJECTED, n, "%s: rejected input on %s, %" PRIu64 " so far",
+                   reject_ids[reason], url, n);
     }
 }
 
@@ -208,9 +206,7 @@ tidal_runtime_open(const tidal_runtime_opts *opts, tidal_runtime **out)
     if (rt == NULL) {
         return TIDAL_ENOMEM;
     }
-    if (getrandom(&rt->uid, sizeof(rt->uid), 0) != (ssize_t)sizeof(rt->uid)) {
-        rt->uid = tidal__hash(&rt, sizeof(rt), (uint64_t)tidal__now_ms());
-    }
+    rt->uid = tidal__random_id();
     if (opts->url != NULL) {
         snprintf(rt->url, sizeof(rt->url), "%s", opts->url);
         size_t n = strlen(rt->url);

@@ -5,12 +5,11 @@
  */
 #include "store/session.h"
 
-#include <errno.h>
 #include <math.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "base/alloc.h"
+#include "base/random.h"
 #include "store/session_internal.h"
 #include "tidal/errors.h"
 
@@ -23,11 +22,7 @@ tidal_session_id_new(tidal_session_id *out)
     tidal_session_id id = {0, 0};
 
     while (id.hi == 0 && id.lo == 0) {
-        ssize_t n = getrandom(&id, sizeof(id), 0);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n != (ssize_t)sizeof(id)) {
+        if (tidal__random(&id, sizeof(id)) != 0) {
             return TIDAL_EIO;
         }
     }

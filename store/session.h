@@ -80,8 +80,8 @@ typedef struct tidal_session_state {
 
 typedef struct tidal_sessions tidal_sessions;
 
-/* A fresh random id from getrandom(2), never {0, 0}.  TIDAL_EIO if the
- * kernel's generator fails (*out untouched). */
+/* A fresh random id from the random source (base/random.h), never {0, 0}.
+ * TIDAL_EIO if the kernel's generator fails (*out untouched). */
 int tidal_session_id_new(tidal_session_id *out) __attribute__((warn_unused_result));
 
 /* <0, 0, >0 ordering ids by (hi, lo).  Cannot fail. */

@@ -270,9 +270,9 @@ commit(tidal_wal *w, struct tidal__wal_entry *e, bool *wake)
         if (tidal__wal_pwrite_all(w->fd, e->bytes, e->len, seg->size) != 0) {
             /* Cut a partial write off so the file stays whole batches; the
              * log is failed either way (recovery would cut it too). */
+            rc = tidal__wal_fail(w, "write");
             (void)ftruncate(w->fd, (off_t)seg->size);
-            w->failed = TIDAL_EIO;
-            return TIDAL_EIO;
+            return rc;
         }
         seg->size += e->len;
     }

@@ -156,6 +156,11 @@ int tidal__wal_seg_roll_if_full(tidal_wal *w, size_t len) __attribute__((warn_un
 /* Writes all of buf at off, retrying short writes and EINTR.  0 or errno. */
 int tidal__wal_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 
+/* Under lock: fails the log for good after a write or sync that failed (what
+ * names it, errno says why) and reports it once (TIDAL_EVENT_DISK_ERROR).
+ * Returns TIDAL_EIO. */
+int tidal__wal_fail(tidal_wal *w, const char *what);
+
 /* The same for n iovecs (which it may change).  0 or errno. */
 struct iovec;
 int tidal__wal_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off);

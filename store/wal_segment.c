@@ -34,6 +34,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "store/wal_internal.h"
 
 void
@@ -273,6 +274,20 @@ fail_file:
 }
 
 int
+tidal__wal_fail(tidal_wal *w, const char *what)
+{
+    int e = errno;
+
+    if (w->failed == 0) {
+        tidal__log(TIDAL_EVENT_DISK_ERROR, 1, "log of origin %u shard %u in %s: %s failed: %s",
+                   w->opts.origin, w->opts.shard, w->dir != NULL ? w->dir : "memory", what,
+                   strerror(e));
+    }
+    w->failed = TIDAL_EIO;
+    return TIDAL_EIO;
+}
+
+int
 tidal__wal_seg_roll_if_full(tidal_wal *w, size_t len)
 {
     struct tidal__wal_seg *cur = &w->segs[w->nsegs - 1];
@@ -284,8 +299,7 @@ tidal__wal_seg_roll_if_full(tidal_wal *w, size_t len)
     }
     if (w->sync_fds) {
         if (fdatasync(old) != 0) {
-            w->failed = TIDAL_EIO;
-            return TIDAL_EIO;
+            return tidal__wal_fail(w, "fdatasync of a full segment");
         }
         w->stats.syncs++;
         /* Everything written so far is in this segment or older ones, all
@@ -301,7 +315,7 @@ tidal__wal_seg_roll_if_full(tidal_wal *w, size_t len)
     rc = tidal__wal_seg_create(w);
     if (rc != 0) {
         if (rc == TIDAL_EIO) {
-            w->failed = TIDAL_EIO;
+            (void)tidal__wal_fail(w, "creating a segment");
         }
         return rc;
     }

@@ -129,8 +129,8 @@ tidal__wal_write_pending(tidal_wal *w)
         }
         if (tidal__wal_pwritev_all(w->fd, iov, n, seg->size) != 0) {
             /* as in commit: whole batches only, and the log is failed */
+            rc = tidal__wal_fail(w, "write");
             (void)ftruncate(w->fd, (off_t)seg->size);
-            rc = TIDAL_EIO;
             break;
         }
         seg->size += bytes;
@@ -141,7 +141,6 @@ tidal__wal_write_pending(tidal_wal *w)
         }
     }
     if (rc != 0) {
-        w->failed = TIDAL_EIO;
         pthread_cond_broadcast(&w->durable_cv);
         return TIDAL_EIO;
     }
@@ -197,7 +196,7 @@ sync_round(tidal_wal *w)
     w->sync_ns = t1 - t0;
     w->last_round_lsns = target > w->durable_lsn ? target - w->durable_lsn : 0;
     if (rc != 0) {
-        w->failed = TIDAL_EIO;
+        (void)tidal__wal_fail(w, "fdatasync");
         pthread_cond_broadcast(&w->durable_cv);
         return;
     }

@@ -12,6 +12,7 @@
  * log with the WAL's own API and then tearing it (truncating the file).
  */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "messages/record.h"
 #include "repl_helpers.h"
 #include "store/wal.h"
+#include "tidal/log.h"
 
 TIDAL_SUITE(repl_crash);
 
@@ -261,25 +263,41 @@ tear(const char *path, off_t bytes)
     cr_assert_eq(truncate(path, st.st_size - bytes), 0);
 }
 
-/* Runs fn with stderr captured into buf. */
+struct captured {
+    char *buf;
+    size_t cap;
+    size_t len;
+    uint64_t truncated; /* TIDAL_EVENT_LOG_TRUNCATED lines */
+};
+
 static void
-capture_stderr(void (*fn)(void *), void *arg, char *buf, size_t cap)
+capture_line(void *arg, int event, uint64_t count, const char *line)
 {
-    char path[] = "/tmp/tidal-stderr-XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert(fd >= 0);
-    fflush(stderr);
-    int saved = dup(STDERR_FILENO);
-    dup2(fd, STDERR_FILENO);
+    struct captured *c = arg;
+    (void)count;
+    if (event == TIDAL_EVENT_LOG_TRUNCATED) {
+        c->truncated++;
+    }
+    int n = snprintf(c->buf + c->len, c->cap - c->len, "%s\n", line);
+    if (n > 0) {
+        c->len = c->len + (size_t)n < c->cap ? c->len + (size_t)n : c->cap - 1;
+    }
+}
+
+/* Runs fn with the operator events it logs captured into buf (tidal/log.h);
+ * fails unless exactly one of them reports a truncated tail. */
+static void
+capture_log(void (*fn)(void *), void *arg, char *buf, size_t cap)
+{
+    struct captured c = {.buf = buf, .cap = cap};
+    buf[0] = '\0';
+    uint64_t before = tidal_log_count(TIDAL_EVENT_LOG_TRUNCATED);
+    tidal_log_set(capture_line, &c);
     fn(arg);
-    fflush(stderr);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    ssize_t n = pread(fd, buf, cap - 1, 0);
-    buf[n > 0 ? n : 0] = '\0';
-    close(fd);
-    unlink(path);
+    tidal_log_set(NULL, NULL);
     fprintf(stderr, "%s", buf); /* still shown */
+    cr_assert_eq(c.truncated, 1, "truncated tails logged: %" PRIu64, c.truncated);
+    cr_assert_eq(tidal_log_count(TIDAL_EVENT_LOG_TRUNCATED), before + 1);
 }
 
 struct reopen_arg {
@@ -348,7 +366,7 @@ torn_own_tail(tidal_durability_policy pol)
 
     char err[4096];
     struct reopen_arg ra = {&e, 0, pol};
-    capture_stderr(reopen_cb, &ra, err, sizeof(err));
+    capture_log(reopen_cb, &ra, err, sizeof(err));
     cr_assert(strstr(err, "torn tail") != NULL, "torn tail not reported: %s", err);
     repl_wl_check(e.r[0], &w);
     repl_wl_signals(e.r[0], &w, 5);
@@ -390,7 +408,7 @@ Test(repl_crash, torn_peer_copy_is_reshipped)
 
     char err[4096];
     struct reopen_arg ra = {&e, 0, TIDAL_SYNC};
-    capture_stderr(reopen_cb, &ra, err, sizeof(err));
+    capture_log(reopen_cb, &ra, err, sizeof(err));
     cr_assert(strstr(err, "torn tail") != NULL, "torn tail not reported: %s", err);
     cr_assert_eq(repl_stats(e.r[0]).applied_lsn[1], 15, "the torn batch is gone");
     wait_applied(&e, 1, 16);

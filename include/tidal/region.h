@@ -275,6 +275,7 @@ typedef struct tidal_region_stats {
     uint64_t room_waits;          /* write calls that waited for room in a full log
                                    * (counted as they start waiting) */
     uint64_t peers_let_go;        /* times a peer stopped holding the log (peer_hold_ms) */
+    uint64_t writes_refused;      /* writes refused for room, disk, a limit or memory (log.h) */
 } tidal_region_stats;
 
 TIDAL_API void tidal_region_stats_get(tidal_region *r, tidal_region_stats *out);
