@@ -2,7 +2,7 @@
  * The hard-negative set: per (user, item), the greatest hide stamp and the
  * greatest unhide stamp seen, and whether the item is hidden from the user.
  *
- * Rule ("union semantics", DESIGN.md): an item is hidden iff a hide exists
+ * Rule ("union semantics", docs/design.md): an item is hidden iff a hide exists
  * and no unhide is strictly greater in (wall, logical).  Only (wall, logical)
  * decides: on equal (wall, logical) a hide wins whatever the node ids, so a
  * hide and an unhide issued "at the same time" in two regions leave the item

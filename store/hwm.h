@@ -7,7 +7,7 @@
  * replay) and changes nothing.  The HWM of a session never seen is 0, so
  * seqno 0 is never applied and seqnos start at 1.  The tracker does not look
  * for gaps: the apply path in front of it delivers each session's seqnos in
- * order and holds a later one until the gap fills (DESIGN.md), so accepting
+ * order and holds a later one until the gap fills (docs/design.md), so accepting
  * 7 after 5 would be the caller's bug, not the tracker's.
  *
  * The table is durable state: tidal_hwm_encode/decode write and read all of

@@ -1,5 +1,5 @@
 /*
- * The seed's Task 05 (../shared/seed/000_24af9e65d2a997e7.txt), in C:
+ * The seed's Task 05 (docs/design.md, "Where tidal comes from"), in C:
  * cross-region session integration tests, with the seed's scenarios, numbers
  * and assertions.  The seed's sleeps (200, 100, 50 ms) are kept as deadlines:
  * each wait polls until its condition holds and fails once the seed's time

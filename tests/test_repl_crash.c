@@ -1,6 +1,6 @@
 /*
  * Crash and restart of regions with a directory: no acknowledged write is
- * lost (DESIGN.md, invariant 4), new writes continue the seqnos and LSNs of
+ * lost (docs/design.md, invariant 4), new writes continue the seqnos and LSNs of
  * the old ones, and shipping resumes both ways until every region converges.
  *
  * A crash (tidal_region_crash) stops a region as kill -9 would: only what its

@@ -1,6 +1,6 @@
 /*
  * The fault scenarios of issue 4, each with a fixed seed, each checking the
- * invariants of DESIGN.md against state computed independently by the test
+ * invariants of docs/design.md against state computed independently by the test
  * and against the fault trace (a scenario that injected nothing fails):
  *   (a) partition A|B while both write, heal: every piece of state converges;
  *   (b) 30% duplication and reordering (window 8) on every link: nothing is

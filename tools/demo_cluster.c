@@ -4,7 +4,7 @@
  * region mid-session; users hide and unhide items from different regions with
  * racing stamps; every link duplicates and reorders envelopes, and region 2 is
  * partitioned from the others for part of the run, then healed.  Then the
- * invariants of DESIGN.md are checked, each PASS or FAIL:
+ * invariants of docs/design.md are checked, each PASS or FAIL:
  *   convergence          every region's state digest is equal
  *   no double counting   every count and every session list is exact
  *   hard negatives       visibility is LWW by (wall, logical), hide wins ties

@@ -14,7 +14,7 @@
  * to the local store, appended to the region's WAL and acknowledged once
  * durable under the region's policy; it is shipped to every peer, which
  * applies each batch once, in LSN order per origin.  Replicated state merges
- * commutatively (DESIGN.md), so duplicates, replays and reconciliation never
+ * commutatively (docs/design.md), so duplicates, replays and reconciliation never
  * count anything twice.
  *
  * Backpressure: an ephemeral region keeps its batches in memory until every
