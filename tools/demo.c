@@ -8,7 +8,8 @@
  * checks the accounting exactly: every handled increment is a sent one minus
  * the drops plus the duplicates and replays the trace recorded.  Then, with
  * faults cleared, it measures actor-to-actor throughput and ask latency.
- * Exit 0 if every check passes, 1 if one fails, 2 on a usage error.
+ * Exit 0 if every check passes, 1 if one fails, 2 on a usage error
+ * (demo_args.c reads the command line).
  */
 #include <ftw.h>
 #include <inttypes.h>
@@ -151,43 +152,6 @@ driver_handle(tidal_ctx *ctx, void *state, const tidal_msg *m)
 
 
 static int
-parse(int argc, char **argv, struct opts *o)
-{
-    o->seed = 1;
-    o->transport = NULL;
-    o->messages = 20000;
-    o->json = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            printf("usage: tidal demo [--seed N] [--transport inproc|ipc|tcp] [--messages N] "
-                   "[--json]\n"
-                   "  Runs two nodes (node-a on inproc, node-b on ipc unless --transport),\n"
-                   "  a counter workload under a seeded fault profile, a replay, then a\n"
-                   "  throughput and ask-latency run; prints a report.\n");
-            return 1;
-        } else if (strcmp(a, "--json") == 0) {
-            o->json = 1;
-        } else if (strcmp(a, "--seed") == 0 && v != NULL) {
-            o->seed = strtoull(v, NULL, 0);
-            i++;
-        } else if (strcmp(a, "--messages") == 0 && v != NULL && atoi(v) > 0) {
-            o->messages = (uint32_t)atoi(v);
-            i++;
-        } else if (strcmp(a, "--transport") == 0 && v != NULL &&
-                   (strcmp(v, "inproc") == 0 || strcmp(v, "ipc") == 0 || strcmp(v, "tcp") == 0)) {
-            o->transport = v;
-            i++;
-        } else {
-            fprintf(stderr, "tidal demo: bad argument '%s' (try tidal demo --help)\n", a);
-            return 2;
-        }
-    }
-    return 0;
-}
-
-static int
 base_for(const char *transport, const char *dflt, const char *dir, const char *node, char *out,
          size_t cap)
 {
@@ -287,9 +251,9 @@ int
 tidal_tool_demo(int argc, char **argv)
 {
     struct opts o;
-    int prv = parse(argc, argv, &o);
-    if (prv != 0) {
-        return prv == 1 ? 0 : 2;
+    enum demo_parse prv = tidal_demo_parse(argc, argv, &o);
+    if (prv != DEMO_RUN) {
+        return prv == DEMO_HELP ? 0 : 2;
     }
     char dir[] = "/tmp/tidal-demo-XXXXXX";
     if (mkdtemp(dir) == NULL) {
@@ -376,7 +340,7 @@ tidal_tool_demo(int argc, char **argv)
         goto fail;
     }
     r.tput_ns = now_ns() - t0;
-    r.asks = 2000;
+    r.asks = ASKS;
     lat = calloc(r.asks, sizeof(*lat));
     if (lat == NULL) {
         goto fail;

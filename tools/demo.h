@@ -3,19 +3,41 @@
 #define TIDAL_TOOLS_DEMO_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "tidal/runtime.h"
 #include "tools/tool.h"
 
 #define COUNTERS 4  /* counter actors on node-a */
 #define SESSIONS 64 /* virtual sessions on node-b */
+#define ASKS 2000u  /* asks timed in phase 2 */
+
+#define DEMO_MESSAGES_DEFAULT 20000u
+/* The throughput run sends 10 x --messages, counted in a uint32_t. */
+#define DEMO_MESSAGES_MAX 400000000u
+_Static_assert(DEMO_MESSAGES_MAX * 10ull <= UINT32_MAX, "throughput count fits a uint32_t");
 
 struct opts {
     uint64_t seed;
-    const char *transport; /* NULL = inproc + ipc */
-    uint32_t messages;
-    int json;
+    const char *transport; /* NULL = node-a on inproc, node-b on ipc, cluster on inproc */
+    uint32_t messages;     /* phase 1's counter increments; 0 is refused */
+    int json;              /* 0 = text report */
 };
+
+/* What tidal_demo_parse found: run the demo, or exit with this code. */
+enum demo_parse {
+    DEMO_RUN = 0,  /* *o is filled */
+    DEMO_HELP = 1, /* the help was printed: exit 0 */
+    DEMO_USAGE = 2 /* an error naming the argument was printed: exit 2 */
+};
+
+/* Parses argv (argv[0] = "demo") into *o.  Prints the help to stdout or one
+ * line naming the bad argument to stderr.  Cannot fail otherwise. */
+enum demo_parse tidal_demo_parse(int argc, char **argv, struct opts *o);
+
+/* Prints `tidal demo --help`: every phase, every option, every exit code.
+ * Cannot fail. */
+void tidal_demo_help(FILE *f);
 
 struct report {
     struct tidal_demo_cluster_report cl;
