@@ -2,6 +2,7 @@
 #ifndef TIDAL_TOOLS_DEMO_H
 #define TIDAL_TOOLS_DEMO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -10,6 +11,7 @@
 
 #define COUNTERS 4  /* counter actors on node-a */
 #define SESSIONS 64 /* virtual sessions on node-b */
+#define REPLAYED 8  /* envelopes replayed to counter-0 after phase 1's count */
 #define ASKS 2000u  /* asks timed in phase 2 */
 
 #define DEMO_MESSAGES_DEFAULT 20000u
@@ -43,11 +45,16 @@ struct report {
     struct tidal_demo_cluster_report cl;
     int cluster_rv;
     uint64_t counter_sent, session_sent, handled, faults[TIDAL_FAULT_COUNT];
+    uint64_t dropped, duplicated; /* node-a's DROP and DUPLICATE when handled was counted */
     uint64_t replayed, dups_seen_before, dups_seen_after, dead, rejected;
     uint64_t tput_msgs, tput_ns, frames;
     uint64_t ask_p50_ns, ask_p99_ns, asks;
     int accounting_ok, replay_ok;
 };
+
+/* Whether every check passed: the exit code and the report's result agree.
+ * Cannot fail. */
+bool tidal_demo_passed(const struct report *r);
 
 /* Prints the report as text or JSON (o->json).  Cannot fail. */
 void tidal_demo_print_report(const struct opts *o, const char *ua, const char *ub,
