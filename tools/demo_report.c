@@ -78,8 +78,9 @@ tidal_demo_print_report(const struct opts *o, const char *ua, const char *ub,
            "(its duplicates seen %" PRIu64 " -> %" PRIu64 ")\n",
            r->replay_ok ? "PASS" : "FAIL", r->replayed, r->dups_seen_before, r->dups_seen_after);
     printf("[%s] the fault profile injected faults\n", injected ? "PASS" : "FAIL");
-    printf("throughput node-a -> node-b (no faults): %" PRIu64 " msgs in %.3f s = %.0f msg/s\n",
-           r->tput_msgs, r->tput_ns / 1e9, tput);
+    printf("throughput node-a -> node-b (no faults): %" PRIu64 " msgs in %" PRIu64
+           " frames, %.3f s = %.0f msg/s\n",
+           r->tput_msgs, r->frames, r->tput_ns / 1e9, tput);
     printf("ask round trip node-a -> node-b: p50 %.1f us, p99 %.1f us over %" PRIu64 " asks\n",
            r->ask_p50_ns / 1e3, r->ask_p99_ns / 1e3, r->asks);
     printf("replication: 3 regions on %s, %" PRIu64 " writes (sessions, roaming agents, hide/unhide "
