@@ -12,10 +12,14 @@
  * actor-to-actor throughput and ask latency; demo_cluster.c is the
  * replication phase.
  * Exit 0 if every check passes, 1 if one fails, 2 on a usage error
- * (demo_args.c reads the command line).
+ * (demo_args.c reads the command line), 128 + the signal when SIGINT or
+ * SIGTERM stops the run (demo_stop.c): its temporary directory is removed
+ * on every path.
  */
-#include <ftw.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,7 +157,6 @@ driver_handle(tidal_ctx *ctx, void *state, const tidal_msg *m)
     return 0;
 }
 
-
 static int
 base_for(const char *transport, const char *dflt, const char *dir, const char *node, char *out,
          size_t cap)
@@ -169,31 +172,29 @@ base_for(const char *transport, const char *dflt, const char *dir, const char *n
 }
 
 static int
-rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static int
 cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
 }
 
+/* Whether a signal asked the run to stop: every loop that may run long
+ * checks it (demo_stop.c). */
+static bool
+stopped(void)
+{
+    return tidal_demo_stop_signal() != 0;
+}
+
 static bool
 wait_for(atomic_long *v, long want, uint64_t timeout_ms)
 {
     uint64_t end = now_ns() + timeout_ms * 1000000u;
-    while (atomic_load(v) < want && now_ns() < end) {
+    while (atomic_load(v) < want && now_ns() < end && !stopped()) {
         usleep(200);
     }
     return atomic_load(v) == want;
 }
-
 
 static int
 spawn_all(tidal_runtime *a, tidal_runtime *b, struct demo *d, tidal_addr *counters,
@@ -296,10 +297,10 @@ phase_faults(struct run *x)
     int64_t one = 1;
     r->counter_sent = x->o.messages;
     r->session_sent = x->o.messages / 4;
-    for (uint64_t i = 0; i < r->counter_sent; i++) {
+    for (uint64_t i = 0; i < r->counter_sent && !stopped(); i++) {
         CHECK(tidal_send(x->a, &x->counters[i % COUNTERS], T_ADD, &one, 8, 5000));
     }
-    for (uint64_t i = 0; i < r->session_sent; i++) {
+    for (uint64_t i = 0; i < r->session_sent && !stopped(); i++) {
         uint8_t key[16] = {0};
         key[15] = (uint8_t)(i % SESSIONS);
         tidal_addr s;
@@ -313,7 +314,7 @@ phase_faults(struct run *x)
     r->duplicated = st.faults[TIDAL_FAULT_DUPLICATE];
     long want = (long)(r->counter_sent + r->session_sent - r->dropped + r->duplicated);
     uint64_t end = now_ns() + 10000000000ull;
-    while (handled_total(x->d) < want && now_ns() < end) {
+    while (handled_total(x->d) < want && now_ns() < end && !stopped()) {
         usleep(500);
     }
     usleep(20000); /* anything past the expected count would show as excess */
@@ -340,7 +341,7 @@ phase_replay(struct run *x)
     do {
         CHECK(tidal_actor_stats_get(x->a, c0, &after));
     } while (after.duplicates_seen < before.duplicates_seen + replayed && now_ns() < end &&
-             usleep(500) == 0);
+             !stopped() && usleep(500) == 0);
     r->replay_ok = replayed > 0 && after.duplicates_seen >= before.duplicates_seen + replayed;
     r->dups_seen_before = before.duplicates_seen;
     r->dups_seen_after = after.duplicates_seen;
@@ -364,6 +365,9 @@ phase_throughput(struct run *x)
     uint64_t t0 = now_ns();
     CHECK(tidal_send(x->a, &x->driver, T_GO, &go, 4, 5000));
     if (!wait_for(&x->d->sink_count, (long)r->tput_msgs, 60000)) {
+        if (stopped()) {
+            return 0;
+        }
         fprintf(stderr, "tidal demo: throughput run did not finish\n");
         return TIDAL_ETIMEDOUT;
     }
@@ -385,6 +389,9 @@ phase_asks(struct run *x)
     }
     int rv = 0;
     for (uint64_t i = 0; i < r->asks; i++) {
+        if (stopped()) {
+            goto free_lat;
+        }
         tidal_reply rep;
         uint64_t t = now_ns();
         if ((rv = tidal_ask(x->a, &x->d->sink, T_ECHO, &i, 8, 5000, &rep)) != 0) {
@@ -417,6 +424,52 @@ count_losses(struct run *x)
     }
 }
 
+/* Makes the run's temporary directory in o->dir (default /tmp) and tells
+ * the signal watcher.  Prints why on failure. */
+static bool
+make_dir(const struct opts *o, char *dir, size_t cap)
+{
+    const char *parent = o->dir != NULL ? o->dir : "/tmp";
+    if (snprintf(dir, cap, "%s/tidal-demo-XXXXXX", parent) >= (int)cap || mkdtemp(dir) == NULL) {
+        fprintf(stderr, "tidal demo: cannot make a directory in '%s': %s\n", parent,
+                strerror(errno));
+        return false;
+    }
+    tidal_demo_stop_dir(dir);
+    return true;
+}
+
+/* Every phase, then the report unless a signal stopped the run.  Returns the
+ * exit code; closes what it opened. */
+static int
+run_phases(struct run *x, const char *dir)
+{
+    char ua[128], ub[128];
+    base_for(x->o.transport, "inproc", dir, "a", ua, sizeof(ua));
+    base_for(x->o.transport, "ipc", dir, "b", ub, sizeof(ub));
+    int code = 1;
+    int rv = open_nodes(x, ua, ub);
+    rv = rv != 0 || stopped() ? rv : phase_faults(x);
+    rv = rv != 0 || stopped() ? rv : phase_replay(x);
+    rv = rv != 0 || stopped() ? rv : phase_throughput(x);
+    rv = rv != 0 || stopped() ? rv : phase_asks(x);
+    if (rv == 0 && !stopped()) {
+        count_losses(x);
+        x->r.cluster_rv = tidal_tool_demo_cluster(x->o.transport, dir, x->o.seed, &x->r.cl);
+    }
+    if (rv == 0 && !stopped()) {
+        tidal_demo_print_report(&x->o, ua, ub, &x->r);
+        code = tidal_demo_passed(&x->r) ? 0 : 1;
+    }
+    int ca = tidal_runtime_close(x->a);
+    int cb = tidal_runtime_close(x->b);
+    if (ca != 0 || cb != 0) {
+        code = 1;
+    }
+    free(x->d);
+    return code;
+}
+
 int
 tidal_tool_demo(int argc, char **argv)
 {
@@ -425,32 +478,24 @@ tidal_tool_demo(int argc, char **argv)
     if (prv != DEMO_RUN) {
         return prv == DEMO_HELP ? 0 : 2;
     }
-    char dir[] = "/tmp/tidal-demo-XXXXXX";
-    if (mkdtemp(dir) == NULL) {
-        perror("tidal demo: mkdtemp");
+    int rv = tidal_demo_stop_watch(); /* before any thread starts */
+    if (rv != 0) {
+        fprintf(stderr, "tidal demo: cannot watch for signals: %s\n", strerror(rv));
         return 1;
     }
-    char ua[128], ub[128];
-    base_for(x.o.transport, "inproc", dir, "a", ua, sizeof(ua));
-    base_for(x.o.transport, "ipc", dir, "b", ub, sizeof(ub));
+    char dir[PATH_MAX];
     int code = 1;
-    int rv = open_nodes(&x, ua, ub);
-    rv = rv != 0 ? rv : phase_faults(&x);
-    rv = rv != 0 ? rv : phase_replay(&x);
-    rv = rv != 0 ? rv : phase_throughput(&x);
-    rv = rv != 0 ? rv : phase_asks(&x);
-    if (rv == 0) {
-        count_losses(&x);
-        x.r.cluster_rv = tidal_tool_demo_cluster(x.o.transport, dir, x.o.seed, &x.r.cl);
-        tidal_demo_print_report(&x.o, ua, ub, &x.r);
-        code = tidal_demo_passed(&x.r) ? 0 : 1;
+    if (make_dir(&x.o, dir, sizeof(dir))) {
+        code = run_phases(&x, dir);
+        tidal_demo_rmtree(dir);
+        tidal_demo_stop_dir(NULL);
     }
-    int ca = tidal_runtime_close(x.a);
-    int cb = tidal_runtime_close(x.b);
-    if (ca != 0 || cb != 0) {
-        code = 1;
+    int sig = tidal_demo_stop_signal();
+    if (sig != 0) {
+        fprintf(stderr, "tidal demo: stopped by %s: nodes closed, temporary directory removed\n",
+                sig == SIGINT ? "SIGINT" : "SIGTERM");
+        code = DEMO_EXIT_SIGNAL(sig);
     }
-    free(x.d);
-    nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    tidal_demo_stop_unwatch();
     return code;
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "tools/demo.h"
 
@@ -21,7 +22,8 @@ void
 tidal_demo_help(FILE *f)
 {
     fprintf(f,
-            "usage: tidal demo [--seed N] [--transport inproc|ipc|tcp] [--messages N] [--json]\n"
+            "usage: tidal demo [--seed N] [--transport inproc|ipc|tcp] [--messages N]\n"
+            "                  [--dir DIR] [--json]\n"
             "\n"
             "Runs two actor nodes and a three-region cluster in this process, checks\n"
             "them, and prints a report.  node-a listens on inproc and node-b on ipc (in\n"
@@ -44,14 +46,20 @@ tidal_demo_help(FILE *f)
             "  --seed N         seed of every fault decision, decimal or 0x hex (default 1)\n"
             "  --transport T    inproc, ipc or tcp, for both nodes and the cluster\n"
             "  --messages N     phase 1's increments, 1 to %u (default %u)\n"
+            "  --dir DIR        make the temporary directory (ipc sockets) inside DIR,\n"
+            "                   an existing directory, path of at most %u bytes\n"
+            "                   (default /tmp)\n"
             "  --json           print the report as one JSON object\n"
             "  -h, --help       print this help\n"
             "\n"
             "exit codes:\n"
             "  0    every check passed\n"
             "  1    a check failed, or the run could not complete\n"
-            "  2    usage error: a bad option or value (nothing was run)\n",
-            COUNTERS, SESSIONS, ASKS, DEMO_MESSAGES_MAX, DEMO_MESSAGES_DEFAULT);
+            "  2    usage error: a bad option or value (nothing was run)\n"
+            "  130  stopped by SIGINT (Ctrl-C), 143 stopped by SIGTERM: the run stops,\n"
+            "       closes its nodes and removes its temporary directory; a second\n"
+            "       signal exits at once, removing the directory first\n",
+            COUNTERS, SESSIONS, ASKS, DEMO_MESSAGES_MAX, DEMO_MESSAGES_DEFAULT, DEMO_DIR_BYTES_MAX);
 }
 
 /* Reads all of s as an integer from 0 to max: decimal, or hex after "0x".
@@ -118,6 +126,23 @@ set_transport(struct opts *o, const char *name, const char *v)
 }
 
 static bool
+set_dir(struct opts *o, const char *name, const char *v)
+{
+    struct stat st;
+    if (strlen(v) > DEMO_DIR_BYTES_MAX) {
+        fprintf(stderr, "tidal demo: %s '%s': longer than %u bytes (ipc socket paths are short)\n",
+                name, v, DEMO_DIR_BYTES_MAX);
+        return false;
+    }
+    if (stat(v, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "tidal demo: %s '%s': not an existing directory\n", name, v);
+        return false;
+    }
+    o->dir = v;
+    return true;
+}
+
+static bool
 set_json(struct opts *o, const char *name, const char *v)
 {
     (void)name;
@@ -131,9 +156,8 @@ static const struct option {
     bool takes_value;
     bool (*set)(struct opts *o, const char *name, const char *v); /* prints why on false */
 } options[] = {
-    {"--seed", true, set_seed},
-    {"--transport", true, set_transport},
-    {"--messages", true, set_messages},
+    {"--seed", true, set_seed},         {"--transport", true, set_transport},
+    {"--messages", true, set_messages}, {"--dir", true, set_dir},
     {"--json", false, set_json},
 };
 
