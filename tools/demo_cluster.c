@@ -10,6 +10,8 @@
  *   hard negatives       visibility is LWW by (wall, logical), hide wins ties
  *   visibility           a write in region 0 is readable in region 1 (p50/p99)
  *   bad input            garbage on a region's socket is counted, state unchanged
+ * A signal (demo_stop.c) ends every wait early and skips the steps left; the
+ * cluster is closed all the same.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,7 +24,7 @@
 #include <nng/protocol/pipeline0/push.h>
 
 #include "tidal/region.h"
-#include "tools/tool.h"
+#include "tools/demo.h"
 
 #define REGIONS 3
 #define AGENTS 24
@@ -36,6 +38,13 @@ now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Whether the run may go on: no error and no signal asking it to stop. */
+static bool
+go_on(int rv)
+{
+    return rv == 0 && tidal_demo_stop_signal() == 0;
 }
 
 static bool
@@ -54,7 +63,7 @@ static bool
 wait_converged(tidal_region **r, uint64_t ms)
 {
     uint64_t end = now_ns() + ms * 1000000u;
-    while (!all_digests_equal(r) && now_ns() < end) {
+    while (!all_digests_equal(r) && now_ns() < end && go_on(0)) {
         usleep(2000);
     }
     return all_digests_equal(r);
@@ -138,7 +147,7 @@ run_agents(tidal_region **r, int first, int last, struct tally *t, tidal_session
         if (roams) { /* the start must reach the region the agent roams to */
             tidal_session_view v;
             uint64_t end = now_ns() + 5000000000ull;
-            while (tidal_get_session(r[away], sids[i], &v) != 0 && now_ns() < end) {
+            while (tidal_get_session(r[away], sids[i], &v) != 0 && now_ns() < end && go_on(0)) {
                 usleep(500);
             }
         }
@@ -207,7 +216,7 @@ measure_visibility(tidal_region **r, uint64_t *p50, uint64_t *p99)
     tidal_session_id s;
     uint64_t lat[VIS_WRITES];
     int rv = tidal_start_session(r[0], 77, NULL, &s);
-    for (int i = 0; rv == 0 && i < VIS_WRITES; i++) {
+    for (int i = 0; go_on(rv) && i < VIS_WRITES; i++) {
         uint64_t t0 = now_ns();
         rv = tidal_signal_in_session(r[0], s, "view", 7, 1.0, t0);
         tidal_region_stats st;
@@ -220,7 +229,7 @@ measure_visibility(tidal_region **r, uint64_t *p50, uint64_t *p99)
         }
         lat[i] = now_ns() - t0;
     }
-    if (rv == 0) {
+    if (go_on(rv)) { /* a stopped run leaves lat partly unwritten */
         qsort(lat, VIS_WRITES, sizeof(lat[0]), cmp_u64);
         *p50 = lat[VIS_WRITES / 2];
         *p99 = lat[VIS_WRITES * 99 / 100];
@@ -248,7 +257,7 @@ bad_input(tidal_region **r)
     bool ok = nng_dial(s, to.url, NULL, 0) == 0 && nng_send(s, (void *)junk, sizeof(junk), 0) == 0;
     uint64_t end = now_ns() + 5000000000ull;
     uint64_t rejected = 0;
-    while (ok && now_ns() < end) {
+    while (ok && now_ns() < end && go_on(0)) {
         tidal_runtime_stats(rt, &after);
         rejected = 0;
         for (int k = 0; k < TIDAL_REJECT_COUNT; k++) {
@@ -296,11 +305,11 @@ tidal_tool_demo_cluster(const char *transport, const char *dir, uint64_t seed,
             rv = tidal_cluster_fault_set(c, (tidal_region_id)a, (tidal_region_id)b, &noisy, 1);
         }
     }
-    rv = rv != 0 ? rv : run_agents(r, 0, AGENTS / 2, &t, sids);
-    rv = rv != 0 ? rv : tidal_cluster_partition(c, 2, 0);
-    rv = rv != 0 ? rv : tidal_cluster_partition(c, 2, 1);
-    rv = rv != 0 ? rv : run_agents(r, AGENTS / 2, AGENTS, &t, sids);
-    rv = rv != 0 ? rv : run_races(r, races, seed);
+    rv = go_on(rv) ? run_agents(r, 0, AGENTS / 2, &t, sids) : rv;
+    rv = go_on(rv) ? tidal_cluster_partition(c, 2, 0) : rv;
+    rv = go_on(rv) ? tidal_cluster_partition(c, 2, 1) : rv;
+    rv = go_on(rv) ? run_agents(r, AGENTS / 2, AGENTS, &t, sids) : rv;
+    rv = go_on(rv) ? run_races(r, races, seed) : rv;
     for (int i = 0; rv == 0 && i < REGIONS; i++) {
         tidal_stats st;
         tidal_runtime_stats(tidal_region_runtime(r[i]), &st);
@@ -309,8 +318,8 @@ tidal_tool_demo_cluster(const char *transport, const char *dir, uint64_t seed,
         }
     }
     uint64_t t0 = now_ns();
-    rv = rv != 0 ? rv : tidal_cluster_heal(c);
-    if (rv == 0) {
+    rv = go_on(rv) ? tidal_cluster_heal(c) : rv;
+    if (go_on(rv)) {
         rep->converged = wait_converged(r, 10000);
         rep->converge_ms = (now_ns() - t0) / 1000000u;
         rep->exact = counts_exact(r, &t, sids);
