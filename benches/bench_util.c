@@ -1,8 +1,9 @@
 /*
  * Helpers shared by the benchmarks: see bench_util.h.
  *
- * The SPSC ring is the in-memory ceiling of MEASURED.md: one producer thread
- * encodes each envelope with msgpack-c straight into a ring slot, one
+ * The SPSC ring is the in-memory ceiling of docs/measurements.md: one
+ * producer thread encodes each envelope with msgpack-c straight into a ring
+ * slot, one
  * consumer decodes it with msgpack_unpack_next.  Head and tail live on their
  * own cache lines and each side caches the other's index, so a slot costs one
  * release store and, in steady state, no cache-line transfer per message.

@@ -2,8 +2,8 @@
  * Helpers shared by the benchmarks in benches/ (like nng's perf tools).
  *
  * Every benchmark prints one JSON object on stdout with units in its keys,
- * measures its own baselines in the same run (MEASURED.md: figures move by
- * up to 2x between runs and machines), asserts the counts of what it timed
+ * measures its own baselines in the same run (docs/measurements.md: figures
+ * move by up to 2x between runs and machines), asserts the counts of what it timed
  * (exit 1 if one is off) and never asserts a timing.  `--quick` makes every
  * count tiny, so ctest runs each benchmark and it never rots.
  *
@@ -121,7 +121,7 @@ uint64_t bench_latch_wait(bench_latch *l, uint32_t timeout_ms);
 
 /* ---- the in-memory ceiling --------------------------------------------------------- */
 
-/* A msgpack envelope of seven fields, as MEASURED.md measured it:
+/* A msgpack envelope of seven fields, as docs/measurements.md measured it:
  * [version, type, from str, to str, id, hlc uint64, payload bin].
  * Encoded with msgpack-c's packer, decoded with msgpack_unpack_next. */
 #define BENCH_ENV_BYTES_MAX 128u

@@ -1,7 +1,7 @@
 /*
  * A bounded, strict, non-allocating msgpack reader.
  *
- * msgpack-c's unpacker allocates what the input declares (DEPENDENCIES.md:
+ * msgpack-c's unpacker allocates what the input declares (docs/dependencies.md:
  * five bytes can ask for 128 GiB), so every decoder that reads bytes from
  * outside uses this cursor instead.  Invariants:
  *  - It never reads past end and never allocates.

@@ -16,7 +16,7 @@
  * nng callback's thread).  Only a frame nng cannot take at once goes through
  * nng_send_aio on tx_aio, whose completion runs tx_cb on nng's task queue.
  * That completion cost a task-queue thread's wake-up per frame (~30 us on 2
- * vCPUs, MEASURED.md) on the path of every lone message, which is every
+ * vCPUs, docs/measurements.md) on the path of every lone message, which is every
  * message of a latency-bound exchange.
  *
  * Bounds: a link holds at most TIDAL_LINK_ENVELOPES_MAX envelopes (and

@@ -253,7 +253,7 @@ run_unit(tidal_runtime *rt, struct tidal__unit *u, uint32_t bursts, bool on_rx)
  *
  * An rx callback that delivers to an idle unit runs it there and then, after
  * re-posting its recv, instead of waking a worker: one thread hand-off less
- * per hop (a wake-up is ~30 us on this machine kind, MEASURED.md).  nng's
+ * per hop (a wake-up is ~30 us on this machine kind, docs/measurements.md).  nng's
  * callback threads are a fixed pool too, so there is still never a thread per
  * actor.  Only the first idle unit a frame reaches runs inline, for at most
  * INLINE_BURSTS bursts; the others go to the run queue as before.  Once the

@@ -6,7 +6,7 @@
  * has passed.  Every test runs on inproc (the seed's InProcessTransport) and
  * again on ipc, by changing the cluster's one URL.
  *
- * One strengthening, as DEPENDENCIES.md allows: the idempotency test asserts
+ * One strengthening, as docs/dependencies.md allows: the idempotency test asserts
  * the windowed count the seed computes and never checks (count == 1).
  */
 #include <stdio.h>

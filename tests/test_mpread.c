@@ -329,7 +329,7 @@ heap_in_use(void)
 
 Test(mpread, huge_container_length_is_elength_without_allocating)
 {
-    /* DEPENDENCIES.md: msgpack_unpack_next tries to allocate ~128 GiB for these. */
+    /* msgpack_unpack_next tries to allocate ~128 GiB for these (docs/dependencies.md) */
     static const uint8_t arr32[] = {0xdd, 0xff, 0xff, 0xff, 0xff};
     static const uint8_t map32[] = {0xdf, 0xff, 0xff, 0xff, 0xff};
     static const uint8_t arr16[] = {0xdc, 0xff, 0xff, 0x01, 0x02};

@@ -28,8 +28,8 @@
  * receive, because inproc ignores NNG_OPT_RECVMAXSZ. */
 #define TIDAL_FRAME_BYTES_MAX (4u << 20)
 
-/* Envelopes in one frame.  MEASURED.md: 128..256 envelopes per nng message is
- * where throughput stops improving. */
+/* Envelopes in one frame.  128..256 envelopes per nng message is where
+ * throughput stops improving (docs/measurements.md). */
 #define TIDAL_FRAME_ENVELOPES_MAX 1024u
 
 /* A sender starts a new frame when its pending one reaches this many
