@@ -23,6 +23,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/pipeline0/push.h>
 
+#include "tidal/log.h"
 #include "tidal/region.h"
 #include "tools/demo.h"
 
@@ -237,11 +238,41 @@ measure_visibility(tidal_region **r, uint64_t *p50, uint64_t *p99)
     return rv;
 }
 
-/* Bad input: garbage pushed at region 1's socket is rejected and counted,
- * and the state does not change. */
-static bool
-bad_input(tidal_region **r)
+/* The operator log during the bad-input check (tidal/log.h): the rejection
+ * is reported there, not on stderr, and the report names its reason. */
+struct bad_input_log {
+    uint64_t rejected; /* TIDAL_EVENT_INPUT_REJECTED lines */
+    uint64_t other;    /* any other event */
+    char reason[48];
+};
+
+static void
+bad_input_line(void *arg, int event, uint64_t count, const char *line)
 {
+    struct bad_input_log *l = arg;
+    (void)count;
+    if (event != TIDAL_EVENT_INPUT_REJECTED) {
+        l->other++;
+        fprintf(stderr, "%s\n", line); /* not the check's: still shown */
+        return;
+    }
+    l->rejected++;
+    /* "tidal: TIDAL-INPUT-REJECTED: <reason id>: rejected input on ..." */
+    const char *id = strstr(line, "REJECTED: ");
+    if (id != NULL) {
+        id += strlen("REJECTED: ");
+        size_t n = strcspn(id, ":");
+        snprintf(l->reason, sizeof(l->reason), "%.*s", (int)n, id);
+    }
+}
+
+/* Bad input: garbage pushed at region 1's socket is rejected, counted and
+ * logged once, and the state does not change. */
+static bool
+bad_input(tidal_region **r, char reason[48])
+{
+    struct bad_input_log log = {0};
+    tidal_log_set(bad_input_line, &log);
     tidal_stats before, after;
     tidal_runtime *rt = tidal_region_runtime(r[1]);
     tidal_actor a;
@@ -269,7 +300,10 @@ bad_input(tidal_region **r)
         usleep(500);
     }
     nng_close(s);
-    return ok && rejected == 1 && tidal_region_digest(r[1]) == d;
+    tidal_log_set(NULL, NULL);
+    snprintf(reason, 48, "%s", log.reason);
+    return ok && rejected == 1 && log.rejected == 1 && log.reason[0] != '\0' &&
+           tidal_region_digest(r[1]) == d;
 }
 
 int
@@ -326,7 +360,7 @@ tidal_tool_demo_cluster(const char *transport, const char *dir, uint64_t seed,
         rep->hardneg = hardnegs_exact(r, races);
         rv = measure_visibility(r, &rep->vis_p50_ns, &rep->vis_p99_ns);
         rep->visibility = rv == 0 && rep->vis_p99_ns < 200000000u;
-        rep->bad_input = rv == 0 && bad_input(r);
+        rep->bad_input = rv == 0 && bad_input(r, rep->bad_input_reason);
         rep->writes = AGENTS * (SIGNALS_PER_AGENT + 1) + 4 * PAIRS;
     }
     for (int i = 0; i < REGIONS; i++) {

@@ -101,8 +101,9 @@ tidal_demo_print_report(const struct opts *o, const char *ua, const char *ub,
            c->hardneg ? "PASS" : "FAIL");
     printf("[%s] visibility region 0 -> 1 (ephemeral): p50 %.1f us, p99 %.1f us\n",
            c->visibility ? "PASS" : "FAIL", c->vis_p50_ns / 1e3, c->vis_p99_ns / 1e3);
-    printf("[%s] bad input on a region's socket: rejected, counted, state unchanged\n",
-           c->bad_input ? "PASS" : "FAIL");
+    printf("[%s] bad input on a region's socket: rejected (%s), counted, logged once, state "
+           "unchanged\n",
+           c->bad_input ? "PASS" : "FAIL", c->bad_input_reason[0] ? c->bad_input_reason : "?");
     printf("result: %s\n", pass ? "PASS" : "FAIL");
 }
 

@@ -21,6 +21,7 @@ struct tidal_demo_cluster_report {
     uint64_t converge_ms;       /* from heal to equal digests */
     uint64_t vis_p50_ns, vis_p99_ns;
     bool converged, exact, hardneg, visibility, bad_input;
+    char bad_input_reason[48]; /* the reject's stable id, as the operator log named it */
 };
 int tidal_tool_demo_cluster(const char *transport, const char *dir, uint64_t seed,
                             struct tidal_demo_cluster_report *rep);
