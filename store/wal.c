@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "base/time.h"
-#include "store/wal_internal.h"
+#include "store/wal_state.h"
 
 /* Copies *in into *out with defaults applied; TIDAL_EINVAL if a field is out
  * of range (wal.h). */
@@ -105,9 +105,7 @@ sync_objects_fini(tidal_wal *w)
 static void
 release_files(tidal_wal *w)
 {
-    for (size_t i = 0; i < w->nretired; i++) {
-        close(w->retired[i]);
-    }
+    tidal__wal_seg_close_retired(w);
     if (w->fd >= 0) {
         close(w->fd);
     }

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store/wal_internal.h"
+#include "store/wal_state.h"
 
 struct log_ids {
     uint32_t *v; /* shard << 16 | origin */

@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "base/time.h"
-#include "store/wal_internal.h"
+#include "store/wal_state.h"
 
 #define cache_at tidal__wal_cache_at
 

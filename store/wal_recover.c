@@ -53,7 +53,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store/wal_internal.h"
+#include "store/wal_state.h"
 
 /* The window find_valid_after reads: any batch starting in its first
  * TIDAL__WAL_READ_BYTES bytes fits whole in it. */

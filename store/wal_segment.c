@@ -35,7 +35,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
-#include "store/wal_internal.h"
+#include "store/wal_state.h"
 
 void
 tidal__wal_seg_name(char *out, uint16_t origin, uint64_t first_lsn)
@@ -287,6 +287,39 @@ tidal__wal_fail(tidal_wal *w, const char *what)
     return TIDAL_EIO;
 }
 
+/* Under lock: hands a rolled-away fd to the sync thread to close (its round
+ * may be syncing it right now), or closes it now when there is no such
+ * thread.  On ENOMEM the fd is closed now: the roll-over has already synced
+ * it, so the sync thread does not need it. */
+static void
+seg_retire(tidal_wal *w, int fd)
+{
+    if (w->sync_fds && w->has_thread) {
+        if (w->nretired == w->retired_cap) {
+            size_t cap = w->retired_cap != 0 ? w->retired_cap * 2 : 4;
+            int *r = realloc(w->retired, cap * sizeof(*r));
+            if (r == NULL) {
+                close(fd);
+                return;
+            }
+            w->retired = r;
+            w->retired_cap = cap;
+        }
+        w->retired[w->nretired++] = fd;
+        return;
+    }
+    close(fd);
+}
+
+void
+tidal__wal_seg_close_retired(tidal_wal *w)
+{
+    for (size_t i = 0; i < w->nretired; i++) {
+        close(w->retired[i]);
+    }
+    w->nretired = 0;
+}
+
 int
 tidal__wal_seg_roll_if_full(tidal_wal *w, size_t len)
 {
@@ -319,7 +352,7 @@ tidal__wal_seg_roll_if_full(tidal_wal *w, size_t len)
         }
         return rc;
     }
-    tidal__wal_sync_retire(w, old);
+    seg_retire(w, old);
     return 0;
 }
 

@@ -45,7 +45,7 @@
 #include <unistd.h>
 
 #include "base/time.h"
-#include "store/wal_internal.h"
+#include "store/wal_state.h"
 
 static uint64_t
 mono_ns(void)
@@ -75,17 +75,6 @@ set_durable(tidal_wal *w, uint64_t lsn)
             pthread_cond_broadcast(&w->durable_cv);
         }
     }
-}
-
-/* Under lock: closes the fds rolled away from (already synced by the roll).
- * Cannot fail. */
-static void
-close_retired(tidal_wal *w)
-{
-    for (size_t i = 0; i < w->nretired; i++) {
-        close(w->retired[i]);
-    }
-    w->nretired = 0;
 }
 
 /* The most batches one pwritev takes (IOV_MAX is 1024 on Linux). */
@@ -233,7 +222,7 @@ sync_main(void *arg)
         bool pending = w->sync_fds && w->failed == 0 && w->next_lsn - 1 > w->durable_lsn;
         bool due = !interval || w->closing || passed(&tick);
 
-        close_retired(w);
+        tidal__wal_seg_close_retired(w);
         if (interval && passed(&tick)) {
             tick = tidal_deadline(CLOCK_MONOTONIC, w->opts.interval_ms);
         }
@@ -310,25 +299,6 @@ tidal__wal_sync_wake(tidal_wal *w)
     pthread_cond_signal(&w->work_cv);
 }
 
-void
-tidal__wal_sync_retire(tidal_wal *w, int fd)
-{
-    if (w->sync_fds && w->has_thread) {
-        if (w->nretired == w->retired_cap) {
-            size_t cap = w->retired_cap != 0 ? w->retired_cap * 2 : 4;
-            int *r = realloc(w->retired, cap * sizeof(*r));
-            if (r == NULL) {
-                close(fd);
-                return;
-            }
-            w->retired = r;
-            w->retired_cap = cap;
-        }
-        w->retired[w->nretired++] = fd;
-        return;
-    }
-    close(fd);
-}
 
 uint64_t
 tidal_wal_durable_lsn(tidal_wal *w)

@@ -21,7 +21,7 @@
 
 #include "actors/internal.h"
 #include "repl_helpers.h"
-#include "store/wal_internal.h"
+#include "store/wal_state.h"
 
 TIDAL_SUITE(log_room);
 

@@ -1,14 +1,17 @@
 /*
- * The WAL's insides, shared by its files (wal.h is the contract):
+ * The state of one log, shared by the WAL's files (wal.h is the contract).
+ * The files, each calling only those below it:
  *   wal.c          options, open/close, the append path, stats
- *   wal_list.c     tidal_wal_list: the logs of a directory, from file names
- *   wal_segment.c  segment names, directories, creating and rolling segments,
- *                  the buffered batch scanner used by recovery and readers
- *   wal_recover.c  the recovery scan and its torn-tail decisions
  *   wal_sync.c     the sync thread (group commit, and under SYNC the writes:
  *                  write-behind), durable LSN, waiting
+ *   wal_recover.c  the recovery scan and its torn-tail decisions
  *   wal_read.c     the in-memory cache of recent batches, tidal_wal_read,
  *                  tidal_wal_release
+ *   wal_segment.c  segment names, directories, creating, rolling and
+ *                  retiring segment files, the buffered batch scanner used
+ *                  by recovery and readers, failing the log on an I/O error
+ * and, beside them, wal_list.c: tidal_wal_list, the logs of a directory
+ * from file names.
  *
  * Lock order: the log's one mutex (w->lock) is the only lock.  Nothing slow
  * runs under it except the writes (a write() of the batch being appended
@@ -22,8 +25,8 @@
  * the log has rolled away from), so the fd it is syncing is never closed
  * under it; without a sync thread a retired fd is closed at once.
  */
-#ifndef TIDAL_STORE_WAL_INTERNAL_H
-#define TIDAL_STORE_WAL_INTERNAL_H
+#ifndef TIDAL_STORE_WAL_STATE_H
+#define TIDAL_STORE_WAL_STATE_H
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -153,6 +156,11 @@ int tidal__wal_seg_create(tidal_wal *w) __attribute__((warn_unused_result));
  * log is failed (TIDAL_EIO) or, for ENOMEM, unchanged. */
 int tidal__wal_seg_roll_if_full(tidal_wal *w, size_t len) __attribute__((warn_unused_result));
 
+/* Under lock: closes the fds the log rolled away from (the roll synced
+ * them); the sync thread calls it between rounds, close at the end.
+ * Cannot fail. */
+void tidal__wal_seg_close_retired(tidal_wal *w);
+
 /* Writes all of buf at off, retrying short writes and EINTR.  0 or errno. */
 int tidal__wal_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 
@@ -215,11 +223,6 @@ bool tidal__wal_sync_appended(tidal_wal *w);
 /* Wakes the sync thread.  Called without the lock.  Cannot fail. */
 void tidal__wal_sync_wake(tidal_wal *w);
 
-/* Hands a rolled-away fd to the sync thread to close, or closes it now.
- * Under lock.  Cannot fail (on ENOMEM the fd is closed now: the roll-over
- * has already synced it, so the sync thread does not need it). */
-void tidal__wal_sync_retire(tidal_wal *w, int fd);
-
 /* Under write_behind, from the sync thread, under lock: writes every cached
  * batch above written_lsn to the segments (rolling over as needed), a
  * segment's worth per pwritev, and raises written_lsn.  On a failed write
@@ -253,4 +256,4 @@ tidal__wal_cache_at(const struct tidal__wal_cache *c, size_t i)
 /* Frees every cached batch.  Cannot fail. */
 void tidal__wal_cache_free(struct tidal__wal_cache *c);
 
-#endif /* TIDAL_STORE_WAL_INTERNAL_H */
+#endif /* TIDAL_STORE_WAL_STATE_H */
