@@ -236,6 +236,7 @@ struct tidal_region {
         st_let_go;
     atomic_uint_least64_t st_acked[TIDAL_REGIONS_MAX];
     atomic_uint_least64_t st_applied_lsn[TIDAL_REGIONS_MAX];
+    atomic_uint_least64_t st_rejected[TIDAL_REGION_REJECT_COUNT]; /* reject.c */
 
     /* threads blocked in tidal_region_wait_applied (watermark.c) */
     pthread_mutex_t wait_lock;
@@ -338,6 +339,13 @@ tidal__ship_inline_to(tidal_region *r, tidal_region_id p, struct tidal__peer *ou
 {
     return p != r->id && !tidal__ship_quiet(r, p) && tidal__peer_get(r, p, out);
 }
+
+/* ---- reject.c: messages the region's actors refuse ---- */
+/* Counts a rejection of msg (may be NULL) for reason and logs it with the
+ * sender and the decoder's detail (err may be NULL), once per power of two
+ * of the reason's count.  The caller changes nothing else.  Cannot fail. */
+void tidal__region_reject(tidal_region *r, int reason, const tidal_msg *msg,
+                          const tidal_decode_err *err);
 
 /* ---- cluster.c ---- */
 int tidal__open_log(tidal_region *r, uint16_t origin, uint16_t shard, tidal_wal **out);

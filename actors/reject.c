@@ -1,0 +1,57 @@
+/*
+ * Rejections at the actor layer: a message that reached a region's actor
+ * whole (the runtime decoded its envelope) but whose payload that actor
+ * refuses - undecodable, of a format rule broken, of a region or sender it
+ * cannot claim (DESIGN.md, "Trust" and invariant 6).
+ *
+ * Every refusal goes through tidal__region_reject: one counter per reason
+ * (TIDAL_REGION_REJECT_MAP, include/tidal/region.h), read by
+ * tidal_region_stats_get, and a log line with the stable id, the sender and
+ * the decoder's detail (field, offset, expected, actual) - once per power of
+ * two of the reason's count, so that a flood of garbage cannot flood stderr
+ * (runtime/runtime.c does the same for the runtime's own rejections).  The
+ * caller rejects the message whole: nothing else is changed for it.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "actors/internal.h"
+#include "store/assert.h"
+
+static const char *const reject_ids[] = {
+#define TIDAL__REGION_REJECT_ID(name, id, desc) id,
+    TIDAL_REGION_REJECT_MAP(TIDAL__REGION_REJECT_ID)
+#undef TIDAL__REGION_REJECT_ID
+};
+_Static_assert(sizeof(reject_ids) / sizeof(reject_ids[0]) == TIDAL_REGION_REJECT_COUNT,
+               "one id per reason");
+
+const char *
+tidal_region_reject_id(int reason)
+{
+    return (reason >= 0 && reason < TIDAL_REGION_REJECT_COUNT) ? reject_ids[reason] : "?";
+}
+
+void
+tidal__region_reject(tidal_region *r, int reason, const tidal_msg *msg, const tidal_decode_err *err)
+{
+    TIDAL_STORE_ASSERT(reason >= 0);
+    TIDAL_STORE_ASSERT(reason < TIDAL_REGION_REJECT_COUNT);
+    uint64_t n = atomic_fetch_add(&r->st_rejected[reason], 1) + 1;
+    if ((n & (n - 1)) != 0 || getenv("TIDAL_QUIET") != NULL) {
+        return;
+    }
+    int from_len = msg != NULL ? (int)msg->from_name_len : 1;
+    const char *from = msg != NULL ? msg->from_name : "?";
+    if (err != NULL && err->code != 0) {
+        fprintf(stderr,
+                "tidal: region %u: %s: rejected a message from %.*s (%s: %s at offset %zu, "
+                "expected %" PRIu64 ", actual %" PRIu64 "), %" PRIu64 " so far\n",
+                r->id, reject_ids[reason], from_len, from, tidal_errname(err->code),
+                err->what != NULL ? err->what : "?", err->offset, err->expected, err->actual, n);
+    } else {
+        fprintf(stderr, "tidal: region %u: %s: rejected a message from %.*s, %" PRIu64 " so far\n",
+                r->id, reject_ids[reason], from_len, from, n);
+    }
+}
