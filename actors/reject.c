@@ -33,6 +33,24 @@ tidal_region_reject_id(int reason)
     return (reason >= 0 && reason < TIDAL_REGION_REJECT_COUNT) ? reject_ids[reason] : "?";
 }
 
+/* " (code: field at offset N[, expected E, actual A])" for a decoder's
+ * error, "" for none; expected and actual only when the decoder gave them. */
+static void
+describe(const tidal_decode_err *err, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (err == NULL || err->code == 0) {
+        return;
+    }
+    char bounds[64] = "";
+    if (err->expected != 0 || err->actual != 0) {
+        snprintf(bounds, sizeof(bounds), ", expected %" PRIu64 ", actual %" PRIu64,
+                 err->expected, err->actual);
+    }
+    snprintf(out, cap, " (%s: %s at offset %zu%s)", tidal_errname(err->code),
+             err->what != NULL ? err->what : "?", err->offset, bounds);
+}
+
 void
 tidal__region_reject(tidal_region *r, int reason, const tidal_msg *msg, const tidal_decode_err *err)
 {
@@ -42,16 +60,10 @@ tidal__region_reject(tidal_region *r, int reason, const tidal_msg *msg, const ti
     if ((n & (n - 1)) != 0 || getenv("TIDAL_QUIET") != NULL) {
         return;
     }
+    char detail[256];
+    describe(err, detail, sizeof(detail));
     int from_len = msg != NULL ? (int)msg->from_name_len : 1;
     const char *from = msg != NULL ? msg->from_name : "?";
-    if (err != NULL && err->code != 0) {
-        fprintf(stderr,
-                "tidal: region %u: %s: rejected a message from %.*s (%s: %s at offset %zu, "
-                "expected %" PRIu64 ", actual %" PRIu64 "), %" PRIu64 " so far\n",
-                r->id, reject_ids[reason], from_len, from, tidal_errname(err->code),
-                err->what != NULL ? err->what : "?", err->offset, err->expected, err->actual, n);
-    } else {
-        fprintf(stderr, "tidal: region %u: %s: rejected a message from %.*s, %" PRIu64 " so far\n",
-                r->id, reject_ids[reason], from_len, from, n);
-    }
+    fprintf(stderr, "tidal: region %u: %s: rejected a message from %.*s%s, %" PRIu64 " so far\n",
+            r->id, reject_ids[reason], from_len, from, detail, n);
 }
