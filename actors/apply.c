@@ -9,8 +9,13 @@
  *   batch starts later                           held (bounded) until the gap fills;
  *                                                a copy of one already held is a
  *                                                duplicate: dropped, counted
- * Every accepted batch is verified (batch.h) and its records decoded before
- * any is applied: a bad batch changes nothing.  The origin's shipper gets an
+ * Every batch is verified - its header and CRC (store/batch.h), the origin it
+ * claims, every record - before anything is done with it (applied, held,
+ * copied to this region's log of the origin, answered): a bad batch is
+ * rejected whole, counted by reason (reject.c), and changes nothing.  (It
+ * was once copied to the log before its records were decoded: a region
+ * with a directory then kept garbage in its copy, took no later batch of
+ * that origin, and refused to reopen.)  The origin's shipper gets an
  * ACK of the highest LSN applied (and durable here, for a region with a
  * directory), from which it resumes after a reconnect or a restart.
  *
@@ -34,26 +39,68 @@
 #include <string.h>
 
 #include "actors/internal.h"
+#include "store/sigtypes.h"
 
-/* Decodes every record of a payload, then applies them.  Caller holds
- * state_lock.  On a decoding error nothing is applied. */
-int
-tidal__apply_payload(tidal_region *r, const uint8_t *payload, size_t len, uint32_t count)
+/* A record the batch's origin could not have written: a signal whose type
+ * name the state would refuse (after part of the batch was applied), or
+ * whose counter components are another region's.  *reason and *err say
+ * why; off is the record's offset. */
+static bool
+record_foreign(const tidal_record *rec, uint16_t origin, size_t off, int *reason,
+               tidal_decode_err *err)
+{
+    if (rec->kind != TIDAL_REC_SESSION_SIGNAL) {
+        return false;
+    }
+    if (!tidal_sigtypes_name_valid(rec->type, strlen(rec->type))) {
+        *reason = TIDAL_REGION_REJECT_BATCH_RECORDS;
+        *err = (tidal_decode_err){.code = TIDAL_EFIELD, .what = "record.type", .offset = off};
+        return true;
+    }
+    if (rec->region != origin) {
+        *reason = TIDAL_REGION_REJECT_ORIGIN_MISMATCH;
+        *err = (tidal_decode_err){.code = TIDAL_EFIELD, .what = "record.origin", .offset = off,
+                                  .expected = origin, .actual = rec->region};
+        return true;
+    }
+    return false;
+}
+
+/* Decodes every record of a payload: exactly count of them, nothing after.
+ * With origin (a peer's batch; NULL: this region's own logs, on recovery),
+ * each must be one that origin could have written (record_foreign).  On
+ * false, *reason and *err (offsets from the payload's start) say why. */
+static bool
+payload_valid(const uint8_t *payload, size_t len, uint32_t count, const uint16_t *origin,
+              int *reason, tidal_decode_err *err)
 {
     size_t off = 0;
+    *reason = TIDAL_REGION_REJECT_BATCH_RECORDS;
     for (uint32_t i = 0; i < count; i++) {
         tidal_record rec;
         size_t used;
-        int rv = tidal_record_decode_one(payload + off, len - off, &used, &rec, NULL);
-        if (rv != 0) {
-            return rv;
+        if (tidal_record_decode_one(payload + off, len - off, &used, &rec, err) != 0) {
+            err->offset += off;
+            return false;
+        }
+        if (origin != NULL && record_foreign(&rec, *origin, off, reason, err)) {
+            return false;
         }
         off += used;
     }
     if (off != len) {
-        return TIDAL_ETRAILING;
+        *err = (tidal_decode_err){.code = TIDAL_ETRAILING, .what = "batch.payload",
+                                  .offset = off, .expected = off, .actual = len};
+        return false;
     }
-    off = 0;
+    return true;
+}
+
+/* Applies a payload payload_valid accepted.  Caller holds state_lock. */
+static int
+payload_apply(tidal_region *r, const uint8_t *payload, size_t len, uint32_t count)
+{
+    size_t off = 0;
     for (uint32_t i = 0; i < count; i++) {
         tidal_record rec;
         size_t used;
@@ -65,6 +112,18 @@ tidal__apply_payload(tidal_region *r, const uint8_t *payload, size_t len, uint32
         off += used;
     }
     return 0;
+}
+
+/* Decodes every record of a payload, then applies them.  Caller holds
+ * state_lock.  On a decoding error nothing is applied. */
+int
+tidal__apply_payload(tidal_region *r, const uint8_t *payload, size_t len, uint32_t count)
+{
+    tidal_decode_err err = {0};
+    int reason;
+    return payload_valid(payload, len, count, NULL, &reason, &err)
+               ? payload_apply(r, payload, len, count)
+               : err.code;
 }
 
 /* What an ACK to origin says: the highest of its LSNs applied here and, for
@@ -114,7 +173,8 @@ tidal__send_acks_owed(tidal_region *r, tidal_ctx *ctx, bool all)
     }
 }
 
-/* Applies a verified in-order batch.  Returns 0 or why it was refused. */
+/* Applies a verified in-order batch (batch_valid).  Returns 0 or why it
+ * was refused (this region's log copy failed). */
 static int
 apply_in_order(tidal_region *r, uint16_t origin, const tidal_batch_header *h,
                const uint8_t *batch, size_t len)
@@ -129,7 +189,7 @@ apply_in_order(tidal_region *r, uint16_t origin, const tidal_batch_header *h,
         return rv;
     }
     pthread_mutex_lock(&r->state_lock);
-    rv = tidal__apply_payload(r, batch + TIDAL_BATCH_HEADER_BYTES, h->payload_len, h->count);
+    rv = payload_apply(r, batch + TIDAL_BATCH_HEADER_BYTES, h->payload_len, h->count);
     pthread_mutex_unlock(&r->state_lock);
     if (rv != 0) {
         return rv;
@@ -186,18 +246,79 @@ drain_held(tidal_region *r, uint16_t origin)
     }
 }
 
-/* A BATCH from a peer (region actor only). */
-int
-tidal__apply_batch(tidal_region *r, tidal_ctx *ctx, uint16_t origin, const uint8_t *batch,
-                   size_t len)
+/* The reason to reject a batch tidal_batch_decode refused with code. */
+static int
+batch_reason(int code)
 {
-    tidal_batch_header h;
-    size_t total;
-    int rv = tidal_batch_decode(batch, len, &h, &total, NULL, 0);
-    if (rv != 0 || total != len || h.origin != origin || origin >= TIDAL_REGIONS_MAX ||
-        origin == r->id) {
-        return rv != 0 ? rv : TIDAL_ECORRUPT;
+    switch (code) {
+    case TIDAL_ETRUNCATED:
+        return TIDAL_REGION_REJECT_BATCH_TRUNCATED;
+    case TIDAL_EVERSION:
+        return TIDAL_REGION_REJECT_BATCH_VERSION;
+    case TIDAL_ECRC:
+        return TIDAL_REGION_REJECT_BATCH_CRC;
+    default:
+        return TIDAL_REGION_REJECT_BATCH_CORRUPT;
     }
+}
+
+/* Verifies a peer's batch before anything is done with it - applied, held,
+ * copied to the origin's log here or answered as a duplicate: its header
+ * and CRC (store/batch.h), the origin it claims against the message's, and
+ * every record (payload_valid).  On false, *reason and *err (offsets from
+ * the batch's start; what = detail, for a header) say why. */
+static bool
+batch_valid(tidal_region *r, const tidal_msg_batch *m, tidal_batch_header *h, int *reason,
+            tidal_decode_err *err, char *detail, size_t cap)
+{
+    size_t total;
+    int rv = tidal_batch_decode(m->batch.ptr, m->batch.len, h, &total, detail, cap);
+    if (rv != 0) {
+        *reason = batch_reason(rv);
+        *err = (tidal_decode_err){.code = rv, .what = detail};
+        return false;
+    }
+    if (total != m->batch.len) {
+        *reason = TIDAL_REGION_REJECT_BATCH_CORRUPT;
+        *err = (tidal_decode_err){.code = TIDAL_ETRAILING, .what = "batch", .offset = total,
+                                  .expected = total, .actual = m->batch.len};
+        return false;
+    }
+    if (m->origin >= TIDAL_REGIONS_MAX || m->origin == r->id || h->origin != m->origin) {
+        *reason = TIDAL_REGION_REJECT_ORIGIN_MISMATCH;
+        *err = (tidal_decode_err){.code = TIDAL_EFIELD, .what = "batch.origin", .offset = 8,
+                                  .expected = m->origin, .actual = h->origin};
+        return false;
+    }
+    if (!payload_valid(m->batch.ptr + TIDAL_BATCH_HEADER_BYTES, h->payload_len, h->count,
+                       &m->origin, reason, err)) {
+        err->offset += TIDAL_BATCH_HEADER_BYTES;
+        return false;
+    }
+    return true;
+}
+
+/* A BATCH from a peer (region actor only).  A batch that is not valid is
+ * rejected whole: counted, nothing applied, held or copied, no ACK. */
+int
+tidal__apply_batch(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg)
+{
+    tidal_msg_batch m;
+    tidal_batch_header h;
+    tidal_decode_err err = {0};
+    char detail[160] = "";
+    int reason, rv;
+    if ((rv = tidal_msg_batch_decode(msg->payload, msg->len, &m, &err)) != 0) {
+        tidal__region_reject(r, TIDAL_REGION_REJECT_BATCH_DECODE, msg, &err);
+        return 0;
+    }
+    if (!batch_valid(r, &m, &h, &reason, &err, detail, sizeof(detail))) {
+        tidal__region_reject(r, reason, msg, &err);
+        return 0;
+    }
+    uint16_t origin = m.origin;
+    const uint8_t *batch = m.batch.ptr;
+    size_t len = m.batch.len;
     uint64_t last = h.first_lsn + h.count - 1;
     if (h.first_lsn == r->applied_lsn[origin] + 1) {
         if ((rv = apply_in_order(r, origin, &h, batch, len)) != 0) {
@@ -232,14 +353,21 @@ void
 tidal__apply_log_base(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg)
 {
     tidal_msg_ack a;
+    tidal_decode_err err = {0};
     char shipper[TIDAL_NAME_BYTES_MAX];
-    if (tidal_msg_ack_decode(msg->payload, msg->len, &a, NULL) != 0 ||
-        a.origin >= TIDAL_REGIONS_MAX || a.origin == r->id) {
+    if (tidal_msg_ack_decode(msg->payload, msg->len, &a, &err) != 0) {
+        tidal__region_reject(r, TIDAL_REGION_REJECT_ACK_DECODE, msg, &err);
+        return;
+    }
+    if (a.origin >= TIDAL_REGIONS_MAX || a.origin == r->id) {
+        tidal__region_reject(r, TIDAL_REGION_REJECT_ORIGIN_MISMATCH, msg, NULL);
         return;
     }
     int n = snprintf(shipper, sizeof(shipper), "shipper-%u", a.origin);
     if (msg->from_name_len != (uint32_t)n || memcmp(msg->from_name, shipper, (size_t)n) != 0) {
-        return; /* only the origin's shipper speaks for its log */
+        /* only the origin's shipper speaks for its log */
+        tidal__region_reject(r, TIDAL_REGION_REJECT_SENDER_MISMATCH, msg, NULL);
+        return;
     }
     uint16_t o = a.origin;
     if (a.applied_lsn > r->applied_lsn[o]) {

@@ -179,4 +179,7 @@ tidal_region_stats_get(tidal_region *r, tidal_region_stats *out)
         out->applied_lsn[i] = atomic_load(&r->st_applied_lsn[i]);
         out->acked_lsn[i] = atomic_load(&r->st_acked[i]);
     }
+    for (int i = 0; i < TIDAL_REGION_REJECT_COUNT; i++) {
+        out->rejected[i] = atomic_load(&r->st_rejected[i]);
+    }
 }

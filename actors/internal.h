@@ -219,6 +219,7 @@ struct tidal_region {
         st_let_go, st_refused;
     atomic_uint_least64_t st_acked[TIDAL_REGIONS_MAX];
     atomic_uint_least64_t st_applied_lsn[TIDAL_REGIONS_MAX];
+    atomic_uint_least64_t st_rejected[TIDAL_REGION_REJECT_COUNT]; /* reject.c */
 
     /* threads blocked in tidal_region_wait_applied (watermark.c) */
     pthread_mutex_t wait_lock;
@@ -277,10 +278,18 @@ int tidal__write_gated(tidal_region *r, tidal_ctx *ctx, tidal_record *rec, tidal
 
 void tidal__reply_write_result(tidal_ctx *ctx, const tidal_reply_to *to, int code, uint64_t seqno,
                                uint64_t lsn);
+/* Rejects a client's WRITE (reject.c) and, if the sender asked, answers it
+ * with code, never a success.  Cannot fail. */
+void tidal__write_reject(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg, int reason,
+                         const tidal_decode_err *err, int code);
+/* Decodes a client's WRITE and its record.  On error the write is rejected
+ * (WRITE_DECODE, answered with the decoder's code, such as TIDAL_ETRUNCATED
+ * or TIDAL_EFIELD) and that code returned. */
+int tidal__write_decode(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg, tidal_msg_write *m,
+                        tidal_record *rec) TIDAL_WARN_UNUSED;
 
 /* ---- apply.c: the follower path ---- */
-int tidal__apply_batch(tidal_region *r, tidal_ctx *ctx, uint16_t origin, const uint8_t *batch,
-                       size_t len);
+int tidal__apply_batch(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg);
 int tidal__apply_payload(tidal_region *r, const uint8_t *payload, size_t len, uint32_t count);
 void tidal__apply_log_base(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg);
 void tidal__send_ack(tidal_region *r, tidal_ctx *ctx, uint16_t origin);
@@ -301,7 +310,7 @@ extern const tidal_behaviour tidal__session_behaviour;
 int tidal__session_write(tidal_region *r, tidal_ctx *ctx, tidal_record *rec, uint64_t *lsn);
 extern const tidal_behaviour tidal__shipper_behaviour;
 extern const tidal_behaviour tidal__reconciler_behaviour;
-void tidal__peer_set(tidal_region *r, const tidal_msg_peer *p);
+int tidal__peer_set(tidal_region *r, const tidal_msg_peer *p) TIDAL_WARN_UNUSED;
 bool tidal__peer_get(tidal_region *r, tidal_region_id id, struct tidal__peer *out);
 bool tidal__ship_claim(tidal_region *r, uint64_t first, uint64_t last);
 void tidal__ship_raise(tidal_region *r, uint64_t lsn);
@@ -323,6 +332,13 @@ tidal__ship_inline_to(tidal_region *r, tidal_region_id p, struct tidal__peer *ou
 {
     return p != r->id && !tidal__ship_quiet(r, p) && tidal__peer_get(r, p, out);
 }
+
+/* ---- reject.c: messages the region's actors refuse ---- */
+/* Counts a rejection of msg (may be NULL) for reason and logs it with the
+ * sender and the decoder's detail (err may be NULL), once per power of two
+ * of the reason's count.  The caller changes nothing else.  Cannot fail. */
+void tidal__region_reject(tidal_region *r, int reason, const tidal_msg *msg,
+                          const tidal_decode_err *err);
 
 /* ---- cluster.c ---- */
 int tidal__open_log(tidal_region *r, uint16_t origin, uint16_t shard, tidal_wal **out);

@@ -32,6 +32,7 @@
  * After merging a session, its HWM rises to the highest seqno below which it
  * has every signal, and held writes for it are drained (state.c).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -238,11 +239,24 @@ send_entries(tidal_ctx *ctx, tidal_region *r, const tidal_addr *to, uint64_t rou
     return views == NULL ? TIDAL_ENOMEM : rv;
 }
 
+/* True, with its addresses in *peer, if msg, which says it is from region
+ * `from`, is from a peer's reconciler.  Else it is rejected: a region that
+ * is this one, out of range or unknown (ORIGIN_MISMATCH), or a sender that
+ * is not that region's reconciler (SENDER_MISMATCH). */
 static bool
 reconciler_of(tidal_region *r, const tidal_msg *msg, uint16_t from, struct tidal__peer *peer)
 {
-    (void)msg;
-    return from != r->id && tidal__peer_get(r, from, peer);
+    char name[TIDAL_NAME_BYTES_MAX];
+    if (from == r->id || !tidal__peer_get(r, from, peer)) {
+        tidal__region_reject(r, TIDAL_REGION_REJECT_ORIGIN_MISMATCH, msg, NULL);
+        return false;
+    }
+    int n = snprintf(name, sizeof(name), "reconciler-%u", from);
+    if (msg->from_name_len != (uint32_t)n || memcmp(msg->from_name, name, (size_t)n) != 0) {
+        tidal__region_reject(r, TIDAL_REGION_REJECT_SENDER_MISMATCH, msg, NULL);
+        return false;
+    }
+    return true;
 }
 
 /* True when peer p has acknowledged all of this region's durable log: no
@@ -259,8 +273,12 @@ on_digest(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
 {
     tidal_msg_digest m;
     struct tidal__peer peer;
-    if (tidal_msg_digest_decode(msg->payload, msg->len, &m, NULL) != 0 ||
-        !reconciler_of(r, msg, m.from, &peer) || (!m.on_demand && !in_step(r, m.from))) {
+    tidal_decode_err err = {0};
+    if (tidal_msg_digest_decode(msg->payload, msg->len, &m, &err) != 0) {
+        tidal__region_reject(r, TIDAL_REGION_REJECT_DIGEST_DECODE, msg, &err);
+        return 0;
+    }
+    if (!reconciler_of(r, msg, m.from, &peer) || (!m.on_demand && !in_step(r, m.from))) {
         return 0;
     }
     uint32_t n = m.hashes.len / 8;
@@ -286,38 +304,53 @@ on_digest(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
     return 0;
 }
 
-static void
+/* The codes of the store's entry decoders that mean bad input (the others:
+ * a table full, no memory). */
+static bool
+bad_entry(int code)
+{
+    return code == TIDAL_ETRUNCATED || code == TIDAL_ECORRUPT || code == TIDAL_EVERSION ||
+           code == TIDAL_ETRAILING || code == TIDAL_EINVAL || code == TIDAL_EEXIST;
+}
+
+/* Merges one entry.  Returns 0, or the code that rejects it (it changed
+ * nothing; the message's other entries are merged all the same: each is a
+ * CRDT state of its own).  A merge refused for lack of room is not the
+ * entry's fault: left to the next round. */
+static int
 merge_entry(tidal_region *r, tidal_view e, uint64_t now)
 {
     if (e.len < 2) {
-        return;
+        return TIDAL_ETRUNCATED;
     }
     const uint8_t *b = e.ptr + 1;
     size_t len = e.len - 1;
+    int rv;
     switch (e.ptr[0]) {
     case KIND_HARDNEG: {
         tidal_hardneg_entry he;
-        if (tidal_hardneg_entry_decode(b, len, &he) == 0) {
-            TIDAL_IGNORE(tidal_hardneg_entry_merge(r->hardneg, &he));
+        if ((rv = tidal_hardneg_entry_decode(b, len, &he)) == 0) {
+            rv = tidal_hardneg_entry_merge(r->hardneg, &he);
         }
         break;
     }
     case KIND_SIGNALS: {
         tidal_entity_id item;
         uint16_t type;
-        TIDAL_IGNORE(tidal_signals_entry_merge(r->signals, b, len, now, &item, &type));
+        rv = tidal_signals_entry_merge(r->signals, b, len, now, &item, &type);
         break;
     }
     case KIND_SESSION: {
         tidal_session_id id;
-        if (tidal_sessions_entry_merge(r->sessions, b, len, &id) == 0) {
+        if ((rv = tidal_sessions_entry_merge(r->sessions, b, len, &id)) == 0) {
             TIDAL_IGNORE(tidal__state_session_merged(r, &id));
         }
         break;
     }
     default:
-        break; /* an unknown kind from a newer peer: left to the batches */
+        return TIDAL_ETYPE; /* a kind of a newer peer's: the batches bring its state */
     }
+    return bad_entry(rv) ? rv : 0;
 }
 
 /* A peer's entries: merge them; if it asked for ours, send them. */
@@ -326,8 +359,12 @@ on_entries(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
 {
     tidal_msg_entries m;
     struct tidal__peer peer;
-    if (tidal_msg_entries_decode(msg->payload, msg->len, &m, NULL) != 0 ||
-        !reconciler_of(r, msg, m.from, &peer)) {
+    tidal_decode_err err = {0};
+    if (tidal_msg_entries_decode(msg->payload, msg->len, &m, &err) != 0) {
+        tidal__region_reject(r, TIDAL_REGION_REJECT_ENTRIES_DECODE, msg, &err);
+        return 0;
+    }
+    if (!reconciler_of(r, msg, m.from, &peer)) {
         return 0;
     }
     uint64_t now = tidal_hlc_wall_now(NULL);
@@ -335,7 +372,12 @@ on_entries(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
     tidal_view e;
     pthread_mutex_lock(&r->state_lock);
     while (tidal_msg_entries_next(&m, &cur, &e) == 0) {
-        merge_entry(r, e, now);
+        int rv = merge_entry(r, e, now);
+        if (rv != 0) {
+            err = (tidal_decode_err){.code = rv, .what = "entries.entry",
+                                     .offset = (size_t)(e.ptr - msg->payload)};
+            tidal__region_reject(r, TIDAL_REGION_REJECT_ENTRY_DECODE, msg, &err);
+        }
     }
     pthread_mutex_unlock(&r->state_lock);
     atomic_fetch_add(&r->st_rentries, m.count);
@@ -420,6 +462,7 @@ reconciler_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
         }
         return 0;
     default:
+        tidal__region_reject(r, TIDAL_REGION_REJECT_MSG_TYPE, msg, NULL);
         return 0;
     }
 }

@@ -23,8 +23,9 @@ addr_from(tidal_addr *out, tidal_view url, const char *kind, uint16_t id)
     return tidal_addr_make(out, u, name, NULL, 0);
 }
 
-/* Records what a PEER message says.  Cannot fail (a bad address is ignored). */
-void
+/* Records what a PEER message says.  TIDAL_EINVAL (nothing recorded) for
+ * this region, one out of range, or a URL that makes no address. */
+int
 tidal__peer_set(tidal_region *r, const tidal_msg_peer *p)
 {
     struct tidal__peer peer = {.known = true};
@@ -32,11 +33,12 @@ tidal__peer_set(tidal_region *r, const tidal_msg_peer *p)
         addr_from(&peer.region, p->region_url, "region", p->region) != 0 ||
         addr_from(&peer.shipper, p->shipper_url, "shipper", p->region) != 0 ||
         addr_from(&peer.reconciler, p->reconciler_url, "reconciler", p->region) != 0) {
-        return;
+        return TIDAL_EINVAL;
     }
     pthread_mutex_lock(&r->peers_lock);
     r->peers[p->region] = peer;
     pthread_mutex_unlock(&r->peers_lock);
+    return 0;
 }
 
 bool
@@ -69,24 +71,36 @@ reply_result(tidal_ctx *ctx, const tidal_msg *msg, int code, uint64_t lsn)
     }
 }
 
+/* A remote client's hide or unhide.  Session writes go to session actors:
+ * one here is misdirected (answered TIDAL_EINVAL). */
 static int
 on_write(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
 {
     tidal_msg_write m;
     tidal_record rec;
     uint64_t lsn = 0;
-    if (tidal_msg_write_decode(msg->payload, msg->len, &m, NULL) != 0 ||
-        tidal_record_decode_exact(m.record.ptr, m.record.len, &rec, NULL) != 0) {
-        reply_result(ctx, msg, TIDAL_EINVAL, 0);
+    if (tidal__write_decode(r, ctx, msg, &m, &rec) != 0) {
         return 0;
     }
     if (rec.kind != TIDAL_REC_HIDE && rec.kind != TIDAL_REC_UNHIDE) {
-        reply_result(ctx, msg, TIDAL_EINVAL, 0); /* session writes go to session actors */
+        tidal__write_reject(r, ctx, msg, TIDAL_REGION_REJECT_WRITE_MISDIRECTED, NULL, TIDAL_EINVAL);
         return 0;
     }
     int rv = tidal__write_local(r, ctx, &rec, 1, &lsn);
     reply_result(ctx, msg, rv, lsn);
     return 0;
+}
+
+static void
+on_peer(tidal_region *r, const tidal_msg *msg)
+{
+    tidal_msg_peer p;
+    tidal_decode_err err = {0};
+    if (tidal_msg_peer_decode(msg->payload, msg->len, &p, &err) != 0) {
+        tidal__region_reject(r, TIDAL_REGION_REJECT_PEER_DECODE, msg, &err);
+    } else if (tidal__peer_set(r, &p) != 0) {
+        tidal__region_reject(r, TIDAL_REGION_REJECT_PEER_INVALID, msg, NULL);
+    }
 }
 
 static int
@@ -113,21 +127,14 @@ region_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
 {
     tidal_region *r = state;
     switch (msg->type) {
-    case TIDAL_MSG_BATCH: {
-        tidal_msg_batch m;
-        if (tidal_msg_batch_decode(msg->payload, msg->len, &m, NULL) == 0) {
-            /* a bad batch from a peer changes nothing; it is not our failure */
-            TIDAL_IGNORE(tidal__apply_batch(r, ctx, m.origin, m.batch.ptr, m.batch.len));
-        }
+    case TIDAL_MSG_BATCH:
+        /* a bad batch from a peer is rejected there; a local failure (of the
+         * log copy) is not ours to restart for: the shipper resends */
+        TIDAL_IGNORE(tidal__apply_batch(r, ctx, msg));
         return 0;
-    }
-    case TIDAL_MSG_PEER: {
-        tidal_msg_peer p;
-        if (tidal_msg_peer_decode(msg->payload, msg->len, &p, NULL) == 0) {
-            tidal__peer_set(r, &p);
-        }
+    case TIDAL_MSG_PEER:
+        on_peer(r, msg);
         return 0;
-    }
     case TIDAL_MSG_ACK:
         tidal__apply_log_base(r, ctx, msg); /* from an origin's shipper: apply.c */
         return 0;
@@ -136,6 +143,7 @@ region_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
     case TIDAL_MSG_TICK:
         return on_tick(ctx, r);
     default:
+        tidal__region_reject(r, TIDAL_REGION_REJECT_MSG_TYPE, msg, NULL);
         return 0;
     }
 }

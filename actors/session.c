@@ -240,16 +240,33 @@ run_queue(tidal_ctx *ctx, struct sess *s)
     s->queued -= done;
 }
 
+/* True for a record a client may have this session's actor write: a start,
+ * signal or end of this very session.  (A HOME record is the session's own
+ * doing, never a client's: one would hand the session away.) */
+static bool
+client_record(const struct sess *s, const tidal_record *rec)
+{
+    return (rec->kind == TIDAL_REC_SESSION_START || rec->kind == TIDAL_REC_SESSION_SIGNAL ||
+            rec->kind == TIDAL_REC_SESSION_END) &&
+           memcmp(rec->sid, s->sid, 16) == 0;
+}
+
 static int
 on_write(tidal_ctx *ctx, struct sess *s, const tidal_msg *msg)
 {
     tidal_msg_write m;
     tidal_record rec;
     tidal_reply_to to;
-    if (tidal_msg_write_decode(msg->payload, msg->len, &m, NULL) != 0 ||
-        tidal_record_decode_exact(m.record.ptr, m.record.len, &rec, NULL) != 0 ||
-        memcmp(rec.sid, s->sid, 16) != 0 || tidal_msg_reply_to(msg, &to) != 0) {
-        return 0; /* malformed or unanswerable: nothing to do (counted by the sender's timeout) */
+    if (tidal__write_decode(s->r, ctx, msg, &m, &rec) != 0) {
+        return 0;
+    }
+    if (!client_record(s, &rec)) {
+        tidal__write_reject(s->r, ctx, msg, TIDAL_REGION_REJECT_WRITE_MISDIRECTED, NULL,
+                            TIDAL_EINVAL);
+        return 0;
+    }
+    if (tidal_msg_reply_to(msg, &to) != 0) {
+        return 0; /* unanswerable: a write whose result nobody can learn is not made */
     }
     if (m.req_id != 0) {
         tidal_idem_key k = {0, m.req_id};
@@ -294,8 +311,13 @@ on_handover_req(tidal_ctx *ctx, struct sess *s, const tidal_msg *msg)
 {
     tidal_region *r = s->r;
     tidal_msg_handover_req req;
-    if (tidal_msg_handover_req_decode(msg->payload, msg->len, &req, NULL) != 0 ||
-        memcmp(req.sid, s->sid, 16) != 0 || req.to_region >= TIDAL_REGIONS_MAX) {
+    tidal_decode_err err = {0};
+    if (tidal_msg_handover_req_decode(msg->payload, msg->len, &req, &err) != 0) {
+        tidal__region_reject(r, TIDAL_REGION_REJECT_HANDOVER_DECODE, msg, &err);
+        return 0;
+    }
+    if (memcmp(req.sid, s->sid, 16) != 0 || req.to_region >= TIDAL_REGIONS_MAX) {
+        tidal__region_reject(r, TIDAL_REGION_REJECT_HANDOVER_MISDIRECTED, msg, NULL);
         return 0;
     }
     tidal_session_state info;
@@ -331,9 +353,16 @@ on_handover(tidal_ctx *ctx, struct sess *s, const tidal_msg *msg)
 {
     tidal_region *r = s->r;
     tidal_msg_handover h;
-    if (tidal_msg_handover_decode(msg->payload, msg->len, &h, NULL) != 0 ||
-        memcmp(h.sid, s->sid, 16) != 0 || !s->handing_over || !msg->is_reply ||
-        msg->corr != s->corr) {
+    tidal_decode_err err = {0};
+    if (tidal_msg_handover_decode(msg->payload, msg->len, &h, &err) != 0) {
+        tidal__region_reject(r, TIDAL_REGION_REJECT_HANDOVER_DECODE, msg, &err);
+        return 0;
+    }
+    if (memcmp(h.sid, s->sid, 16) != 0) {
+        tidal__region_reject(r, TIDAL_REGION_REJECT_HANDOVER_MISDIRECTED, msg, NULL);
+        return 0;
+    }
+    if (!s->handing_over || !msg->is_reply || msg->corr != s->corr) {
         return 0; /* not the answer to the request in progress (a late copy of an old one) */
     }
     if (h.code != 0) {
@@ -391,6 +420,7 @@ sess_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
     case TIDAL_MSG_TICK:
         return on_tick(ctx, s);
     default:
+        tidal__region_reject(s->r, TIDAL_REGION_REJECT_MSG_TYPE, msg, NULL);
         return 0;
     }
 }

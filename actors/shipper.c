@@ -311,24 +311,48 @@ ship_all(tidal_ctx *ctx, tidal_region *r)
     }
 }
 
-static void
-on_ack(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
+/* The peer whose region actor sent msg; TIDAL_REGIONS_MAX if none. */
+static tidal_region_id
+peer_of_sender(tidal_region *r, const tidal_msg *msg)
 {
-    tidal_msg_ack a;
-    if (tidal_msg_ack_decode(msg->payload, msg->len, &a, NULL) != 0 || a.origin != r->id) {
-        return;
-    }
-    /* the sender is "region-<p>": find p */
-    tidal_region_id p = TIDAL_REGIONS_MAX;
     for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
         struct tidal__peer peer;
         if (tidal__peer_get(r, i, &peer) && msg->from_name_len == strlen(peer.region.name) &&
             memcmp(msg->from_name, peer.region.name, msg->from_name_len) == 0) {
-            p = i;
-            break;
+            return i;
         }
     }
+    return TIDAL_REGIONS_MAX;
+}
+
+/* A peer's ACK of our log.  Rejected (counted, nothing moved): one that does
+ * not decode, is about another origin's log, comes from no peer's region
+ * actor, or acknowledges more than this region has made durable - nothing
+ * is sent before it is durable (internal.h), so that much was never sent,
+ * and believing it would release what the peer lacks. */
+static void
+on_ack(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
+{
+    tidal_msg_ack a;
+    tidal_decode_err err = {0};
+    if (tidal_msg_ack_decode(msg->payload, msg->len, &a, &err) != 0) {
+        tidal__region_reject(r, TIDAL_REGION_REJECT_ACK_DECODE, msg, &err);
+        return;
+    }
+    if (a.origin != r->id) {
+        tidal__region_reject(r, TIDAL_REGION_REJECT_ORIGIN_MISMATCH, msg, NULL);
+        return;
+    }
+    tidal_region_id p = peer_of_sender(r, msg);
     if (p == TIDAL_REGIONS_MAX) {
+        tidal__region_reject(r, TIDAL_REGION_REJECT_SENDER_MISMATCH, msg, NULL);
+        return;
+    }
+    uint64_t durable = tidal_wal_durable_lsn(r->wal);
+    if (a.applied_lsn > durable) {
+        err = (tidal_decode_err){.code = TIDAL_EFIELD, .what = "ack.applied_lsn",
+                                 .expected = durable, .actual = a.applied_lsn};
+        tidal__region_reject(r, TIDAL_REGION_REJECT_ACK_BEYOND_SENT, msg, &err);
         return;
     }
     struct tidal__shipper_peer *sp = &r->ship[p];
@@ -434,6 +458,7 @@ shipper_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
         /* a tick sent by the WAL's sync thread (len 1) does not re-arm the timer */
         return msg->len == 0 ? tidal__tick_after(ctx, TIDAL_SHIP_TICK_MS) : 0;
     default:
+        tidal__region_reject(r, TIDAL_REGION_REJECT_MSG_TYPE, msg, NULL);
         return 0;
     }
 }

@@ -43,6 +43,30 @@ tidal__reply_write_result(tidal_ctx *ctx, const tidal_reply_to *to, int code, ui
     tidal_buf_fini(&b);
 }
 
+void
+tidal__write_reject(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg, int reason,
+                    const tidal_decode_err *err, int code)
+{
+    tidal_reply_to to;
+    tidal__region_reject(r, reason, msg, err);
+    if (tidal_msg_reply_to(msg, &to) == 0) {
+        tidal__reply_write_result(ctx, &to, code, 0, 0);
+    }
+}
+
+int
+tidal__write_decode(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg, tidal_msg_write *m,
+                    tidal_record *rec)
+{
+    tidal_decode_err err = {0};
+    int rv = tidal_msg_write_decode(msg->payload, msg->len, m, &err);
+    rv = rv != 0 ? rv : tidal_record_decode_exact(m->record.ptr, m->record.len, rec, &err);
+    if (rv != 0) {
+        tidal__write_reject(r, ctx, msg, TIDAL_REGION_REJECT_WRITE_DECODE, &err, rv);
+    }
+    return rv;
+}
+
 /* Claims [first, last] for an inline send: true if it comes right after the
  * ship mark, which then moves over it, and ends within every holding peer's
  * send window (internal.h, "Ship mark"). */

@@ -254,6 +254,57 @@ TIDAL_API int tidal_region_reconcile(tidal_region *r) TIDAL_WARN_UNUSED;
  * state (convergence check). */
 TIDAL_API uint64_t tidal_region_digest(tidal_region *r);
 
+/* X(name, stable id, description): why a region's actors rejected a message
+ * that reached them whole (the runtime's own rejections of bytes that are
+ * not envelopes are tidal_stats.rejected).  A rejected message changes
+ * nothing: no state, no ACK, no peer; a write that can be answered is
+ * answered with an error.  Each rejection is counted here and logged, once
+ * per power of two of its count (TIDAL_QUIET set: never). */
+#define TIDAL_REGION_REJECT_MAP(X)                                                        \
+    X(BATCH_DECODE, "TIDAL-REGION-BATCH-DECODE", "BATCH message undecodable")              \
+    X(BATCH_TRUNCATED, "TIDAL-REGION-BATCH-TRUNCATED",                                   \
+      "batch shorter than its header or its declared payload")                            \
+    X(BATCH_VERSION, "TIDAL-REGION-BATCH-VERSION", "batch header of another version")     \
+    X(BATCH_CORRUPT, "TIDAL-REGION-BATCH-CORRUPT",                                       \
+      "batch header breaks a rule of its format, or bytes follow the batch")              \
+    X(BATCH_CRC, "TIDAL-REGION-BATCH-CRC", "batch checksum mismatch")                     \
+    X(BATCH_RECORDS, "TIDAL-REGION-BATCH-RECORDS",                                       \
+      "batch checksum right, records undecodable, not `count` of them, or not applicable") \
+    X(ORIGIN_MISMATCH, "TIDAL-REGION-ORIGIN-MISMATCH",                                   \
+      "claims a region it cannot: out of range, this one, unknown, or another than the "  \
+      "batch or ACK it carries")                                                          \
+    X(SENDER_MISMATCH, "TIDAL-REGION-SENDER-MISMATCH",                                   \
+      "sent by an actor that does not speak for the region it names")                     \
+    X(ACK_DECODE, "TIDAL-REGION-ACK-DECODE", "ACK message undecodable")                   \
+    X(ACK_BEYOND_SENT, "TIDAL-REGION-ACK-BEYOND-SENT",                                   \
+      "ACK of an LSN above this region's durable log: never sent")                        \
+    X(WRITE_DECODE, "TIDAL-REGION-WRITE-DECODE", "WRITE message or its record undecodable") \
+    X(WRITE_MISDIRECTED, "TIDAL-REGION-WRITE-MISDIRECTED",                               \
+      "a record kind this actor does not write, or another session's record")             \
+    X(HANDOVER_DECODE, "TIDAL-REGION-HANDOVER-DECODE",                                   \
+      "HANDOVER_REQ or HANDOVER message undecodable")                                     \
+    X(HANDOVER_MISDIRECTED, "TIDAL-REGION-HANDOVER-MISDIRECTED",                         \
+      "names another session than its actor's, or a region out of range")                 \
+    X(DIGEST_DECODE, "TIDAL-REGION-DIGEST-DECODE", "DIGEST message undecodable")          \
+    X(ENTRIES_DECODE, "TIDAL-REGION-ENTRIES-DECODE", "ENTRIES message undecodable")       \
+    X(ENTRY_DECODE, "TIDAL-REGION-ENTRY-DECODE",                                         \
+      "one reconciliation entry undecodable or of an unknown kind (the others merge)")    \
+    X(PEER_DECODE, "TIDAL-REGION-PEER-DECODE", "PEER message undecodable")                \
+    X(PEER_INVALID, "TIDAL-REGION-PEER-INVALID",                                         \
+      "PEER naming this region, one out of range, or a URL that is no address")           \
+    X(MSG_TYPE, "TIDAL-REGION-MSG-TYPE", "a message type this actor does not take")
+
+enum tidal_region_reject_reason {
+#define TIDAL__REGION_REJECT_ENUM(name, id, desc) TIDAL_REGION_REJECT_##name,
+    TIDAL_REGION_REJECT_MAP(TIDAL__REGION_REJECT_ENUM)
+#undef TIDAL__REGION_REJECT_ENUM
+        TIDAL_REGION_REJECT_COUNT
+};
+
+/* The stable id of a reason ("TIDAL-REGION-BATCH-CRC"); "?" out of range.
+ * Cannot fail. */
+TIDAL_API const char *tidal_region_reject_id(int reason);
+
 typedef struct tidal_region_stats {
     uint64_t writes;              /* writes originated here */
     uint64_t batches_shipped;     /* batch messages sent (retransmits included) */
@@ -276,6 +327,7 @@ typedef struct tidal_region_stats {
                                    * (counted as they start waiting) */
     uint64_t peers_let_go;        /* times a peer stopped holding the log (peer_hold_ms) */
     uint64_t writes_refused;      /* writes refused for room, disk, a limit or memory (log.h) */
+    uint64_t rejected[TIDAL_REGION_REJECT_COUNT]; /* messages rejected, by reason */
 } tidal_region_stats;
 
 TIDAL_API void tidal_region_stats_get(tidal_region *r, tidal_region_stats *out);
