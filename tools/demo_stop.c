@@ -25,7 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tools/demo.h"
+#include "tools/demo_stop.h"
 
 static struct {
     sigset_t set; /* the signals the watcher takes */
