@@ -8,10 +8,9 @@
  * count tiny, so ctest runs each benchmark and it never rots.
  *
  * Here: clocks and statistics, a JSON writer, a latch that wakes a waiter
- * when a counter reaches its target, a lock-free single-producer /
- * single-consumer ring (the in-memory ceiling), a hand-rolled msgpack
- * envelope of seven fields (the ceiling's and raw nng's message), process
- * memory, temporary directories and raw nng sockets.
+ * when a counter reaches its target, process memory, temporary directories
+ * and raw nng sockets.  The in-memory ceiling and its msgpack envelope are in
+ * bench_ring.h.
  */
 #ifndef TIDAL_BENCH_UTIL_H
 #define TIDAL_BENCH_UTIL_H
@@ -118,32 +117,6 @@ void bench_latch_reset(bench_latch *l, uint64_t target);
 void bench_latch_add(bench_latch *l, uint64_t n);
 /* Waits until count >= target or timeout_ms pass; returns the count. */
 uint64_t bench_latch_wait(bench_latch *l, uint32_t timeout_ms);
-
-/* ---- the in-memory ceiling --------------------------------------------------------- */
-
-/* A msgpack envelope of seven fields, as MEASURED.md measured it:
- * [version, type, from str, to str, id, hlc uint64, payload bin].
- * Encoded with msgpack-c's packer, decoded with msgpack_unpack_next. */
-#define BENCH_ENV_BYTES_MAX 128u
-#define BENCH_PAYLOAD_BYTES 64u
-
-/* Encodes one envelope into out (BENCH_ENV_BYTES_MAX bytes).  Returns its
- * length, or 0 if it did not fit. */
-size_t bench_env_encode(uint8_t *out, uint64_t id, uint64_t hlc, const uint8_t *payload);
-
-/* A decoder that reuses one msgpack_unpacked between calls. */
-typedef struct bench_env_decoder bench_env_decoder;
-bench_env_decoder *bench_env_decoder_new(void);
-void bench_env_decoder_free(bench_env_decoder *d);
-/* Decodes buf; true if it is a seven-field envelope with a 64-byte payload.
- * *id gets its id. */
-bool bench_env_decode(bench_env_decoder *d, const uint8_t *buf, size_t len, uint64_t *id);
-
-/* Moves n envelopes from a producer thread (encode) to a consumer thread
- * (decode and check ids arrive 1..n in order) through a lock-free SPSC ring.
- * Returns the elapsed nanoseconds; *received gets how many the consumer
- * accepted (n unless something is broken). */
-uint64_t bench_ceiling_run(uint64_t n, uint64_t *received);
 
 /* ---- process memory, temporary directories, raw nng ---------------------------------- */
 
