@@ -109,7 +109,9 @@ json_key(bench_json *j, const char *key)
         putchar(',');
     }
     j->first[j->depth] = false;
-    printf("\"%s\":", key);
+    if (key != NULL) {
+        printf("\"%s\":", key);
+    }
 }
 
 void
@@ -143,6 +145,23 @@ bench_json_close(bench_json *j)
     BENCH_CHECK(j->depth > 0);
     j->depth--;
     putchar('}');
+}
+
+void
+bench_json_arr(bench_json *j, const char *key)
+{
+    BENCH_CHECK(j->depth + 1 < (int)(sizeof(j->first) / sizeof(j->first[0])));
+    json_key(j, key);
+    putchar('[');
+    j->first[++j->depth] = true;
+}
+
+void
+bench_json_arr_close(bench_json *j)
+{
+    BENCH_CHECK(j->depth > 0);
+    j->depth--;
+    putchar(']');
 }
 
 void
@@ -182,6 +201,29 @@ bench_json_farr(bench_json *j, const char *key, const double *v, size_t n, int d
         printf("%s%.*f", i ? "," : "", decimals, v[i]);
     }
     putchar(']');
+}
+
+/* ---- runs of one figure ----------------------------------------------------------- */
+
+void
+bench_series_add(bench_series *s, uint64_t count, uint64_t ns)
+{
+    BENCH_CHECK(s->n < BENCH_RUNS_MAX);
+    s->rate[s->n++] = bench_rate(count, ns);
+}
+
+double
+bench_series_json(bench_json *j, const char *key, const bench_series *s, const char *unit)
+{
+    char median_key[64], runs_key[64];
+    snprintf(median_key, sizeof(median_key), "%s_per_s", unit);
+    snprintf(runs_key, sizeof(runs_key), "runs_%s_per_s", unit);
+    double med = bench_median(s->rate, s->n);
+    bench_json_obj(j, key);
+    bench_json_f(j, median_key, med, 0);
+    bench_json_farr(j, runs_key, s->rate, s->n, 0);
+    bench_json_close(j);
+    return med;
 }
 
 /* ---- latch ----------------------------------------------------------------------- */

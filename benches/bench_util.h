@@ -81,7 +81,8 @@ double bench_rate(uint64_t n, uint64_t ns);
 /* ---- JSON ------------------------------------------------------------------------ */
 
 /* A JSON writer on stdout that places the commas.  Nesting up to 8 deep.
- * Keys are trusted literals (no escaping). */
+ * Keys are trusted literals (no escaping); inside an array, pass NULL as the
+ * key of each element. */
 typedef struct bench_json {
     int depth;
     bool first[8];
@@ -91,11 +92,31 @@ void bench_json_begin(bench_json *j);                /* "{" */
 void bench_json_end(bench_json *j);                  /* "}\n" */
 void bench_json_obj(bench_json *j, const char *key); /* "key":{ */
 void bench_json_close(bench_json *j);                /* } */
+void bench_json_arr(bench_json *j, const char *key); /* "key":[ */
+void bench_json_arr_close(bench_json *j);            /* ] */
 void bench_json_u64(bench_json *j, const char *key, uint64_t v);
 void bench_json_f(bench_json *j, const char *key, double v, int decimals);
 void bench_json_str(bench_json *j, const char *key, const char *v);
 void bench_json_bool(bench_json *j, const char *key, bool v);
 void bench_json_farr(bench_json *j, const char *key, const double *v, size_t n, int decimals);
+
+/* ---- runs of one figure ----------------------------------------------------------- */
+
+#define BENCH_RUNS_MAX 16u /* runs of one figure a benchmark may ask for */
+
+/* The rates of one figure's runs, in the order they ran. */
+typedef struct bench_series {
+    double rate[BENCH_RUNS_MAX];
+    uint32_t n;
+} bench_series;
+
+/* Adds the rate of count things in ns nanoseconds.  Exits if the series
+ * already holds BENCH_RUNS_MAX runs. */
+void bench_series_add(bench_series *s, uint64_t count, uint64_t ns);
+
+/* Writes "key":{"<unit>_per_s":median,"runs_<unit>_per_s":[every run]} and
+ * returns the median (s holds at least one run). */
+double bench_series_json(bench_json *j, const char *key, const bench_series *s, const char *unit);
 
 /* ---- latch ----------------------------------------------------------------------- */
 
