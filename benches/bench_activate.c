@@ -1,9 +1,9 @@
 /*
  * Virtual activations: see bench_activate.h.
  *
- * Sender thread t of T sends keys [t*n/T, (t+1)*n/T); all threads start
- * together on a barrier, and the clock starts when they are released.  The
- * owner's mailbox holds 65536 envelopes, so a sender outrunning the owner
+ * Sender thread t of T sends keys [t*n/T, (t+1)*n/T); the threads start
+ * together on a barrier, and the clock starts just before they are released.
+ * The owner's mailbox holds 65536 envelopes, so a sender outrunning the owner
  * waits in tidal_send (timeout 5 s) rather than failing.
  */
 #include "benches/bench_activate.h"
@@ -70,7 +70,7 @@ struct sender {
     const tidal_addr *owner;
     bool to_owner;
     uint64_t first, end; /* keys [first, end) */
-    pthread_barrier_t *start;
+    pthread_barrier_t *ready, *go;
 };
 
 static void
@@ -87,7 +87,8 @@ static void *
 sender_main(void *arg)
 {
     struct sender *s = arg;
-    pthread_barrier_wait(s->start);
+    pthread_barrier_wait(s->ready);
+    pthread_barrier_wait(s->go);
     for (uint64_t i = s->first; i < s->end; i++) {
         send_one(s->rt, s->owner, s->to_owner, i);
     }
@@ -104,26 +105,32 @@ send_all(tidal_runtime *rt, const tidal_addr *owner, const bench_activate_opts *
     BENCH_CHECK(nt <= BENCH_ACTIVATE_THREADS_MAX);
     pthread_t th[BENCH_ACTIVATE_THREADS_MAX];
     struct sender s[BENCH_ACTIVATE_THREADS_MAX];
-    pthread_barrier_t start;
-    BENCH_CHECK(pthread_barrier_init(&start, NULL, nt + 1) == 0);
+    /* the clock starts before the senders can: they wait for ready, then for
+     * go, which cannot open before this thread reads the clock */
+    pthread_barrier_t ready, go;
+    BENCH_CHECK(pthread_barrier_init(&ready, NULL, nt + 1) == 0);
+    BENCH_CHECK(pthread_barrier_init(&go, NULL, nt + 1) == 0);
     for (uint32_t t = 0; t < nt; t++) {
         s[t] = (struct sender){.rt = rt,
                                .owner = owner,
                                .to_owner = o->to_owner,
                                .first = (uint64_t)o->n * t / nt,
                                .end = (uint64_t)o->n * (t + 1) / nt,
-                               .start = &start};
+                               .ready = &ready,
+                               .go = &go};
         BENCH_CHECK(pthread_create(&th[t], NULL, sender_main, &s[t]) == 0);
     }
     out->rss_before = bench_rss_bytes();
     out->heap_before = bench_heap_bytes();
-    pthread_barrier_wait(&start);
+    pthread_barrier_wait(&ready);
     uint64_t t0 = bench_now_ns();
+    pthread_barrier_wait(&go);
     for (uint32_t t = 0; t < nt; t++) {
         pthread_join(th[t], NULL);
     }
     out->sent_ns = bench_now_ns() - t0;
-    pthread_barrier_destroy(&start);
+    pthread_barrier_destroy(&ready);
+    pthread_barrier_destroy(&go);
     return t0;
 }
 

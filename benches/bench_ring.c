@@ -116,7 +116,7 @@ struct ring {
     _Alignas(64) struct ring_slot *slots;
     uint64_t n;
     uint64_t received;
-    pthread_barrier_t *start;
+    pthread_barrier_t *ready, *go;
 };
 
 static void
@@ -135,7 +135,8 @@ ring_consumer(void *arg)
     bench_env_decoder *d = bench_env_decoder_new();
     size_t head = 0, tail_seen = 0;
     uint64_t ok = 0;
-    pthread_barrier_wait(r->start);
+    pthread_barrier_wait(r->ready);
+    pthread_barrier_wait(r->go);
     for (uint64_t i = 1; i <= r->n; i++) {
         uint32_t spins = 0;
         while (tail_seen == head) {
@@ -161,7 +162,8 @@ ring_producer(void *arg)
     uint8_t payload[BENCH_PAYLOAD_BYTES];
     memset(payload, 0x5a, sizeof(payload));
     size_t tail = 0, head_seen = 0;
-    pthread_barrier_wait(r->start);
+    pthread_barrier_wait(r->ready);
+    pthread_barrier_wait(r->go);
     for (uint64_t i = 1; i <= r->n; i++) {
         uint32_t spins = 0;
         while (tail - head_seen >= RING_SLOTS) {
@@ -185,19 +187,24 @@ bench_ring_pairs_run(uint32_t pairs, uint64_t n, uint64_t *received)
     BENCH_CHECK(rings != NULL);
     BENCH_CHECK(th != NULL);
     memset(rings, 0, pairs * sizeof(*rings));
-    pthread_barrier_t start;
-    BENCH_CHECK(pthread_barrier_init(&start, NULL, 2 * pairs + 1) == 0);
+    /* the clock starts before the threads can: they wait for ready, then
+     * for go, which cannot open before this thread reads the clock */
+    pthread_barrier_t ready, go;
+    BENCH_CHECK(pthread_barrier_init(&ready, NULL, 2 * pairs + 1) == 0);
+    BENCH_CHECK(pthread_barrier_init(&go, NULL, 2 * pairs + 1) == 0);
     for (uint32_t p = 0; p < pairs; p++) {
         struct ring *r = &rings[p];
         r->slots = calloc(RING_SLOTS, sizeof(*r->slots));
         BENCH_CHECK(r->slots != NULL);
         r->n = n;
-        r->start = &start;
+        r->ready = &ready;
+        r->go = &go;
         BENCH_CHECK(pthread_create(&th[2 * p], NULL, ring_consumer, r) == 0);
         BENCH_CHECK(pthread_create(&th[2 * p + 1], NULL, ring_producer, r) == 0);
     }
-    pthread_barrier_wait(&start);
+    pthread_barrier_wait(&ready);
     uint64_t t0 = bench_now_ns();
+    pthread_barrier_wait(&go);
     for (uint32_t i = 0; i < 2 * pairs; i++) {
         pthread_join(th[i], NULL);
     }
@@ -207,7 +214,8 @@ bench_ring_pairs_run(uint32_t pairs, uint64_t n, uint64_t *received)
         *received += rings[p].received;
         free(rings[p].slots);
     }
-    pthread_barrier_destroy(&start);
+    pthread_barrier_destroy(&ready);
+    pthread_barrier_destroy(&go);
     free(th);
     free(rings);
     return ns;

@@ -36,7 +36,7 @@ bool bench_env_decode(bench_env_decoder *d, const uint8_t *buf, size_t len, uint
 
 /* Runs pairs rings at once (1..BENCH_RING_PAIRS_MAX), each moving n envelopes
  * from its producer thread (encode) to its consumer thread (decode and check
- * ids arrive 1..n in order).  Returns the nanoseconds from the moment all
+ * ids arrive 1..n in order).  Returns the nanoseconds from just before all
  * threads are released until the last one finished; *received gets how many
  * the consumers accepted in all (pairs * n unless something is broken).
  * Exits with status 1 if a thread cannot be started. */
