@@ -21,6 +21,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
 
+#include "benches/bench_ring.h"
 #include "benches/bench_util.h"
 #include "tidal/runtime.h"
 

@@ -1,12 +1,5 @@
 /*
  * Helpers shared by the benchmarks: see bench_util.h.
- *
- * The SPSC ring is the in-memory ceiling of docs/measurements.md: one
- * producer thread encodes each envelope with msgpack-c straight into a ring
- * slot, one
- * consumer decodes it with msgpack_unpack_next.  Head and tail live on their
- * own cache lines and each side caches the other's index, so a slot costs one
- * release store and, in steady state, no cache-line transfer per message.
  */
 #include "benches/bench_util.h"
 
@@ -18,8 +11,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <msgpack.h>
 
 const char *const bench_transports[BENCH_TRANSPORTS] = {"inproc", "ipc", "tcp"};
 
@@ -118,7 +109,9 @@ json_key(bench_json *j, const char *key)
         putchar(',');
     }
     j->first[j->depth] = false;
-    printf("\"%s\":", key);
+    if (key != NULL) {
+        printf("\"%s\":", key);
+    }
 }
 
 void
@@ -152,6 +145,23 @@ bench_json_close(bench_json *j)
     BENCH_CHECK(j->depth > 0);
     j->depth--;
     putchar('}');
+}
+
+void
+bench_json_arr(bench_json *j, const char *key)
+{
+    BENCH_CHECK(j->depth + 1 < (int)(sizeof(j->first) / sizeof(j->first[0])));
+    json_key(j, key);
+    putchar('[');
+    j->first[++j->depth] = true;
+}
+
+void
+bench_json_arr_close(bench_json *j)
+{
+    BENCH_CHECK(j->depth > 0);
+    j->depth--;
+    putchar(']');
 }
 
 void
@@ -191,6 +201,29 @@ bench_json_farr(bench_json *j, const char *key, const double *v, size_t n, int d
         printf("%s%.*f", i ? "," : "", decimals, v[i]);
     }
     putchar(']');
+}
+
+/* ---- runs of one figure ----------------------------------------------------------- */
+
+void
+bench_series_add(bench_series *s, uint64_t count, uint64_t ns)
+{
+    BENCH_CHECK(s->n < BENCH_RUNS_MAX);
+    s->rate[s->n++] = bench_rate(count, ns);
+}
+
+double
+bench_series_json(bench_json *j, const char *key, const bench_series *s, const char *unit)
+{
+    char median_key[64], runs_key[64];
+    snprintf(median_key, sizeof(median_key), "%s_per_s", unit);
+    snprintf(runs_key, sizeof(runs_key), "runs_%s_per_s", unit);
+    double med = bench_median(s->rate, s->n);
+    bench_json_obj(j, key);
+    bench_json_f(j, median_key, med, 0);
+    bench_json_farr(j, runs_key, s->rate, s->n, 0);
+    bench_json_close(j);
+    return med;
 }
 
 /* ---- latch ----------------------------------------------------------------------- */
@@ -251,157 +284,6 @@ bench_latch_wait(bench_latch *l, uint32_t timeout_ms)
     uint64_t n = atomic_load(&l->count);
     pthread_mutex_unlock(&l->lock);
     return n;
-}
-
-/* ---- the in-memory ceiling --------------------------------------------------------- */
-
-struct fixed_out {
-    uint8_t *p;
-    size_t len;
-    size_t cap;
-};
-
-static int
-fixed_write(void *data, const char *buf, size_t len)
-{
-    struct fixed_out *o = data;
-    if (o->len + len > o->cap) {
-        return -1;
-    }
-    memcpy(o->p + o->len, buf, len);
-    o->len += len;
-    return 0;
-}
-
-size_t
-bench_env_encode(uint8_t *out, uint64_t id, uint64_t hlc, const uint8_t *payload)
-{
-    struct fixed_out o = {out, 0, BENCH_ENV_BYTES_MAX};
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &o, fixed_write);
-    /* fixed-width ints: every envelope is the same 99 bytes */
-    int rv = msgpack_pack_array(&pk, 7);
-    rv |= msgpack_pack_uint8(&pk, 1);
-    rv |= msgpack_pack_uint16(&pk, 1000);
-    rv |= msgpack_pack_str_with_body(&pk, "send", 4);
-    rv |= msgpack_pack_str_with_body(&pk, "sink", 4);
-    rv |= msgpack_pack_fix_uint64(&pk, id);
-    rv |= msgpack_pack_fix_uint64(&pk, hlc);
-    rv |= msgpack_pack_bin_with_body(&pk, payload, BENCH_PAYLOAD_BYTES);
-    return rv == 0 ? o.len : 0;
-}
-
-struct bench_env_decoder {
-    msgpack_unpacked up;
-};
-
-bench_env_decoder *
-bench_env_decoder_new(void)
-{
-    bench_env_decoder *d = malloc(sizeof(*d));
-    BENCH_CHECK(d != NULL);
-    msgpack_unpacked_init(&d->up);
-    return d;
-}
-
-void
-bench_env_decoder_free(bench_env_decoder *d)
-{
-    if (d != NULL) {
-        msgpack_unpacked_destroy(&d->up);
-        free(d);
-    }
-}
-
-bool
-bench_env_decode(bench_env_decoder *d, const uint8_t *buf, size_t len, uint64_t *id)
-{
-    size_t off = 0;
-    if (msgpack_unpack_next(&d->up, (const char *)buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
-        off != len) {
-        return false;
-    }
-    const msgpack_object *o = &d->up.data;
-    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 7) {
-        return false;
-    }
-    const msgpack_object *f = o->via.array.ptr;
-    if (f[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || f[0].via.u64 != 1 ||
-        f[4].type != MSGPACK_OBJECT_POSITIVE_INTEGER || f[6].type != MSGPACK_OBJECT_BIN ||
-        f[6].via.bin.size != BENCH_PAYLOAD_BYTES) {
-        return false;
-    }
-    *id = f[4].via.u64;
-    return true;
-}
-
-#define RING_SLOTS 4096u /* power of two */
-
-struct ring_slot {
-    uint32_t len;
-    uint8_t data[BENCH_ENV_BYTES_MAX];
-};
-
-struct ring {
-    _Alignas(64) atomic_size_t head; /* next slot the consumer reads */
-    _Alignas(64) atomic_size_t tail; /* next slot the producer writes */
-    _Alignas(64) struct ring_slot *slots;
-    uint64_t n;
-    uint64_t received;
-};
-
-static void *
-ring_consumer(void *arg)
-{
-    struct ring *r = arg;
-    bench_env_decoder *d = bench_env_decoder_new();
-    size_t head = 0, tail_seen = 0;
-    uint64_t ok = 0;
-    for (uint64_t i = 1; i <= r->n; i++) {
-        while (tail_seen == head) {
-            tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
-        }
-        struct ring_slot *s = &r->slots[head & (RING_SLOTS - 1)];
-        uint64_t id = 0;
-        if (bench_env_decode(d, s->data, s->len, &id) && id == i) {
-            ok++;
-        }
-        atomic_store_explicit(&r->head, ++head, memory_order_release);
-    }
-    r->received = ok;
-    bench_env_decoder_free(d);
-    return NULL;
-}
-
-uint64_t
-bench_ceiling_run(uint64_t n, uint64_t *received)
-{
-    struct ring *r = aligned_alloc(64, sizeof(*r));
-    BENCH_CHECK(r != NULL);
-    memset(r, 0, sizeof(*r));
-    r->slots = calloc(RING_SLOTS, sizeof(*r->slots));
-    BENCH_CHECK(r->slots != NULL);
-    r->n = n;
-    uint8_t payload[BENCH_PAYLOAD_BYTES];
-    memset(payload, 0x5a, sizeof(payload));
-    pthread_t consumer;
-    uint64_t t0 = bench_now_ns();
-    BENCH_CHECK(pthread_create(&consumer, NULL, ring_consumer, r) == 0);
-    size_t tail = 0, head_seen = 0;
-    for (uint64_t i = 1; i <= n; i++) {
-        while (tail - head_seen >= RING_SLOTS) {
-            head_seen = atomic_load_explicit(&r->head, memory_order_acquire);
-        }
-        struct ring_slot *s = &r->slots[tail & (RING_SLOTS - 1)];
-        s->len = (uint32_t)bench_env_encode(s->data, i, t0 + i, payload);
-        atomic_store_explicit(&r->tail, ++tail, memory_order_release);
-    }
-    pthread_join(consumer, NULL);
-    uint64_t ns = bench_now_ns() - t0;
-    *received = r->received;
-    free(r->slots);
-    free(r);
-    return ns;
 }
 
 /* ---- process memory, temporary directories, raw nng ---------------------------------- */

@@ -8,10 +8,9 @@
  * count tiny, so ctest runs each benchmark and it never rots.
  *
  * Here: clocks and statistics, a JSON writer, a latch that wakes a waiter
- * when a counter reaches its target, a lock-free single-producer /
- * single-consumer ring (the in-memory ceiling), a hand-rolled msgpack
- * envelope of seven fields (the ceiling's and raw nng's message), process
- * memory, temporary directories and raw nng sockets.
+ * when a counter reaches its target, process memory, temporary directories
+ * and raw nng sockets.  The in-memory ceiling and its msgpack envelope are in
+ * bench_ring.h.
  */
 #ifndef TIDAL_BENCH_UTIL_H
 #define TIDAL_BENCH_UTIL_H
@@ -82,7 +81,8 @@ double bench_rate(uint64_t n, uint64_t ns);
 /* ---- JSON ------------------------------------------------------------------------ */
 
 /* A JSON writer on stdout that places the commas.  Nesting up to 8 deep.
- * Keys are trusted literals (no escaping). */
+ * Keys are trusted literals (no escaping); inside an array, pass NULL as the
+ * key of each element. */
 typedef struct bench_json {
     int depth;
     bool first[8];
@@ -92,11 +92,31 @@ void bench_json_begin(bench_json *j);                /* "{" */
 void bench_json_end(bench_json *j);                  /* "}\n" */
 void bench_json_obj(bench_json *j, const char *key); /* "key":{ */
 void bench_json_close(bench_json *j);                /* } */
+void bench_json_arr(bench_json *j, const char *key); /* "key":[ */
+void bench_json_arr_close(bench_json *j);            /* ] */
 void bench_json_u64(bench_json *j, const char *key, uint64_t v);
 void bench_json_f(bench_json *j, const char *key, double v, int decimals);
 void bench_json_str(bench_json *j, const char *key, const char *v);
 void bench_json_bool(bench_json *j, const char *key, bool v);
 void bench_json_farr(bench_json *j, const char *key, const double *v, size_t n, int decimals);
+
+/* ---- runs of one figure ----------------------------------------------------------- */
+
+#define BENCH_RUNS_MAX 16u /* runs of one figure a benchmark may ask for */
+
+/* The rates of one figure's runs, in the order they ran. */
+typedef struct bench_series {
+    double rate[BENCH_RUNS_MAX];
+    uint32_t n;
+} bench_series;
+
+/* Adds the rate of count things in ns nanoseconds.  Exits if the series
+ * already holds BENCH_RUNS_MAX runs. */
+void bench_series_add(bench_series *s, uint64_t count, uint64_t ns);
+
+/* Writes "key":{"<unit>_per_s":median,"runs_<unit>_per_s":[every run]} and
+ * returns the median (s holds at least one run). */
+double bench_series_json(bench_json *j, const char *key, const bench_series *s, const char *unit);
 
 /* ---- latch ----------------------------------------------------------------------- */
 
@@ -118,32 +138,6 @@ void bench_latch_reset(bench_latch *l, uint64_t target);
 void bench_latch_add(bench_latch *l, uint64_t n);
 /* Waits until count >= target or timeout_ms pass; returns the count. */
 uint64_t bench_latch_wait(bench_latch *l, uint32_t timeout_ms);
-
-/* ---- the in-memory ceiling --------------------------------------------------------- */
-
-/* A msgpack envelope of seven fields, as docs/measurements.md measured it:
- * [version, type, from str, to str, id, hlc uint64, payload bin].
- * Encoded with msgpack-c's packer, decoded with msgpack_unpack_next. */
-#define BENCH_ENV_BYTES_MAX 128u
-#define BENCH_PAYLOAD_BYTES 64u
-
-/* Encodes one envelope into out (BENCH_ENV_BYTES_MAX bytes).  Returns its
- * length, or 0 if it did not fit. */
-size_t bench_env_encode(uint8_t *out, uint64_t id, uint64_t hlc, const uint8_t *payload);
-
-/* A decoder that reuses one msgpack_unpacked between calls. */
-typedef struct bench_env_decoder bench_env_decoder;
-bench_env_decoder *bench_env_decoder_new(void);
-void bench_env_decoder_free(bench_env_decoder *d);
-/* Decodes buf; true if it is a seven-field envelope with a 64-byte payload.
- * *id gets its id. */
-bool bench_env_decode(bench_env_decoder *d, const uint8_t *buf, size_t len, uint64_t *id);
-
-/* Moves n envelopes from a producer thread (encode) to a consumer thread
- * (decode and check ids arrive 1..n in order) through a lock-free SPSC ring.
- * Returns the elapsed nanoseconds; *received gets how many the consumer
- * accepted (n unless something is broken). */
-uint64_t bench_ceiling_run(uint64_t n, uint64_t *received);
 
 /* ---- process memory, temporary directories, raw nng ---------------------------------- */
 

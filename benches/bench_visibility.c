@@ -75,6 +75,7 @@
 #include <nng/protocol/pipeline0/pull.h>
 #include <nng/protocol/pipeline0/push.h>
 
+#include "benches/bench_ring.h"
 #include "benches/bench_util.h"
 #include "base/time.h"
 #include "tidal/region.h"

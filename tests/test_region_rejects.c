@@ -1,5 +1,5 @@
 /*
- * Bad input at the actor layer (DESIGN.md, invariant 6): a message whose
+ * Bad input at the actor layer (docs/design.md, invariant 6): a message whose
  * envelope is valid but whose payload a region's actor must refuse.  Each
  * case sends one such message to the actor that takes its type, from the
  * actor that would send it (tidal_send_as on the other region's runtime),
