@@ -269,15 +269,17 @@ parse(int argc, char **argv, struct opts *o)
     }
 }
 
-/* The workers each runtime gets, as runtime.c resolves 0. */
+/* The workers each runtime gets with this setting, as a runtime reports it. */
 static uint32_t
 workers_per_runtime(uint32_t workers)
 {
-    long online = sysconf(_SC_NPROCESSORS_ONLN);
-    if (workers != 0) {
-        return workers;
-    }
-    return online < 1 ? 1 : online > (long)TIDAL_WORKERS_MAX ? TIDAL_WORKERS_MAX : (uint32_t)online;
+    tidal_runtime_opts ro = {.workers = workers};
+    tidal_runtime *rt;
+    tidal_stats st;
+    BENCH_CHECK(tidal_runtime_open(&ro, &rt) == 0);
+    tidal_runtime_stats(rt, &st);
+    BENCH_CHECK(tidal_runtime_close(rt) == 0);
+    return st.workers;
 }
 
 static void

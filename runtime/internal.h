@@ -269,6 +269,7 @@ struct tidal_runtime {
     struct tidal__unit *runq_head;
     struct tidal__unit *runq_tail;
     uint32_t runq_idle_workers;
+    uint32_t runq_waking; /* workers signalled and not yet awake (pool.c, "Wake-ups") */
     bool runq_stop;
     pthread_t *workers;
     uint32_t nworkers;
@@ -338,6 +339,7 @@ uint32_t tidal__mbox_drain(tidal_runtime *rt, struct tidal__actor *act, struct t
 
 /* ---- pool.c ---- */
 int tidal__pool_start(tidal_runtime *rt, uint32_t n);
+uint32_t tidal__pool_default_workers(void);
 void tidal__pool_stop(tidal_runtime *rt);
 void tidal__schedule_locked(struct tidal__actor *act, struct tidal__unit *u);
 void tidal__runq_remove_actor(struct tidal__actor *act);

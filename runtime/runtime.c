@@ -238,12 +238,8 @@ tidal_runtime_open(const tidal_runtime_opts *opts, tidal_runtime **out)
     if ((rv = tidal__timers_start(rt)) != 0) {
         goto fail_asks;
     }
-    uint32_t n = opts->workers;
-    if (n == 0) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        n = cores < 1 ? 1 : (cores > (long)TIDAL_WORKERS_MAX ? TIDAL_WORKERS_MAX : (uint32_t)cores);
-    }
-    if ((rv = tidal__pool_start(rt, n)) != 0) {
+    if ((rv = tidal__pool_start(rt, opts->workers != 0 ? opts->workers
+                                                       : tidal__pool_default_workers())) != 0) {
         goto fail_timers;
     }
     if ((rv = tidal__spawn_reply_endpoint(rt)) != 0) {
@@ -320,6 +316,7 @@ tidal_runtime_stats(tidal_runtime *rt, tidal_stats *out)
     out->restarts = atomic_load(&rt->st_restarts);
     out->activations = atomic_load(&rt->st_activations);
     out->passivations = atomic_load(&rt->st_passivations);
+    out->workers = rt->nworkers;
     for (int i = 0; i < TIDAL_DEAD_COUNT; i++) {
         out->dead[i] = atomic_load(&rt->st_dead[i]);
     }

@@ -59,7 +59,7 @@ typedef struct tidal_region tidal_region;
 typedef struct tidal_cluster_opts {
     const char *url;  /* base URL of every region; NULL = a unique inproc:// base */
     uint64_t seed;    /* fault-injection seed, the same for every region; 0 is valid */
-    uint32_t workers; /* worker threads per region; 0 = the number of cores */
+    uint32_t workers; /* worker threads per region; 0 = the runtime's default */
 } tidal_cluster_opts;
 
 /* Opens an empty cluster.  On error nothing is left open. */

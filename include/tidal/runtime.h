@@ -126,7 +126,8 @@ typedef struct tidal_runtime_opts {
                            handler; NULL = "node" */
     uint16_t node_id;   /* HLC node id; 0 is valid */
     uint64_t seed;      /* fault-injection seed; 0 is a valid seed */
-    uint32_t workers;   /* worker threads; 0 = the number of cores */
+    uint32_t workers;   /* worker threads; 0 = half the CPUs this thread may run on,
+                         * at least 1 (nng's own threads run handlers too) */
     uint64_t max_skew_ns; /* HLC tolerance for remote clocks; 0 = 500 ms */
     uint32_t trace_max; /* fault trace entries kept; 0 = 65536 */
     bool no_inline;     /* run every handler on a worker; by default a frame for an
@@ -360,6 +361,7 @@ typedef struct tidal_stats {
     uint64_t restarts;                       /* supervision restarts */
     uint64_t activations;                    /* virtual actors activated */
     uint64_t passivations;                   /* virtual actors passivated */
+    uint32_t workers;                        /* worker threads of the pool */
     uint64_t dead[TIDAL_DEAD_COUNT];         /* dead letters by reason */
     uint64_t rejected[TIDAL_REJECT_COUNT];   /* rejected input by reason */
     uint64_t faults[TIDAL_FAULT_COUNT];      /* injected faults by kind */
