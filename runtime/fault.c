@@ -188,11 +188,11 @@ give_back(struct tidal__actor *local, bool credited)
 }
 
 void
-tidal__fault_outbox_flush(tidal_runtime *rt, struct outbox *ob, tidal_ctx *ctx)
+tidal__fault_outbox_flush(tidal_runtime *rt, struct outbox *ob, struct tidal__cork *cork)
 {
     for (uint32_t i = 0; i < ob->n; i++) {
         struct record *r = &ob->recs[i];
-        if (tidal__link_enqueue_raw(r->l, r->bytes, r->len, ctx) != 0) {
+        if (tidal__link_enqueue_raw(r->l, r->bytes, r->len, cork) != 0) {
             tidal__dead(rt, TIDAL_DEAD_LINK_FAILED, 1);
         }
         tidal__fault_record_free(r);
@@ -343,7 +343,7 @@ shape(tidal_runtime *rt, struct flink *fl, const tidal_fault_rule *rule, uint64_
  * the sender's credit on every path (keeps it for a live send, else gives it
  * back). */
 int
-tidal__fault_route(tidal_runtime *rt, tidal_ctx *ctx, struct tidal__link *l,
+tidal__fault_route(tidal_runtime *rt, struct tidal__cork *cork, struct tidal__link *l,
                    struct tidal__actor *local, const char *from_full, const char *to_full,
                    const tidal_envelope *e, uint32_t timeout_ms)
 {
@@ -377,12 +377,12 @@ tidal__fault_route(tidal_runtime *rt, tidal_ctx *ctx, struct tidal__link *l,
     }
     pthread_mutex_unlock(&f->lock);
     if (live) {
-        rv = tidal__link_enqueue(l, e, timeout_ms, ctx);
+        rv = tidal__link_enqueue(l, e, timeout_ms, cork);
     }
     if ((!live || rv != 0) && credited) {
         give_back(local, credited);
     }
-    tidal__fault_outbox_flush(rt, &ob, ctx);
+    tidal__fault_outbox_flush(rt, &ob, cork);
     return rv;
 }
 

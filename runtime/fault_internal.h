@@ -68,7 +68,7 @@ struct outbox {
 void tidal__fault_record_free(struct record *r);
 int tidal__fault_record_copy(struct record *r, const tidal_buf *b, uint64_t msg_id,
                              struct tidal__link *l);
-void tidal__fault_outbox_flush(tidal_runtime *rt, struct outbox *ob, tidal_ctx *ctx);
+void tidal__fault_outbox_flush(tidal_runtime *rt, struct outbox *ob, struct tidal__cork *cork);
 void tidal__fault_release_held(struct flink *fl, uint64_t seq, struct outbox *ob);
 struct flink *tidal__fault_flink_get(struct tidal__fault *f, const char *from, const char *to,
                                      bool create);

@@ -97,7 +97,8 @@ struct tidal__unit {
     struct tidal__actor *owner;   /* socket owner (itself for the owner's unit) */
     struct tidal__mbox mbox;      /* guarded by owner->lock */
     void *state;                  /* behaviour state */
-    uint64_t next_msg_id;         /* ids of messages this unit sends */
+    atomic_uint_least64_t next_msg_id; /* ids of messages sent from this unit, by its
+                                          handler or by tidal_send_as_actor */
     uint64_t last_active_ms;      /* for passivation */
     uint8_t run_state;            /* enum tidal__run_state, guarded by owner->lock */
     uint8_t is_virtual;
@@ -207,18 +208,26 @@ struct tidal__link {
     uint32_t waiters;             /* senders waiting for room */
     uint32_t inflight_n;          /* envelopes in the frame being sent; 0 = idle */
     uint32_t queued;              /* envelopes in fill + full + in flight */
-    uint32_t corked;              /* handlers that will flush this link on return */
+    uint32_t corked;              /* corks (handlers, send batches) that will flush it */
     bool closing;
 };
 
+
+/* The links a sender holds back until it is done - a handler until it
+ * returns, a thread between tidal_send_batch_begin and _end - so that what
+ * it sends to one destination leaves as one frame.  A corked sender never
+ * waits for room in a link. */
+struct tidal__cork {
+    struct tidal__link *links[16];
+    uint32_t n;
+};
 
 /* The context of one handler call. */
 struct tidal_ctx {
     tidal_runtime *rt;
     struct tidal__actor *actor;
     struct tidal__unit *unit;
-    struct tidal__link *corked[16]; /* links to flush when the handler returns */
-    uint32_t corked_n;
+    struct tidal__cork cork; /* flushed when the handler returns */
     /* The last destination of this handler call: its link and, when it lives
      * in this runtime, a reference to it (dropped at flush).  A handler that
      * sends a burst to one actor resolves it once. */
@@ -357,10 +366,11 @@ void tidal__rx_resume_locked(struct tidal__actor *act);
 /* ---- link.c ---- */
 struct tidal__link *tidal__link_get(tidal_runtime *rt, const char *url, int *rv);
 int tidal__link_enqueue(struct tidal__link *l, const tidal_envelope *e, uint32_t timeout_ms,
-                        tidal_ctx *ctx);
+                        struct tidal__cork *cork);
 int tidal__link_enqueue_raw(struct tidal__link *l, const uint8_t *bytes, size_t len,
-                            tidal_ctx *ctx);
+                            struct tidal__cork *cork);
 void tidal__link_uncork(struct tidal__link *l);
+void tidal__cork_flush(struct tidal__cork *cork);
 void tidal__links_close(tidal_runtime *rt);
 bool tidal__links_idle(tidal_runtime *rt);
 
@@ -396,7 +406,7 @@ int tidal__timer_add(tidal_runtime *rt, uint32_t delay_ms, tidal__timer_fn fn, v
 int tidal__fault_init(tidal_runtime *rt, uint32_t trace_max);
 void tidal__fault_fini(tidal_runtime *rt);
 bool tidal__fault_active(tidal_runtime *rt);
-int tidal__fault_route(tidal_runtime *rt, tidal_ctx *ctx, struct tidal__link *l,
+int tidal__fault_route(tidal_runtime *rt, struct tidal__cork *cork, struct tidal__link *l,
                        struct tidal__actor *local, const char *from_full, const char *to_full,
                        const tidal_envelope *e, uint32_t timeout_ms);
 

@@ -288,31 +288,31 @@ wait_room_locked(struct tidal__link *l, uint32_t timeout_ms)
 }
 
 static void
-cork_locked(struct tidal__link *l, tidal_ctx *ctx)
+cork_locked(struct tidal__link *l, struct tidal__cork *cork)
 {
-    if (ctx == NULL) {
+    if (cork == NULL) {
         return;
     }
-    for (uint32_t i = 0; i < ctx->corked_n; i++) {
-        if (ctx->corked[i] == l) {
+    for (uint32_t i = 0; i < cork->n; i++) {
+        if (cork->links[i] == l) {
             return;
         }
     }
-    if (ctx->corked_n < sizeof(ctx->corked) / sizeof(ctx->corked[0])) {
-        ctx->corked[ctx->corked_n++] = l;
+    if (cork->n < sizeof(cork->links) / sizeof(cork->links[0])) {
+        cork->links[cork->n++] = l;
         l->corked++;
     }
 }
 
 /* Appends one envelope (encoded from e, or the already-encoded raw bytes) to
- * the link.  From a handler (ctx set) it never waits.  On error nothing was
- * queued. */
+ * the link.  A corked sender (a handler, a send batch) never waits.  On
+ * error nothing was queued. */
 static int
 link_append(struct tidal__link *l, const tidal_envelope *e, const uint8_t *raw, size_t rawlen,
-            uint32_t timeout_ms, tidal_ctx *ctx)
+            uint32_t timeout_ms, struct tidal__cork *cork)
 {
     pthread_mutex_lock(&l->lock);
-    int rv = wait_room_locked(l, ctx != NULL ? 0 : timeout_ms);
+    int rv = wait_room_locked(l, cork != NULL ? 0 : timeout_ms);
     if (rv != 0) {
         pthread_mutex_unlock(&l->lock);
         return rv;
@@ -331,7 +331,7 @@ link_append(struct tidal__link *l, const tidal_envelope *e, const uint8_t *raw, 
     if (l->fill_n >= TIDAL_COALESCE_ENVELOPES_MAX || l->fill.len >= TIDAL_COALESCE_BYTES_MAX) {
         (void)seal_locked(l); /* on ENOMEM the frame keeps filling; next seal retries */
     }
-    cork_locked(l, ctx);
+    cork_locked(l, cork);
     nng_msg *m = next_frame_locked(l);
     pthread_mutex_unlock(&l->lock);
     if (m != NULL) {
@@ -342,18 +342,30 @@ link_append(struct tidal__link *l, const tidal_envelope *e, const uint8_t *raw, 
 
 int
 tidal__link_enqueue(struct tidal__link *l, const tidal_envelope *e, uint32_t timeout_ms,
-                    tidal_ctx *ctx)
+                    struct tidal__cork *cork)
 {
-    return link_append(l, e, NULL, 0, timeout_ms, ctx);
+    return link_append(l, e, NULL, 0, timeout_ms, cork);
 }
 
 int
-tidal__link_enqueue_raw(struct tidal__link *l, const uint8_t *bytes, size_t len, tidal_ctx *ctx)
+tidal__link_enqueue_raw(struct tidal__link *l, const uint8_t *bytes, size_t len,
+                        struct tidal__cork *cork)
 {
-    return link_append(l, NULL, bytes, len, 0, ctx);
+    return link_append(l, NULL, bytes, len, 0, cork);
 }
 
-/* A handler that sent on l has returned: send what it queued.  Cannot fail. */
+/* Sends what a cork held back, link by link.  Cannot fail. */
+void
+tidal__cork_flush(struct tidal__cork *cork)
+{
+    for (uint32_t i = 0; i < cork->n; i++) {
+        tidal__link_uncork(cork->links[i]);
+    }
+    cork->n = 0;
+}
+
+/* A corked sender (a handler that returned, a send batch that ended) is done
+ * with l: send what it queued.  Cannot fail. */
 void
 tidal__link_uncork(struct tidal__link *l)
 {

@@ -359,11 +359,13 @@ worker_main(void *arg)
 }
 
 /* Half the CPUs this thread may run on (its affinity mask, so taskset and
- * cgroup cpusets count), at least 1 and at most TIDAL_WORKERS_MAX.  Half,
- * because nng's own callback threads (as many as the cores, up to 16) run
- * handlers too (inline runs): one worker per core beside them oversubscribes
- * the machine, and on 16 cores 8 pairs of runtimes ran 13.2M msg/s with 8
- * workers each and 6.9M with 16.  Cannot fail. */
+ * cgroup cpusets count), but no fewer than min(CPUs, 2), and at most
+ * TIDAL_WORKERS_MAX.  Half, because nng's own callback threads (as many as
+ * the cores, up to 16) run handlers too (inline runs): one worker per core
+ * beside them oversubscribes the machine, and on 16 cores 8 pairs of
+ * runtimes ran 13.2M msg/s with 8 workers each and 6.9M with 16.  At least
+ * two where there are two CPUs: on 2 vCPUs one worker cost bench_memory's
+ * 16 writers 15% of their rate.  Cannot fail. */
 uint32_t
 tidal__pool_default_workers(void)
 {
@@ -376,6 +378,8 @@ tidal__pool_default_workers(void)
         cpus = sysconf(_SC_NPROCESSORS_ONLN);
     }
     long n = cpus / 2;
+    long floor = cpus < 2 ? cpus : 2;
+    n = n < floor ? floor : n;
     return n < 1 ? 1u : (n > (long)TIDAL_WORKERS_MAX ? TIDAL_WORKERS_MAX : (uint32_t)n);
 }
 

@@ -59,6 +59,76 @@ view_of(const void *p, size_t n)
 
 #define FULLNAME_BYTES (TIDAL_NAME_BYTES_MAX + 2 * TIDAL_KEY_BYTES_MAX + 2)
 
+/* A thread's send batch (tidal_send_batch_begin): the cork of its sends
+ * outside any handler, on one runtime at a time. */
+static _Thread_local struct {
+    tidal_runtime *rt;
+    uint32_t depth;
+    struct tidal__cork cork;
+} batch;
+
+int
+tidal_send_batch_begin(tidal_runtime *rt)
+{
+    if (rt == NULL) {
+        return TIDAL_EINVAL;
+    }
+    if (batch.depth > 0 && batch.rt != rt) {
+        return TIDAL_EBUSY;
+    }
+    batch.rt = rt;
+    batch.depth++;
+    return 0;
+}
+
+void
+tidal_send_batch_end(tidal_runtime *rt)
+{
+    if (batch.depth == 0 || batch.rt != rt) {
+        return;
+    }
+    if (--batch.depth == 0) {
+        tidal__cork_flush(&batch.cork);
+        batch.rt = NULL;
+    }
+}
+
+/* The cork for a send from outside a handler on rt: the thread's send
+ * batch, if one is open on rt. */
+static struct tidal__cork *
+batch_cork(tidal_runtime *rt)
+{
+    return batch.depth > 0 && batch.rt == rt ? &batch.cork : NULL;
+}
+
+/* The id of a message sent on behalf of `from` from outside its handler:
+ * from the unit's own counter when from names a socket-backed actor of this
+ * runtime or one of its active virtual actors, so that a sender's ids are
+ * one sequence whoever sends for it (the receiver's duplicate count stays
+ * exact); else from the runtime's counter of external sends. */
+static uint64_t
+next_id_as(tidal_runtime *rt, const tidal_addr *from)
+{
+    uint64_t id = 0;
+    struct tidal__actor *a = tidal__actor_find(rt, from->name, strlen(from->name));
+    if (a != NULL && (from->url[0] == '\0' || strcmp(a->url, from->url) == 0)) {
+        if (from->key_len == 0) {
+            id = atomic_fetch_add_explicit(&a->unit.next_msg_id, 1, memory_order_relaxed);
+        } else {
+            pthread_mutex_lock(&a->lock);
+            struct tidal__unit *u = tidal__vactor_get_locked(a, from->key, from->key_len, false);
+            if (u != NULL) {
+                id = atomic_fetch_add_explicit(&u->next_msg_id, 1, memory_order_relaxed);
+            }
+            pthread_mutex_unlock(&a->lock);
+        }
+    }
+    if (a != NULL) {
+        tidal__actor_unref(a);
+    }
+    return id != 0 ? id : atomic_fetch_add(&rt->ext_next_id, 1) + 1;
+}
+
 int
 tidal__send(tidal_runtime *rt, tidal_ctx *ctx, const tidal_addr *to, uint16_t type,
             const void *payload, uint32_t len, uint32_t timeout_ms, uint8_t flags,
@@ -82,14 +152,15 @@ tidal__send(tidal_runtime *rt, tidal_ctx *ctx, const tidal_addr *to, uint16_t ty
     if (ctx != NULL) {
         e.from_name = view_of(ctx->actor->name, ctx->actor->name_len);
         e.from_key = view_of(ctx->unit->key, ctx->unit->key_len);
-        e.id = ctx->unit->next_msg_id++;
+        e.id = atomic_fetch_add_explicit(&ctx->unit->next_msg_id, 1, memory_order_relaxed);
     } else {
         const char *from = from_as != NULL ? from_as->name : rt->name;
         e.from_name = view_of(from, strlen(from));
         if (from_as != NULL) {
             e.from_key = view_of(from_as->key, from_as->key_len);
         }
-        e.id = atomic_fetch_add(&rt->ext_next_id, 1) + 1;
+        e.id = from_as != NULL ? next_id_as(rt, from_as)
+                               : atomic_fetch_add(&rt->ext_next_id, 1) + 1;
     }
     e.to_name = view_of(to->name, to_name_len);
     e.to_key = view_of(to->key, to->key_len);
@@ -135,7 +206,8 @@ tidal__send(tidal_runtime *rt, tidal_ctx *ctx, const tidal_addr *to, uint16_t ty
     }
     /* from here on, `owned` says whether this call holds its own reference */
     bool owned = ctx == NULL && local != NULL;
-    if (local != NULL && (rv = tidal__actor_reserve(local, 1, ctx ? 0 : timeout_ms)) != 0) {
+    struct tidal__cork *cork = ctx != NULL ? &ctx->cork : batch_cork(rt);
+    if (local != NULL && (rv = tidal__actor_reserve(local, 1, cork ? 0 : timeout_ms)) != 0) {
         if (owned) {
             tidal__actor_unref(local);
         }
@@ -160,9 +232,9 @@ tidal__send(tidal_runtime *rt, tidal_ctx *ctx, const tidal_addr *to, uint16_t ty
             snprintf(from_full, sizeof(from_full), "%s", rt->name);
         }
         tidal__fullname(to->name, to->key, to->key_len, to_full, sizeof(to_full));
-        rv = tidal__fault_route(rt, ctx, l, local, from_full, to_full, &e, timeout_ms);
+        rv = tidal__fault_route(rt, cork, l, local, from_full, to_full, &e, timeout_ms);
     } else {
-        rv = tidal__link_enqueue(l, &e, timeout_ms, ctx);
+        rv = tidal__link_enqueue(l, &e, timeout_ms, cork);
         if (rv != 0 && local != NULL) {
             pthread_mutex_lock(&local->lock);
             tidal__actor_unreserve(local, 1);
@@ -223,10 +295,7 @@ tidal__ctx_forget_dest(tidal_ctx *ctx)
 void
 tidal__ctx_flush(tidal_ctx *ctx)
 {
-    for (uint32_t i = 0; i < ctx->corked_n; i++) {
-        tidal__link_uncork(ctx->corked[i]);
-    }
-    ctx->corked_n = 0;
+    tidal__cork_flush(&ctx->cork);
     tidal__ctx_forget_dest(ctx);
     ctx->stamped = false;
     if (ctx->sent > 0) {

@@ -83,7 +83,7 @@ actor_new(tidal_runtime *rt, const tidal_spawn_opts *o)
         return NULL;
     }
     act->unit.owner = act;
-    act->unit.next_msg_id = 1;
+    atomic_init(&act->unit.next_msg_id, 1);
     act->rt = rt;
     atomic_init(&act->refs, 1);
     snprintf(act->name, sizeof(act->name), "%s", o->name);

@@ -80,7 +80,7 @@ tidal__vactor_get_locked(struct tidal__actor *act, const uint8_t *key, uint32_t 
     u->owner = act;
     u->is_virtual = 1;
     u->needs_init = 1;
-    u->next_msg_id = 1;
+    atomic_init(&u->next_msg_id, 1);
     u->key_len = (uint8_t)key_len;
     memcpy(u->key, key, key_len);
     u->last_active_ms = tidal__now_ms();

@@ -390,6 +390,69 @@ Test(fault, send_as_travels_the_actors_link)
     rec_free_state(&w.rec);
 }
 
+/* An actor's message ids are one sequence whoever sends for it: its handler
+ * and a thread sending as it never give the receiver the same id twice, so
+ * the receiver's duplicate count stays exact (no fault injects any here). */
+Test(fault, send_as_shares_the_actors_message_ids)
+{
+    tidal_runtime *rt = rt_open(NULL, NULL, 42, 0);
+    sink s;
+    sink_open(&s, rt, "sink");
+    relay w;
+    tidal_addr wa = spawn_relay(rt, "worker", &w);
+    w.peer = s.to;
+    go(rt, &wa, 50); /* 50 from the worker's handler */
+    cr_assert(TIDAL_WAIT_UNTIL(rec_count(&s.rec) == 50, 5000));
+    uint8_t p[4];
+    for (uint32_t i = 0; i < 50; i++) { /* and 50 as the worker from this thread */
+        seq_put(100 + i, p);
+        TIDAL_PASS(tidal_send_as_actor(rt, &wa, &s.to, APP_SEQ, p, 4, 5000));
+    }
+    go(rt, &wa, 50); /* and 50 more from its handler */
+    cr_assert(TIDAL_WAIT_UNTIL(rec_count(&s.rec) == 150, 5000));
+    cr_assert_eq(atomic_load(&w.errors), 0);
+    cr_assert_eq(stats_of(rt).duplicates_seen, 0, "ids repeated across the two senders");
+    TIDAL_PASS(tidal_runtime_close(rt));
+    rec_free_state(&s.rec);
+    rec_free_state(&w.rec);
+}
+
+/* A send batch holds a thread's sends back until it ends, then they leave as
+ * one frame; batches nest, and a thread has one open on one runtime at a
+ * time. */
+Test(fault, a_send_batch_leaves_as_one_frame_when_it_ends)
+{
+    tidal_runtime *rt = rt_open(NULL, NULL, 42, 0);
+    tidal_runtime *other = rt_open(NULL, "other", 43, 0);
+    sink s;
+    sink_open(&s, rt, "sink");
+    uint64_t frames = stats_of(rt).frames_sent;
+    TIDAL_PASS(tidal_send_batch_begin(rt));
+    TIDAL_PASS(tidal_send_batch_begin(rt)); /* nested */
+    TIDAL_FAIL(tidal_send_batch_begin(other), TIDAL_EBUSY);
+    uint8_t p[4];
+    for (uint32_t i = 0; i < 100; i++) {
+        seq_put(i, p);
+        TIDAL_PASS(tidal_send_as(rt, "worker", &s.to, APP_SEQ, p, 4, 5000));
+    }
+    tidal_send_batch_end(rt); /* the inner one: still held */
+    cr_assert_eq(stats_of(rt).frames_sent, frames, "a frame left before the batch ended");
+    cr_assert_eq(rec_count(&s.rec), 0);
+    tidal_send_batch_end(rt);
+    cr_assert(TIDAL_WAIT_UNTIL(rec_count(&s.rec) == 100, 5000));
+    cr_assert_eq(stats_of(rt).frames_sent, frames + 1, "100 sends, one frame");
+    for (uint32_t i = 0; i < 100; i++) {
+        cr_assert_eq(s.rec.ents[i].seq, i, "in order");
+    }
+    tidal_send_batch_end(rt); /* none open: nothing */
+    TIDAL_FAIL(tidal_send_batch_begin(NULL), TIDAL_EINVAL);
+    TIDAL_PASS(tidal_send_batch_begin(other)); /* the first one is over */
+    tidal_send_batch_end(other);
+    TIDAL_PASS(tidal_runtime_close(rt));
+    TIDAL_PASS(tidal_runtime_close(other));
+    rec_free_state(&s.rec);
+}
+
 /* tidal_send_as_actor: the same for a virtual actor, whose link is named
  * "<name>/<hex key>" - a rule on it applies, one on its owner's name does
  * not. */

@@ -126,8 +126,9 @@ typedef struct tidal_runtime_opts {
                            handler; NULL = "node" */
     uint16_t node_id;   /* HLC node id; 0 is valid */
     uint64_t seed;      /* fault-injection seed; 0 is a valid seed */
-    uint32_t workers;   /* worker threads; 0 = half the CPUs this thread may run on,
-                         * at least 1 (nng's own threads run handlers too) */
+    uint32_t workers;   /* worker threads; 0 = half the CPUs this thread may run on
+                         * (nng's own threads run handlers too), at least
+                         * min(CPUs, 2) */
     uint64_t max_skew_ns; /* HLC tolerance for remote clocks; 0 = 500 ms */
     uint32_t trace_max; /* fault trace entries kept; 0 = 65536 */
     bool no_inline;     /* run every handler on a worker; by default a frame for an
@@ -207,6 +208,21 @@ TIDAL_API int tidal_send(tidal_runtime *rt, const tidal_addr *to, uint16_t type,
 TIDAL_API int tidal_send_as(tidal_runtime *rt, const char *from, const tidal_addr *to,
                             uint16_t type, const void *payload, uint32_t len,
                             uint32_t timeout_ms) TIDAL_WARN_UNUSED;
+/* Coalesces this thread's sends outside any handler, as a handler's are when
+ * it returns: between tidal_send_batch_begin and tidal_send_batch_end, what
+ * the thread sends on rt (tidal_send, tidal_send_as, tidal_send_as_actor) to
+ * one destination is held back and leaves in as few frames as possible at
+ * the end - one nng message for a burst instead of one per send when the
+ * link is idle.  Meanwhile those sends never wait for room (TIDAL_EFULL at
+ * once, as from a handler).  Pairs nest.  TIDAL_EINVAL for a NULL rt,
+ * TIDAL_EBUSY if this thread has a batch open on another runtime.  End every
+ * batch before closing the runtime. */
+TIDAL_API int tidal_send_batch_begin(tidal_runtime *rt) TIDAL_WARN_UNUSED;
+
+/* Ends one level of the thread's send batch on rt; the outermost sends
+ * what it held back.  Does nothing if none is open on rt.  Cannot fail. */
+TIDAL_API void tidal_send_batch_end(tidal_runtime *rt);
+
 /* The same from any actor of this runtime, virtual ones included: from's
  * name and key name it (its url is not read), and the link is
  * "<name>/<hex key>" -> to, as its handler's would be.  TIDAL_EINVAL if
