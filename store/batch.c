@@ -281,3 +281,20 @@ tidal_batch_decode(const uint8_t *buf, size_t len, tidal_batch_header *h, size_t
     }
     return 0;
 }
+
+int
+tidal_batch_span(const uint8_t *buf, size_t len, uint64_t *first_lsn, uint32_t *count)
+{
+    if (buf == NULL || len < TIDAL_BATCH_HEADER_BYTES) {
+        return TIDAL_ETRUNCATED;
+    }
+    if (memcmp(buf + OFF_MAGIC, TIDAL_BATCH_MAGIC, 4) != 0) {
+        return TIDAL_ECORRUPT;
+    }
+    if (get16(buf + OFF_VERSION) != TIDAL_BATCH_VERSION) {
+        return TIDAL_EVERSION;
+    }
+    *first_lsn = get64(buf + OFF_FIRST_LSN);
+    *count = get32(buf + OFF_COUNT);
+    return 0;
+}

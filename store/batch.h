@@ -78,4 +78,12 @@ int tidal_batch_header_encode(const tidal_batch_header *h, const uint8_t *payloa
 int tidal_batch_decode(const uint8_t *buf, size_t len, tidal_batch_header *h, size_t *total,
                        char *detail, size_t detail_cap) __attribute__((warn_unused_result));
 
+/* The LSNs of a batch this process has verified before (one its own WAL
+ * holds): its first LSN and count from the header, with the header's shape
+ * checked (rules 1 to 3) but not its CRC.  Never for bytes from outside:
+ * they go through tidal_batch_decode.  TIDAL_ETRUNCATED, TIDAL_ECORRUPT or
+ * TIDAL_EVERSION as tidal_batch_decode; on error nothing is written. */
+int tidal_batch_span(const uint8_t *buf, size_t len, uint64_t *first_lsn, uint32_t *count)
+    __attribute__((warn_unused_result));
+
 #endif /* TIDAL_STORE_BATCH_H */

@@ -114,6 +114,18 @@ cache_find(const struct tidal__wal_cache *c, uint64_t lsn)
     if (c->n == 0 || lsn < cache_at(c, 0)->first_lsn) {
         return NULL;
     }
+    /* Batches hold at least one LSN each, so the one holding lsn is at most
+     * lsn - first LSN entries in: with one-record batches (the common case)
+     * exactly there, found without a search - a search of a full cache
+     * walks twenty entries scattered over memory. */
+    uint64_t most = lsn - cache_at(c, 0)->first_lsn;
+    if (most < c->n) {
+        const struct tidal__wal_entry *e = cache_at(c, (size_t)most);
+        if (lsn - e->first_lsn < e->count) {
+            return e;
+        }
+        hi = (size_t)most + 1;
+    }
     /* The last batch whose first LSN is <= lsn. */
     while (hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
@@ -134,8 +146,9 @@ struct reader {
     uint64_t limit; /* deliver batches starting at or below this */
     int (*fn)(void *arg, const uint8_t *batch, size_t len);
     void *arg;
-    uint8_t *copy; /* a cached batch copied out of the lock */
+    uint8_t *copy; /* a cached batch copied out of the lock: small, or grown */
     size_t copy_cap;
+    uint8_t small[512]; /* most batches fit: no allocation per read */
 };
 
 /* Delivers batches of the segment starting at first (ending before end),
@@ -219,7 +232,8 @@ read_step(struct reader *r)
     e = cache_find(&w->cache, r->lsn);
     if (e != NULL) {
         size_t len = e->len;
-        if (len > r->copy_cap) {
+        uint8_t *to = r->small;
+        if (len > sizeof(r->small) && len > r->copy_cap) {
             uint8_t *p = realloc(r->copy, len);
             if (p == NULL) {
                 pthread_mutex_unlock(&w->lock);
@@ -228,10 +242,13 @@ read_step(struct reader *r)
             r->copy = p;
             r->copy_cap = len;
         }
-        memcpy(r->copy, e->bytes, len);
+        if (len > sizeof(r->small)) {
+            to = r->copy;
+        }
+        memcpy(to, e->bytes, len);
         r->lsn = e->first_lsn + e->count;
         pthread_mutex_unlock(&w->lock);
-        return r->fn(r->arg, r->copy, len);
+        return r->fn(r->arg, to, len);
     }
     if (w->nsegs == 0) {
         /* Ephemeral: everything from oldest_lsn on is cached. */
