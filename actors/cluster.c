@@ -84,15 +84,15 @@ tidal_cluster_close(tidal_cluster *c)
     return rv;
 }
 
-/* The WAL's sync thread: new durable batches - ship them, or wake the
- * shipper to. */
+/* The WAL's sync thread: new durable batches - ship them (shipper.c). */
 void
 tidal__on_durable(void *arg, uint64_t lsn)
 {
     tidal_region *r = arg;
+    (void)lsn; /* a round ships everything durable */
     pthread_mutex_lock(&r->cb_lock);
-    if (!r->cb_closed && !tidal__ship_durable(r, lsn)) {
-        tidal__shipper_kick(r, NULL); /* refused: the timer's tick ships it */
+    if (!r->cb_closed) {
+        tidal__ship_now(r, TIDAL__SHIP_BY_SYNC);
     }
     pthread_mutex_unlock(&r->cb_lock);
 }
@@ -292,6 +292,7 @@ region_free(tidal_region *r)
     tidal__state_close(r);
     pthread_mutex_destroy(&r->peers_lock);
     pthread_mutex_destroy(&r->cb_lock);
+    tidal__ship_fini(r);
     tidal__watermark_fini(r);
     free(r);
 }
@@ -319,7 +320,6 @@ tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region 
         r->opts.peer_hold_ms = TIDAL_PEER_HOLD_MS_DEFAULT;
     }
     atomic_init(&r->handover_corr, tidal_hlc_wall_now(NULL));
-    atomic_init(&r->ship_limit, TIDAL_SHIP_WINDOW_LSNS); /* no peer has acknowledged */
     r->id = opts->region_id;
     if (opts->dir != NULL) {
         snprintf(r->dir, sizeof(r->dir), "%s", opts->dir);
@@ -327,11 +327,13 @@ tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region 
     }
     pthread_mutex_init(&r->peers_lock, NULL);
     pthread_mutex_init(&r->cb_lock, NULL);
+    tidal__ship_init(r);
     tidal__watermark_init(r);
     r->cb_closed = true; /* until the runtime exists */
     if ((rv = tidal__state_open(r)) != 0) {
         pthread_mutex_destroy(&r->peers_lock);
         pthread_mutex_destroy(&r->cb_lock);
+        tidal__ship_fini(r);
         tidal__watermark_fini(r);
         free(r);
         return rv;

@@ -20,28 +20,20 @@
  * (client.c); a session write elsewhere is an ask to the session's actor
  * (a hop), which has the home hand the session over first; a remote
  * client's write reaches the region actor or the session actor (a hop).
- * The writer applies the write to the state, appends it to
- * the region's WAL and - when the WAL says it is durable at once
- * (ephemeral, NONE) - ships the batch to every peer itself (the last hop).
- * Under SYNC and INTERVAL the WAL's sync thread ships what a sync made
- * durable, right after the sync, or wakes the shipper to when that is many
- * batches (tidal__ship_durable): a peer never sees a batch its origin could
- * still lose, so LSNs are never reused after a crash.
+ * The writer applies the write to the state and appends it to the region's
+ * WAL (write.c).  Then the batch is shipped (shipper.c) - the last hop:
  *
- * Ship mark: every LSN up to r->ship_mark was sent to every peer that is not
- * quiet (by its writer, the sync thread or the shipper; a quiet peer is fed
- * by the shipper alone: shipper.c).  A writer ships its batch inline
- * only if the batch comes right after the mark and ends within every
- * holding peer's send window (r->ship_limit, shipper.c), and moves the mark
- * over it (one CAS, tidal__ship_claim); otherwise the shipper sends it - at
- * once, or on the ACK that opens the window - from the mark on, and
- * raises the mark to what every peer has been sent (a durable batch its
- * writer could not claim kicks the shipper at once: tidal__shipper_kick).
- * Without the check, a batch that became durable at once behind one still
- * waiting for the shipper would let the shipper believe both were sent, and
- * the first would be lost until a retransmit.  A writer whose inline send
- * fails sets ship_lost and ticks the shipper, which resends from each peer's
- * ACK at once instead of waiting for TIDAL_SHIP_RTO_MS.  The client's call
+ * Shipping has one owner.  Everything that is sent to a peer of this
+ * region's log - batches, retransmits, the base of a released log - is sent
+ * by one sequence in shipper.c, under r->ship.lock, as the shipper actor
+ * ("shipper-<id>"), whoever runs it: the writer whose batch became durable
+ * at once (ephemeral, NONE: it keeps the single hop), the WAL's sync thread
+ * after a sync (SYNC, INTERVAL: a peer never sees a batch its origin could
+ * still lose, so LSNs are never reused after a crash), or the shipper actor
+ * on its tick and on each ACK.  A caller that finds the sequence running
+ * leaves its batch to the one running it.  So batches leave in LSN order,
+ * under the shipper's name and message ids whoever triggered them, and
+ * fault rules on "shipper-<id>" hit every one of them.  The client's call
  * waits for durability on its own thread, never in a handler.
  *
  * Released logs: an ephemeral origin releases the batches every peer that
@@ -103,9 +95,6 @@
 #define TIDAL_EXPIRE_EVERY_MS 60000u
 /* The shipper's tick. */
 #define TIDAL_SHIP_TICK_MS 20u
-/* A peer behind us that has acknowledged nothing for this long is quiet: it
- * stops holding the others back (shipper.c, "Quiet peers"). */
-#define TIDAL_SHIP_QUIET_MS 1000u
 _Static_assert(TIDAL_SHIP_WINDOW_LSNS >= 4 * TIDAL_ACK_EVERY_BATCHES,
                "an ACK at once every TIDAL_ACK_EVERY_BATCHES keeps the window moving");
 /* A session actor re-asks for a handover after this long. */
@@ -147,13 +136,25 @@ struct tidal__held_batch {
     uint8_t bytes[];
 };
 
-struct tidal__shipper_peer {
-    uint64_t acked;       /* highest of our LSNs the peer applied */
-    uint64_t sent_upto;   /* highest LSN sent (inline or by the shipper) */
-    uint64_t last_progress_ms; /* last ACK progress or retransmit */
-    uint64_t acked_ms;    /* last ACK progress, or when it was last caught up */
-    uint32_t rto_ms; /* current retransmit wait: TIDAL_SHIP_RTO_MS, doubling */
-    bool let_go;     /* no longer holds the log (shipper.c, "Holding the log") */
+/* What shipping knows of one peer (shipper.c).  acked is written by the
+ * shipper actor (it takes the ACKs) and read by rounds without a lock, so
+ * an ACK never waits for a round; sent_upto belongs to whoever holds
+ * ship.lock; the rest is the shipper actor's alone. */
+struct tidal__ship_peer {
+    atomic_uint_least64_t acked; /* highest of our LSNs the peer applied */
+    uint64_t sent_upto;          /* ship.lock: highest LSN sent (below acked: acked) */
+    uint64_t last_progress_ms;   /* monotonic: last ACK progress or retransmit */
+    uint64_t acked_ms;           /* monotonic: last ACK progress, or last caught up */
+    uint32_t rto_ms;             /* retransmit wait, doubling; 0 until first seen */
+    bool let_go;                 /* no longer holds the log ("Holding the log") */
+};
+
+/* Shipping's state, owned by shipper.c: whoever holds lock ships. */
+struct tidal__ship {
+    pthread_mutex_t lock;
+    atomic_bool again;  /* a round was asked for while one ran: the holder runs another */
+    atomic_bool kicked; /* a wake-up tick is on its way to the shipper actor */
+    struct tidal__ship_peer peer[TIDAL_REGIONS_MAX];
 };
 
 struct tidal_region {
@@ -191,16 +192,10 @@ struct tidal_region {
     /* peers */
     pthread_mutex_t peers_lock;
     struct tidal__peer peers[TIDAL_REGIONS_MAX];
+    atomic_uint_least32_t peers_known; /* bit p: peers[p].known (never cleared) */
 
-    /* shipper (shipper actor only, except the atomics) */
-    struct tidal__shipper_peer ship[TIDAL_REGIONS_MAX];
-    atomic_uint_least64_t ship_mark; /* every LSN up to it sent to every peer */
-    atomic_uint_least64_t ship_limit; /* writers ship inline no batch ending past it:
-                                       * every holding peer's window (shipper.c) */
-    atomic_uint_least32_t ship_quiet; /* bit p: peer p is quiet, fed by the shipper
-                                       * alone (shipper.c, "Quiet peers") */
-    atomic_bool ship_lost;           /* an inline send failed: resend from the ACKs */
-    atomic_bool ship_kicked;         /* a wake-up tick is on its way to the shipper */
+    /* shipping (shipper.c) */
+    struct tidal__ship ship;
     /* a copy of the last batch that carried a session write, for the seed's
      * replay_last_session_batch (guarded by cb_lock) */
     tidal_buf last_session_batch;
@@ -227,8 +222,6 @@ struct tidal_region {
     atomic_uint waiters;       /* blocked or about to block */
     bool wait_closed;          /* the region is closing: waiters leave */
 };
-
-_Static_assert(TIDAL_REGIONS_MAX <= 32, "tidal_region.ship_quiet has a bit per region");
 
 struct tidal_cluster {
     pthread_mutex_t lock;
@@ -312,26 +305,31 @@ extern const tidal_behaviour tidal__shipper_behaviour;
 extern const tidal_behaviour tidal__reconciler_behaviour;
 int tidal__peer_set(tidal_region *r, const tidal_msg_peer *p) TIDAL_WARN_UNUSED;
 bool tidal__peer_get(tidal_region *r, tidal_region_id id, struct tidal__peer *out);
-bool tidal__ship_claim(tidal_region *r, uint64_t first, uint64_t last);
-void tidal__ship_raise(tidal_region *r, uint64_t lsn);
+/* Only peer id's region actor's address: the shipping sequence's need, with
+ * less copied.  False if the peer is not known. */
+bool tidal__peer_region(tidal_region *r, tidal_region_id id, tidal_addr *out);
+
+/* True if peer id is known.  Lock-free.  Cannot fail. */
+static inline bool
+tidal__peer_known(tidal_region *r, tidal_region_id id)
+{
+    return id < TIDAL_REGIONS_MAX && (atomic_load(&r->peers_known) & (1u << id)) != 0;
+}
+_Static_assert(TIDAL_REGIONS_MAX <= 32, "tidal_region.peers_known has a bit per region");
 void tidal__on_durable(void *arg, uint64_t lsn);
-void tidal__shipper_kick(tidal_region *r, tidal_ctx *ctx);
-bool tidal__ship_durable(tidal_region *r, uint64_t lsn);
 
-/* True if peer p is quiet: fed by the shipper alone (shipper.c). */
-static inline bool
-tidal__ship_quiet(tidal_region *r, tidal_region_id p)
-{
-    return (atomic_load(&r->ship_quiet) & (1u << p)) != 0;
-}
-
-/* True, with its addresses in *out, if peer p is sent the batches its
- * writers and the sync thread ship themselves: known, and not quiet. */
-static inline bool
-tidal__ship_inline_to(tidal_region *r, tidal_region_id p, struct tidal__peer *out)
-{
-    return p != r->id && !tidal__ship_quiet(r, p) && tidal__peer_get(r, p, out);
-}
+/* ---- shipper.c: the one shipping sequence ---- */
+/* Who runs a round: a writer, the WAL's sync thread, the shipper actor. */
+enum tidal__ship_by { TIDAL__SHIP_BY_WRITER, TIDAL__SHIP_BY_SYNC, TIDAL__SHIP_BY_SHIPPER };
+void tidal__ship_init(tidal_region *r);
+void tidal__ship_fini(tidal_region *r);
+/* Ships what is durable and every peer lacks, on the calling thread, at most
+ * TIDAL_SHIP_DURABLE_RECORDS_MAX LSNs per peer (more is left to the shipper
+ * actor, woken for it); or, if a round is running, leaves it to that one.
+ * Never waits.  Cannot fail: what could not go is resent from the ACKs. */
+void tidal__ship_now(tidal_region *r, enum tidal__ship_by by);
+/* The highest LSN sent to peer p (for tests and stats).  Cannot fail. */
+uint64_t tidal__ship_sent_upto(tidal_region *r, tidal_region_id p);
 
 /* ---- reject.c: messages the region's actors refuse ---- */
 /* Counts a rejection of msg (may be NULL) for reason and logs it with the

@@ -38,7 +38,20 @@ tidal__peer_set(tidal_region *r, const tidal_msg_peer *p)
     pthread_mutex_lock(&r->peers_lock);
     r->peers[p->region] = peer;
     pthread_mutex_unlock(&r->peers_lock);
+    atomic_fetch_or(&r->peers_known, 1u << p->region);
     return 0;
+}
+
+bool
+tidal__peer_region(tidal_region *r, tidal_region_id id, tidal_addr *out)
+{
+    if (!tidal__peer_known(r, id)) {
+        return false;
+    }
+    pthread_mutex_lock(&r->peers_lock);
+    *out = r->peers[id].region;
+    pthread_mutex_unlock(&r->peers_lock);
+    return true;
 }
 
 bool

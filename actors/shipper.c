@@ -1,42 +1,45 @@
 /*
- * The shipper ("shipper-<id>"): makes every peer catch up with this region's
- * own log.
+ * Shipping: the one sequence that sends this region's log to its peers, and
+ * the shipper actor ("shipper-<id>") that drives it on ticks and ACKs.
  *
- * Per peer it keeps the highest LSN acknowledged (acked) and the highest sent
- * (sent_upto).  On each tick, and when woken (by a writer that could not
- * ship its batch, or by the WAL's sync thread when a sync made more durable
- * than it ships itself, tidal__ship_durable):
- *   - durable batches above both sent_upto and the ship mark (internal.h:
- *     those the writers did not ship inline) are sent, and the mark is
- *     raised to what every peer has now been sent;
- *   - if acked has not moved for TIDAL_SHIP_RTO_MS while batches above it are
- *     durable, everything from acked + 1 is sent again (lost or dropped
- *     batches, a peer that restarted, a new peer: it starts at acked = 0);
- *     the same at once, without doubling the wait, after a writer's inline
- *     send failed (ship_lost).
- * At most TIDAL_SHIP_TICK_BYTES_MAX per peer per round; the rest follows on the
- * next ticks.  Batches come from the WAL: memory while recent, segments after.
+ * One owner.  Every batch, retransmit and base of a released log leaves
+ * through ship_round, under r->ship.lock, as "shipper-<id>" with the
+ * shipper's own message ids, whichever thread runs it (internal.h, "Shipping
+ * has one owner"):
+ *   - a writer whose batch became durable at once (ephemeral, NONE), right
+ *     after its append: the single hop from a write to a peer;
+ *   - the WAL's sync thread after a sync (SYNC, INTERVAL);
+ *   - the shipper actor on its tick and on every ACK.
+ * tidal__ship_now takes the lock only if it is free: a caller that finds a
+ * round running sets r->ship.again and leaves, and the holder runs another
+ * round before it lets go.  So no writer ever waits for another's sends,
+ * every batch durable before a round ends is sent by someone, and batches
+ * reach each peer in LSN order.
+ *
+ * Per peer (struct tidal__ship_peer) the sequence keeps the highest LSN
+ * acknowledged (acked) and sent (sent_upto).  A round sends each peer the
+ * durable batches after its sent_upto and within its window; writers and the
+ * sync thread send at most TIDAL_SHIP_DURABLE_RECORDS_MAX LSNs per peer
+ * (the next write or sync is not kept waiting) and wake the shipper actor
+ * for the rest.  Batches come from the WAL: memory while recent, segments
+ * after; each is read once per round and sent to every peer that lacks it.
+ *
+ * Retransmits.  If acked has not moved for rto_ms while batches above it are
+ * durable, the peer's sent_upto falls back to acked and the round sends
+ * everything after it again (lost or dropped batches, a peer that
+ * restarted, a new peer: it starts at acked = 0).  The wait starts at
+ * TIDAL_SHIP_RTO_MS and doubles on every retransmit without progress, up to
+ * TIDAL_SHIP_RTO_MAX_MS, so a partitioned peer costs a resend a second.  A
+ * send refused (a full link or mailbox) leaves sent_upto at the last batch
+ * that went; the next round goes on from there.
  *
  * Send window.  Nothing that starts more than TIDAL_SHIP_WINDOW_LSNS past a
- * peer's ACK is sent to it - by the shipper, a retransmit, a writer or the
- * sync thread (their claims stop at r->ship_limit, the lowest window end of
- * the peers that hold the log) - and every ACK that moves a window ships
- * what it opened at once.  Without it, writers faster than a peer put the
- * whole memory log in the peer's mailbox: its ticks, and so its ACKs,
- * waited seconds behind it; retransmits of what it had not acknowledged yet
- * doubled the queue; a hold timed out on a peer that was only busy.
- *
- * Quiet peers.  A peer behind us that has acknowledged nothing for
- * TIDAL_SHIP_QUIET_MS (cut off, stopped) must not hold the others back: its
- * window would close r->ship_limit, and the ship mark (internal.h) could
- * not pass what it was sent, so writers would stop shipping inline to every
- * peer.  It becomes quiet (a bit of r->ship_quiet, set by quiet_stalled):
- * left out of the limit and the mark, and skipped by the writers' and the
- * sync thread's sends; the shipper alone feeds it, from what it was sent,
- * within its window.  It rejoins (ship_all) once it acknowledges again and
- * has been sent up to the mark.  A writer that read the bit just before it
- * cleared skips it once: the peer holds what follows, and its retransmit
- * brings the batch.
+ * peer's ACK is sent to it, and every ACK that moves the window ships what
+ * it opened at once.  Without it, writers faster than a peer would put the
+ * whole memory log in the peer's mailbox, its ACKs would wait seconds
+ * behind it, and retransmits of what it had not reached yet would double the
+ * queue.  Each peer has its own window, so a peer that is cut off holds no
+ * other peer back.
  *
  * Holding the log (ephemeral regions; one with a directory keeps its whole
  * log: internal.h).  The batches a peer has not acknowledged are kept for
@@ -45,59 +48,116 @@
  * room (region.h, "Backpressure").  A peer holds the log until it has
  * acknowledged nothing for opts.peer_hold_ms while writes wait for room
  * (tidal_wal_wants_room).  Then it lets go (let_go_stalled, counted in
- * peers_let_go): the log is released past it and the writes go on.  It is
- * shipped what is kept as before; its next resend finds its batches gone, so
- * it is told where the log starts and reconciles the rest (internal.h,
- * "Released logs").  Its first ACK of progress makes it hold the log again.
- * With no peer holding the log (none known, or every one let go), what is
- * durable is released at once.  A slow peer acknowledges on each of its
- * ticks, so it holds the log and slows the writers down; only a peer that is
- * cut off or stopped lets go.
+ * peers_let_go): the log is released past it and the writes go on.  Its
+ * next send finds its batches gone, so it is told where the log starts and
+ * reconciles the rest (internal.h, "Released logs").  Its first ACK of
+ * progress makes it hold the log again.  With no peer holding the log
+ * (none known, or every one let go), what is durable is released at once.
  */
 #include <string.h>
 
 #include "actors/internal.h"
 #include "base/time.h"
 
-struct send_ctx {
-    tidal_region *r;
-    tidal_ctx *ctx; /* NULL: the sync thread sends as the shipper */
-    const tidal_addr *to;
-    uint64_t upto; /* sends no batch that starts past it */
-    size_t bytes;
-    uint64_t last;
+/* One peer a round sends to. */
+struct target {
+    tidal_region_id p;
+    tidal_addr to;
+    uint64_t from;  /* the first LSN it lacks */
+    uint64_t upto;  /* sends it no batch that starts past this (its window) */
+    uint64_t end;   /* ... nor one that ends past this (the caller's budget) */
+    uint64_t last;  /* the last LSN sent to it in this round */
+    size_t bytes;   /* sent to it in this round */
+    bool stopped;   /* refused, or its bytes for the round are spent */
 };
 
-static int
-send_one(void *arg, const uint8_t *batch, size_t len)
+struct round {
+    tidal_region *r;
+    enum tidal__ship_by by;
+    struct target t[TIDAL_REGIONS_MAX];
+    uint32_t n;
+};
+
+void
+tidal__ship_init(tidal_region *r)
 {
-    struct send_ctx *sc = arg;
+    pthread_mutex_init(&r->ship.lock, NULL);
+    atomic_init(&r->ship.again, false);
+    atomic_init(&r->ship.kicked, false);
+}
+
+void
+tidal__ship_fini(tidal_region *r)
+{
+    pthread_mutex_destroy(&r->ship.lock);
+}
+
+uint64_t
+tidal__ship_sent_upto(tidal_region *r, tidal_region_id p)
+{
+    if (p >= TIDAL_REGIONS_MAX) {
+        return 0;
+    }
+    pthread_mutex_lock(&r->ship.lock);
+    uint64_t sent = r->ship.peer[p].sent_upto;
+    uint64_t acked = atomic_load(&r->ship.peer[p].acked);
+    pthread_mutex_unlock(&r->ship.lock);
+    return sent > acked ? sent : acked; /* what it acknowledged was sent */
+}
+
+/* Sends one BATCH message as the shipper, from any thread; never waits. */
+static int
+send_batch(tidal_region *r, const tidal_addr *to, const tidal_buf *msg)
+{
+    return tidal_send_as_actor(r->rt, &r->shipper_addr, to, TIDAL_MSG_BATCH, msg->data,
+                               (uint32_t)msg->len, 0);
+}
+
+/* tidal_wal_read's callback: sends one batch to every target that lacks it.
+ * Returns non-zero to stop: every target is done. */
+static int
+send_each(void *arg, const uint8_t *batch, size_t len)
+{
+    struct round *rd = arg;
+    tidal_region *r = rd->r;
     tidal_batch_header h;
-    if (tidal_batch_decode(batch, len, &h, NULL, NULL, 0) != 0) {
+    if (tidal_batch_span(batch, len, &h.first_lsn, &h.count) != 0) {
         return 1; /* the WAL verified it: cannot happen; stop rather than send garbage */
     }
-    if (h.first_lsn > sc->upto) {
-        return 1;
-    }
-    tidal_msg_batch m = {.origin = sc->r->id, .shard = sc->r->opts.shard_id,
+    tidal_msg_batch m = {.origin = r->id, .shard = r->opts.shard_id,
                          .batch = {batch, (uint32_t)len}};
     tidal_buf b;
     tidal_buf_init(&b);
-    int rv = tidal_msg_batch_encode(&m, &b);
-    if (rv == 0) {
-        rv = tidal__send_msg(sc->r, sc->ctx, &sc->r->shipper_addr, sc->to, TIDAL_MSG_BATCH, &b);
+    bool encoded = false, open = false;
+    for (uint32_t i = 0; i < rd->n; i++) {
+        struct target *t = &rd->t[i];
+        if (t->stopped || h.first_lsn > t->upto || h.first_lsn + h.count - 1 > t->end) {
+            t->stopped = true;
+            continue;
+        }
+        open = true;
+        if (h.first_lsn + h.count - 1 < t->from) {
+            continue; /* it has this one: the read started for another peer */
+        }
+        if (!encoded && tidal_msg_batch_encode(&m, &b) != 0) {
+            tidal_buf_fini(&b);
+            return 1; /* too large to send: cannot happen for a batch the WAL took */
+        }
+        encoded = true;
+        if (send_batch(r, &t->to, &b) != 0) {
+            t->stopped = true; /* link or mailbox full: the next round goes on */
+            continue;
+        }
+        atomic_fetch_add(&r->st_shipped, 1);
+        if (rd->by == TIDAL__SHIP_BY_SYNC) {
+            atomic_fetch_add(&r->st_shipped_at_sync, 1);
+        }
+        t->last = h.first_lsn + h.count - 1;
+        t->bytes += len;
+        t->stopped = t->bytes >= TIDAL_SHIP_TICK_BYTES_MAX;
     }
     tidal_buf_fini(&b);
-    if (rv != 0) {
-        return 1; /* link or mailbox full: the rest goes next round */
-    }
-    atomic_fetch_add(&sc->r->st_shipped, 1);
-    if (sc->ctx == NULL) {
-        atomic_fetch_add(&sc->r->st_shipped_at_sync, 1);
-    }
-    sc->last = h.first_lsn + h.count - 1;
-    sc->bytes += len;
-    return sc->bytes >= TIDAL_SHIP_TICK_BYTES_MAX ? 1 : 0;
+    return open ? 0 : 1;
 }
 
 static int
@@ -125,188 +185,256 @@ oldest_kept(tidal_region *r, uint64_t lo, uint64_t hi)
     return lo;
 }
 
-/* Tells the peer our log now starts after base for it (internal.h,
- * "Released logs"). */
+/* Tells peer p, as the shipper, that our log now starts after base for it
+ * (internal.h, "Released logs").  Lost or refused: the next round without
+ * progress sends it again. */
 static void
-send_base(tidal_ctx *ctx, tidal_region *r, const struct tidal__peer *peer, uint64_t base)
+send_base(tidal_region *r, const struct target *t, uint64_t base)
 {
+    struct tidal__peer peer;
     tidal_msg_ack a = {.origin = r->id, .shard = r->opts.shard_id, .applied_lsn = base};
     tidal_buf b;
     tidal_buf_init(&b);
-    if (tidal_msg_ack_encode(&a, &b) == 0) {
-        /* lost or refused: the next round without progress sends it again */
-        TIDAL_IGNORE(tidal_ctx_send(ctx, &peer->region, TIDAL_MSG_ACK, b.data, (uint32_t)b.len));
+    if (tidal__peer_get(r, t->p, &peer) && tidal_msg_ack_encode(&a, &b) == 0) {
+        TIDAL_IGNORE(tidal__send_msg(r, NULL, &r->shipper_addr, &peer.region, TIDAL_MSG_ACK, &b));
     }
     tidal_buf_fini(&b);
 }
 
-/* Ships what peer p lacks; returns the LSN up to which p has been sent
- * everything (for the ship mark). */
-static uint64_t
-ship_peer(tidal_ctx *ctx, tidal_region *r, tidal_region_id p, const struct tidal__peer *peer,
-          uint64_t now, bool lost)
+/* Under ship.lock: the targets of a round - every known peer that lacks a
+ * durable batch within its window - at most budget LSNs each past what it
+ * was sent (0: no limit).  Returns true if a budget held one back. */
+static bool
+round_targets(struct round *rd, uint64_t durable, uint32_t budget)
 {
-    struct tidal__shipper_peer *sp = &r->ship[p];
-    uint64_t durable = tidal_wal_durable_lsn(r->wal);
-    /* the mark covers a peer only if the writers send to it ("Quiet peers") */
-    uint64_t mark = tidal__ship_quiet(r, p) ? 0 : atomic_load(&r->ship_mark);
-    uint64_t covered = sp->sent_upto > mark ? sp->sent_upto : mark;
-    covered = sp->acked > covered ? sp->acked : covered;
-    if (sp->rto_ms == 0) {
-        /* first sight of this peer: the wait for progress starts now, not
-         * at the epoch (else all that is in flight would be resent at once) */
-        sp->rto_ms = TIDAL_SHIP_RTO_MS;
-        sp->last_progress_ms = now;
-        sp->acked_ms = tidal_monotonic_ms();
-    }
-    if (sp->acked >= durable) {
-        sp->last_progress_ms = now;
-        sp->acked_ms = tidal_monotonic_ms(); /* caught up: nothing to hold for it */
-        sp->rto_ms = TIDAL_SHIP_RTO_MS;
-        return covered;
-    }
-    uint64_t from;
-    if (lost) {
-        from = sp->acked + 1; /* a writer's inline send failed: resend now */
-    } else if (now - sp->last_progress_ms >= sp->rto_ms) {
-        from = sp->acked + 1; /* no progress: resend what is unacknowledged */
-        sp->last_progress_ms = now;
-        sp->rto_ms = sp->rto_ms * 2 < TIDAL_SHIP_RTO_MAX_MS ? sp->rto_ms * 2
-                                                           : TIDAL_SHIP_RTO_MAX_MS;
-    } else {
-        if (covered >= durable) {
-            return covered; /* everything durable is on its way */
+    tidal_region *r = rd->r;
+    bool held_back = false;
+    rd->n = 0;
+    for (tidal_region_id p = 0; p < TIDAL_REGIONS_MAX; p++) {
+        struct tidal__ship_peer *sp = &r->ship.peer[p];
+        if (p == r->id || !tidal__peer_known(r, p)) {
+            continue;
         }
-        from = covered + 1;
+        uint64_t acked = atomic_load(&sp->acked);
+        uint64_t sent = sp->sent_upto > acked ? sp->sent_upto : acked;
+        uint64_t upto = acked + TIDAL_SHIP_WINDOW_LSNS;
+        upto = upto < durable ? upto : durable;
+        if (sent >= upto) {
+            continue;
+        }
+        uint64_t end = UINT64_MAX;
+        if (budget != 0 && upto > sent + budget) {
+            end = sent + budget; /* the rest, and a batch across it, to the shipper */
+            held_back = true;
+        }
+        struct target *t = &rd->t[rd->n];
+        if (!tidal__peer_region(r, p, &t->to)) {
+            continue;
+        }
+        *t = (struct target){.p = p, .to = t->to, .from = sent + 1, .upto = upto, .end = end};
+        rd->n++;
     }
-    struct send_ctx sc = {.r = r, .ctx = ctx, .to = &peer->region,
-                          .upto = sp->acked + TIDAL_SHIP_WINDOW_LSNS};
-    int rv = from <= sc.upto ? tidal_wal_read(r->wal, from, false, send_one, &sc) : 0;
-    if (rv == TIDAL_ENOENT) {
-        /* released before this peer acknowledged: it skips what is gone (the
-         * reconciler brings it that state) and goes on from what is kept */
-        uint64_t base = oldest_kept(r, from, durable + 1) - 1;
-        send_base(ctx, r, peer, base);
-        sc.upto = base + TIDAL_SHIP_WINDOW_LSNS;
-        (void)tidal_wal_read(r->wal, base + 1, false, send_one, &sc);
-    }
-    if (sc.last > sp->sent_upto) {
-        sp->sent_upto = sc.last;
-    }
-    /* a resend that stopped short covers only what it sent (and what was
-     * covered before, which it sent again) */
-    return sp->sent_upto > covered ? sp->sent_upto : covered;
+    return held_back;
 }
 
-/* The lowest ACK of the peers that hold the log (and, with quiet_too false,
- * are not quiet); none if there is no such peer. */
+/* Under ship.lock: one round (see the file's comment).  Returns true if
+ * something was left for lack of budget. */
+static bool
+ship_round(tidal_region *r, enum tidal__ship_by by, uint32_t budget)
+{
+    struct round rd = {.r = r, .by = by};
+    uint64_t durable = tidal_wal_durable_lsn(r->wal);
+    bool held_back = round_targets(&rd, durable, budget);
+    if (rd.n == 0) {
+        return held_back;
+    }
+    uint64_t lo = UINT64_MAX;
+    for (uint32_t i = 0; i < rd.n; i++) {
+        lo = rd.t[i].from < lo ? rd.t[i].from : lo;
+    }
+    /* one frame per peer for the round, sent before the lock goes, so that
+     * the next round's batches cannot overtake this one's */
+    bool batched = tidal_send_batch_begin(r->rt) == 0;
+    if (tidal_wal_read(r->wal, lo, false, send_each, &rd) == TIDAL_ENOENT) {
+        /* released before some peer acknowledged it: those peers skip what
+         * is gone (the reconciler brings them that state) and go on from
+         * what is kept */
+        uint64_t oldest = oldest_kept(r, lo, durable + 1);
+        for (uint32_t i = 0; i < rd.n; i++) {
+            struct target *t = &rd.t[i];
+            if (t->from < oldest) {
+                send_base(r, t, oldest - 1);
+                t->from = oldest;
+                t->upto = oldest - 1 + TIDAL_SHIP_WINDOW_LSNS;
+                t->upto = t->upto < durable ? t->upto : durable;
+                t->end = budget == 0 ? UINT64_MAX : oldest - 1 + budget;
+            }
+        }
+        (void)tidal_wal_read(r->wal, oldest, false, send_each, &rd);
+    }
+    if (batched) {
+        tidal_send_batch_end(r->rt);
+    }
+    for (uint32_t i = 0; i < rd.n; i++) {
+        struct tidal__ship_peer *sp = &r->ship.peer[rd.t[i].p];
+        if (rd.t[i].last > sp->sent_upto) {
+            sp->sent_upto = rd.t[i].last;
+        }
+    }
+    return held_back;
+}
+
+/* Wakes the shipper actor unless a wake-up is already on its way
+ * (ship.kicked, cleared by the shipper before it ships): a one-byte tick,
+ * for which it does not re-arm its timer.  Cannot fail: a refused tick
+ * clears the flag again, and the timer's tick ships. */
+static void
+kick(tidal_region *r)
+{
+    if (atomic_exchange(&r->ship.kicked, true)) {
+        return;
+    }
+    uint8_t one = 1;
+    tidal_buf t = {.data = &one, .len = 1};
+    if (tidal__send_msg(r, NULL, &r->shipper_addr, &r->shipper_addr, TIDAL_MSG_TICK, &t) != 0) {
+        atomic_store(&r->ship.kicked, false);
+    }
+}
+
+/* Rounds one call runs, at most, while requests keep coming in: then it
+ * leaves the rest to the shipper actor, so that no writer (and no handler)
+ * ships for everyone else for ever under a steady load. */
+#define SHIP_ROUNDS_MAX 8u
+
+/* Runs a round, then one more for each request that came in meanwhile
+ * (ship.again), at most SHIP_ROUNDS_MAX; holding ship.lock on entry if
+ * locked, else taking it only if it is free.  A request made after the last
+ * round, when the lock was about to go, is taken up too, so none is ever
+ * lost: the holder of the lock always runs another round for it, or wakes
+ * the shipper actor to.  budget as in ship_round. */
+static void
+run_rounds(tidal_region *r, enum tidal__ship_by by, uint32_t budget, bool locked)
+{
+    bool held_back = false;
+    for (uint32_t rounds = 0;; rounds++) {
+        if (!locked) {
+            if (pthread_mutex_trylock(&r->ship.lock) != 0) {
+                break; /* the holder sees ship.again and runs another round */
+            }
+            locked = true;
+        }
+        if (rounds == SHIP_ROUNDS_MAX) {
+            pthread_mutex_unlock(&r->ship.lock);
+            held_back = true; /* the rest to the shipper actor */
+            break;
+        }
+        atomic_store(&r->ship.again, false);
+        held_back = ship_round(r, by, budget) || held_back;
+        if (atomic_load(&r->ship.again)) {
+            continue; /* still holding the lock */
+        }
+        pthread_mutex_unlock(&r->ship.lock);
+        locked = false;
+        if (!atomic_load(&r->ship.again)) {
+            break;
+        }
+    }
+    if (held_back) {
+        kick(r);
+    }
+}
+
+void
+tidal__ship_now(tidal_region *r, enum tidal__ship_by by)
+{
+    atomic_store(&r->ship.again, true);
+    run_rounds(r, by, TIDAL_SHIP_DURABLE_RECORDS_MAX, false);
+}
+
+/* The lowest ACK of the peers that hold the log; none if there is none. */
 static uint64_t
-lowest_ack(tidal_region *r, bool quiet_too, uint64_t none)
+lowest_ack(tidal_region *r, uint64_t none)
 {
     uint64_t low = none;
     for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
-        struct tidal__peer peer;
-        if (i != r->id && tidal__peer_get(r, i, &peer) && !r->ship[i].let_go &&
-            (quiet_too || !tidal__ship_quiet(r, i)) && r->ship[i].acked < low) {
-            low = r->ship[i].acked;
+        struct tidal__ship_peer *sp = &r->ship.peer[i];
+        uint64_t acked = atomic_load(&sp->acked);
+        if (i != r->id && tidal__peer_known(r, i) && !sp->let_go && acked < low) {
+            low = acked;
         }
     }
     return low;
 }
 
-/* True if peer p, seen by ship_peer and behind durable, has acknowledged
- * nothing for ms. */
-static bool
-silent_for(tidal_region *r, tidal_region_id p, uint64_t durable, uint64_t now_ms, uint64_t ms)
-{
-    struct tidal__peer peer;
-    const struct tidal__shipper_peer *sp = &r->ship[p];
-    return p != r->id && tidal__peer_get(r, p, &peer) && sp->rto_ms != 0 &&
-           sp->acked < durable && now_ms - sp->acked_ms >= ms;
-}
-
-/* Releases what every peer that holds the log has acknowledged: all that is
- * durable when none does ("Holding the log").  Ephemeral regions only. */
+/* The shipper actor: releases what every peer that holds the log has
+ * acknowledged: all that is durable when none does ("Holding the log").
+ * Ephemeral regions only. */
 static void
 release_held(tidal_region *r)
 {
     if (r->opts.dir != NULL) {
         return; /* its log is its state on disk: kept whole (internal.h) */
     }
-    uint64_t upto = lowest_ack(r, true, tidal_wal_durable_lsn(r->wal));
+    uint64_t upto = lowest_ack(r, tidal_wal_durable_lsn(r->wal));
     if (upto > 0) {
         TIDAL_IGNORE(tidal_wal_release(r->wal, upto + 1));
     }
 }
 
-/* Makes quiet every peer behind us that has acknowledged nothing for
- * TIDAL_SHIP_QUIET_MS ("Quiet peers"); what the writers sent it up to the
- * mark counts as sent. */
+/* The shipper actor: starts the clocks of a peer seen for the first time
+ * (its wait for progress starts now, not at the epoch: else all that is in
+ * flight would be resent at once), and restarts them for a peer that has
+ * everything durable (nothing to hold or resend for it). */
 static void
-quiet_stalled(tidal_region *r)
+note_peers(tidal_region *r, uint64_t now, uint64_t durable)
 {
-    uint64_t now = tidal_monotonic_ms(), durable = tidal_wal_durable_lsn(r->wal);
-    uint64_t mark = atomic_load(&r->ship_mark);
     for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
-        if (!tidal__ship_quiet(r, i) && silent_for(r, i, durable, now, TIDAL_SHIP_QUIET_MS)) {
-            struct tidal__shipper_peer *sp = &r->ship[i];
-            sp->sent_upto = sp->sent_upto > mark ? sp->sent_upto : mark;
-            atomic_fetch_or(&r->ship_quiet, 1u << i);
+        struct tidal__ship_peer *sp = &r->ship.peer[i];
+        if (i == r->id || !tidal__peer_known(r, i)) {
+            continue;
+        }
+        if (sp->rto_ms == 0 || atomic_load(&sp->acked) >= durable) {
+            sp->rto_ms = TIDAL_SHIP_RTO_MS;
+            sp->last_progress_ms = now;
+            sp->acked_ms = now;
         }
     }
 }
 
-/* Sets r->ship_limit to the lowest window end of the peers that hold the
- * log and are not quiet ("Send window"); none: no limit. */
+/* The shipper actor: lets go every peer behind durable that has
+ * acknowledged nothing for peer_hold_ms while writes wait for room
+ * ("Holding the log"). */
 static void
-window_update(tidal_region *r)
-{
-    uint64_t low = lowest_ack(r, false, UINT64_MAX);
-    atomic_store(&r->ship_limit, low == UINT64_MAX ? UINT64_MAX : low + TIDAL_SHIP_WINDOW_LSNS);
-}
-
-/* Lets go every peer that has acknowledged nothing for peer_hold_ms while
- * writes wait for room ("Holding the log"). */
-static void
-let_go_stalled(tidal_region *r)
+let_go_stalled(tidal_region *r, uint64_t now, uint64_t durable)
 {
     if (r->opts.dir != NULL || r->opts.peer_hold_ms == UINT32_MAX ||
         !tidal_wal_wants_room(r->wal)) {
         return;
     }
-    uint64_t now = tidal_monotonic_ms(), durable = tidal_wal_durable_lsn(r->wal);
     for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
-        if (!r->ship[i].let_go && silent_for(r, i, durable, now, r->opts.peer_hold_ms)) {
-            r->ship[i].let_go = true;
+        struct tidal__ship_peer *sp = &r->ship.peer[i];
+        if (i != r->id && !sp->let_go && sp->rto_ms != 0 && atomic_load(&sp->acked) < durable &&
+            now - sp->acked_ms >= r->opts.peer_hold_ms && tidal__peer_known(r, i)) {
+            sp->let_go = true;
             atomic_fetch_add(&r->st_let_go, 1);
         }
     }
 }
 
+/* The shipper actor, holding ship.lock: every peer whose ACK has not moved
+ * for its rto_ms while it lacks durable batches is sent them again from its
+ * ACK ("Retransmits"). */
 static void
-ship_all(tidal_ctx *ctx, tidal_region *r)
+retransmit_stalled(tidal_region *r, uint64_t now, uint64_t durable)
 {
-    uint64_t now = tidal_now(r->rt).wall_ns / 1000000u;
-    bool lost = atomic_exchange(&r->ship_lost, false);
-    uint64_t all = UINT64_MAX; /* every peer but the quiet has been sent up to it */
-    uint64_t covered[TIDAL_REGIONS_MAX] = {0};
-    for (tidal_region_id p = 0; p < TIDAL_REGIONS_MAX; p++) {
-        struct tidal__peer peer;
-        if (p != r->id && tidal__peer_get(r, p, &peer)) {
-            covered[p] = ship_peer(ctx, r, p, &peer, now, lost);
-            all = !tidal__ship_quiet(r, p) && covered[p] < all ? covered[p] : all;
-        }
-    }
-    if (all != UINT64_MAX) {
-        tidal__ship_raise(r, all);
-    }
-    /* a quiet peer that answers again and has been sent up to the mark is
-     * sent by the writers again */
-    uint64_t mark = atomic_load(&r->ship_mark), mono = tidal_monotonic_ms();
-    for (tidal_region_id p = 0; p < TIDAL_REGIONS_MAX; p++) {
-        if (tidal__ship_quiet(r, p) && covered[p] >= mark &&
-            mono - r->ship[p].acked_ms < TIDAL_SHIP_QUIET_MS) {
-            atomic_fetch_and(&r->ship_quiet, ~(1u << p));
+    for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
+        struct tidal__ship_peer *sp = &r->ship.peer[i];
+        uint64_t acked = atomic_load(&sp->acked);
+        if (sp->rto_ms != 0 && acked < durable && now - sp->last_progress_ms >= sp->rto_ms) {
+            sp->sent_upto = acked;
+            sp->last_progress_ms = now;
+            sp->rto_ms = sp->rto_ms * 2 < TIDAL_SHIP_RTO_MAX_MS ? sp->rto_ms * 2
+                                                               : TIDAL_SHIP_RTO_MAX_MS;
         }
     }
 }
@@ -325,13 +453,37 @@ peer_of_sender(tidal_region *r, const tidal_msg *msg)
     return TIDAL_REGIONS_MAX;
 }
 
+/* The shipper actor: takes a checked ACK of peer p.  Progress needs no lock
+ * (rounds read acked as it moves); a peer that lost what it had acknowledged
+ * (restarted without it) is rewound under ship.lock, to be sent it again. */
+static void
+take_ack(tidal_region *r, tidal_region_id p, uint64_t applied)
+{
+    struct tidal__ship_peer *sp = &r->ship.peer[p];
+    uint64_t acked = atomic_load(&sp->acked);
+    if (applied > acked) {
+        atomic_store(&sp->acked, applied);
+        sp->last_progress_ms = tidal_monotonic_ms();
+        sp->acked_ms = sp->last_progress_ms;
+        sp->rto_ms = TIDAL_SHIP_RTO_MS; /* progress: back to the base wait */
+        sp->let_go = false;             /* back: it holds the log again */
+        atomic_store(&r->st_acked[p], applied);
+    } else if (applied < acked) {
+        pthread_mutex_lock(&r->ship.lock);
+        atomic_store(&sp->acked, applied);
+        sp->sent_upto = applied;
+        pthread_mutex_unlock(&r->ship.lock);
+        atomic_store(&r->st_acked[p], applied);
+    }
+}
+
 /* A peer's ACK of our log.  Rejected (counted, nothing moved): one that does
  * not decode, is about another origin's log, comes from no peer's region
  * actor, or acknowledges more than this region has made durable - nothing
  * is sent before it is durable (internal.h), so that much was never sent,
  * and believing it would release what the peer lacks. */
 static void
-on_ack(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
+on_ack(tidal_region *r, const tidal_msg *msg)
 {
     tidal_msg_ack a;
     tidal_decode_err err = {0};
@@ -355,81 +507,42 @@ on_ack(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
         tidal__region_reject(r, TIDAL_REGION_REJECT_ACK_BEYOND_SENT, msg, &err);
         return;
     }
-    struct tidal__shipper_peer *sp = &r->ship[p];
-    bool progress = a.applied_lsn > sp->acked;
-    if (progress) {
-        sp->acked = a.applied_lsn;
-        sp->last_progress_ms = tidal_now(r->rt).wall_ns / 1000000u;
-        sp->acked_ms = tidal_monotonic_ms();
-        sp->rto_ms = TIDAL_SHIP_RTO_MS; /* progress: back to the base wait */
-        sp->let_go = false;             /* back: it holds the log again */
-        atomic_store(&r->st_acked[p], a.applied_lsn);
-    } else if (a.applied_lsn < sp->acked) {
-        /* the peer lost what it had acknowledged (restarted without it): resend */
-        sp->acked = a.applied_lsn;
-        sp->sent_upto = a.applied_lsn;
-        atomic_store(&r->st_acked[p], a.applied_lsn);
-    }
-    window_update(r); /* before shipping: a writer that saw it closed is shipped here */
-    if (progress) {
-        ship_all(ctx, r); /* what the moved window opened ("Send window") */
-    }
+    take_ack(r, p, a.applied_lsn);
     release_held(r);
+    /* what a moved window opened: sent here, or by the round running now,
+     * which reads the new ACK */
+    atomic_store(&r->ship.again, true);
+    run_rounds(r, TIDAL__SHIP_BY_SHIPPER, 0, false);
 }
 
-/* Ships what a sync made durable, up to lsn, on the WAL's sync thread
- * (tidal__on_durable), as from the shipper: one mailbox hop less between a
- * durable write and a peer.  Only a few records right after the ship mark,
- * claimed as a writer claims its batch (internal.h, "Ship mark"): a large
- * group is left to the shipper, so that the next sync does not wait for its
- * sends.  Returns false when the shipper must ship (not claimed, too many,
- * or a send refused: ship_lost). */
-bool
-tidal__ship_durable(tidal_region *r, uint64_t lsn)
+/* The shipper's tick: retransmits, lets stalled peers go, ships what was
+ * left to it and releases what every holding peer has. */
+static void
+on_tick(tidal_region *r)
 {
-    uint64_t mark = atomic_load(&r->ship_mark);
-    if (mark >= lsn) {
-        return true; /* its writers shipped it (durable at once), or the shipper did */
-    }
-    if (lsn - mark > TIDAL_SHIP_DURABLE_RECORDS_MAX || !tidal__ship_claim(r, mark + 1, lsn)) {
-        return false;
-    }
-    bool lost = false;
-    for (tidal_region_id p = 0; p < TIDAL_REGIONS_MAX; p++) {
-        struct tidal__peer peer;
-        if (!tidal__ship_inline_to(r, p, &peer)) {
-            continue;
-        }
-        struct send_ctx sc = {.r = r, .to = &peer.region, .upto = lsn};
-        int rv = tidal_wal_read(r->wal, mark + 1, false, send_one, &sc);
-        lost = lost || (rv != 0 && rv != 1) || sc.last < lsn;
-    }
-    if (lost) {
-        atomic_store(&r->ship_lost, true); /* resent from the peers' ACKs */
-    }
-    return !lost;
+    /* cleared first: a kick after this point sends a tick of its own */
+    atomic_store(&r->ship.kicked, false);
+    uint64_t now = tidal_monotonic_ms(), durable = tidal_wal_durable_lsn(r->wal);
+    note_peers(r, now, durable);
+    let_go_stalled(r, now, durable);
+    release_held(r);
+    pthread_mutex_lock(&r->ship.lock); /* waits out at most one caller's rounds */
+    retransmit_stalled(r, now, durable);
+    run_rounds(r, TIDAL__SHIP_BY_SHIPPER, 0, true);
 }
 
-/* Wakes the shipper now (from a handler with ctx, or any thread with NULL):
- * a one-byte tick, for which it does not re-arm its timer. */
-static int
-shipper_tick(tidal_region *r, tidal_ctx *ctx)
+/* True if msg names the shipper itself or the runtime's timer as its
+ * sender: a tick from anyone else is refused.  (Names only: that a frame
+ * really came from this runtime is not checked yet.) */
+static bool
+from_self(tidal_region *r, const tidal_msg *msg)
 {
-    uint8_t one = 1;
-    tidal_buf t = {.data = &one, .len = 1};
-    return tidal__send_msg(r, ctx, NULL, &r->shipper_addr, TIDAL_MSG_TICK, &t);
-}
-
-/* Wakes the shipper unless a wake-up is already on its way (r->ship_kicked,
- * cleared by the shipper before it ships): concurrent writers that could
- * not claim their batches cost it one round, not one each.  Cannot fail: a
- * refused tick clears the flag again, and the timer's tick ships. */
-void
-tidal__shipper_kick(tidal_region *r, tidal_ctx *ctx)
-{
-    if (!atomic_exchange(&r->ship_kicked, true) && shipper_tick(r, ctx) != 0) {
-        atomic_store(&r->ship_kicked, false);
-    }
+    static const char timer[] = "_timer";
+    size_t n = strlen(r->shipper_addr.name);
+    bool self = msg->from_name_len == n && memcmp(msg->from_name, r->shipper_addr.name, n) == 0;
+    bool tick = msg->from_name_len == sizeof(timer) - 1 &&
+                memcmp(msg->from_name, timer, sizeof(timer) - 1) == 0;
+    return (self || tick) && msg->from_key_len == 0;
 }
 
 static int
@@ -445,17 +558,16 @@ shipper_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
     tidal_region *r = state;
     switch (msg->type) {
     case TIDAL_MSG_ACK:
-        on_ack(ctx, r, msg);
+        on_ack(r, msg);
         return 0;
     case TIDAL_MSG_TICK:
-        /* cleared first: a kick after this point sends a tick of its own */
-        atomic_store(&r->ship_kicked, false);
-        let_go_stalled(r);
-        quiet_stalled(r);
-        window_update(r);
-        ship_all(ctx, r);
-        release_held(r);
-        /* a tick sent by the WAL's sync thread (len 1) does not re-arm the timer */
+        if (!from_self(r, msg)) {
+            /* ticks come from the shipper's own timer and wake-ups only */
+            tidal__region_reject(r, TIDAL_REGION_REJECT_SENDER_MISMATCH, msg, NULL);
+            return 0;
+        }
+        on_tick(r);
+        /* a wake-up (one byte) does not re-arm the timer */
         return msg->len == 0 ? tidal__tick_after(ctx, TIDAL_SHIP_TICK_MS) : 0;
     default:
         tidal__region_reject(r, TIDAL_REGION_REJECT_MSG_TYPE, msg, NULL);

@@ -1,9 +1,10 @@
 /*
  * A write at its origin: applied to the state, appended to the region's WAL
- * as one batch, and - if the WAL says it is durable at once and nothing
- * before it is still waiting for the shipper (internal.h, "Ship mark") -
- * shipped to every peer by the writer itself, a handler or a hide's caller
- * (the last mailbox hop before a peer can read it).
+ * as one batch, and - if the WAL says it is durable at once - shipped to
+ * every peer by the shipping sequence on the writer's own thread, a handler
+ * or a hide's caller (shipper.c: the last mailbox hop before a peer can read
+ * it).  Under SYNC and INTERVAL the WAL's sync thread ships it once a sync
+ * has made it durable.
  *
  * The append and the apply happen under state_lock, so the WAL's LSN order is
  * the order the state saw; the append comes first, so a write the WAL refused
@@ -65,59 +66,6 @@ tidal__write_decode(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg, tidal
         tidal__write_reject(r, ctx, msg, TIDAL_REGION_REJECT_WRITE_DECODE, &err, rv);
     }
     return rv;
-}
-
-/* Claims [first, last] for an inline send: true if it comes right after the
- * ship mark, which then moves over it, and ends within every holding peer's
- * send window (internal.h, "Ship mark"). */
-bool
-tidal__ship_claim(tidal_region *r, uint64_t first, uint64_t last)
-{
-    uint64_t expected = first - 1;
-    return last <= atomic_load(&r->ship_limit) &&
-           atomic_compare_exchange_strong(&r->ship_mark, &expected, last);
-}
-
-/* Raises the ship mark to lsn (the shipper: every peer was sent up to it). */
-void
-tidal__ship_raise(tidal_region *r, uint64_t lsn)
-{
-    uint64_t prev = atomic_load(&r->ship_mark);
-    while (prev < lsn && !atomic_compare_exchange_weak(&r->ship_mark, &prev, lsn)) {
-    }
-}
-
-/* Sends one claimed batch (header + payload) to every peer's region actor
- * but the quiet ones, from the handler of ctx or, with ctx NULL, as from the
- * actor at `from` (NULL: the region actor; the writer's: fault rules and the
- * trace see the batch on its links).  A batch that cannot go (NULL: not
- * built; encoding; a full link or mailbox) has the shipper resend from the
- * peers' ACKs at once. */
-static void
-ship_inline(tidal_region *r, tidal_ctx *ctx, const tidal_addr *from, const uint8_t *batch,
-            size_t len)
-{
-    tidal_buf b;
-    tidal_buf_init(&b);
-    tidal_msg_batch m = {.origin = r->id, .shard = r->opts.shard_id,
-                         .batch = {batch, (uint32_t)len}};
-    bool lost = batch == NULL || tidal_msg_batch_encode(&m, &b) != 0;
-    for (tidal_region_id p = 0; p < TIDAL_REGIONS_MAX && !lost; p++) {
-        struct tidal__peer peer;
-        if (!tidal__ship_inline_to(r, p, &peer)) {
-            continue;
-        }
-        if (tidal__send_msg(r, ctx, from, &peer.region, TIDAL_MSG_BATCH, &b) == 0) {
-            atomic_fetch_add(&r->st_shipped, 1);
-        } else {
-            lost = true;
-        }
-    }
-    tidal_buf_fini(&b);
-    if (lost) {
-        atomic_store(&r->ship_lost, true);
-        tidal__shipper_kick(r, ctx); /* refused too: its timer's tick finds ship_lost */
-    }
 }
 
 static void
@@ -213,17 +161,12 @@ write_batch(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
     }
     *lsn = first + n - 1;
     atomic_fetch_add(&r->st_writes, n);
-    bool session = recs[0].kind != TIDAL_REC_HIDE && recs[0].kind != TIDAL_REC_UNHIDE;
-    bool durable = tidal_wal_durable_lsn(r->wal) >= *lsn;
-    bool ship = durable && tidal__ship_claim(r, first, *lsn);
-    if (durable && !ship && *lsn <= atomic_load(&r->ship_limit)) {
-        /* behind a batch another writer has not claimed yet (or the shipper
-         * holds the mark): the shipper sends it now, not at its next tick.
-         * Past a send window, the ACK that opens it has it sent. */
-        tidal__shipper_kick(r, ctx);
+    if (tidal_wal_durable_lsn(r->wal) >= *lsn) {
+        tidal__ship_now(r, TIDAL__SHIP_BY_WRITER);
     }
-    if (session || ship) {
-        /* the batch exactly as the WAL holds it: the same header, re-encoded */
+    if (recs[0].kind != TIDAL_REC_HIDE && recs[0].kind != TIDAL_REC_UNHIDE) {
+        /* a copy for the seed's replay_last_session_batch: the batch exactly
+         * as the WAL holds it, the same header re-encoded */
         tidal_batch_header h = {.origin = r->id, .shard = r->opts.shard_id, .count = n,
                                 .first_lsn = first, .payload_len = (uint32_t)payload.len,
                                 .hlc_min = hmin, .hlc_max = hmax};
@@ -233,19 +176,7 @@ write_batch(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
         bool built = tidal_batch_header_encode(&h, payload.data, hdr) == 0 &&
                      tidal_buf_append(&batch, hdr, sizeof(hdr)) == 0 &&
                      tidal_buf_append(&batch, payload.data, payload.len) == 0;
-        if (ship) {
-            /* claimed: sent, or (not built) left to the shipper's resend.  A
-             * caller's thread sends as the actor that would otherwise have
-             * written: the region actor, or the session's own */
-            tidal_addr sess;
-            const tidal_addr *from = NULL; /* the region actor */
-            if (session && ctx == NULL &&
-                tidal_addr_virtual(&sess, &r->region_addr, recs[0].sid, 16) == 0) {
-                from = &sess;
-            }
-            ship_inline(r, ctx, from, built ? batch.data : NULL, built ? batch.len : 0);
-        }
-        if (built && session) {
+        if (built) {
             pthread_mutex_lock(&r->cb_lock);
             tidal_buf_reset(&r->last_session_batch);
             TIDAL_IGNORE(tidal_buf_append(&r->last_session_batch, batch.data, batch.len));

@@ -79,7 +79,7 @@ Test(acks, a_duplicate_is_answered_at_once)
     /* nothing is owed now: no tick sends another ACK, only an answer would */
     tidal_region_stats before = repl_stats(b);
     uint32_t sent = 0;
-    TIDAL_PASS(tidal_fault_replay(tidal_region_runtime(a), "region-0", "region-1", 1, &sent));
+    TIDAL_PASS(tidal_fault_replay(tidal_region_runtime(a), "shipper-0", "region-1", 1, &sent));
     cr_assert_eq(sent, 1u);
     cr_assert(TIDAL_WAIT_UNTIL(repl_stats(b).batches_duplicate == before.batches_duplicate + 1,
                                REPL_DEADLINE_MS));

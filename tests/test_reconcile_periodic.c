@@ -7,9 +7,9 @@
  * again (and find nothing to exchange).  A round on demand runs whatever is in
  * flight.
  *
- * Batches are held back by cutting only the links that carry them (from
- * "region-0", whose callers ship inline, and "shipper-0" to "region-1"); the
- * reconcilers' link stays open, so a digest answered when it should not be
+ * Batches are held back by cutting only the link that carries them (from
+ * "shipper-0" to "region-1", whoever ships them) and, for good measure, the
+ * region actor's; the reconcilers' link stays open, so a digest answered when it should not be
  * would deliver its entries and show in region 1's counters.
  */
 #include "repl_helpers.h"
