@@ -9,8 +9,8 @@
  * it acknowledges.
  *
  * Close order: the runtime first (no handler runs, nothing is sent), then
- * the WALs (a last sync), then the state.  The WAL's sync thread may wake the
- * shipper until then: region->cb_lock and cb_closed keep it from touching a
+ * the WALs (a last sync), then the state.  The WAL's sync thread may ship
+ * until then (logs.c): region->cb_lock and cb_closed keep it from touching a
  * closed runtime.
  */
 #include <stdio.h>
@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "actors/internal.h"
-#include "base/log.h"
+
 #include "store/hlc.h"
 
 int
@@ -81,61 +81,6 @@ tidal_cluster_close(tidal_cluster *c)
     }
     pthread_mutex_destroy(&c->lock);
     free(c);
-    return rv;
-}
-
-/* The WAL's sync thread: new durable batches - ship them (shipper.c). */
-void
-tidal__on_durable(void *arg, uint64_t lsn)
-{
-    tidal_region *r = arg;
-    (void)lsn; /* a round ships everything durable */
-    pthread_mutex_lock(&r->cb_lock);
-    if (!r->cb_closed) {
-        tidal__ship_now(r, TIDAL__SHIP_BY_SYNC);
-    }
-    pthread_mutex_unlock(&r->cb_lock);
-}
-
-static tidal_durability
-durability_of(const tidal_region_opts *o)
-{
-    switch (o->durability) {
-    case TIDAL_INTERVAL:
-        return TIDAL_DURABILITY_INTERVAL;
-    case TIDAL_NONE:
-        return TIDAL_DURABILITY_NONE;
-    default:
-        return TIDAL_DURABILITY_SYNC;
-    }
-}
-
-int
-tidal__open_log(tidal_region *r, uint16_t origin, uint16_t shard, tidal_wal **out)
-{
-    tidal_wal_opts o = {
-        .dir = r->opts.dir != NULL ? r->dir : NULL,
-        .origin = origin,
-        .shard = shard,
-        .durability = durability_of(&r->opts),
-        .interval_ms = r->opts.interval_ms,
-        .segment_bytes = r->opts.segment_bytes,
-        .memory_bytes = r->opts.memory_bytes,
-    };
-    bool syncing = o.dir != NULL && o.durability != TIDAL_DURABILITY_NONE;
-    if (origin == r->id && syncing) {
-        o.on_durable = tidal__on_durable;
-        o.on_durable_arg = r;
-    }
-    tidal_wal_recovery rep;
-    int rv = tidal_wal_open(&o, out, &rep);
-    if (rv != 0) {
-        tidal__log(TIDAL_EVENT_LOG_REFUSED, 1, "region %u: log of origin %u: %s: %s", r->id,
-                   origin, tidal_strerror(rv), rep.error);
-    } else if (rep.truncated_bytes > 0) {
-        tidal__log(TIDAL_EVENT_LOG_TRUNCATED, 1, "region %u: truncated %llu bytes of torn tail in %s",
-                   r->id, (unsigned long long)rep.truncated_bytes, rep.truncated_segment);
-    }
     return rv;
 }
 

@@ -303,19 +303,12 @@ extern const tidal_behaviour tidal__session_behaviour;
 int tidal__session_write(tidal_region *r, tidal_ctx *ctx, tidal_record *rec, uint64_t *lsn);
 extern const tidal_behaviour tidal__shipper_behaviour;
 extern const tidal_behaviour tidal__reconciler_behaviour;
-int tidal__peer_set(tidal_region *r, const tidal_msg_peer *p) TIDAL_WARN_UNUSED;
-bool tidal__peer_get(tidal_region *r, tidal_region_id id, struct tidal__peer *out);
-/* Only peer id's region actor's address: the shipping sequence's need, with
- * less copied.  False if the peer is not known. */
-bool tidal__peer_region(tidal_region *r, tidal_region_id id, tidal_addr *out);
 
-/* True if peer id is known.  Lock-free.  Cannot fail. */
-static inline bool
-tidal__peer_known(tidal_region *r, tidal_region_id id)
-{
-    return id < TIDAL_REGIONS_MAX && (atomic_load(&r->peers_known) & (1u << id)) != 0;
-}
-_Static_assert(TIDAL_REGIONS_MAX <= 32, "tidal_region.peers_known has a bit per region");
+/* ---- logs.c: the region's own log and its copies of its peers' ---- */
+/* Opens the log of origin (this region's own, or a copy of a peer's),
+ * reporting a truncated tail or a refused log to the operator log. */
+int tidal__open_log(tidal_region *r, uint16_t origin, uint16_t shard, tidal_wal **out);
+/* The own log's sync thread after a sync: ships what it made durable. */
 void tidal__on_durable(void *arg, uint64_t lsn);
 
 /* ---- shipper.c: the one shipping sequence ---- */
@@ -331,6 +324,27 @@ void tidal__ship_now(tidal_region *r, enum tidal__ship_by by);
 /* The highest LSN sent to peer p (for tests and stats).  Cannot fail. */
 uint64_t tidal__ship_sent_upto(tidal_region *r, tidal_region_id p);
 
+/* ---- peers.c: the peer table, and sending to peers ---- */
+int tidal__peer_set(tidal_region *r, const tidal_msg_peer *p) TIDAL_WARN_UNUSED;
+bool tidal__peer_get(tidal_region *r, tidal_region_id id, struct tidal__peer *out);
+/* Only peer id's region actor's address: the shipping sequence's need, with
+ * less copied.  False if the peer is not known. */
+bool tidal__peer_region(tidal_region *r, tidal_region_id id, tidal_addr *out);
+
+/* True if peer id is known.  Lock-free.  Cannot fail. */
+static inline bool
+tidal__peer_known(tidal_region *r, tidal_region_id id)
+{
+    return id < TIDAL_REGIONS_MAX && (atomic_load(&r->peers_known) & (1u << id)) != 0;
+}
+_Static_assert(TIDAL_REGIONS_MAX <= 32, "tidal_region.peers_known has a bit per region");
+
+/* Sends from a handler (ctx) or, with ctx NULL, from any thread on behalf
+ * of the actor at `as` of r's runtime (NULL: r's region actor), on its link
+ * and under its fault rules. */
+int tidal__send_msg(tidal_region *r, tidal_ctx *ctx, const tidal_addr *as, const tidal_addr *to,
+                    uint16_t type, const tidal_buf *payload);
+
 /* ---- reject.c: messages the region's actors refuse ---- */
 /* Counts a rejection of msg (may be NULL) for reason and logs it with the
  * sender and the decoder's detail (err may be NULL), once per power of two
@@ -338,16 +352,8 @@ uint64_t tidal__ship_sent_upto(tidal_region *r, tidal_region_id p);
 void tidal__region_reject(tidal_region *r, int reason, const tidal_msg *msg,
                           const tidal_decode_err *err);
 
-/* ---- cluster.c ---- */
-int tidal__open_log(tidal_region *r, uint16_t origin, uint16_t shard, tidal_wal **out);
-
-/* ---- helpers ---- */
+/* ---- state.c helpers ---- */
 void tidal__sid_to_bytes(const tidal_session_id *s, uint8_t out[16]);
 void tidal__sid_from_bytes(const uint8_t in[16], tidal_session_id *s);
-/* Sends from a handler (ctx) or, with ctx NULL, from any thread on behalf
- * of the actor at `as` of r's runtime (NULL: r's region actor), on its link
- * and under its fault rules. */
-int tidal__send_msg(tidal_region *r, tidal_ctx *ctx, const tidal_addr *as, const tidal_addr *to,
-                    uint16_t type, const tidal_buf *payload);
 
 #endif /* TIDAL_ACTORS_INTERNAL_H */

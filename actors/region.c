@@ -1,7 +1,7 @@
 /*
  * The region actor ("region-<id>"): owner of the replicated state and of the
  * session actors, follower path for peers' batches, writer of the writes that
- * are not about a session (hide, unhide).  Also the peer table.
+ * are not about a session (hide, unhide).
  *
  * Its tick (every TIDAL_ACK_DELAY_MS) acknowledges what it applied, or made
  * durable in a copy, since the last ACK to each origin (apply.c, "Delayed
@@ -13,58 +13,6 @@
 #include <string.h>
 
 #include "actors/internal.h"
-
-static int
-addr_from(tidal_addr *out, tidal_view url, const char *kind, uint16_t id)
-{
-    char u[TIDAL_URL_BYTES_MAX], name[TIDAL_NAME_BYTES_MAX];
-    snprintf(u, sizeof(u), "%.*s", (int)url.len, (const char *)url.ptr);
-    snprintf(name, sizeof(name), "%s-%u", kind, id);
-    return tidal_addr_make(out, u, name, NULL, 0);
-}
-
-/* Records what a PEER message says.  TIDAL_EINVAL (nothing recorded) for
- * this region, one out of range, or a URL that makes no address. */
-int
-tidal__peer_set(tidal_region *r, const tidal_msg_peer *p)
-{
-    struct tidal__peer peer = {.known = true};
-    if (p->region >= TIDAL_REGIONS_MAX || p->region == r->id ||
-        addr_from(&peer.region, p->region_url, "region", p->region) != 0 ||
-        addr_from(&peer.shipper, p->shipper_url, "shipper", p->region) != 0 ||
-        addr_from(&peer.reconciler, p->reconciler_url, "reconciler", p->region) != 0) {
-        return TIDAL_EINVAL;
-    }
-    pthread_mutex_lock(&r->peers_lock);
-    r->peers[p->region] = peer;
-    pthread_mutex_unlock(&r->peers_lock);
-    atomic_fetch_or(&r->peers_known, 1u << p->region);
-    return 0;
-}
-
-bool
-tidal__peer_region(tidal_region *r, tidal_region_id id, tidal_addr *out)
-{
-    if (!tidal__peer_known(r, id)) {
-        return false;
-    }
-    pthread_mutex_lock(&r->peers_lock);
-    *out = r->peers[id].region;
-    pthread_mutex_unlock(&r->peers_lock);
-    return true;
-}
-
-bool
-tidal__peer_get(tidal_region *r, tidal_region_id id, struct tidal__peer *out)
-{
-    if (id >= TIDAL_REGIONS_MAX) {
-        return false;
-    }
-    pthread_mutex_lock(&r->peers_lock);
-    *out = r->peers[id];
-    pthread_mutex_unlock(&r->peers_lock);
-    return out->known;
-}
 
 static int
 region_init(tidal_ctx *ctx, void *arg, void **state)

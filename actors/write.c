@@ -18,17 +18,6 @@
 #include "actors/internal.h"
 #include "base/time.h"
 
-int
-tidal__send_msg(tidal_region *r, tidal_ctx *ctx, const tidal_addr *as, const tidal_addr *to,
-                uint16_t type, const tidal_buf *payload)
-{
-    if (ctx != NULL) {
-        return tidal_ctx_send(ctx, to, type, payload->data, (uint32_t)payload->len);
-    }
-    return tidal_send_as_actor(r->rt, as != NULL ? as : &r->region_addr, to, type, payload->data,
-                               (uint32_t)payload->len, 0);
-}
-
 /* Answers a write with its result.  A client gone or full loses its answer
  * and times out.  Cannot fail. */
 void
