@@ -26,7 +26,7 @@
  * under load).  A duplicate is answered at once (its origin is resending),
  * and so is the batch that opens a gap, but not those that arrive behind it
  * (held, or dropped when the held list is full): concurrent writers at the
- * origin send in any order, and before the send window (shipper.c) one
+ * origin send in any order, and before the send window (ship.c) one
  * answer per batch behind a gap made 0.3 to 0.47 ACKs per batch under load
  * (bench_memory), for nothing the origin acts on.  Acking every batch as it
  * was applied put an nng send here, and the origin's receive and handler

@@ -93,8 +93,9 @@ refused(tidal_region *r, int rv)
     if (rv == TIDAL_EFULL || rv == TIDAL_EIO || rv == TIDAL_ELIMIT || rv == TIDAL_ENOMEM ||
         rv == TIDAL_ETIMEDOUT) {
         uint64_t n = atomic_fetch_add(&r->st_refused, 1) + 1;
-        tidal__log(TIDAL_EVENT_WRITE_REFUSED, n, "region %u: write refused: %s (%" PRIu64 " so far)",
-                   r->id, tidal_strerror(rv), n);
+        tidal__log(TIDAL_EVENT_WRITE_REFUSED, n,
+                   "region %u: write refused: %s (%" PRIu64 " so far)", r->id, tidal_strerror(rv),
+                   n);
     }
     return rv;
 }

@@ -21,11 +21,11 @@
  * (a hop), which has the home hand the session over first; a remote
  * client's write reaches the region actor or the session actor (a hop).
  * The writer applies the write to the state and appends it to the region's
- * WAL (write.c).  Then the batch is shipped (shipper.c) - the last hop:
+ * WAL (write.c).  Then the batch is shipped (ship.c) - the last hop:
  *
  * Shipping has one owner.  Everything that is sent to a peer of this
  * region's log - batches, retransmits, the base of a released log - is sent
- * by one sequence in shipper.c, under r->ship.lock, as the shipper actor
+ * by one sequence in ship.c, under r->ship.lock, as the shipper actor
  * ("shipper-<id>"), whoever runs it: the writer whose batch became durable
  * at once (ephemeral, NONE: it keeps the single hop), the WAL's sync thread
  * after a sync (SYNC, INTERVAL: a peer never sees a batch its origin could
@@ -136,9 +136,9 @@ struct tidal__held_batch {
     uint8_t bytes[];
 };
 
-/* What shipping knows of one peer (shipper.c).  acked is written by the
- * shipper actor (it takes the ACKs) and read by rounds without a lock, so
- * an ACK never waits for a round; sent_upto belongs to whoever holds
+/* What shipping knows of one peer (ship.c, shipper.c).  acked is written by
+ * the shipper actor (it takes the ACKs) and read by rounds without a lock,
+ * so an ACK never waits for a round; sent_upto belongs to whoever holds
  * ship.lock; the rest is the shipper actor's alone. */
 struct tidal__ship_peer {
     atomic_uint_least64_t acked; /* highest of our LSNs the peer applied */
@@ -149,7 +149,7 @@ struct tidal__ship_peer {
     bool let_go;                 /* no longer holds the log ("Holding the log") */
 };
 
-/* Shipping's state, owned by shipper.c: whoever holds lock ships. */
+/* Shipping's state, owned by ship.c (and shipper.c, its actor): whoever holds lock ships. */
 struct tidal__ship {
     pthread_mutex_t lock;
     atomic_bool again;  /* a round was asked for while one ran: the holder runs another */
@@ -194,7 +194,7 @@ struct tidal_region {
     struct tidal__peer peers[TIDAL_REGIONS_MAX];
     atomic_uint_least32_t peers_known; /* bit p: peers[p].known (never cleared) */
 
-    /* shipping (shipper.c) */
+    /* shipping (ship.c, shipper.c) */
     struct tidal__ship ship;
     /* a copy of the last batch that carried a session write, for the seed's
      * replay_last_session_batch (guarded by cb_lock) */
@@ -311,7 +311,7 @@ int tidal__open_log(tidal_region *r, uint16_t origin, uint16_t shard, tidal_wal 
 /* The own log's sync thread after a sync: ships what it made durable. */
 void tidal__on_durable(void *arg, uint64_t lsn);
 
-/* ---- shipper.c: the one shipping sequence ---- */
+/* ---- ship.c: the one shipping sequence (shipper.c: its actor) ---- */
 /* Who runs a round: a writer, the WAL's sync thread, the shipper actor. */
 enum tidal__ship_by { TIDAL__SHIP_BY_WRITER, TIDAL__SHIP_BY_SYNC, TIDAL__SHIP_BY_SHIPPER };
 void tidal__ship_init(tidal_region *r);
@@ -321,6 +321,11 @@ void tidal__ship_fini(tidal_region *r);
  * actor, woken for it); or, if a round is running, leaves it to that one.
  * Never waits.  Cannot fail: what could not go is resent from the ACKs. */
 void tidal__ship_now(tidal_region *r, enum tidal__ship_by by);
+/* Runs rounds while requests come in (at most a few, then the shipper actor
+ * is woken for the rest), holding ship.lock on entry if locked, else taking
+ * it only if it is free; returns with it released.  budget: LSNs per peer
+ * (0: no limit). */
+void tidal__ship_rounds(tidal_region *r, enum tidal__ship_by by, uint32_t budget, bool locked);
 /* The highest LSN sent to peer p (for tests and stats).  Cannot fail. */
 uint64_t tidal__ship_sent_upto(tidal_region *r, tidal_region_id p);
 

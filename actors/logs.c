@@ -4,14 +4,14 @@
  * Opening one reports what recovery found to the operator log (a torn tail
  * cut, a log refused), and a region's own log under SYNC or INTERVAL calls
  * back after each sync, on the WAL's sync thread, to ship what it made
- * durable (shipper.c).
+ * durable (ship.c).
  */
 #include <stdio.h>
 
 #include "actors/internal.h"
 #include "base/log.h"
 
-/* The WAL's sync thread: new durable batches - ship them (shipper.c). */
+/* The WAL's sync thread: new durable batches - ship them (ship.c). */
 void
 tidal__on_durable(void *arg, uint64_t lsn)
 {
@@ -60,8 +60,9 @@ tidal__open_log(tidal_region *r, uint16_t origin, uint16_t shard, tidal_wal **ou
         tidal__log(TIDAL_EVENT_LOG_REFUSED, 1, "region %u: log of origin %u: %s: %s", r->id,
                    origin, tidal_strerror(rv), rep.error);
     } else if (rep.truncated_bytes > 0) {
-        tidal__log(TIDAL_EVENT_LOG_TRUNCATED, 1, "region %u: truncated %llu bytes of torn tail in %s",
-                   r->id, (unsigned long long)rep.truncated_bytes, rep.truncated_segment);
+        tidal__log(TIDAL_EVENT_LOG_TRUNCATED, 1,
+                   "region %u: truncated %llu bytes of torn tail in %s", r->id,
+                   (unsigned long long)rep.truncated_bytes, rep.truncated_segment);
     }
     return rv;
 }

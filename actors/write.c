@@ -2,7 +2,7 @@
  * A write at its origin: applied to the state, appended to the region's WAL
  * as one batch, and - if the WAL says it is durable at once - shipped to
  * every peer by the shipping sequence on the writer's own thread, a handler
- * or a hide's caller (shipper.c: the last mailbox hop before a peer can read
+ * or a hide's caller (ship.c: the last mailbox hop before a peer can read
  * it).  Under SYNC and INTERVAL the WAL's sync thread ships it once a sync
  * has made it durable.
  *

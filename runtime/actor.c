@@ -354,3 +354,32 @@ tidal_actor_stats_get(tidal_runtime *rt, tidal_actor a, tidal_actor_stats *out)
     return 0;
 }
 
+/* Dead-letters everything queued (reason STOPPED) and releases its intake.
+ * Returns how many were dropped.  Called with act->lock held. */
+uint32_t
+tidal__mbox_drain(tidal_runtime *rt, struct tidal__actor *act, struct tidal__mbox *mb)
+{
+    struct tidal__item it;
+    uint32_t n = 0;
+    while (tidal__mbox_pop(mb, &it, 1) == 1) {
+        tidal__item_done(&it);
+        n++;
+    }
+    if (n > 0) {
+        tidal__dead(rt, TIDAL_DEAD_STOPPED, n);
+        TIDAL_ASSERT(act->queued_n >= n);
+        act->queued_n -= n;
+        tidal__actor_release_intake(act, n);
+    }
+    return n;
+}
+
+/* Re-posts a paused receive.  Caller holds act->lock. */
+void
+tidal__rx_resume_locked(struct tidal__actor *act)
+{
+    if (act->rx_paused && !act->rx_closed && act->queued_n < act->intake_max) {
+        act->rx_paused = false;
+        nng_recv_aio(act->sock, act->rx_aio);
+    }
+}

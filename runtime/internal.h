@@ -253,6 +253,13 @@ struct tidal_runtime {
     uint16_t node_id;
     uint64_t seed;
     atomic_bool closing;
+    /* The one call that goes up inside runtime/ (pool.c to spawn.c), as a
+     * seam: a worker stops an actor whose handler asked to stop
+     * (tidal_ctx_stop, or supervision gave up) through this, which
+     * tidal_runtime_open sets to tidal_stop.  Stopping closes the actor's
+     * socket and takes its units off the run queue: work of the layers
+     * above the pool, which the pool reaches only through here. */
+    int (*stop_actor)(tidal_runtime *rt, tidal_actor actor);
 
     /* actors (ids pack a slot index and a generation) */
     pthread_mutex_t actors_lock;
@@ -384,11 +391,13 @@ int tidal__asks_init(tidal_runtime *rt);
 int tidal__asks_fini(tidal_runtime *rt);
 void tidal__ask_complete(tidal_runtime *rt, const tidal_envelope *e);
 
-/* ---- vactor.c ---- */
+/* ---- vtab.c, vactor.c ---- */
 struct tidal__unit *tidal__vactor_get_locked(struct tidal__actor *act, const uint8_t *key,
                                              uint32_t key_len, bool create);
 int tidal__vactor_start_sweeper(struct tidal__actor *act);
 void tidal__vactor_retire_locked(struct tidal__actor *act, struct tidal__unit *u);
+/* Takes u out of its owner's table.  Caller holds act->lock. */
+void tidal__vtab_unlink(struct tidal__actor *act, struct tidal__unit *u);
 void tidal__vactor_retire_finish(struct tidal__actor *act, struct tidal__unit *u);
 void tidal__vactor_free_all(struct tidal__actor *act);
 void tidal__unit_fullname(const struct tidal__actor *act, const struct tidal__unit *u, char *out,

@@ -73,26 +73,6 @@ tidal__mbox_pop(struct tidal__mbox *mb, struct tidal__item *out, uint32_t max)
     return n;
 }
 
-/* Dead-letters everything queued (reason STOPPED) and releases its intake.
- * Returns how many were dropped.  Called with act->lock held. */
-uint32_t
-tidal__mbox_drain(tidal_runtime *rt, struct tidal__actor *act, struct tidal__mbox *mb)
-{
-    struct tidal__item it;
-    uint32_t n = 0;
-    while (tidal__mbox_pop(mb, &it, 1) == 1) {
-        tidal__item_done(&it);
-        n++;
-    }
-    if (n > 0) {
-        tidal__dead(rt, TIDAL_DEAD_STOPPED, n);
-        TIDAL_ASSERT(act->queued_n >= n);
-        act->queued_n -= n;
-        tidal__actor_release_intake(act, n);
-    }
-    return n;
-}
-
 /* Frees the ring (items must have been drained).  Cannot fail. */
 void
 tidal__mbox_fini(struct tidal__mbox *mb)

@@ -262,7 +262,9 @@ run_unit(tidal_runtime *rt, struct tidal__unit *u, uint32_t bursts, bool on_rx)
     }
     if (stop_self) {
         tidal_actor a = {act->id};
-        (void)tidal_stop(rt, a); /* a concurrent tidal_stop may have won: ECLOSED is fine */
+        /* the seam to spawn.c (internal.h); a concurrent stop may have won:
+         * ECLOSED is fine */
+        (void)rt->stop_actor(rt, a);
     }
     tidal__actor_unref(act);
 }

@@ -343,16 +343,6 @@ rx_cb(void *arg)
     }
 }
 
-/* Re-posts a paused receive.  Caller holds act->lock. */
-void
-tidal__rx_resume_locked(struct tidal__actor *act)
-{
-    if (act->rx_paused && !act->rx_closed && act->queued_n < act->intake_max) {
-        act->rx_paused = false;
-        nng_recv_aio(act->sock, act->rx_aio);
-    }
-}
-
 /* For tcp with port 0, the URL with the port the OS chose. */
 static void
 resolve_url(struct tidal__actor *act, const char *url)

@@ -20,37 +20,6 @@
 #include "messages/types.h"
 #include "runtime/internal.h"
 
-int
-tidal_addr_make(tidal_addr *out, const char *url, const char *name, const void *key,
-                size_t key_len)
-{
-    if (out == NULL || url == NULL || name == NULL || (key == NULL && key_len > 0)) {
-        return TIDAL_EINVAL;
-    }
-    size_t ul = strlen(url), nl = strlen(name);
-    if (ul == 0 || ul >= TIDAL_URL_BYTES_MAX || nl == 0 || nl >= TIDAL_NAME_BYTES_MAX ||
-        key_len > TIDAL_KEY_BYTES_MAX) {
-        return TIDAL_EINVAL;
-    }
-    memset(out, 0, sizeof(*out));
-    memcpy(out->url, url, ul);
-    memcpy(out->name, name, nl);
-    if (key_len > 0) {
-        memcpy(out->key, key, key_len);
-    }
-    out->key_len = (uint8_t)key_len;
-    return 0;
-}
-
-int
-tidal_addr_virtual(tidal_addr *out, const tidal_addr *owner, const void *key, size_t key_len)
-{
-    if (owner == NULL || key_len == 0) {
-        return TIDAL_EINVAL;
-    }
-    return tidal_addr_make(out, owner->url, owner->name, key, key_len);
-}
-
 static tidal_view
 view_of(const void *p, size_t n)
 {
@@ -386,3 +355,58 @@ tidal_ctx_stop(tidal_ctx *ctx)
     ctx->unit->stop_requested = 1;
 }
 
+/* ---- timed sends: a send the timer thread makes later ---- */
+
+struct timed_send {
+    tidal_addr to;
+    uint16_t type;
+    uint32_t len;
+    uint8_t payload[];
+};
+
+static void
+timed_send_fire(tidal_runtime *rt, void *arg)
+{
+    static const tidal_addr timer = {.name = "_timer"};
+    struct timed_send *t = arg;
+    /* a full or stopped destination loses the timer, as a send would */
+    (void)tidal__send(rt, NULL, &t->to, t->type, t->payload, t->len, 0, TIDAL_ENV_F_SYSTEM,
+                      NULL, 0, &timer);
+    free(t);
+}
+
+int
+tidal_timer_after(tidal_runtime *rt, const tidal_addr *to, uint32_t delay_ms, uint16_t type,
+                  const void *payload, uint32_t len)
+{
+    if (rt == NULL || to == NULL || (payload == NULL && len > 0) || !tidal_msg_type_known(type)) {
+        return TIDAL_EINVAL;
+    }
+    if (len > TIDAL_PAYLOAD_BYTES_MAX) {
+        return TIDAL_ETOOBIG;
+    }
+    struct timed_send *t = malloc(sizeof(*t) + len);
+    if (t == NULL) {
+        return TIDAL_ENOMEM;
+    }
+    t->to = *to;
+    t->type = type;
+    t->len = len;
+    if (len > 0) {
+        memcpy(t->payload, payload, len);
+    }
+    int rv = tidal__timer_add(rt, delay_ms, timed_send_fire, t, free);
+    if (rv != 0) {
+        free(t);
+    }
+    return rv;
+}
+
+int
+tidal_ctx_timer(tidal_ctx *ctx, uint32_t delay_ms, uint16_t type, const void *payload,
+                uint32_t len)
+{
+    tidal_addr self;
+    tidal_ctx_self(ctx, &self);
+    return tidal_timer_after(ctx->rt, &self, delay_ms, type, payload, len);
+}

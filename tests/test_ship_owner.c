@@ -1,5 +1,5 @@
 /*
- * Shipping has one owner (actors/shipper.c): every batch leaves through one
+ * Shipping has one owner (actors/ship.c): every batch leaves through one
  * sequence, as "shipper-<id>", whoever ran it - a writer whose batch was
  * durable at once, the WAL's sync thread, the shipper actor - so fault rules
  * on the shipper's name hit them all, a peer gets them in LSN order and

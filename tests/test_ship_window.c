@@ -1,5 +1,5 @@
 /*
- * The send window (actors/shipper.c, "Send window"): nothing that starts
+ * The send window (actors/ship.c, "Send window"): nothing that starts
  * more than TIDAL_SHIP_WINDOW_LSNS past a peer's ACK is sent to it - not by
  * a writer's round, not by the shipper actor's, not by a retransmit - and
  * the ACKs that move the window let the rest through.

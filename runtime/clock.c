@@ -1,0 +1,55 @@
+/*
+ * The clock service of a runtime, and the one place the runtime reads time:
+ * elapsed milliseconds for timers, passivation and supervision, and the
+ * hybrid logical clock (store/hlc.h) that stamps every envelope.  A later
+ * simulation mode replaces what this file reads, and nothing else.
+ *
+ * Lock: rt->clock_lock guards the HLC and is a leaf.
+ */
+#include "base/time.h"
+#include "runtime/internal.h"
+
+uint64_t
+tidal__now_ms(void)
+{
+    return tidal_monotonic_ms();
+}
+
+tidal_hlc
+tidal__clock_now(tidal_runtime *rt)
+{
+    pthread_mutex_lock(&rt->clock_lock);
+    tidal_hlc t = tidal_hlc_now(&rt->clock);
+    pthread_mutex_unlock(&rt->clock_lock);
+    return t;
+}
+
+tidal_hlc
+tidal_now(tidal_runtime *rt)
+{
+    return tidal__clock_now(rt);
+}
+
+int
+tidal_clock_update(tidal_runtime *rt, const tidal_hlc *remote, tidal_hlc *out)
+{
+    if (rt == NULL || remote == NULL) {
+        return TIDAL_EINVAL;
+    }
+    pthread_mutex_lock(&rt->clock_lock);
+    tidal_hlc t;
+    int rv = tidal_hlc_update(&rt->clock, remote, &t);
+    pthread_mutex_unlock(&rt->clock_lock);
+    if (rv == 0 && out != NULL) {
+        *out = t;
+    }
+    return rv;
+}
+
+void
+tidal_clock_observe(tidal_runtime *rt, const tidal_hlc *ts)
+{
+    pthread_mutex_lock(&rt->clock_lock);
+    tidal_hlc_observe(&rt->clock, ts);
+    pthread_mutex_unlock(&rt->clock_lock);
+}
