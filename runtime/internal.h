@@ -315,14 +315,25 @@ struct tidal_runtime {
     atomic_uint_least64_t st_faults[TIDAL_FAULT_COUNT];
 };
 
-/* ---- runtime.c ---- */
+/* Files, each calling only those listed after it (one seam: rt->stop_actor):
+ *   runtime.c  spawn.c  fault_ctl.c  rx.c  vactor.c  pool.c  supervise.c
+ *   ask.c  send.c  fault.c  vtab.c  timer.c  link.c  actor.c  addr.c
+ *   mailbox.c  stats.c  clock.c */
+
+/* ---- clock.c: the runtime's one reader of time ---- */
 uint64_t tidal__now_ms(void);
-void tidal__fullname(const char *name, const uint8_t *key, uint32_t key_len, char *out,
-                     size_t cap);
+tidal_hlc tidal__clock_now(tidal_runtime *rt);
+
+/* ---- stats.c ---- */
 void tidal__dead(tidal_runtime *rt, int reason, uint64_t n);
 void tidal__reject(tidal_runtime *rt, int reason, const tidal_decode_err *err, const char *url);
 int tidal__nng_err(int nng_rv);
-tidal_hlc tidal__clock_now(tidal_runtime *rt);
+
+/* ---- addr.c ---- */
+void tidal__fullname(const char *name, const uint8_t *key, uint32_t key_len, char *out,
+                     size_t cap);
+void tidal__unit_fullname(const struct tidal__actor *act, const struct tidal__unit *u, char *out,
+                          size_t cap);
 
 /* ---- actor.c ---- */
 #define TIDAL__TOMB ((struct tidal__actor *)(uintptr_t)1)
@@ -340,7 +351,13 @@ void tidal__actor_unreserve(struct tidal__actor *act, uint32_t n);
 bool tidal__actor_take_credit(struct tidal__actor *act);
 int tidal__actor_reserve(struct tidal__actor *act, uint32_t n, uint32_t timeout_ms);
 void tidal__actor_force_reserve(struct tidal__actor *act, uint32_t n);
+uint32_t tidal__mbox_drain(tidal_runtime *rt, struct tidal__actor *act, struct tidal__mbox *mb);
+void tidal__rx_resume_locked(struct tidal__actor *act);
+
+/* ---- supervise.c ---- */
 void tidal__actor_failed(tidal_ctx *ctx, int rv);
+
+/* ---- spawn.c ---- */
 void tidal__actors_stop_all(tidal_runtime *rt);
 void tidal__actors_free_all(tidal_runtime *rt);
 int tidal__spawn_reply_endpoint(tidal_runtime *rt);
@@ -351,7 +368,6 @@ uint32_t tidal__mbox_pop(struct tidal__mbox *mb, struct tidal__item *out, uint32
 void tidal__mbox_fini(struct tidal__mbox *mb);
 void tidal__item_done(struct tidal__item *it);
 void tidal__frame_unref(struct tidal__frame *f);
-uint32_t tidal__mbox_drain(tidal_runtime *rt, struct tidal__actor *act, struct tidal__mbox *mb);
 
 /* ---- pool.c ---- */
 int tidal__pool_start(tidal_runtime *rt, uint32_t n);
@@ -368,7 +384,6 @@ void tidal__run_unit_inline(tidal_runtime *rt, struct tidal__unit *u);
 int tidal__rx_listen(struct tidal__actor *act, const char *url);
 int tidal__rx_begin(struct tidal__actor *act);
 void tidal__rx_stop(struct tidal__actor *act);
-void tidal__rx_resume_locked(struct tidal__actor *act);
 
 /* ---- link.c ---- */
 struct tidal__link *tidal__link_get(tidal_runtime *rt, const char *url, int *rv);
@@ -400,8 +415,6 @@ void tidal__vactor_retire_locked(struct tidal__actor *act, struct tidal__unit *u
 void tidal__vtab_unlink(struct tidal__actor *act, struct tidal__unit *u);
 void tidal__vactor_retire_finish(struct tidal__actor *act, struct tidal__unit *u);
 void tidal__vactor_free_all(struct tidal__actor *act);
-void tidal__unit_fullname(const struct tidal__actor *act, const struct tidal__unit *u, char *out,
-                          size_t cap);
 
 /* ---- timer.c ---- */
 typedef void (*tidal__timer_fn)(tidal_runtime *rt, void *arg);
