@@ -212,29 +212,6 @@ entry_new(size_t len)
     return e;
 }
 
-/* Under lock, before an append takes its LSN: under SYNC, waits while
- * memory_bytes of appended batches are not written yet, so that appends
- * faster than the disk wait for it instead of growing memory without bound
- * (a batch always fits an empty queue).  The sync thread's writes wake it
- * (tidal__wal_write_pending).  Cannot fail: a failed or closing log goes on,
- * and commit refuses the append. */
-static void
-wait_written(tidal_wal *w, size_t len)
-{
-    bool waited = false;
-
-    while (w->write_behind && w->queued_bytes > 0 &&
-           w->queued_bytes + len > w->opts.memory_bytes && w->failed == 0 && !w->closing) {
-        waited = true;
-        w->room_waiters++;
-        pthread_cond_wait(&w->durable_cv, &w->lock);
-        w->room_waiters--;
-    }
-    if (waited) {
-        w->stats.room_waits++;
-    }
-}
-
 /* Under lock: writes e (header encoded, first_lsn == next_lsn) to the live
  * segment, caches it and advances next_lsn.  *wake says whether to wake the
  * sync thread.  On error nothing is appended and e is still the caller's. */
@@ -251,6 +228,13 @@ commit(tidal_wal *w, struct tidal__wal_entry *e, bool *wake)
     }
     if (w->dir == NULL && w->cache.bytes + e->len > w->opts.memory_bytes) {
         w->refused_full = true;
+        w->stats.refused_full++;
+        return TIDAL_EFULL;
+    }
+    if (tidal__wal_queue_full(w, e->len)) {
+        /* SYNC: the disk is behind by memory_bytes.  Refused, not waited
+         * for: an appender may hold its caller's locks (tidal_wal_wait_room
+         * waits without them) */
         w->stats.refused_full++;
         return TIDAL_EFULL;
     }
@@ -323,7 +307,6 @@ tidal_wal_append(tidal_wal *w, const uint8_t *payload, uint32_t len, uint32_t co
     e->count = count;
 
     pthread_mutex_lock(&w->lock);
-    wait_written(w, e->len);
     h.first_lsn = w->next_lsn;
     e->first_lsn = h.first_lsn;
     /* Only an LSN overflow can break rule 4 here: the rest was checked. */
@@ -388,7 +371,6 @@ tidal_wal_append_batch(tidal_wal *w, const uint8_t *batch, size_t len)
 
     pthread_mutex_lock(&w->lock);
     if (rc == 0) {
-        wait_written(w, e->len);
         rc = h.first_lsn == w->next_lsn ? commit(w, e, &wake) : TIDAL_ESTATE;
     }
     if (rc != 0 && rc != TIDAL_EIO && rc != TIDAL_ENOMEM && rc != TIDAL_EFULL) {

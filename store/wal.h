@@ -29,8 +29,8 @@
  *             them), up to memory_bytes: past it an append is refused with
  *             TIDAL_EFULL - backpressure, not a failure: room comes back with the
  *             next release, and tidal_wal_wait_room waits for it.
- * Appends never wait for a sync (but for one per segment roll-over under
- * INTERVAL, see tidal_wal_append): the caller learns durability through
+ * Appends never wait for the disk - no sync, not even at a segment roll-over,
+ * which the sync thread syncs later: the caller learns durability through
  * tidal_wal_durable_lsn, tidal_wal_wait_durable, or the on_durable callback
  * (called from the WAL's sync thread), so many writes can be in flight.
  *
@@ -131,13 +131,14 @@ void tidal_wal_close(tidal_wal *w);
  * back to back) as the origin: assigns LSNs.  *first_lsn gets the batch's first
  * LSN.  hlc_min/hlc_max go into the header.  TIDAL_ETOOBIG if the payload
  * exceeds TIDAL_BATCH_PAYLOAD_BYTES_MAX (or, ephemeral, the batch alone exceeds
- * memory_bytes), TIDAL_EFULL if an ephemeral log is full (tidal_wal_wait_room),
- * TIDAL_EIO on a write error (the log is then failed: later appends
- * return TIDAL_EIO), TIDAL_EINVAL for count 0 or hlc_min > hlc_max.  Never
- * waits for a sync, except once per segment roll-over under INTERVAL (the
- * old segment is synced before the new one is written; under SYNC the sync
- * thread rolls over).  Under SYNC a write error surfaces later, to the
- * waiters of the batches it covered.  On error nothing is appended. */
+ * memory_bytes), TIDAL_EFULL if an ephemeral log is full, or a SYNC log has
+ * memory_bytes of batches its sync thread has not written yet (backpressure:
+ * tidal_wal_wait_room waits for room, then append again), TIDAL_EIO on a
+ * write error (the log is then failed: later appends return TIDAL_EIO),
+ * TIDAL_EINVAL for count 0 or hlc_min > hlc_max.  Never waits for the disk,
+ * so it may be called under locks readers need.  Under SYNC a write error
+ * surfaces later, to the waiters of the batches it covered.  On error
+ * nothing is appended. */
 int tidal_wal_append(tidal_wal *w, const uint8_t *payload, uint32_t len, uint32_t count,
                      tidal_hlc hlc_min, tidal_hlc hlc_max, uint64_t *first_lsn)
     __attribute__((warn_unused_result));
@@ -152,14 +153,17 @@ int tidal_wal_append(tidal_wal *w, const uint8_t *payload, uint32_t len, uint32_
 int tidal_wal_append_batch(tidal_wal *w, const uint8_t *batch, size_t len)
     __attribute__((warn_unused_result));
 
-/* Ephemeral logs: waits until a batch of len bytes (header included) fits
- * memory_bytes beside the batches kept, that is until tidal_wal_release has
- * dropped enough of them.  0 when it fits (at once for a log on disk, which
- * never refuses an append for room; another appender may still take the
- * room first: append, and wait again on TIDAL_EFULL); TIDAL_ETIMEDOUT after
- * timeout_ms (0 only checks); TIDAL_ETOOBIG if len alone exceeds
- * memory_bytes (it never fits); TIDAL_EINVAL for a NULL log.  While it
- * waits, tidal_wal_wants_room is true.  Never call it from an actor handler
+/* Waits until a batch of len bytes (header included) fits: for an ephemeral
+ * log, memory_bytes beside the batches kept, that is until tidal_wal_release
+ * has dropped enough of them; for a SYNC log, memory_bytes of batches not
+ * yet written, until the sync thread has written enough.  0 when it fits (at
+ * once for INTERVAL and NONE, which never refuse an append for room; another
+ * appender may still take the room first: append, and wait again on
+ * TIDAL_EFULL); TIDAL_ETIMEDOUT after timeout_ms (0 only checks);
+ * TIDAL_ETOOBIG if len alone exceeds an ephemeral memory_bytes (it never
+ * fits); the log's failure (TIDAL_EIO) if it fails meanwhile; TIDAL_EINVAL
+ * for a NULL log.  While an ephemeral log's caller waits,
+ * tidal_wal_wants_room is true.  Never call it from an actor handler
  * (handlers never block), nor under a lock that a release needs. */
 int tidal_wal_wait_room(tidal_wal *w, size_t len, uint32_t timeout_ms)
     __attribute__((warn_unused_result));

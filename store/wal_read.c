@@ -357,6 +357,17 @@ tidal_wal_release(tidal_wal *w, uint64_t lsn)
     return (uint32_t)k;
 }
 
+/* Under lock: true if a batch of len bytes does not fit now (ephemeral: the
+ * memory bound; SYNC: the queue of unwritten batches). */
+static bool
+no_room(const tidal_wal *w, size_t len)
+{
+    if (w->dir == NULL) {
+        return w->cache.bytes + len > w->opts.memory_bytes;
+    }
+    return tidal__wal_queue_full(w, len);
+}
+
 int
 tidal_wal_wait_room(tidal_wal *w, size_t len, uint32_t timeout_ms)
 {
@@ -367,29 +378,32 @@ tidal_wal_wait_room(tidal_wal *w, size_t len, uint32_t timeout_ms)
     if (w == NULL) {
         return TIDAL_EINVAL;
     }
-    if (w->dir != NULL) {
+    if (w->dir != NULL && !w->write_behind) {
         return 0;
     }
-    if (len > w->opts.memory_bytes) {
+    if (w->dir == NULL && len > w->opts.memory_bytes) {
         return TIDAL_ETOOBIG;
     }
     end = tidal_deadline(CLOCK_MONOTONIC, timeout_ms);
     pthread_mutex_lock(&w->lock);
     if (timeout_ms == 0) {
         /* a check, not a wait: neither counted nor seen as a want of room */
-        rc = w->cache.bytes + len > w->opts.memory_bytes ? TIDAL_ETIMEDOUT : 0;
+        rc = no_room(w, len) ? TIDAL_ETIMEDOUT : 0;
         pthread_mutex_unlock(&w->lock);
         return rc;
     }
     w->room_waiters++;
-    /* an ephemeral log never fails (no file), and close never runs beside a
-     * call: only a release or the deadline ends the wait */
-    while (w->cache.bytes + len > w->opts.memory_bytes) {
+    /* close never runs beside a call: a release (ephemeral), the sync
+     * thread's writes (SYNC), a failure or the deadline ends the wait */
+    while (no_room(w, len) && w->failed == 0) {
         waited = true;
         if (pthread_cond_timedwait(&w->durable_cv, &w->lock, &end) == ETIMEDOUT) {
-            rc = w->cache.bytes + len > w->opts.memory_bytes ? TIDAL_ETIMEDOUT : 0;
+            rc = no_room(w, len) ? TIDAL_ETIMEDOUT : 0;
             break;
         }
+    }
+    if (w->failed != 0) {
+        rc = w->failed;
     }
     w->room_waiters--;
     if (waited) {

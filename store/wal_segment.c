@@ -251,7 +251,9 @@ tidal__wal_seg_create(tidal_wal *w)
     if (fd < 0) {
         return TIDAL_EIO;
     }
-    if (w->sync_fds) {
+    if (w->sync_fds && w->has_thread) {
+        w->dir_unsynced = true; /* the sync thread's next round fsyncs it */
+    } else if (w->sync_fds) {
         if (fsync(w->dirfd) != 0) {
             rc = TIDAL_EIO;
             goto fail_file;
@@ -287,10 +289,11 @@ tidal__wal_fail(tidal_wal *w, const char *what)
     return TIDAL_EIO;
 }
 
-/* Under lock: hands a rolled-away fd to the sync thread to close (its round
- * may be syncing it right now), or closes it now when there is no such
- * thread.  On ENOMEM the fd is closed now: the roll-over has already synced
- * it, so the sync thread does not need it. */
+/* Under lock: hands a rolled-away fd to the sync thread, whose next round
+ * syncs it before anything in it counts as durable, then closes it; or
+ * closes it now when there is no such thread (it was synced at the roll).
+ * On ENOMEM it is synced here, under the lock - the one way a roll-over can
+ * still wait for the disk - then closed. */
 static void
 seg_retire(tidal_wal *w, int fd)
 {
@@ -299,6 +302,9 @@ seg_retire(tidal_wal *w, int fd)
             size_t cap = w->retired_cap != 0 ? w->retired_cap * 2 : 4;
             int *r = realloc(w->retired, cap * sizeof(*r));
             if (r == NULL) {
+                if (fdatasync(fd) != 0) {
+                    (void)tidal__wal_fail(w, "fdatasync of a full segment");
+                }
                 close(fd);
                 return;
             }
@@ -330,20 +336,12 @@ tidal__wal_seg_roll_if_full(tidal_wal *w, size_t len)
     if (cur->size == 0 || cur->size + len <= w->opts.segment_bytes) {
         return 0;
     }
-    if (w->sync_fds) {
+    if (w->sync_fds && !w->has_thread) {
+        /* no sync thread yet (recovery): synced here, before it is left */
         if (fdatasync(old) != 0) {
             return tidal__wal_fail(w, "fdatasync of a full segment");
         }
         w->stats.syncs++;
-        /* Everything written so far is in this segment or older ones, all
-         * synced now. */
-        if (w->durable_lsn < w->written_lsn) {
-            w->durable_lsn = w->written_lsn;
-            if (w->waiters > 0) {
-                pthread_cond_broadcast(&w->durable_cv);
-            }
-            pthread_cond_signal(&w->work_cv);
-        }
     }
     rc = tidal__wal_seg_create(w);
     if (rc != 0) {

@@ -16,14 +16,15 @@
  * Lock order: the log's one mutex (w->lock) is the only lock.  Nothing slow
  * runs under it except the writes (a write() of the batch being appended
  * under INTERVAL and NONE; under SYNC one pwritev per round, by the sync
- * thread) and, once per segment roll-over under SYNC or INTERVAL, the
- * fdatasync of the segment being closed and the directory's fsync.
- * fdatasync of the live segment, reads of segment files and every user
- * callback run without it.
+ * thread).  No sync runs under it: every fdatasync and fsync is the sync
+ * thread's, without the lock (the live segment, the segments rolled away
+ * from, the directory after a segment was created; wal_sync.c), so an
+ * appender - and whatever locks its caller holds - never waits for the disk.
+ * Reads of segment files and every user callback run without it too.
  *
- * File descriptors: only the sync thread closes a retired segment's fd (one
- * the log has rolled away from), so the fd it is syncing is never closed
- * under it; without a sync thread a retired fd is closed at once.
+ * File descriptors: a retired segment's fd (one the log has rolled away
+ * from) belongs to the sync thread's next round, which syncs it and then
+ * closes it; without a sync thread a retired fd is closed at once.
  */
 #ifndef TIDAL_STORE_WAL_STATE_H
 #define TIDAL_STORE_WAL_STATE_H
@@ -100,10 +101,11 @@ struct tidal_wal {
     struct tidal__wal_seg *segs; /* oldest first; the last is the live one */
     size_t nsegs;
     size_t segs_cap;
-    int *retired; /* fds rolled away from, for the sync thread to close */
+    int *retired; /* fds rolled away from: the sync thread syncs, then closes them */
     size_t nretired;
     size_t retired_cap;
     int failed; /* 0, or TIDAL_EIO once a write or sync failed */
+    bool dir_unsynced; /* a new segment's name awaits the sync thread's fsync of dirfd */
     bool closing;
     bool thread_idle; /* the sync thread waits on work_cv for appends */
     bool lingering;   /* the sync thread waits for linger_want pending LSNs */
@@ -156,9 +158,9 @@ int tidal__wal_seg_create(tidal_wal *w) __attribute__((warn_unused_result));
  * log is failed (TIDAL_EIO) or, for ENOMEM, unchanged. */
 int tidal__wal_seg_roll_if_full(tidal_wal *w, size_t len) __attribute__((warn_unused_result));
 
-/* Under lock: closes the fds the log rolled away from (the roll synced
- * them); the sync thread calls it between rounds, close at the end.
- * Cannot fail. */
+/* Under lock, at close: closes the fds the log rolled away from that no
+ * sync round took (the log failed, or there is no sync thread).  Cannot
+ * fail. */
 void tidal__wal_seg_close_retired(tidal_wal *w);
 
 /* Writes all of buf at off, retrying short writes and EINTR.  0 or errno. */
@@ -255,5 +257,16 @@ tidal__wal_cache_at(const struct tidal__wal_cache *c, size_t i)
 
 /* Frees every cached batch.  Cannot fail. */
 void tidal__wal_cache_free(struct tidal__wal_cache *c);
+
+/* Under lock: true if, under SYNC, a batch of len bytes would put more than
+ * memory_bytes of appended batches ahead of the sync thread's writes (a
+ * batch always fits an empty queue).  Such an append is refused with
+ * TIDAL_EFULL, never waited for: tidal_wal_wait_room waits for room without
+ * the caller's locks. */
+static inline bool
+tidal__wal_queue_full(const tidal_wal *w, size_t len)
+{
+    return w->write_behind && w->queued_bytes > 0 && w->queued_bytes + len > w->opts.memory_bytes;
+}
 
 #endif /* TIDAL_STORE_WAL_STATE_H */

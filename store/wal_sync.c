@@ -6,14 +6,17 @@
  *   call on_durable(durable_lsn) without the lock if it moved;
  *   under the lock, wait until something appended is not durable yet;
  *   linger (below); write every queued batch (tidal__wal_write_pending); note
- *   target = written_lsn and the live segment's fd; drop the lock;
- *   fdatasync(fd), while appends keep arriving;
+ *   target = written_lsn, the live segment's fd and the segments rolled
+ *   away from since the last round; drop the lock;
+ *   fdatasync each of those and fd (and the directory, if a segment was
+ *   created), while appends keep arriving;
  *   under the lock, durable_lsn = target; wake the waiters.
  * While one fdatasync runs, later appends pile up, and the next round covers
  * them all: one sync per round however many threads append.  target is safe
  * because every batch up to it was written before the snapshot, either into
- * the fd being synced or into an older segment, which the roll-over synced
- * before leaving it (wal_segment.c).
+ * the fd being synced or into a segment rolled away from before it, which
+ * the same round syncs.  No sync runs under the log's lock, so an appender
+ * (and whatever locks its caller holds) never waits for the disk.
  * Linger: a round that made k LSNs durable released writers that were
  * waiting for them, and they append again at once.  If fewer than k are
  * queued when the next round would start, the thread waits for k, at most an
@@ -170,17 +173,42 @@ sync_round(tidal_wal *w)
 {
     uint64_t target;
     int fd;
-    int rc;
+    int rc = 0;
 
     if (w->write_behind && tidal__wal_write_pending(w) != 0) {
         return; /* the log is failed, its waiters woken */
     }
     target = w->written_lsn;
     fd = w->fd;
+    /* The segments rolled away from and a new segment's name are synced in
+     * this round, without the lock, before anything in them counts as
+     * durable: a roll-over never makes an appender (or its caller's locks)
+     * wait for the disk.  They were all made before the snapshot of target,
+     * so every batch up to it is in fd or in one of them.  The round owns
+     * them now: nothing else closes them under it. */
+    int *retired = w->retired;
+    size_t nretired = w->nretired;
+    bool dir = w->dir_unsynced;
+    w->retired = NULL;
+    w->nretired = 0;
+    w->retired_cap = 0;
+    w->dir_unsynced = false;
     pthread_mutex_unlock(&w->lock);
     uint64_t t0 = mono_ns();
-    rc = fdatasync(fd);
+    for (size_t i = 0; i < nretired && rc == 0; i++) {
+        rc = fdatasync(retired[i]);
+    }
+    if (rc == 0 && dir) {
+        rc = fsync(w->dirfd); /* set at open, never changed */
+    }
+    if (rc == 0) {
+        rc = fdatasync(fd);
+    }
     uint64_t t1 = mono_ns();
+    for (size_t i = 0; i < nretired; i++) {
+        close(retired[i]);
+    }
+    free(retired);
     pthread_mutex_lock(&w->lock);
     w->sync_ns = t1 - t0;
     w->last_round_lsns = target > w->durable_lsn ? target - w->durable_lsn : 0;
@@ -222,7 +250,6 @@ sync_main(void *arg)
         bool pending = w->sync_fds && w->failed == 0 && w->next_lsn - 1 > w->durable_lsn;
         bool due = !interval || w->closing || passed(&tick);
 
-        tidal__wal_seg_close_retired(w);
         if (interval && passed(&tick)) {
             tick = tidal_deadline(CLOCK_MONOTONIC, w->opts.interval_ms);
         }

@@ -219,7 +219,8 @@ Test(wal_segment, list_finds_every_log)
  * bound, and a read crossing from the files into them must see one
  * unbroken log.  A 512-byte cache and 4 KiB segments make every read
  * cross files, roll-overs and unwritten batches while the appends race the
- * sync thread, whose writes they wait for when 512 bytes are queued. */
+ * sync thread: with 512 bytes queued an append is refused (TIDAL_EFULL)
+ * and the helper waits for room outside the log's lock, then appends. */
 Test(wal_segment, sync_reads_cross_files_and_batches_not_yet_written)
 {
     const char *dir = tidal_test_tmpdir();
