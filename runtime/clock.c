@@ -15,6 +15,13 @@ tidal__now_ms(void)
     return tidal_monotonic_ms();
 }
 
+uint64_t
+tidal__wall_ns(tidal_runtime *rt)
+{
+    /* the HLC's own wall source: set at open, never changed */
+    return rt->clock.wall(rt->clock.wall_arg);
+}
+
 tidal_hlc
 tidal__clock_now(tidal_runtime *rt)
 {

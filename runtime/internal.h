@@ -322,6 +322,8 @@ struct tidal_runtime {
 
 /* ---- clock.c: the runtime's one reader of time ---- */
 uint64_t tidal__now_ms(void);
+/* The wall clock the runtime's HLC reads, in ns since the epoch. */
+uint64_t tidal__wall_ns(tidal_runtime *rt);
 tidal_hlc tidal__clock_now(tidal_runtime *rt);
 
 /* ---- stats.c ---- */

@@ -130,7 +130,7 @@ unit_init(tidal_ctx *ctx)
 static uint32_t
 merge_stamps(tidal_runtime *rt, struct tidal__item *items, uint32_t n)
 {
-    uint64_t wall = tidal_hlc_wall_now(NULL);
+    uint64_t wall = tidal__wall_ns(rt);
     uint64_t skew = rt->clock.max_skew_ns; /* set at open, never changed */
     tidal_hlc max = {0};
     uint32_t refused = 0;
