@@ -131,7 +131,7 @@ tidal__apply_payload(tidal_region *r, const uint8_t *payload, size_t len, uint32
 static uint64_t
 ack_lsn(tidal_region *r, uint16_t origin)
 {
-    uint64_t lsn = r->applied_lsn[origin];
+    uint64_t lsn = r->follow.applied_lsn[origin];
     if (r->peer_wal[origin] != NULL) {
         uint64_t durable = tidal_wal_durable_lsn(r->peer_wal[origin]);
         lsn = durable < lsn ? durable : lsn;
@@ -154,8 +154,8 @@ tidal__send_ack(tidal_region *r, tidal_ctx *ctx, uint16_t origin)
     tidal_buf_init(&b);
     if (tidal_msg_ack_encode(&a, &b) == 0 &&
         tidal__send_msg(r, ctx, NULL, &peer.shipper, TIDAL_MSG_ACK, &b) == 0) {
-        r->ack_sent[origin] = a.applied_lsn;
-        r->ack_owed[origin] = 0;
+        r->follow.ack_sent[origin] = a.applied_lsn;
+        r->follow.ack_owed[origin] = 0;
         atomic_fetch_add(&r->st_acks, 1);
     }
     tidal_buf_fini(&b);
@@ -167,7 +167,7 @@ void
 tidal__send_acks_owed(tidal_region *r, tidal_ctx *ctx, bool all)
 {
     for (tidal_region_id o = 0; o < TIDAL_REGIONS_MAX; o++) {
-        if (o != r->id && (all || ack_lsn(r, o) > r->ack_sent[o])) {
+        if (o != r->id && (all || ack_lsn(r, o) > r->follow.ack_sent[o])) {
             tidal__send_ack(r, ctx, o);
         }
     }
@@ -180,7 +180,7 @@ apply_in_order(tidal_region *r, uint16_t origin, const tidal_batch_header *h,
                const uint8_t *batch, size_t len)
 {
     int rv;
-    if (r->opts.dir != NULL && r->peer_wal[origin] == NULL && !r->copy_off[origin] &&
+    if (r->opts.dir != NULL && r->peer_wal[origin] == NULL && !r->follow.copy_off[origin] &&
         (rv = tidal__open_log(r, origin, h->shard, &r->peer_wal[origin])) != 0) {
         return rv;
     }
@@ -188,23 +188,23 @@ apply_in_order(tidal_region *r, uint16_t origin, const tidal_batch_header *h,
         (rv = tidal_wal_append_batch(r->peer_wal[origin], batch, len)) != 0) {
         return rv;
     }
-    pthread_mutex_lock(&r->state_lock);
+    pthread_mutex_lock(&r->state.lock);
     rv = payload_apply(r, batch + TIDAL_BATCH_HEADER_BYTES, h->payload_len, h->count);
-    pthread_mutex_unlock(&r->state_lock);
+    pthread_mutex_unlock(&r->state.lock);
     if (rv != 0) {
         return rv;
     }
-    r->applied_lsn[origin] = h->first_lsn + h->count - 1;
+    r->follow.applied_lsn[origin] = h->first_lsn + h->count - 1;
     /* counted before it is published: whoever sees the watermark sees it counted */
     atomic_fetch_add(&r->st_applied, 1);
-    tidal__publish_applied(r, origin, r->applied_lsn[origin]);
+    tidal__publish_applied(r, origin, r->follow.applied_lsn[origin]);
     return 0;
 }
 
 static void
 hold_batch(tidal_region *r, uint16_t origin, uint64_t first, const uint8_t *batch, size_t len)
 {
-    struct tidal__held_batch **pp = &r->held_batches[origin];
+    struct tidal__held_batch **pp = &r->follow.held_batches[origin];
     while (*pp != NULL && (*pp)->first_lsn < first) {
         pp = &(*pp)->next;
     }
@@ -212,7 +212,7 @@ hold_batch(tidal_region *r, uint16_t origin, uint64_t first, const uint8_t *batc
         atomic_fetch_add(&r->st_dup_batches, 1); /* already held: a duplicate */
         return;
     }
-    if (r->held_count[origin] >= TIDAL_HELD_BATCHES_MAX) {
+    if (r->follow.held_count[origin] >= TIDAL_HELD_BATCHES_MAX) {
         return; /* no room: the shipper will resend it */
     }
     struct tidal__held_batch *hb = malloc(sizeof(*hb) + len);
@@ -224,7 +224,7 @@ hold_batch(tidal_region *r, uint16_t origin, uint64_t first, const uint8_t *batc
     memcpy(hb->bytes, batch, len);
     hb->next = *pp;
     *pp = hb;
-    r->held_count[origin]++;
+    r->follow.held_count[origin]++;
     atomic_fetch_add(&r->st_held, 1);
 }
 
@@ -233,12 +233,12 @@ static void
 drain_held(tidal_region *r, uint16_t origin)
 {
     struct tidal__held_batch *hb;
-    while ((hb = r->held_batches[origin]) != NULL &&
-           hb->first_lsn <= r->applied_lsn[origin] + 1) {
-        r->held_batches[origin] = hb->next;
-        r->held_count[origin]--;
+    while ((hb = r->follow.held_batches[origin]) != NULL &&
+           hb->first_lsn <= r->follow.applied_lsn[origin] + 1) {
+        r->follow.held_batches[origin] = hb->next;
+        r->follow.held_count[origin]--;
         tidal_batch_header h;
-        if (hb->first_lsn == r->applied_lsn[origin] + 1 &&
+        if (hb->first_lsn == r->follow.applied_lsn[origin] + 1 &&
             tidal_batch_decode(hb->bytes, hb->len, &h, NULL, NULL, 0) == 0) {
             (void)apply_in_order(r, origin, &h, hb->bytes, hb->len);
         }
@@ -320,18 +320,18 @@ tidal__apply_batch(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg)
     const uint8_t *batch = m.batch.ptr;
     size_t len = m.batch.len;
     uint64_t last = h.first_lsn + h.count - 1;
-    if (h.first_lsn == r->applied_lsn[origin] + 1) {
+    if (h.first_lsn == r->follow.applied_lsn[origin] + 1) {
         if ((rv = apply_in_order(r, origin, &h, batch, len)) != 0) {
             return rv;
         }
         drain_held(r, origin);
-        if (++r->ack_owed[origin] < TIDAL_ACK_EVERY_BATCHES) {
+        if (++r->follow.ack_owed[origin] < TIDAL_ACK_EVERY_BATCHES) {
             return 0; /* acknowledged by the tick: "Delayed ACKs" above */
         }
-    } else if (last <= r->applied_lsn[origin]) {
+    } else if (last <= r->follow.applied_lsn[origin]) {
         atomic_fetch_add(&r->st_dup_batches, 1);
-    } else if (h.first_lsn > r->applied_lsn[origin] + 1) {
-        bool opens_gap = r->held_count[origin] == 0;
+    } else if (h.first_lsn > r->follow.applied_lsn[origin] + 1) {
+        bool opens_gap = r->follow.held_count[origin] == 0;
         hold_batch(r, origin, h.first_lsn, batch, len);
         if (!opens_gap) {
             return 0; /* answered when the gap opened */
@@ -370,13 +370,13 @@ tidal__apply_log_base(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg)
         return;
     }
     uint16_t o = a.origin;
-    if (a.applied_lsn > r->applied_lsn[o]) {
+    if (a.applied_lsn > r->follow.applied_lsn[o]) {
         if (r->peer_wal[o] != NULL) {
             tidal_wal_close(r->peer_wal[o]);
             r->peer_wal[o] = NULL;
         }
-        r->copy_off[o] = r->opts.dir != NULL;
-        r->applied_lsn[o] = a.applied_lsn;
+        r->follow.copy_off[o] = r->opts.dir != NULL;
+        r->follow.applied_lsn[o] = a.applied_lsn;
         tidal__publish_applied(r, o, a.applied_lsn);
         drain_held(r, o);
         uint8_t one = 1; /* an on-demand round */

@@ -96,10 +96,10 @@ replay_one(void *arg, const uint8_t *batch, size_t len)
     tidal_batch_header h;
     int rv = tidal_batch_decode(batch, len, &h, NULL, NULL, 0);
     if (rv == 0) {
-        pthread_mutex_lock(&rc->r->state_lock);
+        pthread_mutex_lock(&rc->r->state.lock);
         rv = tidal__apply_payload(rc->r, batch + TIDAL_BATCH_HEADER_BYTES, h.payload_len,
                                   h.count);
-        pthread_mutex_unlock(&rc->r->state_lock);
+        pthread_mutex_unlock(&rc->r->state.lock);
     }
     rc->rv = rv;
     return rv;
@@ -144,8 +144,8 @@ recover(tidal_region *r)
         if (rv != 0 && rv != TIDAL_ENOENT) {
             return rv;
         }
-        r->applied_lsn[o] = tidal_wal_next_lsn(r->peer_wal[o]) - 1;
-        tidal__publish_applied(r, o, r->applied_lsn[o]);
+        r->follow.applied_lsn[o] = tidal_wal_next_lsn(r->peer_wal[o]) - 1;
+        tidal__publish_applied(r, o, r->follow.applied_lsn[o]);
     }
     return 0;
 }
@@ -227,7 +227,7 @@ region_free(tidal_region *r)
 {
     for (tidal_region_id o = 0; o < TIDAL_REGIONS_MAX; o++) {
         tidal_wal_close(r->peer_wal[o]);
-        for (struct tidal__held_batch *hb = r->held_batches[o], *n; hb != NULL; hb = n) {
+        for (struct tidal__held_batch *hb = r->follow.held_batches[o], *n; hb != NULL; hb = n) {
             n = hb->next;
             free(hb);
         }
@@ -235,7 +235,7 @@ region_free(tidal_region *r)
     tidal_wal_close(r->wal);
     tidal_buf_fini(&r->last_session_batch);
     tidal__state_close(r);
-    pthread_mutex_destroy(&r->peers_lock);
+    pthread_mutex_destroy(&r->peers.lock);
     pthread_mutex_destroy(&r->cb_lock);
     tidal__ship_fini(r);
     tidal__watermark_fini(r);
@@ -270,13 +270,13 @@ tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region 
         snprintf(r->dir, sizeof(r->dir), "%s", opts->dir);
         r->opts.dir = r->dir;
     }
-    pthread_mutex_init(&r->peers_lock, NULL);
+    pthread_mutex_init(&r->peers.lock, NULL);
     pthread_mutex_init(&r->cb_lock, NULL);
     tidal__ship_init(r);
     tidal__watermark_init(r);
     r->cb_closed = true; /* until the runtime exists */
     if ((rv = tidal__state_open(r)) != 0) {
-        pthread_mutex_destroy(&r->peers_lock);
+        pthread_mutex_destroy(&r->peers.lock);
         pthread_mutex_destroy(&r->cb_lock);
         tidal__ship_fini(r);
         tidal__watermark_fini(r);

@@ -51,10 +51,17 @@
  * which brings it the state of what it skipped; shipping goes on from the
  * oldest batch kept.
  *
- * Locks: region->state_lock guards the state (store/ tables) and the held
- * (out-of-order) session writes; region->peers_lock guards the peer table.
- * Order: state_lock -> WAL's own locks; peers_lock is a leaf.  No lock is
- * held while sending.
+ * Owners and lock order (acquire left before right, never the reverse):
+ *     cb_lock -> ship.lock -> a WAL's lock; ship.lock -> runtime locks
+ *     state.lock -> a WAL's lock
+ *     peers.lock and wm.lock are leaves.
+ *   state.lock and ship.lock are never held together: a writer appends and
+ *   applies under state.lock, lets go, then ships.
+ *   struct tidal_region names each part's owner.  No lock of this layer is
+ *   held while waiting for the disk (a WAL never syncs under its lock), and
+ *   none while calling into a handler.  The one lock held while sending is
+ *   ship.lock (ship.c: so that batches leave in LSN order); a send never
+ *   waits for room there.
  */
 #ifndef TIDAL_ACTORS_INTERNAL_H
 #define TIDAL_ACTORS_INTERNAL_H
@@ -121,7 +128,7 @@ struct tidal__held_write {
     tidal_record rec;
 };
 
-/* Held session writes per session (an entry of region->held). */
+/* Held session writes per session (an entry of region->state.held). */
 struct tidal__held_session {
     uint8_t sid[16];                /* hmap key */
     struct tidal__held_write *list; /* sorted by seqno */
@@ -157,16 +164,11 @@ struct tidal__ship {
     struct tidal__ship_peer peer[TIDAL_REGIONS_MAX];
 };
 
-struct tidal_region {
-    tidal_cluster *cluster;
-    tidal_region_opts opts;
-    char dir[256];
-    tidal_region_id id;
-    tidal_runtime *rt;
-    tidal_addr region_addr, shipper_addr, reconciler_addr;
-
-    /* replicated state */
-    pthread_mutex_t state_lock;
+/* The replicated state: store/ tables and the session writes held for an
+ * earlier seqno.  Owner: whoever holds lock - a writer (write.c), the
+ * follower path (apply.c), the reconciler, a reader (read.c). */
+struct tidal__region_state {
+    pthread_mutex_t lock;
     tidal_sigtypes *types;
     tidal_signals *signals;
     tidal_sessions *sessions;
@@ -174,33 +176,68 @@ struct tidal_region {
     tidal_hwm *hwm;
     tidal_idem *idem;
     tidal_hmap held; /* struct tidal__held_session by sid */
+};
 
-    /* logs: our own writes, and a durable copy of each peer's (dir only) */
+/* The follower path.  Owner: the region actor, alone (apply.c, region.c):
+ * no lock. */
+struct tidal__follow {
+    uint64_t applied_lsn[TIDAL_REGIONS_MAX];
+    bool copy_off[TIDAL_REGIONS_MAX];     /* the origin's log moved past our copy: no copy */
+    uint64_t ack_sent[TIDAL_REGIONS_MAX]; /* the last ACK sent to each origin */
+    uint32_t ack_owed[TIDAL_REGIONS_MAX]; /* batches applied since then */
+    bool announced;                       /* the first tick acknowledged every peer */
+    uint64_t expired_ms;                  /* when signal buckets were last expired */
+    struct tidal__held_batch *held_batches[TIDAL_REGIONS_MAX];
+    uint32_t held_count[TIDAL_REGIONS_MAX];
+};
+
+/* The peer table (peers.c).  Owner: whoever holds lock, a leaf; known
+ * mirrors the known flags for lock-free checks (a peer, once known, stays
+ * known). */
+struct tidal__peers {
+    pthread_mutex_t lock;
+    struct tidal__peer of[TIDAL_REGIONS_MAX];
+    atomic_uint_least32_t known; /* bit p: of[p].known */
+};
+
+/* Threads blocked in tidal_region_wait_applied (watermark.c).  Owner:
+ * whoever holds lock, a leaf. */
+struct tidal__watermark {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;  /* CLOCK_MONOTONIC */
+    atomic_uint waiters;  /* blocked or about to block */
+    bool closed;          /* the region is closing: waiters leave */
+};
+
+/* A region: one part per owner (the lock order is at the top of this
+ * file). */
+struct tidal_region {
+    /* set at open, then read-only */
+    tidal_cluster *cluster;
+    tidal_region_opts opts;
+    char dir[256];
+    tidal_region_id id;
+    tidal_runtime *rt;
+    tidal_addr region_addr, shipper_addr, reconciler_addr;
+
+    struct tidal__region_state state;
+
+    /* logs: our own writes, and a durable copy of each peer's (dir only).
+     * Each has its own lock (store/wal_state.h), taken under state.lock by
+     * writers and the follower path, under ship.lock by rounds. */
     tidal_wal *wal;
     tidal_wal *peer_wal[TIDAL_REGIONS_MAX];
 
-    /* follower path (region actor only, so no lock) */
-    uint64_t applied_lsn[TIDAL_REGIONS_MAX];
-    bool copy_off[TIDAL_REGIONS_MAX]; /* the origin's log moved past our copy: no copy */
-    uint64_t ack_sent[TIDAL_REGIONS_MAX];  /* the last ACK sent to each origin */
-    uint32_t ack_owed[TIDAL_REGIONS_MAX];  /* batches applied since then */
-    bool announced; /* the first tick acknowledged every peer */
-    uint64_t expired_ms; /* when signal buckets were last expired */
-    struct tidal__held_batch *held_batches[TIDAL_REGIONS_MAX];
-    uint32_t held_count[TIDAL_REGIONS_MAX];
+    struct tidal__follow follow;
+    struct tidal__peers peers;
+    struct tidal__ship ship; /* ship.c, shipper.c */
 
-    /* peers */
-    pthread_mutex_t peers_lock;
-    struct tidal__peer peers[TIDAL_REGIONS_MAX];
-    atomic_uint_least32_t peers_known; /* bit p: peers[p].known (never cleared) */
-
-    /* shipping (ship.c, shipper.c) */
-    struct tidal__ship ship;
     /* a copy of the last batch that carried a session write, for the seed's
      * replay_last_session_batch (guarded by cb_lock) */
     tidal_buf last_session_batch;
 
-    /* the WAL sync thread's wake-ups of the shipper stop at close */
+    /* the WAL sync thread ships until close: cb_lock and cb_closed keep it
+     * from a closed runtime (logs.c) */
     pthread_mutex_t cb_lock;
     bool cb_closed;
 
@@ -216,11 +253,7 @@ struct tidal_region {
     atomic_uint_least64_t st_applied_lsn[TIDAL_REGIONS_MAX];
     atomic_uint_least64_t st_rejected[TIDAL_REGION_REJECT_COUNT]; /* reject.c */
 
-    /* threads blocked in tidal_region_wait_applied (watermark.c) */
-    pthread_mutex_t wait_lock;
-    pthread_cond_t wait_cond;  /* CLOCK_MONOTONIC */
-    atomic_uint waiters;       /* blocked or about to block */
-    bool wait_closed;          /* the region is closing: waiters leave */
+    struct tidal__watermark wm;
 };
 
 struct tidal_cluster {
@@ -340,9 +373,9 @@ bool tidal__peer_region(tidal_region *r, tidal_region_id id, tidal_addr *out);
 static inline bool
 tidal__peer_known(tidal_region *r, tidal_region_id id)
 {
-    return id < TIDAL_REGIONS_MAX && (atomic_load(&r->peers_known) & (1u << id)) != 0;
+    return id < TIDAL_REGIONS_MAX && (atomic_load(&r->peers.known) & (1u << id)) != 0;
 }
-_Static_assert(TIDAL_REGIONS_MAX <= 32, "tidal_region.peers_known has a bit per region");
+_Static_assert(TIDAL_REGIONS_MAX <= 32, "tidal__peers.known has a bit per region");
 
 /* Sends from a handler (ctx) or, with ctx NULL, from any thread on behalf
  * of the actor at `as` of r's runtime (NULL: r's region actor), on its link

@@ -33,10 +33,10 @@ tidal__peer_set(tidal_region *r, const tidal_msg_peer *p)
         addr_from(&peer.reconciler, p->reconciler_url, "reconciler", p->region) != 0) {
         return TIDAL_EINVAL;
     }
-    pthread_mutex_lock(&r->peers_lock);
-    r->peers[p->region] = peer;
-    pthread_mutex_unlock(&r->peers_lock);
-    atomic_fetch_or(&r->peers_known, 1u << p->region);
+    pthread_mutex_lock(&r->peers.lock);
+    r->peers.of[p->region] = peer;
+    pthread_mutex_unlock(&r->peers.lock);
+    atomic_fetch_or(&r->peers.known, 1u << p->region);
     return 0;
 }
 
@@ -46,9 +46,9 @@ tidal__peer_region(tidal_region *r, tidal_region_id id, tidal_addr *out)
     if (!tidal__peer_known(r, id)) {
         return false;
     }
-    pthread_mutex_lock(&r->peers_lock);
-    *out = r->peers[id].region;
-    pthread_mutex_unlock(&r->peers_lock);
+    pthread_mutex_lock(&r->peers.lock);
+    *out = r->peers.of[id].region;
+    pthread_mutex_unlock(&r->peers.lock);
     return true;
 }
 
@@ -58,9 +58,9 @@ tidal__peer_get(tidal_region *r, tidal_region_id id, struct tidal__peer *out)
     if (id >= TIDAL_REGIONS_MAX) {
         return false;
     }
-    pthread_mutex_lock(&r->peers_lock);
-    *out = r->peers[id];
-    pthread_mutex_unlock(&r->peers_lock);
+    pthread_mutex_lock(&r->peers.lock);
+    *out = r->peers.of[id];
+    pthread_mutex_unlock(&r->peers.lock);
     return out->known;
 }
 

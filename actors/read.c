@@ -16,10 +16,10 @@ tidal_get_session(tidal_region *r, tidal_session_id s, tidal_session_view *out)
         return TIDAL_EINVAL;
     }
     tidal_session_state info;
-    pthread_mutex_lock(&r->state_lock);
-    int rv = tidal_sessions_get(r->sessions, &s, &info);
-    uint64_t hwm = tidal_hwm_get(r->hwm, &s);
-    pthread_mutex_unlock(&r->state_lock);
+    pthread_mutex_lock(&r->state.lock);
+    int rv = tidal_sessions_get(r->state.sessions, &s, &info);
+    uint64_t hwm = tidal_hwm_get(r->state.hwm, &s);
+    pthread_mutex_unlock(&r->state.lock);
     if (rv != 0) {
         return TIDAL_ENOENT;
     }
@@ -38,16 +38,16 @@ tidal_session_signals(tidal_region *r, tidal_session_id s, tidal_signal_view *ou
     }
     const tidal_session_signal *sigs;
     size_t count;
-    pthread_mutex_lock(&r->state_lock);
-    int rv = tidal_sessions_signals(r->sessions, &s, &sigs, &count);
+    pthread_mutex_lock(&r->state.lock);
+    int rv = tidal_sessions_signals(r->state.sessions, &s, &sigs, &count);
     for (size_t i = 0; rv == 0 && i < count && i < max; i++) {
-        const char *name = tidal_sigtypes_name(r->types, sigs[i].type);
+        const char *name = tidal_sigtypes_name(r->state.types, sigs[i].type);
         out[i] = (tidal_signal_view){.seqno = sigs[i].seqno, .item = sigs[i].item,
                                      .weight = sigs[i].weight, .ts_ns = sigs[i].ts_ns,
                                      .origin = sigs[i].origin};
         snprintf(out[i].type, sizeof(out[i].type), "%s", name != NULL ? name : "");
     }
-    pthread_mutex_unlock(&r->state_lock);
+    pthread_mutex_unlock(&r->state.lock);
     if (rv != 0) {
         return TIDAL_ENOENT;
     }
@@ -66,12 +66,12 @@ tidal_read_windowed_count(tidal_region *r, tidal_entity_id item, const char *typ
     uint64_t now = tidal_hlc_wall_now(NULL);
     int rv = 0;
     *out = 0;
-    pthread_mutex_lock(&r->state_lock);
-    if (tidal_sigtypes_find(r->types, type, &id) == 0) {
-        rv = tidal_signals_count(r->signals, item, id, (tidal_sigwindow)(w - TIDAL_WINDOW_1H), now,
+    pthread_mutex_lock(&r->state.lock);
+    if (tidal_sigtypes_find(r->state.types, type, &id) == 0) {
+        rv = tidal_signals_count(r->state.signals, item, id, (tidal_sigwindow)(w - TIDAL_WINDOW_1H), now,
                                  out);
     }
-    pthread_mutex_unlock(&r->state_lock);
+    pthread_mutex_unlock(&r->state.lock);
     return rv;
 }
 
@@ -95,12 +95,13 @@ static double
 score_of(tidal_region *r, tidal_entity_id item, uint64_t now)
 {
     double score = 0;
-    size_t ntypes = tidal_sigtypes_count(r->types);
+    size_t ntypes = tidal_sigtypes_count(r->state.types);
     for (size_t t = 1; t <= ntypes; t++) { /* type ids are 1..count (store/sigtypes.h) */
         int64_t h = 0, d = 0, w = 0;
-        if (tidal_signals_count(r->signals, item, (uint16_t)t, TIDAL_SIGWINDOW_1H, now, &h) == 0 &&
-            tidal_signals_count(r->signals, item, (uint16_t)t, TIDAL_SIGWINDOW_24H, now, &d) == 0 &&
-            tidal_signals_count(r->signals, item, (uint16_t)t, TIDAL_SIGWINDOW_7D, now, &w) == 0) {
+        tidal_signals *s = r->state.signals;
+        if (tidal_signals_count(s, item, (uint16_t)t, TIDAL_SIGWINDOW_1H, now, &h) == 0 &&
+            tidal_signals_count(s, item, (uint16_t)t, TIDAL_SIGWINDOW_24H, now, &d) == 0 &&
+            tidal_signals_count(s, item, (uint16_t)t, TIDAL_SIGWINDOW_7D, now, &w) == 0) {
             score += (double)h + (double)d / 10.0 + (double)w / 100.0;
         }
     }
@@ -120,15 +121,15 @@ tidal_retrieve_items(tidal_region *r, const tidal_retrieve *q, tidal_scored_item
     }
     uint64_t now = tidal_hlc_wall_now(NULL);
     size_t kept = 0;
-    pthread_mutex_lock(&r->state_lock);
+    pthread_mutex_lock(&r->state.lock);
     for (size_t i = 0; i < q->ncandidates; i++) {
         tidal_entity_id item = q->candidates[i];
-        if (tidal_hardneg_hidden(r->hardneg, q->user, item)) {
+        if (tidal_hardneg_hidden(r->state.hardneg, q->user, item)) {
             continue;
         }
         rk[kept++] = (struct ranked){{item, score_of(r, item, now)}, i};
     }
-    pthread_mutex_unlock(&r->state_lock);
+    pthread_mutex_unlock(&r->state.lock);
     qsort(rk, kept, sizeof(*rk), by_score);
     size_t limit = q->limit != 0 && q->limit < kept ? q->limit : kept;
     for (size_t i = 0; i < limit; i++) {

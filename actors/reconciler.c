@@ -86,23 +86,23 @@ each_entry(tidal_region *r, entry_fn fn, void *arg)
 {
     size_t cur = 0;
     tidal_hardneg_entry he;
-    while (tidal_hardneg_next(r->hardneg, &cur, &he)) {
+    while (tidal_hardneg_next(r->state.hardneg, &cur, &he)) {
         fn(arg, KIND_HARDNEG, key_hardneg(he.user, he.item), tidal_hardneg_entry_hash(&he), &he);
     }
     cur = 0;
     struct sig_ref sr;
-    while (tidal_signals_next(r->signals, &cur, &sr.item, &sr.type)) {
+    while (tidal_signals_next(r->state.signals, &cur, &sr.item, &sr.type)) {
         uint64_t h;
-        const char *name = tidal_sigtypes_name(r->types, sr.type);
-        if (name != NULL && tidal_signals_entry_hash(r->signals, sr.item, sr.type, &h) == 0) {
+        const char *name = tidal_sigtypes_name(r->state.types, sr.type);
+        if (name != NULL && tidal_signals_entry_hash(r->state.signals, sr.item, sr.type, &h) == 0) {
             fn(arg, KIND_SIGNALS, key_signals(sr.item, name), h, &sr);
         }
     }
     cur = 0;
     tidal_session_id sid;
-    while (tidal_sessions_next(r->sessions, &cur, &sid)) {
+    while (tidal_sessions_next(r->state.sessions, &cur, &sid)) {
         uint64_t h;
-        if (tidal_sessions_entry_hash(r->sessions, &sid, &h) == 0) {
+        if (tidal_sessions_entry_hash(r->state.sessions, &sid, &h) == 0) {
             fn(arg, KIND_SESSION, key_session(&sid), h, &sid);
         }
     }
@@ -119,8 +119,8 @@ digest_add(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref)
 static size_t
 entry_count(tidal_region *r)
 {
-    return tidal_hardneg_count(r->hardneg) + tidal_signals_entries(r->signals) +
-           tidal_sessions_count(r->sessions);
+    return tidal_hardneg_count(r->state.hardneg) + tidal_signals_entries(r->state.signals) +
+           tidal_sessions_count(r->state.sessions);
 }
 
 static int
@@ -131,9 +131,9 @@ digest_make(tidal_region *r, uint32_t n, struct digest *d)
     if (d->h == NULL) {
         return TIDAL_ENOMEM;
     }
-    pthread_mutex_lock(&r->state_lock);
+    pthread_mutex_lock(&r->state.lock);
     each_entry(r, digest_add, d);
-    pthread_mutex_unlock(&r->state_lock);
+    pthread_mutex_unlock(&r->state.lock);
     return 0;
 }
 
@@ -179,12 +179,12 @@ pick(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref)
         break;
     case KIND_SIGNALS: {
         const struct sig_ref *sr = ref;
-        p->rv = tidal_signals_entry_encode(p->r->signals, sr->item, sr->type, at + 1,
+        p->rv = tidal_signals_entry_encode(p->r->state.signals, sr->item, sr->type, at + 1,
                                            ENTRY_BYTES_MAX, &len);
         break;
     }
     default:
-        p->rv = tidal_sessions_entry_encode(p->r->sessions, ref, at + 1, ENTRY_BYTES_MAX, &len);
+        p->rv = tidal_sessions_entry_encode(p->r->state.sessions, ref, at + 1, ENTRY_BYTES_MAX, &len);
         break;
     }
     if (p->rv == TIDAL_ETOOBIG || p->rv == TIDAL_EINVAL) {
@@ -205,9 +205,9 @@ send_entries(tidal_ctx *ctx, tidal_region *r, const tidal_addr *to, uint64_t rou
 {
     struct picked p = {.r = r, .want = want, .n = n};
     tidal_buf_init(&p.bytes);
-    pthread_mutex_lock(&r->state_lock);
+    pthread_mutex_lock(&r->state.lock);
     each_entry(r, pick, &p);
-    pthread_mutex_unlock(&r->state_lock);
+    pthread_mutex_unlock(&r->state.lock);
     int rv = p.rv;
     tidal_view *views = calloc(p.count ? p.count : 1, sizeof(*views));
     uint32_t i = 0;
@@ -330,19 +330,19 @@ merge_entry(tidal_region *r, tidal_view e, uint64_t now)
     case KIND_HARDNEG: {
         tidal_hardneg_entry he;
         if ((rv = tidal_hardneg_entry_decode(b, len, &he)) == 0) {
-            rv = tidal_hardneg_entry_merge(r->hardneg, &he);
+            rv = tidal_hardneg_entry_merge(r->state.hardneg, &he);
         }
         break;
     }
     case KIND_SIGNALS: {
         tidal_entity_id item;
         uint16_t type;
-        rv = tidal_signals_entry_merge(r->signals, b, len, now, &item, &type);
+        rv = tidal_signals_entry_merge(r->state.signals, b, len, now, &item, &type);
         break;
     }
     case KIND_SESSION: {
         tidal_session_id id;
-        if ((rv = tidal_sessions_entry_merge(r->sessions, b, len, &id)) == 0) {
+        if ((rv = tidal_sessions_entry_merge(r->state.sessions, b, len, &id)) == 0) {
             TIDAL_IGNORE(tidal__state_session_merged(r, &id));
         }
         break;
@@ -370,7 +370,7 @@ on_entries(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
     uint64_t now = tidal_hlc_wall_now(NULL);
     size_t cur = 0;
     tidal_view e;
-    pthread_mutex_lock(&r->state_lock);
+    pthread_mutex_lock(&r->state.lock);
     while (tidal_msg_entries_next(&m, &cur, &e) == 0) {
         int rv = merge_entry(r, e, now);
         if (rv != 0) {
@@ -379,7 +379,7 @@ on_entries(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
             tidal__region_reject(r, TIDAL_REGION_REJECT_ENTRY_DECODE, msg, &err);
         }
     }
-    pthread_mutex_unlock(&r->state_lock);
+    pthread_mutex_unlock(&r->state.lock);
     atomic_fetch_add(&r->st_rentries, m.count);
     if (m.want.len > 0) {
         uint32_t n = m.want.len * 8;
@@ -401,9 +401,9 @@ round_start(tidal_ctx *ctx, tidal_region *r, bool on_demand)
     if (!any) {
         return; /* nothing to compare yet: not even a digest is made */
     }
-    pthread_mutex_lock(&r->state_lock);
+    pthread_mutex_lock(&r->state.lock);
     size_t count = entry_count(r);
-    pthread_mutex_unlock(&r->state_lock);
+    pthread_mutex_unlock(&r->state.lock);
     uint32_t n = 256;
     while (n < count / 2 && n < TIDAL_REPL_DIGEST_BUCKETS_MAX) {
         n *= 2;

@@ -70,15 +70,15 @@ on_tick(tidal_ctx *ctx, tidal_region *r)
     /* the first tick tells every peer's shipper what this incarnation has (a
      * region that restarted with less than it had acknowledged is re-shipped
      * without waiting for the peer's next write) */
-    tidal__send_acks_owed(r, ctx, !r->announced);
-    r->announced = true;
+    tidal__send_acks_owed(r, ctx, !r->follow.announced);
+    r->follow.announced = true;
     uint64_t now = tidal_now(r->rt).wall_ns;
-    if (now / 1000000u - r->expired_ms >= TIDAL_EXPIRE_EVERY_MS) {
+    if (now / 1000000u - r->follow.expired_ms >= TIDAL_EXPIRE_EVERY_MS) {
         /* a pass visits every (item, type): once a minute, not every tick */
-        r->expired_ms = now / 1000000u;
-        pthread_mutex_lock(&r->state_lock);
-        tidal_signals_expire(r->signals, now);
-        pthread_mutex_unlock(&r->state_lock);
+        r->follow.expired_ms = now / 1000000u;
+        pthread_mutex_lock(&r->state.lock);
+        tidal_signals_expire(r->state.signals, now);
+        pthread_mutex_unlock(&r->state.lock);
     }
     return tidal__tick_after(ctx, TIDAL_ACK_DELAY_MS);
 }

@@ -92,9 +92,9 @@ remember(tidal_region *r, uint64_t req_id, int code, uint64_t lsn)
     }
     tidal_idem_key k = {0, req_id};
     tidal_idem_result res = {code, lsn};
-    pthread_mutex_lock(&r->state_lock);
-    TIDAL_IGNORE(tidal_idem_put(r->idem, &k, &res, tidal_now(r->rt).wall_ns)); /* best effort */
-    pthread_mutex_unlock(&r->state_lock);
+    pthread_mutex_lock(&r->state.lock);
+    TIDAL_IGNORE(tidal_idem_put(r->state.idem, &k, &res, tidal_now(r->rt).wall_ns)); /* best effort */
+    pthread_mutex_unlock(&r->state.lock);
 }
 
 static void
@@ -144,10 +144,10 @@ session_gate(tidal_region *r, tidal_record *rec, bool undo)
         /* the append failed (a full ephemeral log, a failed disk): the seqno
          * is given back, else every later signal would wait for it */
         return rec->kind == TIDAL_REC_SESSION_SIGNAL
-                   ? tidal_sessions_unassign_seqno(r->sessions, &id, rec->seqno)
+                   ? tidal_sessions_unassign_seqno(r->state.sessions, &id, rec->seqno)
                    : 0;
     }
-    int rv = tidal_sessions_get(r->sessions, &id, &info);
+    int rv = tidal_sessions_get(r->state.sessions, &id, &info);
     if (rec->kind == TIDAL_REC_SESSION_START) {
         rec->region = r->id;
         return rv == 0 ? TIDAL__SESSION_STARTED : 0;
@@ -166,7 +166,7 @@ session_gate(tidal_region *r, tidal_record *rec, bool undo)
         return 0;
     }
     return rec->kind == TIDAL_REC_SESSION_SIGNAL
-               ? tidal_sessions_assign_seqno(r->sessions, &id, &rec->seqno)
+               ? tidal_sessions_assign_seqno(r->state.sessions, &id, &rec->seqno)
                : 0;
 }
 
@@ -189,9 +189,9 @@ run_write(tidal_ctx *ctx, struct sess *s, const tidal_reply_to *to, uint64_t req
     int rv;
     while ((rv = tidal__session_write(r, ctx, rec, &lsn)) == TIDAL__SESSION_ELSEWHERE) {
         tidal_session_state info;
-        pthread_mutex_lock(&r->state_lock);
-        rv = tidal_sessions_get(r->sessions, &s->id, &info);
-        pthread_mutex_unlock(&r->state_lock);
+        pthread_mutex_lock(&r->state.lock);
+        rv = tidal_sessions_get(r->state.sessions, &s->id, &info);
+        pthread_mutex_unlock(&r->state.lock);
         if (rv == 0 && info.home != r->id) {
             if (!s->handing_over) {
                 ask_handover(ctx, s, info.home);
@@ -271,9 +271,9 @@ on_write(tidal_ctx *ctx, struct sess *s, const tidal_msg *msg)
     if (m.req_id != 0) {
         tidal_idem_key k = {0, m.req_id};
         tidal_idem_result res;
-        pthread_mutex_lock(&s->r->state_lock);
-        bool seen = tidal_idem_check(s->r->idem, &k, tidal_now(s->r->rt).wall_ns, &res);
-        pthread_mutex_unlock(&s->r->state_lock);
+        pthread_mutex_lock(&s->r->state.lock);
+        bool seen = tidal_idem_check(s->r->state.idem, &k, tidal_now(s->r->rt).wall_ns, &res);
+        pthread_mutex_unlock(&s->r->state.lock);
         if (seen) {
             tidal__reply_write_result(ctx, &to, res.code, 0, res.value);
             return 0;
@@ -321,9 +321,9 @@ on_handover_req(tidal_ctx *ctx, struct sess *s, const tidal_msg *msg)
         return 0;
     }
     tidal_session_state info;
-    pthread_mutex_lock(&r->state_lock);
-    int rv = tidal_sessions_get(r->sessions, &s->id, &info);
-    pthread_mutex_unlock(&r->state_lock);
+    pthread_mutex_lock(&r->state.lock);
+    int rv = tidal_sessions_get(r->state.sessions, &s->id, &info);
+    pthread_mutex_unlock(&r->state.lock);
     if (rv != 0) {
         answer_handover(ctx, s, msg, 0, TIDAL_ENOENT);
     } else if (info.home == req.to_region) {
@@ -394,9 +394,9 @@ on_tick(tidal_ctx *ctx, struct sess *s)
     }
     /* the home may have moved meanwhile, or come back to us */
     tidal_session_state info;
-    pthread_mutex_lock(&r->state_lock);
-    int rv = tidal_sessions_get(r->sessions, &s->id, &info);
-    pthread_mutex_unlock(&r->state_lock);
+    pthread_mutex_lock(&r->state.lock);
+    int rv = tidal_sessions_get(r->state.sessions, &s->id, &info);
+    pthread_mutex_unlock(&r->state.lock);
     if (rv == 0 && info.home == r->id) {
         s->handing_over = false;
         run_queue(ctx, s);

@@ -28,38 +28,38 @@ int
 tidal__state_open(tidal_region *r)
 {
     int rv;
-    if ((rv = tidal_sigtypes_open(&r->types)) != 0) {
+    if ((rv = tidal_sigtypes_open(&r->state.types)) != 0) {
         return rv;
     }
-    if ((rv = tidal_signals_open(r->types, &r->signals)) != 0) {
+    if ((rv = tidal_signals_open(r->state.types, &r->state.signals)) != 0) {
         goto fail_types;
     }
-    if ((rv = tidal_sessions_open(r->types, &r->sessions)) != 0) {
+    if ((rv = tidal_sessions_open(r->state.types, &r->state.sessions)) != 0) {
         goto fail_signals;
     }
-    if ((rv = tidal_hardneg_open(&r->hardneg)) != 0) {
+    if ((rv = tidal_hardneg_open(&r->state.hardneg)) != 0) {
         goto fail_sessions;
     }
-    if ((rv = tidal_hwm_open(&r->hwm)) != 0) {
+    if ((rv = tidal_hwm_open(&r->state.hwm)) != 0) {
         goto fail_hardneg;
     }
-    if ((rv = tidal_idem_open(NULL, &r->idem)) != 0) {
+    if ((rv = tidal_idem_open(NULL, &r->state.idem)) != 0) {
         goto fail_hwm;
     }
-    tidal_hmap_init(&r->held, sizeof(struct tidal__held_session), 16);
-    pthread_mutex_init(&r->state_lock, NULL);
+    tidal_hmap_init(&r->state.held, sizeof(struct tidal__held_session), 16);
+    pthread_mutex_init(&r->state.lock, NULL);
     return 0;
 
 fail_hwm:
-    tidal_hwm_close(r->hwm);
+    tidal_hwm_close(r->state.hwm);
 fail_hardneg:
-    tidal_hardneg_close(r->hardneg);
+    tidal_hardneg_close(r->state.hardneg);
 fail_sessions:
-    tidal_sessions_close(r->sessions);
+    tidal_sessions_close(r->state.sessions);
 fail_signals:
-    tidal_signals_close(r->signals);
+    tidal_signals_close(r->state.signals);
 fail_types:
-    tidal_sigtypes_close(r->types);
+    tidal_sigtypes_close(r->state.types);
     return rv;
 }
 
@@ -68,20 +68,20 @@ tidal__state_close(tidal_region *r)
 {
     size_t cur = 0;
     struct tidal__held_session *hs;
-    while ((hs = tidal_hmap_next(&r->held, &cur)) != NULL) {
+    while ((hs = tidal_hmap_next(&r->state.held, &cur)) != NULL) {
         for (struct tidal__held_write *w = hs->list, *n; w != NULL; w = n) {
             n = w->next;
             free(w);
         }
     }
-    tidal_hmap_fini(&r->held);
-    tidal_idem_close(r->idem);
-    tidal_hwm_close(r->hwm);
-    tidal_hardneg_close(r->hardneg);
-    tidal_sessions_close(r->sessions);
-    tidal_signals_close(r->signals);
-    tidal_sigtypes_close(r->types);
-    pthread_mutex_destroy(&r->state_lock);
+    tidal_hmap_fini(&r->state.held);
+    tidal_idem_close(r->state.idem);
+    tidal_hwm_close(r->state.hwm);
+    tidal_hardneg_close(r->state.hardneg);
+    tidal_sessions_close(r->state.sessions);
+    tidal_signals_close(r->state.signals);
+    tidal_sigtypes_close(r->state.types);
+    pthread_mutex_destroy(&r->state.lock);
 }
 
 void
@@ -110,7 +110,7 @@ hold(tidal_region *r, const tidal_record *rec)
 {
     struct tidal__held_session *hs;
     bool created;
-    int rv = tidal_hmap_upsert(&r->held, rec->sid, (void **)&hs, &created);
+    int rv = tidal_hmap_upsert(&r->state.held, rec->sid, (void **)&hs, &created);
     if (rv != 0) {
         return rv;
     }
@@ -146,10 +146,10 @@ advance_hwm(tidal_region *r, const tidal_session_id *sid)
 {
     const tidal_session_signal *sigs;
     size_t n;
-    if (tidal_sessions_signals(r->sessions, sid, &sigs, &n) != 0) {
+    if (tidal_sessions_signals(r->state.sessions, sid, &sigs, &n) != 0) {
         return 0;
     }
-    uint64_t hwm = tidal_hwm_get(r->hwm, sid);
+    uint64_t hwm = tidal_hwm_get(r->state.hwm, sid);
     size_t lo = 0, hi = n;
     while (lo < hi) { /* first signal above the HWM */
         size_t mid = lo + (hi - lo) / 2;
@@ -164,7 +164,7 @@ advance_hwm(tidal_region *r, const tidal_session_id *sid)
         top++;
         lo++;
     }
-    return top > hwm ? tidal_hwm_raise(r->hwm, sid, top) : 0;
+    return top > hwm ? tidal_hwm_raise(r->state.hwm, sid, top) : 0;
 }
 
 /* Applies the session part of a record whose session exists.  Returns
@@ -174,16 +174,16 @@ apply_session_part(tidal_region *r, const tidal_record *rec, const tidal_session
 {
     switch (rec->kind) {
     case TIDAL_REC_SESSION_END:
-        return tidal_sessions_end(r->sessions, sid, &rec->hlc);
+        return tidal_sessions_end(r->state.sessions, sid, &rec->hlc);
     case TIDAL_REC_SESSION_HOME: {
         bool applied;
-        return tidal_sessions_set_home(r->sessions, sid, rec->region, rec->seqno, &rec->hlc,
+        return tidal_sessions_set_home(r->state.sessions, sid, rec->region, rec->seqno, &rec->hlc,
                                        &applied);
     }
     default:
         break;
     }
-    uint64_t hwm = tidal_hwm_get(r->hwm, sid);
+    uint64_t hwm = tidal_hwm_get(r->state.hwm, sid);
     if (rec->seqno <= hwm) {
         atomic_fetch_add(&r->st_seqno_dups, 1);
         return 0;
@@ -192,17 +192,17 @@ apply_session_part(tidal_region *r, const tidal_record *rec, const tidal_session
         return TIDAL_EBUSY;
     }
     uint16_t type;
-    int rv = tidal_sigtypes_intern(r->types, rec->type, &type);
+    int rv = tidal_sigtypes_intern(r->state.types, rec->type, &type);
     if (rv != 0) {
         return rv;
     }
     tidal_session_signal s = {.seqno = rec->seqno, .item = rec->item, .ts_ns = rec->ts_ns,
                               .weight = (float)rec->weight, .type = type, .origin = rec->region};
-    if ((rv = tidal_sessions_add_signal(r->sessions, sid, &s)) != 0) {
+    if ((rv = tidal_sessions_add_signal(r->state.sessions, sid, &s)) != 0) {
         return rv;
     }
     bool apply;
-    rv = tidal_hwm_should_apply(r->hwm, sid, rec->seqno, &apply);
+    rv = tidal_hwm_should_apply(r->state.hwm, sid, rec->seqno, &apply);
     return rv != 0 ? rv : advance_hwm(r, sid);
 }
 
@@ -212,7 +212,7 @@ apply_session_part(tidal_region *r, const tidal_record *rec, const tidal_session
 static int
 drain(tidal_region *r, const uint8_t sid_bytes[16])
 {
-    struct tidal__held_session *hs = tidal_hmap_find(&r->held, sid_bytes);
+    struct tidal__held_session *hs = tidal_hmap_find(&r->state.held, sid_bytes);
     tidal_session_id sid;
     tidal__sid_from_bytes(sid_bytes, &sid);
     int rv = 0;
@@ -245,7 +245,7 @@ drain(tidal_region *r, const uint8_t sid_bytes[16])
         }
     }
     if (hs != NULL) {
-        tidal_hmap_remove_entry(&r->held, hs);
+        tidal_hmap_remove_entry(&r->state.held, hs);
     }
     return rv;
 }
@@ -254,7 +254,7 @@ static bool
 session_known(tidal_region *r, const tidal_session_id *sid)
 {
     tidal_session_state info;
-    return tidal_sessions_get(r->sessions, sid, &info) == 0;
+    return tidal_sessions_get(r->state.sessions, sid, &info) == 0;
 }
 
 /* Applies one record.  Caller holds state_lock. */
@@ -266,16 +266,16 @@ tidal__state_apply(tidal_region *r, const tidal_record *rec)
     int rv;
     switch (rec->kind) {
     case TIDAL_REC_HIDE:
-        return tidal_hardneg_hide(r->hardneg, rec->user, rec->item, &rec->hlc);
+        return tidal_hardneg_hide(r->state.hardneg, rec->user, rec->item, &rec->hlc);
     case TIDAL_REC_UNHIDE:
-        return tidal_hardneg_unhide(r->hardneg, rec->user, rec->item, &rec->hlc);
+        return tidal_hardneg_unhide(r->state.hardneg, rec->user, rec->item, &rec->hlc);
     case TIDAL_REC_SESSION_START:
-        rv = tidal_sessions_start(r->sessions, &sid, rec->user, rec->region, &rec->hlc);
+        rv = tidal_sessions_start(r->state.sessions, &sid, rec->user, rec->region, &rec->hlc);
         return rv != 0 ? rv : drain(r, rec->sid);
     case TIDAL_REC_SESSION_SIGNAL: {
         uint16_t type;
-        if ((rv = tidal_sigtypes_intern(r->types, rec->type, &type)) != 0 ||
-            (rv = tidal_signals_observe(r->signals, rec->item, type, rec->region, rec->ts_ns,
+        if ((rv = tidal_sigtypes_intern(r->state.types, rec->type, &type)) != 0 ||
+            (rv = tidal_signals_observe(r->state.signals, rec->item, type, rec->region, rec->ts_ns,
                                         rec->p_minute, rec->p_hour)) != 0) {
             return rv;
         }
@@ -289,7 +289,7 @@ tidal__state_apply(tidal_region *r, const tidal_record *rec)
          * a home that hands its session over stops taking writes at once */
         return apply_session_part(r, rec, &sid);
     }
-    if (!session_known(r, &sid) || tidal_hmap_find(&r->held, rec->sid) != NULL) {
+    if (!session_known(r, &sid) || tidal_hmap_find(&r->state.held, rec->sid) != NULL) {
         rv = hold(r, rec);
         return rv != 0 ? rv : (session_known(r, &sid) ? drain(r, rec->sid) : 0);
     }
@@ -318,9 +318,9 @@ tidal__state_fill_signal(tidal_region *r, tidal_record *rec)
 {
     uint16_t type;
     uint64_t pm = 0, ph = 0;
-    int rv = tidal_sigtypes_intern(r->types, rec->type, &type);
+    int rv = tidal_sigtypes_intern(r->state.types, rec->type, &type);
     if (rv == 0) {
-        rv = tidal_signals_component(r->signals, rec->item, type, r->id, rec->ts_ns, &pm, &ph);
+        rv = tidal_signals_component(r->state.signals, rec->item, type, r->id, rec->ts_ns, &pm, &ph);
     }
     if (rv == 0) {
         rec->region = r->id;
@@ -334,10 +334,10 @@ tidal__state_fill_signal(tidal_region *r, tidal_record *rec)
 uint64_t
 tidal__state_digest(tidal_region *r)
 {
-    pthread_mutex_lock(&r->state_lock);
-    uint64_t d = tidal_signals_digest(r->signals);
-    d = d * TIDAL_HASH_GOLDEN ^ tidal_sessions_digest(r->sessions);
-    d = d * TIDAL_HASH_GOLDEN ^ tidal_hardneg_digest(r->hardneg);
-    pthread_mutex_unlock(&r->state_lock);
+    pthread_mutex_lock(&r->state.lock);
+    uint64_t d = tidal_signals_digest(r->state.signals);
+    d = d * TIDAL_HASH_GOLDEN ^ tidal_sessions_digest(r->state.sessions);
+    d = d * TIDAL_HASH_GOLDEN ^ tidal_hardneg_digest(r->state.hardneg);
+    pthread_mutex_unlock(&r->state.lock);
     return d;
 }

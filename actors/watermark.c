@@ -31,40 +31,40 @@
 void
 tidal__watermark_init(tidal_region *r)
 {
-    (void)tidal_cond_init_monotonic(&r->wait_cond);
-    pthread_mutex_init(&r->wait_lock, NULL);
-    atomic_init(&r->waiters, 0);
-    r->wait_closed = false;
+    (void)tidal_cond_init_monotonic(&r->wm.cond);
+    pthread_mutex_init(&r->wm.lock, NULL);
+    atomic_init(&r->wm.waiters, 0);
+    r->wm.closed = false;
 }
 
 void
 tidal__watermark_fini(tidal_region *r)
 {
-    pthread_cond_destroy(&r->wait_cond);
-    pthread_mutex_destroy(&r->wait_lock);
+    pthread_cond_destroy(&r->wm.cond);
+    pthread_mutex_destroy(&r->wm.lock);
 }
 
 /* Wakes every waiter with TIDAL_ECLOSED and returns once none is left. */
 void
 tidal__watermark_close(tidal_region *r)
 {
-    pthread_mutex_lock(&r->wait_lock);
-    r->wait_closed = true;
-    pthread_cond_broadcast(&r->wait_cond);
-    while (atomic_load(&r->waiters) > 0) {
-        pthread_cond_wait(&r->wait_cond, &r->wait_lock);
+    pthread_mutex_lock(&r->wm.lock);
+    r->wm.closed = true;
+    pthread_cond_broadcast(&r->wm.cond);
+    while (atomic_load(&r->wm.waiters) > 0) {
+        pthread_cond_wait(&r->wm.cond, &r->wm.lock);
     }
-    pthread_mutex_unlock(&r->wait_lock);
+    pthread_mutex_unlock(&r->wm.lock);
 }
 
 void
 tidal__publish_applied(tidal_region *r, uint16_t origin, uint64_t lsn)
 {
     atomic_store(&r->st_applied_lsn[origin], lsn);
-    if (atomic_load(&r->waiters) > 0) {
-        pthread_mutex_lock(&r->wait_lock);
-        pthread_cond_broadcast(&r->wait_cond);
-        pthread_mutex_unlock(&r->wait_lock);
+    if (atomic_load(&r->wm.waiters) > 0) {
+        pthread_mutex_lock(&r->wm.lock);
+        pthread_cond_broadcast(&r->wm.cond);
+        pthread_mutex_unlock(&r->wm.lock);
     }
 }
 
@@ -83,21 +83,21 @@ tidal_region_wait_applied(tidal_region *r, tidal_region_id origin, uint64_t lsn,
     }
     struct timespec until = tidal_deadline(CLOCK_MONOTONIC, timeout_ms);
     int rv = 0;
-    atomic_fetch_add(&r->waiters, 1);
-    pthread_mutex_lock(&r->wait_lock);
+    atomic_fetch_add(&r->wm.waiters, 1);
+    pthread_mutex_lock(&r->wm.lock);
     while (atomic_load(&r->st_applied_lsn[origin]) < lsn) {
-        if (r->wait_closed) {
+        if (r->wm.closed) {
             rv = TIDAL_ECLOSED;
             break;
         }
-        if (pthread_cond_timedwait(&r->wait_cond, &r->wait_lock, &until) == ETIMEDOUT) {
+        if (pthread_cond_timedwait(&r->wm.cond, &r->wm.lock, &until) == ETIMEDOUT) {
             rv = atomic_load(&r->st_applied_lsn[origin]) >= lsn ? 0 : TIDAL_ETIMEDOUT;
             break;
         }
     }
-    if (atomic_fetch_sub(&r->waiters, 1) == 1 && r->wait_closed) {
-        pthread_cond_broadcast(&r->wait_cond); /* the close waits for the last one */
+    if (atomic_fetch_sub(&r->wm.waiters, 1) == 1 && r->wm.closed) {
+        pthread_cond_broadcast(&r->wm.cond); /* the close waits for the last one */
     }
-    pthread_mutex_unlock(&r->wait_lock);
+    pthread_mutex_unlock(&r->wm.lock);
     return rv;
 }

@@ -85,7 +85,7 @@ append_apply(tidal_region *r, tidal_record *recs, uint32_t n, tidal__write_gate 
              tidal_hlc hmin, tidal_hlc hmax, tidal_buf *payload, uint64_t *first, bool *full)
 {
     *full = false;
-    pthread_mutex_lock(&r->state_lock);
+    pthread_mutex_lock(&r->state.lock);
     int rv = gate != NULL ? gate(r, &recs[0], false) : 0;
     bool gated = gate != NULL && rv == 0;
     for (uint32_t i = 0; i < n && rv == 0; i++) {
@@ -104,7 +104,7 @@ append_apply(tidal_region *r, tidal_record *recs, uint32_t n, tidal__write_gate 
     if (rv != 0 && gated) {
         TIDAL_IGNORE(gate(r, &recs[0], true));
     }
-    pthread_mutex_unlock(&r->state_lock);
+    pthread_mutex_unlock(&r->state.lock);
     return rv;
 }
 

@@ -108,10 +108,10 @@ waiter_main(void *arg)
 static void
 wait_blocked(tidal_region *r, unsigned n)
 {
-    for (int i = 0; i < 50000 && atomic_load(&r->waiters) < n; i++) {
+    for (int i = 0; i < 50000 && atomic_load(&r->wm.waiters) < n; i++) {
         usleep(100);
     }
-    cr_assert_eq(atomic_load(&r->waiters), n, "waiters blocked");
+    cr_assert_eq(atomic_load(&r->wm.waiters), n, "waiters blocked");
 }
 
 Test(wait_applied, many_waiters_woken_by_one_write)
@@ -131,7 +131,7 @@ Test(wait_applied, many_waiters_woken_by_one_write)
         pthread_join(th[i], NULL);
         cr_assert_eq(w[i].rv, 0);
     }
-    cr_assert_eq(atomic_load(&e.r[1]->waiters), 0);
+    cr_assert_eq(atomic_load(&e.r[1]->wm.waiters), 0);
     repl_close(&e);
 }
 
