@@ -204,9 +204,9 @@ struct tidal__peers {
  * whoever holds lock, a leaf. */
 struct tidal__watermark {
     pthread_mutex_t lock;
-    pthread_cond_t cond;  /* CLOCK_MONOTONIC */
-    atomic_uint waiters;  /* blocked or about to block */
-    bool closed;          /* the region is closing: waiters leave */
+    pthread_cond_t cond; /* CLOCK_MONOTONIC */
+    atomic_uint waiters; /* blocked or about to block */
+    bool closed;         /* the region is closing: waiters leave */
 };
 
 /* A region: one part per owner (the lock order is at the top of this

@@ -68,8 +68,8 @@ tidal_read_windowed_count(tidal_region *r, tidal_entity_id item, const char *typ
     *out = 0;
     pthread_mutex_lock(&r->state.lock);
     if (tidal_sigtypes_find(r->state.types, type, &id) == 0) {
-        rv = tidal_signals_count(r->state.signals, item, id, (tidal_sigwindow)(w - TIDAL_WINDOW_1H), now,
-                                 out);
+        rv = tidal_signals_count(r->state.signals, item, id, (tidal_sigwindow)(w - TIDAL_WINDOW_1H),
+                                 now, out);
     }
     pthread_mutex_unlock(&r->state.lock);
     return rv;

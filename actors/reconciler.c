@@ -184,7 +184,8 @@ pick(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref)
         break;
     }
     default:
-        p->rv = tidal_sessions_entry_encode(p->r->state.sessions, ref, at + 1, ENTRY_BYTES_MAX, &len);
+        p->rv =
+            tidal_sessions_entry_encode(p->r->state.sessions, ref, at + 1, ENTRY_BYTES_MAX, &len);
         break;
     }
     if (p->rv == TIDAL_ETOOBIG || p->rv == TIDAL_EINVAL) {

@@ -93,7 +93,8 @@ remember(tidal_region *r, uint64_t req_id, int code, uint64_t lsn)
     tidal_idem_key k = {0, req_id};
     tidal_idem_result res = {code, lsn};
     pthread_mutex_lock(&r->state.lock);
-    TIDAL_IGNORE(tidal_idem_put(r->state.idem, &k, &res, tidal_now(r->rt).wall_ns)); /* best effort */
+    /* best effort: without it a retried write is made again, and counted once */
+    TIDAL_IGNORE(tidal_idem_put(r->state.idem, &k, &res, tidal_now(r->rt).wall_ns));
     pthread_mutex_unlock(&r->state.lock);
 }
 

@@ -320,7 +320,8 @@ tidal__state_fill_signal(tidal_region *r, tidal_record *rec)
     uint64_t pm = 0, ph = 0;
     int rv = tidal_sigtypes_intern(r->state.types, rec->type, &type);
     if (rv == 0) {
-        rv = tidal_signals_component(r->state.signals, rec->item, type, r->id, rec->ts_ns, &pm, &ph);
+        rv =
+            tidal_signals_component(r->state.signals, rec->item, type, r->id, rec->ts_ns, &pm, &ph);
     }
     if (rv == 0) {
         rec->region = r->id;
