@@ -93,7 +93,7 @@ remember(tidal_region *r, uint64_t req_id, int code, uint64_t lsn)
     tidal_idem_key k = {0, req_id};
     tidal_idem_result res = {code, lsn};
     pthread_mutex_lock(&r->state.lock);
-    /* best effort: without it a retried write is made again, and counted once */
+    /* best effort (ENOMEM, a full table): the key is simply not remembered */
     TIDAL_IGNORE(tidal_idem_put(r->state.idem, &k, &res, tidal_now(r->rt).wall_ns));
     pthread_mutex_unlock(&r->state.lock);
 }
