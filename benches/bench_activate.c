@@ -18,42 +18,6 @@
 #define T_HELLO 1000u
 #define WAIT_MS 600000u
 
-struct counts {
-    atomic_uint_least64_t inits;
-    atomic_uint_least64_t finis;
-    bench_latch handled; /* the virtual actors' and the owner's handler calls */
-};
-
-static int
-count_init(tidal_ctx *ctx, void *arg, void **state)
-{
-    (void)ctx;
-    struct counts *c = arg;
-    atomic_fetch_add(&c->inits, 1);
-    *state = arg;
-    return 0;
-}
-
-static int
-count_handle(tidal_ctx *ctx, void *state, const tidal_msg *m)
-{
-    (void)ctx;
-    (void)m;
-    struct counts *c = state;
-    bench_latch_add(&c->handled, 1);
-    return 0;
-}
-
-static void
-count_fini(void *state, void *arg)
-{
-    (void)state;
-    struct counts *c = arg;
-    atomic_fetch_add(&c->finis, 1);
-}
-
-static const tidal_behaviour count_beh = {
-    .init = count_init, .handle = count_handle, .fini = count_fini};
 
 static int
 owner_init(tidal_ctx *ctx, void *arg, void **state)
@@ -137,7 +101,7 @@ send_all(tidal_runtime *rt, const tidal_addr *owner, const bench_activate_opts *
 /* Checks the runtime's and the owner's counters after the n (+1 warm-up). */
 static void
 check_counts(tidal_runtime *rt, tidal_actor owner, const bench_activate_opts *o,
-             const struct counts *c, const tidal_stats *st)
+             const bench_counts *c, const tidal_stats *st)
 {
     uint64_t activated = o->to_owner ? 0 : (uint64_t)o->n + 1;
     BENCH_CHECK(st->activations == activated);
@@ -165,12 +129,12 @@ bench_activate_run(const bench_activate_opts *o, bench_activate_result *out)
     tidal_runtime_opts ro = {.name = "node-a", .workers = o->workers}; /* a unique inproc base */
     tidal_runtime *rt;
     BENCH_PASS(tidal_runtime_open(&ro, &rt));
-    struct counts c = {0};
+    bench_counts c = {0};
     bench_latch_init(&c.handled);
     tidal_spawn_opts so = {.name = "owner",
                            .behaviour = &owner_beh,
                            .arg = &c,
-                           .virtual_behaviour = &count_beh,
+                           .virtual_behaviour = &bench_count_behaviour,
                            .virtual_arg = &c,
                            .virtual_idle_ms = 3600000u, /* no passivation during the run */
                            .mailbox_max = 65536};

@@ -21,42 +21,6 @@
 #include "benches/bench_util.h"
 #include "tidal/runtime.h"
 
-struct counts {
-    atomic_uint_least64_t inits;
-    atomic_uint_least64_t finis;
-    bench_latch handled;
-};
-
-static int
-count_init(tidal_ctx *ctx, void *arg, void **state)
-{
-    (void)ctx;
-    struct counts *c = arg;
-    atomic_fetch_add(&c->inits, 1);
-    *state = arg;
-    return 0;
-}
-
-static int
-count_handle(tidal_ctx *ctx, void *state, const tidal_msg *m)
-{
-    (void)ctx;
-    (void)m;
-    struct counts *c = state;
-    bench_latch_add(&c->handled, 1);
-    return 0;
-}
-
-static void
-count_fini(void *state, void *arg)
-{
-    (void)state;
-    struct counts *c = arg;
-    atomic_fetch_add(&c->finis, 1);
-}
-
-static const tidal_behaviour count_beh = {
-    .init = count_init, .handle = count_handle, .fini = count_fini};
 
 struct mem {
     uint64_t rss, heap;
@@ -90,7 +54,7 @@ bench_socket_actors(bench_json *j, uint32_t n)
     tidal_runtime_opts o = {.url = url, .name = "node-a"};
     tidal_runtime *rt;
     BENCH_PASS(tidal_runtime_open(&o, &rt));
-    struct counts c = {0};
+    bench_counts c = {0};
     bench_latch_init(&c.handled);
 
     struct mem before = mem_now();
@@ -98,7 +62,7 @@ bench_socket_actors(bench_json *j, uint32_t n)
     for (uint32_t i = 0; i < n; i++) {
         char name[TIDAL_NAME_BYTES_MAX];
         snprintf(name, sizeof(name), "actor-%u", i);
-        tidal_spawn_opts so = {.name = name, .behaviour = &count_beh, .arg = &c};
+        tidal_spawn_opts so = {.name = name, .behaviour = &bench_count_behaviour, .arg = &c};
         tidal_actor a;
         BENCH_PASS(tidal_spawn(rt, &so, &a));
     }

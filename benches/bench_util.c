@@ -368,3 +368,36 @@ bench_nng_listen(nng_socket sock, const char *transport, const char *dir, const 
         BENCH_CHECK(n > 0 && (size_t)n < cap);
     }
 }
+
+/* ---- a counting behaviour ---------------------------------------------------- */
+
+static int
+count_init(tidal_ctx *ctx, void *arg, void **state)
+{
+    (void)ctx;
+    bench_counts *c = arg;
+    atomic_fetch_add(&c->inits, 1);
+    *state = arg;
+    return 0;
+}
+
+static int
+count_handle(tidal_ctx *ctx, void *state, const tidal_msg *m)
+{
+    (void)ctx;
+    (void)m;
+    bench_counts *c = state;
+    bench_latch_add(&c->handled, 1);
+    return 0;
+}
+
+static void
+count_fini(void *state, void *arg)
+{
+    (void)state;
+    bench_counts *c = arg;
+    atomic_fetch_add(&c->finis, 1);
+}
+
+const tidal_behaviour bench_count_behaviour = {
+    .init = count_init, .handle = count_handle, .fini = count_fini};

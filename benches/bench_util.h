@@ -24,6 +24,7 @@
 #include <nng/nng.h>
 
 #include "tidal/errors.h"
+#include "tidal/runtime.h"
 
 /* Exits with status 1 if expr (a tidal call) does not return 0. */
 #define BENCH_PASS(expr)                                                                           \
@@ -138,6 +139,15 @@ void bench_latch_reset(bench_latch *l, uint64_t target);
 void bench_latch_add(bench_latch *l, uint64_t n);
 /* Waits until count >= target or timeout_ms pass; returns the count. */
 uint64_t bench_latch_wait(bench_latch *l, uint32_t timeout_ms);
+
+/* What bench_count_behaviour counts: inits, handler calls and finis of every
+ * actor spawned with it (its arg, or virtual_arg, is a bench_counts). */
+typedef struct bench_counts {
+    atomic_uint_least64_t inits;
+    atomic_uint_least64_t finis;
+    bench_latch handled;
+} bench_counts;
+extern const tidal_behaviour bench_count_behaviour;
 
 /* ---- process memory, temporary directories, raw nng ---------------------------------- */
 

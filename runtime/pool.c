@@ -83,7 +83,8 @@ tidal__runq_remove_actor(struct tidal__actor *act)
     TIDAL_ASSERT(act->scheduled >= removed);
     act->scheduled -= removed;
     /* the run queue's references: the caller still holds its own */
-    TIDAL_ASSERT(atomic_fetch_sub(&act->refs, removed) > removed);
+    uint32_t refs = atomic_fetch_sub(&act->refs, removed);
+    TIDAL_ASSERT(refs > removed);
 }
 
 static void

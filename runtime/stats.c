@@ -14,7 +14,8 @@
 void
 tidal__dead(tidal_runtime *rt, int reason, uint64_t n)
 {
-    TIDAL_ASSERT(reason >= 0 && reason < TIDAL_DEAD_COUNT);
+    TIDAL_ASSERT(reason >= 0);
+    TIDAL_ASSERT(reason < TIDAL_DEAD_COUNT);
     atomic_fetch_add(&rt->st_dead[reason], n);
 }
 
@@ -29,7 +30,8 @@ static const char *const reject_ids[] = {
 void
 tidal__reject(tidal_runtime *rt, int reason, const tidal_decode_err *err, const char *url)
 {
-    TIDAL_ASSERT(reason >= 0 && reason < TIDAL_REJECT_COUNT);
+    TIDAL_ASSERT(reason >= 0);
+    TIDAL_ASSERT(reason < TIDAL_REJECT_COUNT);
     uint64_t n = atomic_fetch_add(&rt->st_rejected[reason], 1) + 1;
     if (err != NULL && err->code != 0) {
         tidal__log(TIDAL_EVENT_INPUT_REJECTED, n,

@@ -49,7 +49,8 @@ struct tidal__unit *
 tidal__vactor_get_locked(struct tidal__actor *act, const uint8_t *key, uint32_t key_len,
                          bool create)
 {
-    TIDAL_ASSERT(key_len > 0 && key_len <= TIDAL_KEY_BYTES_MAX);
+    TIDAL_ASSERT(key_len > 0);
+    TIDAL_ASSERT(key_len <= TIDAL_KEY_BYTES_MAX);
     if (act->vtab_cap > 0) {
         for (struct tidal__unit *u = act->vtab[key_slot(act, key, key_len)]; u != NULL;
              u = u->hash_next) {
@@ -123,7 +124,8 @@ void
 tidal__vactor_free_all(struct tidal__actor *act)
 {
     pthread_mutex_lock(&act->lock);
-    TIDAL_ASSERT(act->stopping && act->running == 0);
+    TIDAL_ASSERT(act->stopping);
+    TIDAL_ASSERT(act->running == 0);
     struct tidal__unit **tab = act->vtab;
     uint32_t cap = act->vtab_cap;
     act->vtab = NULL;
