@@ -27,7 +27,7 @@ owner_init(tidal_ctx *ctx, void *arg, void **state)
     return 0;
 }
 
-static const tidal_behaviour owner_beh = {.init = owner_init, .handle = count_handle};
+static const tidal_behaviour owner_beh = {.init = owner_init, .handle = bench_count_handle};
 
 struct sender {
     tidal_runtime *rt;

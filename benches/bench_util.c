@@ -381,8 +381,8 @@ count_init(tidal_ctx *ctx, void *arg, void **state)
     return 0;
 }
 
-static int
-count_handle(tidal_ctx *ctx, void *state, const tidal_msg *m)
+int
+bench_count_handle(tidal_ctx *ctx, void *state, const tidal_msg *m)
 {
     (void)ctx;
     (void)m;
@@ -400,4 +400,4 @@ count_fini(void *state, void *arg)
 }
 
 const tidal_behaviour bench_count_behaviour = {
-    .init = count_init, .handle = count_handle, .fini = count_fini};
+    .init = count_init, .handle = bench_count_handle, .fini = count_fini};

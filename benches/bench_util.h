@@ -148,6 +148,8 @@ typedef struct bench_counts {
     bench_latch handled;
 } bench_counts;
 extern const tidal_behaviour bench_count_behaviour;
+/* Its handler alone, for a behaviour of one's own that counts the same. */
+int bench_count_handle(tidal_ctx *ctx, void *state, const tidal_msg *m);
 
 /* ---- process memory, temporary directories, raw nng ---------------------------------- */
 
