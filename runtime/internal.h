@@ -94,6 +94,7 @@ struct tidal__actor;
 struct tidal__unit {
     struct tidal__unit *run_next; /* run queue link */
     struct tidal__unit *hash_next;/* virtual table chain */
+    uint32_t key_hash;            /* of key, for the virtual table (vtab.c) */
     struct tidal__actor *owner;   /* socket owner (itself for the owner's unit) */
     struct tidal__mbox mbox;      /* guarded by owner->lock */
     void *state;                  /* behaviour state */

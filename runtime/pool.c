@@ -235,7 +235,9 @@ run_unit(tidal_runtime *rt, struct tidal__unit *u, uint32_t bursts, bool on_rx)
         }
     }
     act->running--;
-    u->last_active_ms = tidal__now_ms();
+    if (u->is_virtual) {
+        u->last_active_ms = tidal__now_ms(); /* for passivation (vactor.c) */
+    }
     u->run_state = TIDAL__IDLE;
     bool stop_self = u->stop_requested && !u->is_virtual;
     bool retire = u->stop_requested && u->is_virtual && !act->stopping;

@@ -12,10 +12,13 @@
 
 #include "runtime/internal.h"
 
+/* A key's hash, kept in its unit: a lookup compares it before the key, and
+ * a growing table moves a unit without reading its key (with a million
+ * units, each read of one is a cache miss). */
 static uint32_t
-key_slot(const struct tidal__actor *act, const uint8_t *key, uint32_t len)
+key_hash(const uint8_t *key, uint32_t len)
 {
-    return (uint32_t)tidal__hash(key, len, 0x7669727475616cull) & (act->vtab_cap - 1);
+    return (uint32_t)tidal__hash(key, len, 0x7669727475616cull);
 }
 
 static int
@@ -33,7 +36,7 @@ vtab_grow(struct tidal__actor *act)
     for (uint32_t i = 0; i < ocap; i++) {
         for (struct tidal__unit *u = old[i], *next; u != NULL; u = next) {
             next = u->hash_next;
-            uint32_t j = key_slot(act, u->key, u->key_len);
+            uint32_t j = u->key_hash & (ncap - 1);
             u->hash_next = n[j];
             n[j] = u;
         }
@@ -51,10 +54,11 @@ tidal__vactor_get_locked(struct tidal__actor *act, const uint8_t *key, uint32_t 
 {
     TIDAL_ASSERT(key_len > 0);
     TIDAL_ASSERT(key_len <= TIDAL_KEY_BYTES_MAX);
+    uint32_t h = key_hash(key, key_len);
     if (act->vtab_cap > 0) {
-        for (struct tidal__unit *u = act->vtab[key_slot(act, key, key_len)]; u != NULL;
+        for (struct tidal__unit *u = act->vtab[h & (act->vtab_cap - 1)]; u != NULL;
              u = u->hash_next) {
-            if (u->key_len == key_len && memcmp(u->key, key, key_len) == 0) {
+            if (u->key_hash == h && u->key_len == key_len && memcmp(u->key, key, key_len) == 0) {
                 return u;
             }
         }
@@ -74,9 +78,10 @@ tidal__vactor_get_locked(struct tidal__actor *act, const uint8_t *key, uint32_t 
     u->needs_init = 1;
     atomic_init(&u->next_msg_id, 1);
     u->key_len = (uint8_t)key_len;
+    u->key_hash = h;
     memcpy(u->key, key, key_len);
     u->last_active_ms = tidal__now_ms();
-    uint32_t j = key_slot(act, key, key_len);
+    uint32_t j = h & (act->vtab_cap - 1);
     u->hash_next = act->vtab[j];
     act->vtab[j] = u;
     act->vcount++;
@@ -87,7 +92,7 @@ tidal__vactor_get_locked(struct tidal__actor *act, const uint8_t *key, uint32_t 
 void
 tidal__vtab_unlink(struct tidal__actor *act, struct tidal__unit *u)
 {
-    struct tidal__unit **pp = &act->vtab[key_slot(act, u->key, u->key_len)];
+    struct tidal__unit **pp = &act->vtab[u->key_hash & (act->vtab_cap - 1)];
     while (*pp != u) {
         pp = &(*pp)->hash_next;
     }
