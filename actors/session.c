@@ -159,6 +159,15 @@ session_gate(tidal_region *r, tidal_record *rec, bool undo)
     if (info.ended && rec->kind == TIDAL_REC_SESSION_SIGNAL) {
         return TIDAL_ESTATE;
     }
+    if (rec->kind == TIDAL_REC_SESSION_SIGNAL && info.next_seqno > TIDAL_SESSION_SIGNALS_MAX) {
+        /* Refused here, before the log: a signal every region would refuse
+         * to apply must never be logged - recovery would refuse the log and
+         * a peer would stall behind it.  Decided by seqno, not by the
+         * signals held here: seqnos are gapless from 1 and handed over with
+         * the home, so every home, whatever has reached it, draws the line
+         * at the same signal. */
+        return TIDAL_ELIMIT;
+    }
     if (info.home != r->id) {
         return TIDAL__SESSION_ELSEWHERE;
     }

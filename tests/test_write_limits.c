@@ -1,0 +1,44 @@
+/*
+ * Validate, then log, then apply: a write refused for a limit leaves no
+ * trace - not in the state, not in the log - so the region reopens and its
+ * peers go on past it.  The limit of signals in a session is decided by
+ * seqno before the append (actors/session.c, session_gate), so every home
+ * draws the line at the same signal.
+ */
+#include "repl_helpers.h"
+
+TIDAL_SUITE(write_limits);
+
+Test(write_limits, a_session_past_its_signal_limit_is_refused_before_the_log)
+{
+    repl_env e;
+    repl_cluster(&e, "inproc", 0x11);
+    tidal_region_opts oa = {.region_id = 0, .dir = repl_dir_of(&e, 0), .durability = TIDAL_NONE,
+                            .reconcile_ms = UINT32_MAX};
+    repl_open_opts(&e, &oa);
+    repl_open_region(&e, 1, false, TIDAL_SYNC);
+    tidal_region *a = e.r[0], *b = e.r[1];
+    tidal_session_id s;
+    TIDAL_PASS(tidal_start_session(a, 9, NULL, &s));
+    uint64_t ts = repl_now_ns();
+    for (uint32_t i = 0; i < TIDAL_SESSION_SIGNALS_MAX; i++) {
+        TIDAL_PASS(tidal_signal_in_session(a, s, "view", i % 1000, 1.0, ts));
+    }
+    uint64_t last = repl_stats(a).last_lsn;
+    TIDAL_FAIL(tidal_signal_in_session(a, s, "view", 1, 1.0, ts), TIDAL_ELIMIT);
+    TIDAL_FAIL(tidal_signal_in_session(a, s, "view", 2, 1.0, ts), TIDAL_ELIMIT);
+    cr_assert_eq(repl_stats(a).last_lsn, last, "a refused signal reached the log");
+    cr_assert_eq(repl_stats(a).writes_refused, 2);
+    TIDAL_PASS(tidal_hide_item(a, 9, 77)); /* the log goes on past it */
+    TIDAL_PASS(tidal_region_wait_applied(b, 0, last + 1, REPL_DEADLINE_MS));
+    cr_assert_eq(repl_signals_len(b, s), TIDAL_SESSION_SIGNALS_MAX);
+    cr_assert(repl_hidden(b, 9, 77), "the peer went on past the refused signals");
+    /* the log it wrote is one it reopens */
+    TIDAL_PASS(tidal_region_close(a));
+    e.r[0] = NULL;
+    a = repl_open_opts(&e, &oa);
+    cr_assert_eq(repl_stats(a).last_lsn, last + 1);
+    cr_assert_eq(repl_signals_len(a, s), TIDAL_SESSION_SIGNALS_MAX);
+    cr_assert(repl_hidden(a, 9, 77));
+    repl_close(&e);
+}
