@@ -205,12 +205,12 @@ round_targets(struct round *rd, uint64_t durable, uint32_t budget)
             end = sent + budget; /* the rest, and a batch across it, to the shipper */
             held_back = true;
         }
-        struct target *t = &rd->t[rd->n];
-        if (!tidal__peer_region(r, p, &t->to)) {
+        tidal_addr to;
+        if (!tidal__peer_region(r, p, &to)) {
             continue;
         }
-        *t = (struct target){.p = p, .to = t->to, .from = sent + 1, .upto = upto, .end = end};
-        rd->n++;
+        rd->t[rd->n++] = (struct target){.p = p, .to = to, .from = sent + 1, .upto = upto,
+                                         .end = end};
     }
     return held_back;
 }

@@ -1,7 +1,6 @@
 /* Operator events (tidal/log.h, base/log.h). */
 #include "base/log.h"
 
-#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>

@@ -15,13 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "base/log.h"
 #include "base/random.h"
 #include "runtime/internal.h"
-#include "base/time.h"
 
 void
 tidal_library_fini(void)
