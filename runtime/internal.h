@@ -76,6 +76,7 @@ struct tidal__item {
     struct tidal__frame *frame;
     tidal_envelope env;
     bool credited; /* arrived on a reservation (rx scratch only) */
+    uint16_t via;  /* the connection it came through (tidal_msg.via) */
 };
 
 /* A growable ring of items, up to its owner's bound. */
@@ -141,6 +142,21 @@ struct tidal__actor {
     nng_listener listener;
     nng_aio *rx_aio;
 
+    /* peer listeners (listen.c): each attributes what arrives through it to
+     * its peer tag.  The pipes of those listeners, recorded when nng adds
+     * them, map a frame's pipe to its tag.  Guarded by lock; peer_n only
+     * grows, so a frame of an actor without peers costs no lookup. */
+    struct tidal__peer_listener {
+        nng_listener l;
+        uint16_t tag;
+    } peer_l[TIDAL_PEER_LISTENERS_MAX];
+    _Atomic uint32_t peer_n;
+    struct tidal__peer_pipe {
+        uint32_t pipe;
+        uint16_t tag;
+    } *pipes;
+    uint32_t pipes_n, pipes_cap;
+
     pthread_mutex_t lock;
     pthread_cond_t cond;      /* credit waiters, stop waiters */
     uint32_t intake;          /* envelopes reserved, in flight or queued: <= intake_max */
@@ -194,6 +210,7 @@ struct tidal__link {
     tidal_runtime *rt;
     char url[TIDAL_URL_BYTES_MAX];
     uint64_t url_hash;
+    bool self;                    /* to an actor of this runtime: frames carry self_token */
     nng_socket sock;
     nng_dialer dialer;
     nng_aio *tx_aio;              /* a frame nng could not take at once (tx_cb) */
@@ -247,7 +264,9 @@ struct tidal__fault;
 struct tidal__ask;
 
 struct tidal_runtime {
-    uint64_t uid; /* random: tells our own frames from others' */
+    uint64_t uid;        /* random: in the frames it sends to other runtimes */
+    uint64_t self_token; /* random, never sent anywhere but to this runtime's own
+                            sockets: a frame carrying it comes from us (TIDAL_VIA_SELF) */
     char url[TIDAL_URL_BYTES_MAX];
     char name[TIDAL_NAME_BYTES_MAX];
     uint32_t name_len;
@@ -387,9 +406,14 @@ void tidal__run_unit_inline(tidal_runtime *rt, struct tidal__unit *u);
 int tidal__rx_listen(struct tidal__actor *act, const char *url);
 int tidal__rx_begin(struct tidal__actor *act);
 void tidal__rx_stop(struct tidal__actor *act);
+/* listen.c: peer listeners and the attribution of frames to them */
+int tidal__listen_notify(struct tidal__actor *act);
+void tidal__resolve_url(nng_listener l, const char *url, char *out, size_t cap);
+uint16_t tidal__via_of_pipe_locked(struct tidal__actor *act, nng_msg *msg);
+void tidal__listen_free(struct tidal__actor *act);
 
 /* ---- link.c ---- */
-struct tidal__link *tidal__link_get(tidal_runtime *rt, const char *url, int *rv);
+struct tidal__link *tidal__link_get(tidal_runtime *rt, const char *url, bool self, int *rv);
 int tidal__link_enqueue(struct tidal__link *l, const tidal_envelope *e, uint32_t timeout_ms,
                         struct tidal__cork *cork);
 int tidal__link_enqueue_raw(struct tidal__link *l, const uint8_t *bytes, size_t len,

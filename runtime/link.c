@@ -102,12 +102,15 @@ links_grow(tidal_runtime *rt)
     return 0;
 }
 
-/* The link to url, opened on first use.  Links live until the runtime
- * closes, so the pointer stays valid.  *rv gets the error when NULL. */
+/* The link to url, opened on first use; self: to an actor of this runtime
+ * (its frames carry the runtime's self token, so the receiver knows they
+ * are ours: a URL may have a link of each kind).  Links live until the
+ * runtime closes, so the pointer stays valid.  *rv gets the error when
+ * NULL. */
 struct tidal__link *
-tidal__link_get(tidal_runtime *rt, const char *url, int *rv)
+tidal__link_get(tidal_runtime *rt, const char *url, bool self, int *rv)
 {
-    uint64_t h = tidal__hash(url, strlen(url), 0);
+    uint64_t h = tidal__hash(url, strlen(url), self);
     struct tidal__link *l = NULL;
     *rv = 0;
     pthread_mutex_lock(&rt->links_lock);
@@ -117,7 +120,7 @@ tidal__link_get(tidal_runtime *rt, const char *url, int *rv)
     }
     if (rt->ltab_cap > 0) {
         for (l = rt->ltab[h & (rt->ltab_cap - 1)]; l != NULL; l = l->next) {
-            if (l->url_hash == h && strcmp(l->url, url) == 0) {
+            if (l->url_hash == h && l->self == self && strcmp(l->url, url) == 0) {
                 goto done;
             }
         }
@@ -135,6 +138,7 @@ tidal__link_get(tidal_runtime *rt, const char *url, int *rv)
         goto done;
     }
     l->url_hash = h;
+    l->self = self;
     l->next = rt->ltab[h & (rt->ltab_cap - 1)];
     rt->ltab[h & (rt->ltab_cap - 1)] = l;
     rt->link_count++;
@@ -252,8 +256,9 @@ static int
 new_frame(struct tidal__link *l)
 {
     uint8_t h[TIDAL_FRAME_HEADER_BYTES] = {'T', 'D', 'L', 'F', TIDAL_FRAME_VERSION, 0, 0, 0};
+    uint64_t uid = l->self ? l->rt->self_token : l->rt->uid;
     for (int i = 0; i < 8; i++) {
-        h[8 + i] = (uint8_t)(l->rt->uid >> (8 * i));
+        h[8 + i] = (uint8_t)(uid >> (8 * i));
     }
     tidal_buf_reset(&l->fill);
     return tidal_buf_append(&l->fill, h, sizeof(h));

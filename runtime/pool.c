@@ -103,6 +103,7 @@ make_msg(const struct tidal__item *it, tidal_msg *m)
     m->corr = e->corr;
     m->is_reply = (e->flags & TIDAL_ENV_F_REPLY) != 0;
     m->can_reply = e->has_reply;
+    m->via = it->via;
     m->internal = e;
 }
 

@@ -84,6 +84,9 @@ tidal_runtime_open(const tidal_runtime_opts *opts, tidal_runtime **out)
         return TIDAL_ENOMEM;
     }
     rt->uid = tidal__random_id();
+    do {
+        rt->self_token = tidal__random_id();
+    } while (rt->self_token == rt->uid);
     if (opts->url != NULL) {
         snprintf(rt->url, sizeof(rt->url), "%s", opts->url);
         size_t n = strlen(rt->url);

@@ -249,7 +249,7 @@ process_frame(struct tidal__actor *act, nng_msg *msg, struct tidal__unit **claim
     tidal_runtime *rt = act->rt;
     uint64_t uid = 0;
     uint32_t n = decode_frame(act, nng_msg_body(msg), nng_msg_len(msg), &uid);
-    bool own = uid == rt->uid;
+    bool own = uid == rt->self_token;
     if (n == 0) {
         nng_msg_free(msg);
         return;
@@ -258,8 +258,12 @@ process_frame(struct tidal__actor *act, nng_msg *msg, struct tidal__unit **claim
     /* which envelopes arrive on a reservation of this very actor */
     uint32_t credits = 0;
     pthread_mutex_lock(&act->lock);
+    uint16_t via = own                               ? TIDAL_VIA_SELF
+                   : atomic_load(&act->peer_n) == 0 ? TIDAL_VIA_PUBLIC
+                                                     : tidal__via_of_pipe_locked(act, msg);
     for (uint32_t i = 0; i < n; i++) {
         struct tidal__item *it = &act->scratch[i];
+        it->via = via;
         it->credited = own && (it->env.flags & TIDAL_ENV_F_CREDITED) != 0 &&
                        tidal__actor_take_credit(act);
         credits += it->credited;
@@ -343,22 +347,6 @@ rx_cb(void *arg)
     }
 }
 
-/* For tcp with port 0, the URL with the port the OS chose. */
-static void
-resolve_url(struct tidal__actor *act, const char *url)
-{
-    nng_sockaddr sa;
-    size_t n = strlen(url);
-    if (strncmp(url, "tcp", 3) != 0 || n < 2 || strcmp(url + n - 2, ":0") != 0 ||
-        nng_listener_get_addr(act->listener, NNG_OPT_LOCADDR, &sa) != 0) {
-        snprintf(act->url, sizeof(act->url), "%s", url);
-        return;
-    }
-    uint16_t port = sa.s_family == NNG_AF_INET6 ? sa.s_in6.sa_port : sa.s_in.sa_port;
-    port = (uint16_t)((port >> 8) | (port << 8)); /* network order */
-    snprintf(act->url, sizeof(act->url), "%.*s:%u", (int)(n - 2), url, port);
-}
-
 /* Opens the actor's socket and listens at url (resolved into act->url, so a
  * tcp port the OS chose is known before init runs).  Nothing is received
  * until tidal__rx_begin.  On error nothing is left open. */
@@ -371,7 +359,8 @@ tidal__rx_listen(struct tidal__actor *act, const char *url)
         return tidal__nng_err(rv);
     }
     (void)nng_socket_set_size(act->sock, NNG_OPT_RECVMAXSZ, TIDAL_FRAME_BYTES_MAX);
-    if ((rv = nng_listener_create(&act->listener, act->sock, url)) != 0) {
+    if ((rv = tidal__listen_notify(act)) != 0 ||
+        (rv = nng_listener_create(&act->listener, act->sock, url)) != 0) {
         goto fail_socket;
     }
     if (strncmp(url, "ipc://", 6) == 0) {
@@ -380,7 +369,7 @@ tidal__rx_listen(struct tidal__actor *act, const char *url)
     if ((rv = nng_listener_start(act->listener, 0)) != 0) {
         goto fail_socket;
     }
-    resolve_url(act, url);
+    tidal__resolve_url(act->listener, url, act->url, sizeof(act->url));
     return 0;
 
 fail_socket:

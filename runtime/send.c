@@ -158,13 +158,16 @@ tidal__send(tidal_runtime *rt, tidal_ctx *ctx, const tidal_addr *to, uint16_t ty
         l = ctx->dest_link;
         local = ctx->dest_local;
     } else {
-        if ((l = tidal__link_get(rt, to->url, &rv)) == NULL) {
-            return rv;
-        }
         local = tidal__actor_find(rt, to->name, to_name_len);
         if (local != NULL && strcmp(local->url, to->url) != 0) {
             tidal__actor_unref(local);
             local = NULL;
+        }
+        if ((l = tidal__link_get(rt, to->url, local != NULL, &rv)) == NULL) {
+            if (local != NULL) {
+                tidal__actor_unref(local);
+            }
+            return rv;
         }
         if (ctx != NULL) {
             tidal__ctx_forget_dest(ctx);

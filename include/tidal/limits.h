@@ -50,6 +50,9 @@
 /* Socket-backed actors in one runtime: the id packs a 20-bit slot index. */
 #define TIDAL_SOCKET_ACTORS_MAX (1u << 20)
 
+/* Peer listeners one socket-backed actor may have (tidal_listen_peer). */
+#define TIDAL_PEER_LISTENERS_MAX 32u
+
 /* Worker threads; the default is the number of cores. */
 #define TIDAL_WORKERS_MAX 64u
 

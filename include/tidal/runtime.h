@@ -72,6 +72,21 @@ typedef struct tidal_addr {
     uint8_t key_len;
 } tidal_addr;
 
+/* Where a message came from, as far as the connection it arrived on can tell
+ * (tidal_msg.via).  The sender's name, its key and whatever its payload
+ * says are claims: anyone who can reach a socket can write them.  The
+ * connection is not a claim:
+ *  - TIDAL_VIA_SELF: sent by this runtime (its actors, timers and threads),
+ *    through a link only it dials;
+ *  - TIDAL_VIA_PUBLIC: arrived on the actor's own listener (its URL), from
+ *    anyone who can reach that;
+ *  - 1 .. TIDAL_VIA_PEER_MAX: arrived on the listener tidal_listen_peer
+ *    added for that peer tag: from whoever may connect there (over ipc a
+ *    process of this uid; over inproc this process). */
+#define TIDAL_VIA_PUBLIC 0u
+#define TIDAL_VIA_PEER_MAX 1024u
+#define TIDAL_VIA_SELF 0xffffu
+
 /* A received message, valid during the handler call only. */
 typedef struct tidal_msg {
     uint16_t type;          /* TIDAL_MSG_* or an application type >= 1000 */
@@ -86,6 +101,7 @@ typedef struct tidal_msg {
     uint64_t corr;          /* correlation id of an ask, 0 if none */
     bool is_reply;          /* true if this answers an ask made with tidal_ctx_ask */
     bool can_reply;         /* true if the sender asked (tidal_ctx_reply works) */
+    uint16_t via;           /* the connection it came through: TIDAL_VIA_* or a peer tag */
     const void *internal;   /* runtime use */
 } tidal_msg;
 
@@ -174,6 +190,20 @@ TIDAL_API int tidal_spawn(tidal_runtime *rt, const tidal_spawn_opts *opts,
  * active virtual actor it owns.  TIDAL_ECLOSED for a stale id.  Must not be
  * called from that actor's own handler (use tidal_ctx_stop). */
 TIDAL_API int tidal_stop(tidal_runtime *rt, tidal_actor actor);
+
+/* Adds a listener to a socket-backed actor for one peer: every message that
+ * arrives through it has via = peer (1 .. TIDAL_VIA_PEER_MAX), whatever it
+ * claims.  url NULL = derived from the actor's URL: "<url>~<peer>" over
+ * inproc and ipc, a port the OS chooses over tcp.  The URL it listens at is
+ * written to url_out (the one the peer must send to).  Over ipc the socket
+ * file is 0600 and a connection from a process of another uid is closed
+ * before it delivers anything (counted as TIDAL_REJECT_PEER_UID), on the
+ * actor's own listener too once it has a peer listener.  TIDAL_EINVAL for a
+ * bad tag or URL, TIDAL_EEXIST if the actor listens for that peer already,
+ * TIDAL_ELIMIT past TIDAL_PEER_LISTENERS_MAX, TIDAL_EADDR if it cannot
+ * listen, TIDAL_ECLOSED for a stale id. */
+TIDAL_API int tidal_listen_peer(tidal_runtime *rt, tidal_actor actor, uint16_t peer,
+                                const char *url, char url_out[TIDAL_URL_BYTES_MAX]) TIDAL_WARN_UNUSED;
 
 /* Finds a local actor by name.  TIDAL_ENOENT if none. */
 TIDAL_API int tidal_lookup(tidal_runtime *rt, const char *name, tidal_actor *out) TIDAL_WARN_UNUSED;
@@ -332,7 +362,8 @@ TIDAL_API void tidal_ctx_stop(tidal_ctx *ctx);
     X(TOOBIG, "TIDAL-DECODE-TOOBIG", "field over its bound")                              \
     X(LENGTH, "TIDAL-DECODE-LENGTH", "container longer than the bytes left")              \
     X(TRAILING, "TIDAL-DECODE-TRAILING", "bytes after the last envelope")                 \
-    X(OTHER, "TIDAL-DECODE-OTHER", "other decoding error")
+    X(OTHER, "TIDAL-DECODE-OTHER", "other decoding error")                                \
+    X(PEER_UID, "TIDAL-PEER-UID", "ipc connection from a process of another uid")
 
 /* X(name, description): what the fault layer did to one envelope. */
 #define TIDAL_FAULT_MAP(X)                                                                \
