@@ -268,8 +268,8 @@ batch_reason(int code)
  * every record (payload_valid).  On false, *reason and *err (offsets from
  * the batch's start; what = detail, for a header) say why. */
 static bool
-batch_valid(tidal_region *r, const tidal_msg_batch *m, tidal_batch_header *h, int *reason,
-            tidal_decode_err *err, char *detail, size_t cap)
+batch_valid(tidal_region *r, tidal_region_id peer, const tidal_msg_batch *m,
+            tidal_batch_header *h, int *reason, tidal_decode_err *err, char *detail, size_t cap)
 {
     size_t total;
     int rv = tidal_batch_decode(m->batch.ptr, m->batch.len, h, &total, detail, cap);
@@ -284,7 +284,8 @@ batch_valid(tidal_region *r, const tidal_msg_batch *m, tidal_batch_header *h, in
                                   .expected = total, .actual = m->batch.len};
         return false;
     }
-    if (m->origin >= TIDAL_REGIONS_MAX || m->origin == r->id || h->origin != m->origin) {
+    if (m->origin >= TIDAL_REGIONS_MAX || m->origin == r->id || h->origin != m->origin ||
+        m->origin != peer) {
         *reason = TIDAL_REGION_REJECT_ORIGIN_MISMATCH;
         *err = (tidal_decode_err){.code = TIDAL_EFIELD, .what = "batch.origin", .offset = 8,
                                   .expected = m->origin, .actual = h->origin};
@@ -312,7 +313,9 @@ tidal__apply_batch(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg)
         tidal__region_reject(r, TIDAL_REGION_REJECT_BATCH_DECODE, msg, &err);
         return 0;
     }
-    if (!batch_valid(r, &m, &h, &reason, &err, detail, sizeof(detail))) {
+    /* admitted: it came through a peer's listener, and only that peer's own
+     * batches may (batch_valid) */
+    if (!batch_valid(r, tidal__via_peer(msg), &m, &h, &reason, &err, detail, sizeof(detail))) {
         tidal__region_reject(r, reason, msg, &err);
         return 0;
     }
@@ -359,7 +362,8 @@ tidal__apply_log_base(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg)
         tidal__region_reject(r, TIDAL_REGION_REJECT_ACK_DECODE, msg, &err);
         return;
     }
-    if (a.origin >= TIDAL_REGIONS_MAX || a.origin == r->id) {
+    if (a.origin >= TIDAL_REGIONS_MAX || a.origin == r->id || a.origin != tidal__via_peer(msg)) {
+        /* only the origin speaks for its log, through its own listener */
         tidal__region_reject(r, TIDAL_REGION_REJECT_ORIGIN_MISMATCH, msg, NULL);
         return;
     }

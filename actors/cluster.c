@@ -20,6 +20,7 @@
 
 #include "actors/internal.h"
 
+#include "base/log.h"
 #include "store/hlc.h"
 
 int
@@ -125,6 +126,7 @@ recover(tidal_region *r)
     if (rv != 0 || r->opts.dir == NULL) {
         return rv;
     }
+    r->ship.recovered_lsn = tidal_wal_next_lsn(r->wal) - 1;
     struct replay_ctx rc = {.r = r};
     if ((rv = tidal_wal_list(r->dir, list_one, &rc)) != 0 || (rv = rc.rv) != 0) {
         return rv;
@@ -189,32 +191,63 @@ start_actors(tidal_region *r)
     return rv != 0 ? rv : tidal_actor_addr(r->rt, a, &r->reconciler_addr);
 }
 
-static void
-describe(const tidal_region *r, tidal_msg_peer *p)
+static const char *const actor_kinds[3] = {"region", "shipper", "reconciler"};
+
+/* Has r listen for peer p on its region actor, shipper and reconciler (each
+ * once: a region that comes back finds its URLs unchanged).  Caller holds
+ * c->lock. */
+static int
+listen_for(tidal_region *r, tidal_region_id p)
 {
-    p->region = r->id;
-    p->region_url = (tidal_view){(const uint8_t *)r->region_addr.url,
-                                 (uint32_t)strlen(r->region_addr.url)};
-    p->shipper_url = (tidal_view){(const uint8_t *)r->shipper_addr.url,
-                                  (uint32_t)strlen(r->shipper_addr.url)};
-    p->reconciler_url = (tidal_view){(const uint8_t *)r->reconciler_addr.url,
-                                     (uint32_t)strlen(r->reconciler_addr.url)};
+    for (int k = 0; k < 3; k++) {
+        if (r->listening[p] & (1u << k)) {
+            continue;
+        }
+        char name[TIDAL_NAME_BYTES_MAX];
+        snprintf(name, sizeof(name), "%s-%u", actor_kinds[k], r->id);
+        tidal_actor a;
+        int rv = tidal_lookup(r->rt, name, &a);
+        if (rv != 0 || (rv = tidal_listen_peer(r->rt, a, TIDAL__PEER_TAG(p), NULL,
+                                                r->listen_url[p][k])) != 0) {
+            return rv;
+        }
+        r->listening[p] |= (uint8_t)(1u << k);
+    }
+    return 0;
 }
 
-/* Makes r and every other open region peers of each other.  Caller holds
- * c->lock. */
+/* What peer p must know of r: the URLs r listens at for p. */
+static void
+describe(const tidal_region *r, tidal_region_id p, tidal_msg_peer *m)
+{
+    const char (*u)[TIDAL_URL_BYTES_MAX] = r->listen_url[p];
+    m->region = r->id;
+    m->region_url = (tidal_view){(const uint8_t *)u[0], (uint32_t)strlen(u[0])};
+    m->shipper_url = (tidal_view){(const uint8_t *)u[1], (uint32_t)strlen(u[1])};
+    m->reconciler_url = (tidal_view){(const uint8_t *)u[2], (uint32_t)strlen(u[2])};
+}
+
+/* Makes r and every other open region peers of each other, each sending to
+ * the listeners the other keeps for it alone (trust.c).  A pair that cannot
+ * listen stays apart, and the operator log says so.  Caller holds c->lock. */
 static void
 introduce(tidal_cluster *c, tidal_region *r)
 {
-    tidal_msg_peer me;
-    describe(r, &me);
     for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
         tidal_region *q = c->regions[i];
         if (q == NULL || q == r) {
             continue;
         }
-        tidal_msg_peer them;
-        describe(q, &them);
+        int rv = listen_for(r, q->id);
+        if (rv != 0 || (rv = listen_for(q, r->id)) != 0) {
+            tidal__log(TIDAL_EVENT_PEER_REJECTED, 1,
+                       "regions %u and %u cannot listen for each other (%s): not peers",
+                       r->id, q->id, tidal_errname(rv));
+            continue;
+        }
+        tidal_msg_peer me, them;
+        describe(q, r->id, &them);
+        describe(r, q->id, &me);
         /* two open regions of one cluster: distinct ids in range, their
          * actors' own URLs */
         TIDAL_IGNORE(tidal__peer_set(r, &them));
@@ -353,4 +386,28 @@ tidal_region_id
 tidal_region_id_of(const tidal_region *r)
 {
     return r->id;
+}
+
+int
+tidal_region_peer_addr(tidal_region *r, tidal_region_id peer, const char *actor, tidal_addr *out)
+{
+    if (r == NULL || actor == NULL || out == NULL || peer >= TIDAL_REGIONS_MAX) {
+        return TIDAL_EINVAL;
+    }
+    int k = 0;
+    while (k < 3 && strcmp(actor, actor_kinds[k]) != 0) {
+        k++;
+    }
+    if (k == 3) {
+        return TIDAL_EINVAL;
+    }
+    char name[TIDAL_NAME_BYTES_MAX];
+    snprintf(name, sizeof(name), "%s-%u", actor, r->id);
+    int rv = TIDAL_ENOENT;
+    pthread_mutex_lock(&r->cluster->lock);
+    if (r->listening[peer] & (1u << k)) {
+        rv = tidal_addr_make(out, r->listen_url[peer][k], name, NULL, 0);
+    }
+    pthread_mutex_unlock(&r->cluster->lock);
+    return rv;
 }

@@ -150,6 +150,8 @@ struct tidal__held_batch {
 struct tidal__ship_peer {
     atomic_uint_least64_t acked; /* highest of our LSNs the peer applied */
     uint64_t sent_upto;          /* ship.lock: highest LSN sent (below acked: acked) */
+    atomic_uint_least64_t sent_max; /* highest LSN ever sent by this incarnation: written
+                                       by rounds (ship.lock), read by the ACK check */
     uint64_t last_progress_ms;   /* monotonic: last ACK progress or retransmit */
     uint64_t acked_ms;           /* monotonic: last ACK progress, or last caught up */
     uint32_t rto_ms;             /* retransmit wait, doubling; 0 until first seen */
@@ -162,6 +164,8 @@ struct tidal__ship {
     atomic_bool again;  /* a round was asked for while one ran: the holder runs another */
     atomic_bool kicked; /* a wake-up tick is on its way to the shipper actor */
     struct tidal__ship_peer peer[TIDAL_REGIONS_MAX];
+    uint64_t recovered_lsn; /* the last LSN of the log when opened: what earlier
+                               incarnations may have sent (set before any actor runs) */
 };
 
 /* The replicated state: store/ tables and the session writes held for an
@@ -219,6 +223,12 @@ struct tidal_region {
     tidal_region_id id;
     tidal_runtime *rt;
     tidal_addr region_addr, shipper_addr, reconciler_addr;
+
+    /* The URLs this region's region actor, shipper and reconciler listen at
+     * for each peer (trust.c): what that peer sends to.  Written once, when
+     * the peer is first introduced; both under the cluster's lock. */
+    char listen_url[TIDAL_REGIONS_MAX][3][TIDAL_URL_BYTES_MAX];
+    uint8_t listening[TIDAL_REGIONS_MAX]; /* bit k: listen_url[p][k] is set */
 
     struct tidal__region_state state;
 
@@ -382,6 +392,30 @@ _Static_assert(TIDAL_REGIONS_MAX <= 32, "tidal__peers.known has a bit per region
  * and under its fault rules. */
 int tidal__send_msg(tidal_region *r, tidal_ctx *ctx, const tidal_addr *as, const tidal_addr *to,
                     uint16_t type, const tidal_buf *payload);
+
+/* ---- trust.c: who may send what ---- */
+enum tidal__actor_kind {
+    TIDAL__ACTOR_REGION = 0, /* also the index of its URLs in listen_url[p] */
+    TIDAL__ACTOR_SHIPPER = 1,
+    TIDAL__ACTOR_RECONCILER = 2,
+    TIDAL__ACTOR_SESSION = 3
+};
+/* The peer tag of region id's listeners (0 is TIDAL_VIA_PUBLIC). */
+#define TIDAL__PEER_TAG(id) ((uint16_t)((id) + 1u))
+_Static_assert(TIDAL_REGIONS_MAX <= TIDAL_VIA_PEER_MAX, "a peer tag per region");
+_Static_assert(TIDAL_PEER_LISTENERS_MAX >= TIDAL_REGIONS_MAX - 1, "a listener per peer");
+
+/* The peer whose listener msg came through; TIDAL_REGIONS_MAX if none.
+ * Cannot fail. */
+static inline tidal_region_id
+tidal__via_peer(const tidal_msg *msg)
+{
+    return msg->via >= 1 && msg->via <= TIDAL_REGIONS_MAX ? (tidal_region_id)(msg->via - 1)
+                                                          : TIDAL_REGIONS_MAX;
+}
+/* True if msg came through a connection allowed to send its type to an
+ * actor of kind; otherwise rejects it (UNAUTHENTICATED).  Cannot fail. */
+bool tidal__admit(tidal_region *r, enum tidal__actor_kind kind, const tidal_msg *msg);
 
 /* ---- reject.c: messages the region's actors refuse ---- */
 /* Counts a rejection of msg (may be NULL) for reason and logs it with the

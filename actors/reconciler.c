@@ -248,7 +248,7 @@ static bool
 reconciler_of(tidal_region *r, const tidal_msg *msg, uint16_t from, struct tidal__peer *peer)
 {
     char name[TIDAL_NAME_BYTES_MAX];
-    if (from == r->id || !tidal__peer_get(r, from, peer)) {
+    if (from == r->id || from != tidal__via_peer(msg) || !tidal__peer_get(r, from, peer)) {
         tidal__region_reject(r, TIDAL_REGION_REJECT_ORIGIN_MISMATCH, msg, NULL);
         return false;
     }
@@ -450,6 +450,9 @@ static int
 reconciler_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
 {
     tidal_region *r = state;
+    if (!tidal__admit(r, TIDAL__ACTOR_RECONCILER, msg)) {
+        return 0;
+    }
     switch (msg->type) {
     case TIDAL_MSG_DIGEST:
         return on_digest(ctx, r, msg);

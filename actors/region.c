@@ -87,6 +87,9 @@ static int
 region_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
 {
     tidal_region *r = state;
+    if (!tidal__admit(r, TIDAL__ACTOR_REGION, msg)) {
+        return 0;
+    }
     switch (msg->type) {
     case TIDAL_MSG_BATCH:
         /* a bad batch from a peer is rejected there; a local failure (of the

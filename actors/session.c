@@ -50,6 +50,7 @@ struct sess {
     bool handing_over;
     uint64_t corr; /* correlation id of the handover in progress: answers carry it */
     uint64_t asked_ms;
+    tidal_region_id asked_home; /* the region asked: only its answer counts */
     struct queued_write *queue;
     uint32_t queued;
 };
@@ -108,6 +109,7 @@ ask_handover(tidal_ctx *ctx, struct sess *s, tidal_region_id home)
     }
     s->handing_over = true;
     s->asked_ms = tidal_now(r->rt).wall_ns / 1000000u;
+    s->asked_home = home;
     if (tidal__peer_get(r, home, &peer)) {
         tidal_addr to;
         tidal_msg_handover_req m = {.to_region = r->id};
@@ -306,11 +308,17 @@ answer_handover(tidal_ctx *ctx, struct sess *s, const tidal_msg *msg, uint64_t n
         !tidal__peer_get(s->r, req.to_region, &peer)) {
         return;
     }
+    /* a reply, with the request's correlation id, to the asking session's
+     * actor - at the address it listens at for this region, not the one
+     * its request names (its own listener would not take it from us) */
+    tidal_reply_to to = {.corr = msg->corr};
+    if (tidal_addr_virtual(&to.addr, &peer.region, s->sid, 16) != 0) {
+        return;
+    }
     tidal_buf b;
     tidal_buf_init(&b);
     if (tidal_msg_handover_encode(&h, &b) == 0) {
-        /* a reply: it carries the request's correlation id */
-        TIDAL_IGNORE(tidal_ctx_reply(ctx, msg, TIDAL_MSG_HANDOVER, b.data, (uint32_t)b.len));
+        TIDAL_IGNORE(tidal_ctx_reply_to(ctx, &to, TIDAL_MSG_HANDOVER, b.data, (uint32_t)b.len));
     }
     tidal_buf_fini(&b);
 }
@@ -328,6 +336,11 @@ on_handover_req(tidal_ctx *ctx, struct sess *s, const tidal_msg *msg)
     }
     if (memcmp(req.sid, s->sid, 16) != 0 || req.to_region >= TIDAL_REGIONS_MAX) {
         tidal__region_reject(r, TIDAL_REGION_REJECT_HANDOVER_MISDIRECTED, msg, NULL);
+        return 0;
+    }
+    if (req.to_region != tidal__via_peer(msg)) {
+        /* a region asks for itself only, through its own listener */
+        tidal__region_reject(r, TIDAL_REGION_REJECT_ORIGIN_MISMATCH, msg, NULL);
         return 0;
     }
     tidal_session_state info;
@@ -372,7 +385,8 @@ on_handover(tidal_ctx *ctx, struct sess *s, const tidal_msg *msg)
         tidal__region_reject(r, TIDAL_REGION_REJECT_HANDOVER_MISDIRECTED, msg, NULL);
         return 0;
     }
-    if (!s->handing_over || !msg->is_reply || msg->corr != s->corr) {
+    if (!s->handing_over || !msg->is_reply || msg->corr != s->corr ||
+        tidal__via_peer(msg) != s->asked_home) {
         return 0; /* not the answer to the request in progress (a late copy of an old one) */
     }
     if (h.code != 0) {
@@ -420,6 +434,9 @@ static int
 sess_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
 {
     struct sess *s = state;
+    if (!tidal__admit(s->r, TIDAL__ACTOR_SESSION, msg)) {
+        return 0;
+    }
     switch (msg->type) {
     case TIDAL_MSG_WRITE:
         return on_write(ctx, s, msg);

@@ -122,6 +122,13 @@ send_each(void *arg, const uint8_t *batch, size_t len)
             return 1; /* too large to send: cannot happen for a batch the WAL took */
         }
         encoded = true;
+        /* before it leaves: the peer's ACK of it may come back before this
+         * round ends (a send that fails leaves it one batch high, which
+         * only an honest peer's ACK could not use anyway) */
+        struct tidal__ship_peer *sp = &r->ship.peer[t->p];
+        if (h.first_lsn + h.count - 1 > atomic_load(&sp->sent_max)) {
+            atomic_store(&sp->sent_max, h.first_lsn + h.count - 1); /* writers hold ship.lock */
+        }
         if (send_batch(r, &t->to, &b) != 0) {
             t->stopped = true; /* link or mailbox full: the next round goes on */
             continue;
@@ -171,6 +178,10 @@ send_base(tidal_region *r, const struct target *t, uint64_t base)
 {
     struct tidal__peer peer;
     tidal_msg_ack a = {.origin = r->id, .shard = r->opts.shard_id, .applied_lsn = base};
+    struct tidal__ship_peer *sp = &r->ship.peer[t->p];
+    if (base > atomic_load(&sp->sent_max)) {
+        atomic_store(&sp->sent_max, base); /* it may acknowledge the base: as if sent */
+    }
     tidal_buf b;
     tidal_buf_init(&b);
     if (tidal__peer_get(r, t->p, &peer) && tidal_msg_ack_encode(&a, &b) == 0) {

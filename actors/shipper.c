@@ -119,20 +119,6 @@ retransmit_stalled(tidal_region *r, uint64_t now, uint64_t durable)
     }
 }
 
-/* The peer whose region actor sent msg; TIDAL_REGIONS_MAX if none. */
-static tidal_region_id
-peer_of_sender(tidal_region *r, const tidal_msg *msg)
-{
-    for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
-        struct tidal__peer peer;
-        if (tidal__peer_get(r, i, &peer) && msg->from_name_len == strlen(peer.region.name) &&
-            memcmp(msg->from_name, peer.region.name, msg->from_name_len) == 0) {
-            return i;
-        }
-    }
-    return TIDAL_REGIONS_MAX;
-}
-
 /* The shipper actor: takes a checked ACK of peer p.  Progress needs no lock
  * (rounds read acked as it moves); a peer that lost what it had acknowledged
  * (restarted without it) is rewound under ship.lock, to be sent it again. */
@@ -157,11 +143,12 @@ take_ack(tidal_region *r, tidal_region_id p, uint64_t applied)
     }
 }
 
-/* A peer's ACK of our log.  Rejected (counted, nothing moved): one that does
- * not decode, is about another origin's log, comes from no peer's region
- * actor, or acknowledges more than this region has made durable - nothing
- * is sent before it is durable (internal.h), so that much was never sent,
- * and believing it would release what the peer lacks. */
+/* A peer's ACK of our log (admitted: it came through that peer's listener).
+ * Rejected (counted, nothing moved): one that does not decode, is about
+ * another origin's log, or acknowledges more than was ever sent to that
+ * peer - by this incarnation, or by an earlier one (at most what the log
+ * held when it was opened) - as believing it would release what the peer
+ * lacks and make applied_lsn report LSNs never applied. */
 static void
 on_ack(tidal_region *r, const tidal_msg *msg)
 {
@@ -175,15 +162,15 @@ on_ack(tidal_region *r, const tidal_msg *msg)
         tidal__region_reject(r, TIDAL_REGION_REJECT_ORIGIN_MISMATCH, msg, NULL);
         return;
     }
-    tidal_region_id p = peer_of_sender(r, msg);
-    if (p == TIDAL_REGIONS_MAX) {
-        tidal__region_reject(r, TIDAL_REGION_REJECT_SENDER_MISMATCH, msg, NULL);
-        return;
+    /* admitted: it came through a known peer's listener */
+    tidal_region_id p = tidal__via_peer(msg);
+    uint64_t sent = atomic_load(&r->ship.peer[p].sent_max);
+    if (sent < r->ship.recovered_lsn) {
+        sent = r->ship.recovered_lsn; /* an earlier incarnation may have sent that much */
     }
-    uint64_t durable = tidal_wal_durable_lsn(r->wal);
-    if (a.applied_lsn > durable) {
+    if (a.applied_lsn > sent) {
         err = (tidal_decode_err){.code = TIDAL_EFIELD, .what = "ack.applied_lsn",
-                                 .expected = durable, .actual = a.applied_lsn};
+                                 .expected = sent, .actual = a.applied_lsn};
         tidal__region_reject(r, TIDAL_REGION_REJECT_ACK_BEYOND_SENT, msg, &err);
         return;
     }
@@ -211,20 +198,6 @@ on_tick(tidal_region *r)
     tidal__ship_rounds(r, TIDAL__SHIP_BY_SHIPPER, 0, true);
 }
 
-/* True if msg names the shipper itself or the runtime's timer as its
- * sender: a tick from anyone else is refused.  (Names only: that a frame
- * really came from this runtime is not checked yet.) */
-static bool
-from_self(tidal_region *r, const tidal_msg *msg)
-{
-    static const char timer[] = "_timer";
-    size_t n = strlen(r->shipper_addr.name);
-    bool self = msg->from_name_len == n && memcmp(msg->from_name, r->shipper_addr.name, n) == 0;
-    bool tick = msg->from_name_len == sizeof(timer) - 1 &&
-                memcmp(msg->from_name, timer, sizeof(timer) - 1) == 0;
-    return (self || tick) && msg->from_key_len == 0;
-}
-
 static int
 shipper_init(tidal_ctx *ctx, void *arg, void **state)
 {
@@ -236,16 +209,14 @@ static int
 shipper_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
 {
     tidal_region *r = state;
+    if (!tidal__admit(r, TIDAL__ACTOR_SHIPPER, msg)) {
+        return 0;
+    }
     switch (msg->type) {
     case TIDAL_MSG_ACK:
         on_ack(r, msg);
         return 0;
     case TIDAL_MSG_TICK:
-        if (!from_self(r, msg)) {
-            /* ticks come from the shipper's own timer and wake-ups only */
-            tidal__region_reject(r, TIDAL_REGION_REJECT_SENDER_MISMATCH, msg, NULL);
-            return 0;
-        }
         on_tick(r);
         /* a wake-up (one byte) does not re-arm the timer */
         return msg->len == 0 ? tidal__tick_after(ctx, TIDAL_SHIP_TICK_MS) : 0;

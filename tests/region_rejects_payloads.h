@@ -345,6 +345,25 @@ write_home(tidal_buf *out)
     return write_rec(out, &r);
 }
 
+/* region 0 asking for the session on region 1's behalf */
+static int
+handover_req_for_region_1(tidal_buf *out)
+{
+    tidal_msg_handover_req m = {.to_region = 1};
+    memcpy(m.sid, rp_sid, 16);
+    TIDAL_PASS(tidal_msg_handover_req_encode(&m, out));
+    return 0;
+}
+
+/* an on-demand round's tick */
+static int
+tick_one(tidal_buf *out)
+{
+    uint8_t one = 1;
+    TIDAL_PASS(tidal_buf_append(out, &one, 1));
+    return 0;
+}
+
 static int
 handover_req_other_session(tidal_buf *out)
 {

@@ -24,7 +24,20 @@ TIDAL_SUITE(region_rejects);
 
 #define BARRIER_TYPE 4242u /* an application type: no region actor takes it */
 
-typedef enum target { REGION_1, SESSION_1, SHIPPER_0, RECONCILER_1 } target;
+/* Where a case is sent: an actor at the address its peer sends to (the
+ * listener the region keeps for that peer), at the actor's own address from
+ * the other region (_OPEN: a peer off its listener), or at its own address
+ * from its own region (_OWN). */
+typedef enum target {
+    REGION_1,
+    SESSION_1,
+    SHIPPER_0,
+    RECONCILER_1,
+    REGION_1_OPEN,
+    SHIPPER_0_OPEN,
+    RECONCILER_1_OPEN,
+    REGION_1_OWN
+} target;
 
 typedef struct fixture {
     repl_env e;
@@ -69,10 +82,19 @@ typedef int (*build_fn)(tidal_buf *out);
       ack_base_5)                                                                          \
     X(ack_undecodable, ACK_DECODE, SHIPPER_0, "region-1", ACK, garbage)                    \
     X(ack_of_another_log, ORIGIN_MISMATCH, SHIPPER_0, "region-1", ACK, ack_1_at_1)         \
-    X(ack_not_from_a_region, SENDER_MISMATCH, SHIPPER_0, "reconciler-1", ACK, ack_0_at_0)  \
+    X(ack_off_the_peer_listener, UNAUTHENTICATED, SHIPPER_0_OPEN, "region-1", ACK,         \
+      ack_0_at_0)                                                                          \
+    X(batch_off_the_peer_listener, UNAUTHENTICATED, REGION_1_OPEN, "shipper-0", BATCH,     \
+      good_batch)                                                                          \
+    X(digest_off_the_peer_listener, UNAUTHENTICATED, RECONCILER_1_OPEN, "reconciler-0",    \
+      DIGEST, digest_from_0)                                                               \
+    X(tick_from_a_peer, UNAUTHENTICATED, RECONCILER_1, "reconciler-0", TICK, tick_one)     \
+    X(peer_from_a_peer, UNAUTHENTICATED, REGION_1, "region-0", PEER, peer_itself)          \
+    X(handover_req_for_another_region, ORIGIN_MISMATCH, SESSION_1, "region-0",             \
+      HANDOVER_REQ, handover_req_for_region_1)                                             \
     X(ack_beyond_sent, ACK_BEYOND_SENT, SHIPPER_0, "region-1", ACK, ack_0_at_1000)         \
-    X(peer_undecodable, PEER_DECODE, REGION_1, "region-0", PEER, garbage)                  \
-    X(peer_naming_the_region, PEER_INVALID, REGION_1, "region-0", PEER, peer_itself)       \
+    X(peer_undecodable, PEER_DECODE, REGION_1_OWN, "region-0", PEER, garbage)              \
+    X(peer_naming_the_region, PEER_INVALID, REGION_1_OWN, "region-0", PEER, peer_itself)   \
     X(write_undecodable, WRITE_DECODE, REGION_1, NULL, WRITE, write_garbage)               \
     X(write_record_undecodable, WRITE_DECODE, REGION_1, NULL, WRITE, write_garbage_record) \
     X(write_of_a_signal_to_the_region, WRITE_MISDIRECTED, REGION_1, NULL, WRITE,           \
@@ -158,15 +180,37 @@ setup(void)
     }
 }
 
+/* The region a case is sent to. */
+static int
+target_region(const reject_case *c)
+{
+    return c->to == SHIPPER_0 || c->to == SHIPPER_0_OPEN ? 0 : 1;
+}
+
+/* The runtime a case is sent from: the other region's, or (_OWN) its own. */
+static tidal_runtime *
+sender_of(const reject_case *c)
+{
+    int id = target_region(c);
+    return tidal_region_runtime(f.e.r[c->to == REGION_1_OWN ? id : 1 - id]);
+}
+
 static void
 address_of(const reject_case *c, tidal_addr *out)
 {
-    static const char *const names[] = {"region-1", "region-1", "shipper-0", "reconciler-1"};
-    int id = c->to == SHIPPER_0 ? 0 : 1;
-    tidal_runtime *rt = tidal_region_runtime(f.e.r[id]);
-    tidal_actor a;
-    TIDAL_PASS(tidal_lookup(rt, names[c->to], &a));
-    TIDAL_PASS(tidal_actor_addr(rt, a, out));
+    static const char *const kinds[] = {"region", "region", "shipper", "reconciler",
+                                        "region", "shipper", "reconciler", "region"};
+    int id = target_region(c);
+    if (c->to <= RECONCILER_1) {
+        TIDAL_PASS(tidal_region_peer_addr(f.e.r[id], 1 - id, kinds[c->to], out));
+    } else {
+        tidal_runtime *rt = tidal_region_runtime(f.e.r[id]);
+        char name[TIDAL_NAME_BYTES_MAX];
+        snprintf(name, sizeof(name), "%s-%d", kinds[c->to], id);
+        tidal_actor a;
+        TIDAL_PASS(tidal_lookup(rt, name, &a));
+        TIDAL_PASS(tidal_actor_addr(rt, a, out));
+    }
     if (c->to == SESSION_1) {
         tidal_addr owner = *out;
         TIDAL_PASS(tidal_addr_virtual(out, &owner, rp_sid, 16));
@@ -233,8 +277,8 @@ static void
 run_case(const reject_case *c)
 {
     setup();
-    int id = c->to == SHIPPER_0 ? 0 : 1;
-    tidal_runtime *from = tidal_region_runtime(f.e.r[1 - id]);
+    int id = target_region(c);
+    tidal_runtime *from = sender_of(c);
     tidal_addr to;
     address_of(c, &to);
     tidal_buf b;
@@ -309,11 +353,9 @@ Test(region_rejects, garbage_records_never_reach_a_log_copy)
     TIDAL_PASS(tidal_hide_item(e.r[0], 1, 10));
     TIDAL_PASS(tidal_region_wait_applied(e.r[1], 0, 1, REPL_DEADLINE_MS));
 
-    tidal_runtime *rt0 = tidal_region_runtime(e.r[0]), *rt1 = tidal_region_runtime(e.r[1]);
-    tidal_actor a;
+    tidal_runtime *rt0 = tidal_region_runtime(e.r[0]);
     tidal_addr to;
-    TIDAL_PASS(tidal_lookup(rt1, "region-1", &a));
-    TIDAL_PASS(tidal_actor_addr(rt1, a, &to));
+    TIDAL_PASS(tidal_region_peer_addr(e.r[1], 0, "region", &to));
     tidal_buf b;
     tidal_buf_init(&b);
     records_garbage(&b);

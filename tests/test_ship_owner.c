@@ -255,18 +255,21 @@ Test(ship_owner, a_large_group_is_left_to_the_shipper)
     repl_close(&e);
 }
 
-/* A tick from anyone but the shipper itself or the runtime's timer is
- * refused and counted. */
+/* A tick from outside the region is refused and counted, whether it comes
+ * through the listener a peer sends to or through the shipper's own. */
 Test(ship_owner, a_tick_from_an_outsider_is_refused)
 {
     repl_env e;
     repl_cluster(&e, "inproc", 27);
     repl_open_ephemeral(&e, 2);
     tidal_region *a = e.r[0];
-    tidal_runtime *rt0 = tidal_region_runtime(a);
+    tidal_runtime *rt1 = tidal_region_runtime(e.r[1]);
+    tidal_addr via_peer;
+    TIDAL_PASS(tidal_region_peer_addr(a, 1, "shipper", &via_peer));
     uint8_t one = 1;
-    TIDAL_PASS(tidal_send_as(rt0, "region-1", &a->shipper_addr, TIDAL_MSG_TICK, &one, 1, 1000));
-    cr_assert(TIDAL_WAIT_UNTIL(repl_stats(a).rejected[TIDAL_REGION_REJECT_SENDER_MISMATCH] == 1,
+    TIDAL_PASS(tidal_send_as(rt1, "shipper-0", &via_peer, TIDAL_MSG_TICK, &one, 1, 1000));
+    TIDAL_PASS(tidal_send_as(rt1, "_timer", &a->shipper_addr, TIDAL_MSG_TICK, &one, 1, 1000));
+    cr_assert(TIDAL_WAIT_UNTIL(repl_stats(a).rejected[TIDAL_REGION_REJECT_UNAUTHENTICATED] == 2,
                                REPL_DEADLINE_MS));
     repl_close(&e);
 }

@@ -130,6 +130,16 @@ TIDAL_API int tidal_region_crash(tidal_region *r);
 TIDAL_API tidal_runtime *tidal_region_runtime(tidal_region *r);
 TIDAL_API tidal_region_id tidal_region_id_of(const tidal_region *r);
 
+/* The address region `peer` sends to when it messages r's actor `actor`
+ * ("region", "shipper" or "reconciler"; a session's actor is a virtual
+ * actor of "region").  A region listens once per peer, and what arrives
+ * there is taken as from that peer, whatever it claims; a peer's message
+ * anywhere else is refused (TIDAL-REGION-UNAUTHENTICATED).  For tests and
+ * tools that speak as a peer.  TIDAL_ENOENT if r has not met that peer,
+ * TIDAL_EINVAL for a bad argument. */
+TIDAL_API int tidal_region_peer_addr(tidal_region *r, tidal_region_id peer, const char *actor,
+                                     tidal_addr *out) TIDAL_WARN_UNUSED;
+
 /* ---- sessions ------------------------------------------------------------ */
 
 typedef struct tidal_session_opts {
@@ -277,7 +287,7 @@ TIDAL_API uint64_t tidal_region_digest(tidal_region *r);
       "sent by an actor that does not speak for the region it names")                     \
     X(ACK_DECODE, "TIDAL-REGION-ACK-DECODE", "ACK message undecodable")                   \
     X(ACK_BEYOND_SENT, "TIDAL-REGION-ACK-BEYOND-SENT",                                   \
-      "ACK of an LSN above this region's durable log: never sent")                        \
+      "ACK of an LSN never sent to that peer")                                            \
     X(WRITE_DECODE, "TIDAL-REGION-WRITE-DECODE", "WRITE message or its record undecodable") \
     X(WRITE_MISDIRECTED, "TIDAL-REGION-WRITE-MISDIRECTED",                               \
       "a record kind this actor does not write, or another session's record")             \
@@ -292,7 +302,10 @@ TIDAL_API uint64_t tidal_region_digest(tidal_region *r);
     X(PEER_DECODE, "TIDAL-REGION-PEER-DECODE", "PEER message undecodable")                \
     X(PEER_INVALID, "TIDAL-REGION-PEER-INVALID",                                         \
       "PEER naming this region, one out of range, or a URL that is no address")           \
-    X(MSG_TYPE, "TIDAL-REGION-MSG-TYPE", "a message type this actor does not take")
+    X(MSG_TYPE, "TIDAL-REGION-MSG-TYPE", "a message type this actor does not take")     \
+    X(UNAUTHENTICATED, "TIDAL-REGION-UNAUTHENTICATED",                                   \
+      "came through a connection that may not send it: a peer's message off that peer's " \
+      "listener, or the region's own (a tick, a PEER) from outside")
 
 enum tidal_region_reject_reason {
 #define TIDAL__REGION_REJECT_ENUM(name, id, desc) TIDAL_REGION_REJECT_##name,
