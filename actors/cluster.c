@@ -16,12 +16,47 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "actors/internal.h"
 
 #include "base/log.h"
 #include "store/hlc.h"
+
+/* Refuses a transport on which others could speak as a peer (region.h). */
+static int
+check_transport(const tidal_cluster_opts *o)
+{
+    const char *u = o->url;
+    if (strncmp(u, "tls+tcp://", 10) == 0) {
+        tidal__log(TIDAL_EVENT_INPUT_REJECTED, 1,
+                   "cluster %s: tls+tcp:// with pinned certificates is not built yet", u);
+        return TIDAL_ENOTSUP;
+    }
+    if (strncmp(u, "tcp://", 6) == 0 && !o->plaintext) {
+        tidal__log(TIDAL_EVENT_INPUT_REJECTED, 1,
+                   "cluster %s: tcp:// is plaintext - anyone who reaches the ports can speak "
+                   "as a peer; set tidal_cluster_opts.plaintext to accept that",
+                   u);
+        return TIDAL_EINVAL;
+    }
+    if (strncmp(u, "ipc://", 6) != 0) {
+        return 0;
+    }
+    const char *dir = u + 6;
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        return mkdir(dir, 0700) == 0 ? 0 : TIDAL_EADDR;
+    }
+    if (!S_ISDIR(st.st_mode) || (st.st_mode & 077) != 0) {
+        tidal__log(TIDAL_EVENT_INPUT_REJECTED, 1,
+                   "cluster %s: others may enter %s (mode %03o): make it 0700", u, dir,
+                   (unsigned)(st.st_mode & 0777));
+        return TIDAL_EINVAL;
+    }
+    return 0;
+}
 
 int
 tidal_cluster_open(const tidal_cluster_opts *opts, tidal_cluster **out)
@@ -36,6 +71,10 @@ tidal_cluster_open(const tidal_cluster_opts *opts, tidal_cluster **out)
     }
     if (opts->url != NULL && strlen(opts->url) + 32 >= TIDAL_URL_BYTES_MAX) {
         return TIDAL_EADDR;
+    }
+    int rv = opts->url != NULL ? check_transport(opts) : 0;
+    if (rv != 0) {
+        return rv;
     }
     tidal_cluster *c = calloc(1, sizeof(*c));
     if (c == NULL) {

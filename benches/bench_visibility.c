@@ -518,7 +518,8 @@ cluster_open(struct cluster2 *k, const char *transport, const char *dir, const c
     snprintf(sub, sizeof(sub), "%s/%s", dir, tag);
     BENCH_CHECK(mkdir(sub, 0700) == 0);
     bench_base_url(transport, sub, tag, url, sizeof(url));
-    tidal_cluster_opts co = {.url = url};
+    /* tcp: loopback, the trusted network plaintext needs */
+    tidal_cluster_opts co = {.url = url, .plaintext = strcmp(transport, "tcp") == 0};
     BENCH_PASS(tidal_cluster_open(&co, &k->c));
     snprintf(da, sizeof(da), "%s/a", sub);
     snprintf(db, sizeof(db), "%s/b", sub);

@@ -49,7 +49,9 @@ repl_cluster(repl_env *e, const char *scheme, uint64_t seed)
     } else {
         snprintf(url, sizeof(url), "inproc://repl-%d-%u", (int)getpid(), serial++);
     }
-    tidal_cluster_opts co = {.url = url, .seed = seed, .workers = 2};
+    /* tcp: the tests' loopback is the trusted network plaintext needs */
+    tidal_cluster_opts co = {.url = url, .seed = seed, .workers = 2,
+                             .plaintext = strcmp(scheme, "tcp") == 0};
     TIDAL_PASS(tidal_cluster_open(&co, &e->c));
 }
 

@@ -320,7 +320,8 @@ tidal_tool_demo_cluster(const char *transport, const char *dir, uint64_t seed,
     }
     memset(rep, 0, sizeof(*rep));
     snprintf(rep->url, sizeof(rep->url), "%s", url);
-    tidal_cluster_opts co = {.url = url, .seed = seed};
+    /* tcp: on loopback, the trusted network plaintext needs */
+    tidal_cluster_opts co = {.url = url, .seed = seed, .plaintext = strncmp(url, "tcp", 3) == 0};
     tidal_cluster *c = NULL;
     tidal_region *r[REGIONS] = {0};
     static struct tally t;

@@ -60,9 +60,24 @@ typedef struct tidal_cluster_opts {
     const char *url;  /* base URL of every region; NULL = a unique inproc:// base */
     uint64_t seed;    /* fault-injection seed, the same for every region; 0 is valid */
     uint32_t workers; /* worker threads per region; 0 = the runtime's default */
+    bool plaintext;   /* allow a tcp:// URL: see below */
 } tidal_cluster_opts;
 
-/* Opens an empty cluster.  On error nothing is left open. */
+/* Opens an empty cluster.  On error nothing is left open.
+ *
+ * Who may speak for a region: each region listens once per peer, and a
+ * message that arrives on the listener it keeps for peer p is taken as p's
+ * (its claims are checked against that); the region's own listeners take
+ * nothing a peer sends.  So the transport decides who can be a peer:
+ *  - inproc://: only this process;
+ *  - ipc:///dir: only processes of this uid.  dir is made 0700 if missing
+ *    and refused (TIDAL_EINVAL) if others may enter it; the socket files
+ *    are 0600, and a connection from another uid is closed at once;
+ *  - tcp://: anyone who can reach the ports can connect to a peer's
+ *    listener and speak as that peer, and read what is shipped.  Refused
+ *    (TIDAL_EINVAL) unless plaintext is set; use it on a trusted network
+ *    only (a test's loopback).  TLS with pinned certificates (tls+tcp://)
+ *    is not built yet: TIDAL_ENOTSUP. */
 TIDAL_API int tidal_cluster_open(const tidal_cluster_opts *opts,
                                  tidal_cluster **out) TIDAL_WARN_UNUSED;
 
