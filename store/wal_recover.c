@@ -246,6 +246,11 @@ recover_segment(struct recovery *r, size_t i)
         rc = refuse(r, seg, 0, TIDAL_EIO, "open: %s", strerror(errno));
         goto fail_fd;
     }
+    if ((st.st_mode & 0177) != 0) {
+        /* made by a tidal that created segments 0644: narrowed, best
+         * effort (the file is readable either way) */
+        (void)fchmod(fd, 0600);
+    }
     rc = tidal__wal_scan_init(&s, fd);
     if (rc != 0) {
         goto fail_fd;
