@@ -11,9 +11,9 @@
  * which recovery checks against the name (wal_recover.c).  A segment holds
  * whole batches only: a batch never spans two segments.
  *
- * Modes: directories 0700, segment files 0600, given to mkdir and open,
- * which a umask can only narrow: a log holds every write of the region.
- * The log's own directories made 0755 by an older tidal are narrowed on
+ * Modes: directories 0700, segment files 0600 (the manifest too:
+ * wal_manifest.c), given to mkdir and open, which a umask can only narrow:
+ * a log holds every write of the region.  The log's own directories made 0755 by an older tidal are narrowed on
  * open, and its segments made 0644 when recovery opens them.
  *
  * Invariants this file keeps, under SYNC and INTERVAL:
@@ -366,6 +366,9 @@ tidal__wal_seg_roll_if_full(tidal_wal *w, size_t len)
         return rc;
     }
     seg_retire(w, old);
+    /* the manifest is to name it: after the sync round that makes it
+     * durable (wal_sync.c), or under NONE after this append (wal.c) */
+    w->man_roll = w->man_roll || !w->sync_fds;
     return 0;
 }
 

@@ -288,8 +288,8 @@ Test(wal_segment, files_are_private_whatever_the_umask)
     size_t n;
 
     /* A umask of 0 narrows nothing: the modes are the ones the log asks
-     * for, for the directories it makes (the region's included) and for
-     * every segment, the ones made by a roll-over too. */
+     * for, for the directories it makes (the region's included), for every
+     * segment, the ones made by a roll-over too, and for the manifest. */
     snprintf(dir, sizeof(dir), "%s/region", base);
     mode_t old = umask(0);
     tidal_wal_opts o = wal_opts(dir, TIDAL_DURABILITY_NONE); /* rolls on append */
@@ -309,6 +309,8 @@ Test(wal_segment, files_are_private_whatever_the_umask)
         snprintf(path, sizeof(path), "%s/wal/shard-0002/%s", dir, names[i]);
         cr_assert_eq(mode_of(path), 0600, "%s is %o", path, mode_of(path));
     }
+    snprintf(path, sizeof(path), "%s/wal/shard-0002/r0001.manifest", dir);
+    cr_assert_eq(mode_of(path), 0600, "the manifest is %o", mode_of(path));
 
     /* What an older tidal made, 0755 and 0644, is narrowed on open. */
     snprintf(path, sizeof(path), "%s/wal/shard-0002", dir);
