@@ -170,9 +170,10 @@ recover(tidal_region *r)
     if ((rv = tidal_wal_list(r->dir, list_one, &rc)) != 0 || (rv = rc.rv) != 0) {
         return rv;
     }
-    /* from the oldest batch kept: a log whose head was removed (by hand, or
-     * released by an older tidal) still gives back all it holds, and the
-     * reconciler brings the rest from the peers */
+    /* from the oldest batch kept: a log whose head is gone (released by a
+     * tidal before manifests, or lost and salvaged: opts.salvage) still
+     * gives back all it holds, and the reconciler brings the rest from the
+     * peers */
     rv = tidal_wal_read(r->wal, 0, true, replay_one, &rc);
     if (rv != 0 && rv != TIDAL_ENOENT) {
         return rv;
@@ -294,17 +295,20 @@ introduce(tidal_cluster *c, tidal_region *r)
     }
 }
 
+/* Frees r; clean: its logs' manifests record where they end, else they
+ * are left as a crash leaves them (store/wal.h, tidal_wal_abandon). */
 static void
-region_free(tidal_region *r)
+region_free(tidal_region *r, bool clean)
 {
+    void (*close_log)(tidal_wal *) = clean ? tidal_wal_close : tidal_wal_abandon;
     for (tidal_region_id o = 0; o < TIDAL_REGIONS_MAX; o++) {
-        tidal_wal_close(r->peer_wal[o]);
+        close_log(r->peer_wal[o]);
         for (struct tidal__held_batch *hb = r->follow.held_batches[o], *n; hb != NULL; hb = n) {
             n = hb->next;
             free(hb);
         }
     }
-    tidal_wal_close(r->wal);
+    close_log(r->wal);
     tidal_buf_fini(&r->last_session_batch);
     tidal__state_close(r);
     pthread_mutex_destroy(&r->peers.lock);
@@ -358,7 +362,7 @@ tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region 
     pthread_mutex_lock(&c->lock);
     if (c->regions[r->id] != NULL) {
         pthread_mutex_unlock(&c->lock);
-        region_free(r);
+        region_free(r, true);
         return TIDAL_EEXIST;
     }
     char node[TIDAL_NAME_BYTES_MAX];
@@ -369,7 +373,7 @@ tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region 
         (rv = start_actors(r)) != 0) {
         pthread_mutex_unlock(&c->lock);
         TIDAL_IGNORE(tidal_runtime_close(r->rt));
-        region_free(r);
+        region_free(r, true);
         return rv;
     }
     pthread_mutex_lock(&r->cb_lock);
@@ -383,7 +387,7 @@ tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region 
 }
 
 static int
-region_shutdown(tidal_region *r)
+region_shutdown(tidal_region *r, bool clean)
 {
     tidal_cluster *c = r->cluster;
     pthread_mutex_lock(&c->lock);
@@ -396,23 +400,24 @@ region_shutdown(tidal_region *r)
     pthread_mutex_unlock(&r->cb_lock);
     int rv = tidal_runtime_close(r->rt);
     tidal__watermark_close(r); /* after the last apply: no publish races the free */
-    region_free(r);
+    region_free(r, clean);
     return rv;
 }
 
 int
 tidal_region_close(tidal_region *r)
 {
-    return r == NULL ? 0 : region_shutdown(r);
+    return r == NULL ? 0 : region_shutdown(r, true);
 }
 
 /* As kill -9: what was written to the WAL files survives (the kernel keeps
  * it), messages in flight and queued are lost.  The WALs are closed without
- * waiting for anything else. */
+ * waiting for anything else, and their manifests are left as a crash
+ * leaves them: not told where the logs end. */
 int
 tidal_region_crash(tidal_region *r)
 {
-    return r == NULL ? 0 : region_shutdown(r);
+    return r == NULL ? 0 : region_shutdown(r, false);
 }
 
 tidal_runtime *

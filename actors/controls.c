@@ -182,4 +182,8 @@ tidal_region_stats_get(tidal_region *r, tidal_region_stats *out)
     for (int i = 0; i < TIDAL_REGION_REJECT_COUNT; i++) {
         out->rejected[i] = atomic_load(&r->st_rejected[i]);
     }
+    out->lost_first_lsn = r->lost_first;
+    out->lost_last_lsn = r->lost_last;
+    out->lost_lsns = r->lost_lsns;
+    out->logs_salvaged = atomic_load(&r->logs_salvaged);
 }

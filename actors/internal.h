@@ -255,6 +255,12 @@ struct tidal_region {
      * incarnations: it starts at the wall clock of the region's open */
     atomic_uint_least64_t handover_corr;
 
+    /* what a salvage lost of the region's own log (set at open, then
+     * read-only), and how many logs lost anything (a copy may be opened
+     * later, by the follower path); logs.c */
+    uint64_t lost_first, lost_last, lost_lsns;
+    atomic_uint logs_salvaged;
+
     /* counters */
     atomic_uint_least64_t st_writes, st_shipped, st_shipped_at_sync, st_applied, st_dup_batches,
         st_held, st_acks, st_seqno_dups, st_rounds, st_rentries, st_rbytes, st_room_waits,

@@ -2,7 +2,8 @@
  * A region's logs: its own WAL and, with a directory, its copy of each
  * peer's log (internal.h, "Released logs"; apply.c keeps the copies).
  * Opening one reports what recovery found to the operator log (a torn tail
- * cut, a log refused), and a region's own log under SYNC or INTERVAL calls
+ * cut, a log refused, what a salvage lost), and a region's own log under
+ * SYNC or INTERVAL calls
  * back after each sync, on the WAL's sync thread, to ship what it made
  * durable (ship.c).
  */
@@ -54,15 +55,36 @@ tidal__open_log(tidal_region *r, uint16_t origin, uint16_t shard, tidal_wal **ou
         o.on_durable = tidal__on_durable;
         o.on_durable_arg = r;
     }
+    /* Its own log never gives an LSN twice (peers may hold the lost ones);
+     * a copy goes on after what is left, and its origin sends the rest. */
+    if (r->opts.salvage) {
+        o.salvage = origin == r->id ? TIDAL_WAL_SALVAGE_SKIP : TIDAL_WAL_SALVAGE_REFILL;
+    }
     tidal_wal_recovery rep;
     int rv = tidal_wal_open(&o, out, &rep);
     if (rv != 0) {
-        tidal__log(TIDAL_EVENT_LOG_REFUSED, 1, "region %u: log of origin %u: %s: %s", r->id,
-                   origin, tidal_strerror(rv), rep.error);
-    } else if (rep.truncated_bytes > 0) {
+        tidal__log(TIDAL_EVENT_LOG_REFUSED, 1, "region %u: log of origin %u: %s: %s%s", r->id,
+                   origin, tidal_strerror(rv), rep.error,
+                   rv == TIDAL_ECORRUPT ? " (tidal_region_opts.salvage opens what is left)" : "");
+        return rv;
+    }
+    if (rep.truncated_bytes > 0) {
         tidal__log(TIDAL_EVENT_LOG_TRUNCATED, 1,
                    "region %u: truncated %llu bytes of torn tail in %s", r->id,
                    (unsigned long long)rep.truncated_bytes, rep.truncated_segment);
     }
-    return rv;
+    if (rep.lost[0] != '\0') {
+        tidal__log(TIDAL_EVENT_LOG_SALVAGED, 1,
+                   "region %u: log of origin %u opened with what is left: %s; %llu LSNs "
+                   "known lost; next LSN %llu",
+                   r->id, origin, rep.lost, (unsigned long long)rep.lost_lsns,
+                   (unsigned long long)rep.next_lsn);
+        atomic_fetch_add(&r->logs_salvaged, 1);
+        if (origin == r->id) {
+            r->lost_first = rep.lost_first;
+            r->lost_last = rep.lost_last;
+            r->lost_lsns = rep.lost_lsns;
+        }
+    }
+    return 0;
 }

@@ -74,8 +74,11 @@ opts_check(const tidal_wal_opts *in, tidal_wal_opts *out)
 static int
 sync_objects_init(tidal_wal *w)
 {
-    if (pthread_mutex_init(&w->lock, NULL) != 0) {
+    if (pthread_mutex_init(&w->man_lock, NULL) != 0) {
         return TIDAL_ENOMEM;
+    }
+    if (pthread_mutex_init(&w->lock, NULL) != 0) {
+        goto fail_man_lock;
     }
     if (tidal_cond_init_monotonic(&w->work_cv) != 0) {
         goto fail_mutex;
@@ -89,6 +92,8 @@ fail_work_cv:
     pthread_cond_destroy(&w->work_cv);
 fail_mutex:
     pthread_mutex_destroy(&w->lock);
+fail_man_lock:
+    pthread_mutex_destroy(&w->man_lock);
     return TIDAL_ENOMEM;
 }
 
@@ -98,6 +103,7 @@ sync_objects_fini(tidal_wal *w)
     pthread_cond_destroy(&w->durable_cv);
     pthread_cond_destroy(&w->work_cv);
     pthread_mutex_destroy(&w->lock);
+    pthread_mutex_destroy(&w->man_lock);
 }
 
 /* Closes the files and frees what open and appends allocated (not the
@@ -188,16 +194,58 @@ fail_alloc:
     return rc;
 }
 
-void
-tidal_wal_close(tidal_wal *w)
+/* Stores the manifest after an append that rolled over under NONE, or at
+ * a clean close; a failure fails the log, as a failed write would. */
+static void
+store_manifest(tidal_wal *w)
+{
+    if (tidal__wal_manifest_store(w) != 0) {
+        pthread_mutex_lock(&w->lock);
+        (void)tidal__wal_fail(w, "writing the manifest");
+        pthread_cond_broadcast(&w->durable_cv);
+        pthread_mutex_unlock(&w->lock);
+    }
+}
+
+/* Closes w; clean: the manifest says where the log ends (wal.h). */
+static void
+close_log(tidal_wal *w, bool clean)
 {
     if (w == NULL) {
         return;
     }
     tidal__wal_sync_stop(w);
+    if (clean && w->dir != NULL) {
+        /* After the last sync round: everything up to durable_lsn is on
+         * disk, in segments whose names are (under SYNC and INTERVAL).  So
+         * a newest segment found emptied or cut below it on the next open
+         * lost acknowledged writes. */
+        pthread_mutex_lock(&w->lock);
+        bool ok = w->failed == 0;
+        if (ok) {
+            w->man.newest = w->segs[w->nsegs - 1].first_lsn;
+            w->man.high = w->durable_lsn > w->man.high ? w->durable_lsn : w->man.high;
+        }
+        pthread_mutex_unlock(&w->lock);
+        if (ok) {
+            store_manifest(w);
+        }
+    }
     release_files(w);
     sync_objects_fini(w);
     free(w);
+}
+
+void
+tidal_wal_close(tidal_wal *w)
+{
+    close_log(w, true);
+}
+
+void
+tidal_wal_abandon(tidal_wal *w)
+{
+    close_log(w, false);
 }
 
 /* A memory copy for a batch of len bytes.  NULL if out of memory. */
@@ -214,9 +262,10 @@ entry_new(size_t len)
 
 /* Under lock: writes e (header encoded, first_lsn == next_lsn) to the live
  * segment, caches it and advances next_lsn.  *wake says whether to wake the
- * sync thread.  On error nothing is appended and e is still the caller's. */
+ * sync thread, *store whether to store the manifest (a roll-over under
+ * NONE).  On error nothing is appended and e is still the caller's. */
 static int
-commit(tidal_wal *w, struct tidal__wal_entry *e, bool *wake)
+commit(tidal_wal *w, struct tidal__wal_entry *e, bool *wake, bool *store)
 {
     int rc;
 
@@ -261,6 +310,13 @@ commit(tidal_wal *w, struct tidal__wal_entry *e, bool *wake)
     w->next_lsn = e->first_lsn + e->count;
     if (!w->write_behind) {
         w->written_lsn = w->next_lsn - 1;
+        if (w->man_roll) {
+            /* NONE rolled over: written is durable, and the new segment
+             * holds this batch; the appender stores it after the lock */
+            w->man.newest = w->segs[w->nsegs - 1].first_lsn;
+            w->man.high = w->written_lsn;
+            *store = true;
+        }
     } else {
         w->queued_bytes += e->len;
         if (w->queued_bytes > w->stats.queued_max) {
@@ -281,6 +337,7 @@ tidal_wal_append(tidal_wal *w, const uint8_t *payload, uint32_t len, uint32_t co
     struct tidal__wal_entry *e;
     tidal_batch_header h;
     bool wake = false;
+    bool store = false;
     int rc;
 
     if (w == NULL || first_lsn == NULL || (payload == NULL && len != 0) || count == 0 ||
@@ -312,7 +369,7 @@ tidal_wal_append(tidal_wal *w, const uint8_t *payload, uint32_t len, uint32_t co
     /* Only an LSN overflow can break rule 4 here: the rest was checked. */
     rc = tidal_batch_header_encode(&h, e->bytes + TIDAL_BATCH_HEADER_BYTES, e->bytes);
     if (rc == 0) {
-        rc = commit(w, e, &wake);
+        rc = commit(w, e, &wake, &store);
     }
     pthread_mutex_unlock(&w->lock);
 
@@ -322,6 +379,9 @@ tidal_wal_append(tidal_wal *w, const uint8_t *payload, uint32_t len, uint32_t co
     }
     if (wake) {
         tidal__wal_sync_wake(w);
+    }
+    if (store) {
+        store_manifest(w); /* the batch is in; a failure fails later appends */
     }
     *first_lsn = h.first_lsn;
     return 0;
@@ -353,6 +413,7 @@ tidal_wal_append_batch(tidal_wal *w, const uint8_t *batch, size_t len)
     struct tidal__wal_entry *e = NULL;
     tidal_batch_header h;
     bool wake = false;
+    bool store = false;
     int rc;
 
     if (w == NULL || batch == NULL) {
@@ -371,7 +432,7 @@ tidal_wal_append_batch(tidal_wal *w, const uint8_t *batch, size_t len)
 
     pthread_mutex_lock(&w->lock);
     if (rc == 0) {
-        rc = h.first_lsn == w->next_lsn ? commit(w, e, &wake) : TIDAL_ESTATE;
+        rc = h.first_lsn == w->next_lsn ? commit(w, e, &wake, &store) : TIDAL_ESTATE;
     }
     if (rc != 0 && rc != TIDAL_EIO && rc != TIDAL_ENOMEM && rc != TIDAL_EFULL) {
         w->stats.rejected++;
@@ -384,6 +445,9 @@ tidal_wal_append_batch(tidal_wal *w, const uint8_t *batch, size_t len)
     }
     if (wake) {
         tidal__wal_sync_wake(w);
+    }
+    if (store) {
+        store_manifest(w);
     }
     return 0;
 }

@@ -34,9 +34,17 @@
  * tidal_wal_durable_lsn, tidal_wal_wait_durable, or the on_durable callback
  * (called from the WAL's sync thread), so many writes can be in flight.
  *
+ * Files also: <dir>/wal/shard-SSSS/rOOOO.manifest, the log's manifest
+ * (wal_manifest.c): the first LSN of its oldest and newest segments, the
+ * highest LSN known durable, and the LSNs a salvage gave up.  It is written
+ * at open, after a roll-over, a release and a clean close, never per batch.
+ * Segments and the manifest are 0600, directories 0700.
+ *
  * Recovery (tidal_wal_open on a directory with segments): scans every
  * segment of the log in LSN order and verifies each batch (header, CRC32C,
- * LSN continuity, origin and shard equal to the file's name).  Decisions:
+ * LSN continuity, origin and shard equal to the file's name), then checks
+ * the segments against the manifest, which can tell a lost segment from a
+ * log that is merely short.  Decisions:
  *   | what is found                                   | decision                    |
  *   |-------------------------------------------------|-----------------------------|
  *   | clean end of the last segment                   | ok                          |
@@ -46,12 +54,28 @@
  *   | a bad batch followed by more data, or in a      | TIDAL_ECORRUPT: open fails, |
  *   |   segment that is not the last                  | report says where           |
  *   | version-1 or unknown-version header             | TIDAL_EVERSION: open fails  |
- *   | LSN gap between batches or segments, or a batch | TIDAL_ECORRUPT              |
- *   |   whose origin/shard is not the file's          |                             |
+ *   | LSN gap between batches, or a batch whose       | TIDAL_ECORRUPT              |
+ *   |   origin/shard is not the file's                |                             |
+ *   | a gap between segments (LSNs in no segment)     | TIDAL_ECORRUPT; salvage: a  |
+ *   |   that is not a hole an earlier salvage kept    |   hole, both sides kept     |
+ *   | the oldest segment the manifest names missing   | TIDAL_ECORRUPT; salvage:    |
+ *   |                                                 |   the log starts later      |
+ *   | the newest segment the manifest names missing,  | TIDAL_ECORRUPT; salvage:    |
+ *   |   or the newest ends below the manifest's       |   SKIP: a hole up to that   |
+ *   |   highest durable LSN (emptied, cut short), or  |   LSN, appends above it;    |
+ *   |   every segment missing                         |   REFILL: appends go on     |
+ *   |                                                 |   after what is left        |
+ *   | a manifest with bad bytes                       | TIDAL_ECORRUPT; salvage:    |
+ *   |                                                 |   set aside, log unchecked  |
+ *   | a manifest of another version                   | TIDAL_EVERSION, even under  |
+ *   |                                                 |   salvage                   |
+ *   | no manifest (a new log, or one made before      | ok (only the gap check      |
+ *   |   manifests)                                    |   applies); one is made     |
  * "Followed by more data" means a valid batch of this log starts later in the
  * file; a zero-filled or garbled tail with none is truncated like a torn one
- * (wal_recover.c has the full table).
- * Nothing after a truncation point is ever applied.
+ * (wal_recover.c has the full table, wal_lost.c the manifest's).
+ * Nothing after a truncation point is ever applied, and whatever a salvage
+ * gives up is reported (tidal_wal_recovery.lost_*).
  *
  * Thread safety: every function may be called from any thread, concurrently,
  * except tidal_wal_close (last, alone); appends are serialised by the log's
@@ -83,6 +107,21 @@ typedef void (*tidal_wal_durable_fn)(void *arg, uint64_t durable_lsn);
 #define TIDAL_WAL_MEMORY_BYTES_MIN TIDAL_BATCH_HEADER_BYTES /* one empty batch fits */
 _Static_assert(TIDAL_WAL_MEMORY_BYTES_MIN <= TIDAL_WAL_MEMORY_BYTES_DEFAULT, "default in range");
 
+/* What tidal_wal_open does with a log that lost segments or LSNs (the
+ * checks of wal_lost.c: a missing oldest or newest segment, an emptied or
+ * cut newest one, a gap between segments, an unreadable manifest).  Bad
+ * bytes inside a segment are refused whatever it says. */
+typedef enum tidal_wal_salvage {
+    TIDAL_WAL_SALVAGE_OFF = 0,    /* refuse to open: TIDAL_ECORRUPT (the default) */
+    TIDAL_WAL_SALVAGE_SKIP = 1,   /* open what is left; appends continue above the
+                                     highest LSN the manifest knows was used, so an
+                                     LSN is never given twice (the origin's own log:
+                                     its peers may hold the lost LSNs) */
+    TIDAL_WAL_SALVAGE_REFILL = 2, /* open what is left; appends continue after it
+                                     (a copy of a peer's log, which that peer
+                                     sends again from there) */
+} tidal_wal_salvage;
+
 typedef struct tidal_wal_opts {
     const char *dir;                 /* region directory; NULL = ephemeral (memory only) */
     uint16_t origin;                 /* origin region of this log's batches */
@@ -98,6 +137,7 @@ typedef struct tidal_wal_opts {
                                         yet written) */
     tidal_wal_durable_fn on_durable; /* NULL = none */
     void *on_durable_arg;
+    tidal_wal_salvage salvage; /* 0 = refuse a log that lost LSNs */
 } tidal_wal_opts;
 
 /* What recovery found. */
@@ -110,6 +150,15 @@ typedef struct tidal_wal_recovery {
     char truncated_segment[256]; /* file name of the truncated segment, "" if none */
     char truncated_reason[160];  /* why: the decoder's reason (field, expected, actual) */
     char error[256];             /* on failure: which file, offset, why; "" on success */
+    /* Salvage (opts.salvage) only: what the log lost.  LSNs first..last
+     * are the lowest and highest lost, lsns how many (ranges may lie apart:
+     * lost[] lists each, with the files); all 0 if nothing was lost. */
+    uint64_t lost_first;
+    uint64_t lost_last;
+    uint64_t lost_lsns;
+    char lost[384];        /* each loss: files, LSNs, why; "" if none */
+    bool manifest_created; /* the log had no manifest (new, or written by a tidal
+                              before manifests): one was made */
 } tidal_wal_recovery;
 
 typedef struct tidal_wal tidal_wal;
@@ -123,9 +172,16 @@ int tidal_wal_open(const tidal_wal_opts *opts, tidal_wal **out, tidal_wal_recove
 
 /* Closes the log: waits for the sync thread, syncs under SYNC and INTERVAL
  * (so everything appended before the call is durable after it, unless the log
- * has failed), frees everything.  No other call on w may run concurrently or
+ * has failed), records in the manifest that the log ends there (a clean
+ * close), frees everything.  No other call on w may run concurrently or
  * follow.  Accepts NULL. */
 void tidal_wal_close(tidal_wal *w);
+
+/* The same, but leaves the manifest as a crash would (as of the last open,
+ * roll-over or release), for tidal_region_crash and for tests that stand for
+ * a process that died: its files must recover as after a kill -9.  Accepts
+ * NULL. */
+void tidal_wal_abandon(tidal_wal *w);
 
 /* Appends one batch of `count` records (payload: the records' msgpack bytes,
  * back to back) as the origin: assigns LSNs.  *first_lsn gets the batch's first
@@ -207,9 +263,10 @@ int tidal_wal_read(tidal_wal *w, uint64_t from_lsn, bool include_volatile,
  * appends again and wakes tidal_wal_wait_room.  Cannot fail. */
 uint32_t tidal_wal_release(tidal_wal *w, uint64_t lsn);
 
-/* Calls fn for every (origin, shard) log present under dir/wal (so a region
- * can recover its peers' logs as well as its own), once each, in (shard,
- * origin) order.  0 (also when dir/wal does not exist), TIDAL_EINVAL,
+/* Calls fn for every (origin, shard) log present under dir/wal, with a
+ * segment or a manifest (so a region can recover its peers' logs as well as
+ * its own, and learns of a log whose segments are all gone), once each, in
+ * (shard, origin) order.  0 (also when dir/wal does not exist), TIDAL_EINVAL,
  * TIDAL_ENOMEM or TIDAL_EIO (then fn has not been called). */
 int tidal_wal_list(const char *dir, void (*fn)(void *arg, uint16_t origin, uint16_t shard),
                    void *arg);

@@ -1,6 +1,8 @@
 /*
  * tidal_wal_list: the logs (origin, shard) a region directory holds, read
- * from the segment file names of <dir>/wal/shard-SSSS, with no log opened.
+ * from the segment and manifest file names of <dir>/wal/shard-SSSS, with no
+ * log opened.  A manifest alone counts: a log whose every segment is gone
+ * is still listed, so that opening it finds that out (wal_lost.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -67,7 +69,8 @@ list_shard(DIR *wal, const char *name, uint16_t shard, struct log_ids *ids)
     while (rc == 0 && (de = readdir(d)) != NULL) {
         uint16_t origin;
         uint64_t lsn;
-        if (tidal__wal_seg_parse(de->d_name, &origin, &lsn)) {
+        if (tidal__wal_seg_parse(de->d_name, &origin, &lsn) ||
+            tidal__wal_manifest_parse(de->d_name, &origin)) {
             rc = ids_push(ids, (uint32_t)shard << 16 | origin);
         }
     }

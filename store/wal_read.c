@@ -21,7 +21,9 @@
  *
  * What is readable: LSNs from oldest_lsn (the first LSN of the oldest
  * segment kept, or of the oldest cached batch of an ephemeral log) to the
- * limit taken when tidal_wal_read starts.
+ * limit taken when tidal_wal_read starts, but the holes a salvage left
+ * (w->man.holes, wal_lost.c): a read steps over them, so the batches it
+ * delivers may jump there.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -229,6 +231,12 @@ read_step(struct reader *r)
         pthread_mutex_unlock(&w->lock);
         return TIDAL_ENOENT;
     }
+    const struct tidal__wal_hole *h = tidal__wal_hole_at(&w->man, r->lsn);
+    if (h != NULL) {
+        r->lsn = h->last + 1; /* lost to a salvage: in no segment */
+        pthread_mutex_unlock(&w->lock);
+        return 0;
+    }
     e = cache_find(&w->cache, r->lsn);
     if (e != NULL) {
         size_t len = e->len;
@@ -262,6 +270,12 @@ read_step(struct reader *r)
     first = w->segs[i].first_lsn;
     if (i + 1 < w->nsegs) {
         end = w->segs[i + 1].first_lsn;
+        for (uint32_t k = 0; k < w->man.nholes; k++) {
+            if (w->man.holes[k].first > first && w->man.holes[k].first < end) {
+                end = w->man.holes[k].first; /* the segment ends where a hole starts */
+                break;
+            }
+        }
     } else if (upto > w->written_lsn) {
         upto = w->written_lsn; /* the rest is cached, not yet in the file */
     }
@@ -326,6 +340,8 @@ tidal_wal_release(tidal_wal *w, uint64_t lsn)
         w->nsegs -= k;
         w->oldest_lsn = w->segs[0].first_lsn;
         w->stats.segments_live = w->nsegs;
+        w->man.oldest = w->oldest_lsn;
+        tidal__wal_manifest_trim(&w->man);
     }
     if (w->dir == NULL) {
         /* Ephemeral: drop the cached batches wholly below lsn, and tell
@@ -347,6 +363,17 @@ tidal_wal_release(tidal_wal *w, uint64_t lsn)
         cache_drop_oldest(&w->cache);
     }
     pthread_mutex_unlock(&w->lock);
+    if (k > 0 && tidal__wal_manifest_store(w) != 0) {
+        /* The manifest still names them: kept, or the next open would
+         * find its oldest segment missing.  They stay out of the index (a
+         * segment older than the manifest's oldest is taken as one whose
+         * removal failed), and the log is failed, as for a failed write. */
+        pthread_mutex_lock(&w->lock);
+        (void)tidal__wal_fail(w, "writing the manifest");
+        pthread_cond_broadcast(&w->durable_cv);
+        pthread_mutex_unlock(&w->lock);
+        k = 0;
+    }
     for (size_t i = 0; i < k; i++) {
         tidal__wal_seg_name(name, w->opts.origin, gone[i]);
         /* Out of the index already: a failed unlink leaves a file that the

@@ -29,7 +29,12 @@
  *   | version-1 or unknown-version header, anywhere    | TIDAL_EVERSION             |
  *   | C1, C2 or C3 broken by an intact batch           | TIDAL_ECORRUPT             |
  *   | a segment that is not the last is empty          | TIDAL_ECORRUPT (C1 breaks) |
- *   | the last segment is empty                        | ok: appends go into it     |
+ *   | the last segment is empty                        | ok: appends go into it,    |
+ *   |                                                  |   unless the manifest says |
+ *   |                                                  |   it held durable LSNs     |
+ * and the checks against the manifest (which segments the log had, how far
+ * it was durable), with what salvage does instead: wal_lost.c.  A gap of C1
+ * a salvage kept (a hole) is no gap.
  * "A valid batch of this log follows" means: at some later offset of the
  * file, bytes decode as a whole batch (CRC included) with this log's origin
  * and shard and a first LSN at or above the bad batch's expected one.  It is
@@ -44,6 +49,11 @@
  * Nothing after a truncation point is applied: the file is cut there, the
  * cut fsynced, and appends continue at that offset with the LSN after the
  * last good batch.
+ *
+ * Once recovered (finish), the live segment is synced if the log now ends
+ * past the manifest's highest durable LSN, and the manifest is written if
+ * it says something new: the log's first and newest segments, that end, the
+ * holes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -141,32 +151,9 @@ done:
     return rc;
 }
 
-/* Where recovery stands while it scans. */
-struct recovery {
-    tidal_wal *w;
-    tidal_wal_recovery *rep;
-    uint64_t expected; /* the LSN the next batch must start at */
-};
-
-/* Records in rep->error "<segment> offset <at> (LSN <expected>): <why>" and
- * returns code. */
-__attribute__((format(printf, 5, 6))) static int
-refuse(struct recovery *r, const char *seg, uint64_t at, int code, const char *fmt, ...)
-{
-    char why[192];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(why, sizeof(why), fmt, ap);
-    va_end(ap);
-    snprintf(r->rep->error, sizeof(r->rep->error), "%s/%s offset %" PRIu64 " (LSN %" PRIu64 "): %s",
-             r->w->shard_rel, seg, at, r->expected, why);
-    return code;
-}
-
 /* C2 and C3 for an intact batch.  NULL if they hold, else why not (in buf). */
 static const char *
-discontinuity(const struct recovery *r, const tidal_batch_header *h, char *buf, size_t cap)
+discontinuity(const struct tidal__wal_rec *r, const tidal_batch_header *h, char *buf, size_t cap)
 {
     if (h->origin != r->w->opts.origin) {
         snprintf(buf, cap, "origin: expected %u (file name), got %u", r->w->opts.origin, h->origin);
@@ -188,28 +175,31 @@ discontinuity(const struct recovery *r, const tidal_batch_header *h, char *buf, 
 /* A bad batch at `at` in segment seg (its fd and size): decides per the table
  * between truncating (0) and refusing.  code and detail are the decoder's. */
 static int
-bad_batch(struct recovery *r, const char *seg, int fd, bool last, uint64_t at, uint64_t size,
+bad_batch(struct tidal__wal_rec *r, const char *seg, int fd, bool last, uint64_t at, uint64_t size,
           int code, const char *detail)
 {
     uint64_t follows;
     int rc;
 
     if (code == TIDAL_EVERSION) {
-        return refuse(r, seg, at, TIDAL_EVERSION, "%s", detail);
+        return tidal__wal_refuse(r, seg, at, TIDAL_EVERSION, "%s", detail);
     }
     if (!last) {
-        return refuse(r, seg, at, TIDAL_ECORRUPT, "%s; in a segment that is not the last", detail);
+        return tidal__wal_refuse(r, seg, at, TIDAL_ECORRUPT,
+                                 "%s; in a segment that is not the last", detail);
     }
     rc = find_valid_after(r->w, fd, at, size, r->expected, &follows);
     if (rc != 0) {
-        return refuse(r, seg, at, rc, "%s; read failed looking past it", detail);
+        return tidal__wal_refuse(r, seg, at, rc, "%s; read failed looking past it", detail);
     }
     if (follows != UINT64_MAX) {
-        return refuse(r, seg, at, TIDAL_ECORRUPT,
-                      "%s; followed by a valid batch at offset %" PRIu64, detail, follows);
+        return tidal__wal_refuse(r, seg, at, TIDAL_ECORRUPT,
+                                 "%s; followed by a valid batch at offset %" PRIu64, detail,
+                                 follows);
     }
     if (ftruncate(fd, (off_t)at) != 0 || fsync(fd) != 0) {
-        return refuse(r, seg, at, TIDAL_EIO, "%s; truncating failed: %s", detail, strerror(errno));
+        return tidal__wal_refuse(r, seg, at, TIDAL_EIO, "%s; truncating failed: %s", detail,
+                                 strerror(errno));
     }
     r->w->stats.syncs++;
     r->rep->truncated_bytes = size - at;
@@ -223,7 +213,7 @@ bad_batch(struct recovery *r, const char *seg, int fd, bool last, uint64_t at, u
  * may be truncated and stays open as the live one (w->fd).  On error the
  * file is closed and rep->error says why. */
 static int
-recover_segment(struct recovery *r, size_t i)
+recover_segment(struct tidal__wal_rec *r, size_t i)
 {
     tidal_wal *w = r->w;
     bool last = i + 1 == w->nsegs;
@@ -236,15 +226,19 @@ recover_segment(struct recovery *r, size_t i)
     int rc;
 
     tidal__wal_seg_name(seg, w->opts.origin, w->segs[i].first_lsn);
-    if (w->segs[i].first_lsn != r->expected) {
-        return refuse(r, seg, 0, TIDAL_ECORRUPT,
-                      "segment starts at LSN %" PRIu64 ": a gap (expected %" PRIu64 ")",
-                      w->segs[i].first_lsn, r->expected);
+    rc = tidal__wal_lost_gap(r, i, seg);
+    if (rc != 0) {
+        return rc;
     }
     fd = openat(w->dirfd, seg, (last ? O_RDWR : O_RDONLY) | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) != 0) {
-        rc = refuse(r, seg, 0, TIDAL_EIO, "open: %s", strerror(errno));
+        rc = tidal__wal_refuse(r, seg, 0, TIDAL_EIO, "open: %s", strerror(errno));
         goto fail_fd;
+    }
+    if ((st.st_mode & 0177) != 0) {
+        /* made by a tidal that created segments 0644: narrowed, best
+         * effort (the file is readable either way) */
+        (void)fchmod(fd, 0600);
     }
     rc = tidal__wal_scan_init(&s, fd);
     if (rc != 0) {
@@ -262,7 +256,7 @@ recover_segment(struct recovery *r, size_t i)
             break;
         }
         if (rc == TIDAL_EIO || rc == TIDAL_ENOMEM) {
-            rc = refuse(r, seg, at, rc, "read failed");
+            rc = tidal__wal_refuse(r, seg, at, rc, "read failed");
             break;
         }
         if (rc != 0) {
@@ -271,7 +265,7 @@ recover_segment(struct recovery *r, size_t i)
         }
         why = discontinuity(r, &h, detail, sizeof(detail));
         if (why != NULL) {
-            rc = refuse(r, seg, at, TIDAL_ECORRUPT, "%s", why);
+            rc = tidal__wal_refuse(r, seg, at, TIDAL_ECORRUPT, "%s", why);
             break;
         }
         r->expected += h.count;
@@ -297,10 +291,51 @@ fail_fd:
     return rc;
 }
 
+/* The log is recovered: makes what the manifest is to call durable durable,
+ * and writes the manifest if it says something new. */
+static int
+finish(struct tidal__wal_rec *r)
+{
+    tidal_wal *w = r->w;
+    uint64_t end = r->expected - 1;
+
+    if (w->sync_fds && end > (r->have_m ? r->m.high : 0)) {
+        if (fdatasync(w->fd) != 0) {
+            char seg[TIDAL__WAL_SEG_NAME_BYTES];
+            tidal__wal_seg_name(seg, w->opts.origin, w->segs[w->nsegs - 1].first_lsn);
+            return tidal__wal_refuse(r, seg, UINT64_MAX, TIDAL_EIO, "fdatasync: %s",
+                                     strerror(errno));
+        }
+        w->stats.syncs++;
+    }
+    w->next_lsn = r->expected;
+    w->written_lsn = end;
+    w->durable_lsn = end;
+    w->notified_lsn = end;
+    w->oldest_lsn = w->segs[0].first_lsn;
+    w->stats.segments_live = w->nsegs;
+    w->man.oldest = w->segs[0].first_lsn;
+    w->man.newest = w->segs[w->nsegs - 1].first_lsn;
+    w->man.high = end;
+    tidal__wal_manifest_trim(&w->man);
+    while (w->man.nholes > 0 && w->man.holes[w->man.nholes - 1].first > end) {
+        w->man.nholes--; /* REFILL: above what is left, where appends go on */
+    }
+    r->rep->next_lsn = r->expected;
+    r->rep->manifest_created = !r->have_m;
+    if (tidal__wal_manifest_store(w) != 0) {
+        char name[TIDAL__WAL_MANIFEST_NAME_BYTES];
+        tidal__wal_manifest_name(name, w->opts.origin);
+        return tidal__wal_refuse(r, name, UINT64_MAX, TIDAL_EIO, "cannot write: %s",
+                                 strerror(errno));
+    }
+    return 0;
+}
+
 int
 tidal__wal_recover(tidal_wal *w, tidal_wal_recovery *rep)
 {
-    struct recovery r = {.w = w, .rep = rep, .expected = 1};
+    struct tidal__wal_rec r = {.w = w, .rep = rep, .expected = 1};
     int rc;
 
     rc = tidal__wal_seg_list(w);
@@ -308,36 +343,43 @@ tidal__wal_recover(tidal_wal *w, tidal_wal_recovery *rep)
         snprintf(rep->error, sizeof(rep->error), "%s: cannot list segments", w->shard_rel);
         return rc;
     }
+    rc = tidal__wal_lost_manifest(&r);
+    if (rc != 0) {
+        return rc;
+    }
     if (w->nsegs == 0) {
-        w->next_lsn = 1;
-        w->written_lsn = 0;
-        w->oldest_lsn = 1;
-        rc = tidal__wal_seg_create(w);
-        if (rc != 0) {
+        if (r.have_m) {
+            rc = tidal__wal_lost_all(&r);
+        } else {
+            w->written_lsn = 0; /* a new log: its first segment starts at LSN 1 */
+            rc = tidal__wal_seg_create(w);
+        }
+        if (rc != 0 && rep->error[0] == '\0') {
             snprintf(rep->error, sizeof(rep->error), "%s: cannot create the first segment",
                      w->shard_rel);
         }
-        rep->next_lsn = 1;
-        return rc;
-    }
-    if (w->segs[0].first_lsn == 0) {
+        r.expected = w->written_lsn + 1;
+    } else if (w->segs[0].first_lsn == 0) {
         char seg[TIDAL__WAL_SEG_NAME_BYTES];
         tidal__wal_seg_name(seg, w->opts.origin, 0);
-        return refuse(&r, seg, 0, TIDAL_ECORRUPT, "segment named with LSN 0 (LSNs start at 1)");
-    }
-    r.expected = w->segs[0].first_lsn;
-    for (size_t i = 0; i < w->nsegs; i++) {
-        rc = recover_segment(&r, i);
-        if (rc != 0) {
-            return rc;
+        return tidal__wal_refuse(&r, seg, 0, TIDAL_ECORRUPT,
+                                 "segment named with LSN 0 (LSNs start at 1)");
+    } else {
+        r.expected = w->segs[0].first_lsn;
+        rc = tidal__wal_lost_head(&r);
+        for (size_t i = 0; i < w->nsegs && rc == 0; i++) {
+            rc = recover_segment(&r, i);
+        }
+        if (rc == 0) {
+            rc = tidal__wal_lost_tail(&r);
         }
     }
-    w->next_lsn = r.expected;
-    w->written_lsn = r.expected - 1;
-    w->durable_lsn = r.expected - 1;
-    w->notified_lsn = w->durable_lsn;
-    w->oldest_lsn = w->segs[0].first_lsn;
-    w->stats.segments_live = w->nsegs;
-    rep->next_lsn = r.expected;
-    return 0;
+    if (rc == 0) {
+        rc = finish(&r);
+    }
+    if (rc != 0 && w->fd >= 0) {
+        close(w->fd);
+        w->fd = -1;
+    }
+    return rc;
 }

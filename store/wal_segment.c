@@ -11,6 +11,11 @@
  * which recovery checks against the name (wal_recover.c).  A segment holds
  * whole batches only: a batch never spans two segments.
  *
+ * Modes: directories 0700, segment files 0600 (the manifest too:
+ * wal_manifest.c), given to mkdir and open, which a umask can only narrow:
+ * a log holds every write of the region.  The log's own directories made 0755 by an older tidal are narrowed on
+ * open, and its segments made 0644 when recovery opens them.
+ *
  * Invariants this file keeps, under SYNC and INTERVAL:
  *  - a new directory is durable (its parent fsynced) before anything in it;
  *  - a new segment file is durable (the shard directory fsynced) before any
@@ -110,17 +115,27 @@ fsync_dir(const char *path)
     return rc;
 }
 
-/* Makes the directory path (one level) if missing; when it is new and sync
- * is set, fsyncs its parent so the new entry survives a power loss.
- * TIDAL_EIO on error. */
+/* Makes the directory path (one level) if missing, mode 0700 (a umask can
+ * only narrow it); when it is new and sync is set, fsyncs its parent so the
+ * new entry survives a power loss.  An existing one is left as it is unless
+ * tighten is set (the log's own directories, which a tidal before 0700 made
+ * 0755): then it loses its group and other bits, best effort.  TIDAL_EIO
+ * on error. */
 static int
-mkdir_one(char *path, bool sync)
+mkdir_one(char *path, bool sync, bool tighten)
 {
+    struct stat st;
     char *slash;
     int rc;
 
-    if (mkdir(path, 0755) != 0) {
-        return errno == EEXIST ? 0 : TIDAL_EIO;
+    if (mkdir(path, 0700) != 0) {
+        if (errno != EEXIST) {
+            return TIDAL_EIO;
+        }
+        if (tighten && stat(path, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 077) != 0) {
+            (void)chmod(path, st.st_mode & 0700);
+        }
+        return 0;
     }
     if (!sync) {
         return 0;
@@ -150,17 +165,17 @@ tidal__wal_dir_open(const char *dir, uint16_t shard, bool sync, int *dirfd)
         return TIDAL_EINVAL;
     }
     memcpy(path, dir, n + 1);
-    rc = mkdir_one(path, sync);
+    rc = mkdir_one(path, sync, false); /* the caller's, if it is there */
     if (rc != 0) {
         return rc;
     }
     memcpy(path + n, "/wal", sizeof("/wal"));
-    rc = mkdir_one(path, sync);
+    rc = mkdir_one(path, sync, true);
     if (rc != 0) {
         return rc;
     }
     snprintf(path + n + 4, sizeof(path) - n - 4, "/shard-%04x", (unsigned)shard);
-    rc = mkdir_one(path, sync);
+    rc = mkdir_one(path, sync, true);
     if (rc != 0) {
         return rc;
     }
@@ -247,7 +262,7 @@ tidal__wal_seg_create(tidal_wal *w)
     int rc;
 
     tidal__wal_seg_name(name, w->opts.origin, w->written_lsn + 1);
-    fd = openat(w->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    fd = openat(w->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         return TIDAL_EIO;
     }
@@ -351,6 +366,9 @@ tidal__wal_seg_roll_if_full(tidal_wal *w, size_t len)
         return rc;
     }
     seg_retire(w, old);
+    /* the manifest is to name it: after the sync round that makes it
+     * durable (wal_sync.c), or under NONE after this append (wal.c) */
+    w->man_roll = w->man_roll || !w->sync_fds;
     return 0;
 }
 

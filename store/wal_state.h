@@ -5,15 +5,22 @@
  *   wal_sync.c     the sync thread (group commit, and under SYNC the writes:
  *                  write-behind), durable LSN, waiting
  *   wal_recover.c  the recovery scan and its torn-tail decisions
+ *   wal_lost.c     recovery's checks against the manifest: lost segments,
+ *                  refused or salvaged
  *   wal_read.c     the in-memory cache of recent batches, tidal_wal_read,
  *                  tidal_wal_release
+ *   wal_manifest.c the manifest file (which segments the log had, the LSNs
+ *                  lost to a salvage), read at open, written when the
+ *                  segments change
  *   wal_segment.c  segment names, directories, creating, rolling and
  *                  retiring segment files, the buffered batch scanner used
  *                  by recovery and readers, failing the log on an I/O error
  * and, beside them, wal_list.c: tidal_wal_list, the logs of a directory
  * from file names.
  *
- * Lock order: the log's one mutex (w->lock) is the only lock.  Nothing slow
+ * Lock order: man_lock -> lock.  man_lock only serialises writes of the
+ * manifest file (once per roll-over, release, open and clean close), which
+ * copy what to write under lock and write it without.  Nothing slow
  * runs under it except the writes (a write() of the batch being appended
  * under INTERVAL and NONE; under SYNC one pwritev per round, by the sync
  * thread).  No sync runs under it: every fdatasync and fsync is the sync
@@ -45,6 +52,10 @@
 #define TIDAL__WAL_SHARD_DIR_BYTES 11u
 /* The scanner's read size: large enough that a replay is a few big reads. */
 #define TIDAL__WAL_READ_BYTES (1u << 20)
+/* "r0001.manifest", NUL (wal_manifest.c). */
+#define TIDAL__WAL_MANIFEST_NAME_BYTES 15u
+/* Ranges of LSNs a salvage gave up that a log may keep between segments. */
+#define TIDAL__WAL_HOLES_MAX 16u
 
 /* One batch kept in memory: its header and payload, verbatim. */
 struct tidal__wal_entry {
@@ -70,6 +81,22 @@ struct tidal__wal_seg {
     uint64_t size; /* bytes of whole batches in it (the live one's write offset) */
 };
 
+/* LSNs first..last, lost and accepted as lost by a salvage: in no segment. */
+struct tidal__wal_hole {
+    uint64_t first;
+    uint64_t last;
+};
+
+/* What a log's manifest says (wal_manifest.c has the file's format). */
+struct tidal__wal_manifest {
+    uint64_t oldest; /* first LSN of the oldest segment kept */
+    uint64_t newest; /* first LSN of the newest segment (its name) */
+    uint64_t high;   /* every LSN up to it was durable once; the highest LSN used
+                        that the manifest knows of (it lags the log) */
+    uint32_t nholes;
+    struct tidal__wal_hole holes[TIDAL__WAL_HOLES_MAX]; /* by first LSN, above oldest */
+};
+
 struct tidal_wal {
     /* Set at open, then read-only. */
     tidal_wal_opts opts; /* defaults applied; opts.dir points at dir */
@@ -80,6 +107,10 @@ struct tidal_wal {
     bool has_thread;     /* a sync thread runs (sync_fds, or on_durable set) */
     bool write_behind;   /* SYNC on disk: the sync thread writes the batches */
     pthread_t thread;
+
+    pthread_mutex_t man_lock;              /* serialises manifest writes; taken before lock */
+    struct tidal__wal_manifest man_stored; /* under man_lock (or at open): what the file says */
+    bool man_on_disk;                      /* under man_lock (or at open): the file exists */
 
     pthread_mutex_t lock;
     pthread_cond_t work_cv;    /* the sync thread waits here for work */
@@ -115,6 +146,9 @@ struct tidal_wal {
     uint32_t waiters; /* threads in tidal_wal_wait_durable */
     struct tidal__wal_cache cache;
     tidal_wal_stats stats;
+    struct tidal__wal_manifest man; /* what the manifest is to say next; its holes
+                                       are the ones readers skip */
+    bool man_roll;                  /* NONE: a roll-over since the manifest was stored */
 };
 
 /* ---- wal_segment.c ---------------------------------------------------------- */
@@ -199,6 +233,79 @@ void tidal__wal_scan_fini(struct tidal__wal_scan *s);
  * TIDAL_ENOMEM. */
 int tidal__wal_scan_next(struct tidal__wal_scan *s, const uint8_t **batch, size_t *len,
                          tidal_batch_header *h, uint64_t *at, char *detail, size_t detail_cap);
+
+/* ---- wal_manifest.c ----------------------------------------------------------- */
+
+/* Writes the manifest's file name for origin into out
+ * (TIDAL__WAL_MANIFEST_NAME_BYTES).  Cannot fail. */
+void tidal__wal_manifest_name(char *out, uint16_t origin);
+
+/* Parses a manifest file name strictly.  False if name is not one. */
+bool tidal__wal_manifest_parse(const char *name, uint16_t *origin);
+
+/* Reads w's manifest (w->dirfd set) into *m.  0 with *found false if there
+ * is none; TIDAL_ECORRUPT (bad bytes, another log's), TIDAL_EVERSION (a
+ * version this tidal does not read) or TIDAL_EIO, with why in err. */
+int tidal__wal_manifest_load(tidal_wal *w, struct tidal__wal_manifest *m, bool *found, char *err,
+                             size_t cap) __attribute__((warn_unused_result));
+
+/* Writes w->man (copied under lock) as the manifest, unless the file says
+ * that already: a temporary file, fdatasync, rename, fsync of the
+ * directory (under sync_fds; no sync otherwise).  Called without lock.  0
+ * or TIDAL_EIO, errno saying why. */
+int tidal__wal_manifest_store(tidal_wal *w) __attribute__((warn_unused_result));
+
+/* Drops the holes below m->oldest.  Cannot fail. */
+void tidal__wal_manifest_trim(struct tidal__wal_manifest *m);
+
+/* Records first..last as lost, merged with the holes it touches.
+ * TIDAL_ELIMIT if TIDAL__WAL_HOLES_MAX holes are kept already. */
+int tidal__wal_manifest_add_hole(struct tidal__wal_manifest *m, uint64_t first, uint64_t last)
+    __attribute__((warn_unused_result));
+
+/* The hole holding lsn, or NULL. */
+const struct tidal__wal_hole *tidal__wal_hole_at(const struct tidal__wal_manifest *m, uint64_t lsn);
+
+/* ---- wal_lost.c ---------------------------------------------------------------- */
+
+/* Where recovery stands while it scans (wal_recover.c, wal_lost.c). */
+struct tidal__wal_rec {
+    tidal_wal *w;
+    tidal_wal_recovery *rep;
+    uint64_t expected;            /* the LSN the next batch must start at */
+    struct tidal__wal_manifest m; /* the manifest as found (have_m) */
+    bool have_m;
+};
+
+/* Records in rep->error "<shard dir>/<seg> offset <at> (LSN <expected>):
+ * <why>", or "<shard dir>/<seg>: <why>" for at UINT64_MAX (a file that is
+ * not there), and returns code. */
+int tidal__wal_refuse(struct tidal__wal_rec *r, const char *seg, uint64_t at, int code,
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Reads the manifest into r->m and w->man (wal_lost.c's table).  0, or the
+ * refusal's code with rep->error set. */
+int tidal__wal_lost_manifest(struct tidal__wal_rec *r) __attribute__((warn_unused_result));
+
+/* No segment is left of a log with a manifest: refuses, or under salvage
+ * creates the first segment again (w->fd).  0 or the refusal's code. */
+int tidal__wal_lost_all(struct tidal__wal_rec *r) __attribute__((warn_unused_result));
+
+/* Before the scan: the oldest segment the manifest names is there.  0 or
+ * the refusal's code. */
+int tidal__wal_lost_head(struct tidal__wal_rec *r) __attribute__((warn_unused_result));
+
+/* C1 for segment i (named seg): it starts at r->expected, or after holes
+ * recorded there (r->expected moves past them); a gap refuses, or under
+ * salvage becomes a hole.  0 or the refusal's code. */
+int tidal__wal_lost_gap(struct tidal__wal_rec *r, size_t i, const char *seg)
+    __attribute__((warn_unused_result));
+
+/* After the scan: the newest segment the manifest names is there and holds
+ * every LSN it says was durable; under SKIP a lost tail becomes a hole and a
+ * new live segment starts above it (r->expected moves there).  0 or the
+ * refusal's code. */
+int tidal__wal_lost_tail(struct tidal__wal_rec *r) __attribute__((warn_unused_result));
 
 /* ---- wal_recover.c ------------------------------------------------------------ */
 

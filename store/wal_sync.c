@@ -189,6 +189,7 @@ sync_round(tidal_wal *w)
     int *retired = w->retired;
     size_t nretired = w->nretired;
     bool dir = w->dir_unsynced;
+    uint64_t newest = w->segs[w->nsegs - 1].first_lsn;
     w->retired = NULL;
     w->nretired = 0;
     w->retired_cap = 0;
@@ -209,11 +210,24 @@ sync_round(tidal_wal *w)
         close(retired[i]);
     }
     free(retired);
+    const char *what = "fdatasync";
+    if (rc == 0 && (dir || nretired > 0)) {
+        /* A roll-over: the new segment's name and first batches are durable
+         * now.  The manifest names it before they are reported durable, so
+         * that no acknowledged batch is in a segment it does not know of
+         * (wal_manifest.c) - once per segment, never per batch. */
+        pthread_mutex_lock(&w->lock);
+        w->man.newest = newest > w->man.newest ? newest : w->man.newest;
+        w->man.high = target > w->man.high ? target : w->man.high;
+        pthread_mutex_unlock(&w->lock);
+        rc = tidal__wal_manifest_store(w);
+        what = "writing the manifest";
+    }
     pthread_mutex_lock(&w->lock);
     w->sync_ns = t1 - t0;
     w->last_round_lsns = target > w->durable_lsn ? target - w->durable_lsn : 0;
     if (rc != 0) {
-        (void)tidal__wal_fail(w, "fdatasync");
+        (void)tidal__wal_fail(w, what);
         pthread_cond_broadcast(&w->durable_cv);
         return;
     }

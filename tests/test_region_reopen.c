@@ -3,12 +3,14 @@
  * it keeps every segment of it: alone (no peer to keep anything for) or
  * after every peer acknowledged everything.  An earlier version deleted the
  * acknowledged segments and, reopened, recovered nothing at all.  A log
- * whose oldest segments were removed by hand gives back what it still
- * holds.
+ * whose oldest or newest segment was removed by hand is refused
+ * (TIDAL_ECORRUPT, the file named in the operator log); opened with
+ * salvage, it gives back what it still holds and reports what it lost.
  */
 #include <dirent.h>
 
 #include "repl_helpers.h"
+#include "tidal/log.h"
 
 TIDAL_SUITE(region_reopen);
 
@@ -114,21 +116,128 @@ Test(region_reopen, an_origin_keeps_what_its_peer_acknowledged)
     repl_close(&e);
 }
 
-Test(region_reopen, a_log_missing_its_head_gives_back_the_rest)
+/* Operator log lines of one event kind, captured (tidal/log.h). */
+struct captured {
+    int event;
+    int lines;
+    char text[4096];
+};
+
+static void
+capture_line(void *arg, int event, uint64_t count, const char *line)
+{
+    struct captured *c = arg;
+    (void)count;
+    if (event == c->event) {
+        size_t used = strlen(c->text);
+        snprintf(c->text + used, sizeof(c->text) - used, "%s\n", line);
+        c->lines++;
+    }
+}
+
+/* Opens region 0 with o, expecting code, with the lines of event captured
+ * into *c. */
+static int
+open_logged(repl_env *e, const tidal_region_opts *o, int event, struct captured *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->event = event;
+    tidal_log_set(capture_line, c);
+    int rv = tidal_region_open(e->c, o, &e->r[0]);
+    tidal_log_set(NULL, NULL);
+    fprintf(stderr, "%s", c->text); /* still shown */
+    return rv;
+}
+
+/* The first LSN in a segment file's name (.../rOOOO-LLLL.seg). */
+static uint64_t
+seg_first_lsn(const char *path)
+{
+    const char *base = strrchr(path, '/') + 1;
+    unsigned origin;
+    unsigned long long lsn;
+    cr_assert_eq(sscanf(base, "r%4x-%16llx.seg", &origin, &lsn), 2, "%s", base);
+    return lsn;
+}
+
+Test(region_reopen, a_log_missing_its_head_is_refused_or_salvaged)
 {
     repl_env e;
     static char names[256][520];
     int segs;
+    struct captured c;
     tidal_region_opts o = lone_region_written(&e, 33, names, 256, &segs);
     cr_assert_gt(segs, 3);
+    uint64_t kept_from = seg_first_lsn(names[2]);
     cr_assert_eq(unlink(names[0]), 0); /* the oldest two, by hand */
     cr_assert_eq(unlink(names[1]), 0);
-    TIDAL_PASS(tidal_region_open(e.c, &o, &e.r[0]));
+
+    /* The manifest knows the log started at LSN 1: a loss, not a release. */
+    TIDAL_FAIL(open_logged(&e, &o, TIDAL_EVENT_LOG_REFUSED, &c), TIDAL_ECORRUPT);
+    cr_assert_eq(c.lines, 1);
+    cr_assert(strstr(c.text, strrchr(names[0], '/') + 1) != NULL, "names the file: %s", c.text);
+    cr_assert(strstr(c.text, "missing") != NULL, "%s", c.text);
+
+    o.salvage = true;
+    TIDAL_PASS(open_logged(&e, &o, TIDAL_EVENT_LOG_SALVAGED, &c));
+    cr_assert_eq(c.lines, 1, "the loss is logged");
+    cr_assert(strstr(c.text, strrchr(names[0], '/') + 1) != NULL, "%s", c.text);
+    tidal_region_stats st = repl_stats(e.r[0]);
+    cr_assert_eq(st.lost_first_lsn, 1);
+    cr_assert_eq(st.lost_last_lsn, kept_from - 1);
+    cr_assert_eq(st.lost_lsns, kept_from - 1);
+    cr_assert_eq(st.logs_salvaged, 1);
     int kept = count_hidden(e.r[0], 0, WRITES);
     cr_log_info("%d segments, the oldest two removed: %d of %d hides kept", segs, kept, WRITES);
-    cr_assert_gt(kept, 0, "what the remaining segments hold is recovered");
-    cr_assert_lt(kept, WRITES);
+    cr_assert_eq(kept, WRITES - (int)(kept_from - 1), "exactly what the remaining segments hold");
     cr_assert(repl_hidden(e.r[0], WRITES - 1, ITEM), "the newest write");
-    cr_assert_eq(repl_stats(e.r[0]).last_lsn, WRITES, "the log goes on where it was");
+    cr_assert_eq(st.last_lsn, WRITES, "the log goes on where it was");
+    write_hides(e.r[0], 1);
+    cr_assert_eq(repl_stats(e.r[0]).last_lsn, WRITES + 1);
+    TIDAL_PASS(tidal_region_close(e.r[0]));
+
+    /* Salvaged once, the log opens as it now is, without salvage. */
+    o.salvage = false;
+    TIDAL_PASS(tidal_region_open(e.c, &o, &e.r[0]));
+    cr_assert_eq(repl_stats(e.r[0]).lost_lsns, 0);
+    cr_assert_eq(repl_stats(e.r[0]).last_lsn, WRITES + 1);
+    repl_close(&e);
+}
+
+/* The newest segment, and the writes in it, gone after a clean close: the
+ * open is refused; salvaged, the region keeps the rest and its next write
+ * takes an LSN above every one it had used, which a peer that applied the
+ * lost ones would otherwise drop as a duplicate. */
+Test(region_reopen, a_log_missing_its_newest_segment_is_refused_or_salvaged)
+{
+    repl_env e;
+    static char names[256][520];
+    int segs;
+    struct captured c;
+    tidal_region_opts o = lone_region_written(&e, 34, names, 256, &segs);
+    cr_assert_gt(segs, 3);
+    uint64_t lost_from = seg_first_lsn(names[segs - 1]);
+    cr_assert_eq(unlink(names[segs - 1]), 0);
+
+    TIDAL_FAIL(open_logged(&e, &o, TIDAL_EVENT_LOG_REFUSED, &c), TIDAL_ECORRUPT);
+    cr_assert(strstr(c.text, strrchr(names[segs - 1], '/') + 1) != NULL, "names the file: %s",
+              c.text);
+
+    o.salvage = true;
+    TIDAL_PASS(open_logged(&e, &o, TIDAL_EVENT_LOG_SALVAGED, &c));
+    cr_assert_eq(c.lines, 1);
+    tidal_region_stats st = repl_stats(e.r[0]);
+    cr_assert_eq(st.lost_first_lsn, lost_from);
+    cr_assert_eq(st.lost_last_lsn, WRITES, "up to the last write, recorded at the clean close");
+    cr_assert_eq(st.lost_lsns, WRITES - lost_from + 1);
+    cr_assert_eq(count_hidden(e.r[0], 0, WRITES), (int)lost_from - 1, "what is left");
+    write_hides(e.r[0], 1); /* user 0 again: a new LSN */
+    cr_assert_eq(repl_stats(e.r[0]).last_lsn, WRITES + 1, "above every LSN used before");
+    TIDAL_PASS(tidal_region_crash(e.r[0]));
+
+    o.salvage = false;
+    TIDAL_PASS(tidal_region_open(e.c, &o, &e.r[0]));
+    cr_assert_eq(repl_stats(e.r[0]).last_lsn, WRITES + 1, "the hole is recorded, not a loss");
+    cr_assert_eq(count_hidden(e.r[0], 0, WRITES), (int)lost_from - 1);
     repl_close(&e);
 }

@@ -314,7 +314,9 @@ reopen_cb(void *arg)
 }
 
 /* A write region 0 was appending when it died: a session signal batch
- * written to its own log (never acknowledged, never shipped). */
+ * written to its own log (never acknowledged, never shipped).  The log is
+ * abandoned, not closed: a clean close would record the batch durable in
+ * the manifest, and cutting it then would be a loss, not a torn write. */
 static void
 append_unacked(const char *dir, tidal_session_id sid, uint64_t seqno)
 {
@@ -341,7 +343,7 @@ append_unacked(const char *dir, tidal_session_id sid, uint64_t seqno)
     uint64_t first;
     TIDAL_PASS(tidal_wal_append(w, b.data, (uint32_t)b.len, 1, h, h, &first));
     tidal_buf_fini(&b);
-    tidal_wal_close(w);
+    tidal_wal_abandon(w);
 }
 
 /* The origin's own newest segment ends in a torn batch: it reopens (the
@@ -447,10 +449,11 @@ Test(repl_crash, ephemeral_follower_restart_after_release)
 }
 
 /* A follower with a directory loses its copy of the origin's log (its one
- * segment file deleted while it was down).  Reopened with nothing of that
- * origin, it is caught up again - the origin, having a directory, keeps its
- * whole log and ships it from the start - and after another restart it
- * recovers the new copy. */
+ * segment file deleted while it was down).  The copy's manifest knows of
+ * the segment, so the open is refused; with salvage it opens with nothing
+ * of that origin, and is caught up again - the origin, having a directory,
+ * keeps its whole log and ships it from the start - and after another
+ * restart it recovers the new copy. */
 Test(repl_crash, follower_lost_its_copy_is_reshipped)
 {
     repl_env e;
@@ -470,8 +473,12 @@ Test(repl_crash, follower_lost_its_copy_is_reshipped)
     char seg[512];
     newest_segment(repl_dir_of(&e, 0), 1, seg, sizeof(seg));
     cr_assert_eq(unlink(seg), 0); /* the copy was one segment: now gone */
+    TIDAL_FAIL(tidal_region_open(e.c, &o0, &e.r[0]), TIDAL_ECORRUPT);
+    o0.salvage = true;
     TIDAL_PASS(tidal_region_open(e.c, &o0, &e.r[0]));
     cr_assert_eq(repl_stats(e.r[0]).applied_lsn[1], 0);
+    cr_assert_eq(repl_stats(e.r[0]).logs_salvaged, 1, "the copy's loss is counted");
+    cr_assert_eq(repl_stats(e.r[0]).lost_lsns, 0, "its own log lost nothing");
     repl_wait_converged(&e);
     repl_wl_check(e.r[0], &w);
     repl_wl_signals(e.r[1], &w, 3);

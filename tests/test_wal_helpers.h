@@ -149,6 +149,13 @@ wal_seg_path(char *out, size_t cap, const char *dir, uint64_t lsn)
              (unsigned long long)lsn);
 }
 
+/* The path of the log's manifest. */
+static inline void
+wal_manifest_path(char *out, size_t cap, const char *dir)
+{
+    snprintf(out, cap, "%s/wal/shard-%04x/r%04x.manifest", dir, WAL_SHARD, WAL_ORIGIN);
+}
+
 static inline int
 wal_strcmp(const void *a, const void *b)
 {

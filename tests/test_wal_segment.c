@@ -1,8 +1,11 @@
 /*
  * WAL segments (store/wal_segment.c): roll-over at segment_bytes, file names
  * that sort in LSN order, reads across segments, a batch bigger than a
- * segment, tidal_wal_release, and tidal_wal_list over a directory.
+ * segment, tidal_wal_release, tidal_wal_list over a directory, and the
+ * modes of what a log creates.
  */
+#include <sys/stat.h>
+
 #include "tidal_test.h"
 
 #include "test_wal_helpers.h"
@@ -264,4 +267,60 @@ Test(wal_segment, sync_reads_cross_files_and_batches_not_yet_written)
     free(g);
     tidal_wal_close(w);
     tidal_test_rmdir(dir);
+}
+
+/* The mode bits of path. */
+static unsigned
+mode_of(const char *path)
+{
+    struct stat st;
+
+    cr_assert(stat(path, &st) == 0, "stat %s", path);
+    return (unsigned)(st.st_mode & 0777);
+}
+
+Test(wal_segment, files_are_private_whatever_the_umask)
+{
+    const char *base = tidal_test_tmpdir();
+    char dir[256];
+    char path[600];
+    char **names;
+    size_t n;
+
+    /* A umask of 0 narrows nothing: the modes are the ones the log asks
+     * for, for the directories it makes (the region's included), for every
+     * segment, the ones made by a roll-over too, and for the manifest. */
+    snprintf(dir, sizeof(dir), "%s/region", base);
+    mode_t old = umask(0);
+    tidal_wal_opts o = wal_opts(dir, TIDAL_DURABILITY_NONE); /* rolls on append */
+    o.segment_bytes = 4096;
+    tidal_wal *w = wal_open(&o, NULL);
+    fill_segments(w, 3);
+    umask(old);
+    tidal_wal_close(w);
+    const char *dirs[] = {"", "/wal", "/wal/shard-0002"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "%s%s", dir, dirs[i]);
+        cr_assert_eq(mode_of(path), 0700, "%s is %o", path, mode_of(path));
+    }
+    names = wal_seg_names(dir, &n);
+    cr_assert_geq(n, 3);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(path, sizeof(path), "%s/wal/shard-0002/%s", dir, names[i]);
+        cr_assert_eq(mode_of(path), 0600, "%s is %o", path, mode_of(path));
+    }
+    snprintf(path, sizeof(path), "%s/wal/shard-0002/r0001.manifest", dir);
+    cr_assert_eq(mode_of(path), 0600, "the manifest is %o", mode_of(path));
+
+    /* What an older tidal made, 0755 and 0644, is narrowed on open. */
+    snprintf(path, sizeof(path), "%s/wal/shard-0002", dir);
+    cr_assert(chmod(path, 0755) == 0);
+    snprintf(path, sizeof(path), "%s/wal/shard-0002/%s", dir, names[0]);
+    cr_assert(chmod(path, 0644) == 0);
+    tidal_wal_close(wal_open(&o, NULL));
+    cr_assert_eq(mode_of(path), 0600);
+    snprintf(path, sizeof(path), "%s/wal/shard-0002", dir);
+    cr_assert_eq(mode_of(path), 0700);
+    wal_names_free(names, n);
+    tidal_test_rmdir(base);
 }

@@ -122,12 +122,24 @@ typedef struct tidal_region_opts {
                                 * log: what it lacks is released, and reconciliation
                                 * brings it that state when it is back; 0 = 1000;
                                 * UINT32_MAX = never (writes wait, then fail) */
+    bool salvage;              /* open what is left of a damaged log: a log that
+                                * lost segments or durable batches (its manifest
+                                * says so: docs/wal-format.md) opens with what
+                                * remains instead of failing with TIDAL_ECORRUPT;
+                                * the loss goes to the operator log
+                                * (TIDAL-LOG-SALVAGED) and tidal_region_stats
+                                * (lost_*).  Its own writes then continue above
+                                * every LSN the log is known to have used.  Bad
+                                * bytes inside a segment still refuse the open.
+                                * false = refuse (the default) */
 } tidal_region_opts;
 
 /* Opens a region in the cluster (recovering it from dir if given) and makes
  * it a peer of every other region of the cluster.  TIDAL_EEXIST if the region
- * id is taken; TIDAL_ECORRUPT / TIDAL_EVERSION if recovery refuses the WAL.
- * On error nothing is left open. */
+ * id is taken; TIDAL_ECORRUPT / TIDAL_EVERSION if recovery refuses the WAL
+ * (a corrupt batch, a lost segment or lost durable batches without
+ * opts.salvage, a manifest of another version; the operator log says which
+ * file and what is missing).  On error nothing is left open. */
 TIDAL_API int tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts,
                                 tidal_region **out) TIDAL_WARN_UNUSED;
 
@@ -356,6 +368,10 @@ typedef struct tidal_region_stats {
     uint64_t peers_let_go;        /* times a peer stopped holding the log (peer_hold_ms) */
     uint64_t writes_refused;      /* writes refused for room, disk, a limit or memory (log.h) */
     uint64_t rejected[TIDAL_REGION_REJECT_COUNT]; /* messages rejected, by reason */
+    uint64_t lost_first_lsn;      /* opened with opts.salvage: the lowest and highest LSN */
+    uint64_t lost_last_lsn;       /* of this region's own log that were lost (0: none; */
+    uint64_t lost_lsns;           /* the operator log lists each range), and how many */
+    uint32_t logs_salvaged;       /* logs (its own, copies of peers') opened with a loss */
 } tidal_region_stats;
 
 TIDAL_API void tidal_region_stats_get(tidal_region *r, tidal_region_stats *out);
