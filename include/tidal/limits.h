@@ -48,17 +48,20 @@
  * (tidal_spawn_opts.virtual_active_max).  A new key's first message past the
  * bound passivates the owner's least recently used idle virtual actor (its
  * fini runs on a worker), or is refused, dead letter VIRTUAL_FULL, if every
- * active one is busy (runtime/vtab.c).
- * What it bounds, per owner: an active virtual actor costs one struct
- * tidal__unit (at most 120 bytes, 128 with malloc's header on 64-bit
- * glibc; checked in runtime/vtab.c) and a table
- * slot (8 to 16 bytes: the table is a power of two at least half full),
- * plus its behaviour's own state; a mailbox ring only while messages wait,
- * which the owner's mailbox_max bounds.  The default so holds at most
- * ~36 MiB of runtime memory per owner, the largest ~2.3 GiB.  Units whose
- * passivation for the bound waits for a worker come on top: each holds the
- * owner's intake as an envelope does, so there are at most about
- * mailbox_max of them (runtime/vactor.c). */
+ * active one is busy (runtime/vactor.c).  A busy one has messages waiting,
+ * which the owner's mailbox_max bounds (give or take one frame): a cap well
+ * above that refuses nothing in practice.
+ *
+ * What it bounds, per owner: each active virtual actor is one struct
+ * tidal__unit (120 bytes, 128 with malloc's header on 64-bit glibc; checked
+ * in runtime/vtab.c), one table slot (8 to 16 bytes: the table is a power of
+ * two, at least half full) and its behaviour's own state.  The default so
+ * holds at most ~36 MiB of the runtime's memory per owner, the largest
+ * ~2.3 GiB.  Besides: mailbox rings (192 bytes an envelope, doubling from 8)
+ * exist only while messages wait, and the owner's mailbox_max bounds those;
+ * units passivated for the cap whose fini waits for a worker each hold a
+ * place in that same bound, so there are at most about mailbox_max of them
+ * (runtime/vactor.c). */
 #define TIDAL_VIRTUAL_ACTIVE_DEFAULT (1u << 18)
 #define TIDAL_VIRTUAL_ACTIVE_MAX (1u << 24)
 
