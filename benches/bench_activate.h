@@ -4,7 +4,8 @@
  * from plain threads (what a client of the runtime does), then the runtime
  * closed (fini runs for every one).  The baseline is the same n sends from
  * the same threads to the owner itself: the same link and frames, and no
- * activation.
+ * activation.  The owner's cap of active virtual actors is n + 1 (the n and
+ * the warm-up's), so the cap passivates none of them.
  *
  * Counts are exact: n handler calls, n activations (none for the baseline),
  * no passivation, n active virtual actors, no dead letter, n fini calls at

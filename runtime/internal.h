@@ -102,10 +102,14 @@ struct tidal__unit {
     atomic_uint_least64_t next_msg_id; /* ids of messages sent from this unit, by its
                                           handler or by tidal_send_as_actor */
     uint64_t last_active_ms;      /* for passivation */
+    struct tidal__unit *lru_prev; /* owner's list of idle virtual units (vtab.c), */
+    struct tidal__unit *lru_next; /* guarded by owner->lock */
     uint8_t run_state;            /* enum tidal__run_state, guarded by owner->lock */
     uint8_t is_virtual;
     uint8_t needs_init;           /* init not yet run (virtual activation, restart) */
     uint8_t stop_requested;       /* tidal_ctx_stop was called */
+    uint8_t in_lru;               /* on the owner's idle list; guarded by owner->lock */
+    uint8_t evicting;             /* passivation for the cap pending (vtab.c); owner->lock */
     uint8_t key_len;
     uint8_t key[TIDAL_KEY_BYTES_MAX];
 };
@@ -189,7 +193,16 @@ struct tidal__actor {
     uint32_t vmailbox_max;
     struct tidal__unit **vtab;
     uint32_t vtab_cap; /* power of two, 0 when none */
-    uint32_t vcount;
+    uint32_t vtab_n;   /* units in vtab: the active ones and those evicting */
+    uint32_t vcount;   /* active: not evicting; <= vactive_max (vtab.c) */
+    uint32_t vactive_max;
+    /* Idle virtual units (IDLE, empty mailbox, not evicting), least recently
+     * used first: where the cap finds its victim in O(1).  Each evicting
+     * unit also counts in queued_n, as an envelope would, so that new keys
+     * arriving faster than the workers run the fini of their victims pause
+     * the socket instead of growing the table. */
+    struct tidal__unit *vlru_head;
+    struct tidal__unit *vlru_tail;
 
     /* supervision */
     uint64_t restart_ms[TIDAL_RESTARTS_MAX];
@@ -329,7 +342,7 @@ struct tidal_runtime {
     /* counters */
     atomic_uint_least64_t st_sent, st_frames_sent, st_frames_at_once, st_received,
         st_frames_received, st_handled, st_handled_inline, st_dups, st_restarts, st_activations,
-        st_passivations;
+        st_passivations, st_passivations_cap;
     atomic_uint_least64_t st_dead[TIDAL_DEAD_COUNT];
     atomic_uint_least64_t st_rejected[TIDAL_REJECT_COUNT];
     atomic_uint_least64_t st_faults[TIDAL_FAULT_COUNT];
@@ -401,6 +414,7 @@ bool tidal__inline_enter(tidal_runtime *rt);
 void tidal__inline_leave(tidal_runtime *rt);
 bool tidal__claim_locked(struct tidal__actor *act, struct tidal__unit *u);
 void tidal__run_unit_inline(tidal_runtime *rt, struct tidal__unit *u);
+void tidal__passivate(struct tidal__actor *act, struct tidal__unit *u, bool for_cap);
 
 /* ---- rx.c ---- */
 int tidal__rx_listen(struct tidal__actor *act, const char *url);
@@ -433,9 +447,23 @@ int tidal__asks_init(tidal_runtime *rt);
 int tidal__asks_fini(tidal_runtime *rt);
 void tidal__ask_complete(tidal_runtime *rt, const tidal_envelope *e);
 
-/* ---- vtab.c, vactor.c ---- */
+/* ---- vactor.c, vtab.c ---- */
+/* Finds the unit for key; with create, activates it if it is absent or
+ * evicting (an active place under the owner's cap first) and, when it
+ * returns NULL, has counted the dead letter.  Caller holds act->lock. */
 struct tidal__unit *tidal__vactor_get_locked(struct tidal__actor *act, const uint8_t *key,
                                              uint32_t key_len, bool create);
+/* The table and its idle list (vtab.c); callers hold act->lock. */
+struct tidal__unit *tidal__vtab_find_locked(struct tidal__actor *act, const uint8_t *key,
+                                            uint32_t key_len);
+struct tidal__unit *tidal__vtab_insert_locked(struct tidal__actor *act, const uint8_t *key,
+                                              uint32_t key_len);
+void tidal__vtab_evict_locked(struct tidal__actor *act, struct tidal__unit *u);
+void tidal__vtab_unevict_locked(struct tidal__actor *act, struct tidal__unit *u);
+/* u went IDLE with an empty mailbox / leaves the idle list (a no-op if it is
+ * not on it). */
+void tidal__vlru_push_locked(struct tidal__actor *act, struct tidal__unit *u);
+void tidal__vlru_remove_locked(struct tidal__actor *act, struct tidal__unit *u);
 int tidal__vactor_start_sweeper(struct tidal__actor *act);
 void tidal__vactor_retire_locked(struct tidal__actor *act, struct tidal__unit *u);
 /* Takes u out of its owner's table.  Caller holds act->lock. */

@@ -213,6 +213,14 @@ run_unit(tidal_runtime *rt, struct tidal__unit *u, uint32_t bursts, bool on_rx)
     }
     u->run_state = TIDAL__RUNNING;
     act->running++;
+    if (u->evicting) {
+        /* a passivation for the owner's cap (vactor.c): its fini runs here,
+         * on a worker, never on the rx callback that chose it */
+        pthread_mutex_unlock(&act->lock);
+        tidal__passivate(act, u, true);
+        tidal__actor_unref(act);
+        return;
+    }
     for (;;) {
         uint32_t n = tidal__mbox_pop(&u->mbox, items, TIDAL_HANDLER_BURST_MAX);
         pthread_mutex_unlock(&act->lock);
@@ -252,6 +260,7 @@ run_unit(tidal_runtime *rt, struct tidal__unit *u, uint32_t bursts, bool on_rx)
     } else if (u->is_virtual) {
         /* an idle virtual actor keeps no ring: millions of them stay small */
         tidal__mbox_fini(&u->mbox);
+        tidal__vlru_push_locked(act, u); /* the most recently used idle one */
     }
     if (stop_self && on_rx) {
         /* stopping closes the socket whose callback this is: a worker does it */
@@ -271,6 +280,56 @@ run_unit(tidal_runtime *rt, struct tidal__unit *u, uint32_t bursts, bool on_rx)
         (void)rt->stop_actor(rt, a);
     }
     tidal__actor_unref(act);
+}
+
+/* ---- passivation ---------------------------------------------------------------
+ *
+ * The last run of a virtual unit: its fini, by the idle sweep on the timer
+ * thread (vactor.c) or for the owner's cap on a worker (run_unit above). */
+
+static void
+count_passivation(tidal_runtime *rt, bool for_cap, bool reactivated)
+{
+    atomic_fetch_add(&rt->st_passivations, 1);
+    atomic_fetch_add(&rt->st_passivations_cap, for_cap ? 1u : 0u);
+    atomic_fetch_add(&rt->st_activations, reactivated ? 1u : 0u);
+}
+
+/* Runs fini for u, which the caller made RUNNING (counted in act->running),
+ * with no lock held; then frees u, or re-activates it for messages that came
+ * meanwhile (they were queued, not lost).  for_cap: an eviction, counted
+ * apart.  Cannot fail. */
+void
+tidal__passivate(struct tidal__actor *act, struct tidal__unit *u, bool for_cap)
+{
+    tidal_runtime *rt = act->rt;
+    if (!u->needs_init && act->vbeh.fini != NULL) {
+        act->vbeh.fini(u->state, act->varg);
+    }
+    u->state = NULL;
+    pthread_mutex_lock(&act->lock);
+    act->running--;
+    u->run_state = TIDAL__IDLE;
+    bool keep = u->mbox.len > 0 && !act->stopping;
+    if (keep) {
+        /* this was a passivation, and the init it needs now is an
+         * activation.  It is active: an evicting unit is admitted under the
+         * cap before a message is queued for it (vactor.c). */
+        TIDAL_ASSERT(!u->evicting);
+        u->needs_init = 1;
+        count_passivation(rt, for_cap, true); /* before its init can run */
+        tidal__schedule_locked(act, u);
+    } else {
+        (void)tidal__mbox_drain(rt, act, &u->mbox);
+        tidal__vtab_unlink(act, u);
+    }
+    pthread_cond_broadcast(&act->cond);
+    pthread_mutex_unlock(&act->lock);
+    if (!keep) {
+        tidal__mbox_fini(&u->mbox);
+        free(u);
+        count_passivation(rt, for_cap, false); /* once done: its fini's effects show */
+    }
 }
 
 /* ---- inline runs -------------------------------------------------------------
@@ -318,6 +377,7 @@ tidal__claim_locked(struct tidal__actor *act, struct tidal__unit *u)
     if (u->run_state != TIDAL__IDLE) {
         return false;
     }
+    tidal__vlru_remove_locked(act, u); /* busy now: no victim for the cap */
     u->run_state = TIDAL__QUEUED;
     act->scheduled++;
     tidal__actor_ref(act);

@@ -220,8 +220,7 @@ route_one(struct tidal__actor *act, struct tidal__item *it, uint64_t uid, bool c
         }
         u = tidal__vactor_get_locked(act, e->to_key.ptr, e->to_key.len, true);
         if (u == NULL) {
-            tidal__dead(rt, TIDAL_DEAD_NO_INIT, 1);
-            return false;
+            return false; /* dead-lettered by vtab.c, with its reason */
         }
         bound = act->vmailbox_max;
     }

@@ -85,7 +85,7 @@ next_id_as(tidal_runtime *rt, const tidal_addr *from)
             id = atomic_fetch_add_explicit(&a->unit.next_msg_id, 1, memory_order_relaxed);
         } else {
             pthread_mutex_lock(&a->lock);
-            struct tidal__unit *u = tidal__vactor_get_locked(a, from->key, from->key_len, false);
+            struct tidal__unit *u = tidal__vtab_find_locked(a, from->key, from->key_len);
             if (u != NULL) {
                 id = atomic_fetch_add_explicit(&u->next_msg_id, 1, memory_order_relaxed);
             }

@@ -66,7 +66,8 @@ check_spawn(const tidal_spawn_opts *o, bool internal)
         return TIDAL_EINVAL;
     }
     if (o->mailbox_max > TIDAL_MAILBOX_ENVELOPES_MAX ||
-        o->virtual_mailbox_max > TIDAL_MAILBOX_ENVELOPES_MAX) {
+        o->virtual_mailbox_max > TIDAL_MAILBOX_ENVELOPES_MAX ||
+        o->virtual_active_max > TIDAL_VIRTUAL_ACTIVE_MAX) {
         return TIDAL_EINVAL;
     }
     if (o->url != NULL && strnlen(o->url, TIDAL_URL_BYTES_MAX) >= TIDAL_URL_BYTES_MAX) {
@@ -98,6 +99,8 @@ actor_new(tidal_runtime *rt, const tidal_spawn_opts *o)
         act->varg = o->virtual_arg;
         act->vidle_ms = o->virtual_idle_ms ? o->virtual_idle_ms : 30000u;
         act->vmailbox_max = o->virtual_mailbox_max ? o->virtual_mailbox_max : 1024u;
+        act->vactive_max =
+            o->virtual_active_max ? o->virtual_active_max : TIDAL_VIRTUAL_ACTIVE_DEFAULT;
     }
     pthread_mutex_init(&act->lock, NULL);
     pthread_cond_init(&act->cond, NULL);

@@ -84,6 +84,7 @@ tidal_runtime_stats(tidal_runtime *rt, tidal_stats *out)
     out->restarts = atomic_load(&rt->st_restarts);
     out->activations = atomic_load(&rt->st_activations);
     out->passivations = atomic_load(&rt->st_passivations);
+    out->passivations_cap = atomic_load(&rt->st_passivations_cap);
     out->workers = rt->nworkers;
     for (int i = 0; i < TIDAL_DEAD_COUNT; i++) {
         out->dead[i] = atomic_load(&rt->st_dead[i]);

@@ -1,16 +1,32 @@
 /*
- * The table of an owner's virtual actors (owner->vtab, by key): finding or
- * creating a unit, retiring one that stopped itself, and freeing them all
- * when the owner stops.  Passivation of idle ones is vactor.c's.
+ * The table of an owner's virtual actors (owner->vtab, by key) and its list
+ * of idle ones: finding and adding units, the accounting of the cap on
+ * active ones, retiring a unit that stopped itself, and freeing them all
+ * when the owner stops.  Activation under the cap and the idle sweep are
+ * vactor.c's; the fini of a passivation runs in pool.c.
  *
- * Invariant: the table, and every unit's mailbox and run_state, are guarded
- * by owner->lock.
+ * A unit is active unless it is evicting: chosen, as the least recently
+ * used idle unit, to make room under the cap (vactor.c), and waiting for or
+ * running its fini.  It stays in the table until that fini is done, so that
+ * a message for its key finds it and waits for the fini instead of racing a
+ * fresh init against it.
+ *
+ * Invariants, all guarded by owner->lock:
+ *  - the table, and every unit's mailbox and run_state;
+ *  - while the owner runs and its pool is up, a unit is on the idle list iff
+ *    it is in the table, IDLE, not evicting, and its mailbox is empty
+ *    (outside a locked section of rx.c's routing, which fills a mailbox and
+ *    claims its unit under one hold);
+ *  - vtab_n = units in the table; vcount = those not evicting <= vactive_max.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/internal.h"
+
+/* limits.h's memory figure for TIDAL_VIRTUAL_ACTIVE_* counts on this. */
+_Static_assert(sizeof(struct tidal__unit) <= 120, "a virtual unit grew: update limits.h");
 
 /* A key's hash, kept in its unit: a lookup compares it before the key, and
  * a growing table moves a unit without reading its key (with a million
@@ -45,34 +61,111 @@ vtab_grow(struct tidal__actor *act)
     return 0;
 }
 
-/* Finds the unit for key, creating it (inactive: needs_init) if asked.
- * Returns NULL if absent and not created, or on allocation failure.
- * Caller holds act->lock. */
+void
+tidal__vlru_push_locked(struct tidal__actor *act, struct tidal__unit *u)
+{
+    TIDAL_ASSERT(!u->in_lru && !u->evicting);
+    u->in_lru = 1;
+    u->lru_next = NULL;
+    u->lru_prev = act->vlru_tail;
+    if (act->vlru_tail != NULL) {
+        act->vlru_tail->lru_next = u;
+    } else {
+        act->vlru_head = u;
+    }
+    act->vlru_tail = u;
+}
+
+void
+tidal__vlru_remove_locked(struct tidal__actor *act, struct tidal__unit *u)
+{
+    if (!u->in_lru) {
+        return;
+    }
+    if (u->lru_prev != NULL) {
+        u->lru_prev->lru_next = u->lru_next;
+    } else {
+        act->vlru_head = u->lru_next;
+    }
+    if (u->lru_next != NULL) {
+        u->lru_next->lru_prev = u->lru_prev;
+    } else {
+        act->vlru_tail = u->lru_prev;
+    }
+    u->lru_prev = u->lru_next = NULL;
+    u->in_lru = 0;
+}
+
+/* u, the head of the idle list, is chosen to make room under the cap: it
+ * stops counting as active and holds a place in queued_n until its fini is
+ * done (internal.h, vlru_head).  The caller queues it for a worker. */
+void
+tidal__vtab_evict_locked(struct tidal__actor *act, struct tidal__unit *u)
+{
+    TIDAL_ASSERT(u->in_lru && u->run_state == TIDAL__IDLE && u->mbox.len == 0);
+    tidal__vlru_remove_locked(act, u);
+    u->evicting = 1;
+    act->vcount--;
+    act->queued_n++;
+}
+
+/* An evicting unit becomes active again (wanted again, with room made for
+ * it), or leaves the table: it gives its place in queued_n back, and the
+ * socket may resume. */
+static void
+evict_release_locked(struct tidal__actor *act, struct tidal__unit *u)
+{
+    TIDAL_ASSERT(u->evicting);
+    TIDAL_ASSERT(act->queued_n > 0);
+    u->evicting = 0;
+    act->queued_n--;
+    tidal__rx_resume_locked(act);
+}
+
+void
+tidal__vtab_unevict_locked(struct tidal__actor *act, struct tidal__unit *u)
+{
+    TIDAL_ASSERT(act->vcount < act->vactive_max);
+    evict_release_locked(act, u);
+    act->vcount++;
+}
+
+/* The unit for key, or NULL. */
 struct tidal__unit *
-tidal__vactor_get_locked(struct tidal__actor *act, const uint8_t *key, uint32_t key_len,
-                         bool create)
+tidal__vtab_find_locked(struct tidal__actor *act, const uint8_t *key, uint32_t key_len)
 {
     TIDAL_ASSERT(key_len > 0);
     TIDAL_ASSERT(key_len <= TIDAL_KEY_BYTES_MAX);
-    uint32_t h = key_hash(key, key_len);
-    if (act->vtab_cap > 0) {
-        for (struct tidal__unit *u = act->vtab[h & (act->vtab_cap - 1)]; u != NULL;
-             u = u->hash_next) {
-            if (u->key_hash == h && u->key_len == key_len && memcmp(u->key, key, key_len) == 0) {
-                return u;
-            }
-        }
-    }
-    if (!create) {
+    if (act->vtab_cap == 0) {
         return NULL;
     }
-    if (act->vcount >= act->vtab_cap && vtab_grow(act) != 0) {
+    uint32_t h = key_hash(key, key_len);
+    for (struct tidal__unit *u = act->vtab[h & (act->vtab_cap - 1)]; u != NULL;
+         u = u->hash_next) {
+        if (u->key_hash == h && u->key_len == key_len && memcmp(u->key, key, key_len) == 0) {
+            return u;
+        }
+    }
+    return NULL;
+}
+
+/* Adds a unit for key, absent from the table, as active (inactive in the
+ * sense of needs_init: its init runs before its first message).  The caller
+ * made room under the cap.  NULL if memory ran out. */
+struct tidal__unit *
+tidal__vtab_insert_locked(struct tidal__actor *act, const uint8_t *key, uint32_t key_len)
+{
+    TIDAL_ASSERT(key_len > 0);
+    TIDAL_ASSERT(key_len <= TIDAL_KEY_BYTES_MAX);
+    TIDAL_ASSERT(act->vcount < act->vactive_max);
+    if (act->vtab_n >= act->vtab_cap && vtab_grow(act) != 0) {
         return NULL;
     }
     struct tidal__unit *u = calloc(1, sizeof(*u));
     if (u == NULL) {
         return NULL;
     }
+    uint32_t h = key_hash(key, key_len);
     u->owner = act;
     u->is_virtual = 1;
     u->needs_init = 1;
@@ -84,7 +177,12 @@ tidal__vactor_get_locked(struct tidal__actor *act, const uint8_t *key, uint32_t 
     uint32_t j = h & (act->vtab_cap - 1);
     u->hash_next = act->vtab[j];
     act->vtab[j] = u;
+    act->vtab_n++;
     act->vcount++;
+    /* IDLE with an empty mailbox: on the idle list like any such unit, so
+     * that one whose first message could not be queued is found by the cap;
+     * claiming it for that message takes it off (pool.c) */
+    tidal__vlru_push_locked(act, u);
     atomic_fetch_add(&act->rt->st_activations, 1);
     return u;
 }
@@ -97,7 +195,13 @@ tidal__vtab_unlink(struct tidal__actor *act, struct tidal__unit *u)
         pp = &(*pp)->hash_next;
     }
     *pp = u->hash_next;
-    act->vcount--;
+    act->vtab_n--;
+    if (u->evicting) {
+        evict_release_locked(act, u);
+    } else {
+        act->vcount--;
+    }
+    tidal__vlru_remove_locked(act, u);
 }
 
 /* tidal_ctx_stop on a virtual actor: it leaves the table now (a later message
@@ -135,7 +239,9 @@ tidal__vactor_free_all(struct tidal__actor *act)
     uint32_t cap = act->vtab_cap;
     act->vtab = NULL;
     act->vtab_cap = 0;
+    act->vtab_n = 0;
     act->vcount = 0;
+    act->vlru_head = act->vlru_tail = NULL;
     for (uint32_t i = 0; i < cap; i++) {
         for (struct tidal__unit *u = tab[i]; u != NULL; u = u->hash_next) {
             (void)tidal__mbox_drain(act->rt, act, &u->mbox);

@@ -398,7 +398,7 @@ Test(fault, send_as_shares_the_actors_message_ids)
     tidal_runtime *rt = rt_open(NULL, NULL, 42, 0);
     sink s;
     sink_open(&s, rt, "sink");
-    relay w;
+    relay w = {0};
     tidal_addr wa = spawn_relay(rt, "worker", &w);
     w.peer = s.to;
     go(rt, &wa, 50); /* 50 from the worker's handler */

@@ -44,6 +44,27 @@
 #define TIDAL_MAILBOX_ENVELOPES_DEFAULT 4096u
 #define TIDAL_MAILBOX_ENVELOPES_MAX (1u << 20)
 
+/* Active virtual actors of one owner at once: default and largest allowed
+ * (tidal_spawn_opts.virtual_active_max).  A new key's first message past the
+ * bound passivates the owner's least recently used idle virtual actor (its
+ * fini runs on a worker), or is refused, dead letter VIRTUAL_FULL, if every
+ * active one is busy (runtime/vactor.c).  A busy one has messages waiting,
+ * which the owner's mailbox_max bounds (give or take one frame): a cap well
+ * above that refuses nothing in practice.
+ *
+ * What it bounds, per owner: each active virtual actor is one struct
+ * tidal__unit (120 bytes, 128 with malloc's header on 64-bit glibc; checked
+ * in runtime/vtab.c), one table slot (8 to 16 bytes: the table is a power of
+ * two, at least half full) and its behaviour's own state.  The default so
+ * holds at most ~36 MiB of the runtime's memory per owner, the largest
+ * ~2.3 GiB.  Besides: mailbox rings (192 bytes an envelope, doubling from 8)
+ * exist only while messages wait, and the owner's mailbox_max bounds those;
+ * units passivated for the cap whose fini waits for a worker each hold a
+ * place in that same bound, so there are at most about mailbox_max of them
+ * (runtime/vactor.c). */
+#define TIDAL_VIRTUAL_ACTIVE_DEFAULT (1u << 18)
+#define TIDAL_VIRTUAL_ACTIVE_MAX (1u << 24)
+
 /* Envelopes one actor handles before yielding its worker. */
 #define TIDAL_HANDLER_BURST_MAX 64u
 
@@ -184,6 +205,14 @@ _Static_assert(TIDAL_COALESCE_ENVELOPES_MAX < TIDAL_FRAME_ENVELOPES_MAX,
                "a sender's frame must be accepted by a receiver");
 _Static_assert(TIDAL_REORDER_WINDOW_MAX <= TIDAL_REPLAY_KEEP_MAX, "reorder within replay keep");
 _Static_assert(TIDAL_MAILBOX_ENVELOPES_DEFAULT <= TIDAL_MAILBOX_ENVELOPES_MAX, "default bound");
+_Static_assert(TIDAL_VIRTUAL_ACTIVE_DEFAULT >= 1u &&
+                   TIDAL_VIRTUAL_ACTIVE_DEFAULT <= TIDAL_VIRTUAL_ACTIVE_MAX,
+               "default number of active virtual actors in range");
+_Static_assert(TIDAL_VIRTUAL_ACTIVE_MAX + TIDAL_MAILBOX_ENVELOPES_MAX +
+                       2u * TIDAL_FRAME_ENVELOPES_MAX <=
+                   (1u << 31),
+               "an owner's table (active units, units waiting for their passivation, one frame's "
+               "worth of both) fits a 32-bit capacity that doubles");
 _Static_assert((TIDAL_DUP_WINDOW_IDS % 64u) == 0, "window is whole 64-bit words");
 #endif
 

@@ -13,7 +13,9 @@
  *    URL's scheme changes the transport and nothing else.
  *  - A virtual actor is addressed by (owner, key): it shares its owner's socket,
  *    is activated on its first message (its behaviour's init runs then), and is
- *    passivated (fini) after idle_ms without messages.  Sessions are virtual.
+ *    passivated (fini) after idle_ms without messages, or earlier when its
+ *    owner reaches virtual_active_max active ones and it is the least
+ *    recently used idle one.  Sessions are virtual.
  *  - One actor handles one message at a time; handlers run on the runtime's
  *    worker pool and must never block.
  *  - Envelopes one handler sends to one socket are coalesced into one nng
@@ -133,6 +135,12 @@ typedef struct tidal_spawn_opts {
     void *virtual_arg;                /* passed to the virtual behaviour's hooks */
     uint32_t virtual_idle_ms;         /* passivate after this idle time; 0 = 30000 */
     uint32_t virtual_mailbox_max;     /* per virtual actor; 0 = 1024 */
+    uint32_t virtual_active_max;      /* active virtual actors at once, at most
+                                         TIDAL_VIRTUAL_ACTIVE_MAX; 0 =
+                                         TIDAL_VIRTUAL_ACTIVE_DEFAULT.  A new key past
+                                         it passivates the least recently used idle
+                                         one first (fini runs), or is refused
+                                         (VIRTUAL_FULL) if none is idle */
 } tidal_spawn_opts;
 
 typedef struct tidal_runtime_opts {
@@ -348,7 +356,8 @@ TIDAL_API void tidal_ctx_stop(tidal_ctx *ctx);
     X(LINK_FAILED, "nng send failed")                                                     \
     X(LATE_REPLY, "reply after its ask timed out")                                        \
     X(HLC_SKEW, "sender clock too far ahead")                                             \
-    X(NO_INIT, "virtual actor's init failed")
+    X(NO_INIT, "virtual actor's init failed")                                             \
+    X(VIRTUAL_FULL, "new virtual actor past its owner's cap, every active one busy")
 
 /* X(name, stable id, description): why received bytes were rejected. */
 #define TIDAL_REJECT_MAP(X)                                                               \
@@ -408,6 +417,8 @@ typedef struct tidal_stats {
     uint64_t restarts;                       /* supervision restarts */
     uint64_t activations;                    /* virtual actors activated */
     uint64_t passivations;                   /* virtual actors passivated */
+    uint64_t passivations_cap;               /* of those, to make room under an owner's
+                                              * virtual_active_max */
     uint32_t workers;                        /* worker threads of the pool */
     uint64_t dead[TIDAL_DEAD_COUNT];         /* dead letters by reason */
     uint64_t rejected[TIDAL_REJECT_COUNT];   /* rejected input by reason */
