@@ -91,7 +91,7 @@ static int
 refused(tidal_region *r, int rv)
 {
     if (rv == TIDAL_EFULL || rv == TIDAL_EIO || rv == TIDAL_ELIMIT || rv == TIDAL_ENOMEM ||
-        rv == TIDAL_ETIMEDOUT) {
+        rv == TIDAL_ETIMEDOUT || rv == TIDAL_ESKEW) {
         uint64_t n = atomic_fetch_add(&r->st_refused, 1) + 1;
         tidal__log(TIDAL_EVENT_WRITE_REFUSED, n,
                    "region %u: write refused: %s (%" PRIu64 " so far)", r->id, tidal_strerror(rv),
@@ -225,10 +225,14 @@ hide_write(tidal_region *r, uint8_t kind, tidal_entity_id user, tidal_entity_id 
     if (r == NULL) {
         return TIDAL_EINVAL;
     }
-    tidal_clock_observe(r->rt, &ts); /* the stamp is stored as given; our clock passes it */
     tidal_record rec = {.kind = kind, .user = user, .item = item, .hlc = ts};
     uint64_t lsn = 0;
-    int rv = tidal__write_local(r, NULL, &rec, 1, &lsn);
+    int rv = tidal__stamp_check(r, &rec); /* before our clock passes it */
+    if (rv != 0) {
+        return refused(r, rv);
+    }
+    tidal_clock_observe(r->rt, &ts); /* the stamp is stored as given; our clock passes it */
+    rv = tidal__write_local(r, NULL, &rec, 1, &lsn);
     if (rv == 0) {
         rv = tidal_wal_wait_durable(r->wal, lsn, r->opts.write_timeout_ms);
     }

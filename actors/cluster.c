@@ -340,6 +340,9 @@ tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region 
     if (r->opts.peer_hold_ms == 0) {
         r->opts.peer_hold_ms = TIDAL_PEER_HOLD_MS_DEFAULT;
     }
+    if (r->opts.max_skew_ns == 0) {
+        r->opts.max_skew_ns = TIDAL_HLC_SKEW_NS_DEFAULT;
+    }
     atomic_init(&r->handover_corr, tidal_hlc_wall_now(NULL));
     r->id = opts->region_id;
     if (opts->dir != NULL) {
@@ -368,7 +371,7 @@ tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region 
     char node[TIDAL_NAME_BYTES_MAX];
     snprintf(node, sizeof(node), "node-%u", r->id);
     tidal_runtime_opts ro = {.url = c->url, .name = node, .node_id = r->id, .seed = c->seed,
-                             .workers = c->workers};
+                             .workers = c->workers, .max_skew_ns = r->opts.max_skew_ns};
     if ((rv = tidal_runtime_open(&ro, &r->rt)) != 0 || (rv = recover(r)) != 0 ||
         (rv = start_actors(r)) != 0) {
         pthread_mutex_unlock(&c->lock);

@@ -308,6 +308,10 @@ int tidal__state_session_merged(tidal_region *r, const tidal_session_id *sid);
 uint64_t tidal__state_digest(tidal_region *r);
 
 /* ---- write.c: a write at its origin ---- */
+/* TIDAL_ESKEW if a client's stamp in rec (a hide's or unhide's hlc, a
+ * signal's ts_ns) is more than opts.max_skew_ns ahead of the wall clock;
+ * else 0.  Every write checks it before anything else. */
+int tidal__stamp_check(tidal_region *r, const tidal_record *rec);
 int tidal__write_local(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
                        uint64_t *lsn);
 /* Decides, under state_lock and in the same hold as the append, whether a

@@ -17,6 +17,7 @@
 
 #include "actors/internal.h"
 #include "base/time.h"
+#include "store/hlc.h"
 
 /* Answers a write with its result.  A client gone or full loses its answer
  * and times out.  Cannot fail. */
@@ -55,6 +56,18 @@ tidal__write_decode(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg, tidal
         tidal__write_reject(r, ctx, msg, TIDAL_REGION_REJECT_WRITE_DECODE, &err, rv);
     }
     return rv;
+}
+
+int
+tidal__stamp_check(tidal_region *r, const tidal_record *rec)
+{
+    uint64_t limit = tidal_hlc_wall_now(NULL) + r->opts.max_skew_ns;
+    bool client = rec->kind == TIDAL_REC_HIDE || rec->kind == TIDAL_REC_UNHIDE;
+    if ((client && rec->hlc.wall_ns > limit) ||
+        (rec->kind == TIDAL_REC_SESSION_SIGNAL && rec->ts_ns > limit)) {
+        return TIDAL_ESKEW;
+    }
+    return 0;
 }
 
 static void
@@ -124,7 +137,14 @@ write_batch(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
     tidal_hlc hmin, hmax;
     uint64_t first = 0, end_ms = 0;
     bool full;
-    int rv;
+    int rv = 0;
+    for (uint32_t i = 0; i < n && rv == 0; i++) {
+        rv = tidal__stamp_check(r, &recs[i]);
+    }
+    if (rv != 0) {
+        tidal_buf_fini(&payload);
+        return rv;
+    }
     for (;;) {
         hlc_range(r, recs, n, &hmin, &hmax);
         rv = append_apply(r, recs, n, gate, hmin, hmax, &payload, &first, &full);

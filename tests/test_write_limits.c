@@ -42,3 +42,43 @@ Test(write_limits, a_session_past_its_signal_limit_is_refused_before_the_log)
     cr_assert(repl_hidden(a, 9, 77));
     repl_close(&e);
 }
+
+/* A client's stamp from the future: further ahead than max_skew_ns it is
+ * refused before anything is written - it would win every later write, and
+ * carried on the region's clock it would have its peers refuse its
+ * messages.  Past stamps are taken; so is one within the skew. */
+Test(write_limits, stamps_too_far_ahead_are_refused)
+{
+    setenv("TIDAL_QUIET", "1", 1);
+    const uint64_t skew = 200ull * 1000 * 1000;
+    repl_env e;
+    repl_cluster(&e, "inproc", 0x12);
+    tidal_region_opts o = {.region_id = 0, .max_skew_ns = skew};
+    repl_open_opts(&e, &o);
+    tidal_region_opts o1 = {.region_id = 1, .max_skew_ns = skew};
+    repl_open_opts(&e, &o1);
+    tidal_region *a = e.r[0], *b = e.r[1];
+    tidal_hlc far = {.wall_ns = repl_now_ns() + 10 * skew};
+    TIDAL_FAIL(tidal_hide_item_with_ts(a, 1, 2, far), TIDAL_ESKEW);
+    tidal_hlc end = {.wall_ns = UINT64_MAX, .logical = UINT32_MAX};
+    TIDAL_FAIL(tidal_hide_item_with_ts(a, 1, 3, end), TIDAL_ESKEW);
+    TIDAL_FAIL(tidal_unhide_item_with_ts(a, 1, 3, end), TIDAL_ESKEW);
+    tidal_session_id s;
+    TIDAL_PASS(tidal_start_session(a, 9, NULL, &s));
+    TIDAL_FAIL(tidal_signal_in_session(a, s, "view", 1, 1.0, repl_now_ns() + 10 * skew),
+               TIDAL_ESKEW);
+    tidal_region_stats st = repl_stats(a);
+    cr_assert_eq(st.last_lsn, 1, "a refused stamp reached the log");
+    cr_assert_eq(st.writes_refused, 4);
+    cr_assert(!repl_hidden(a, 1, 2));
+    /* the clock did not move: the peer still takes what follows */
+    tidal_hlc near = {.wall_ns = repl_now_ns() + skew / 4};
+    tidal_hlc past = {.wall_ns = 5};
+    TIDAL_PASS(tidal_hide_item_with_ts(a, 1, 4, near));
+    TIDAL_PASS(tidal_hide_item_with_ts(a, 1, 5, past));
+    TIDAL_PASS(tidal_signal_in_session(a, s, "view", 1, 1.0, 7));
+    TIDAL_PASS(tidal_region_wait_applied(b, 0, 4, REPL_DEADLINE_MS));
+    cr_assert(repl_hidden(b, 1, 4) && repl_hidden(b, 1, 5));
+    cr_assert_eq(repl_signals_len(b, s), 1);
+    repl_close(&e);
+}

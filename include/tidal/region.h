@@ -132,6 +132,15 @@ typedef struct tidal_region_opts {
                                 * every LSN the log is known to have used.  Bad
                                 * bytes inside a segment still refuse the open.
                                 * false = refuse (the default) */
+    uint64_t max_skew_ns;      /* how far ahead of this region's clock a client's
+                                * stamp may be - the ts of a hide or unhide, a
+                                * signal's ts_ns, a remote write's record: further
+                                * ahead is refused with TIDAL_ESKEW and nothing is
+                                * written (a stamp from the future would win every
+                                * later write, and carried on the region's clock
+                                * it would have its peers refuse its messages).
+                                * Past stamps are always taken.  Also the tolerance
+                                * for a peer's clock.  0 = 500 ms */
 } tidal_region_opts;
 
 /* Opens a region in the cluster (recovering it from dir if given) and makes
