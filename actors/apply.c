@@ -105,10 +105,10 @@ payload_apply(tidal_region *r, const uint8_t *payload, size_t len, uint32_t coun
         tidal_record rec;
         size_t used;
         int rv = tidal_record_decode_one(payload + off, len - off, &used, &rec, NULL);
-        rv = rv != 0 ? rv : tidal__state_apply(r, &rec);
         if (rv != 0) {
-            return rv;
+            return rv; /* payload_valid decoded it: cannot happen */
         }
+        tidal__state_apply_logged(r, &rec);
         off += used;
     }
     return 0;

@@ -175,6 +175,7 @@ tidal_region_stats_get(tidal_region *r, tidal_region_stats *out)
     out->room_waits = atomic_load(&r->st_room_waits);
     out->peers_let_go = atomic_load(&r->st_let_go);
     out->writes_refused = atomic_load(&r->st_refused);
+    out->records_skipped = atomic_load(&r->st_apply_skipped);
     for (uint32_t i = 0; i < TIDAL_REGIONS_MAX; i++) {
         out->applied_lsn[i] = atomic_load(&r->st_applied_lsn[i]);
         out->acked_lsn[i] = atomic_load(&r->st_acked[i]);

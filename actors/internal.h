@@ -174,6 +174,7 @@ struct tidal__ship {
 struct tidal__region_state {
     pthread_mutex_t lock;
     tidal_sigtypes *types;
+    uint32_t types_brought; /* types this region's own writes brought in (limits.h) */
     tidal_signals *signals;
     tidal_sessions *sessions;
     tidal_hardneg *hardneg;
@@ -264,7 +265,7 @@ struct tidal_region {
     /* counters */
     atomic_uint_least64_t st_writes, st_shipped, st_shipped_at_sync, st_applied, st_dup_batches,
         st_held, st_acks, st_seqno_dups, st_rounds, st_rentries, st_rbytes, st_room_waits,
-        st_let_go, st_refused;
+        st_let_go, st_refused, st_apply_skipped;
     atomic_uint_least64_t st_acked[TIDAL_REGIONS_MAX];
     atomic_uint_least64_t st_applied_lsn[TIDAL_REGIONS_MAX];
     atomic_uint_least64_t st_rejected[TIDAL_REGION_REJECT_COUNT]; /* reject.c */
@@ -303,6 +304,12 @@ tidal__tick_after(tidal_ctx *ctx, uint32_t ms)
 int tidal__state_open(tidal_region *r);
 void tidal__state_close(tidal_region *r);
 int tidal__state_apply(tidal_region *r, const tidal_record *rec);
+/* Applies a record that is in a log already (a peer's batch, recovery, an
+ * origin's own write after its append): total.  Out of memory aborts the
+ * process (the restart replays the log); any other failure is a broken
+ * rule - reported, counted and skipped rather than stalling every record
+ * behind it.  Caller holds state_lock.  Cannot fail. */
+void tidal__state_apply_logged(tidal_region *r, const tidal_record *rec);
 int tidal__state_fill_signal(tidal_region *r, tidal_record *rec);
 int tidal__state_session_merged(tidal_region *r, const tidal_session_id *sid);
 uint64_t tidal__state_digest(tidal_region *r);

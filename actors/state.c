@@ -18,11 +18,14 @@
  * and apply at once (a home's own HOME record must stop its writes at once,
  * or it would assign seqnos its successor also assigns).
  */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "actors/internal.h"
 #include "base/hash.h"
+#include "base/log.h"
 
 int
 tidal__state_open(tidal_region *r)
@@ -274,6 +277,9 @@ tidal__state_apply(tidal_region *r, const tidal_record *rec)
         return rv != 0 ? rv : drain(r, rec->sid);
     case TIDAL_REC_SESSION_SIGNAL: {
         uint16_t type;
+        if (rec->region == r->id && tidal_sigtypes_find(r->state.types, rec->type, &type) != 0) {
+            r->state.types_brought++; /* recovery replaying our own log */
+        }
         if ((rv = tidal_sigtypes_intern(r->state.types, rec->type, &type)) != 0 ||
             (rv = tidal_signals_observe(r->state.signals, rec->item, type, rec->region, rec->ts_ns,
                                         rec->p_minute, rec->p_hour)) != 0) {
@@ -300,6 +306,31 @@ tidal__state_apply(tidal_region *r, const tidal_record *rec)
     return rv != 0 ? rv : drain(r, rec->sid);
 }
 
+void
+tidal__state_apply_logged(tidal_region *r, const tidal_record *rec)
+{
+    int rv = tidal__state_apply(r, rec);
+    if (rv == 0) {
+        return;
+    }
+    if (rv == TIDAL_ENOMEM) {
+        /* half a batch applied cannot be undone, nor the record skipped
+         * (the next one may need it): stop, and let the restart rebuild
+         * the state from the log */
+        fprintf(stderr, "tidal: region %u: out of memory applying a logged record (kind %u); "
+                        "aborting: a restart recovers from the log\n",
+                r->id, rec->kind);
+        abort();
+    }
+    /* a rule that should have made this total did not: skipping it keeps
+     * the region and everything behind it going, and says so */
+    uint64_t n = atomic_fetch_add(&r->st_apply_skipped, 1) + 1;
+    tidal__log(TIDAL_EVENT_LOG_REFUSED, n,
+               "region %u: a logged record (kind %u) could not be applied: %s; skipped "
+               "(%" PRIu64 " so far)",
+               r->id, rec->kind, tidal_errname(rv), n);
+}
+
 /* A reconciliation merged a session: its HWM and held writes catch up.
  * Caller holds state_lock. */
 int
@@ -318,7 +349,15 @@ tidal__state_fill_signal(tidal_region *r, tidal_record *rec)
 {
     uint16_t type;
     uint64_t pm = 0, ph = 0;
-    int rv = tidal_sigtypes_intern(r->state.types, rec->type, &type);
+    /* the origin's bounds, below the tables' own: what peers apply stays
+     * within those (limits.h), so they never refuse it */
+    int rv = 0;
+    if (tidal_sigtypes_find(r->state.types, rec->type, &type) != 0) {
+        rv = r->state.types_brought < TIDAL_SIGTYPES_ORIGIN_MAX ? 0 : TIDAL_ELIMIT;
+        rv = rv != 0 ? rv : tidal_sigtypes_intern(r->state.types, rec->type, &type);
+        r->state.types_brought += rv == 0;
+    }
+    rv = rv != 0 ? rv : tidal_signals_room(r->state.signals, rec->item, type, rec->ts_ns);
     if (rv == 0) {
         rv =
             tidal_signals_component(r->state.signals, rec->item, type, r->id, rec->ts_ns, &pm, &ph);

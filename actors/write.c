@@ -112,7 +112,8 @@ append_apply(tidal_region *r, tidal_record *recs, uint32_t n, tidal__write_gate 
         *full = rv == TIDAL_EFULL;
     }
     for (uint32_t i = 0; i < n && rv == 0; i++) {
-        rv = tidal__state_apply(r, &recs[i]);
+        /* logged: checked before the append (the gate, fill_signal) */
+        tidal__state_apply_logged(r, &recs[i]);
     }
     if (rv != 0 && gated) {
         TIDAL_IGNORE(gate(r, &recs[0], true));

@@ -96,7 +96,13 @@ tidal_sessions_start(tidal_sessions *t, const tidal_session_id *id, tidal_entity
         return TIDAL_EINVAL;
     }
     if ((s = find(t, id)) != NULL) {
-        return s->user == user ? 0 : TIDAL_EEXIST;
+        int c = tidal_hlc_compare(stamp, &s->started);
+        if (c < 0 || (c == 0 && user < s->user)) {
+            s->user = user;
+            s->started = *stamp;
+        }
+        (void)tidal__sess_merge_home(s, home, 1, stamp); /* a start's handover seqno */
+        return 0;
     }
     if ((rv = tidal_hmap_upsert(&t->map, id, (void **)&s, &created)) != 0) {
         return rv;

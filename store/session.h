@@ -94,10 +94,16 @@ int tidal_sessions_open(tidal_sigtypes *types, tidal_sessions **out)
 /* Frees the table and every session.  Accepts NULL. */
 void tidal_sessions_close(tidal_sessions *t);
 
-/* Starts session id for user at home, stamped stamp.  Idempotent: if the
- * session exists for the same user nothing changes (0).  TIDAL_EINVAL for the
- * zero id or a bad region, TIDAL_EEXIST if it exists for another user,
- * TIDAL_ENOMEM; on error nothing is changed. */
+/* Starts session id for user at home, stamped stamp.  A start of a session
+ * that exists merges, so that applying a logged start never fails and every
+ * region ends alike whatever order starts arrive in: the start with the
+ * smaller (stamp, user) names the user and the start stamp, and the home is
+ * last-writer-wins by (stamp, region) with every HOME record - a replayed
+ * start changes nothing.  (Two starts of one id differ only if two origins
+ * drew the same random 128-bit id, or a peer is broken: the origin itself
+ * never logs a start of a session it knows, actors/session.c.)
+ * TIDAL_EINVAL for the zero id or a bad region, TIDAL_ENOMEM; on error
+ * nothing is changed. */
 int tidal_sessions_start(tidal_sessions *t, const tidal_session_id *id, tidal_entity_id user,
                          tidal_region_id home, const tidal_hlc *stamp)
     __attribute__((warn_unused_result));

@@ -264,6 +264,24 @@ tidal_signals_observe(tidal_signals *s, tidal_entity_id item, uint16_t type, tid
 }
 
 int
+tidal_signals_room(const tidal_signals *s, tidal_entity_id item, uint16_t type, uint64_t ts_ns)
+{
+    tidal__sig_key key = {.item = item, .type = type};
+    const tidal__sig_slot *slot = tidal_hmap_find(&s->map, &key);
+    uint32_t m = (uint32_t)(ts_ns / TIDAL_SIGNALS_MINUTE_NS);
+    uint32_t h = (uint32_t)(ts_ns / TIDAL_SIGNALS_HOUR_NS);
+    if (slot == NULL) {
+        return 0; /* two buckets */
+    }
+    size_t used = (size_t)slot->nmin + slot->nhour;
+    size_t mi = tidal__sig_lower_bound(slot->b, 0, slot->nmin, m);
+    size_t hi = tidal__sig_lower_bound(slot->b, slot->nmin, used, h);
+    size_t need = used + (mi == slot->nmin || slot->b[mi].tag != m) +
+                  (hi == used || slot->b[hi].tag != h);
+    return need <= TIDAL_SIGNALS_BUCKETS_ORIGIN_MAX ? 0 : TIDAL_ELIMIT;
+}
+
+int
 tidal_signals_component(const tidal_signals *s, tidal_entity_id item, uint16_t type,
                         tidal_region_id region, uint64_t ts_ns, uint64_t *p_minute,
                         uint64_t *p_hour)

@@ -97,6 +97,12 @@ int tidal_signals_observe(tidal_signals *s, tidal_entity_id item, uint16_t type,
                           tidal_region_id region, uint64_t ts_ns, uint64_t p_minute,
                           uint64_t p_hour) __attribute__((warn_unused_result));
 
+/* At a signal's origin, before the log: 0 if observing a signal of (item,
+ * type) at ts_ns keeps the pair within TIDAL_SIGNALS_BUCKETS_ORIGIN_MAX
+ * buckets (limits.h), else TIDAL_ELIMIT.  Changes nothing. */
+int tidal_signals_room(const tidal_signals *s, tidal_entity_id item, uint16_t type,
+                       uint64_t ts_ns) __attribute__((warn_unused_result));
+
 /* *p_minute, *p_hour = region's P components of the minute and hour buckets
  * of ts_ns for (item, type); 0 where there is nothing.  TIDAL_EINVAL for a bad
  * region (outputs untouched). */

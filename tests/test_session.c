@@ -98,18 +98,17 @@ Test(session, ids_are_random_nonzero_and_ordered)
     cr_assert_eq(tidal_session_id_compare(&x, &x), 0);
 }
 
-Test(session, start_is_idempotent_for_the_same_user)
+Test(session, a_repeated_start_changes_nothing)
 {
     fixture f;
     tidal_session_id id = {7, 7}, zero = {0, 0};
-    tidal_hlc ts = stamp(T0, 0, 1), later = stamp(T0 + 5, 0, 2);
+    tidal_hlc ts = stamp(T0, 0, 1);
     tidal_session_state info;
 
     fx_open(&f);
     TIDAL_FAIL(tidal_sessions_get(f.t, &id, &info), TIDAL_ENOENT);
     TIDAL_PASS(tidal_sessions_start(f.t, &id, 42, 1, &ts));
-    TIDAL_PASS(tidal_sessions_start(f.t, &id, 42, 3, &later));
-    TIDAL_FAIL(tidal_sessions_start(f.t, &id, 43, 1, &ts), TIDAL_EEXIST);
+    TIDAL_PASS(tidal_sessions_start(f.t, &id, 42, 1, &ts));
     TIDAL_FAIL(tidal_sessions_start(f.t, &zero, 42, 1, &ts), TIDAL_EINVAL);
     tidal_session_id other = {7, 8};
     TIDAL_FAIL(tidal_sessions_start(f.t, &other, 42, TIDAL_REGIONS_MAX, &ts), TIDAL_EINVAL);
@@ -122,6 +121,35 @@ Test(session, start_is_idempotent_for_the_same_user)
     cr_assert_eq(info.signals, 0);
     cr_assert_eq(tidal_sessions_count(f.t), 1);
     fx_close(&f);
+}
+
+/* Two different starts of one id (two origins that drew it): never refused
+ * (applying a logged record cannot fail), and merged alike in any order -
+ * the smaller (stamp, user) names the user, the home is last-writer-wins. */
+Test(session, conflicting_starts_merge_alike_in_any_order)
+{
+    tidal_session_id id = {7, 7};
+    struct {
+        tidal_entity_id user;
+        tidal_region_id home;
+        tidal_hlc at;
+    } starts[3] = {{42, 1, stamp(T0, 0, 1)}, {43, 3, stamp(T0 + 5, 0, 3)}, {41, 2, stamp(T0, 0, 1)}};
+    int orders[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+    for (int o = 0; o < 6; o++) {
+        fixture f;
+        fx_open(&f);
+        for (int k = 0; k < 3; k++) {
+            int i = orders[o][k];
+            TIDAL_PASS(tidal_sessions_start(f.t, &id, starts[i].user, starts[i].home, &starts[i].at));
+        }
+        tidal_session_state info;
+        TIDAL_PASS(tidal_sessions_get(f.t, &id, &info));
+        cr_assert_eq(info.user, 41, "order %d: user %llu", o, (unsigned long long)info.user);
+        cr_assert_eq(tidal_hlc_compare(&info.started, &starts[0].at), 0);
+        cr_assert_eq(info.home, 3, "order %d: home %u", o, info.home);
+        cr_assert_eq(tidal_hlc_compare(&info.home_stamp, &starts[1].at), 0);
+        fx_close(&f);
+    }
 }
 
 Test(session, signals_stay_sorted_by_seqno)

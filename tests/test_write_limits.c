@@ -82,3 +82,42 @@ Test(write_limits, stamps_too_far_ahead_are_refused)
     cr_assert_eq(repl_signals_len(b, s), 1);
     repl_close(&e);
 }
+
+/* Types: each region brings in at most TIDAL_SIGTYPES_ORIGIN_MAX of its own,
+ * refused at the origin before the log past that; the types a region
+ * learns from its peers do not count against it, and every peer applies
+ * the union (limits.h: it always fits), so nothing stalls. */
+Test(write_limits, each_region_brings_in_its_own_types_and_peers_take_the_union)
+{
+    setenv("TIDAL_QUIET", "1", 1);
+    repl_env e;
+    repl_cluster(&e, "inproc", 0x13);
+    repl_open_ephemeral(&e, 2);
+    tidal_region *a = e.r[0], *b = e.r[1];
+    tidal_session_id s[2];
+    uint64_t ts = repl_now_ns();
+    char type[32];
+    for (int r = 0; r < 2; r++) {
+        TIDAL_PASS(tidal_start_session(e.r[r], 9 + r, NULL, &s[r]));
+        for (unsigned i = 0; i < TIDAL_SIGTYPES_ORIGIN_MAX; i++) {
+            snprintf(type, sizeof(type), "%c%u", 'a' + r, i);
+            TIDAL_PASS(tidal_signal_in_session(e.r[r], s[r], type, 5, 1.0, ts));
+        }
+        TIDAL_PASS(tidal_region_wait_applied(e.r[1 - r], (tidal_region_id)r,
+                                             repl_stats(e.r[r]).last_lsn, REPL_DEADLINE_MS));
+        uint64_t last = repl_stats(e.r[r]).last_lsn;
+        snprintf(type, sizeof(type), "%c-one-more", 'a' + r);
+        TIDAL_FAIL(tidal_signal_in_session(e.r[r], s[r], type, 5, 1.0, ts), TIDAL_ELIMIT);
+        cr_assert_eq(repl_stats(e.r[r]).last_lsn, last, "a refused type reached the log");
+        /* a type it knows, its own or a peer's, is still taken */
+        TIDAL_PASS(tidal_signal_in_session(e.r[r], s[r], "a0", 5, 1.0, ts));
+    }
+    TIDAL_PASS(tidal_region_wait_applied(b, 0, repl_stats(a).last_lsn, REPL_DEADLINE_MS));
+    TIDAL_PASS(tidal_region_wait_applied(a, 1, repl_stats(b).last_lsn, REPL_DEADLINE_MS));
+    cr_assert(repl_digests_equal(e.r, 2));
+    snprintf(type, sizeof(type), "b%u", TIDAL_SIGTYPES_ORIGIN_MAX - 1);
+    cr_assert_eq(repl_count(a, 5, type), 1);
+    cr_assert_eq(repl_count(b, 5, "a0"), 3);
+    cr_assert_eq(repl_stats(a).records_skipped + repl_stats(b).records_skipped, 0);
+    repl_close(&e);
+}

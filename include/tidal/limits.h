@@ -128,18 +128,32 @@
 /* Signal types: a name's bytes on the wire (no NUL), the same in a table
  * (NUL included), and distinct types in one region.  Types come from the
  * schema, so a few dozen is typical; the bound stops a stream of junk names
- * from growing the table without end. */
+ * from growing the table without end.
+ *
+ * A region's table holds the types of every region, and a peer's batch is
+ * never refused (apply is total: a refusal would stall everything behind
+ * it), so the limit a write meets is its origin's: a signal of a type the
+ * region does not know is refused at its origin, before the log, once that
+ * region has brought in TIDAL_SIGTYPES_ORIGIN_MAX types of its own.  No
+ * table then holds more than TIDAL_SIGTYPES_MAX: every type was brought in
+ * by some region. */
 #define TIDAL_SIGNAL_TYPE_BYTES_MAX 31u
 #define TIDAL_SIGTYPE_NAME_BYTES_MAX 32u
-#define TIDAL_SIGTYPES_MAX 1024u
+#define TIDAL_SIGTYPES_MAX 4096u
+#define TIDAL_SIGTYPES_ORIGIN_MAX (TIDAL_SIGTYPES_MAX / TIDAL_REGIONS_MAX)
 
 /* Signals in one session.  An agent session is minutes to hours of activity;
  * 65536 signals (2 MiB) bounds what one session can make a region hold. */
 #define TIDAL_SESSION_SIGNALS_MAX 65536u
 
 /* Buckets (minute and hour together) of one (item, type).  Expired state
- * needs 228; the rest is room for callers that expire lazily. */
+ * needs 228; the rest is room for callers that expire lazily.  As with
+ * types, a signal is refused at its origin, before the log, if it would
+ * take the origin past TIDAL_SIGNALS_BUCKETS_ORIGIN_MAX buckets, so that
+ * the union a replica applies stays under TIDAL_SIGNALS_BUCKETS_MAX (every
+ * region expires on the same clock-driven rule, store/signals.h). */
 #define TIDAL_SIGNALS_BUCKETS_MAX 65535u
+#define TIDAL_SIGNALS_BUCKETS_ORIGIN_MAX (TIDAL_SIGNALS_BUCKETS_MAX / TIDAL_REGIONS_MAX)
 
 /* Idempotency keys remembered by one region: 16 Mi keys, ~1 GiB. */
 #define TIDAL_IDEM_KEYS_MAX (1u << 24)
@@ -191,6 +205,12 @@ _Static_assert(TIDAL_SIGNAL_TYPE_BYTES_MAX + 1u == TIDAL_SIGTYPE_NAME_BYTES_MAX,
                "a type name from the wire fits a table's name with its NUL");
 _Static_assert(TIDAL_SIGTYPES_MAX <= 65535u, "signal type ids are 16 bits, 0 unused");
 _Static_assert(TIDAL_SIGNALS_BUCKETS_MAX <= 65535u, "bucket counts are 16 bits");
+_Static_assert(TIDAL_SIGTYPES_ORIGIN_MAX * TIDAL_REGIONS_MAX <= TIDAL_SIGTYPES_MAX,
+               "the union of every origin's types fits a table");
+_Static_assert(TIDAL_SIGTYPES_ORIGIN_MAX >= 64u, "room for a schema's types at each origin");
+_Static_assert(TIDAL_SIGNALS_BUCKETS_ORIGIN_MAX * TIDAL_REGIONS_MAX <= TIDAL_SIGNALS_BUCKETS_MAX,
+               "the union of every origin's buckets fits a slot");
+_Static_assert(TIDAL_SIGNALS_BUCKETS_ORIGIN_MAX >= 228u, "an origin holds its unexpired buckets");
 _Static_assert(TIDAL_SHIP_WINDOW_LSNS + 1u <= TIDAL_HELD_BATCHES_MAX,
                "a window of one-LSN batches, and the one that starts at its edge, fit");
 _Static_assert(TIDAL_HANDOVER_QUEUE_MAX <= TIDAL_MAILBOX_ENVELOPES_DEFAULT,

@@ -381,6 +381,8 @@ typedef struct tidal_region_stats {
     uint64_t lost_last_lsn;       /* of this region's own log that were lost (0: none; */
     uint64_t lost_lsns;           /* the operator log lists each range), and how many */
     uint32_t logs_salvaged;       /* logs (its own, copies of peers') opened with a loss */
+    uint64_t records_skipped;     /* logged records no rule could apply (a bug: never
+                                   * expected; each goes to the operator log) */
 } tidal_region_stats;
 
 TIDAL_API void tidal_region_stats_get(tidal_region *r, tidal_region_stats *out);
