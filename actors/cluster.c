@@ -30,9 +30,12 @@ check_transport(const tidal_cluster_opts *o)
 {
     const char *u = o->url;
     if (strncmp(u, "tls+tcp://", 10) == 0) {
-        tidal__log(TIDAL_EVENT_INPUT_REJECTED, 1,
-                   "cluster %s: tls+tcp:// with pinned certificates is not built yet", u);
-        return TIDAL_ENOTSUP;
+        if (o->tls_dir == NULL || strlen(o->tls_dir) + 32 >= sizeof(((tidal_cluster *)0)->tls_dir)) {
+            tidal__log(TIDAL_EVENT_INPUT_REJECTED, 1,
+                       "cluster %s: tls+tcp:// needs tls_dir, the regions' certificates", u);
+            return TIDAL_EINVAL;
+        }
+        return 0;
     }
     if (strncmp(u, "tcp://", 6) == 0 && !o->plaintext) {
         tidal__log(TIDAL_EVENT_INPUT_REJECTED, 1,
@@ -88,6 +91,9 @@ tidal_cluster_open(const tidal_cluster_opts *opts, tidal_cluster **out)
     }
     c->seed = opts->seed;
     c->workers = opts->workers;
+    if (opts->tls_dir != NULL) {
+        snprintf(c->tls_dir, sizeof(c->tls_dir), "%s", opts->tls_dir);
+    }
     pthread_mutex_init(&c->lock, NULL);
     *out = c;
     return 0;
@@ -233,6 +239,27 @@ start_actors(tidal_region *r)
 
 static const char *const actor_kinds[3] = {"region", "shipper", "reconciler"};
 
+/* Region `self`'s TLS identity trusting region `other` (region.h): paths
+ * into bufs, NULL opts unless the cluster is tls+tcp://. */
+struct tls_paths {
+    char key[256], peer[256], name[32];
+    tidal_tls_opts opts;
+};
+
+static const tidal_tls_opts *
+tls_for(const tidal_cluster *c, tidal_region_id self, tidal_region_id other, struct tls_paths *p)
+{
+    if (c->tls_dir[0] == '\0') {
+        return NULL;
+    }
+    snprintf(p->key, sizeof(p->key), "%s/region-%u.pem", c->tls_dir, self);
+    snprintf(p->peer, sizeof(p->peer), "%s/region-%u.crt", c->tls_dir, other);
+    snprintf(p->name, sizeof(p->name), "region-%u", other);
+    p->opts = (tidal_tls_opts){.cert_key_file = p->key, .peer_cert_file = p->peer,
+                               .server_name = p->name};
+    return &p->opts;
+}
+
 /* Has r listen for peer p on its region actor, shipper and reconciler (each
  * once: a region that comes back finds its URLs unchanged).  Caller holds
  * c->lock. */
@@ -246,14 +273,30 @@ listen_for(tidal_region *r, tidal_region_id p)
         char name[TIDAL_NAME_BYTES_MAX];
         snprintf(name, sizeof(name), "%s-%u", actor_kinds[k], r->id);
         tidal_actor a;
+        struct tls_paths tp;
         int rv = tidal_lookup(r->rt, name, &a);
         if (rv != 0 || (rv = tidal_listen_peer(r->rt, a, TIDAL__PEER_TAG(p), NULL,
+                                                tls_for(r->cluster, r->id, p, &tp),
                                                 r->listen_url[p][k])) != 0) {
             return rv;
         }
         r->listening[p] |= (uint8_t)(1u << k);
     }
     return 0;
+}
+
+/* Over tls+tcp://: what r's links to q's listeners for r present and trust
+ * (q's certificate alone). */
+static int
+trust_links(tidal_region *r, const tidal_region *q)
+{
+    struct tls_paths tp;
+    const tidal_tls_opts *t = tls_for(r->cluster, r->id, q->id, &tp);
+    int rv = 0;
+    for (int k = 0; k < 3 && t != NULL && rv == 0; k++) {
+        rv = tidal_runtime_tls_dial(r->rt, q->listen_url[r->id][k], t);
+    }
+    return rv;
 }
 
 /* What peer p must know of r: the URLs r listens at for p. */
@@ -283,6 +326,12 @@ introduce(tidal_cluster *c, tidal_region *r)
             tidal__log(TIDAL_EVENT_PEER_REJECTED, 1,
                        "regions %u and %u cannot listen for each other (%s): not peers",
                        r->id, q->id, tidal_errname(rv));
+            continue;
+        }
+        if ((rv = trust_links(r, q)) != 0 || (rv = trust_links(q, r)) != 0) {
+            tidal__log(TIDAL_EVENT_PEER_REJECTED, 1,
+                       "regions %u and %u cannot dial each other (%s): not peers", r->id,
+                       q->id, tidal_errname(rv));
             continue;
         }
         tidal_msg_peer me, them;
@@ -370,8 +419,10 @@ tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region 
     }
     char node[TIDAL_NAME_BYTES_MAX];
     snprintf(node, sizeof(node), "node-%u", r->id);
+    struct tls_paths own;
     tidal_runtime_opts ro = {.url = c->url, .name = node, .node_id = r->id, .seed = c->seed,
-                             .workers = c->workers, .max_skew_ns = r->opts.max_skew_ns};
+                             .workers = c->workers, .max_skew_ns = r->opts.max_skew_ns,
+                             .tls = tls_for(c, r->id, r->id, &own)};
     if ((rv = tidal_runtime_open(&ro, &r->rt)) != 0 || (rv = recover(r)) != 0 ||
         (rv = start_actors(r)) != 0) {
         pthread_mutex_unlock(&c->lock);

@@ -278,6 +278,7 @@ struct tidal_cluster {
     char url[TIDAL_URL_BYTES_MAX];
     uint64_t seed;
     uint32_t workers;
+    char tls_dir[224]; /* "" unless tls+tcp:// (region.h) */
     tidal_region *regions[TIDAL_REGIONS_MAX];
 };
 

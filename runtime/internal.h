@@ -275,11 +275,23 @@ struct tidal_ctx {
 struct tidal__timer;
 struct tidal__fault;
 struct tidal__ask;
+struct tidal__tls_dial;
+
+/* A TLS identity (tls.c): this side's certificate and key (one PEM file),
+ * the one certificate it trusts for the other side, the name it expects
+ * the listener's certificate to carry.  Owned copies of the caller's paths. */
+struct tidal__tls {
+    char *cert_key;
+    char *peer_cert;
+    char *server_name;
+};
 
 struct tidal_runtime {
     uint64_t uid;        /* random: in the frames it sends to other runtimes */
     uint64_t self_token; /* random, never sent anywhere but to this runtime's own
                             sockets: a frame carrying it comes from us (TIDAL_VIA_SELF) */
+    struct tidal__tls tls; /* its own identity over tls+tcp:// (none: cert_key NULL) */
+    struct tidal__tls_dial *tls_dials; /* links_lock: what a link to a URL trusts */
     char url[TIDAL_URL_BYTES_MAX];
     char name[TIDAL_NAME_BYTES_MAX];
     uint32_t name_len;
@@ -425,6 +437,13 @@ int tidal__listen_notify(struct tidal__actor *act);
 void tidal__resolve_url(nng_listener l, const char *url, char *out, size_t cap);
 uint16_t tidal__via_of_pipe_locked(struct tidal__actor *act, nng_msg *msg);
 void tidal__listen_free(struct tidal__actor *act);
+/* tls.c: TLS over tls+tcp:// with pinned identities */
+bool tidal__is_tls(const char *url);
+int tidal__tls_copy(struct tidal__tls *t, const tidal_tls_opts *o);
+void tidal__tls_fini(struct tidal__tls *t);
+int tidal__tls_listener(tidal_runtime *rt, nng_listener l, const struct tidal__tls *peer);
+int tidal__tls_dialer(tidal_runtime *rt, nng_dialer d, const char *url, bool self);
+void tidal__tls_free_all(tidal_runtime *rt);
 
 /* ---- link.c ---- */
 struct tidal__link *tidal__link_get(tidal_runtime *rt, const char *url, bool self, int *rv);

@@ -60,8 +60,18 @@ link_open(tidal_runtime *rt, struct tidal__link *l, const char *url)
         goto fail_aio;
     }
     nng_aio_set_timeout(l->now_aio, NNG_DURATION_ZERO);
-    if ((rv = nng_dialer_create(&l->dialer, l->sock, url)) != 0 ||
-        (rv = nng_dialer_start(l->dialer, NNG_FLAG_NONBLOCK)) != 0) {
+    if ((rv = nng_dialer_create(&l->dialer, l->sock, url)) != 0) {
+        goto fail_now_aio;
+    }
+    if (tidal__is_tls(url) && (rv = tidal__tls_dialer(rt, l->dialer, url, l->self)) != 0) {
+        nng_aio_free(l->now_aio);
+        nng_aio_free(l->tx_aio);
+        nng_close(l->sock);
+        free(l->full);
+        free(l->full_n_env);
+        return rv;
+    }
+    if ((rv = nng_dialer_start(l->dialer, NNG_FLAG_NONBLOCK)) != 0) {
         goto fail_now_aio;
     }
     pthread_mutex_init(&l->lock, NULL);
@@ -132,6 +142,7 @@ tidal__link_get(tidal_runtime *rt, const char *url, bool self, int *rv)
         *rv = TIDAL_ENOMEM;
         goto done;
     }
+    l->self = self; /* link_open picks a TLS configuration by it */
     if ((*rv = link_open(rt, l, url)) != 0) {
         free(l);
         l = NULL;

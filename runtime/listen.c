@@ -197,7 +197,7 @@ remove_entry(struct tidal__actor *act, uint16_t tag)
 
 int
 tidal_listen_peer(tidal_runtime *rt, tidal_actor actor, uint16_t peer, const char *url,
-                  char url_out[TIDAL_URL_BYTES_MAX])
+                  const tidal_tls_opts *tls, char url_out[TIDAL_URL_BYTES_MAX])
 {
     if (rt == NULL || url_out == NULL || peer == TIDAL_VIA_PUBLIC || peer > TIDAL_VIA_PEER_MAX ||
         (url != NULL && (url[0] == '\0' || strlen(url) >= TIDAL_URL_BYTES_MAX))) {
@@ -224,6 +224,17 @@ tidal_listen_peer(tidal_runtime *rt, tidal_actor actor, uint16_t peer, const cha
     }
     if (strncmp(u, "ipc://", 6) == 0) {
         (void)nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0600);
+    }
+    if (tidal__is_tls(u)) {
+        struct tidal__tls t;
+        if ((rv = tidal__tls_copy(&t, tls)) == 0) {
+            rv = tidal__tls_listener(rt, l, &t);
+            tidal__tls_fini(&t);
+        }
+        if (rv != 0) {
+            (void)nng_listener_close(l);
+            goto done;
+        }
     }
     if ((rv = add_entry(act, l, peer)) != 0) {
         (void)nng_listener_close(l);

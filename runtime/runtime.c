@@ -36,7 +36,7 @@ url_scheme_ok(const char *url)
 {
     return strncmp(url, "inproc://", 9) == 0 || strncmp(url, "ipc://", 6) == 0 ||
            strncmp(url, "tcp://", 6) == 0 || strncmp(url, "tcp4://", 7) == 0 ||
-           strncmp(url, "tcp6://", 7) == 0;
+           strncmp(url, "tcp6://", 7) == 0 || strncmp(url, "tls+tcp://", 10) == 0;
 }
 
 static int
@@ -51,6 +51,9 @@ check_opts(const tidal_runtime_opts *o)
     }
     if (o->workers > TIDAL_WORKERS_MAX) {
         return TIDAL_EINVAL;
+    }
+    if (o->url != NULL && tidal__is_tls(o->url) && o->tls == NULL) {
+        return TIDAL_EINVAL; /* its listeners would have no certificate */
     }
     return 0;
 }
@@ -83,6 +86,10 @@ tidal_runtime_open(const tidal_runtime_opts *opts, tidal_runtime **out)
     if (rt == NULL) {
         return TIDAL_ENOMEM;
     }
+    if (opts->tls != NULL && (rv = tidal__tls_copy(&rt->tls, opts->tls)) != 0) {
+        free(rt);
+        return rv;
+    }
     rt->uid = tidal__random_id();
     do {
         rt->self_token = tidal__random_id();
@@ -90,7 +97,8 @@ tidal_runtime_open(const tidal_runtime_opts *opts, tidal_runtime **out)
     if (opts->url != NULL) {
         snprintf(rt->url, sizeof(rt->url), "%s", opts->url);
         size_t n = strlen(rt->url);
-        if (n > 0 && rt->url[n - 1] == '/' && strncmp(rt->url, "tcp", 3) != 0) {
+        if (n > 0 && rt->url[n - 1] == '/' && strncmp(rt->url, "tcp", 3) != 0 &&
+            !tidal__is_tls(rt->url)) {
             rt->url[n - 1] = '\0';
         }
     } else {
@@ -143,6 +151,7 @@ fail_fault:
     tidal__fault_fini(rt);
 fail_locks:
     runtime_free_locks(rt);
+    tidal__tls_free_all(rt);
     free(rt);
     return rv;
 }
@@ -178,6 +187,7 @@ tidal_runtime_close(tidal_runtime *rt)
     tidal__timers_free(rt);
     tidal__fault_fini(rt);
     runtime_free_locks(rt);
+    tidal__tls_free_all(rt);
     free(rt);
     return rv;
 }

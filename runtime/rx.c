@@ -365,6 +365,11 @@ tidal__rx_listen(struct tidal__actor *act, const char *url)
     if (strncmp(url, "ipc://", 6) == 0) {
         (void)nng_listener_set_int(act->listener, NNG_OPT_IPC_PERMISSIONS, 0600);
     }
+    if (tidal__is_tls(url) && (rv = tidal__tls_listener(act->rt, act->listener, NULL)) != 0) {
+        nng_close(act->sock);
+        act->rx_closed = true;
+        return rv;
+    }
     if ((rv = nng_listener_start(act->listener, 0)) != 0) {
         goto fail_socket;
     }

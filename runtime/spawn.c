@@ -36,13 +36,13 @@ name_ok(const char *name, bool internal)
 }
 
 /* The URL an actor listens at when spawn gave none: the base URL plus the
- * name, or for tcp the base host with a port the OS picks. */
+ * name, or for tcp (and tls+tcp) the base host with a port the OS picks. */
 static int
 derive_url(const tidal_runtime *rt, const char *name, char *out, size_t cap)
 {
     const char *base = rt->url;
     int n;
-    if (strncmp(base, "tcp", 3) == 0) {
+    if (strncmp(base, "tcp", 3) == 0 || tidal__is_tls(base)) {
         const char *host = strstr(base, "://") + 3;
         const char *end = host[0] == '[' ? strchr(host, ']') : strchr(host, ':');
         size_t hlen = end == NULL ? strlen(host) : (size_t)(end - host) + (host[0] == '[');

@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include "test_actor_helpers.h"
+#include "tls_helpers.h"
 
 #include <nng/protocol/pipeline0/pull.h>
+#include <nng/supplemental/tls/tls.h>
 
 TIDAL_SUITE(listen);
 
@@ -83,7 +85,7 @@ public_and_peer(const char *scheme)
     tidal_actor rec = spawn_via_rec(a, &v);
     tidal_addr pub = addr_of(a, rec);
     char peer_url[TIDAL_URL_BYTES_MAX];
-    TIDAL_PASS(tidal_listen_peer(a, rec, 7, NULL, peer_url));
+    TIDAL_PASS(tidal_listen_peer(a, rec, 7, NULL, NULL, peer_url));
     cr_assert_str_neq(peer_url, pub.url);
     if (strcmp(scheme, "tcp") == 0) {
         cr_assert(strstr(peer_url, ":0") == NULL || peer_url[strlen(peer_url) - 1] != '0',
@@ -96,7 +98,7 @@ public_and_peer(const char *scheme)
     cr_assert_eq(via_of_send(a, pub.url, &v), TIDAL_VIA_SELF);
     /* a second peer listener keeps the two apart */
     char other[TIDAL_URL_BYTES_MAX];
-    TIDAL_PASS(tidal_listen_peer(a, rec, 9, NULL, other));
+    TIDAL_PASS(tidal_listen_peer(a, rec, 9, NULL, NULL, other));
     cr_assert_eq(via_of_send(b, other, &v), 9u);
     cr_assert_eq(via_of_send(b, peer_url, &v), 7u);
     rt_close_pair(a, b);
@@ -154,26 +156,26 @@ Test(listen, bad_calls_are_refused)
     via_log v = {0};
     tidal_actor rec = spawn_via_rec(a, &v);
     char u[TIDAL_URL_BYTES_MAX];
-    TIDAL_FAIL(tidal_listen_peer(a, rec, TIDAL_VIA_PUBLIC, NULL, u), TIDAL_EINVAL);
-    TIDAL_FAIL(tidal_listen_peer(a, rec, TIDAL_VIA_PEER_MAX + 1, NULL, u), TIDAL_EINVAL);
-    TIDAL_FAIL(tidal_listen_peer(a, rec, TIDAL_VIA_SELF, NULL, u), TIDAL_EINVAL);
-    TIDAL_FAIL(tidal_listen_peer(a, rec, 1, NULL, NULL), TIDAL_EINVAL);
-    TIDAL_FAIL(tidal_listen_peer(a, rec, 1, "", u), TIDAL_EINVAL);
-    TIDAL_FAIL(tidal_listen_peer(NULL, rec, 1, NULL, u), TIDAL_EINVAL);
+    TIDAL_FAIL(tidal_listen_peer(a, rec, TIDAL_VIA_PUBLIC, NULL, NULL, u), TIDAL_EINVAL);
+    TIDAL_FAIL(tidal_listen_peer(a, rec, TIDAL_VIA_PEER_MAX + 1, NULL, NULL, u), TIDAL_EINVAL);
+    TIDAL_FAIL(tidal_listen_peer(a, rec, TIDAL_VIA_SELF, NULL, NULL, u), TIDAL_EINVAL);
+    TIDAL_FAIL(tidal_listen_peer(a, rec, 1, NULL, NULL, NULL), TIDAL_EINVAL);
+    TIDAL_FAIL(tidal_listen_peer(a, rec, 1, "", NULL, u), TIDAL_EINVAL);
+    TIDAL_FAIL(tidal_listen_peer(NULL, rec, 1, NULL, NULL, u), TIDAL_EINVAL);
     for (uint16_t p = 1; p <= TIDAL_PEER_LISTENERS_MAX; p++) {
-        TIDAL_PASS(tidal_listen_peer(a, rec, p, NULL, u));
+        TIDAL_PASS(tidal_listen_peer(a, rec, p, NULL, NULL, u));
     }
-    TIDAL_FAIL(tidal_listen_peer(a, rec, 1, NULL, u), TIDAL_EEXIST);
-    TIDAL_FAIL(tidal_listen_peer(a, rec, TIDAL_PEER_LISTENERS_MAX + 1, NULL, u), TIDAL_ELIMIT);
+    TIDAL_FAIL(tidal_listen_peer(a, rec, 1, NULL, NULL, u), TIDAL_EEXIST);
+    TIDAL_FAIL(tidal_listen_peer(a, rec, TIDAL_PEER_LISTENERS_MAX + 1, NULL, NULL, u), TIDAL_ELIMIT);
     /* a URL taken by another listener */
     tidal_addr pub = addr_of(a, rec);
     via_log w = {0};
     tidal_spawn_opts o = {.name = "rec2", .behaviour = &via_behaviour, .arg = &w};
     tidal_actor rec2;
     TIDAL_PASS(tidal_spawn(a, &o, &rec2));
-    TIDAL_FAIL(tidal_listen_peer(a, rec2, 1, pub.url, u), TIDAL_EADDR);
+    TIDAL_FAIL(tidal_listen_peer(a, rec2, 1, pub.url, NULL, u), TIDAL_EADDR);
     TIDAL_PASS(tidal_stop(a, rec2));
-    TIDAL_FAIL(tidal_listen_peer(a, rec2, 1, NULL, u), TIDAL_ECLOSED);
+    TIDAL_FAIL(tidal_listen_peer(a, rec2, 1, NULL, NULL, u), TIDAL_ECLOSED);
     TIDAL_PASS(tidal_runtime_close(a));
 }
 
@@ -228,7 +230,7 @@ Test(listen, ipc_connection_of_another_uid_is_closed)
     via_log v = {0};
     tidal_actor rec = spawn_via_rec(a, &v);
     char peer_url[TIDAL_URL_BYTES_MAX];
-    TIDAL_PASS(tidal_listen_peer(a, rec, 3, NULL, peer_url));
+    TIDAL_PASS(tidal_listen_peer(a, rec, 3, NULL, NULL, peer_url));
     const char *path = peer_url + strlen("ipc://");
     /* open the door on purpose: only the uid check stands in the way */
     cr_assert(chmod(dir, 0755) == 0);
@@ -254,6 +256,81 @@ Test(listen, ipc_connection_of_another_uid_is_closed)
     tidal_runtime *b = rt_open(base, "b", 1, 2);
     cr_assert_eq(via_of_send(b, peer_url, &v), 3u);
     tidal_buf_fini(&f);
+    rt_close_pair(a, b);
+    tidal_test_rmdir(dir);
+}
+
+/* ---- tls+tcp: pinned certificates -------------------------------------------- */
+
+/* A raw push socket presenting pem and trusting only crt (under name),
+ * dialed synchronously: 0, or nng's error when the handshake fails. */
+static int
+raw_tls_dial(const char *url, const char *pem, const char *crt, const char *name, nng_socket *out)
+{
+    nng_tls_config *cfg;
+    cr_assert(nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT) == 0);
+    cr_assert(nng_tls_config_cert_key_file(cfg, pem, NULL) == 0);
+    cr_assert(nng_tls_config_ca_file(cfg, crt) == 0);
+    cr_assert(nng_tls_config_server_name(cfg, name) == 0);
+    cr_assert(nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED) == 0);
+    cr_assert(nng_push0_open(out) == 0);
+    nng_dialer d;
+    cr_assert(nng_dialer_create(&d, *out, url) == 0);
+    cr_assert(nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg) == 0);
+    nng_tls_config_free(cfg);
+    int rv = nng_dialer_start(d, 0);
+    if (rv != 0) {
+        nng_close(*out);
+    }
+    return rv;
+}
+
+Test(listen, tls_peer_listener_takes_only_the_pinned_certificate)
+{
+    char dir[64], pa[128], ca[128], pb[128], cb[128], pc[128], cc[128];
+    snprintf(dir, sizeof(dir), "%s", tidal_test_tmpdir());
+    tls_make_cert(dir, "a");
+    tls_make_cert(dir, "b");
+    tls_make_cert(dir, "c");
+    tls_paths(dir, "a", pa, ca, sizeof(pa));
+    tls_paths(dir, "b", pb, cb, sizeof(pb));
+    tls_paths(dir, "c", pc, cc, sizeof(pc));
+    tidal_tls_opts ida = {pa, ca, "a"}, idb = {pb, cb, "b"};
+    tidal_runtime_opts oa = {.url = "tls+tcp://127.0.0.1", .name = "a", .tls = &ida};
+    tidal_runtime_opts ob = {.url = "tls+tcp://127.0.0.1", .name = "b", .tls = &idb};
+    tidal_runtime *a = rt_open_opts(&oa), *b = rt_open_opts(&ob);
+    via_log v = {0};
+    tidal_actor rec = spawn_via_rec(a, &v);
+    tidal_addr pub = addr_of(a, rec);
+    cr_assert_eq(strncmp(pub.url, "tls+tcp://127.0.0.1:", 20), 0, "%s", pub.url);
+    /* a's own sends go through its own listener, trusting its own certificate */
+    cr_assert_eq(via_of_send(a, pub.url, &v), TIDAL_VIA_SELF);
+
+    char peer_url[TIDAL_URL_BYTES_MAX];
+    tidal_tls_opts for_b = {pa, cb, NULL}; /* a presents a, lets in b only */
+    TIDAL_FAIL(tidal_listen_peer(a, rec, 7, NULL, NULL, peer_url), TIDAL_EINVAL);
+    TIDAL_PASS(tidal_listen_peer(a, rec, 7, NULL, &for_b, peer_url));
+    /* b, pinned to a's certificate, is taken for peer 7 */
+    tidal_tls_opts to_a = {pb, ca, "a"};
+    TIDAL_PASS(tidal_runtime_tls_dial(b, peer_url, &to_a));
+    cr_assert_eq(via_of_send(b, peer_url, &v), 7u);
+    /* a link with nothing registered is not opened */
+    tidal_addr nowhere;
+    TIDAL_PASS(tidal_addr_make(&nowhere, "tls+tcp://127.0.0.1:9", "rec", NULL, 0));
+    TIDAL_FAIL(tidal_send(b, &nowhere, APP_VIA, "x", 1, 100), TIDAL_EADDR);
+
+    /* c's certificate is not b's: its handshake fails, nothing arrives */
+    nng_socket s;
+    cr_assert_neq(raw_tls_dial(peer_url, pc, ca, "a", &s), 0, "a stranger completed a handshake");
+    /* nor does a client that does not trust a's certificate connect */
+    cr_assert_neq(raw_tls_dial(peer_url, pb, cc, "a", &s), 0);
+    /* with b's key it would: the listener's trust is the certificate */
+    cr_assert_eq(raw_tls_dial(peer_url, pb, ca, "a", &s), 0);
+    nng_close(s);
+    /* the public listener takes anyone, as public */
+    cr_assert_eq(raw_tls_dial(pub.url, pc, ca, "a", &s), 0);
+    nng_close(s);
+    cr_assert_eq(atomic_load(&v.n), 2u, "only a's own send and b's arrived");
     rt_close_pair(a, b);
     tidal_test_rmdir(dir);
 }

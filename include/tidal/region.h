@@ -61,6 +61,9 @@ typedef struct tidal_cluster_opts {
     uint64_t seed;    /* fault-injection seed, the same for every region; 0 is valid */
     uint32_t workers; /* worker threads per region; 0 = the runtime's default */
     bool plaintext;   /* allow a tcp:// URL: see below */
+    const char *tls_dir; /* with a tls+tcp:// URL: for each region id i, region-<i>.pem
+                            (its certificate, then its key) and region-<i>.crt (the
+                            certificate alone), the certificate's CN region-<i> */
 } tidal_cluster_opts;
 
 /* Opens an empty cluster.  On error nothing is left open.
@@ -76,8 +79,12 @@ typedef struct tidal_cluster_opts {
  *  - tcp://: anyone who can reach the ports can connect to a peer's
  *    listener and speak as that peer, and read what is shipped.  Refused
  *    (TIDAL_EINVAL) unless plaintext is set; use it on a trusted network
- *    only (a test's loopback).  TLS with pinned certificates (tls+tcp://)
- *    is not built yet: TIDAL_ENOTSUP. */
+ *    only (a test's loopback);
+ *  - tls+tcp://: pinned certificates from tls_dir (required, else
+ *    TIDAL_EINVAL).  Region r's listener for peer p lets in only a client
+ *    presenting region-<p>.crt, and r's links to p trust only that
+ *    certificate, so speaking as p takes p's key.  Its actors' own
+ *    listeners take anyone (nothing a peer sends is taken there). */
 TIDAL_API int tidal_cluster_open(const tidal_cluster_opts *opts,
                                  tidal_cluster **out) TIDAL_WARN_UNUSED;
 

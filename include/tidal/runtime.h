@@ -143,6 +143,16 @@ typedef struct tidal_spawn_opts {
                                          (VIRTUAL_FULL) if none is idle */
 } tidal_spawn_opts;
 
+/* TLS for tls+tcp:// URLs (nng's TLS).  Identities are pinned: a
+ * connection trusts exactly the one certificate it is given for the other
+ * side (as its only CA) and requires the other side to present it. */
+typedef struct tidal_tls_opts {
+    const char *cert_key_file;  /* PEM: this side's certificate, then its key, in one file */
+    const char *peer_cert_file; /* PEM: the other side's certificate, the only one trusted */
+    const char *server_name;    /* dialing: the name the listener's certificate carries
+                                   (its CN); NULL = the URL's host */
+} tidal_tls_opts;
+
 typedef struct tidal_runtime_opts {
     const char *url;    /* base URL: "inproc://x", "ipc:///dir", "tcp://127.0.0.1";
                            NULL = a unique inproc:// base */
@@ -158,6 +168,11 @@ typedef struct tidal_runtime_opts {
     bool no_inline;     /* run every handler on a worker; by default a frame for an
                            idle actor is handled on the nng callback that received
                            it (one thread hand-off less per hop) */
+    const tidal_tls_opts *tls; /* required with a tls+tcp:// url: the runtime's own
+                           identity - its actors' listeners present cert_key_file
+                           (to anyone: they are public), and its links to its own
+                           actors trust peer_cert_file (its own certificate) under
+                           server_name.  Copied. */
 } tidal_runtime_opts;
 
 /* Opens a runtime.  On error nothing is left open and *out is untouched. */
@@ -202,7 +217,9 @@ TIDAL_API int tidal_stop(tidal_runtime *rt, tidal_actor actor);
 /* Adds a listener to a socket-backed actor for one peer: every message that
  * arrives through it has via = peer (1 .. TIDAL_VIA_PEER_MAX), whatever it
  * claims.  url NULL = derived from the actor's URL: "<url>~<peer>" over
- * inproc and ipc, a port the OS chooses over tcp.  The URL it listens at is
+ * inproc and ipc, a port the OS chooses over tcp.  Over tls+tcp:// tls is
+ * required: the listener presents tls->cert_key_file and lets in only a
+ * client presenting tls->peer_cert_file's certificate (ignored otherwise).  The URL it listens at is
  * written to url_out (the one the peer must send to).  Over ipc the socket
  * file is 0600 and a connection from a process of another uid is closed
  * before it delivers anything (counted as TIDAL_REJECT_PEER_UID), on the
@@ -211,7 +228,18 @@ TIDAL_API int tidal_stop(tidal_runtime *rt, tidal_actor actor);
  * TIDAL_ELIMIT past TIDAL_PEER_LISTENERS_MAX, TIDAL_EADDR if it cannot
  * listen, TIDAL_ECLOSED for a stale id. */
 TIDAL_API int tidal_listen_peer(tidal_runtime *rt, tidal_actor actor, uint16_t peer,
-                                const char *url, char url_out[TIDAL_URL_BYTES_MAX]) TIDAL_WARN_UNUSED;
+                                const char *url, const tidal_tls_opts *tls,
+                                char url_out[TIDAL_URL_BYTES_MAX]) TIDAL_WARN_UNUSED;
+
+/* What this runtime's link to url (tls+tcp://) presents and trusts: tls's
+ * cert_key_file, and only peer_cert_file's certificate under server_name.
+ * Register it before the first send there; a link to a tls+tcp:// URL of
+ * another runtime that has none is not opened (the send fails with
+ * TIDAL_EADDR).  Registering a URL again replaces its configuration for
+ * links opened later.  TIDAL_EINVAL for a URL that is not tls+tcp:// or
+ * missing files, TIDAL_ENOMEM. */
+TIDAL_API int tidal_runtime_tls_dial(tidal_runtime *rt, const char *url,
+                                     const tidal_tls_opts *tls) TIDAL_WARN_UNUSED;
 
 /* Finds a local actor by name.  TIDAL_ENOENT if none. */
 TIDAL_API int tidal_lookup(tidal_runtime *rt, const char *name, tidal_actor *out) TIDAL_WARN_UNUSED;
