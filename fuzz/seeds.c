@@ -1,19 +1,17 @@
 /*
  * fuzz_seeds: writes or checks the seed corpora (fuzz/seeds.h says how).
- * This file: the driver and the seeds of fuzz_repl, fuzz_record and
- * fuzz_recover; fuzz/seeds_store.c has those of fuzz_codec and fuzz_merge.
+ * This file: the driver, records and batches, and the seeds of fuzz_repl
+ * and fuzz_record; fuzz/seeds_store.c has those of fuzz_codec and
+ * fuzz_merge, fuzz/seeds_wal.c those of fuzz_recover.
  * Each seed is a real encoding by tidal's encoders, or one such encoding
  * with one deliberate flaw (the bad-* seeds), so the fuzzer starts from the
  * shapes the code actually reads.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "fuzz/seeds.h"
 #include "messages/mpwrite.h"
@@ -21,7 +19,6 @@
 #include "messages/record.h"
 #include "messages/types.h"
 #include "store/batch.h"
-#include "store/wal.h"
 #include "tidal/errors.h"
 
 void
@@ -102,9 +99,8 @@ rec(uint8_t kind)
     return r;
 }
 
-/* Appends the encoding of each kind in kinds (n of them) to out. */
-static void
-records(tidal_buf *out, const uint8_t *kinds, size_t n)
+void
+seeds_records(tidal_buf *out, const uint8_t *kinds, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         tidal_record r = rec(kinds[i]);
@@ -113,14 +109,13 @@ records(tidal_buf *out, const uint8_t *kinds, size_t n)
     }
 }
 
-static const uint8_t all_kinds[] = {TIDAL_REC_SESSION_START, TIDAL_REC_SESSION_SIGNAL,
+const uint8_t seeds_all_kinds[6] = {TIDAL_REC_SESSION_START, TIDAL_REC_SESSION_SIGNAL,
                                     TIDAL_REC_SESSION_END,   TIDAL_REC_SESSION_HOME,
                                     TIDAL_REC_HIDE,          TIDAL_REC_UNHIDE};
 
-/* A batch (header + payload) of origin/shard holding count records. */
-static void
-batch(tidal_buf *out, uint16_t origin, uint16_t shard, uint64_t first, const tidal_buf *payload,
-      uint32_t count)
+void
+seeds_batch(tidal_buf *out, uint16_t origin, uint16_t shard, uint64_t first,
+            const tidal_buf *payload, uint32_t count)
 {
     tidal_batch_header h = {.origin = origin,
                             .shard = shard,
@@ -145,16 +140,16 @@ seeds_record(struct seeds *s)
 
     tidal_buf_init(&p);
     tidal_buf_init(&b);
-    for (size_t i = 0; i < sizeof(all_kinds); i++) {
+    for (size_t i = 0; i < sizeof(seeds_all_kinds); i++) {
         tidal_buf_reset(&p);
-        records(&p, &all_kinds[i], 1);
-        snprintf(name, sizeof(name), "valid-records-%s.bin", names[all_kinds[i]]);
+        seeds_records(&p, &seeds_all_kinds[i], 1);
+        snprintf(name, sizeof(name), "valid-records-%s.bin", names[seeds_all_kinds[i]]);
         seed_put(s, "record", name, &recs, 1, p.data, p.len);
     }
     tidal_buf_reset(&p);
-    records(&p, all_kinds, sizeof(all_kinds));
+    seeds_records(&p, seeds_all_kinds, sizeof(seeds_all_kinds));
     seed_put(s, "record", "valid-records-mixed.bin", &recs, 1, p.data, p.len);
-    batch(&b, 1, 0, 1, &p, sizeof(all_kinds));
+    seeds_batch(&b, 1, 0, 1, &p, sizeof(seeds_all_kinds));
     seed_put(s, "record", "valid-batch-mixed.bin", &bat, 1, b.data, b.len);
     /* the CRC zeroed: only the fix flag makes it valid */
     memset(b.data + 64, 0, 4);
@@ -162,7 +157,7 @@ seeds_record(struct seeds *s)
     seed_put(s, "record", "bad-ECRC-batch-zeroed.bin", &bat, 1, b.data, b.len);
 
     tidal_buf_reset(&b);
-    batch(&b, 1, 0, 1, &p, sizeof(all_kinds));
+    seeds_batch(&b, 1, 0, 1, &p, sizeof(seeds_all_kinds));
     seed_put(s, "record", "bad-ETRUNCATED-batch-torn.bin", &bat, 1, b.data, b.len - 3);
     b.data[4] = 1; /* version 1 */
     seed_put(s, "record", "bad-EVERSION-batch-v1.bin", &bat, 1, b.data, b.len);
@@ -172,18 +167,18 @@ seeds_record(struct seeds *s)
 
     /* headers whose count disagrees with the payload, CRCs right */
     tidal_buf_reset(&b);
-    batch(&b, 1, 0, 40, &p, 2);
+    seeds_batch(&b, 1, 0, 40, &p, 2);
     seed_put(s, "record", "bad-ETRAILING-batch-count-low.bin", &bat, 1, b.data, b.len);
     tidal_buf_reset(&b);
-    batch(&b, 1, 0, 40, &p, 9);
+    seeds_batch(&b, 1, 0, 40, &p, 9);
     seed_put(s, "record", "bad-ETRUNCATED-batch-count-high.bin", &bat, 1, b.data, b.len);
 
     static const uint8_t signals[] = {TIDAL_REC_SESSION_SIGNAL, TIDAL_REC_SESSION_SIGNAL,
                                       TIDAL_REC_SESSION_SIGNAL};
     tidal_buf_reset(&p);
     tidal_buf_reset(&b);
-    records(&p, signals, sizeof(signals));
-    batch(&b, 2, 5, 1000, &p, sizeof(signals));
+    seeds_records(&p, signals, sizeof(signals));
+    seeds_batch(&b, 2, 5, 1000, &p, sizeof(signals));
     seed_put(s, "record", "valid-batch-signals.bin", &bat, 1, b.data, b.len);
 
     /* records with one flaw */
@@ -218,8 +213,8 @@ seeds_repl(struct seeds *s)
     tidal_buf_init(&p);
     tidal_buf_init(&rec_b);
 
-    records(&p, all_kinds, 2);
-    batch(&rec_b, 1, 0, 5, &p, 2);
+    seeds_records(&p, seeds_all_kinds, 2);
+    seeds_batch(&rec_b, 1, 0, 5, &p, 2);
     tidal_msg_batch mb = {1, 0, {rec_b.data, (uint32_t)rec_b.len}};
     seeds_must(tidal_msg_batch_encode(&mb, &b), "batch");
     repl_put(s, "valid-batch.bin", TIDAL_MSG_BATCH, &b, 0);
@@ -250,7 +245,7 @@ seeds_repl(struct seeds *s)
 
     tidal_buf_reset(&b);
     tidal_buf_reset(&p);
-    records(&p, &all_kinds[1], 1);
+    seeds_records(&p, &seeds_all_kinds[1], 1);
     tidal_msg_write mw = {99, {p.data, (uint32_t)p.len}};
     seeds_must(tidal_msg_write_encode(&mw, &b), "write");
     repl_put(s, "valid-write.bin", TIDAL_MSG_WRITE, &b, 0);
@@ -324,161 +319,6 @@ seeds_repl(struct seeds *s)
     tidal_buf_fini(&rec_b);
     tidal_buf_fini(&p);
     tidal_buf_fini(&b);
-}
-
-/* ---- recovery --------------------------------------------------------------------- */
-
-/* Appends one file of a fuzz_recover input: how, lsn, length, content. */
-static void
-recover_file(tidal_buf *in, uint8_t how, uint64_t lsn, const uint8_t *p, size_t len)
-{
-    uint8_t head[11];
-    head[0] = how;
-    for (int i = 0; i < 8; i++) {
-        head[1 + i] = (uint8_t)(lsn >> (8 * i));
-    }
-    head[9] = (uint8_t)len;
-    head[10] = (uint8_t)(len >> 8);
-    seeds_must(tidal_buf_append(in, head, sizeof(head)), "recover");
-    seeds_must(tidal_buf_append(in, p, len), "recover");
-}
-
-/* A log of origin 1, shard 3 written by the WAL itself: `batches` batches
- * of `per` records, segments of 4 KiB; each segment (at most 4) becomes a
- * file of the input `in` (after its flags byte). */
-static void
-wal_written(tidal_buf *in, uint32_t batches, uint32_t per)
-{
-    char root[] = "/tmp/tidal-seeds-XXXXXX";
-    char path[256];
-    tidal_wal *w = NULL;
-    tidal_buf p;
-    uint64_t first;
-    uint64_t lsns[4];
-    size_t nsegs = 0;
-
-    if (mkdtemp(root) == NULL) {
-        seeds_must(TIDAL_EIO, "mkdtemp");
-    }
-    tidal_wal_opts o = {.dir = root,
-                        .origin = 1,
-                        .shard = 3,
-                        .durability = TIDAL_DURABILITY_NONE,
-                        .segment_bytes = TIDAL_WAL_SEGMENT_BYTES_MIN};
-    seeds_must(tidal_wal_open(&o, &w, NULL), "wal open");
-    tidal_buf_init(&p);
-    for (uint32_t i = 0; i < per; i++) {
-        records(&p, &all_kinds[4 + i % 2], 1);
-    }
-    for (uint32_t i = 0; i < batches; i++) {
-        tidal_hlc ts = {SEEDS_NOW_NS + i, 0, 1};
-        seeds_must(tidal_wal_append(w, p.data, (uint32_t)p.len, per, ts, ts, &first), "append");
-    }
-    tidal_wal_close(w);
-    tidal_buf_fini(&p);
-
-    snprintf(path, sizeof(path), "%s/wal/shard-0003", root);
-    DIR *d = opendir(path);
-    struct dirent *de;
-    while (d != NULL && (de = readdir(d)) != NULL) {
-        unsigned long long lsn;
-        if (sscanf(de->d_name, "r0001-%16llx.seg", &lsn) == 1 && nsegs < 4) {
-            lsns[nsegs++] = lsn;
-        }
-    }
-    if (d != NULL) {
-        closedir(d);
-    }
-    for (size_t i = 1; i < nsegs; i++) { /* LSN order, for a stable seed */
-        for (size_t j = i; j > 0 && lsns[j - 1] > lsns[j]; j--) {
-            uint64_t t = lsns[j];
-            lsns[j] = lsns[j - 1];
-            lsns[j - 1] = t;
-        }
-    }
-    for (size_t i = 0; i < nsegs; i++) {
-        char seg[300];
-        uint8_t buf[8192];
-        snprintf(seg, sizeof(seg), "%s/r0001-%016llx.seg", path, (unsigned long long)lsns[i]);
-        int fd = open(seg, O_RDONLY);
-        ssize_t got = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
-        if (got < 0) {
-            seeds_must(TIDAL_EIO, seg);
-        }
-        close(fd);
-        recover_file(in, 0, lsns[i], buf, (size_t)got);
-        unlink(seg);
-    }
-    rmdir(path);
-    snprintf(path, sizeof(path), "%s/wal", root);
-    rmdir(path);
-    rmdir(root);
-}
-
-static void
-seeds_recover(struct seeds *s)
-{
-    tidal_buf in, p, b1, b2, b3;
-    static const uint8_t plain = 0x00, fix = 0x01;
-    tidal_buf_init(&in);
-    tidal_buf_init(&p);
-    tidal_buf_init(&b1);
-    tidal_buf_init(&b2);
-    tidal_buf_init(&b3);
-
-    seed_put(s, "recover", "valid-empty-dir.bin", &plain, 1, NULL, 0);
-    wal_written(&in, 3, 2);
-    seed_put(s, "recover", "valid-wal-one-segment.bin", &plain, 1, in.data, in.len);
-    tidal_buf_reset(&in);
-    wal_written(&in, 16, 12); /* 288-byte batches: 14 fill a 4 KiB segment, then a roll-over */
-    seed_put(s, "recover", "valid-wal-two-segments.bin", &plain, 1, in.data, in.len);
-
-    /* Logs cut by hand from batches: 1-2, 3, 4-5 (LSNs), origin 1, shard 3. */
-    records(&p, &all_kinds[4], 2);
-    batch(&b1, 1, 3, 1, &p, 2);
-    tidal_buf_reset(&p);
-    records(&p, &all_kinds[4], 1);
-    batch(&b1, 1, 3, 3, &p, 1);
-    tidal_buf_reset(&p);
-    records(&p, &all_kinds[4], 2);
-    batch(&b2, 1, 3, 4, &p, 2);
-    tidal_buf_reset(&in);
-    recover_file(&in, 0, 1, b1.data, b1.len);
-    recover_file(&in, 1, 0, b2.data, b2.len); /* named from its first batch: 4 */
-    seed_put(s, "recover", "valid-two-files.bin", &plain, 1, in.data, in.len);
-    seed_put(s, "recover", "valid-two-files-fixcrc.bin", &fix, 1, in.data, in.len);
-    recover_file(&in, 2, 1, b1.data, b1.len); /* another origin's: ignored */
-    recover_file(&in, 3, 9, b2.data, 7);      /* a leftover .tmp: ignored */
-    seed_put(s, "recover", "valid-ignored-files.bin", &plain, 1, in.data, in.len);
-
-    tidal_buf_reset(&in);
-    recover_file(&in, 0, 1, b1.data, b1.len);
-    recover_file(&in, 0, 4, b2.data, b2.len - 5); /* torn tail: cut, then open */
-    seed_put(s, "recover", "valid-torn-tail.bin", &plain, 1, in.data, in.len);
-
-    tidal_buf_reset(&in);
-    recover_file(&in, 0, 1, b1.data, b1.len);
-    recover_file(&in, 0, 5, b2.data, b2.len); /* LSN 4 missing */
-    seed_put(s, "recover", "bad-ECORRUPT-gap.bin", &plain, 1, in.data, in.len);
-
-    /* A bad CRC in the middle of the last segment, a valid batch after it. */
-    tidal_buf_reset(&in);
-    seeds_must(tidal_buf_append(&b3, b1.data, b1.len), "b3");
-    b3.data[64] ^= 0xff;
-    seeds_must(tidal_buf_append(&b3, b2.data, b2.len), "b3");
-    recover_file(&in, 0, 1, b3.data, b3.len);
-    seed_put(s, "recover", "bad-ECORRUPT-middle.bin", &plain, 1, in.data, in.len);
-
-    tidal_buf_reset(&in);
-    b1.data[4] = 1; /* version 1 */
-    recover_file(&in, 0, 1, b1.data, b1.len);
-    seed_put(s, "recover", "bad-EVERSION-v1.bin", &plain, 1, in.data, in.len);
-
-    tidal_buf_fini(&b3);
-    tidal_buf_fini(&b2);
-    tidal_buf_fini(&b1);
-    tidal_buf_fini(&p);
-    tidal_buf_fini(&in);
 }
 
 int

@@ -1,7 +1,7 @@
 /*
  * The seed corpora of the fuzz targets, made by tidal's own encoders
- * (fuzz/seeds.c, fuzz/seeds_store.c; the envelope's come from
- * fuzz/make_seeds.py).
+ * (fuzz/seeds.c, fuzz/seeds_store.c, fuzz/seeds_wal.c; the envelope's come
+ * from fuzz/make_seeds.py).
  *
  *   fuzz_seeds DIR           writes DIR/<target>/<seed> for every seed
  *   fuzz_seeds --check DIR   compares every seed with DIR/<target>/<seed>
@@ -43,13 +43,26 @@ void seed_put(struct seeds *s, const char *target, const char *name, const void 
 /* Exits with a message when a step that cannot fail failed. */
 void seeds_must(int rv, const char *what);
 
+/* Appends the encoding of a sample record of each kind in kinds (n of them;
+ * the seqno grows with the index) to out. */
+void seeds_records(tidal_buf *out, const uint8_t *kinds, size_t n);
+
+/* Every record kind, in number order. */
+extern const uint8_t seeds_all_kinds[6];
+
+/* Appends a batch (header + payload) of origin/shard starting at LSN first
+ * and holding the count records of payload. */
+void seeds_batch(tidal_buf *out, uint16_t origin, uint16_t shard, uint64_t first,
+                 const tidal_buf *payload, uint32_t count);
+
 /* The reconciler's entries (kind byte + a store entry), made from real
  * tables: hard negatives, signal states, sessions.  Each out[i] is
  * initialised and filled; returns how many (at most max). */
 size_t seeds_store_entries(tidal_buf *out, size_t max);
 
-/* The seeds of fuzz_codec and fuzz_merge. */
+/* The seeds of fuzz_codec, fuzz_merge and fuzz_recover. */
 void seeds_codec(struct seeds *s);
 void seeds_merge(struct seeds *s);
+void seeds_recover(struct seeds *s);
 
 #endif /* TIDAL_FUZZ_SEEDS_H */
