@@ -24,6 +24,9 @@
  *    digests: what one region sends, another rebuilds;
  *  - commutativity: when every entry merged, merging them in the reverse
  *    order into fresh tables merges every one and gives the same digests;
+ *  - convergence: when every entry merged, two replicas that each merged
+ *    half of them, one then sending the other every entry it holds, end
+ *    with the same digests;
  *  - every session's signals stay sorted by seqno, below its next seqno.
  *
  * tidal__fuzz_merge_one returns the decoder's result, else the first
@@ -268,6 +271,21 @@ tidal__fuzz_merge_one(const uint8_t *data, size_t size)
         }
         FUZZ_CHECK(digests_same(tables_digests(&c), d));
         tables_close(&c);
+    }
+
+    /* Convergence, when every entry merged: two replicas that each merged
+     * half the entries reconcile (one sends the other all it holds) to the
+     * state of the one that merged them all. */
+    if (first == 0) {
+        tables_open(&b, false);
+        tables_open(&c, true);
+        for (size_t i = 0; i < n; i++) {
+            FUZZ_CHECK(merge_entry(i < n / 2 ? &b : &c, v[i].ptr, v[i].len, now) == 0);
+        }
+        transfer(&b, &c, now);
+        FUZZ_CHECK(digests_same(tables_digests(&c), d));
+        tables_close(&c);
+        tables_close(&b);
     }
     tables_close(&a);
     return first;
