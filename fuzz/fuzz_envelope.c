@@ -14,45 +14,10 @@
  * tests/test_fuzz_corpus.c includes this file to replay the corpus and past
  * crashes through tidal__fuzz_one, the very same path, in every ctest run.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "messages/envelope.h"
+#include "fuzz/fuzz_common.h"
 #include "messages/msgs.h"
-#include "tidal/errors.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int tidal__fuzz_one(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(cond)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_envelope: %s:%d: check failed: %s\n", __FILE__, __LINE__,        \
-                    #cond);                                                                        \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
-static void
-check_result(int rv, const tidal_decode_err *err, size_t len)
-{
-    if (rv == 0) {
-        FUZZ_CHECK(err->code == 0);
-        return;
-    }
-    FUZZ_CHECK(strcmp(tidal_errname(rv), "TIDAL_E?") != 0);
-    FUZZ_CHECK(err->code == rv);
-    FUZZ_CHECK(err->id != NULL);
-    FUZZ_CHECK(err->what != NULL);
-    FUZZ_CHECK(err->offset <= len);
-}
-
-static bool
-view_same(tidal_view a, tidal_view b)
-{
-    return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
-}
 
 /* Decoded m re-encodes (into b) to no more than len bytes, which decode to m2
  * with the same fields (`same`), which re-encode (into c) to the same bytes. */
@@ -63,7 +28,7 @@ view_same(tidal_view a, tidal_view b)
         tidal_msg_##name m2;                                                                       \
         tidal_decode_err err;                                                                      \
         int rv = tidal_msg_##name##_decode(p, len, &m, &err);                                      \
-        check_result(rv, &err, len);                                                               \
+        fuzz_check_decode(rv, &err, len);                                                          \
         if (rv != 0) {                                                                             \
             return;                                                                                \
         }                                                                                          \
@@ -77,14 +42,14 @@ view_same(tidal_view a, tidal_view b)
         FUZZ_CHECK(c->len == b->len && memcmp(c->data, b->data, b->len) == 0);                     \
     }
 
-FUZZ_MSG(ping, m.seq == m2.seq && view_same(m.body, m2.body))
-FUZZ_MSG(pong, m.seq == m2.seq && view_same(m.body, m2.body))
+FUZZ_MSG(ping, m.seq == m2.seq && fuzz_view_same(m.body, m2.body))
+FUZZ_MSG(pong, m.seq == m2.seq && fuzz_view_same(m.body, m2.body))
 FUZZ_MSG(counter_add, m.delta == m2.delta)
 FUZZ_MSG(counter_read, m.unused == m2.unused)
 FUZZ_MSG(counter_value, m.value == m2.value)
-FUZZ_MSG(child_exit, view_same(m.child, m2.child) && m.code == m2.code &&
+FUZZ_MSG(child_exit, fuzz_view_same(m.child, m2.child) && m.code == m2.code &&
                          m.restarts == m2.restarts && m.stopped == m2.stopped)
-FUZZ_MSG(timer, m.tag == m2.tag && view_same(m.body, m2.body))
+FUZZ_MSG(timer, m.tag == m2.tag && fuzz_view_same(m.body, m2.body))
 
 #undef FUZZ_MSG
 
@@ -122,13 +87,14 @@ fuzz_payload(uint32_t type, const uint8_t *p, size_t len, tidal_buf *b, tidal_bu
 static bool
 envelope_same(const tidal_envelope *a, const tidal_envelope *b)
 {
-    return a->type == b->type && a->flags == b->flags && view_same(a->from_name, b->from_name) &&
-           view_same(a->from_key, b->from_key) && view_same(a->to_name, b->to_name) &&
-           view_same(a->to_key, b->to_key) && a->id == b->id && a->hlc.wall_ns == b->hlc.wall_ns &&
-           a->hlc.logical == b->hlc.logical && a->hlc.node_id == b->hlc.node_id &&
-           view_same(a->payload, b->payload) && a->has_reply == b->has_reply &&
-           view_same(a->reply_url, b->reply_url) && view_same(a->reply_name, b->reply_name) &&
-           view_same(a->reply_key, b->reply_key) && a->corr == b->corr;
+    return a->type == b->type && a->flags == b->flags &&
+           fuzz_view_same(a->from_name, b->from_name) && fuzz_view_same(a->from_key, b->from_key) &&
+           fuzz_view_same(a->to_name, b->to_name) && fuzz_view_same(a->to_key, b->to_key) &&
+           a->id == b->id && a->hlc.wall_ns == b->hlc.wall_ns && a->hlc.logical == b->hlc.logical &&
+           a->hlc.node_id == b->hlc.node_id && fuzz_view_same(a->payload, b->payload) &&
+           a->has_reply == b->has_reply && fuzz_view_same(a->reply_url, b->reply_url) &&
+           fuzz_view_same(a->reply_name, b->reply_name) &&
+           fuzz_view_same(a->reply_key, b->reply_key) && a->corr == b->corr;
 }
 
 /* One envelope that decoded from `used` input bytes, re-encoded. */
@@ -158,7 +124,7 @@ fuzz_frame(const uint8_t *data, size_t size, tidal_buf *b, tidal_buf *c)
         tidal_decode_err err;
         size_t used = 0;
         rv = tidal_envelope_decode_one(data + off, size - off, &used, &e, &err);
-        check_result(rv, &err, size - off);
+        fuzz_check_decode(rv, &err, size - off);
         if (rv != 0) {
             break;
         }

@@ -162,6 +162,12 @@ decode_signal(tidal_mpr *m, tidal_record *r)
     if (rv == 0 && tlen == 0) {
         return tidal_mpr_fail(m, TIDAL_EFIELD, "record.type", 1, 0);
     }
+    /* r->type is a C string: a NUL inside would cut the name short, so the
+     * record applied (and re-encoded) would not be the record read. */
+    const char *nul = rv == 0 ? memchr(type, '\0', tlen) : NULL;
+    if (nul != NULL) {
+        return tidal_mpr_fail(m, TIDAL_EFIELD, "record.type", tlen, (uint64_t)(nul - type));
+    }
     if (rv == 0) {
         memcpy(r->type, type, tlen);
         r->type[tlen] = '\0';

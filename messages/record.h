@@ -6,7 +6,7 @@
  *
  *   kind              layout
  *   1 SESSION_START   [1, sid bin16, user uint, home uint16, hlc]
- *   2 SESSION_SIGNAL  [2, sid bin16, seqno uint>=1, type str 1..31, item uint,
+ *   2 SESSION_SIGNAL  [2, sid bin16, seqno uint>=1, type str 1..31 no NUL, item uint,
  *                      weight float64, ts_ns uint, origin uint16,
  *                      p_minute uint, p_hour uint]
  *   3 SESSION_END     [3, sid bin16, hlc]

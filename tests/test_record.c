@@ -162,6 +162,20 @@ Test(record, bad_records_are_refused_with_distinct_codes)
     p = tidal_mpw_uint(p, 1);
     p = tidal_mpw_uint(p, 70000);
     TIDAL_FAIL(tidal_record_decode_exact(raw, (size_t)(p - raw), &d, NULL), TIDAL_EFIELD);
+    /* a type with a NUL inside: the C string would drop what follows it,
+     * so the record applied would not be the one read (found by
+     * fuzz_record) */
+    tidal_record sig = sample(TIDAL_REC_SESSION_SIGNAL);
+    tidal_buf_reset(&b);
+    TIDAL_PASS(tidal_record_encode(&sig, &b));
+    uint8_t *name = memmem(b.data, b.len, "like", 4);
+    cr_assert(name != NULL);
+    name[1] = '\0';
+    tidal_decode_err err;
+    TIDAL_FAIL(tidal_record_decode_exact(b.data, b.len, &d, &err), TIDAL_EFIELD);
+    cr_assert_str_eq(err.what, "record.type");
+    name[1] = 'i';
+    TIDAL_PASS(tidal_record_decode_exact(b.data, b.len, &d, NULL));
     /* a huge declared array */
     static const uint8_t huge[] = {0xdd, 0xff, 0xff, 0xff, 0xff};
     cr_assert_neq(tidal_record_decode_exact(huge, sizeof(huge), &d, NULL), 0);
