@@ -390,6 +390,18 @@ void tidal__ship_rounds(tidal_region *r, enum tidal__ship_by by, uint32_t budget
 /* The highest LSN sent to peer p (for tests and stats).  Cannot fail. */
 uint64_t tidal__ship_sent_upto(tidal_region *r, tidal_region_id p);
 
+/* ---- introduce.c: how two regions become peers ---- */
+/* Makes r and every other open region of c peers.  Caller holds c->lock. */
+void tidal__introduce(tidal_cluster *c, tidal_region *r);
+/* Region self's TLS identity trusting region other: paths into p; NULL
+ * unless the cluster is tls+tcp://. */
+struct tidal__tls_paths {
+    char key[256], peer[256], name[32];
+    tidal_tls_opts opts;
+};
+const tidal_tls_opts *tidal__tls_for(const tidal_cluster *c, tidal_region_id self,
+                                     tidal_region_id other, struct tidal__tls_paths *p);
+
 /* ---- peers.c: the peer table, and sending to peers ---- */
 int tidal__peer_set(tidal_region *r, const tidal_msg_peer *p) TIDAL_WARN_UNUSED;
 bool tidal__peer_get(tidal_region *r, tidal_region_id id, struct tidal__peer *out);

@@ -47,7 +47,7 @@ actor_free(struct tidal__actor *act)
         free(w);
     }
     free(act->scratch);
-    tidal__listen_free(act);
+    free(act->pipes); /* listen.c's record of peer pipes */
     free(act->vtab);
     tidal__mbox_fini(&act->unit.mbox);
     pthread_mutex_destroy(&act->lock);

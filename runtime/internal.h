@@ -436,7 +436,6 @@ void tidal__rx_stop(struct tidal__actor *act);
 int tidal__listen_notify(struct tidal__actor *act);
 void tidal__resolve_url(nng_listener l, const char *url, char *out, size_t cap);
 uint16_t tidal__via_of_pipe_locked(struct tidal__actor *act, nng_msg *msg);
-void tidal__listen_free(struct tidal__actor *act);
 /* tls.c: TLS over tls+tcp:// with pinned identities */
 bool tidal__is_tls(const char *url);
 int tidal__tls_copy(struct tidal__tls *t, const tidal_tls_opts *o);

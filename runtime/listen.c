@@ -131,14 +131,6 @@ tidal__via_of_pipe_locked(struct tidal__actor *act, nng_msg *msg)
     return TIDAL_VIA_PUBLIC;
 }
 
-void
-tidal__listen_free(struct tidal__actor *act)
-{
-    free(act->pipes);
-    act->pipes = NULL;
-    act->pipes_n = act->pipes_cap = 0;
-}
-
 /* The URL a peer listener derives from the actor's: "<url>~<tag>" over inproc
  * and ipc; over tcp the same host with a port the OS chooses. */
 static int

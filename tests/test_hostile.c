@@ -17,11 +17,6 @@
 #include <sys/wait.h>
 
 #include "repl_helpers.h"
-#include "tls_helpers.h"
-
-#include <nng/nng.h>
-#include <nng/protocol/pipeline0/push.h>
-#include <nng/supplemental/tls/tls.h>
 
 extern char **environ;
 
@@ -195,70 +190,3 @@ Test(hostile, ipc_directory_must_be_private)
     tidal_test_rmdir(dir);
 }
 
-/* ---- tls+tcp: only a peer's key speaks as that peer ------------------------- */
-
-/* A synchronous dial presenting pem, trusting crt under name: 0 or nng's
- * error (a refused handshake). */
-static int
-tls_dial(const char *url, const char *pem, const char *crt, const char *name)
-{
-    nng_tls_config *cfg;
-    nng_socket s;
-    nng_dialer d;
-    cr_assert(nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT) == 0);
-    cr_assert(nng_tls_config_cert_key_file(cfg, pem, NULL) == 0);
-    cr_assert(nng_tls_config_ca_file(cfg, crt) == 0);
-    cr_assert(nng_tls_config_server_name(cfg, name) == 0);
-    cr_assert(nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED) == 0);
-    cr_assert(nng_push0_open(&s) == 0);
-    cr_assert(nng_dialer_create(&d, s, url) == 0);
-    cr_assert(nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg) == 0);
-    nng_tls_config_free(cfg);
-    int rv = nng_dialer_start(d, 0);
-    nng_close(s);
-    return rv;
-}
-
-Test(hostile, tls_cluster_replicates_and_takes_a_peer_only_with_its_key)
-{
-    setenv("TIDAL_QUIET", "1", 1);
-    char dir[64];
-    snprintf(dir, sizeof(dir), "%s", tidal_test_tmpdir());
-    tls_make_cert(dir, "region-0");
-    tls_make_cert(dir, "region-1");
-    tls_make_cert(dir, "intruder");
-    repl_env e;
-    memset(&e, 0, sizeof(e));
-    tidal_cluster_opts co = {.url = "tls+tcp://127.0.0.1", .seed = 7, .workers = 2,
-                             .tls_dir = dir};
-    TIDAL_PASS(tidal_cluster_open(&co, &e.c));
-    repl_open_ephemeral(&e, 2);
-    tidal_region *r0 = e.r[0], *r1 = e.r[1];
-    tidal_session_id sid;
-    TIDAL_PASS(tidal_hide_item(r0, 1, 2));
-    TIDAL_PASS(tidal_start_session(r1, 3, NULL, &sid));
-    TIDAL_PASS(tidal_signal_in_session(r1, sid, "click", 4, 1.0, repl_now_ns()));
-    TIDAL_PASS(tidal_region_wait_applied(r1, 0, 1, REPL_DEADLINE_MS));
-    TIDAL_PASS(tidal_region_wait_applied(r0, 1, 2, REPL_DEADLINE_MS));
-    cr_assert(repl_digests_equal(e.r, 2));
-    cr_assert(repl_hidden(r1, 1, 2));
-    cr_assert_eq(repl_signals_len(r0, sid), 1);
-
-    tidal_addr peer;
-    TIDAL_PASS(tidal_region_peer_addr(r1, 0, "region", &peer));
-    cr_assert_eq(strncmp(peer.url, "tls+tcp://", 10), 0, "%s", peer.url);
-    char pem[128], crt[128], ipem[128], icrt[128];
-    tls_paths(dir, "region-0", pem, crt, sizeof(pem));
-    tls_paths(dir, "intruder", ipem, icrt, sizeof(ipem));
-    char r1crt[128];
-    snprintf(r1crt, sizeof(r1crt), "%s/region-1.crt", dir);
-    cr_assert_neq(tls_dial(peer.url, ipem, r1crt, "region-1"), 0,
-                  "a stranger's certificate opened region 0's listener");
-    cr_assert_eq(tls_dial(peer.url, pem, r1crt, "region-1"), 0, "region 0's own key did not");
-    for (int i = 0; i < TIDAL_REGION_REJECT_COUNT; i++) {
-        cr_assert_eq(repl_stats(r1).rejected[i], 0);
-    }
-    e.sock[0] = '\0';
-    repl_close(&e);
-    tidal_test_rmdir(dir);
-}
