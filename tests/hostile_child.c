@@ -7,14 +7,17 @@
  * line, then stays connected until its stdin closes, and exits 0.
  *
  *   hostile_child BASE_URL PUBLIC_REGION PUBLIC_SHIPPER PUBLIC_RECONCILER
- *                 PEER_REGION SID_HEX
+ *                 PEER_REGION SID_HEX [TLS_DIR]
  *
  * PUBLIC_*: the URLs of region 1's actors' own listeners, where no peer's
  * message is taken (TIDAL-REGION-UNAUTHENTICATED).  PEER_REGION: the URL of
  * the listener region 1 keeps for region 0 - over ipc a process of the same
  * uid may connect there and is then taken for region 0, so what it sends
  * there may only claim region 0 (TIDAL-REGION-ORIGIN-MISMATCH otherwise).
- * SID_HEX: a session of the cluster (32 hex digits).
+ * SID_HEX: a session of the cluster (32 hex digits).  TLS_DIR (tls+tcp://):
+ * where intruder.pem/.crt are - the child presents that certificate and
+ * trusts region 1's, so it gets through region 1's own listeners (they are
+ * public) but not through the one kept for region 0.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,7 +199,7 @@ to_peer_listener(char **argv)
 int
 main(int argc, char **argv)
 {
-    if (argc != 7 || strlen(argv[6]) != 32) {
+    if ((argc != 7 && argc != 8) || strlen(argv[6]) != 32) {
         fprintf(stderr, "usage: hostile_child BASE PUB_REGION PUB_SHIPPER PUB_RECONCILER "
                         "PEER_REGION SID_HEX\n");
         return 2;
@@ -208,8 +211,19 @@ main(int argc, char **argv)
         }
         sid[i] = (uint8_t)x;
     }
+    char pem[512], crt[512], r1[512];
+    tidal_tls_opts id = {pem, crt, "intruder"}, to_r1 = {pem, r1, "region-1"};
     tidal_runtime_opts o = {.url = argv[1], .name = "hostile", .node_id = 9};
+    if (argc == 8) {
+        snprintf(pem, sizeof(pem), "%s/intruder.pem", argv[7]);
+        snprintf(crt, sizeof(crt), "%s/intruder.crt", argv[7]);
+        snprintf(r1, sizeof(r1), "%s/region-1.crt", argv[7]);
+        o.tls = &id;
+    }
     check(tidal_runtime_open(&o, &rt), "runtime");
+    for (int i = 2; argc == 8 && i <= 5; i++) {
+        check(tidal_runtime_tls_dial(rt, argv[i], &to_r1), "tls dial");
+    }
     unsigned pub = to_public(argv), peer = to_peer_listener(argv);
     printf("%u\n%u\n", pub, peer);
     fflush(stdout);

@@ -11,7 +11,7 @@
  */
 #include <stdatomic.h>
 
-#include "repl_helpers.h"
+#include "hostile.h"
 #include "tls_helpers.h"
 
 #include <nng/nng.h>
@@ -133,5 +133,19 @@ Test(tls_refused, a_peer_listener_refuses_other_certificates)
     cr_assert_eq(tls_dial(peer_url, pb, ca, "a"), 0, "b's own key was refused");
     cr_assert_eq(atomic_load(&n), 0);
     TIDAL_PASS(tidal_runtime_close(a));
+    tidal_test_rmdir(dir);
+}
+
+/* The hostile process over tls+tcp://, presenting a certificate of its own:
+ * region 1's own listeners take it (they are public) and refuse all it
+ * sends; the listener kept for region 0 never completes its handshake. */
+Test(tls_refused, forged_messages_over_tls_change_nothing)
+{
+    char dir[64];
+    snprintf(dir, sizeof(dir), "%s", tidal_test_tmpdir());
+    tls_make_cert(dir, "region-0");
+    tls_make_cert(dir, "region-1");
+    tls_make_cert(dir, "intruder");
+    hostile_peer("tls", dir);
     tidal_test_rmdir(dir);
 }
