@@ -315,6 +315,8 @@ tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region 
     struct tidal__tls_paths own;
     tidal_runtime_opts ro = {.url = c->url, .name = node, .node_id = r->id, .seed = c->seed,
                              .workers = c->workers, .max_skew_ns = r->opts.max_skew_ns,
+                             .wall_clock = r->opts.wall_clock,
+                             .wall_clock_arg = r->opts.wall_clock_arg,
                              .tls = tidal__tls_for(c, r->id, r->id, &own)};
     if ((rv = tidal_runtime_open(&ro, &r->rt)) != 0 || (rv = recover(r)) != 0 ||
         (rv = start_actors(r)) != 0) {

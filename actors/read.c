@@ -63,7 +63,7 @@ tidal_read_windowed_count(tidal_region *r, tidal_entity_id item, const char *typ
         return TIDAL_EINVAL;
     }
     uint16_t id;
-    uint64_t now = tidal_hlc_wall_now(NULL);
+    uint64_t now = tidal_wall_ns(r->rt);
     int rv = 0;
     *out = 0;
     pthread_mutex_lock(&r->state.lock);
@@ -119,7 +119,7 @@ tidal_retrieve_items(tidal_region *r, const tidal_retrieve *q, tidal_scored_item
     if (rk == NULL) {
         return TIDAL_ENOMEM;
     }
-    uint64_t now = tidal_hlc_wall_now(NULL);
+    uint64_t now = tidal_wall_ns(r->rt);
     size_t kept = 0;
     pthread_mutex_lock(&r->state.lock);
     for (size_t i = 0; i < q->ncandidates; i++) {

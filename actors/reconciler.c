@@ -368,7 +368,7 @@ on_entries(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
     if (!reconciler_of(r, msg, m.from, &peer)) {
         return 0;
     }
-    uint64_t now = tidal_hlc_wall_now(NULL);
+    uint64_t now = tidal_wall_ns(r->rt);
     size_t cur = 0;
     tidal_view e;
     pthread_mutex_lock(&r->state.lock);

@@ -61,7 +61,7 @@ tidal__write_decode(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg, tidal
 int
 tidal__stamp_check(tidal_region *r, const tidal_record *rec)
 {
-    uint64_t limit = tidal_hlc_wall_now(NULL) + r->opts.max_skew_ns;
+    uint64_t limit = tidal_wall_ns(r->rt) + r->opts.max_skew_ns;
     bool client = rec->kind == TIDAL_REC_HIDE || rec->kind == TIDAL_REC_UNHIDE;
     if ((client && rec->hlc.wall_ns > limit) ||
         (rec->kind == TIDAL_REC_SESSION_SIGNAL && rec->ts_ns > limit)) {

@@ -22,6 +22,12 @@ tidal__wall_ns(tidal_runtime *rt)
     return rt->clock.wall(rt->clock.wall_arg);
 }
 
+uint64_t
+tidal_wall_ns(tidal_runtime *rt)
+{
+    return tidal__wall_ns(rt);
+}
+
 tidal_hlc
 tidal__clock_now(tidal_runtime *rt)
 {

@@ -116,7 +116,8 @@ tidal_runtime_open(const tidal_runtime_opts *opts, tidal_runtime **out)
     pthread_mutex_init(&rt->runq_lock, NULL);
     pthread_cond_init(&rt->runq_cond, NULL);
     pthread_mutex_init(&rt->clock_lock, NULL);
-    tidal_hlc_clock_init(&rt->clock, opts->node_id, opts->max_skew_ns, NULL, NULL);
+    tidal_hlc_clock_init(&rt->clock, opts->node_id, opts->max_skew_ns, opts->wall_clock,
+                         opts->wall_clock_arg);
 
     if ((rv = tidal__fault_init(rt, opts->trace_max)) != 0) {
         goto fail_locks;

@@ -121,3 +121,33 @@ Test(write_limits, each_region_brings_in_its_own_types_and_peers_take_the_union)
     cr_assert_eq(repl_stats(a).records_skipped + repl_stats(b).records_skipped, 0);
     repl_close(&e);
 }
+
+/* A region's wall clock can be injected (a clock that lies): it stamps its
+ * writes and checks client stamps by that clock, not the system's. */
+static uint64_t
+ahead_2s(void *arg)
+{
+    (void)arg;
+    return repl_now_ns() + 2000000000ull;
+}
+
+Test(write_limits, a_region_reads_its_injected_clock)
+{
+    setenv("TIDAL_QUIET", "1", 1);
+    repl_env e;
+    repl_cluster(&e, "inproc", 0x14);
+    tidal_region_opts o = {.region_id = 0, .wall_clock = ahead_2s};
+    repl_open_opts(&e, &o);
+    repl_open_region(&e, 1, false, TIDAL_SYNC);
+    tidal_region *fast = e.r[0], *real = e.r[1];
+    uint64_t before = repl_now_ns();
+    tidal_hlc t = tidal_now(tidal_region_runtime(fast));
+    cr_assert_geq(t.wall_ns, before + 2000000000ull, "the region's stamps follow its clock");
+    cr_assert_geq(tidal_wall_ns(tidal_region_runtime(fast)), before + 2000000000ull);
+    cr_assert_lt(tidal_wall_ns(tidal_region_runtime(real)), before + 2000000000ull);
+    /* 1.5 s ahead of real time: within the fast clock's skew, not the real one's */
+    tidal_hlc ts = {.wall_ns = repl_now_ns() + 1500000000ull};
+    TIDAL_PASS(tidal_hide_item_with_ts(fast, 1, 2, ts));
+    TIDAL_FAIL(tidal_hide_item_with_ts(real, 1, 3, ts), TIDAL_ESKEW);
+    repl_close(&e);
+}

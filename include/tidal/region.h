@@ -148,6 +148,11 @@ typedef struct tidal_region_opts {
                                 * it would have its peers refuse its messages).
                                 * Past stamps are always taken.  Also the tolerance
                                 * for a peer's clock.  0 = 500 ms */
+    uint64_t (*wall_clock)(void *arg); /* this region's wall clock (ns since the epoch);
+                                * NULL = the system's.  For tests of clocks that lie:
+                                * the region stamps its writes and checks client
+                                * stamps by it */
+    void *wall_clock_arg;
 } tidal_region_opts;
 
 /* Opens a region in the cluster (recovering it from dir if given) and makes

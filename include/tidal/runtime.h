@@ -168,6 +168,11 @@ typedef struct tidal_runtime_opts {
     bool no_inline;     /* run every handler on a worker; by default a frame for an
                            idle actor is handled on the nng callback that received
                            it (one thread hand-off less per hop) */
+    uint64_t (*wall_clock)(void *arg); /* this node's wall clock, ns since the epoch; NULL =
+                           the system's (CLOCK_REALTIME).  Everything the runtime and the
+                           layers above it stamp or compare with the wall clock reads it
+                           (tidal_wall_ns): a test injects a clock that lies */
+    void *wall_clock_arg;
     const tidal_tls_opts *tls; /* required with a tls+tcp:// url: the runtime's own
                            identity - its actors' listeners present cert_key_file
                            (to anyone: they are public), and its links to its own
@@ -319,6 +324,10 @@ TIDAL_API void tidal_reply_free(tidal_reply *r);
  * TIDAL_TIMERS_MAX timers are pending. */
 TIDAL_API int tidal_timer_after(tidal_runtime *rt, const tidal_addr *to, uint32_t delay_ms,
                                 uint16_t type, const void *payload, uint32_t len) TIDAL_WARN_UNUSED;
+
+/* The runtime's wall clock now (tidal_runtime_opts.wall_clock), in ns since
+ * the epoch: what its HLC stamps follow.  Cannot fail. */
+TIDAL_API uint64_t tidal_wall_ns(tidal_runtime *rt);
 
 /* A fresh stamp from the runtime's clock service.  Cannot fail. */
 TIDAL_API tidal_hlc tidal_now(tidal_runtime *rt);
