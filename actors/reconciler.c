@@ -30,173 +30,17 @@
  * to, and none is answered from one.  Rounds on demand always run.
  *
  * After merging a session, its HWM rises to the highest seqno below which it
- * has every signal, and held writes for it are drained (state.c).
+ * has every signal, and held writes for it are drained (state.c).  The
+ * entries, their digest and their merge are in entries.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/internal.h"
+#include "actors/reconcile.h"
 #include "store/hlc.h"
-#include "base/hash.h"
 
 #define ENTRIES_BYTES_MAX (512u << 10)
-#define ENTRY_BYTES_MAX 65536u
-
-enum { KIND_HARDNEG = 1, KIND_SIGNALS = 2, KIND_SESSION = 3 };
-
-struct digest {
-    uint64_t *h;
-    uint32_t n; /* power of two */
-};
-
-static uint64_t
-key_hardneg(tidal_entity_id user, tidal_entity_id item)
-{
-    return tidal_mix64(tidal_mix64(user ^ 0x68617264ull) ^ item);
-}
-
-static uint64_t
-key_signals(tidal_entity_id item, const char *type)
-{
-    uint64_t h = tidal_mix64(item ^ 0x7369676eull);
-    for (const char *p = type; *p; p++) {
-        h = tidal_mix64(h ^ (uint8_t)*p);
-    }
-    return h;
-}
-
-static uint64_t
-key_session(const tidal_session_id *id)
-{
-    return tidal_mix64(tidal_mix64(id->hi ^ 0x73657373ull) ^ id->lo);
-}
-
-/* Calls fn for every entry with its kind, key hash and entry hash.  Caller
- * holds state_lock. */
-typedef void (*entry_fn)(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref);
-
-struct sig_ref {
-    tidal_entity_id item;
-    uint16_t type;
-};
-
-static void
-each_entry(tidal_region *r, entry_fn fn, void *arg)
-{
-    size_t cur = 0;
-    tidal_hardneg_entry he;
-    while (tidal_hardneg_next(r->state.hardneg, &cur, &he)) {
-        fn(arg, KIND_HARDNEG, key_hardneg(he.user, he.item), tidal_hardneg_entry_hash(&he), &he);
-    }
-    cur = 0;
-    struct sig_ref sr;
-    while (tidal_signals_next(r->state.signals, &cur, &sr.item, &sr.type)) {
-        uint64_t h;
-        const char *name = tidal_sigtypes_name(r->state.types, sr.type);
-        if (name != NULL && tidal_signals_entry_hash(r->state.signals, sr.item, sr.type, &h) == 0) {
-            fn(arg, KIND_SIGNALS, key_signals(sr.item, name), h, &sr);
-        }
-    }
-    cur = 0;
-    tidal_session_id sid;
-    while (tidal_sessions_next(r->state.sessions, &cur, &sid)) {
-        uint64_t h;
-        if (tidal_sessions_entry_hash(r->state.sessions, &sid, &h) == 0) {
-            fn(arg, KIND_SESSION, key_session(&sid), h, &sid);
-        }
-    }
-}
-
-static void
-digest_add(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref)
-{
-    (void)ref;
-    struct digest *d = arg;
-    d->h[key & (d->n - 1)] ^= tidal_mix64(hash ^ (uint64_t)kind);
-}
-
-static size_t
-entry_count(tidal_region *r)
-{
-    return tidal_hardneg_count(r->state.hardneg) + tidal_signals_entries(r->state.signals) +
-           tidal_sessions_count(r->state.sessions);
-}
-
-static int
-digest_make(tidal_region *r, uint32_t n, struct digest *d)
-{
-    d->n = n;
-    d->h = calloc(n, sizeof(uint64_t));
-    if (d->h == NULL) {
-        return TIDAL_ENOMEM;
-    }
-    pthread_mutex_lock(&r->state.lock);
-    each_entry(r, digest_add, d);
-    pthread_mutex_unlock(&r->state.lock);
-    return 0;
-}
-
-/* Entries of the chosen buckets, encoded as [kind byte, entry bytes]. */
-struct picked {
-    tidal_region *r;
-    const uint8_t *want; /* bitmap of n bits */
-    uint32_t n;
-    tidal_buf bytes;
-    uint32_t *ends; /* end offset of each entry */
-    uint32_t count, cap;
-    int rv;
-};
-
-static void
-pick(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref)
-{
-    (void)hash;
-    struct picked *p = arg;
-    uint32_t b = (uint32_t)(key & (p->n - 1));
-    if (p->rv != 0 || (p->want[b / 8] & (1u << (b % 8))) == 0) {
-        return;
-    }
-    if (p->count == p->cap) {
-        uint32_t ncap = p->cap ? p->cap * 2 : 256;
-        uint32_t *e = realloc(p->ends, ncap * sizeof(*e));
-        if (e == NULL) {
-            p->rv = TIDAL_ENOMEM;
-            return;
-        }
-        p->ends = e;
-        p->cap = ncap;
-    }
-    if ((p->rv = tidal_buf_reserve(&p->bytes, ENTRY_BYTES_MAX + 1)) != 0) {
-        return;
-    }
-    uint8_t *at = p->bytes.data + p->bytes.len;
-    size_t len = 0;
-    at[0] = (uint8_t)kind;
-    switch (kind) {
-    case KIND_HARDNEG:
-        p->rv = tidal_hardneg_entry_encode(ref, at + 1, ENTRY_BYTES_MAX, &len);
-        break;
-    case KIND_SIGNALS: {
-        const struct sig_ref *sr = ref;
-        p->rv = tidal_signals_entry_encode(p->r->state.signals, sr->item, sr->type, at + 1,
-                                           ENTRY_BYTES_MAX, &len);
-        break;
-    }
-    default:
-        p->rv =
-            tidal_sessions_entry_encode(p->r->state.sessions, ref, at + 1, ENTRY_BYTES_MAX, &len);
-        break;
-    }
-    if (p->rv == TIDAL_ETOOBIG || p->rv == TIDAL_EINVAL) {
-        p->rv = 0; /* an entry too big to travel is left to the batches */
-        return;
-    }
-    if (p->rv == 0) {
-        p->bytes.len += len + 1;
-        p->ends[p->count++] = (uint32_t)p->bytes.len;
-    }
-}
 
 /* Sends our entries of the `want` buckets to `to`, in messages of at most
  * ENTRIES_BYTES_MAX, the first carrying ask (may be empty). */
@@ -204,12 +48,8 @@ static int
 send_entries(tidal_ctx *ctx, tidal_region *r, const tidal_addr *to, uint64_t round,
              const uint8_t *want, uint32_t n, const uint8_t *ask, uint32_t ask_len)
 {
-    struct picked p = {.r = r, .want = want, .n = n};
-    tidal_buf_init(&p.bytes);
-    pthread_mutex_lock(&r->state.lock);
-    each_entry(r, pick, &p);
-    pthread_mutex_unlock(&r->state.lock);
-    int rv = p.rv;
+    struct tidal__picked p;
+    int rv = tidal__entries_pick(r, want, n, &p);
     tidal_view *views = calloc(p.count ? p.count : 1, sizeof(*views));
     uint32_t i = 0;
     bool first = true;
@@ -235,8 +75,7 @@ send_entries(tidal_ctx *ctx, tidal_region *r, const tidal_addr *to, uint64_t rou
         first = false;
     }
     free(views);
-    free(p.ends);
-    tidal_buf_fini(&p.bytes);
+    tidal__picked_fini(&p);
     return views == NULL ? TIDAL_ENOMEM : rv;
 }
 
@@ -283,8 +122,8 @@ on_digest(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
         return 0;
     }
     uint32_t n = m.hashes.len / 8;
-    struct digest own;
-    if (digest_make(r, n, &own) != 0) {
+    struct tidal__digest own;
+    if (tidal__digest_make(r, n, &own) != 0) {
         return 0;
     }
     uint8_t *diff = calloc(n / 8 ? n / 8 : 1, 1);
@@ -303,55 +142,6 @@ on_digest(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
     free(diff);
     free(own.h);
     return 0;
-}
-
-/* The codes of the store's entry decoders that mean bad input (the others:
- * a table full, no memory). */
-static bool
-bad_entry(int code)
-{
-    return code == TIDAL_ETRUNCATED || code == TIDAL_ECORRUPT || code == TIDAL_EVERSION ||
-           code == TIDAL_ETRAILING || code == TIDAL_EINVAL || code == TIDAL_EEXIST;
-}
-
-/* Merges one entry.  Returns 0, or the code that rejects it (it changed
- * nothing; the message's other entries are merged all the same: each is a
- * CRDT state of its own).  A merge refused for lack of room is not the
- * entry's fault: left to the next round. */
-static int
-merge_entry(tidal_region *r, tidal_view e, uint64_t now)
-{
-    if (e.len < 2) {
-        return TIDAL_ETRUNCATED;
-    }
-    const uint8_t *b = e.ptr + 1;
-    size_t len = e.len - 1;
-    int rv;
-    switch (e.ptr[0]) {
-    case KIND_HARDNEG: {
-        tidal_hardneg_entry he;
-        if ((rv = tidal_hardneg_entry_decode(b, len, &he)) == 0) {
-            rv = tidal_hardneg_entry_merge(r->state.hardneg, &he);
-        }
-        break;
-    }
-    case KIND_SIGNALS: {
-        tidal_entity_id item;
-        uint16_t type;
-        rv = tidal_signals_entry_merge(r->state.signals, b, len, now, &item, &type);
-        break;
-    }
-    case KIND_SESSION: {
-        tidal_session_id id;
-        if ((rv = tidal_sessions_entry_merge(r->state.sessions, b, len, &id)) == 0) {
-            TIDAL_IGNORE(tidal__state_session_merged(r, &id));
-        }
-        break;
-    }
-    default:
-        return TIDAL_ETYPE; /* a kind of a newer peer's: the batches bring its state */
-    }
-    return bad_entry(rv) ? rv : 0;
 }
 
 /* A peer's entries: merge them; if it asked for ours, send them. */
@@ -373,7 +163,7 @@ on_entries(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
     tidal_view e;
     pthread_mutex_lock(&r->state.lock);
     while (tidal_msg_entries_next(&m, &cur, &e) == 0) {
-        int rv = merge_entry(r, e, now);
+        int rv = tidal__entry_merge(r, e, now);
         if (rv != 0) {
             err = (tidal_decode_err){.code = rv, .what = "entries.entry",
                                      .offset = (size_t)(e.ptr - msg->payload)};
@@ -402,15 +192,13 @@ round_start(tidal_ctx *ctx, tidal_region *r, bool on_demand)
     if (!any) {
         return; /* nothing to compare yet: not even a digest is made */
     }
-    pthread_mutex_lock(&r->state.lock);
-    size_t count = entry_count(r);
-    pthread_mutex_unlock(&r->state.lock);
+    size_t count = tidal__entries_count(r);
     uint32_t n = 256;
     while (n < count / 2 && n < TIDAL_REPL_DIGEST_BUCKETS_MAX) {
         n *= 2;
     }
-    struct digest d;
-    if (digest_make(r, n, &d) != 0) {
+    struct tidal__digest d;
+    if (tidal__digest_make(r, n, &d) != 0) {
         return;
     }
     uint64_t round = atomic_fetch_add(&r->st_rounds, 1) + 1;

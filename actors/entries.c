@@ -1,0 +1,227 @@
+/*
+ * A region's state as reconciliation entries (reconcile.h): a hard-negative
+ * pair, an (item, signal type) count state, or a session, each hashed by its
+ * key into a bucket; the digest of the buckets; the entries of chosen
+ * buckets, encoded to travel; and the merge of a peer's entry.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/reconcile.h"
+#include "base/hash.h"
+
+static uint64_t
+key_hardneg(tidal_entity_id user, tidal_entity_id item)
+{
+    return tidal_mix64(tidal_mix64(user ^ 0x68617264ull) ^ item);
+}
+
+static uint64_t
+key_signals(tidal_entity_id item, const char *type)
+{
+    uint64_t h = tidal_mix64(item ^ 0x7369676eull);
+    for (const char *p = type; *p; p++) {
+        h = tidal_mix64(h ^ (uint8_t)*p);
+    }
+    return h;
+}
+
+static uint64_t
+key_session(const tidal_session_id *id)
+{
+    return tidal_mix64(tidal_mix64(id->hi ^ 0x73657373ull) ^ id->lo);
+}
+
+/* Calls fn for every entry with its kind, key hash and entry hash.  Caller
+ * holds state.lock. */
+typedef void (*entry_fn)(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref);
+
+struct sig_ref {
+    tidal_entity_id item;
+    uint16_t type;
+};
+
+static void
+each_entry(tidal_region *r, entry_fn fn, void *arg)
+{
+    size_t cur = 0;
+    tidal_hardneg_entry he;
+    while (tidal_hardneg_next(r->state.hardneg, &cur, &he)) {
+        fn(arg, TIDAL__ENTRY_HARDNEG, key_hardneg(he.user, he.item), tidal_hardneg_entry_hash(&he),
+           &he);
+    }
+    cur = 0;
+    struct sig_ref sr;
+    while (tidal_signals_next(r->state.signals, &cur, &sr.item, &sr.type)) {
+        uint64_t h;
+        const char *name = tidal_sigtypes_name(r->state.types, sr.type);
+        if (name != NULL && tidal_signals_entry_hash(r->state.signals, sr.item, sr.type, &h) == 0) {
+            fn(arg, TIDAL__ENTRY_SIGNALS, key_signals(sr.item, name), h, &sr);
+        }
+    }
+    cur = 0;
+    tidal_session_id sid;
+    while (tidal_sessions_next(r->state.sessions, &cur, &sid)) {
+        uint64_t h;
+        if (tidal_sessions_entry_hash(r->state.sessions, &sid, &h) == 0) {
+            fn(arg, TIDAL__ENTRY_SESSION, key_session(&sid), h, &sid);
+        }
+    }
+}
+
+static void
+digest_add(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref)
+{
+    (void)ref;
+    struct tidal__digest *d = arg;
+    d->h[key & (d->n - 1)] ^= tidal_mix64(hash ^ (uint64_t)kind);
+}
+
+size_t
+tidal__entries_count(tidal_region *r)
+{
+    pthread_mutex_lock(&r->state.lock);
+    size_t n = tidal_hardneg_count(r->state.hardneg) + tidal_signals_entries(r->state.signals) +
+               tidal_sessions_count(r->state.sessions);
+    pthread_mutex_unlock(&r->state.lock);
+    return n;
+}
+
+int
+tidal__digest_make(tidal_region *r, uint32_t n, struct tidal__digest *d)
+{
+    d->n = n;
+    d->h = calloc(n, sizeof(uint64_t));
+    if (d->h == NULL) {
+        return TIDAL_ENOMEM;
+    }
+    pthread_mutex_lock(&r->state.lock);
+    each_entry(r, digest_add, d);
+    pthread_mutex_unlock(&r->state.lock);
+    return 0;
+}
+
+/* tidal__entries_pick's walk. */
+struct picking {
+    tidal_region *r;
+    const uint8_t *want; /* bitmap of n bits */
+    uint32_t n;
+    struct tidal__picked *p;
+    uint32_t cap;
+    int rv;
+};
+
+static void
+pick(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref)
+{
+    (void)hash;
+    struct picking *k = arg;
+    struct tidal__picked *p = k->p;
+    uint32_t b = (uint32_t)(key & (k->n - 1));
+    if (k->rv != 0 || (k->want[b / 8] & (1u << (b % 8))) == 0) {
+        return;
+    }
+    if (p->count == k->cap) {
+        uint32_t ncap = k->cap ? k->cap * 2 : 256;
+        uint32_t *e = realloc(p->ends, ncap * sizeof(*e));
+        if (e == NULL) {
+            k->rv = TIDAL_ENOMEM;
+            return;
+        }
+        p->ends = e;
+        k->cap = ncap;
+    }
+    if ((k->rv = tidal_buf_reserve(&p->bytes, TIDAL__ENTRY_BYTES_MAX + 1)) != 0) {
+        return;
+    }
+    uint8_t *at = p->bytes.data + p->bytes.len;
+    size_t len = 0;
+    at[0] = (uint8_t)kind;
+    switch (kind) {
+    case TIDAL__ENTRY_HARDNEG:
+        k->rv = tidal_hardneg_entry_encode(ref, at + 1, TIDAL__ENTRY_BYTES_MAX, &len);
+        break;
+    case TIDAL__ENTRY_SIGNALS: {
+        const struct sig_ref *sr = ref;
+        k->rv = tidal_signals_entry_encode(k->r->state.signals, sr->item, sr->type, at + 1,
+                                           TIDAL__ENTRY_BYTES_MAX, &len);
+        break;
+    }
+    default:
+        k->rv = tidal_sessions_entry_encode(k->r->state.sessions, ref, at + 1,
+                                            TIDAL__ENTRY_BYTES_MAX, &len);
+        break;
+    }
+    if (k->rv == TIDAL_ETOOBIG || k->rv == TIDAL_EINVAL) {
+        k->rv = 0; /* an entry too big to travel is left to the batches */
+        return;
+    }
+    if (k->rv == 0) {
+        p->bytes.len += len + 1;
+        p->ends[p->count++] = (uint32_t)p->bytes.len;
+    }
+}
+
+int
+tidal__entries_pick(tidal_region *r, const uint8_t *want, uint32_t n, struct tidal__picked *p)
+{
+    memset(p, 0, sizeof(*p));
+    tidal_buf_init(&p->bytes);
+    struct picking k = {.r = r, .want = want, .n = n, .p = p};
+    pthread_mutex_lock(&r->state.lock);
+    each_entry(r, pick, &k);
+    pthread_mutex_unlock(&r->state.lock);
+    return k.rv;
+}
+
+void
+tidal__picked_fini(struct tidal__picked *p)
+{
+    free(p->ends);
+    tidal_buf_fini(&p->bytes);
+}
+
+/* The codes of the store's entry decoders that mean bad input (the others:
+ * a table full, no memory). */
+static bool
+bad_entry(int code)
+{
+    return code == TIDAL_ETRUNCATED || code == TIDAL_ECORRUPT || code == TIDAL_EVERSION ||
+           code == TIDAL_ETRAILING || code == TIDAL_EINVAL || code == TIDAL_EEXIST;
+}
+
+int
+tidal__entry_merge(tidal_region *r, tidal_view e, uint64_t now)
+{
+    if (e.len < 2) {
+        return TIDAL_ETRUNCATED;
+    }
+    const uint8_t *b = e.ptr + 1;
+    size_t len = e.len - 1;
+    int rv;
+    switch (e.ptr[0]) {
+    case TIDAL__ENTRY_HARDNEG: {
+        tidal_hardneg_entry he;
+        if ((rv = tidal_hardneg_entry_decode(b, len, &he)) == 0) {
+            rv = tidal_hardneg_entry_merge(r->state.hardneg, &he);
+        }
+        break;
+    }
+    case TIDAL__ENTRY_SIGNALS: {
+        tidal_entity_id item;
+        uint16_t type;
+        rv = tidal_signals_entry_merge(r->state.signals, b, len, now, &item, &type);
+        break;
+    }
+    case TIDAL__ENTRY_SESSION: {
+        tidal_session_id id;
+        if ((rv = tidal_sessions_entry_merge(r->state.sessions, b, len, &id)) == 0) {
+            TIDAL_IGNORE(tidal__state_session_merged(r, &id));
+        }
+        break;
+    }
+    default:
+        return TIDAL_ETYPE; /* a kind of a newer peer's: the batches bring its state */
+    }
+    return bad_entry(rv) ? rv : 0;
+}

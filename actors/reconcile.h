@@ -1,0 +1,59 @@
+/*
+ * Reconciliation's parts, shared by the files that make it up:
+ *   entries.c     a region's state seen as entries: their buckets and the
+ *                 digest of them, the entries of chosen buckets, and the
+ *                 merge of one entry from a peer
+ *   reconciler.c  the reconciler actor: rounds and answers
+ * (calls go reconciler.c -> entries.c).
+ *
+ * An entry travels as [kind byte, the store's encoding of it]
+ * (store/hardneg.h, store/signals.h, store/session.h).
+ */
+#ifndef TIDAL_ACTORS_RECONCILE_H
+#define TIDAL_ACTORS_RECONCILE_H
+
+#include "actors/internal.h"
+
+enum { TIDAL__ENTRY_HARDNEG = 1, TIDAL__ENTRY_SIGNALS = 2, TIDAL__ENTRY_SESSION = 3 };
+
+/* The largest encoding that travels: with its kind byte, one ENTRIES
+ * element. */
+#define TIDAL__ENTRY_BYTES_MAX (TIDAL_REPL_ENTRY_BYTES_MAX - 1u)
+
+/* ---- entries.c ---- */
+
+/* Bucket hashes of a region's state: n a power of two. */
+struct tidal__digest {
+    uint64_t *h;
+    uint32_t n;
+};
+
+/* Entries of the region's state now (state.lock taken inside).  Cannot
+ * fail. */
+size_t tidal__entries_count(tidal_region *r);
+
+/* The digest of the region's state over n buckets (state.lock taken
+ * inside).  0 or TIDAL_ENOMEM. */
+int tidal__digest_make(tidal_region *r, uint32_t n, struct tidal__digest *d);
+
+/* The entries of the buckets set in want (a bitmap of n bits), encoded one
+ * after another; ends[i] is where entry i ends. */
+struct tidal__picked {
+    tidal_buf bytes;
+    uint32_t *ends;
+    uint32_t count;
+};
+
+/* Fills *p (state.lock taken inside).  0 or TIDAL_ENOMEM; either way
+ * tidal__picked_fini frees it. */
+int tidal__entries_pick(tidal_region *r, const uint8_t *want, uint32_t n,
+                        struct tidal__picked *p);
+void tidal__picked_fini(struct tidal__picked *p);
+
+/* Merges entry e ([kind, encoding]) into the state, signals as of now (ns):
+ * 0 (also for a merge refused for lack of room: not the entry's fault, left
+ * to the next round), or the code that rejects it (it changed nothing).
+ * Caller holds state.lock. */
+int tidal__entry_merge(tidal_region *r, tidal_view e, uint64_t now);
+
+#endif /* TIDAL_ACTORS_RECONCILE_H */
