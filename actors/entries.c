@@ -154,6 +154,7 @@ pick(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref)
     }
     if (k->rv == TIDAL_ETOOBIG || k->rv == TIDAL_EINVAL) {
         k->rv = 0; /* an entry too big to travel is left to the batches */
+        p->whole = false;
         return;
     }
     if (k->rv == 0) {
@@ -167,6 +168,10 @@ tidal__entries_pick(tidal_region *r, const uint8_t *want, uint32_t n, struct tid
 {
     memset(p, 0, sizeof(*p));
     tidal_buf_init(&p->bytes);
+    p->whole = true;
+    if (want == NULL) {
+        return 0; /* nothing asked for: not even a walk */
+    }
     struct picking k = {.r = r, .want = want, .n = n, .p = p};
     pthread_mutex_lock(&r->state.lock);
     each_entry(r, pick, &k);
@@ -181,13 +186,12 @@ tidal__picked_fini(struct tidal__picked *p)
     tidal_buf_fini(&p->bytes);
 }
 
-/* The codes of the store's entry decoders that mean bad input (the others:
- * a table full, no memory). */
-static bool
-bad_entry(int code)
+bool
+tidal__entry_bad(int code)
 {
     return code == TIDAL_ETRUNCATED || code == TIDAL_ECORRUPT || code == TIDAL_EVERSION ||
-           code == TIDAL_ETRAILING || code == TIDAL_EINVAL || code == TIDAL_EEXIST;
+           code == TIDAL_ETRAILING || code == TIDAL_EINVAL || code == TIDAL_EEXIST ||
+           code == TIDAL_ETYPE;
 }
 
 int
@@ -223,5 +227,5 @@ tidal__entry_merge(tidal_region *r, tidal_view e, uint64_t now)
     default:
         return TIDAL_ETYPE; /* a kind of a newer peer's: the batches bring its state */
     }
-    return bad_entry(rv) ? rv : 0;
+    return rv;
 }

@@ -3,7 +3,7 @@
  *   entries.c     a region's state seen as entries: their buckets and the
  *                 digest of them, the entries of chosen buckets, and the
  *                 merge of one entry from a peer
- *   reconciler.c  the reconciler actor: rounds and answers
+ *   reconciler.c  the reconciler actor: rounds, answers, completed rounds
  * (calls go reconciler.c -> entries.c).
  *
  * An entry travels as [kind byte, the store's encoding of it]
@@ -42,18 +42,22 @@ struct tidal__picked {
     tidal_buf bytes;
     uint32_t *ends;
     uint32_t count;
+    bool whole; /* none was left out (too big to travel) */
 };
 
-/* Fills *p (state.lock taken inside).  0 or TIDAL_ENOMEM; either way
- * tidal__picked_fini frees it. */
+/* Fills *p (state.lock taken inside); want NULL: no entry.  0 or
+ * TIDAL_ENOMEM; either way tidal__picked_fini frees it. */
 int tidal__entries_pick(tidal_region *r, const uint8_t *want, uint32_t n,
                         struct tidal__picked *p);
 void tidal__picked_fini(struct tidal__picked *p);
 
 /* Merges entry e ([kind, encoding]) into the state, signals as of now (ns):
- * 0 (also for a merge refused for lack of room: not the entry's fault, left
- * to the next round), or the code that rejects it (it changed nothing).
- * Caller holds state.lock. */
+ * 0, or the code that refused it, with nothing changed.  Caller holds
+ * state.lock. */
 int tidal__entry_merge(tidal_region *r, tidal_view e, uint64_t now);
+
+/* True for the codes of tidal__entry_merge that mean a bad entry (the
+ * others: a table full, no memory - not the entry's fault).  Cannot fail. */
+bool tidal__entry_bad(int code);
 
 #endif /* TIDAL_ACTORS_RECONCILE_H */
