@@ -3,12 +3,24 @@
  * pair, an (item, signal type) count state, or a session, each hashed by its
  * key into a bucket; the digest of the buckets; the entries of chosen
  * buckets, encoded to travel; and the merge of a peer's entry.
+ *
+ * A merge says whether it changed the state: the hash of this region's
+ * entry of the same key before and after.  Only a change is worth logging
+ * (reconciled.c): a round exchanges whole buckets, most of whose entries
+ * both sides already hold.  The key is read from the entry's encoding before
+ * the merge (its layout is the store's: the version checks below fail the
+ * build if it moves); an entry whose key cannot be read counts as a change
+ * if it merges, which logs too much, never too little.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "actors/reconcile.h"
 #include "base/hash.h"
+#include "store/bytes.h"
+
+_Static_assert(TIDAL_SIGNALS_ENTRY_VERSION == 1 && TIDAL_SESSION_ENTRY_VERSION == 1,
+               "entry_key reads the key at version 1's offsets: check them");
 
 static uint64_t
 key_hardneg(tidal_entity_id user, tidal_entity_id item)
@@ -194,38 +206,124 @@ tidal__entry_bad(int code)
            code == TIDAL_ETYPE;
 }
 
-int
-tidal__entry_merge(tidal_region *r, tidal_view e, uint64_t now)
+/* The key of a signals or session entry, read from its encoding (version
+ * 1: store/signals.h, store/session_codec.c); false if it cannot be. */
+static bool
+signals_key(const uint8_t *b, size_t len, tidal_entity_id *item, char name[256])
 {
+    tidal__rd rd;
+    uint8_t version, n;
+    const uint8_t *p;
+    tidal__rd_init(&rd, b, len);
+    if (tidal__rd_u8(&rd, &version) != 0 || version != TIDAL_SIGNALS_ENTRY_VERSION ||
+        tidal__rd_u64(&rd, item) != 0 ||
+        tidal__rd_u8(&rd, &n) != 0 || tidal__rd_bytes(&rd, &p, n) != 0) {
+        return false;
+    }
+    memcpy(name, p, n);
+    name[n] = '\0';
+    return true;
+}
+
+static bool
+session_key(const uint8_t *b, size_t len, tidal_session_id *id)
+{
+    tidal__rd rd;
+    uint8_t version;
+    tidal__rd_init(&rd, b, len);
+    return tidal__rd_u8(&rd, &version) == 0 && version == TIDAL_SESSION_ENTRY_VERSION &&
+           tidal__rd_u64(&rd, &id->hi) == 0 &&
+           tidal__rd_u64(&rd, &id->lo) == 0;
+}
+
+/* A hash of what the state holds of a key: found, and its hash. */
+struct held {
+    bool found;
+    uint64_t hash;
+};
+
+static bool
+held_differs(struct held a, struct held b)
+{
+    return a.found != b.found || (a.found && a.hash != b.hash);
+}
+
+static int
+merge_hardneg(tidal_region *r, const uint8_t *b, size_t len, bool *changed)
+{
+    tidal_hardneg_entry he, old;
+    int rv = tidal_hardneg_entry_decode(b, len, &he);
+    if (rv != 0) {
+        return rv;
+    }
+    struct held before = {.found = tidal_hardneg_get(r->state.hardneg, he.user, he.item, &old)};
+    before.hash = before.found ? tidal_hardneg_entry_hash(&old) : 0;
+    if ((rv = tidal_hardneg_entry_merge(r->state.hardneg, &he)) != 0) {
+        return rv;
+    }
+    struct held after = {.found = tidal_hardneg_get(r->state.hardneg, he.user, he.item, &old)};
+    after.hash = after.found ? tidal_hardneg_entry_hash(&old) : 0;
+    *changed = held_differs(before, after);
+    return 0;
+}
+
+static int
+merge_signals(tidal_region *r, const uint8_t *b, size_t len, uint64_t now, bool *changed)
+{
+    tidal_entity_id item0 = 0, item;
+    uint16_t type0 = 0, type;
+    char name[256];
+    bool keyed = signals_key(b, len, &item0, name) &&
+                 tidal_sigtypes_find(r->state.types, name, &type0) == 0;
+    struct held before = {0}, after = {0};
+    before.found =
+        keyed && tidal_signals_entry_hash(r->state.signals, item0, type0, &before.hash) == 0;
+    int rv = tidal_signals_entry_merge(r->state.signals, b, len, now, &item, &type);
+    if (rv != 0) {
+        return rv;
+    }
+    after.found = tidal_signals_entry_hash(r->state.signals, item, type, &after.hash) == 0;
+    /* a type unknown before the merge had no entry: before stays not found */
+    bool same_key = !keyed || (item == item0 && type == type0);
+    *changed = !same_key || held_differs(before, after);
+    return 0;
+}
+
+static int
+merge_session(tidal_region *r, const uint8_t *b, size_t len, bool *changed)
+{
+    tidal_session_id id0 = {0}, id;
+    bool keyed = session_key(b, len, &id0);
+    struct held before = {0}, after = {0};
+    before.found = keyed && tidal_sessions_entry_hash(r->state.sessions, &id0, &before.hash) == 0;
+    int rv = tidal_sessions_entry_merge(r->state.sessions, b, len, &id);
+    if (rv != 0) {
+        return rv;
+    }
+    after.found = tidal_sessions_entry_hash(r->state.sessions, &id, &after.hash) == 0;
+    *changed = !keyed || id.hi != id0.hi || id.lo != id0.lo || held_differs(before, after);
+    /* its HWM rises over what it now holds, and writes held for it drain */
+    TIDAL_IGNORE(tidal__state_session_merged(r, &id));
+    return 0;
+}
+
+int
+tidal__entry_merge(tidal_region *r, tidal_view e, uint64_t now, bool *changed)
+{
+    *changed = false;
     if (e.len < 2) {
         return TIDAL_ETRUNCATED;
     }
     const uint8_t *b = e.ptr + 1;
     size_t len = e.len - 1;
-    int rv;
     switch (e.ptr[0]) {
-    case TIDAL__ENTRY_HARDNEG: {
-        tidal_hardneg_entry he;
-        if ((rv = tidal_hardneg_entry_decode(b, len, &he)) == 0) {
-            rv = tidal_hardneg_entry_merge(r->state.hardneg, &he);
-        }
-        break;
-    }
-    case TIDAL__ENTRY_SIGNALS: {
-        tidal_entity_id item;
-        uint16_t type;
-        rv = tidal_signals_entry_merge(r->state.signals, b, len, now, &item, &type);
-        break;
-    }
-    case TIDAL__ENTRY_SESSION: {
-        tidal_session_id id;
-        if ((rv = tidal_sessions_entry_merge(r->state.sessions, b, len, &id)) == 0) {
-            TIDAL_IGNORE(tidal__state_session_merged(r, &id));
-        }
-        break;
-    }
+    case TIDAL__ENTRY_HARDNEG:
+        return merge_hardneg(r, b, len, changed);
+    case TIDAL__ENTRY_SIGNALS:
+        return merge_signals(r, b, len, now, changed);
+    case TIDAL__ENTRY_SESSION:
+        return merge_session(r, b, len, changed);
     default:
         return TIDAL_ETYPE; /* a kind of a newer peer's: the batches bring its state */
     }
-    return rv;
 }

@@ -51,7 +51,8 @@
  * which brings it the state of what it skipped; shipping goes on from the
  * oldest batch kept.  The published watermark does not move past the
  * skipped range until such a round with the origin has completed
- * (watermark.c, "Gaps").
+ * (watermark.c, "Gaps"), and a region with a directory logs what the round
+ * merged (reconciled.c).
  *
  * Owners and lock order (acquire left before right, never the reverse):
  *     cb_lock -> ship.lock -> a WAL's lock; ship.lock -> runtime locks
@@ -256,6 +257,8 @@ struct tidal_region {
      * writers and the follower path, under ship.lock by rounds. */
     tidal_wal *wal;
     tidal_wal *peer_wal[TIDAL_REGIONS_MAX];
+    /* dir only: what reconciliation merged (reconciled.c); under state.lock */
+    tidal_wal *reconciled;
 
     struct tidal__follow follow;
     struct tidal__peers peers;
@@ -393,6 +396,8 @@ extern const tidal_behaviour tidal__reconciler_behaviour;
 /* Opens the log of origin (this region's own, or a copy of a peer's),
  * reporting a truncated tail or a refused log to the operator log. */
 int tidal__open_log(tidal_region *r, uint16_t origin, uint16_t shard, tidal_wal **out);
+/* Opens the region's reconciled log, <dir>/reconciled (dir only). */
+int tidal__open_reconciled_log(tidal_region *r, tidal_wal **out);
 /* The own log's sync thread after a sync: ships what it made durable. */
 void tidal__on_durable(void *arg, uint64_t lsn);
 

@@ -39,9 +39,9 @@
  * Completed rounds.  A round from A with peer B completes at A when A has
  * merged all of B's answer: every part from 0 up to the last received in
  * order, each of its entries merged (none refused, as bad or for lack of
- * room), and the answer whole.
- * A part missing or out of order (lost, reordered by a fault) or a refused
- * entry leaves the round incomplete: no later part
+ * room) and, with a directory, logged (reconciled.c), and the answer whole.
+ * A part missing or out of order (lost, reordered by a fault), a refused
+ * entry or a failed log append leaves the round incomplete: no later part
  * completes it, and a later round has to.  The last PENDING_PER_PEER rounds
  * with each peer are followed at once.  A completed round that began
  * after an origin's log base fills the watermark's gap for that origin
@@ -52,7 +52,8 @@
  * different contents share by chance once in 2^64.)
  *
  * After merging a session, its HWM rises to the highest seqno below which it
- * has every signal, and held writes for it are drained (state.c).  The
+ * has every signal, and held writes for it are drained (state.c).  What a
+ * merge changed is logged by a region with a directory (reconciled.c); the
  * entries, their digest and their merge are in entries.c.
  */
 #include <stdio.h>
@@ -226,7 +227,7 @@ on_digest(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
 
 /* One ENTRIES message of peer p's answer to our round: counts it towards
  * the round's completion, and fills p's gap if that completes it
- * ("Completed rounds").  merged: every entry of it merged. */
+ * ("Completed rounds").  merged: every entry of it merged and logged. */
 static void
 answer_part(struct reconciler *rc, tidal_region_id p, const tidal_msg_entries *m, bool merged)
 {
@@ -248,16 +249,20 @@ answer_part(struct reconciler *rc, tidal_region_id p, const tidal_msg_entries *m
     }
 }
 
-/* Merges the entries of m (state.lock held).  True if every one merged. */
+/* Merges the entries of m (state.lock held), logging those that changed
+ * the state.  True if every one merged and was logged. */
 static bool
 merge_all(tidal_region *r, const tidal_msg *msg, const tidal_msg_entries *m)
 {
     uint64_t now = tidal_hlc_wall_now(NULL);
+    struct tidal__reconciled_batch log;
+    tidal__reconciled_batch_init(&log);
     bool all = true;
     size_t cur = 0;
     tidal_view e;
     while (tidal_msg_entries_next(m, &cur, &e) == 0) {
-        int rv = tidal__entry_merge(r, e, now);
+        bool changed = false;
+        int rv = tidal__entry_merge(r, e, now, &changed);
         if (rv != 0 && tidal__entry_bad(rv)) {
             tidal_decode_err err = {.code = rv, .what = "entries.entry",
                                     .offset = (size_t)(e.ptr - msg->payload)};
@@ -266,7 +271,14 @@ merge_all(tidal_region *r, const tidal_msg *msg, const tidal_msg_entries *m)
         /* each entry is a CRDT state of its own: the others merge all the
          * same; one refused for lack of room is left to the next round */
         all = all && rv == 0;
+        if (rv == 0 && changed && tidal__reconciled_add(r, &log, e) != 0) {
+            all = false;
+        }
     }
+    if (tidal__reconciled_flush(r, &log) != 0) {
+        all = false;
+    }
+    tidal__reconciled_batch_fini(&log);
     return all;
 }
 

@@ -1,6 +1,6 @@
 /*
  * Watermarks never lie (actors/watermark.c, "Gaps"; actors/reconciler.c,
- * "Completed rounds").
+ * "Completed rounds"; actors/reconciled.c).
  *
  * A follower that an ephemeral origin told where its log now starts (a log
  * base: it joined late, or was let go) takes the batches after the base at
@@ -12,6 +12,9 @@
  * follower's, so the origin's answers never arrive; nothing else is cut, and
  * nothing but the follower's own retries (region.c) asks for a round once
  * the link is back.
+ *
+ * And what a region with a directory got only by reconciliation is in its
+ * reconciled log: closed and reopened alone, it still has it.
  */
 #include "actors/internal.h" /* the logs: is the origin's head released yet */
 #include "repl_helpers.h"
@@ -213,5 +216,72 @@ Test(watermark_gap, another_peers_round_does_not_fill_the_gap)
 
     cut_answers(&e, 0, 1, false);
     TIDAL_PASS(tidal_region_wait_applied(e.r[1], 0, base, LONG_MS));
+    repl_close(&e);
+}
+
+/* Region 1, with a directory, joins after region 0 released its log: all
+ * it has of region 0 came by reconciliation.  Closed, and reopened once
+ * region 0 is gone (nothing can bring it anything then), it has it all. */
+static void
+reconciled_survives(bool crash)
+{
+    repl_env e;
+    repl_workload w;
+    repl_cluster(&e, "inproc", 0x6ac);
+    uint64_t base = write_and_release(&e, &w);
+    repl_open_region(&e, 1, true, TIDAL_SYNC);
+    TIDAL_PASS(tidal_region_wait_applied(e.r[1], 0, base, LONG_MS));
+    bool equal = TIDAL_WAIT_UNTIL(repl_digests_equal(e.r, 2), REPL_DEADLINE_MS);
+    cr_assert(equal, "region 1 did not get region 0's state");
+    check_all(e.r[1], &w);
+    uint64_t digest = tidal_region_digest(e.r[1]);
+    cr_assert_eq(repl_stats(e.r[1]).last_lsn, 0, "what merged is not region 1's own write");
+
+    TIDAL_PASS(tidal_region_close(e.r[0]));
+    e.r[0] = NULL;
+    TIDAL_PASS(crash ? tidal_region_crash(e.r[1]) : tidal_region_close(e.r[1]));
+    repl_open_region(&e, 1, true, TIDAL_SYNC);
+    cr_assert_eq(tidal_region_digest(e.r[1]), digest, "the reopened region lost state");
+    check_all(e.r[1], &w);
+    cr_assert_eq(repl_stats(e.r[1]).last_lsn, 0);
+    repl_close(&e);
+}
+
+Test(watermark_gap, reconciled_state_survives_a_close) { reconciled_survives(false); }
+Test(watermark_gap, reconciled_state_survives_a_crash) { reconciled_survives(true); }
+
+/* The reconciled log holds what changed the state, not whole buckets again
+ * and again.  Region 1 has everything region 0 has and more (its own hides,
+ * not shipped to region 0): its round makes region 0 answer with its
+ * entries of nearly every bucket, all of which region 1 holds already -
+ * merged, and not logged. */
+Test(watermark_gap, entries_that_change_nothing_are_not_logged)
+{
+    repl_env e;
+    repl_workload w;
+    repl_cluster(&e, "inproc", 0x6ad);
+    uint64_t base = write_and_release(&e, &w);
+    repl_open_region(&e, 1, true, TIDAL_SYNC);
+    TIDAL_PASS(tidal_region_wait_applied(e.r[1], 0, base, LONG_MS));
+    tidal_wal_stats before;
+    tidal_wal_stats_get(e.r[1]->reconciled, &before);
+    cr_assert_geq(before.appends, 1, "what the round brought was not logged");
+
+    tidal_fault_rule part = {.partition = 1};
+    TIDAL_PASS(tidal_fault_set(tidal_region_runtime(e.r[1]), "shipper-1", "region-0", &part));
+    repl_hide_range(e.r[1], 7, 100, 300);
+    uint64_t entries = repl_stats(e.r[1]).reconcile_entries;
+    uint64_t done = atomic_load(&e.r[1]->st_rounds_done);
+    TIDAL_PASS(tidal_region_reconcile(e.r[1]));
+    /* a round completed and entries came (any round: none can bring region
+     * 1 anything new, so none may log anything) */
+    bool ran = TIDAL_WAIT_UNTIL(atomic_load(&e.r[1]->st_rounds_done) > done &&
+                                    repl_stats(e.r[1]).reconcile_entries > entries,
+                                REPL_DEADLINE_MS);
+    cr_assert(ran, "region 1's round did not complete, or region 0 sent no entry");
+    tidal_wal_stats after;
+    tidal_wal_stats_get(e.r[1]->reconciled, &after);
+    cr_assert_eq(after.appends, before.appends, "entries that changed nothing were logged");
+    check_all(e.r[1], &w);
     repl_close(&e);
 }
