@@ -216,8 +216,8 @@ signals_key(const uint8_t *b, size_t len, tidal_entity_id *item, char name[256])
     const uint8_t *p;
     tidal__rd_init(&rd, b, len);
     if (tidal__rd_u8(&rd, &version) != 0 || version != TIDAL_SIGNALS_ENTRY_VERSION ||
-        tidal__rd_u64(&rd, item) != 0 ||
-        tidal__rd_u8(&rd, &n) != 0 || tidal__rd_bytes(&rd, &p, n) != 0) {
+        tidal__rd_u64(&rd, item) != 0 || tidal__rd_u8(&rd, &n) != 0 ||
+        tidal__rd_bytes(&rd, &p, n) != 0) {
         return false;
     }
     memcpy(name, p, n);
@@ -232,8 +232,7 @@ session_key(const uint8_t *b, size_t len, tidal_session_id *id)
     uint8_t version;
     tidal__rd_init(&rd, b, len);
     return tidal__rd_u8(&rd, &version) == 0 && version == TIDAL_SESSION_ENTRY_VERSION &&
-           tidal__rd_u64(&rd, &id->hi) == 0 &&
-           tidal__rd_u64(&rd, &id->lo) == 0;
+           tidal__rd_u64(&rd, &id->hi) == 0 && tidal__rd_u64(&rd, &id->lo) == 0;
 }
 
 /* A hash of what the state holds of a key: found, and its hash. */
@@ -273,8 +272,8 @@ merge_signals(tidal_region *r, const uint8_t *b, size_t len, uint64_t now, bool 
     tidal_entity_id item0 = 0, item;
     uint16_t type0 = 0, type;
     char name[256];
-    bool keyed = signals_key(b, len, &item0, name) &&
-                 tidal_sigtypes_find(r->state.types, name, &type0) == 0;
+    bool keyed =
+        signals_key(b, len, &item0, name) && tidal_sigtypes_find(r->state.types, name, &type0) == 0;
     struct held before = {0}, after = {0};
     before.found =
         keyed && tidal_signals_entry_hash(r->state.signals, item0, type0, &before.hash) == 0;

@@ -51,8 +51,7 @@ struct tidal__picked {
 
 /* Fills *p (state.lock taken inside); want NULL: no entry.  0 or
  * TIDAL_ENOMEM; either way tidal__picked_fini frees it. */
-int tidal__entries_pick(tidal_region *r, const uint8_t *want, uint32_t n,
-                        struct tidal__picked *p);
+int tidal__entries_pick(tidal_region *r, const uint8_t *want, uint32_t n, struct tidal__picked *p);
 void tidal__picked_fini(struct tidal__picked *p);
 
 /* Merges entry e ([kind, encoding]) into the state, signals as of now (ns):
