@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "actors/internal.h"
+#include "base/time.h"
 #include "store/sigtypes.h"
 
 /* A record the batch's origin could not have written: a signal whose type
@@ -348,7 +349,9 @@ tidal__apply_batch(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg)
 
 /* An ACK from an origin's shipper: its log no longer holds what follows our
  * applied LSN (internal.h, "Released logs").  We skip to where it still
- * does and let the reconciler bring the state of what was skipped.  A copy
+ * does and let the reconciler bring the state of what was skipped; until
+ * it has, the published watermark stays below the skipped range
+ * (watermark.c, "Gaps").  A copy
  * of the origin's log cannot skip (a log has no gaps): we stop copying it,
  * so after a restart this region recovers up to the copy's end and skips
  * again.  Region actor only. */
@@ -380,11 +383,37 @@ tidal__apply_log_base(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg)
             r->peer_wal[o] = NULL;
         }
         r->follow.copy_off[o] = r->opts.dir != NULL;
+        /* the position moves (the batches after the base are taken), the
+         * published watermark does not until a round fills the gap
+         * (watermark.c, "Gaps") */
+        tidal__watermark_gap_open(r, o);
         r->follow.applied_lsn[o] = a.applied_lsn;
         tidal__publish_applied(r, o, a.applied_lsn);
         drain_held(r, o);
-        uint8_t one = 1; /* an on-demand round */
-        TIDAL_IGNORE(tidal_ctx_send(ctx, &r->reconciler_addr, TIDAL_MSG_TICK, &one, 1));
+        tidal__gap_ask_round(r, ctx, o, true);
     }
     tidal__send_ack(r, ctx, o);
+}
+
+/* Asks the reconciler for a round on demand for origin's open gap: now
+ * (first: the base just came) or, while the gap stays open, once its wait
+ * has passed, the wait doubling up to TIDAL_GAP_ASK_MAX_MS - a round lost
+ * to a fault, or refused for lack of room, is asked for again.  Region
+ * actor only. */
+void
+tidal__gap_ask_round(tidal_region *r, tidal_ctx *ctx, uint16_t origin, bool first)
+{
+    uint64_t now = tidal_monotonic_ms();
+    if (first) {
+        r->follow.gap_wait_ms[origin] = TIDAL_GAP_ASK_MS;
+    } else if (!tidal__watermark_gap_pending(r, origin) ||
+               now - r->follow.gap_asked_ms[origin] < r->follow.gap_wait_ms[origin]) {
+        return;
+    } else {
+        uint32_t w = r->follow.gap_wait_ms[origin] * 2;
+        r->follow.gap_wait_ms[origin] = w < TIDAL_GAP_ASK_MAX_MS ? w : TIDAL_GAP_ASK_MAX_MS;
+    }
+    r->follow.gap_asked_ms[origin] = now;
+    uint8_t one = 1; /* an on-demand round */
+    TIDAL_IGNORE(tidal_ctx_send(ctx, &r->reconciler_addr, TIDAL_MSG_TICK, &one, 1));
 }

@@ -3,8 +3,9 @@
  *
  * Opening a region with a directory recovers its own log and its copies of
  * its peers' logs (store/wal.h), replays every batch into the state (records
- * merge, so the order across logs does not matter) and resumes each origin's
- * applied LSN from its copy.  The region then introduces itself to every
+ * merge, so the order across logs does not matter), resumes each origin's
+ * applied LSN from its copy, and merges what reconciliation brought
+ * (reconciled.c).  The region then introduces itself to every
  * other region of the cluster and they to it; their shippers resume from what
  * it acknowledges.
  *
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "actors/internal.h"
+#include "actors/reconcile.h"
 
 #include "base/log.h"
 #include "store/hlc.h"
@@ -195,7 +197,8 @@ recover(tidal_region *r)
         r->follow.applied_lsn[o] = tidal_wal_next_lsn(r->peer_wal[o]) - 1;
         tidal__publish_applied(r, o, r->follow.applied_lsn[o]);
     }
-    return 0;
+    /* last: what reconciliation merged joins whatever the logs rebuilt */
+    return tidal__reconciled_open(r);
 }
 
 static int
@@ -251,6 +254,7 @@ region_free(tidal_region *r, bool clean)
         }
     }
     close_log(r->wal);
+    tidal__reconciled_close(r, clean);
     tidal_buf_fini(&r->last_session_batch);
     tidal__state_close(r);
     pthread_mutex_destroy(&r->peers.lock);

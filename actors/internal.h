@@ -49,7 +49,10 @@
  * = the LSN before the oldest batch kept), the peer's follower path moves
  * its applied LSN of that origin there and asks its reconciler for a round,
  * which brings it the state of what it skipped; shipping goes on from the
- * oldest batch kept.
+ * oldest batch kept.  The published watermark does not move past the
+ * skipped range until such a round with the origin has completed
+ * (watermark.c, "Gaps"), and a region with a directory logs what the round
+ * merged (reconciled.c).
  *
  * Owners and lock order (acquire left before right, never the reverse):
  *     cb_lock -> ship.lock -> a WAL's lock; ship.lock -> runtime locks
@@ -104,6 +107,10 @@
 #define TIDAL_SHIP_TICK_MS 20u
 _Static_assert(TIDAL_SHIP_WINDOW_LSNS >= 4 * TIDAL_ACK_EVERY_BATCHES,
                "an ACK at once every TIDAL_ACK_EVERY_BATCHES keeps the window moving");
+/* While a log base's gap is open (watermark.c, "Gaps"), the region actor
+ * asks for a round again after this long, doubling up to the max. */
+#define TIDAL_GAP_ASK_MS 100u
+#define TIDAL_GAP_ASK_MAX_MS 1000u
 /* A session actor re-asks for a handover after this long. */
 #define TIDAL_HANDOVER_RETRY_MS 100u
 /* Defaults of tidal_region_opts.write_timeout_ms and .peer_hold_ms (shipper.c,
@@ -194,6 +201,10 @@ struct tidal__follow {
     uint64_t expired_ms;                  /* when signal buckets were last expired */
     struct tidal__held_batch *held_batches[TIDAL_REGIONS_MAX];
     uint32_t held_count[TIDAL_REGIONS_MAX];
+    /* an origin's gap (watermark.c, "Gaps") still open: when a round was
+     * last asked for it, and the wait before asking again (doubling) */
+    uint64_t gap_asked_ms[TIDAL_REGIONS_MAX];
+    uint32_t gap_wait_ms[TIDAL_REGIONS_MAX];
 };
 
 /* The peer table (peers.c).  Owner: whoever holds lock, a leaf; known
@@ -205,13 +216,22 @@ struct tidal__peers {
     atomic_uint_least32_t known; /* bit p: of[p].known */
 };
 
-/* Threads blocked in tidal_region_wait_applied (watermark.c).  Owner:
- * whoever holds lock, a leaf. */
+/* The published watermark's inputs, and the threads blocked in
+ * tidal_region_wait_applied (watermark.c).  Owner: whoever holds lock, a
+ * leaf; position is written by the region actor alone, hold and gaps under
+ * lock, and all three are read without it. */
 struct tidal__watermark {
     pthread_mutex_t lock;
     pthread_cond_t cond; /* CLOCK_MONOTONIC */
     atomic_uint waiters; /* blocked or about to block */
     bool closed;         /* the region is closing: waiters leave */
+    /* per origin: the follower's position (follow.applied_lsn, log bases
+     * included), the published watermark's bound while the state of a
+     * released range has not arrived (UINT64_MAX: none), and how many log
+     * bases opened such a gap ("Gaps", watermark.c) */
+    atomic_uint_least64_t position[TIDAL_REGIONS_MAX];
+    atomic_uint_least64_t hold[TIDAL_REGIONS_MAX];
+    atomic_uint_least64_t gaps[TIDAL_REGIONS_MAX];
 };
 
 /* A region: one part per owner (the lock order is at the top of this
@@ -238,6 +258,8 @@ struct tidal_region {
      * writers and the follower path, under ship.lock by rounds. */
     tidal_wal *wal;
     tidal_wal *peer_wal[TIDAL_REGIONS_MAX];
+    /* dir only: what reconciliation merged (reconciled.c); under state.lock */
+    tidal_wal *reconciled;
 
     struct tidal__follow follow;
     struct tidal__peers peers;
@@ -266,6 +288,7 @@ struct tidal_region {
     atomic_uint_least64_t st_writes, st_shipped, st_shipped_at_sync, st_applied, st_dup_batches,
         st_held, st_acks, st_seqno_dups, st_rounds, st_rentries, st_rbytes, st_room_waits,
         st_let_go, st_refused, st_apply_skipped;
+    atomic_uint_least64_t st_rounds_done; /* rounds of ours that completed (reconciler.c) */
     atomic_uint_least64_t st_acked[TIDAL_REGIONS_MAX];
     atomic_uint_least64_t st_applied_lsn[TIDAL_REGIONS_MAX];
     atomic_uint_least64_t st_rejected[TIDAL_REGION_REJECT_COUNT]; /* reject.c */
@@ -346,6 +369,7 @@ int tidal__write_decode(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg, t
 int tidal__apply_batch(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg);
 int tidal__apply_payload(tidal_region *r, const uint8_t *payload, size_t len, uint32_t count);
 void tidal__apply_log_base(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg);
+void tidal__gap_ask_round(tidal_region *r, tidal_ctx *ctx, uint16_t origin, bool first);
 void tidal__send_ack(tidal_region *r, tidal_ctx *ctx, uint16_t origin);
 void tidal__send_acks_owed(tidal_region *r, tidal_ctx *ctx, bool all);
 
@@ -353,7 +377,22 @@ void tidal__send_acks_owed(tidal_region *r, tidal_ctx *ctx, bool all);
 void tidal__watermark_init(tidal_region *r);
 void tidal__watermark_fini(tidal_region *r);
 void tidal__watermark_close(tidal_region *r);
+/* The follower's position of origin moved to lsn (region actor only): the
+ * published watermark follows it up to an open gap's hold. */
 void tidal__publish_applied(tidal_region *r, uint16_t origin, uint64_t lsn);
+/* A log base is about to move origin's position past LSNs whose state has
+ * not arrived (region actor only, before it publishes the base): the
+ * published watermark stays where it is until a round fills the gap. */
+void tidal__watermark_gap_open(tidal_region *r, uint16_t origin);
+/* True while a gap of origin is open.  Lock-free.  Cannot fail. */
+bool tidal__watermark_gap_pending(tidal_region *r, uint16_t origin);
+/* How many gaps of origin were opened so far: a round records it when it
+ * starts.  Lock-free.  Cannot fail. */
+uint64_t tidal__watermark_gap_epoch(tidal_region *r, uint16_t origin);
+/* A round with origin that started at epoch has completed: if no gap was
+ * opened since, the gap is filled and the watermark published up to the
+ * position.  Any thread.  Cannot fail. */
+void tidal__watermark_gap_fill(tidal_region *r, uint16_t origin, uint64_t epoch);
 
 /* ---- region actor, session actors, shipper, reconciler ---- */
 extern const tidal_behaviour tidal__region_behaviour;
@@ -369,6 +408,8 @@ extern const tidal_behaviour tidal__reconciler_behaviour;
 /* Opens the log of origin (this region's own, or a copy of a peer's),
  * reporting a truncated tail or a refused log to the operator log. */
 int tidal__open_log(tidal_region *r, uint16_t origin, uint16_t shard, tidal_wal **out);
+/* Opens the region's reconciled log, <dir>/reconciled (dir only). */
+int tidal__open_reconciled_log(tidal_region *r, tidal_wal **out);
 /* The own log's sync thread after a sync: ships what it made durable. */
 void tidal__on_durable(void *arg, uint64_t lsn);
 

@@ -29,189 +29,105 @@
  * shipper (in_step): no periodic digest goes to a peer still being shipped
  * to, and none is answered from one.  Rounds on demand always run.
  *
+ * Answers.  Every digest that is answered at all (on demand, or periodic
+ * between regions in step) is answered with ENTRIES marked reply, even when
+ * no bucket differs (one empty message): the region that started the round
+ * learns that it is over.  The ENTRIES of one answer are numbered (part,
+ * from 0), the last one says so, and each says whether the answer is whole
+ * (an entry too big to travel is left out of it).
+ *
+ * Completed rounds.  A round from A with peer B completes at A when A has
+ * merged all of B's answer: every part from 0 up to the last received in
+ * order, each of its entries merged (none refused, as bad or for lack of
+ * room) and, with a directory, logged (reconciled.c), and the answer whole.
+ * A part missing or out of order (lost, reordered by a fault), a refused
+ * entry or a failed log append leaves the round incomplete: no later part
+ * completes it, and a later round has to.  The last PENDING_PER_PEER rounds
+ * with each peer are followed at once.  A completed round that began
+ * after an origin's log base fills the watermark's gap for that origin
+ * (watermark.c, "Gaps"): B's answer was computed after B got A's digest,
+ * so after B sent the base, and for every bucket either A's digest equalled
+ * B's then or A has merged B's entries of it since.  (Equal bucket hashes
+ * are taken for equal contents: an XOR of 64-bit entry hashes, which two
+ * different contents share by chance once in 2^64.)
+ *
  * After merging a session, its HWM rises to the highest seqno below which it
- * has every signal, and held writes for it are drained (state.c).
+ * has every signal, and held writes for it are drained (state.c).  What a
+ * merge changed is logged by a region with a directory (reconciled.c); the
+ * entries, their digest and their merge are in entries.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/internal.h"
+#include "actors/reconcile.h"
 #include "store/hlc.h"
-#include "base/hash.h"
 
 #define ENTRIES_BYTES_MAX (512u << 10)
-#define ENTRY_BYTES_MAX 65536u
 
-enum { KIND_HARDNEG = 1, KIND_SIGNALS = 2, KIND_SESSION = 3 };
+/* Rounds this reconciler started with one peer are followed until they
+ * complete ("Completed rounds"), this many at once: a round slower than
+ * that many later ones with the same peer (periodic ones, a region's
+ * repeated asks for a gap, each a second apart at most) is no longer
+ * followed. */
+#define PENDING_PER_PEER 8u
 
-struct digest {
-    uint64_t *h;
-    uint32_t n; /* power of two */
+struct pending {
+    uint64_t round;     /* 0: a free slot */
+    uint64_t epoch;     /* the peer's gap epoch when the round started (watermark.c) */
+    uint32_t next_part; /* the part of the answer expected next */
+    bool open;          /* still able to complete */
 };
 
-static uint64_t
-key_hardneg(tidal_entity_id user, tidal_entity_id item)
-{
-    return tidal_mix64(tidal_mix64(user ^ 0x68617264ull) ^ item);
-}
-
-static uint64_t
-key_signals(tidal_entity_id item, const char *type)
-{
-    uint64_t h = tidal_mix64(item ^ 0x7369676eull);
-    for (const char *p = type; *p; p++) {
-        h = tidal_mix64(h ^ (uint8_t)*p);
-    }
-    return h;
-}
-
-static uint64_t
-key_session(const tidal_session_id *id)
-{
-    return tidal_mix64(tidal_mix64(id->hi ^ 0x73657373ull) ^ id->lo);
-}
-
-/* Calls fn for every entry with its kind, key hash and entry hash.  Caller
- * holds state_lock. */
-typedef void (*entry_fn)(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref);
-
-struct sig_ref {
-    tidal_entity_id item;
-    uint16_t type;
-};
-
-static void
-each_entry(tidal_region *r, entry_fn fn, void *arg)
-{
-    size_t cur = 0;
-    tidal_hardneg_entry he;
-    while (tidal_hardneg_next(r->state.hardneg, &cur, &he)) {
-        fn(arg, KIND_HARDNEG, key_hardneg(he.user, he.item), tidal_hardneg_entry_hash(&he), &he);
-    }
-    cur = 0;
-    struct sig_ref sr;
-    while (tidal_signals_next(r->state.signals, &cur, &sr.item, &sr.type)) {
-        uint64_t h;
-        const char *name = tidal_sigtypes_name(r->state.types, sr.type);
-        if (name != NULL && tidal_signals_entry_hash(r->state.signals, sr.item, sr.type, &h) == 0) {
-            fn(arg, KIND_SIGNALS, key_signals(sr.item, name), h, &sr);
-        }
-    }
-    cur = 0;
-    tidal_session_id sid;
-    while (tidal_sessions_next(r->state.sessions, &cur, &sid)) {
-        uint64_t h;
-        if (tidal_sessions_entry_hash(r->state.sessions, &sid, &h) == 0) {
-            fn(arg, KIND_SESSION, key_session(&sid), h, &sid);
-        }
-    }
-}
-
-static void
-digest_add(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref)
-{
-    (void)ref;
-    struct digest *d = arg;
-    d->h[key & (d->n - 1)] ^= tidal_mix64(hash ^ (uint64_t)kind);
-}
-
-static size_t
-entry_count(tidal_region *r)
-{
-    return tidal_hardneg_count(r->state.hardneg) + tidal_signals_entries(r->state.signals) +
-           tidal_sessions_count(r->state.sessions);
-}
-
-static int
-digest_make(tidal_region *r, uint32_t n, struct digest *d)
-{
-    d->n = n;
-    d->h = calloc(n, sizeof(uint64_t));
-    if (d->h == NULL) {
-        return TIDAL_ENOMEM;
-    }
-    pthread_mutex_lock(&r->state.lock);
-    each_entry(r, digest_add, d);
-    pthread_mutex_unlock(&r->state.lock);
-    return 0;
-}
-
-/* Entries of the chosen buckets, encoded as [kind byte, entry bytes]. */
-struct picked {
+/* The actor's state. */
+struct reconciler {
     tidal_region *r;
-    const uint8_t *want; /* bitmap of n bits */
-    uint32_t n;
-    tidal_buf bytes;
-    uint32_t *ends; /* end offset of each entry */
-    uint32_t count, cap;
-    int rv;
+    struct pending pending[TIDAL_REGIONS_MAX][PENDING_PER_PEER];
 };
 
-static void
-pick(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref)
+/* Where to follow a new round with peer p: a slot that is done with, else
+ * the oldest round's. */
+static struct pending *
+pending_slot(struct reconciler *rc, tidal_region_id p)
 {
-    (void)hash;
-    struct picked *p = arg;
-    uint32_t b = (uint32_t)(key & (p->n - 1));
-    if (p->rv != 0 || (p->want[b / 8] & (1u << (b % 8))) == 0) {
-        return;
-    }
-    if (p->count == p->cap) {
-        uint32_t ncap = p->cap ? p->cap * 2 : 256;
-        uint32_t *e = realloc(p->ends, ncap * sizeof(*e));
-        if (e == NULL) {
-            p->rv = TIDAL_ENOMEM;
-            return;
+    struct pending *slot = &rc->pending[p][0];
+    for (uint32_t i = 0; i < PENDING_PER_PEER; i++) {
+        struct pending *pd = &rc->pending[p][i];
+        if (!pd->open) {
+            return pd;
         }
-        p->ends = e;
-        p->cap = ncap;
+        if (pd->round < slot->round) {
+            slot = pd;
+        }
     }
-    if ((p->rv = tidal_buf_reserve(&p->bytes, ENTRY_BYTES_MAX + 1)) != 0) {
-        return;
-    }
-    uint8_t *at = p->bytes.data + p->bytes.len;
-    size_t len = 0;
-    at[0] = (uint8_t)kind;
-    switch (kind) {
-    case KIND_HARDNEG:
-        p->rv = tidal_hardneg_entry_encode(ref, at + 1, ENTRY_BYTES_MAX, &len);
-        break;
-    case KIND_SIGNALS: {
-        const struct sig_ref *sr = ref;
-        p->rv = tidal_signals_entry_encode(p->r->state.signals, sr->item, sr->type, at + 1,
-                                           ENTRY_BYTES_MAX, &len);
-        break;
-    }
-    default:
-        p->rv =
-            tidal_sessions_entry_encode(p->r->state.sessions, ref, at + 1, ENTRY_BYTES_MAX, &len);
-        break;
-    }
-    if (p->rv == TIDAL_ETOOBIG || p->rv == TIDAL_EINVAL) {
-        p->rv = 0; /* an entry too big to travel is left to the batches */
-        return;
-    }
-    if (p->rv == 0) {
-        p->bytes.len += len + 1;
-        p->ends[p->count++] = (uint32_t)p->bytes.len;
-    }
+    return slot;
 }
 
-/* Sends our entries of the `want` buckets to `to`, in messages of at most
- * ENTRIES_BYTES_MAX, the first carrying ask (may be empty). */
+/* The open round `round` with peer p, or NULL. */
+static struct pending *
+pending_find(struct reconciler *rc, tidal_region_id p, uint64_t round)
+{
+    for (uint32_t i = 0; i < PENDING_PER_PEER; i++) {
+        struct pending *pd = &rc->pending[p][i];
+        if (pd->open && pd->round == round) {
+            return pd;
+        }
+    }
+    return NULL;
+}
+
+/* Sends our entries of the `want` buckets (NULL: none) to `to`, as the
+ * answer to round (reply: to its digest), in messages of at most
+ * ENTRIES_BYTES_MAX numbered from 0, the first carrying ask (may be empty).
+ * 0, or why not all of it went. */
 static int
-send_entries(tidal_ctx *ctx, tidal_region *r, const tidal_addr *to, uint64_t round,
+send_entries(tidal_ctx *ctx, tidal_region *r, const tidal_addr *to, uint64_t round, bool reply,
              const uint8_t *want, uint32_t n, const uint8_t *ask, uint32_t ask_len)
 {
-    struct picked p = {.r = r, .want = want, .n = n};
-    tidal_buf_init(&p.bytes);
-    pthread_mutex_lock(&r->state.lock);
-    each_entry(r, pick, &p);
-    pthread_mutex_unlock(&r->state.lock);
-    int rv = p.rv;
+    struct tidal__picked p;
+    int rv = tidal__entries_pick(r, want, n, &p);
     tidal_view *views = calloc(p.count ? p.count : 1, sizeof(*views));
-    uint32_t i = 0;
+    uint32_t i = 0, part = 0;
     bool first = true;
     while (rv == 0 && views != NULL && (i < p.count || first)) {
         uint32_t start = i, bytes = 0;
@@ -223,7 +139,8 @@ send_entries(tidal_ctx *ctx, tidal_region *r, const tidal_addr *to, uint64_t rou
         }
         tidal_msg_entries m = {.from = r->id, .round = round,
                                .want = {first ? ask : NULL, first ? ask_len : 0},
-                               .last = i == p.count, .count = i - start, .entries = views};
+                               .last = i == p.count, .reply = reply, .part = part++,
+                               .whole = p.whole, .count = i - start, .entries = views};
         tidal_buf b;
         tidal_buf_init(&b);
         rv = tidal_msg_entries_encode(&m, &b);
@@ -235,9 +152,8 @@ send_entries(tidal_ctx *ctx, tidal_region *r, const tidal_addr *to, uint64_t rou
         first = false;
     }
     free(views);
-    free(p.ends);
-    tidal_buf_fini(&p.bytes);
-    return views == NULL ? TIDAL_ENOMEM : rv;
+    tidal__picked_fini(&p);
+    return views == NULL && rv == 0 ? TIDAL_ENOMEM : rv;
 }
 
 /* True, with its addresses in *peer, if msg, which says it is from region
@@ -268,7 +184,8 @@ in_step(tidal_region *r, tidal_region_id p)
     return atomic_load(&r->st_acked[p]) >= tidal_wal_durable_lsn(r->wal);
 }
 
-/* A peer's digest: answer with our entries of the differing buckets. */
+/* A peer's digest: answer with our entries of the differing buckets, asking
+ * for theirs - or, if none differs, with an empty answer ("Answers"). */
 static int
 on_digest(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
 {
@@ -283,11 +200,12 @@ on_digest(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
         return 0;
     }
     uint32_t n = m.hashes.len / 8;
-    struct digest own;
-    if (digest_make(r, n, &own) != 0) {
+    struct tidal__digest own;
+    if (tidal__digest_make(r, n, &own) != 0) {
         return 0;
     }
-    uint8_t *diff = calloc(n / 8 ? n / 8 : 1, 1);
+    uint32_t diff_len = n / 8 ? n / 8 : 1;
+    uint8_t *diff = calloc(diff_len, 1);
     bool any = false;
     for (uint32_t b = 0; diff != NULL && b < n; b++) {
         uint64_t theirs;
@@ -297,67 +215,78 @@ on_digest(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
             any = true;
         }
     }
-    if (any) {
-        (void)send_entries(ctx, r, &peer.reconciler, m.round, diff, n, diff, n / 8 ? n / 8 : 1);
+    if (diff != NULL) {
+        /* no answer at all if we could not compare: never "nothing differs" */
+        (void)send_entries(ctx, r, &peer.reconciler, m.round, true, any ? diff : NULL, n,
+                           any ? diff : NULL, any ? diff_len : 0);
     }
     free(diff);
     free(own.h);
     return 0;
 }
 
-/* The codes of the store's entry decoders that mean bad input (the others:
- * a table full, no memory). */
-static bool
-bad_entry(int code)
+/* One ENTRIES message of peer p's answer to our round: counts it towards
+ * the round's completion, and fills p's gap if that completes it
+ * ("Completed rounds").  merged: every entry of it merged and logged. */
+static void
+answer_part(struct reconciler *rc, tidal_region_id p, const tidal_msg_entries *m, bool merged)
 {
-    return code == TIDAL_ETRUNCATED || code == TIDAL_ECORRUPT || code == TIDAL_EVERSION ||
-           code == TIDAL_ETRAILING || code == TIDAL_EINVAL || code == TIDAL_EEXIST;
+    struct pending *pd = pending_find(rc, p, m->round);
+    if (pd == NULL || m->part < pd->next_part) {
+        return; /* a round not followed, or a copy of a part already counted */
+    }
+    if (m->part > pd->next_part || !merged || !m->whole) {
+        pd->open = false; /* a part lost or late, or state not taken: incomplete */
+        return;
+    }
+    pd->next_part++;
+    if (m->last) {
+        pd->open = false;
+        atomic_fetch_add(&rc->r->st_rounds_done, 1);
+        if (tidal__watermark_gap_pending(rc->r, p)) {
+            tidal__watermark_gap_fill(rc->r, p, pd->epoch);
+        }
+    }
 }
 
-/* Merges one entry.  Returns 0, or the code that rejects it (it changed
- * nothing; the message's other entries are merged all the same: each is a
- * CRDT state of its own).  A merge refused for lack of room is not the
- * entry's fault: left to the next round. */
-static int
-merge_entry(tidal_region *r, tidal_view e, uint64_t now)
+/* Merges the entries of m (state.lock held), logging those that changed
+ * the state.  True if every one merged and was logged. */
+static bool
+merge_all(tidal_region *r, const tidal_msg *msg, const tidal_msg_entries *m)
 {
-    if (e.len < 2) {
-        return TIDAL_ETRUNCATED;
-    }
-    const uint8_t *b = e.ptr + 1;
-    size_t len = e.len - 1;
-    int rv;
-    switch (e.ptr[0]) {
-    case KIND_HARDNEG: {
-        tidal_hardneg_entry he;
-        if ((rv = tidal_hardneg_entry_decode(b, len, &he)) == 0) {
-            rv = tidal_hardneg_entry_merge(r->state.hardneg, &he);
+    uint64_t now = tidal_wall_ns(r->rt);
+    struct tidal__reconciled_batch log;
+    tidal__reconciled_batch_init(&log);
+    bool all = true;
+    size_t cur = 0;
+    tidal_view e;
+    while (tidal_msg_entries_next(m, &cur, &e) == 0) {
+        bool changed = false;
+        int rv = tidal__entry_merge(r, e, now, &changed);
+        if (rv != 0 && tidal__entry_bad(rv)) {
+            tidal_decode_err err = {.code = rv, .what = "entries.entry",
+                                    .offset = (size_t)(e.ptr - msg->payload)};
+            tidal__region_reject(r, TIDAL_REGION_REJECT_ENTRY_DECODE, msg, &err);
         }
-        break;
-    }
-    case KIND_SIGNALS: {
-        tidal_entity_id item;
-        uint16_t type;
-        rv = tidal_signals_entry_merge(r->state.signals, b, len, now, &item, &type);
-        break;
-    }
-    case KIND_SESSION: {
-        tidal_session_id id;
-        if ((rv = tidal_sessions_entry_merge(r->state.sessions, b, len, &id)) == 0) {
-            TIDAL_IGNORE(tidal__state_session_merged(r, &id));
+        /* each entry is a CRDT state of its own: the others merge all the
+         * same; one refused for lack of room is left to the next round */
+        all = all && rv == 0;
+        if (rv == 0 && changed && tidal__reconciled_add(r, &log, e) != 0) {
+            all = false;
         }
-        break;
     }
-    default:
-        return TIDAL_ETYPE; /* a kind of a newer peer's: the batches bring its state */
+    if (tidal__reconciled_flush(r, &log) != 0) {
+        all = false;
     }
-    return bad_entry(rv) ? rv : 0;
+    tidal__reconciled_batch_fini(&log);
+    return all;
 }
 
 /* A peer's entries: merge them; if it asked for ours, send them. */
 static int
-on_entries(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
+on_entries(tidal_ctx *ctx, struct reconciler *rc, const tidal_msg *msg)
 {
+    tidal_region *r = rc->r;
     tidal_msg_entries m;
     struct tidal__peer peer;
     tidal_decode_err err = {0};
@@ -368,31 +297,25 @@ on_entries(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
     if (!reconciler_of(r, msg, m.from, &peer)) {
         return 0;
     }
-    uint64_t now = tidal_wall_ns(r->rt);
-    size_t cur = 0;
-    tidal_view e;
     pthread_mutex_lock(&r->state.lock);
-    while (tidal_msg_entries_next(&m, &cur, &e) == 0) {
-        int rv = merge_entry(r, e, now);
-        if (rv != 0) {
-            err = (tidal_decode_err){.code = rv, .what = "entries.entry",
-                                     .offset = (size_t)(e.ptr - msg->payload)};
-            tidal__region_reject(r, TIDAL_REGION_REJECT_ENTRY_DECODE, msg, &err);
-        }
-    }
+    bool merged = merge_all(r, msg, &m);
     pthread_mutex_unlock(&r->state.lock);
     atomic_fetch_add(&r->st_rentries, m.count);
+    if (m.reply) {
+        answer_part(rc, m.from, &m, merged);
+    }
     if (m.want.len > 0) {
         uint32_t n = m.want.len * 8;
-        (void)send_entries(ctx, r, &peer.reconciler, m.round, m.want.ptr, n, NULL, 0);
+        (void)send_entries(ctx, r, &peer.reconciler, m.round, false, m.want.ptr, n, NULL, 0);
     }
     return 0;
 }
 
 /* Starts a round with every known peer (periodic: every one in step). */
 static void
-round_start(tidal_ctx *ctx, tidal_region *r, bool on_demand)
+round_start(tidal_ctx *ctx, struct reconciler *rc, bool on_demand)
 {
+    tidal_region *r = rc->r;
     bool to[TIDAL_REGIONS_MAX] = {false}, any = false;
     for (tidal_region_id p = 0; p < TIDAL_REGIONS_MAX; p++) {
         struct tidal__peer peer;
@@ -402,15 +325,13 @@ round_start(tidal_ctx *ctx, tidal_region *r, bool on_demand)
     if (!any) {
         return; /* nothing to compare yet: not even a digest is made */
     }
-    pthread_mutex_lock(&r->state.lock);
-    size_t count = entry_count(r);
-    pthread_mutex_unlock(&r->state.lock);
+    size_t count = tidal__entries_count(r);
     uint32_t n = 256;
     while (n < count / 2 && n < TIDAL_REPL_DIGEST_BUCKETS_MAX) {
         n *= 2;
     }
-    struct digest d;
-    if (digest_make(r, n, &d) != 0) {
+    struct tidal__digest d;
+    if (tidal__digest_make(r, n, &d) != 0) {
         return;
     }
     uint64_t round = atomic_fetch_add(&r->st_rounds, 1) + 1;
@@ -421,10 +342,19 @@ round_start(tidal_ctx *ctx, tidal_region *r, bool on_demand)
     if (tidal_msg_digest_encode(&m, &b) == 0) {
         for (tidal_region_id p = 0; p < TIDAL_REGIONS_MAX; p++) {
             struct tidal__peer peer;
-            if (to[p] && tidal__peer_get(r, p, &peer) &&
-                tidal_ctx_send(ctx, &peer.reconciler, TIDAL_MSG_DIGEST, b.data,
+            if (!to[p] || !tidal__peer_get(r, p, &peer)) {
+                continue;
+            }
+            /* the epoch is read before the digest leaves: a gap it names
+             * was opened before the peer can have answered */
+            struct pending *pd = pending_slot(rc, p);
+            *pd = (struct pending){.round = round, .open = true,
+                                   .epoch = tidal__watermark_gap_epoch(r, p)};
+            if (tidal_ctx_send(ctx, &peer.reconciler, TIDAL_MSG_DIGEST, b.data,
                                (uint32_t)b.len) == 0) {
                 atomic_fetch_add(&r->st_rbytes, b.len);
+            } else {
+                pd->open = false;
             }
         }
     }
@@ -442,14 +372,32 @@ static int
 reconciler_init(tidal_ctx *ctx, void *arg, void **state)
 {
     tidal_region *r = arg;
-    *state = r;
-    return period_of(r) == UINT32_MAX ? 0 : tidal__tick_after(ctx, period_of(r));
+    struct reconciler *rc = calloc(1, sizeof(*rc));
+    if (rc == NULL) {
+        return TIDAL_ENOMEM;
+    }
+    rc->r = r;
+    int rv = period_of(r) == UINT32_MAX ? 0 : tidal__tick_after(ctx, period_of(r));
+    if (rv != 0) {
+        free(rc); /* a failed init's state is not the runtime's to fini */
+        return rv;
+    }
+    *state = rc;
+    return 0;
+}
+
+static void
+reconciler_fini(void *state, void *arg)
+{
+    (void)arg;
+    free(state);
 }
 
 static int
 reconciler_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
 {
-    tidal_region *r = state;
+    struct reconciler *rc = state;
+    tidal_region *r = rc->r;
     if (!tidal__admit(r, TIDAL__ACTOR_RECONCILER, msg)) {
         return 0;
     }
@@ -457,9 +405,9 @@ reconciler_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
     case TIDAL_MSG_DIGEST:
         return on_digest(ctx, r, msg);
     case TIDAL_MSG_ENTRIES:
-        return on_entries(ctx, r, msg);
+        return on_entries(ctx, rc, msg);
     case TIDAL_MSG_TICK:
-        round_start(ctx, r, msg->len == 1);
+        round_start(ctx, rc, msg->len == 1);
         /* a one-byte tick is an on-demand round: the timer keeps its own pace */
         if (msg->len == 0 && period_of(r) != UINT32_MAX) {
             return tidal__tick_after(ctx, period_of(r));
@@ -471,5 +419,5 @@ reconciler_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
     }
 }
 
-const tidal_behaviour tidal__reconciler_behaviour = {.init = reconciler_init,
-                                                     .handle = reconciler_handle};
+const tidal_behaviour tidal__reconciler_behaviour = {
+    .init = reconciler_init, .handle = reconciler_handle, .fini = reconciler_fini};

@@ -6,7 +6,9 @@
  * Its tick (every TIDAL_ACK_DELAY_MS) acknowledges what it applied, or made
  * durable in a copy, since the last ACK to each origin (apply.c, "Delayed
  * ACKs"; the first tick acknowledges every peer, whatever this region
- * holds), and once a minute expires old signal buckets.
+ * holds), asks the reconciler again for a round while an origin's log base
+ * left a gap in the watermark (apply.c, tidal__gap_ask_round), and once a
+ * minute expires old signal buckets.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +74,11 @@ on_tick(tidal_ctx *ctx, tidal_region *r)
      * without waiting for the peer's next write) */
     tidal__send_acks_owed(r, ctx, !r->follow.announced);
     r->follow.announced = true;
+    for (tidal_region_id o = 0; o < TIDAL_REGIONS_MAX; o++) {
+        if (o != r->id) {
+            tidal__gap_ask_round(r, ctx, o, false); /* a gap still open: apply.c */
+        }
+    }
     uint64_t now = tidal_now(r->rt).wall_ns;
     if (now / 1000000u - r->follow.expired_ms >= TIDAL_EXPIRE_EVERY_MS) {
         /* a pass visits every (item, type): once a minute, not every tick */

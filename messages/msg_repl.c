@@ -346,15 +346,18 @@ tidal_msg_entries_encode(const tidal_msg_entries *m, tidal_buf *out)
         }
         var += m->entries[i].len + 5;
     }
-    uint8_t *p = begin(out, 40, var);
+    uint8_t *p = begin(out, 48, var);
     if (p == NULL) {
         return TIDAL_ENOMEM;
     }
-    p = tidal_mpw_array(p, 5);
+    p = tidal_mpw_array(p, 8);
     p = tidal_mpw_uint(p, m->from);
     p = tidal_mpw_uint(p, m->round);
     p = tidal_mpw_bin(p, m->want.ptr, m->want.len);
     *p++ = m->last ? 0xc3 : 0xc2;
+    *p++ = m->reply ? 0xc3 : 0xc2;
+    p = tidal_mpw_uint(p, m->part);
+    *p++ = m->whole ? 0xc3 : 0xc2;
     p = tidal_mpw_array(p, m->count);
     for (uint32_t i = 0; i < m->count; i++) {
         p = tidal_mpw_bin(p, m->entries[i].ptr, m->entries[i].len);
@@ -368,11 +371,14 @@ tidal_msg_entries_decode(const uint8_t *buf, size_t len, tidal_msg_entries *m,
 {
     tidal_mpr r;
     tidal_mpr_init(&r, buf, len, err);
-    int rv = tidal_mpr_array_exact(&r, 5, "entries");
+    int rv = tidal_mpr_array_exact(&r, 8, "entries");
     rv = rv != 0 ? rv : get_u16(&r, &m->from, "entries.from");
     rv = rv != 0 ? rv : tidal_mpr_uint(&r, UINT64_MAX, &m->round, "entries.round");
     rv = rv != 0 ? rv : get_bin(&r, TIDAL_REPL_DIGEST_BUCKETS_MAX / 8, &m->want, "entries.want");
     rv = rv != 0 ? rv : tidal_mpr_bool(&r, &m->last, "entries.last");
+    rv = rv != 0 ? rv : tidal_mpr_bool(&r, &m->reply, "entries.reply");
+    rv = rv != 0 ? rv : get_u32(&r, &m->part, "entries.part");
+    rv = rv != 0 ? rv : tidal_mpr_bool(&r, &m->whole, "entries.whole");
     rv = rv != 0 ? rv : tidal_mpr_array(&r, TIDAL_REPL_ENTRIES_MAX, &m->count, "entries.list");
     if (rv != 0) {
         return rv;

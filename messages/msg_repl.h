@@ -18,7 +18,8 @@
  *                        of two of them, <= TIDAL_REPL_DIGEST_BUCKETS_MAX),
  *                        on_demand bool]
  *   31    ENTRIES       [from u16, round u64, want bin (bitmap, may be empty),
- *                        last bool, entries array <= TIDAL_REPL_ENTRIES_MAX of bin]
+ *                        last bool, reply bool, part u32, whole bool,
+ *                        entries array <= TIDAL_REPL_ENTRIES_MAX of bin]
  *   32    TICK          not msgpack: an empty payload is the actor's periodic
  *                       tick from its own timer, and the actor re-arms the
  *                       timer; a one-byte payload is a wake-up on demand (from
@@ -94,7 +95,13 @@ typedef struct tidal_msg_entries {
     uint16_t from;
     uint64_t round;
     tidal_view want; /* bitmap over buckets the sender wants entries of */
-    bool last;       /* the sender's last ENTRIES message of this round */
+    bool last;       /* the sender's last ENTRIES message of this answer */
+    bool reply;      /* answers the receiver's own DIGEST of `round`; false: answers
+                        the want of the receiver's ENTRIES (a peer's round) */
+    uint32_t part;   /* this message's place among the sender's ENTRIES of this
+                        answer, from 0: the receiver tells a lost one */
+    bool whole;      /* the answer leaves out none of the entries asked for (one
+                        too big to travel is left out: actors/reconciler.c) */
     uint32_t count;  /* entries */
     tidal_view entries_raw; /* decode: the msgpack array body, walk with
                                tidal_msg_entries_next; encode: ignored */

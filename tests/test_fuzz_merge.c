@@ -29,6 +29,6 @@ Test(fuzz_merge, edge_inputs)
     TIDAL_FAIL(tidal__fuzz_merge_one(in, HEAD_BYTES + 3), TIDAL_ETRUNCATED);
     /* an ENTRIES payload cut after its array header */
     in[0] = 0;
-    in[HEAD_BYTES] = 0x95;
+    in[HEAD_BYTES] = 0x98; /* ENTRIES is an array of 8 */
     TIDAL_FAIL(tidal__fuzz_merge_one(in, HEAD_BYTES + 1), TIDAL_ETRUNCATED);
 }

@@ -96,10 +96,12 @@ Test(msg_repl, every_payload_round_trips_and_refuses_cuts_and_trailing_bytes)
     tidal_view ents[3] = {{(const uint8_t *)"a", 1}, {(const uint8_t *)"bb", 2}, {big, 1000}};
     uint8_t want[32] = {0x81};
     tidal_msg_entries e = {.from = 2, .round = 3, .want = {want, sizeof(want)}, .last = true,
-                           .count = 3, .entries = ents},
+                           .reply = true, .part = 70000, .whole = false, .count = 3,
+                           .entries = ents},
                       e2;
     ROUND_TRIP(entries, e, e2);
     cr_assert(e2.last && e2.count == 3 && e2.want.len == 32);
+    cr_assert(e2.reply && e2.part == 70000 && !e2.whole);
     size_t cur = 0;
     tidal_view v;
     for (int i = 0; i < 3; i++) {
@@ -133,7 +135,8 @@ Test(msg_repl, malformed_fields_are_refused)
     p = tidal_mpw_str(p, "x", 1);
     p = tidal_mpw_str(p, "y", 1);
     TIDAL_FAIL(tidal_msg_peer_decode(raw, (size_t)(p - raw), &pe, NULL), TIDAL_EFIELD);
-    static const uint8_t huge[] = {0x95, 0x01, 0x01, 0xc4, 0x00, 0xc3, 0xdd, 0xff, 0xff, 0xff, 0xff};
+    static const uint8_t huge[] = {0x98, 0x01, 0x01, 0xc4, 0x00, 0xc3, 0xc3, 0x00,
+                                   0xc3, 0xdd, 0xff, 0xff, 0xff, 0xff};
     tidal_msg_entries e;
     cr_assert_neq(tidal_msg_entries_decode(huge, sizeof(huge), &e, NULL), 0);
 }

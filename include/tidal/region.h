@@ -380,7 +380,9 @@ typedef struct tidal_region_stats {
     uint64_t reconcile_rounds;
     uint64_t reconcile_entries;   /* entries received from peers by reconciliation */
     uint64_t reconcile_bytes;     /* bytes sent by reconciliation */
-    uint64_t applied_lsn[TIDAL_REGIONS_MAX]; /* per origin region: highest LSN applied here */
+    uint64_t applied_lsn[TIDAL_REGIONS_MAX]; /* per origin region: highest LSN up to which
+                                              * the origin's state is here (a range it
+                                              * released counts once reconciled) */
     uint64_t acked_lsn[TIDAL_REGIONS_MAX];   /* per peer: highest of our LSNs it acknowledged */
     uint64_t last_lsn;            /* LSN of the latest write originated here (0: none);
                                    * unlike writes, it survives a reopen */
@@ -403,9 +405,10 @@ TIDAL_API void tidal_region_stats_get(tidal_region *r, tidal_region_stats *out);
  * stats.applied_lsn[origin] >= lsn) or timeout_ms passes; 0 only checks.
  * A read of this region made after it returned 0 sees every write of
  * origin's up to lsn (the origin's stats.last_lsn after a write names it):
- * read-your-writes across regions.  (Not for a range the origin released
- * before this region had it, which the watermark skips and reconciliation
- * brings later: actors/internal.h, "Released logs".)  Returns 0; TIDAL_ETIMEDOUT;
+ * read-your-writes across regions.  That holds for a range the origin
+ * released before this region had it too: the watermark passes such a
+ * range only once a reconciliation round with the origin has brought its
+ * state (actors/watermark.c, "Gaps").  Returns 0; TIDAL_ETIMEDOUT;
  * TIDAL_EINVAL for an origin out of range or this region itself;
  * TIDAL_ECLOSED if the region is closed while the call waits. */
 TIDAL_API int tidal_region_wait_applied(tidal_region *r, tidal_region_id origin, uint64_t lsn,

@@ -1,0 +1,328 @@
+/*
+ * A region's state as reconciliation entries (reconcile.h): a hard-negative
+ * pair, an (item, signal type) count state, or a session, each hashed by its
+ * key into a bucket; the digest of the buckets; the entries of chosen
+ * buckets, encoded to travel; and the merge of a peer's entry.
+ *
+ * A merge says whether it changed the state: the hash of this region's
+ * entry of the same key before and after.  Only a change is worth logging
+ * (reconciled.c): a round exchanges whole buckets, most of whose entries
+ * both sides already hold.  The key is read from the entry's encoding before
+ * the merge (its layout is the store's: the version checks below fail the
+ * build if it moves); an entry whose key cannot be read counts as a change
+ * if it merges, which logs too much, never too little.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/reconcile.h"
+#include "base/hash.h"
+#include "store/bytes.h"
+
+_Static_assert(TIDAL_SIGNALS_ENTRY_VERSION == 1 && TIDAL_SESSION_ENTRY_VERSION == 1,
+               "entry_key reads the key at version 1's offsets: check them");
+
+static uint64_t
+key_hardneg(tidal_entity_id user, tidal_entity_id item)
+{
+    return tidal_mix64(tidal_mix64(user ^ 0x68617264ull) ^ item);
+}
+
+static uint64_t
+key_signals(tidal_entity_id item, const char *type)
+{
+    uint64_t h = tidal_mix64(item ^ 0x7369676eull);
+    for (const char *p = type; *p; p++) {
+        h = tidal_mix64(h ^ (uint8_t)*p);
+    }
+    return h;
+}
+
+static uint64_t
+key_session(const tidal_session_id *id)
+{
+    return tidal_mix64(tidal_mix64(id->hi ^ 0x73657373ull) ^ id->lo);
+}
+
+/* Calls fn for every entry with its kind, key hash and entry hash.  Caller
+ * holds state.lock. */
+typedef void (*entry_fn)(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref);
+
+struct sig_ref {
+    tidal_entity_id item;
+    uint16_t type;
+};
+
+static void
+each_entry(tidal_region *r, entry_fn fn, void *arg)
+{
+    size_t cur = 0;
+    tidal_hardneg_entry he;
+    while (tidal_hardneg_next(r->state.hardneg, &cur, &he)) {
+        fn(arg, TIDAL__ENTRY_HARDNEG, key_hardneg(he.user, he.item), tidal_hardneg_entry_hash(&he),
+           &he);
+    }
+    cur = 0;
+    struct sig_ref sr;
+    while (tidal_signals_next(r->state.signals, &cur, &sr.item, &sr.type)) {
+        uint64_t h;
+        const char *name = tidal_sigtypes_name(r->state.types, sr.type);
+        if (name != NULL && tidal_signals_entry_hash(r->state.signals, sr.item, sr.type, &h) == 0) {
+            fn(arg, TIDAL__ENTRY_SIGNALS, key_signals(sr.item, name), h, &sr);
+        }
+    }
+    cur = 0;
+    tidal_session_id sid;
+    while (tidal_sessions_next(r->state.sessions, &cur, &sid)) {
+        uint64_t h;
+        if (tidal_sessions_entry_hash(r->state.sessions, &sid, &h) == 0) {
+            fn(arg, TIDAL__ENTRY_SESSION, key_session(&sid), h, &sid);
+        }
+    }
+}
+
+static void
+digest_add(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref)
+{
+    (void)ref;
+    struct tidal__digest *d = arg;
+    d->h[key & (d->n - 1)] ^= tidal_mix64(hash ^ (uint64_t)kind);
+}
+
+size_t
+tidal__entries_count(tidal_region *r)
+{
+    pthread_mutex_lock(&r->state.lock);
+    size_t n = tidal_hardneg_count(r->state.hardneg) + tidal_signals_entries(r->state.signals) +
+               tidal_sessions_count(r->state.sessions);
+    pthread_mutex_unlock(&r->state.lock);
+    return n;
+}
+
+int
+tidal__digest_make(tidal_region *r, uint32_t n, struct tidal__digest *d)
+{
+    d->n = n;
+    d->h = calloc(n, sizeof(uint64_t));
+    if (d->h == NULL) {
+        return TIDAL_ENOMEM;
+    }
+    pthread_mutex_lock(&r->state.lock);
+    each_entry(r, digest_add, d);
+    pthread_mutex_unlock(&r->state.lock);
+    return 0;
+}
+
+/* tidal__entries_pick's walk. */
+struct picking {
+    tidal_region *r;
+    const uint8_t *want; /* bitmap of n bits */
+    uint32_t n;
+    struct tidal__picked *p;
+    uint32_t cap;
+    int rv;
+};
+
+static void
+pick(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref)
+{
+    (void)hash;
+    struct picking *k = arg;
+    struct tidal__picked *p = k->p;
+    uint32_t b = (uint32_t)(key & (k->n - 1));
+    if (k->rv != 0 || (k->want[b / 8] & (1u << (b % 8))) == 0) {
+        return;
+    }
+    if (p->count == k->cap) {
+        uint32_t ncap = k->cap ? k->cap * 2 : 256;
+        uint32_t *e = realloc(p->ends, ncap * sizeof(*e));
+        if (e == NULL) {
+            k->rv = TIDAL_ENOMEM;
+            return;
+        }
+        p->ends = e;
+        k->cap = ncap;
+    }
+    if ((k->rv = tidal_buf_reserve(&p->bytes, TIDAL__ENTRY_BYTES_MAX + 1)) != 0) {
+        return;
+    }
+    uint8_t *at = p->bytes.data + p->bytes.len;
+    size_t len = 0;
+    at[0] = (uint8_t)kind;
+    switch (kind) {
+    case TIDAL__ENTRY_HARDNEG:
+        k->rv = tidal_hardneg_entry_encode(ref, at + 1, TIDAL__ENTRY_BYTES_MAX, &len);
+        break;
+    case TIDAL__ENTRY_SIGNALS: {
+        const struct sig_ref *sr = ref;
+        k->rv = tidal_signals_entry_encode(k->r->state.signals, sr->item, sr->type, at + 1,
+                                           TIDAL__ENTRY_BYTES_MAX, &len);
+        break;
+    }
+    default:
+        k->rv = tidal_sessions_entry_encode(k->r->state.sessions, ref, at + 1,
+                                            TIDAL__ENTRY_BYTES_MAX, &len);
+        break;
+    }
+    if (k->rv == TIDAL_ETOOBIG || k->rv == TIDAL_EINVAL) {
+        k->rv = 0; /* an entry too big to travel is left to the batches */
+        p->whole = false;
+        return;
+    }
+    if (k->rv == 0) {
+        p->bytes.len += len + 1;
+        p->ends[p->count++] = (uint32_t)p->bytes.len;
+    }
+}
+
+int
+tidal__entries_pick(tidal_region *r, const uint8_t *want, uint32_t n, struct tidal__picked *p)
+{
+    memset(p, 0, sizeof(*p));
+    tidal_buf_init(&p->bytes);
+    p->whole = true;
+    if (want == NULL) {
+        return 0; /* nothing asked for: not even a walk */
+    }
+    struct picking k = {.r = r, .want = want, .n = n, .p = p};
+    pthread_mutex_lock(&r->state.lock);
+    each_entry(r, pick, &k);
+    pthread_mutex_unlock(&r->state.lock);
+    return k.rv;
+}
+
+void
+tidal__picked_fini(struct tidal__picked *p)
+{
+    free(p->ends);
+    tidal_buf_fini(&p->bytes);
+}
+
+bool
+tidal__entry_bad(int code)
+{
+    return code == TIDAL_ETRUNCATED || code == TIDAL_ECORRUPT || code == TIDAL_EVERSION ||
+           code == TIDAL_ETRAILING || code == TIDAL_EINVAL || code == TIDAL_EEXIST ||
+           code == TIDAL_ETYPE;
+}
+
+/* The key of a signals or session entry, read from its encoding (version
+ * 1: store/signals.h, store/session_codec.c); false if it cannot be. */
+static bool
+signals_key(const uint8_t *b, size_t len, tidal_entity_id *item, char name[256])
+{
+    tidal__rd rd;
+    uint8_t version, n;
+    const uint8_t *p;
+    tidal__rd_init(&rd, b, len);
+    if (tidal__rd_u8(&rd, &version) != 0 || version != TIDAL_SIGNALS_ENTRY_VERSION ||
+        tidal__rd_u64(&rd, item) != 0 || tidal__rd_u8(&rd, &n) != 0 ||
+        tidal__rd_bytes(&rd, &p, n) != 0) {
+        return false;
+    }
+    memcpy(name, p, n);
+    name[n] = '\0';
+    return true;
+}
+
+static bool
+session_key(const uint8_t *b, size_t len, tidal_session_id *id)
+{
+    tidal__rd rd;
+    uint8_t version;
+    tidal__rd_init(&rd, b, len);
+    return tidal__rd_u8(&rd, &version) == 0 && version == TIDAL_SESSION_ENTRY_VERSION &&
+           tidal__rd_u64(&rd, &id->hi) == 0 && tidal__rd_u64(&rd, &id->lo) == 0;
+}
+
+/* A hash of what the state holds of a key: found, and its hash. */
+struct held {
+    bool found;
+    uint64_t hash;
+};
+
+static bool
+held_differs(struct held a, struct held b)
+{
+    return a.found != b.found || (a.found && a.hash != b.hash);
+}
+
+static int
+merge_hardneg(tidal_region *r, const uint8_t *b, size_t len, bool *changed)
+{
+    tidal_hardneg_entry he, old;
+    int rv = tidal_hardneg_entry_decode(b, len, &he);
+    if (rv != 0) {
+        return rv;
+    }
+    struct held before = {.found = tidal_hardneg_get(r->state.hardneg, he.user, he.item, &old)};
+    before.hash = before.found ? tidal_hardneg_entry_hash(&old) : 0;
+    if ((rv = tidal_hardneg_entry_merge(r->state.hardneg, &he)) != 0) {
+        return rv;
+    }
+    struct held after = {.found = tidal_hardneg_get(r->state.hardneg, he.user, he.item, &old)};
+    after.hash = after.found ? tidal_hardneg_entry_hash(&old) : 0;
+    *changed = held_differs(before, after);
+    return 0;
+}
+
+static int
+merge_signals(tidal_region *r, const uint8_t *b, size_t len, uint64_t now, bool *changed)
+{
+    tidal_entity_id item0 = 0, item;
+    uint16_t type0 = 0, type;
+    char name[256];
+    bool keyed =
+        signals_key(b, len, &item0, name) && tidal_sigtypes_find(r->state.types, name, &type0) == 0;
+    struct held before = {0}, after = {0};
+    before.found =
+        keyed && tidal_signals_entry_hash(r->state.signals, item0, type0, &before.hash) == 0;
+    int rv = tidal_signals_entry_merge(r->state.signals, b, len, now, &item, &type);
+    if (rv != 0) {
+        return rv;
+    }
+    after.found = tidal_signals_entry_hash(r->state.signals, item, type, &after.hash) == 0;
+    /* a type unknown before the merge had no entry: before stays not found */
+    bool same_key = !keyed || (item == item0 && type == type0);
+    *changed = !same_key || held_differs(before, after);
+    return 0;
+}
+
+static int
+merge_session(tidal_region *r, const uint8_t *b, size_t len, bool *changed)
+{
+    tidal_session_id id0 = {0}, id;
+    bool keyed = session_key(b, len, &id0);
+    struct held before = {0}, after = {0};
+    before.found = keyed && tidal_sessions_entry_hash(r->state.sessions, &id0, &before.hash) == 0;
+    int rv = tidal_sessions_entry_merge(r->state.sessions, b, len, &id);
+    if (rv != 0) {
+        return rv;
+    }
+    after.found = tidal_sessions_entry_hash(r->state.sessions, &id, &after.hash) == 0;
+    *changed = !keyed || id.hi != id0.hi || id.lo != id0.lo || held_differs(before, after);
+    /* its HWM rises over what it now holds, and writes held for it drain */
+    TIDAL_IGNORE(tidal__state_session_merged(r, &id));
+    return 0;
+}
+
+int
+tidal__entry_merge(tidal_region *r, tidal_view e, uint64_t now, bool *changed)
+{
+    *changed = false;
+    if (e.len < 2) {
+        return TIDAL_ETRUNCATED;
+    }
+    const uint8_t *b = e.ptr + 1;
+    size_t len = e.len - 1;
+    switch (e.ptr[0]) {
+    case TIDAL__ENTRY_HARDNEG:
+        return merge_hardneg(r, b, len, changed);
+    case TIDAL__ENTRY_SIGNALS:
+        return merge_signals(r, b, len, now, changed);
+    case TIDAL__ENTRY_SESSION:
+        return merge_session(r, b, len, changed);
+    default:
+        return TIDAL_ETYPE; /* a kind of a newer peer's: the batches bring its state */
+    }
+}
