@@ -31,6 +31,10 @@
  *
  * After merging a session, its HWM rises to the highest seqno below which it
  * has every signal, and held writes for it are drained (state.c).
+ *
+ * Sessions past the retention are no part of a digest, and go in entries as
+ * tombstones (KIND_TOMB); an entry of a session freed here is dropped
+ * (state.c, tidal__state_merge_session; docs/design.md, "Ended sessions").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +47,10 @@
 #define ENTRIES_BYTES_MAX (512u << 10)
 #define ENTRY_BYTES_MAX 65536u
 
-enum { KIND_HARDNEG = 1, KIND_SIGNALS = 2, KIND_SESSION = 3 };
+/* KIND_TOMB: a session past the retention (retention.c), freed or not yet:
+ * its id and end stamp, sent only with the entries of a bucket that differs
+ * - it ends a peer's copy that missed the end - and never in a digest. */
+enum { KIND_HARDNEG = 1, KIND_SIGNALS = 2, KIND_SESSION = 3, KIND_TOMB = 4 };
 
 struct digest {
     uint64_t *h;
@@ -82,8 +89,9 @@ struct sig_ref {
 };
 
 static void
-each_entry(tidal_region *r, entry_fn fn, void *arg)
+each_entry(tidal_region *r, entry_fn fn, void *arg, bool tombs)
 {
+    uint64_t cutoff = tidal__retention_cutoff(r);
     size_t cur = 0;
     tidal_hardneg_entry he;
     while (tidal_hardneg_next(r->state.hardneg, &cur, &he)) {
@@ -102,9 +110,17 @@ each_entry(tidal_region *r, entry_fn fn, void *arg)
     tidal_session_id sid;
     while (tidal_sessions_next(r->state.sessions, &cur, &sid)) {
         uint64_t h;
-        if (tidal_sessions_entry_hash(r->state.sessions, &sid, &h) == 0) {
+        if (tidal_sessions_expired(r->state.sessions, &sid, cutoff)) {
+            if (tombs) { /* not freed yet: goes as the tombstone it will be */
+                fn(arg, KIND_TOMB, key_session(&sid), 0, &sid);
+            }
+        } else if (tidal_sessions_entry_hash(r->state.sessions, &sid, &h) == 0) {
             fn(arg, KIND_SESSION, key_session(&sid), h, &sid);
         }
+    }
+    cur = 0;
+    while (tombs && tidal_sessions_next_tomb(r->state.sessions, &cur, &sid)) {
+        fn(arg, KIND_TOMB, key_session(&sid), 0, &sid);
     }
 }
 
@@ -132,7 +148,7 @@ digest_make(tidal_region *r, uint32_t n, struct digest *d)
         return TIDAL_ENOMEM;
     }
     pthread_mutex_lock(&r->state.lock);
-    each_entry(r, digest_add, d);
+    each_entry(r, digest_add, d, false);
     pthread_mutex_unlock(&r->state.lock);
     return 0;
 }
@@ -183,6 +199,10 @@ pick(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref)
                                            ENTRY_BYTES_MAX, &len);
         break;
     }
+    case KIND_TOMB:
+        p->rv =
+            tidal_sessions_tomb_encode(p->r->state.sessions, ref, at + 1, ENTRY_BYTES_MAX, &len);
+        break;
     default:
         p->rv =
             tidal_sessions_entry_encode(p->r->state.sessions, ref, at + 1, ENTRY_BYTES_MAX, &len);
@@ -207,7 +227,7 @@ send_entries(tidal_ctx *ctx, tidal_region *r, const tidal_addr *to, uint64_t rou
     struct picked p = {.r = r, .want = want, .n = n};
     tidal_buf_init(&p.bytes);
     pthread_mutex_lock(&r->state.lock);
-    each_entry(r, pick, &p);
+    each_entry(r, pick, &p, true);
     pthread_mutex_unlock(&r->state.lock);
     int rv = p.rv;
     tidal_view *views = calloc(p.count ? p.count : 1, sizeof(*views));
@@ -341,13 +361,12 @@ merge_entry(tidal_region *r, tidal_view e, uint64_t now)
         rv = tidal_signals_entry_merge(r->state.signals, b, len, now, &item, &type);
         break;
     }
-    case KIND_SESSION: {
-        tidal_session_id id;
-        if ((rv = tidal_sessions_entry_merge(r->state.sessions, b, len, &id)) == 0) {
-            TIDAL_IGNORE(tidal__state_session_merged(r, &id));
-        }
+    case KIND_SESSION:
+        rv = tidal__state_merge_session(r, b, len); /* under the retention rule */
         break;
-    }
+    case KIND_TOMB:
+        rv = tidal__state_merge_tomb(r, b, len);
+        break;
     default:
         return TIDAL_ETYPE; /* a kind of a newer peer's: the batches bring its state */
     }
