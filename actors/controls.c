@@ -187,4 +187,5 @@ tidal_region_stats_get(tidal_region *r, tidal_region_stats *out)
     out->lost_last_lsn = r->lost_last;
     out->lost_lsns = r->lost_lsns;
     out->logs_salvaged = atomic_load(&r->logs_salvaged);
+    tidal__retention_stats(r, out);
 }

@@ -53,9 +53,14 @@ struct sig_ref {
     uint16_t type;
 };
 
+/* Calls fn for every entry.  Sessions past the retention are no part of a
+ * digest (they are gone for every reader, freed or not yet); with tombs,
+ * they and the tombstones of those freed go as KIND_TOMB entries, which end
+ * a peer's copy that missed the end (docs/design.md, "Ended sessions"). */
 static void
-each_entry(tidal_region *r, entry_fn fn, void *arg)
+each_entry(tidal_region *r, entry_fn fn, void *arg, bool tombs)
 {
+    uint64_t cutoff = tidal__retention_cutoff(r);
     size_t cur = 0;
     tidal_hardneg_entry he;
     while (tidal_hardneg_next(r->state.hardneg, &cur, &he)) {
@@ -75,9 +80,17 @@ each_entry(tidal_region *r, entry_fn fn, void *arg)
     tidal_session_id sid;
     while (tidal_sessions_next(r->state.sessions, &cur, &sid)) {
         uint64_t h;
-        if (tidal_sessions_entry_hash(r->state.sessions, &sid, &h) == 0) {
+        if (tidal_sessions_expired(r->state.sessions, &sid, cutoff)) {
+            if (tombs) { /* not freed yet: goes as the tombstone it will be */
+                fn(arg, TIDAL__ENTRY_TOMB, key_session(&sid), 0, &sid);
+            }
+        } else if (tidal_sessions_entry_hash(r->state.sessions, &sid, &h) == 0) {
             fn(arg, TIDAL__ENTRY_SESSION, key_session(&sid), h, &sid);
         }
+    }
+    cur = 0;
+    while (tombs && tidal_sessions_next_tomb(r->state.sessions, &cur, &sid)) {
+        fn(arg, TIDAL__ENTRY_TOMB, key_session(&sid), 0, &sid);
     }
 }
 
@@ -108,7 +121,7 @@ tidal__digest_make(tidal_region *r, uint32_t n, struct tidal__digest *d)
         return TIDAL_ENOMEM;
     }
     pthread_mutex_lock(&r->state.lock);
-    each_entry(r, digest_add, d);
+    each_entry(r, digest_add, d, false);
     pthread_mutex_unlock(&r->state.lock);
     return 0;
 }
@@ -159,6 +172,10 @@ pick(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref)
                                            TIDAL__ENTRY_BYTES_MAX, &len);
         break;
     }
+    case TIDAL__ENTRY_TOMB:
+        k->rv = tidal_sessions_tomb_encode(k->r->state.sessions, ref, at + 1,
+                                           TIDAL__ENTRY_BYTES_MAX, &len);
+        break;
     default:
         k->rv = tidal_sessions_entry_encode(k->r->state.sessions, ref, at + 1,
                                             TIDAL__ENTRY_BYTES_MAX, &len);
@@ -186,7 +203,7 @@ tidal__entries_pick(tidal_region *r, const uint8_t *want, uint32_t n, struct tid
     }
     struct picking k = {.r = r, .want = want, .n = n, .p = p};
     pthread_mutex_lock(&r->state.lock);
-    each_entry(r, pick, &k);
+    each_entry(r, pick, &k, true);
     pthread_mutex_unlock(&r->state.lock);
     return k.rv;
 }
@@ -291,18 +308,18 @@ merge_signals(tidal_region *r, const uint8_t *b, size_t len, uint64_t now, bool 
 static int
 merge_session(tidal_region *r, const uint8_t *b, size_t len, bool *changed)
 {
-    tidal_session_id id0 = {0}, id;
+    tidal_session_id id0 = {0};
     bool keyed = session_key(b, len, &id0);
     struct held before = {0}, after = {0};
     before.found = keyed && tidal_sessions_entry_hash(r->state.sessions, &id0, &before.hash) == 0;
-    int rv = tidal_sessions_entry_merge(r->state.sessions, b, len, &id);
+    /* under the retention rule; its HWM rises over what it now holds, and
+     * writes held for it drain (state.c) */
+    int rv = tidal__state_merge_session(r, b, len);
     if (rv != 0) {
         return rv;
     }
-    after.found = tidal_sessions_entry_hash(r->state.sessions, &id, &after.hash) == 0;
-    *changed = !keyed || id.hi != id0.hi || id.lo != id0.lo || held_differs(before, after);
-    /* its HWM rises over what it now holds, and writes held for it drain */
-    TIDAL_IGNORE(tidal__state_session_merged(r, &id));
+    after.found = keyed && tidal_sessions_entry_hash(r->state.sessions, &id0, &after.hash) == 0;
+    *changed = !keyed || held_differs(before, after);
     return 0;
 }
 
@@ -322,6 +339,11 @@ tidal__entry_merge(tidal_region *r, tidal_view e, uint64_t now, bool *changed)
         return merge_signals(r, b, len, now, changed);
     case TIDAL__ENTRY_SESSION:
         return merge_session(r, b, len, changed);
+    case TIDAL__ENTRY_TOMB: {
+        int rv = tidal__state_merge_tomb(r, b, len);
+        *changed = rv == 0; /* logged: a replay frees what it freed */
+        return rv;
+    }
     default:
         return TIDAL_ETYPE; /* a kind of a newer peer's: the batches bring its state */
     }

@@ -207,6 +207,15 @@ struct tidal__follow {
     uint32_t gap_wait_ms[TIDAL_REGIONS_MAX];
 };
 
+/* The sweep of ended sessions past the retention (retention.c).  Owner: the
+ * region actor, alone (its tick): no lock. */
+struct tidal__sweep {
+    size_t cursor;      /* in the sessions, then in the tombstones */
+    bool running;       /* a pass is under way */
+    bool tombs;         /* ... and is at its second part, the tombstones */
+    uint64_t pass_ms;   /* monotonic: when the last pass started */
+};
+
 /* The peer table (peers.c).  Owner: whoever holds lock, a leaf; known
  * mirrors the known flags for lock-free checks (a peer, once known, stays
  * known). */
@@ -262,6 +271,7 @@ struct tidal_region {
     tidal_wal *reconciled;
 
     struct tidal__follow follow;
+    struct tidal__sweep sweep; /* retention.c */
     struct tidal__peers peers;
     struct tidal__ship ship; /* ship.c, shipper.c */
 
@@ -289,6 +299,7 @@ struct tidal_region {
         st_held, st_acks, st_seqno_dups, st_rounds, st_rentries, st_rbytes, st_room_waits,
         st_let_go, st_refused, st_apply_skipped;
     atomic_uint_least64_t st_rounds_done; /* rounds of ours that completed (reconciler.c) */
+    atomic_uint_least64_t st_sessions_freed, st_session_drops; /* retention.c */
     atomic_uint_least64_t st_acked[TIDAL_REGIONS_MAX];
     atomic_uint_least64_t st_applied_lsn[TIDAL_REGIONS_MAX];
     atomic_uint_least64_t st_rejected[TIDAL_REGION_REJECT_COUNT]; /* reject.c */
@@ -336,7 +347,40 @@ int tidal__state_apply(tidal_region *r, const tidal_record *rec);
 void tidal__state_apply_logged(tidal_region *r, const tidal_record *rec);
 int tidal__state_fill_signal(tidal_region *r, tidal_record *rec);
 int tidal__state_session_merged(tidal_region *r, const tidal_session_id *sid);
+/* Merges a peer's reconciliation entry of a session, or a tombstone (the
+ * encodings of store/session.h), under the retention rule (docs/design.md,
+ * "Ended sessions"): an entry of a session freed here is dropped, and one
+ * that is expired, or makes the session expired, frees it.  Caller holds
+ * state_lock.  0, or the store's code (bad input, a full table, memory). */
+int tidal__state_merge_session(tidal_region *r, const uint8_t *entry, size_t len);
+int tidal__state_merge_tomb(tidal_region *r, const uint8_t *entry, size_t len);
 uint64_t tidal__state_digest(tidal_region *r);
+
+/* ---- retention.c: ended sessions freed past the retention ---- */
+/* Sessions (then tombstones) the region actor's sweep examines per tick,
+ * in one hold of state_lock: about a millisecond's work at most. */
+#define TIDAL_SWEEP_PER_TICK 4096u
+/* The wall time (ns) before which an ended session is expired now (past the
+ * retention); 0 when the region keeps every session.  Cannot fail. */
+uint64_t tidal__retention_cutoff(const tidal_region *r);
+/* True if a session held here, whose fields are info, is expired now: for
+ * every reader and writer it is gone, freed or not yet.  Cannot fail. */
+bool tidal__retention_expired(const tidal_region *r, const tidal_session_state *info);
+/* Frees session sid now if it is expired (its signals, HWM and held
+ * writes), leaving its tombstone.  Caller holds state_lock.  Cannot fail:
+ * with no memory for the tombstone, the sweep frees it later. */
+void tidal__retention_check(tidal_region *r, const tidal_session_id *sid);
+/* Records that sid, a session not held here, ended at `ended`: its
+ * tombstone, and its held writes dropped.  Caller holds state_lock.
+ * TIDAL_ENOMEM (nothing changed). */
+int tidal__retention_bury(tidal_region *r, const tidal_session_id *sid, const tidal_hlc *ended);
+/* Counts a record or entry of a freed session dropped.  Cannot fail. */
+void tidal__retention_dropped(tidal_region *r);
+/* The region actor's tick: starts a pass of the sweep when one is due,
+ * and runs one slice of it (TIDAL_SWEEP_PER_TICK).  Takes state_lock. */
+void tidal__retention_tick(tidal_region *r);
+/* The retention's fields of the stats.  Takes state_lock. */
+void tidal__retention_stats(tidal_region *r, tidal_region_stats *out);
 
 /* ---- write.c: a write at its origin ---- */
 /* TIDAL_ESKEW if a client's stamp in rec (a hide's or unhide's hlc, a

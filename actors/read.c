@@ -1,7 +1,9 @@
 /*
  * Reads from a region's state (include/tidal/region.h): sessions, their
  * signals, windowed counts and retrieval.  Each read takes the state lock
- * once and copies out.  Retrieve's scoring is documented in client.c.
+ * once and copies out.  Retrieve's scoring is documented in client.c.  A
+ * session past the retention is gone to a reader from its expiry on, freed
+ * yet or not (retention.c), so that every region answers alike.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +22,8 @@ tidal_get_session(tidal_region *r, tidal_session_id s, tidal_session_view *out)
     int rv = tidal_sessions_get(r->state.sessions, &s, &info);
     uint64_t hwm = tidal_hwm_get(r->state.hwm, &s);
     pthread_mutex_unlock(&r->state.lock);
-    if (rv != 0) {
-        return TIDAL_ENOENT;
+    if (rv != 0 || tidal__retention_expired(r, &info)) {
+        return TIDAL_ENOENT; /* unknown, or past the retention: freed or about to be */
     }
     *out = (tidal_session_view){.id = s, .user = info.user, .home = info.home,
                                 .started = info.started, .ended = info.ended,
@@ -37,9 +39,14 @@ tidal_session_signals(tidal_region *r, tidal_session_id s, tidal_signal_view *ou
         return TIDAL_EINVAL;
     }
     const tidal_session_signal *sigs;
+    tidal_session_state info;
     size_t count;
     pthread_mutex_lock(&r->state.lock);
-    int rv = tidal_sessions_signals(r->state.sessions, &s, &sigs, &count);
+    int rv = tidal_sessions_get(r->state.sessions, &s, &info);
+    if (rv == 0 && tidal__retention_expired(r, &info)) {
+        rv = TIDAL_ENOENT; /* past the retention: freed or about to be */
+    }
+    rv = rv != 0 ? rv : tidal_sessions_signals(r->state.sessions, &s, &sigs, &count);
     for (size_t i = 0; rv == 0 && i < count && i < max; i++) {
         const char *name = tidal_sigtypes_name(r->state.types, sigs[i].type);
         out[i] = (tidal_signal_view){.seqno = sigs[i].seqno, .item = sigs[i].item,

@@ -18,7 +18,15 @@
 
 #include "actors/internal.h"
 
-enum { TIDAL__ENTRY_HARDNEG = 1, TIDAL__ENTRY_SIGNALS = 2, TIDAL__ENTRY_SESSION = 3 };
+/* TIDAL__ENTRY_TOMB: a session past the retention (retention.c), freed or
+ * not yet: its id and end stamp, sent only with the entries of a bucket that
+ * differs - it ends a peer's copy that missed the end - never in a digest. */
+enum {
+    TIDAL__ENTRY_HARDNEG = 1,
+    TIDAL__ENTRY_SIGNALS = 2,
+    TIDAL__ENTRY_SESSION = 3,
+    TIDAL__ENTRY_TOMB = 4
+};
 
 /* The largest encoding that travels: with its kind byte, one ENTRIES
  * element. */

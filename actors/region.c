@@ -7,8 +7,10 @@
  * durable in a copy, since the last ACK to each origin (apply.c, "Delayed
  * ACKs"; the first tick acknowledges every peer, whatever this region
  * holds), asks the reconciler again for a round while an origin's log base
- * left a gap in the watermark (apply.c, tidal__gap_ask_round), and once a
- * minute expires old signal buckets.
+ * left a gap in the watermark (apply.c, tidal__gap_ask_round), once a
+ * minute expires old signal buckets, and runs a slice of the sweep that
+ * frees ended sessions past the retention (retention.c: at most
+ * TIDAL_SWEEP_PER_TICK sessions per hold of the state lock).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +89,7 @@ on_tick(tidal_ctx *ctx, tidal_region *r)
         tidal_signals_expire(r->state.signals, now);
         pthread_mutex_unlock(&r->state.lock);
     }
+    tidal__retention_tick(r);
     return tidal__tick_after(ctx, TIDAL_ACK_DELAY_MS);
 }
 

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "actors/internal.h"
+#include "store/hlc.h"
 
 struct queued_write {
     tidal_reply_to to;
@@ -131,12 +132,17 @@ ask_handover(tidal_ctx *ctx, struct sess *s, tidal_region_id home)
  * under state_lock in the same hold as the append, so that nothing comes
  * between the check of the home and the write: neither a write on another
  * thread (a caller's, client.c) that takes the same seqno, nor a handover.
- *   START   of a session that exists: TIDAL__SESSION_STARTED (idempotent)
+ *   START   of a session that exists: TIDAL__SESSION_STARTED (idempotent);
+ *           of one past the retention (freed or not yet): TIDAL_ESTATE - an
+ *           id is never started again
  *   SIGNAL  takes the next seqno; END writes; both only at the home
  *           (TIDAL__SESSION_ELSEWHERE otherwise) of a known session, and a
- *           signal only before the end
+ *           signal only before the end; an END stamped further ahead than
+ *           max_skew_ns is refused (TIDAL_ESKEW: it would keep the session
+ *           past the retention)
  *   HOME    the home gives the session away (on_handover_req): the record
- *           gets the next seqno, the one the new home goes on from */
+ *           gets the next seqno, the one the new home goes on from
+ * A session past the retention is gone (retention.c): TIDAL_ENOENT. */
 static int
 session_gate(tidal_region *r, tidal_record *rec, bool undo)
 {
@@ -151,12 +157,18 @@ session_gate(tidal_region *r, tidal_record *rec, bool undo)
                    : 0;
     }
     int rv = tidal_sessions_get(r->state.sessions, &id, &info);
+    bool gone = rv == 0 ? tidal__retention_expired(r, &info)
+                        : tidal_sessions_tomb(r->state.sessions, &id, NULL);
     if (rec->kind == TIDAL_REC_SESSION_START) {
         rec->region = r->id;
-        return rv == 0 ? TIDAL__SESSION_STARTED : 0;
+        return gone ? TIDAL_ESTATE : rv == 0 ? TIDAL__SESSION_STARTED : 0;
     }
-    if (rv != 0) {
+    if (rv != 0 || gone) {
         return TIDAL_ENOENT;
+    }
+    if (rec->kind == TIDAL_REC_SESSION_END &&
+        rec->hlc.wall_ns > tidal_hlc_wall_now(NULL) + r->opts.max_skew_ns) {
+        return TIDAL_ESKEW;
     }
     if (info.ended && rec->kind == TIDAL_REC_SESSION_SIGNAL) {
         return TIDAL_ESTATE;
@@ -347,8 +359,8 @@ on_handover_req(tidal_ctx *ctx, struct sess *s, const tidal_msg *msg)
     pthread_mutex_lock(&r->state.lock);
     int rv = tidal_sessions_get(r->state.sessions, &s->id, &info);
     pthread_mutex_unlock(&r->state.lock);
-    if (rv != 0) {
-        answer_handover(ctx, s, msg, 0, TIDAL_ENOENT);
+    if (rv != 0 || tidal__retention_expired(r, &info)) {
+        answer_handover(ctx, s, msg, 0, TIDAL_ENOENT); /* unknown, or gone (retention.c) */
     } else if (info.home == req.to_region) {
         answer_handover(ctx, s, msg, info.next_seqno, 0); /* answered before: again */
     } else if (info.home != r->id) {
@@ -421,10 +433,14 @@ on_tick(tidal_ctx *ctx, struct sess *s)
     pthread_mutex_lock(&r->state.lock);
     int rv = tidal_sessions_get(r->state.sessions, &s->id, &info);
     pthread_mutex_unlock(&r->state.lock);
-    if (rv == 0 && info.home == r->id) {
+    if (rv != 0 || info.home == r->id || tidal__retention_expired(r, &info)) {
+        /* ours again - or freed past the retention meanwhile (it was known:
+         * it was its home that was asked), and the queued writes are
+         * answered TIDAL_ENOENT by the gate instead of waiting for
+         * passivation */
         s->handing_over = false;
         run_queue(ctx, s);
-    } else if (rv == 0) {
+    } else {
         ask_handover(ctx, s, info.home);
     }
     return 0;

@@ -17,6 +17,10 @@
  * start arrives.  Only signals wait for a seqno gap: END and HOME are merges
  * and apply at once (a home's own HOME record must stop its writes at once,
  * or it would assign seqnos its successor also assigns).
+ *
+ * Sessions past the retention (retention.c) are freed as soon as a record or
+ * a merge makes them so, and leave a tombstone that makes their late records
+ * and entries drop (tidal__state_apply, tidal__state_merge_session).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -260,50 +264,89 @@ session_known(tidal_region *r, const tidal_session_id *sid)
     return tidal_sessions_get(r->state.sessions, sid, &info) == 0;
 }
 
-/* Applies one record.  Caller holds state_lock. */
+/* A signal's counts: its origin's components of (item, type) raised to the
+ * record's (max). */
+static int
+observe_signal(tidal_region *r, const tidal_record *rec)
+{
+    uint16_t type;
+    int rv;
+    if (rec->region == r->id && tidal_sigtypes_find(r->state.types, rec->type, &type) != 0) {
+        r->state.types_brought++; /* recovery replaying our own log */
+    }
+    if ((rv = tidal_sigtypes_intern(r->state.types, rec->type, &type)) != 0) {
+        return rv;
+    }
+    return tidal_signals_observe(r->state.signals, rec->item, type, rec->region, rec->ts_ns,
+                                 rec->p_minute, rec->p_hour);
+}
+
+/* Applies the session part of a session record of a session not freed
+ * here. */
+static int
+apply_session(tidal_region *r, const tidal_record *rec, const tidal_session_id *sid)
+{
+    int rv;
+    if (rec->kind == TIDAL_REC_SESSION_START) {
+        rv = tidal_sessions_start(r->state.sessions, sid, rec->user, rec->region, &rec->hlc);
+        return rv != 0 ? rv : drain(r, rec->sid);
+    }
+    bool known = session_known(r, sid);
+    if (known && rec->kind != TIDAL_REC_SESSION_SIGNAL) {
+        /* END and HOME merge (sticky, LWW): never held behind a seqno gap, so
+         * a home that hands its session over stops taking writes at once */
+        return apply_session_part(r, rec, sid);
+    }
+    if (!known || tidal_hmap_find(&r->state.held, rec->sid) != NULL) {
+        rv = hold(r, rec);
+        return rv != 0 ? rv : (known ? drain(r, rec->sid) : 0);
+    }
+    rv = apply_session_part(r, rec, sid);
+    if (rv == TIDAL_EBUSY) {
+        return hold(r, rec);
+    }
+    return rv != 0 ? rv : drain(r, rec->sid);
+}
+
+/* Applies one record.  Caller holds state_lock.
+ *
+ * The retention (retention.c): a record of a session freed here (it has a
+ * tombstone) is dropped - it was on its way, or is a log replayed - but a
+ * signal's counts still apply, as they are the item's.  An END of a session
+ * not known here that ended before the retention leaves a tombstone at once,
+ * so that its START, still to come from another log (or further on in
+ * recovery), drops too: a region ends with that session freed whatever the
+ * order its logs arrive or are replayed in.  After a record, a session it
+ * made expired is freed. */
 int
 tidal__state_apply(tidal_region *r, const tidal_record *rec)
 {
-    tidal_session_id sid;
-    tidal__sid_from_bytes(rec->sid, &sid);
-    int rv;
     switch (rec->kind) {
     case TIDAL_REC_HIDE:
         return tidal_hardneg_hide(r->state.hardneg, rec->user, rec->item, &rec->hlc);
     case TIDAL_REC_UNHIDE:
         return tidal_hardneg_unhide(r->state.hardneg, rec->user, rec->item, &rec->hlc);
-    case TIDAL_REC_SESSION_START:
-        rv = tidal_sessions_start(r->state.sessions, &sid, rec->user, rec->region, &rec->hlc);
-        return rv != 0 ? rv : drain(r, rec->sid);
-    case TIDAL_REC_SESSION_SIGNAL: {
-        uint16_t type;
-        if (rec->region == r->id && tidal_sigtypes_find(r->state.types, rec->type, &type) != 0) {
-            r->state.types_brought++; /* recovery replaying our own log */
-        }
-        if ((rv = tidal_sigtypes_intern(r->state.types, rec->type, &type)) != 0 ||
-            (rv = tidal_signals_observe(r->state.signals, rec->item, type, rec->region, rec->ts_ns,
-                                        rec->p_minute, rec->p_hour)) != 0) {
-            return rv;
-        }
-        break;
-    }
     default:
         break;
     }
-    if (session_known(r, &sid) && rec->kind != TIDAL_REC_SESSION_SIGNAL) {
-        /* END and HOME merge (sticky, LWW): never held behind a seqno gap, so
-         * a home that hands its session over stops taking writes at once */
-        return apply_session_part(r, rec, &sid);
+    tidal_session_id sid;
+    tidal__sid_from_bytes(rec->sid, &sid);
+    int rv = rec->kind == TIDAL_REC_SESSION_SIGNAL ? observe_signal(r, rec) : 0;
+    if (rv != 0) {
+        return rv;
     }
-    if (!session_known(r, &sid) || tidal_hmap_find(&r->state.held, rec->sid) != NULL) {
-        rv = hold(r, rec);
-        return rv != 0 ? rv : (session_known(r, &sid) ? drain(r, rec->sid) : 0);
+    if (tidal_sessions_tomb(r->state.sessions, &sid, NULL)) {
+        tidal__retention_dropped(r);
+        return 0;
     }
-    rv = apply_session_part(r, rec, &sid);
-    if (rv == TIDAL_EBUSY) {
-        return hold(r, rec);
+    if (rec->kind == TIDAL_REC_SESSION_END && !session_known(r, &sid) &&
+        rec->hlc.wall_ns < tidal__retention_cutoff(r)) {
+        return tidal__retention_bury(r, &sid, &rec->hlc);
     }
-    return rv != 0 ? rv : drain(r, rec->sid);
+    if ((rv = apply_session(r, rec, &sid)) == 0) {
+        tidal__retention_check(r, &sid);
+    }
+    return rv;
 }
 
 void
@@ -342,6 +385,55 @@ tidal__state_session_merged(tidal_region *r, const tidal_session_id *sid)
     return rv != 0 ? rv : drain(r, b);
 }
 
+int
+tidal__state_merge_session(tidal_region *r, const uint8_t *entry, size_t len)
+{
+    tidal_session_id id;
+    tidal_hlc end;
+    bool ended;
+    int rv = tidal_sessions_entry_peek(entry, len, &id, &ended, &end);
+    if (rv != 0) {
+        return rv;
+    }
+    if (tidal_sessions_tomb(r->state.sessions, &id, NULL)) {
+        /* freed here, not yet by the peer, or the peer missed its end: the
+         * tombstone this region sends in its own entries ends it there */
+        tidal__retention_dropped(r);
+        return 0;
+    }
+    if ((rv = tidal_sessions_entry_merge(r->state.sessions, entry, len, NULL)) != 0) {
+        return rv;
+    }
+    /* a merge that cannot raise the HWM or drain now (memory) is not the
+     * entry's fault: the next record or round does it */
+    TIDAL_IGNORE(tidal__state_session_merged(r, &id));
+    tidal__retention_check(r, &id); /* an entry past the retention: created, then freed */
+    return 0;
+}
+
+int
+tidal__state_merge_tomb(tidal_region *r, const uint8_t *entry, size_t len)
+{
+    tidal_session_id id;
+    tidal_hlc end;
+    int rv = tidal_sessions_tomb_decode(entry, len, &id, &end);
+    if (rv != 0) {
+        return rv;
+    }
+    if (session_known(r, &id)) {
+        /* a copy that missed its end (a released log, a long cut): the end
+         * merges like any END, and frees it if it is past the retention */
+        if ((rv = tidal_sessions_end(r->state.sessions, &id, &end)) == 0) {
+            tidal__retention_check(r, &id);
+        }
+        return rv;
+    }
+    /* unknown here: remembered if past the retention by this region's
+     * clock too, so that its records still on their way drop; otherwise
+     * (a peer's clock ahead) its END comes with them */
+    return end.wall_ns < tidal__retention_cutoff(r) ? tidal__retention_bury(r, &id, &end) : 0;
+}
+
 /* At the origin, before applying a new signal: its counter components after
  * it (this region's own, plus one).  Caller holds state_lock. */
 int
@@ -370,13 +462,15 @@ tidal__state_fill_signal(tidal_region *r, tidal_record *rec)
     return rv;
 }
 
-/* A digest of the whole replicated state: equal digests, equal state. */
+/* A digest of the whole replicated state: equal digests, equal state.
+ * Sessions past the retention are no part of it, freed or not yet. */
 uint64_t
 tidal__state_digest(tidal_region *r)
 {
+    uint64_t cutoff = tidal__retention_cutoff(r);
     pthread_mutex_lock(&r->state.lock);
     uint64_t d = tidal_signals_digest(r->state.signals);
-    d = d * TIDAL_HASH_GOLDEN ^ tidal_sessions_digest(r->state.sessions);
+    d = d * TIDAL_HASH_GOLDEN ^ tidal_sessions_digest_at(r->state.sessions, cutoff);
     d = d * TIDAL_HASH_GOLDEN ^ tidal_hardneg_digest(r->state.hardneg);
     pthread_mutex_unlock(&r->state.lock);
     return d;

@@ -65,7 +65,10 @@ bool tidal_hmap_remove(tidal_hmap *m, const void *key);
 
 /* Iteration: start with *cursor = 0; each call returns the next entry, or NULL
  * at the end.  The entries may be changed in place but the map must not be
- * upserted into or removed from meanwhile (use retain).  Cannot fail. */
+ * upserted into or removed from meanwhile (use retain).  *cursor is the slot
+ * after the entry returned, so a caller that removes that entry can look at
+ * its slot again (*cursor - 1: removal shifts later entries back into it).
+ * Cannot fail. */
 void *tidal_hmap_next(const tidal_hmap *m, size_t *cursor);
 
 /* Calls keep(entry, arg) once for every entry and removes those for which it

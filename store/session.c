@@ -51,6 +51,7 @@ tidal_sessions_open(tidal_sigtypes *types, tidal_sessions **out)
         return TIDAL_ENOMEM;
     }
     tidal_hmap_init(&t->map, sizeof(tidal__sess_slot), sizeof(tidal_session_id));
+    tidal_hmap_init(&t->tombs, sizeof(tidal__sess_tomb), sizeof(tidal_session_id));
     t->types = types;
     *out = t;
     return 0;
@@ -69,6 +70,7 @@ tidal_sessions_close(tidal_sessions *t)
         tidal__free(s->sig);
     }
     tidal_hmap_fini(&t->map);
+    tidal_hmap_fini(&t->tombs);
     tidal__free(t);
 }
 
@@ -94,6 +96,9 @@ tidal_sessions_start(tidal_sessions *t, const tidal_session_id *id, tidal_entity
 
     if (!id_valid(id) || home >= TIDAL_REGIONS_MAX) {
         return TIDAL_EINVAL;
+    }
+    if (tidal_hmap_find(&t->tombs, id) != NULL) {
+        return TIDAL_ESTATE; /* freed: a start never brings it back */
     }
     if ((s = find(t, id)) != NULL) {
         int c = tidal_hlc_compare(stamp, &s->started);

@@ -102,8 +102,9 @@ void tidal_sessions_close(tidal_sessions *t);
  * start changes nothing.  (Two starts of one id differ only if two origins
  * drew the same random 128-bit id, or a peer is broken: the origin itself
  * never logs a start of a session it knows, actors/session.c.)
- * TIDAL_EINVAL for the zero id or a bad region, TIDAL_ENOMEM; on error
- * nothing is changed. */
+ * TIDAL_EINVAL for the zero id or a bad region, TIDAL_ESTATE for a session
+ * freed here (it has a tombstone: below), TIDAL_ENOMEM; on error nothing is
+ * changed. */
 int tidal_sessions_start(tidal_sessions *t, const tidal_session_id *id, tidal_entity_id user,
                          tidal_region_id home, const tidal_hlc *stamp)
     __attribute__((warn_unused_result));
@@ -187,10 +188,96 @@ int tidal_sessions_entry_encode(const tidal_sessions *t, const tidal_session_id 
 /* Decodes a session from another replica and merges it (rules above),
  * creating it if unknown; *id (may be NULL) gets its id.  TIDAL_ETRUNCATED,
  * TIDAL_ECORRUPT, TIDAL_EVERSION, TIDAL_ETRAILING for bad input, TIDAL_EEXIST
- * if the local copy has another user, TIDAL_ELIMIT if the types table is full
- * or the union passes TIDAL_SESSION_SIGNALS_MAX, TIDAL_ENOMEM; on error the
- * table is unchanged (names interned stay interned). */
+ * if the local copy has another user, TIDAL_ESTATE for a session freed here
+ * (a tombstone), TIDAL_ELIMIT if the types table is full or the union passes
+ * TIDAL_SESSION_SIGNALS_MAX, TIDAL_ENOMEM; on error the table is unchanged
+ * (names interned stay interned). */
 int tidal_sessions_entry_merge(tidal_sessions *t, const uint8_t *buf, size_t len,
                                tidal_session_id *id) __attribute__((warn_unused_result));
+
+/* ---- Retention (session_retention.c; docs/design.md, "Ended sessions") ----
+ *
+ * A session is expired at a cut-off (a wall time, ns) when it has ended and
+ * its end stamp's wall time is before the cut-off.  End stamps only go down
+ * (the merge keeps the smaller) and a caller's cut-off only goes up (it is
+ * its wall clock less its retention), so an expired session stays expired
+ * whatever merges come.  An expired session can be freed: its slot and its
+ * signals go, and a tombstone (its id and end stamp) stays, so that the
+ * records and entries of it that are still on their way are recognised and
+ * dropped rather than bring it back.  A table never holds a session and a
+ * tombstone of one id together.  Tombstones are dropped in their turn by
+ * the caller's sweep, at a later cut-off.  A cut-off of 0 expires nothing. */
+
+/* True if the session is held, ended, and ended before cutoff_ns.  Cannot
+ * fail. */
+bool tidal_sessions_expired(const tidal_sessions *t, const tidal_session_id *id,
+                            uint64_t cutoff_ns);
+
+/* Frees an ended session and its signals, leaving a tombstone with its end
+ * stamp.  TIDAL_ENOENT if not held, TIDAL_ESTATE if it has not ended,
+ * TIDAL_ENOMEM if the tombstone cannot be added: nothing changed. */
+int tidal_sessions_retire(tidal_sessions *t, const tidal_session_id *id)
+    __attribute__((warn_unused_result));
+
+/* Records that a session not held here ended at stamp: adds its tombstone,
+ * or lowers an existing one's stamp to stamp if smaller.  TIDAL_EINVAL for
+ * the zero id, TIDAL_EEXIST if the session is held (end and retire it
+ * instead), TIDAL_ENOMEM; nothing changed on error. */
+int tidal_sessions_bury(tidal_sessions *t, const tidal_session_id *id, const tidal_hlc *ended)
+    __attribute__((warn_unused_result));
+
+/* True if the session has a tombstone; *ended (may be NULL) gets its end
+ * stamp.  Cannot fail. */
+bool tidal_sessions_tomb(const tidal_sessions *t, const tidal_session_id *id, tidal_hlc *ended);
+
+/* Tombstones held.  Cannot fail. */
+size_t tidal_sessions_tombs(const tidal_sessions *t);
+
+/* One slice of a sweep of the sessions: examines up to budget sessions from
+ * *cursor (0 starts a pass) and retires each one expired at cutoff_ns,
+ * calling retired(arg, id) (may be NULL) after each.  Returns true when the
+ * pass is over (*cursor is 0 again).  A session the table moves meanwhile
+ * (a growth, a removal next to it) may be missed by this pass; the next
+ * one finds it.  One whose tombstone cannot be added (no memory) is kept
+ * for the next pass.  retired must not touch the table.  Cannot fail. */
+bool tidal_sessions_sweep(tidal_sessions *t, uint64_t cutoff_ns, size_t *cursor, size_t budget,
+                          void (*retired)(void *arg, const tidal_session_id *id), void *arg);
+
+/* The same for tombstones: drops each one whose end stamp's wall time is
+ * before cutoff_ns.  Cannot fail. */
+bool tidal_sessions_sweep_tombs(tidal_sessions *t, uint64_t cutoff_ns, size_t *cursor,
+                                size_t budget);
+
+/* Iteration over the tombstones (as tidal_sessions_next).  Cannot fail. */
+bool tidal_sessions_next_tomb(const tidal_sessions *t, size_t *cursor, tidal_session_id *id);
+
+/* The sum (mod 2^64) of the hashes of the sessions not expired at cutoff_ns:
+ * tidal_sessions_digest of the table the sweep would leave.  Cannot fail. */
+uint64_t tidal_sessions_digest_at(const tidal_sessions *t, uint64_t cutoff_ns);
+
+/* The id, ended flag and end stamp (zero unless ended) of an encoded entry,
+ * from its fixed part only (the rest is checked by the merge).
+ * TIDAL_ETRUNCATED, TIDAL_EVERSION, TIDAL_ECORRUPT as the merge. */
+int tidal_sessions_entry_peek(const uint8_t *buf, size_t len, tidal_session_id *id, bool *ended,
+                              tidal_hlc *end) __attribute__((warn_unused_result));
+
+/* Current version of the tombstone encoding. */
+#define TIDAL_SESSION_TOMB_VERSION 1
+/* Bytes of an encoded tombstone. */
+#define TIDAL_SESSION_TOMB_BYTES 31u
+
+/* Encodes a tombstone: version u8, id hi u64, id lo u64, end stamp (wall
+ * u64, logical u32, node u16), little-endian - of a session freed, or of an
+ * ended one held (the tombstone it will leave).  *len gets the size
+ * written, or needed on TIDAL_ETOOBIG.  TIDAL_ENOENT if it is neither. */
+int tidal_sessions_tomb_encode(const tidal_sessions *t, const tidal_session_id *id, uint8_t *buf,
+                               size_t cap, size_t *len) __attribute__((warn_unused_result));
+
+/* Decodes a tombstone.  Valid if and only if it is exactly
+ * TIDAL_SESSION_TOMB_BYTES long (else TIDAL_ETRUNCATED or TIDAL_ETRAILING),
+ * of a known version (TIDAL_EVERSION), and its id is not {0, 0}
+ * (TIDAL_ECORRUPT). */
+int tidal_sessions_tomb_decode(const uint8_t *buf, size_t len, tidal_session_id *id,
+                               tidal_hlc *ended) __attribute__((warn_unused_result));
 
 #endif /* TIDAL_STORE_SESSION_H */

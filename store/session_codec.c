@@ -163,6 +163,21 @@ tidal_sessions_digest(const tidal_sessions *t)
     return sum;
 }
 
+uint64_t
+tidal_sessions_digest_at(const tidal_sessions *t, uint64_t cutoff_ns)
+{
+    const tidal__sess_slot *s;
+    size_t cursor = 0;
+    uint64_t sum = 0;
+
+    while ((s = tidal_hmap_next(&t->map, &cursor)) != NULL) {
+        if (!s->ended || s->ended_stamp.wall_ns >= cutoff_ns) {
+            sum += slot_hash(t, s);
+        }
+    }
+    return sum;
+}
+
 int
 tidal_sessions_entry_encode(const tidal_sessions *t, const tidal_session_id *id, uint8_t *buf,
                             size_t cap, size_t *len)
@@ -209,6 +224,16 @@ read_header(tidal__rd *r, tidal__sess_slot *s)
         return rv;
     }
     return 0;
+}
+
+int
+tidal__sess_read_header(const uint8_t *buf, size_t len, tidal__sess_slot *s)
+{
+    tidal__rd r;
+
+    memset(s, 0, sizeof(*s));
+    tidal__rd_init(&r, buf, len);
+    return read_header(&r, s);
 }
 
 /* Reads and checks the name table (rule 4, except "used"); *count gets T. */
@@ -445,6 +470,10 @@ tidal_sessions_entry_merge(tidal_sessions *t, const uint8_t *buf, size_t len, ti
 
     if ((rv = entry_read(t->types, buf, len, &r)) != 0) {
         return rv;
+    }
+    if (tidal_hmap_find(&t->tombs, &r.id) != NULL) {
+        tidal__free(r.sig);
+        return TIDAL_ESTATE; /* freed: a merge never brings it back */
     }
     s = tidal_hmap_find(&t->map, &r.id);
     if (s != NULL) {

@@ -30,8 +30,16 @@ typedef struct tidal__sess_slot {
     uint8_t ended;
 } tidal__sess_slot;
 
+/* A freed session's tombstone (session_retention.c): its id and end stamp,
+ * 32 bytes. */
+typedef struct tidal__sess_tomb {
+    tidal_session_id id; /* key */
+    tidal_hlc ended;
+} tidal__sess_tomb;
+
 struct tidal_sessions {
     tidal_hmap map;        /* tidal__sess_slot by id */
+    tidal_hmap tombs;      /* tidal__sess_tomb by id: sessions freed, never in map */
     tidal_sigtypes *types; /* borrowed */
 };
 
@@ -47,6 +55,10 @@ void tidal__sess_merge_end(tidal__sess_slot *s, const tidal_hlc *stamp);
  * (item, ts, weight bits, origin, type name).  Cannot fail. */
 int tidal__sess_signal_compare(const tidal_sigtypes *types, const tidal_session_signal *a,
                                const tidal_session_signal *b);
+
+/* Reads an entry's fixed part (session_codec.c's rules 1-3) into s, which
+ * gets no signal vector.  TIDAL_ETRUNCATED, TIDAL_EVERSION, TIDAL_ECORRUPT. */
+int tidal__sess_read_header(const uint8_t *buf, size_t len, tidal__sess_slot *s);
 
 /* True if a signal's fields are acceptable (seqno >= 1, finite weight, origin
  * in range, type known).  Cannot fail. */

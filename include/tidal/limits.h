@@ -155,6 +155,24 @@
 #define TIDAL_SIGNALS_BUCKETS_MAX 65535u
 #define TIDAL_SIGNALS_BUCKETS_ORIGIN_MAX (TIDAL_SIGNALS_BUCKETS_MAX / TIDAL_REGIONS_MAX)
 
+/* How long a region keeps an ended session after its end stamp
+ * (tidal_region_opts.session_retention_ms; docs/design.md, "Ended
+ * sessions").  An agent session is minutes to hours of activity, and what
+ * follows its end - reads of its signals by the application, the last of
+ * its records on their way from a peer, a reconciliation round - takes
+ * seconds to minutes: an hour covers them with a wide margin and keeps no
+ * more than an hour's ended sessions beside the live ones.  It is far above
+ * the clock skew regions tolerate (500 ms) and the reconciliation period
+ * (1 s), so regions agree on which sessions are past it but for a moment. */
+#define TIDAL_SESSION_RETENTION_MS_DEFAULT (60u * 60u * 1000u)
+
+/* A freed session leaves a tombstone (its id and end stamp: 32 bytes in a
+ * table, 40 to 80 with the table's slack) for this many retentions after
+ * its end - a day at the default - so that its records still on their way
+ * (a peer cut off for hours, a log replayed) are dropped instead of
+ * bringing it back.  A record later than that can (docs/design.md). */
+#define TIDAL_SESSION_TOMBSTONE_RETENTIONS 24u
+
 /* Idempotency keys remembered by one region: 16 Mi keys, ~1 GiB. */
 #define TIDAL_IDEM_KEYS_MAX (1u << 24)
 

@@ -153,6 +153,13 @@ typedef struct tidal_region_opts {
                                 * the region stamps its writes and checks client
                                 * stamps by it */
     void *wall_clock_arg;
+    uint32_t session_retention_ms; /* how long an ended session is kept after its end
+                                * stamp: past it, it is freed here and in every
+                                * region (reads and writes of it get TIDAL_ENOENT);
+                                * the same in every region of a cluster
+                                * (docs/design.md, "Ended sessions").  0 = 1 hour
+                                * (TIDAL_SESSION_RETENTION_MS_DEFAULT); UINT32_MAX
+                                * = never: every session is kept */
 } tidal_region_opts;
 
 /* Opens a region in the cluster (recovering it from dir if given) and makes
@@ -230,10 +237,13 @@ TIDAL_API int tidal_signal_in_session(tidal_region *r, tidal_session_id s, const
                                       tidal_entity_id item, double weight,
                                       uint64_t ts_ns) TIDAL_WARN_UNUSED;
 
-/* Ends a session (sticky). */
+/* Ends a session (sticky).  It is kept for opts.session_retention_ms after
+ * the end, then freed in every region: reads, signals and ends of it then
+ * get TIDAL_ENOENT (docs/design.md, "Ended sessions"). */
 TIDAL_API int tidal_end_session(tidal_region *r, tidal_session_id s) TIDAL_WARN_UNUSED;
 
-/* The session as this region sees it.  TIDAL_ENOENT if unknown here. */
+/* The session as this region sees it.  TIDAL_ENOENT if unknown here, or
+ * ended more than the retention ago (freed). */
 TIDAL_API int tidal_get_session(tidal_region *r, tidal_session_id s,
                                 tidal_session_view *out) TIDAL_WARN_UNUSED;
 
@@ -397,6 +407,12 @@ typedef struct tidal_region_stats {
     uint32_t logs_salvaged;       /* logs (its own, copies of peers') opened with a loss */
     uint64_t records_skipped;     /* logged records no rule could apply (a bug: never
                                    * expected; each goes to the operator log) */
+    uint64_t sessions;            /* sessions held here: live, or ended within the
+                                   * retention */
+    uint64_t sessions_freed;      /* ended sessions freed here past the retention */
+    uint64_t session_tombstones;  /* freed sessions remembered (id, end stamp) */
+    uint64_t session_records_dropped; /* records and reconciliation entries of freed
+                                   * sessions dropped on arrival */
 } tidal_region_stats;
 
 TIDAL_API void tidal_region_stats_get(tidal_region *r, tidal_region_stats *out);
