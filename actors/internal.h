@@ -540,7 +540,24 @@ void tidal__region_reject(tidal_region *r, int reason, const tidal_msg *msg,
                           const tidal_decode_err *err);
 
 /* ---- state.c helpers ---- */
-void tidal__sid_to_bytes(const tidal_session_id *s, uint8_t out[16]);
-void tidal__sid_from_bytes(const uint8_t in[16], tidal_session_id *s);
+/* A session id as the 16 big-endian bytes records and keys carry, and back. */
+static inline void
+tidal__sid_to_bytes(const tidal_session_id *s, uint8_t out[16])
+{
+    for (int i = 0; i < 8; i++) {
+        out[i] = (uint8_t)(s->hi >> (56 - 8 * i));
+        out[8 + i] = (uint8_t)(s->lo >> (56 - 8 * i));
+    }
+}
+
+static inline void
+tidal__sid_from_bytes(const uint8_t in[16], tidal_session_id *s)
+{
+    s->hi = s->lo = 0;
+    for (int i = 0; i < 8; i++) {
+        s->hi = (s->hi << 8) | in[i];
+        s->lo = (s->lo << 8) | in[8 + i];
+    }
+}
 
 #endif /* TIDAL_ACTORS_INTERNAL_H */

@@ -91,25 +91,6 @@ tidal__state_close(tidal_region *r)
     pthread_mutex_destroy(&r->state.lock);
 }
 
-void
-tidal__sid_to_bytes(const tidal_session_id *s, uint8_t out[16])
-{
-    for (int i = 0; i < 8; i++) {
-        out[i] = (uint8_t)(s->hi >> (56 - 8 * i));
-        out[8 + i] = (uint8_t)(s->lo >> (56 - 8 * i));
-    }
-}
-
-void
-tidal__sid_from_bytes(const uint8_t in[16], tidal_session_id *s)
-{
-    s->hi = s->lo = 0;
-    for (int i = 0; i < 8; i++) {
-        s->hi = (s->hi << 8) | in[i];
-        s->lo = (s->lo << 8) | in[8 + i];
-    }
-}
-
 /* Holds rec until its session exists and its seqno is next.  Keeps the list
  * sorted by seqno; a seqno already held is a duplicate. */
 static int
