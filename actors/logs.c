@@ -28,9 +28,11 @@ void
 tidal__on_durable(void *arg, uint64_t lsn)
 {
     tidal_region *r = arg;
-    pthread_mutex_lock(&r->state.lock);
-    tidal__pending_apply(r, lsn);
-    pthread_mutex_unlock(&r->state.lock);
+    if (r->defer_apply) {
+        pthread_mutex_lock(&r->state.lock);
+        tidal__pending_apply(r, lsn);
+        pthread_mutex_unlock(&r->state.lock);
+    }
     pthread_mutex_lock(&r->cb_lock);
     if (!r->cb_closed) {
         tidal__ship_now(r, TIDAL__SHIP_BY_SYNC); /* a round ships everything durable */

@@ -209,10 +209,12 @@ sync_round(tidal_wal *w)
         rc = fdatasync(fd);
     }
     uint64_t t1 = tidal__wal_mono_ns();
+    int err = errno; /* why it failed, for the log: close may change it */
     for (size_t i = 0; i < nretired; i++) {
         close(retired[i]);
     }
     free(retired);
+    errno = err;
     const char *what = "fdatasync";
     if (rc == 0 && (dir || nretired > 0)) {
         /* A roll-over: the new segment's name and first batches are durable
