@@ -17,9 +17,15 @@
  *                  (store/idem.h) instead of being applied twice.
  * Either way the caller then waits, on its own thread, until the write is
  * durable under the region's policy - and first, when this region's memory
- * log is full, for the room its peers' acknowledgements make (write.c here,
- * ask_write for a write refused by the session's actor, which never waits:
- * region.h, "Backpressure").
+ * log is full, for the room its peers' acknowledgements make, or when the
+ * disk refused its log, for one retry of it (write.c here, ask_write for a
+ * write refused by the session's actor, which never waits: region.h,
+ * "Backpressure").  Once durable, what waited for the sync is applied
+ * (actors/pending.c: under SYNC a write is seen once durable), so a read
+ * after the call sees the write.  TIDAL_EIO from the wait: the disk refused
+ * the batch; it is not acknowledged and not seen, and the region writes it
+ * again when the disk takes writes again (store/wal_retry.c) - so it may
+ * still take effect, as after TIDAL_ETIMEDOUT.
  *
  * Reads take the state lock and copy out; they see every write applied here.
  *
@@ -84,6 +90,18 @@ wait_for_room(tidal_region *r, size_t len, uint64_t end_ms, uint32_t *backoff_ms
     *backoff_ms = *backoff_ms < 64 ? *backoff_ms * 2 : 64;
 }
 
+/* Waits for lsn of this region's log to be durable, then applies what waited
+ * for it (read-your-writes).  0 or the wait's error. */
+static int
+wait_acked(tidal_region *r, uint64_t lsn)
+{
+    int rv = tidal_wal_wait_durable(r->wal, lsn, r->opts.write_timeout_ms);
+    if (rv == 0) {
+        tidal__pending_catch_up(r);
+    }
+    return rv;
+}
+
 /* What a write returns, after counting and reporting a refusal for a reason
  * an operator must see (tidal/log.h): a full log past write_timeout_ms, a
  * failed disk, a limit, memory.  A caller's bad argument is not reported. */
@@ -102,9 +120,10 @@ refused(tidal_region *r, int rv)
 
 /* Asks `to` to write rec and waits for it to be durable.  A refusal for room
  * (TIDAL_EFULL: this region's log is full, or the session actor's queue) is
- * asked again once there is room, until write_timeout_ms has passed - under
- * a new key: the refused ask wrote nothing, and its key remembers the
- * refusal (store/idem.h). */
+ * asked again once there is room, until write_timeout_ms has passed, and a
+ * refusal because the disk failed (TIDAL_EIO) once after a retry of the log
+ * that worked - under a new key: the refused ask wrote nothing, and its key
+ * remembers the refusal (store/idem.h). */
 static int
 ask_write(tidal_region *r, const tidal_addr *to, const tidal_record *rec)
 {
@@ -113,11 +132,18 @@ ask_write(tidal_region *r, const tidal_addr *to, const tidal_record *rec)
     int rv = tidal_record_encode(rec, &rb);
     uint64_t end_ms = tidal_monotonic_ms() + r->opts.write_timeout_ms;
     uint32_t backoff_ms = 1;
-    bool waited = false;
+    bool waited = false, retried = false;
     tidal_msg_write_result res = {0};
     while (rv == 0) {
         uint64_t now = tidal_monotonic_ms();
         rv = ask_once(r, to, &rb, now < end_ms ? (uint32_t)(end_ms - now) : 1, &res);
+        if (rv == 0 && res.code == TIDAL_EIO && !retried) {
+            retried = true;
+            now = tidal_monotonic_ms();
+            if (tidal_wal_wait_retry(r->wal, now < end_ms ? (uint32_t)(end_ms - now) : 0) == 0) {
+                continue;
+            }
+        }
         if (rv != 0 || res.code != TIDAL_EFULL || tidal_monotonic_ms() >= end_ms) {
             break;
         }
@@ -134,7 +160,7 @@ ask_write(tidal_region *r, const tidal_addr *to, const tidal_record *rec)
     if (res.code != 0) {
         return (int)res.code;
     }
-    return res.lsn == 0 ? 0 : tidal_wal_wait_durable(r->wal, res.lsn, r->opts.write_timeout_ms);
+    return res.lsn == 0 ? 0 : wait_acked(r, res.lsn);
 }
 
 static int
@@ -159,7 +185,7 @@ session_write_once(tidal_region *r, tidal_record *rec)
     if (rv == TIDAL__SESSION_STARTED) {
         return 0;
     }
-    return rv != 0 ? rv : tidal_wal_wait_durable(r->wal, lsn, r->opts.write_timeout_ms);
+    return rv != 0 ? rv : wait_acked(r, lsn);
 }
 
 static int
@@ -234,7 +260,7 @@ hide_write(tidal_region *r, uint8_t kind, tidal_entity_id user, tidal_entity_id 
     tidal_clock_observe(r->rt, &ts); /* the stamp is stored as given; our clock passes it */
     rv = tidal__write_local(r, NULL, &rec, 1, &lsn);
     if (rv == 0) {
-        rv = tidal_wal_wait_durable(r->wal, lsn, r->opts.write_timeout_ms);
+        rv = wait_acked(r, lsn);
     }
     return refused(r, rv);
 }

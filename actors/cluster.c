@@ -255,6 +255,7 @@ region_free(tidal_region *r, bool clean)
     }
     close_log(r->wal);
     tidal__reconciled_close(r, clean);
+    tidal__pending_fini(r); /* after the log's sync thread, which applies them */
     tidal_buf_fini(&r->last_session_batch);
     tidal__state_close(r);
     pthread_mutex_destroy(&r->peers.lock);

@@ -188,4 +188,11 @@ tidal_region_stats_get(tidal_region *r, tidal_region_stats *out)
     out->lost_lsns = r->lost_lsns;
     out->logs_salvaged = atomic_load(&r->logs_salvaged);
     tidal__retention_stats(r, out);
+    out->disk_errors = atomic_load(&r->st_disk_errors);
+    out->disk_recoveries = atomic_load(&r->st_disk_recoveries);
+    tidal_wal_stats ws;
+    tidal_wal_stats_get(r->wal, &ws);
+    out->disk_read_only = ws.refusing;
+    out->at_risk_first_lsn = ws.at_risk_first;
+    out->at_risk_last_lsn = ws.at_risk_last;
 }

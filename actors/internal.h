@@ -21,7 +21,9 @@
  * (a hop), which has the home hand the session over first; a remote
  * client's write reaches the region actor or the session actor (a hop).
  * The writer applies the write to the state and appends it to the region's
- * WAL (write.c).  Then the batch is shipped (ship.c) - the last hop:
+ * WAL (write.c) - under SYNC with a directory the apply waits for the sync
+ * that makes it durable (pending.c), so no read sees a write the disk could
+ * still refuse.  Then the batch is shipped (ship.c) - the last hop:
  *
  * Shipping has one owner.  Everything that is sent to a peer of this
  * region's log - batches, retransmits, the base of a released log - is sent
@@ -190,6 +192,15 @@ struct tidal__region_state {
     tidal_hmap held; /* struct tidal__held_session by sid */
 };
 
+/* This region's own writes not yet durable, under SYNC with a directory
+ * (pending.c): applied once a sync covered them.  Owner: whoever holds
+ * state.lock. */
+struct tidal__pending_batch;
+struct tidal__pending {
+    struct tidal__pending_batch *head, *tail; /* LSN order */
+    tidal_hmap marks; /* what writes in flight decide on: see pending.c */
+};
+
 /* The follower path.  Owner: the region actor, alone (apply.c, region.c):
  * no lock. */
 struct tidal__follow {
@@ -261,6 +272,9 @@ struct tidal_region {
     uint8_t listening[TIDAL_REGIONS_MAX]; /* bit k: listen_url[p][k] is set */
 
     struct tidal__region_state state;
+    struct tidal__pending pending; /* under state.lock */
+    bool defer_apply; /* own writes wait for their sync to be applied (pending.c):
+                         set when the own log opens, then read-only */
 
     /* logs: our own writes, and a durable copy of each peer's (dir only).
      * Each has its own lock (store/wal_state.h), taken under state.lock by
@@ -297,7 +311,7 @@ struct tidal_region {
     /* counters */
     atomic_uint_least64_t st_writes, st_shipped, st_shipped_at_sync, st_applied, st_dup_batches,
         st_held, st_acks, st_seqno_dups, st_rounds, st_rentries, st_rbytes, st_room_waits,
-        st_let_go, st_refused, st_apply_skipped;
+        st_let_go, st_refused, st_apply_skipped, st_disk_errors, st_disk_recoveries;
     atomic_uint_least64_t st_rounds_done; /* rounds of ours that completed (reconciler.c) */
     atomic_uint_least64_t st_sessions_freed, st_session_drops; /* retention.c */
     atomic_uint_least64_t st_acked[TIDAL_REGIONS_MAX];
@@ -447,6 +461,35 @@ extern const tidal_behaviour tidal__session_behaviour;
 int tidal__session_write(tidal_region *r, tidal_ctx *ctx, tidal_record *rec, uint64_t *lsn);
 extern const tidal_behaviour tidal__shipper_behaviour;
 extern const tidal_behaviour tidal__reconciler_behaviour;
+
+/* ---- pending.c: own writes waiting for their sync (SYNC with a directory) ---- */
+void tidal__pending_init(tidal_region *r);
+void tidal__pending_fini(tidal_region *r);
+/* Under state.lock, before a write's gate: TIDAL_ESTATE for a signal of a
+ * session whose END waits here, else 0. */
+int tidal__pending_check(tidal_region *r, const tidal_record *rec);
+/* Under state.lock, after tidal__state_fill_signal: raises a signal's
+ * counter components over those of the signals waiting here.  0 or the
+ * types table's error. */
+int tidal__pending_fill(tidal_region *r, tidal_record *rec);
+/* Under state.lock, before the append: a copy of recs to wait here, with
+ * room made for what it marks.  TIDAL_ENOMEM. */
+int tidal__pending_prepare(tidal_region *r, const tidal_record *recs, uint32_t n,
+                           struct tidal__pending_batch **out);
+/* Frees a batch never added.  Accepts NULL. */
+void tidal__pending_discard(struct tidal__pending_batch *b);
+/* Under state.lock, after the append gave b its first LSN: b waits here
+ * (owned); its START and HOME records are applied at once.  0, or the
+ * apply's error (b waits all the same: it is in the log). */
+int tidal__pending_add(tidal_region *r, struct tidal__pending_batch *b, uint64_t first_lsn);
+/* Under state.lock: applies, in LSN order, every batch up to durable. */
+void tidal__pending_apply(tidal_region *r, uint64_t durable);
+/* Takes state.lock: the same up to the own log's durable LSN, for a writer
+ * whose wait returned (read-your-writes).  Cannot fail. */
+void tidal__pending_catch_up(tidal_region *r);
+/* Under state.lock: the disk refused the own log's LSNs from first on:
+ * what their writes took at the append is given back.  Cannot fail. */
+void tidal__pending_refused(tidal_region *r, uint64_t first);
 
 /* ---- logs.c: the region's own log and its copies of its peers' ---- */
 /* Opens the log of origin (this region's own, or a copy of a peer's),

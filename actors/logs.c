@@ -5,25 +5,71 @@
  * Opening one reports what recovery found to the operator log (a torn tail
  * cut, a log refused, what a salvage lost), and a region's own log under
  * SYNC or INTERVAL calls
- * back after each sync, on the WAL's sync thread, to ship what it made
- * durable (ship.c).
+ * back after each sync, on the WAL's sync thread, to apply what waited for
+ * it (pending.c) and ship what it made durable (ship.c).
+ *
+ * The disk (store/wal.h, "When the disk refuses"): every log of the region
+ * tells it of failed writes and syncs and of recoveries, which it counts
+ * (tidal_region_stats.disk_errors, disk_recoveries; the WAL writes the
+ * operator log's TIDAL-DISK-ERROR and TIDAL-DISK-RECOVERED lines).  When
+ * its own log starts refusing under SYNC, what the refused writes took at
+ * their append is given back (pending.c) before any writer hears of the
+ * failure, so none sees a trace of a write it was told failed.  A copy of
+ * a peer's log that refuses appends takes no batch of that peer meanwhile
+ * (apply.c: not applied, not acknowledged, so sent again by the peer).
  */
 #include <stdio.h>
 
 #include "actors/internal.h"
 #include "base/log.h"
 
-/* The WAL's sync thread: new durable batches - ship them (ship.c). */
+/* The WAL's sync thread: new durable batches - apply what waited for them,
+ * ship them (ship.c). */
 void
 tidal__on_durable(void *arg, uint64_t lsn)
 {
     tidal_region *r = arg;
-    (void)lsn; /* a round ships everything durable */
+    if (r->defer_apply) {
+        pthread_mutex_lock(&r->state.lock);
+        tidal__pending_apply(r, lsn);
+        pthread_mutex_unlock(&r->state.lock);
+    }
     pthread_mutex_lock(&r->cb_lock);
     if (!r->cb_closed) {
-        tidal__ship_now(r, TIDAL__SHIP_BY_SYNC);
+        tidal__ship_now(r, TIDAL__SHIP_BY_SYNC); /* a round ships everything durable */
     }
     pthread_mutex_unlock(&r->cb_lock);
+}
+
+/* A copy of a peer's log: the disk's events are counted.  Called from the
+ * WAL's sync thread or, under NONE, from the follower path's append: takes
+ * no lock. */
+static void
+on_disk_copy(void *arg, const tidal_wal_disk_event *ev)
+{
+    tidal_region *r = arg;
+    atomic_fetch_add(&r->st_disk_errors, ev->errors);
+    if (ev->recovered) {
+        atomic_fetch_add(&r->st_disk_recoveries, 1);
+    }
+}
+
+/* The region's own log.  Under SYNC the refusal is told by the sync thread,
+ * with no lock held: the refused writes' traces are taken out of sight
+ * here, before the WAL fails their waiters.  Under INTERVAL and NONE the
+ * writes were applied at their append (visible, at risk: the stats say
+ * which), and this may run on an appender holding state.lock: it only
+ * counts. */
+static void
+on_disk_own(void *arg, const tidal_wal_disk_event *ev)
+{
+    tidal_region *r = arg;
+    on_disk_copy(arg, ev);
+    if (r->defer_apply && ev->refusing && !ev->recovered && ev->first != 0) {
+        pthread_mutex_lock(&r->state.lock);
+        tidal__pending_refused(r, ev->first);
+        pthread_mutex_unlock(&r->state.lock);
+    }
 }
 
 static tidal_durability
@@ -53,11 +99,18 @@ open_log(tidal_region *r, const char *dir, uint16_t origin, uint16_t shard, bool
         .interval_ms = r->opts.interval_ms,
         .segment_bytes = r->opts.segment_bytes,
         .memory_bytes = r->opts.memory_bytes,
+        .on_disk = origin == r->id ? on_disk_own : on_disk_copy,
+        .on_disk_arg = r,
     };
     bool syncing = o.dir != NULL && o.durability != TIDAL_DURABILITY_NONE;
     if (own && syncing) {
         o.on_durable = tidal__on_durable;
         o.on_durable_arg = r;
+    }
+    if (origin == r->id) {
+        /* before any write: the own log opens first, on the region's open */
+        tidal__pending_init(r);
+        r->defer_apply = o.dir != NULL && o.durability == TIDAL_DURABILITY_SYNC;
     }
     /* Its own log never gives an LSN twice (peers may hold the lost ones);
      * a copy goes on after what is left, and its origin sends the rest (the

@@ -8,10 +8,17 @@
  *
  * The append and the apply happen under state_lock, so the WAL's LSN order is
  * the order the state saw; the append comes first, so a write the WAL refused
- * never reaches the state.  A write the WAL refuses for room (an ephemeral
- * log full of batches its peers have not acknowledged) waits for room
- * outside the lock and is made again, on a caller's thread; a handler gets
- * TIDAL_EFULL at once (region.h, "Backpressure").
+ * never reaches the state.  Under SYNC with a directory the apply waits for
+ * the sync that makes the batch durable (pending.c): a write is not seen
+ * before it is acknowledged, so one the disk refuses is never seen until a
+ * retry has made it durable after all.  A write the WAL refuses for room
+ * (an ephemeral log full of batches its peers have not acknowledged) waits
+ * for room outside the lock and is made again, on a caller's thread; a
+ * handler gets TIDAL_EFULL at once (region.h, "Backpressure").  So does a
+ * write refused because the disk failed (TIDAL_EIO, the log refusing
+ * appends until it has written its tail again): a caller's thread asks for
+ * one retry and writes again if it worked; a handler's refusal asks for it
+ * too, and is answered TIDAL_EIO at once.
  */
 #include <string.h>
 
@@ -89,32 +96,49 @@ hlc_range(tidal_region *r, const tidal_record *recs, uint32_t n, tidal_hlc *min,
 }
 
 /* Under state_lock: runs the gate, fills signal records, encodes them into
- * payload, appends the batch to the WAL and applies it.  *first gets its
- * first LSN; *full says the WAL refused it for room (TIDAL_EFULL).  On error,
- * or when the gate says no, nothing was applied (a gate that let the write go
- * is undone) and that is returned. */
+ * payload, appends the batch to the WAL and applies it - or, when the apply
+ * waits for the sync (r->defer_apply), leaves it to wait (pending.c), after
+ * applying what became durable meanwhile, so that the gate decides on it.
+ * *first gets its first LSN; *full says the WAL refused it for room
+ * (TIDAL_EFULL).  On error, or when the gate says no, nothing was applied
+ * (a gate that let the write go is undone) and that is returned. */
 static int
 append_apply(tidal_region *r, tidal_record *recs, uint32_t n, tidal__write_gate gate,
              tidal_hlc hmin, tidal_hlc hmax, tidal_buf *payload, uint64_t *first, bool *full)
 {
+    struct tidal__pending_batch *pb = NULL;
+    bool defer = r->defer_apply;
     *full = false;
     pthread_mutex_lock(&r->state.lock);
-    int rv = gate != NULL ? gate(r, &recs[0], false) : 0;
+    if (defer && r->pending.head != NULL) {
+        tidal__pending_apply(r, tidal_wal_durable_lsn(r->wal));
+    }
+    int rv = defer ? tidal__pending_check(r, &recs[0]) : 0;
+    rv = rv == 0 && gate != NULL ? gate(r, &recs[0], false) : rv;
     bool gated = gate != NULL && rv == 0;
     for (uint32_t i = 0; i < n && rv == 0; i++) {
         if (recs[i].kind == TIDAL_REC_SESSION_SIGNAL) {
             rv = tidal__state_fill_signal(r, &recs[i]);
+            rv = rv == 0 && defer ? tidal__pending_fill(r, &recs[i]) : rv;
         }
         rv = rv != 0 ? rv : tidal_record_encode(&recs[i], payload);
+    }
+    if (rv == 0 && defer) {
+        rv = tidal__pending_prepare(r, recs, n, &pb);
     }
     if (rv == 0) {
         rv = tidal_wal_append(r->wal, payload->data, (uint32_t)payload->len, n, hmin, hmax, first);
         *full = rv == TIDAL_EFULL;
     }
-    for (uint32_t i = 0; i < n && rv == 0; i++) {
+    if (rv == 0 && defer) {
+        rv = tidal__pending_add(r, pb, *first);
+        pb = NULL;
+    }
+    for (uint32_t i = 0; i < n && rv == 0 && !defer; i++) {
         /* logged: checked before the append (the gate, fill_signal) */
         tidal__state_apply_logged(r, &recs[i]);
     }
+    tidal__pending_discard(pb);
     if (rv != 0 && gated) {
         TIDAL_IGNORE(gate(r, &recs[0], true));
     }
@@ -126,8 +150,10 @@ append_apply(tidal_region *r, tidal_record *recs, uint32_t n, tidal__write_gate 
  * state_lock; signal records then get their counter components.  *lsn gets
  * the batch's last LSN.  An ephemeral log that is full (its peers have not
  * acknowledged enough) makes a caller's thread (ctx NULL) wait for room and
- * write again, up to write_timeout_ms (region.h, "Backpressure"); a handler
- * never waits and gets TIDAL_EFULL.  On error, or when the gate says no,
+ * write again, up to write_timeout_ms (region.h, "Backpressure"); a log that
+ * refuses appends after the disk failed makes it wait for one retry and
+ * write again if the retry wrote the log's tail.  A handler never waits and
+ * gets TIDAL_EFULL or TIDAL_EIO.  On error, or when the gate says no,
  * nothing was applied and that is returned. */
 static int
 write_batch(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
@@ -137,7 +163,7 @@ write_batch(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
     tidal_buf_init(&payload);
     tidal_hlc hmin, hmax;
     uint64_t first = 0, end_ms = 0;
-    bool full;
+    bool full, room_waited = false, retried = false;
     int rv = 0;
     for (uint32_t i = 0; i < n && rv == 0; i++) {
         rv = tidal__stamp_check(r, &recs[i]);
@@ -149,7 +175,7 @@ write_batch(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
     for (;;) {
         hlc_range(r, recs, n, &hmin, &hmax);
         rv = append_apply(r, recs, n, gate, hmin, hmax, &payload, &first, &full);
-        if (!full || ctx != NULL) {
+        if (ctx != NULL || (!full && (rv != TIDAL_EIO || retried))) {
             break;
         }
         /* the gate and the counters are read again on the next try: what
@@ -157,11 +183,26 @@ write_batch(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
         uint64_t now = tidal_monotonic_ms();
         if (end_ms == 0) {
             end_ms = now + r->opts.write_timeout_ms;
-            atomic_fetch_add(&r->st_room_waits, 1); /* once per call, as it starts */
         }
-        if (now >= end_ms || tidal_wal_wait_room(r->wal, TIDAL_BATCH_HEADER_BYTES + payload.len,
-                                                 (uint32_t)(end_ms - now)) != 0) {
-            break; /* still full: TIDAL_EFULL, nothing written */
+        uint32_t left = now < end_ms ? (uint32_t)(end_ms - now) : 0;
+        if (full) {
+            if (!room_waited) {
+                room_waited = true;
+                atomic_fetch_add(&r->st_room_waits, 1); /* once per call, as it starts */
+            }
+            int wv = left == 0 ? TIDAL_ETIMEDOUT
+                               : tidal_wal_wait_room(r->wal, TIDAL_BATCH_HEADER_BYTES + payload.len,
+                                                     left);
+            if (wv != 0 && wv != TIDAL_EIO) {
+                break; /* still full: TIDAL_EFULL, nothing written */
+            }
+            /* TIDAL_EIO: the disk failed meanwhile; the next try is refused
+             * for it, and asks for the retry */
+        } else {
+            retried = true;
+            if (tidal_wal_wait_retry(r->wal, left) != 0) {
+                break; /* the disk still refuses: TIDAL_EIO, nothing written */
+            }
         }
         tidal_buf_reset(&payload);
     }

@@ -1,7 +1,7 @@
 /*
- * The write-ahead log: options, open and close, the append path and
- * counters.  wal.h is the contract; the other wal_*.c files are listed in
- * wal_internal.h with the lock order.
+ * The write-ahead log: options, open and close, the append path.  wal.h is
+ * the contract; the other wal_*.c files are listed in wal_state.h with the
+ * lock order.
  *
  * The append path, the one hot path:
  *   outside the lock: check the arguments, allocate the batch's memory copy
@@ -175,6 +175,9 @@ tidal_wal_open(const tidal_wal_opts *opts, tidal_wal **out, tidal_wal_recovery *
         if (rc != 0) {
             goto fail_files;
         }
+        /* everything recovered is on disk: a retry never cuts below it */
+        w->synced_seg = w->segs[w->nsegs - 1].first_lsn;
+        w->synced_size = w->segs[w->nsegs - 1].size;
     }
     rep->next_lsn = w->next_lsn;
     if (w->sync_fds || w->opts.on_durable != NULL) {
@@ -195,14 +198,23 @@ fail_alloc:
 }
 
 /* Stores the manifest after an append that rolled over under NONE, or at
- * a clean close; a failure fails the log, as a failed write would. */
+ * a clean close.  A failure is counted and logged but refuses nothing: the
+ * batches are in their segments, and a manifest that lags only knows less
+ * (the next roll-over, or close, stores it again; a newest segment it does
+ * not name yet opens as a roll-over it missed: wal_lost.c). */
 static void
 store_manifest(tidal_wal *w)
 {
     if (tidal__wal_manifest_store(w) != 0) {
         pthread_mutex_lock(&w->lock);
-        (void)tidal__wal_fail(w, "writing the manifest");
-        pthread_cond_broadcast(&w->durable_cv);
+        (void)tidal__wal_append_failed(w, "writing the manifest");
+        w->append_fails = 0; /* not an append's: each is logged */
+        w->man_roll = !w->sync_fds; /* NONE: again after the next append */
+        if (!w->has_thread) {
+            tidal__wal_tell(w);
+        } else {
+            pthread_cond_signal(&w->work_cv);
+        }
         pthread_mutex_unlock(&w->lock);
     }
 }
@@ -269,8 +281,12 @@ commit(tidal_wal *w, struct tidal__wal_entry *e, bool *wake, bool *store)
 {
     int rc;
 
-    if (w->failed != 0) {
-        return w->failed;
+    if (w->stalled && !w->has_thread && !w->for_good && tidal__wal_reset_tail(w) == 0) {
+        tidal__wal_recovered(w); /* NONE: the partial bytes are cut at last */
+    }
+    if (w->failed != 0 || w->stalled) {
+        *wake = tidal__wal_retry_soon(w); /* refused: asks for the retry */
+        return TIDAL_EIO;
     }
     if (w->dir == NULL && e->len > w->opts.memory_bytes) {
         return TIDAL_ETOOBIG; /* would never fit, whatever is released */
@@ -295,18 +311,26 @@ commit(tidal_wal *w, struct tidal__wal_entry *e, bool *wake, bool *store)
         struct tidal__wal_seg *seg;
         rc = tidal__wal_seg_roll_if_full(w, e->len);
         if (rc != 0) {
-            return rc;
+            /* nothing written: this append alone is refused */
+            return rc == TIDAL_EIO ? tidal__wal_append_failed(w, "creating a segment") : rc;
         }
         seg = &w->segs[w->nsegs - 1];
-        if (tidal__wal_pwrite_all(w->fd, e->bytes, e->len, seg->size) != 0) {
-            /* Cut a partial write off so the file stays whole batches; the
-             * log is failed either way (recovery would cut it too). */
-            rc = tidal__wal_fail(w, "write");
-            (void)ftruncate(w->fd, (off_t)seg->size);
-            return rc;
+        int err = tidal__wal_pwrite_all(w->fd, e->bytes, e->len, seg->size);
+        if (err != 0) {
+            /* Cut the partial write off so the file stays whole batches:
+             * then only this append is refused, the next one tries the disk
+             * again.  Until a cut succeeds, nothing more goes in after it. */
+            bool cut = ftruncate(w->fd, (off_t)seg->size) == 0;
+            errno = err;
+            return cut ? tidal__wal_append_failed(w, "write") : tidal__wal_fail(w, "write");
         }
         seg->size += e->len;
+        if (!w->sync_fds) {
+            w->synced_seg = seg->first_lsn; /* NONE: written is durable */
+            w->synced_size = seg->size;
+        }
     }
+    w->append_fails = 0;
     w->next_lsn = e->first_lsn + e->count;
     if (!w->write_behind) {
         w->written_lsn = w->next_lsn - 1;
@@ -328,6 +352,22 @@ commit(tidal_wal *w, struct tidal__wal_entry *e, bool *wake, bool *store)
     tidal__wal_cache_put(w, e);
     *wake = tidal__wal_sync_appended(w);
     return 0;
+}
+
+/* Under lock, after commit: a failure or recovery the append found is told
+ * here if the log has no sync thread (NONE), else by that thread: returns
+ * true if it must be woken for it. */
+static bool
+tell_after_commit(tidal_wal *w)
+{
+    if (!w->ev_due) {
+        return false;
+    }
+    if (w->has_thread) {
+        return true;
+    }
+    tidal__wal_tell(w);
+    return false;
 }
 
 int
@@ -371,17 +411,18 @@ tidal_wal_append(tidal_wal *w, const uint8_t *payload, uint32_t len, uint32_t co
     if (rc == 0) {
         rc = commit(w, e, &wake, &store);
     }
+    wake = tell_after_commit(w) || wake;
     pthread_mutex_unlock(&w->lock);
 
+    if (wake) {
+        tidal__wal_sync_wake(w);
+    }
     if (rc != 0) {
         free(e);
         return rc;
     }
-    if (wake) {
-        tidal__wal_sync_wake(w);
-    }
     if (store) {
-        store_manifest(w); /* the batch is in; a failure fails later appends */
+        store_manifest(w); /* the batch is in whatever this does */
     }
     *first_lsn = h.first_lsn;
     return 0;
@@ -437,14 +478,15 @@ tidal_wal_append_batch(tidal_wal *w, const uint8_t *batch, size_t len)
     if (rc != 0 && rc != TIDAL_EIO && rc != TIDAL_ENOMEM && rc != TIDAL_EFULL) {
         w->stats.rejected++;
     }
+    wake = tell_after_commit(w) || wake;
     pthread_mutex_unlock(&w->lock);
 
+    if (wake) {
+        tidal__wal_sync_wake(w);
+    }
     if (rc != 0) {
         free(e);
         return rc;
-    }
-    if (wake) {
-        tidal__wal_sync_wake(w);
     }
     if (store) {
         store_manifest(w);
@@ -452,21 +494,3 @@ tidal_wal_append_batch(tidal_wal *w, const uint8_t *batch, size_t len)
     return 0;
 }
 
-uint64_t
-tidal_wal_next_lsn(tidal_wal *w)
-{
-    uint64_t lsn;
-
-    pthread_mutex_lock(&w->lock);
-    lsn = w->next_lsn;
-    pthread_mutex_unlock(&w->lock);
-    return lsn;
-}
-
-void
-tidal_wal_stats_get(tidal_wal *w, tidal_wal_stats *out)
-{
-    pthread_mutex_lock(&w->lock);
-    *out = w->stats;
-    pthread_mutex_unlock(&w->lock);
-}

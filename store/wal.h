@@ -34,6 +34,32 @@
  * tidal_wal_durable_lsn, tidal_wal_wait_durable, or the on_durable callback
  * (called from the WAL's sync thread), so many writes can be in flight.
  *
+ * When the disk refuses (wal_retry.c): a write or sync that fails (ENOSPC,
+ * EIO) never fails the log for good.
+ *   SYNC and INTERVAL  the batches not yet durable stay in memory, the log
+ *             refuses appends (TIDAL_EIO) and tells on_disk which LSNs are at
+ *             risk, then its waiters (TIDAL_EIO).  The sync thread tries
+ *             again - after 10 ms, doubling up to 1 s, and at once (but not
+ *             more often than every 10 ms) when an append is refused or
+ *             tidal_wal_wait_retry asks: it cuts the files back to the end
+ *             of the last good sync and writes every batch above it again
+ *             from memory, then syncs.  A sync that failed proves nothing
+ *             about the pages it covered (Linux may drop them and clear the
+ *             error: PostgreSQL's "fsyncgate", 2018), so nothing it covered
+ *             is trusted: all of it is written again.  Once that sync
+ *             returns, the batches are durable (on_durable, waiters), the
+ *             log takes appends again and on_disk hears of the recovery.  No
+ *             LSN is skipped or given twice.
+ *   NONE      an append writes its batch itself: one that fails is refused
+ *             (TIDAL_EIO), its partial bytes cut off, and nothing else is at
+ *             risk (what was written before is durable by NONE's meaning), so
+ *             the next append tries the disk again.  Only if the cut fails
+ *             does the log refuse appends, until an append's retry cuts it.
+ *   INTERVAL  the same for a failed write of an append; a failed interval
+ *             sync is the SYNC case above.
+ * Only what cannot be retried fails the log for good (TIDAL_EIO to every
+ * later call): the memory copy of a batch to write again is gone.
+ *
  * Files also: <dir>/wal/shard-SSSS/rOOOO.manifest, the log's manifest
  * (wal_manifest.c): the first LSN of its oldest and newest segments, the
  * highest LSN known durable, and the LSNs a salvage gave up.  It is written
@@ -102,6 +128,26 @@ typedef enum tidal_durability {
  * call back into this WAL's append or close. */
 typedef void (*tidal_wal_durable_fn)(void *arg, uint64_t durable_lsn);
 
+/* What the disk did to a log (on_disk). */
+typedef struct tidal_wal_disk_event {
+    uint64_t errors;  /* writes and syncs that failed since the last event */
+    bool refusing;    /* the log refuses appends (TIDAL_EIO) until it has written
+                         first..last again; false with errors: only a failed
+                         append was refused, nothing else is at risk */
+    bool recovered;   /* first..last were written again and are durable: the
+                         log takes appends again */
+    uint64_t first;   /* the LSNs appended and not durable when the disk failed, */
+    uint64_t last;    /* kept in memory to be written again (0, 0: none) */
+} tidal_wal_disk_event;
+
+/* Called without the log's lock when a write or sync failed or the log
+ * recovered.  A log that starts refusing calls it before its waiters hear
+ * of the failure, from its sync thread, or (NONE, no sync thread) from the
+ * appender, whose caller may hold its own locks.  A failed append of
+ * INTERVAL or NONE calls it from the appender too.  Must not call into this
+ * WAL but tidal_wal_durable_lsn and the stats. */
+typedef void (*tidal_wal_disk_fn)(void *arg, const tidal_wal_disk_event *ev);
+
 /* Bounds of the options (range-checked on open: TIDAL_EINVAL); the largest
  * are in tidal/limits.h. */
 #define TIDAL_WAL_MEMORY_BYTES_MIN TIDAL_BATCH_HEADER_BYTES /* one empty batch fits */
@@ -138,6 +184,8 @@ typedef struct tidal_wal_opts {
     tidal_wal_durable_fn on_durable; /* NULL = none */
     void *on_durable_arg;
     tidal_wal_salvage salvage; /* 0 = refuse a log that lost LSNs */
+    tidal_wal_disk_fn on_disk; /* NULL = none: the failures are only logged */
+    void *on_disk_arg;
 } tidal_wal_opts;
 
 /* What recovery found. */
@@ -189,12 +237,14 @@ void tidal_wal_abandon(tidal_wal *w);
  * exceeds TIDAL_BATCH_PAYLOAD_BYTES_MAX (or, ephemeral, the batch alone exceeds
  * memory_bytes), TIDAL_EFULL if an ephemeral log is full, or a SYNC log has
  * memory_bytes of batches its sync thread has not written yet (backpressure:
- * tidal_wal_wait_room waits for room, then append again), TIDAL_EIO on a
- * write error (the log is then failed: later appends return TIDAL_EIO),
- * TIDAL_EINVAL for count 0 or hlc_min > hlc_max.  Never waits for the disk,
- * so it may be called under locks readers need.  Under SYNC a write error
- * surfaces later, to the waiters of the batches it covered.  On error
- * nothing is appended. */
+ * tidal_wal_wait_room waits for room, then append again), TIDAL_EIO if
+ * the write failed (INTERVAL, NONE: only this append is refused) or the log
+ * refuses appends after a failure until it has written its tail again
+ * (tidal_wal_wait_retry; the refusal asks for a retry), TIDAL_EINVAL for
+ * count 0 or hlc_min > hlc_max.  Never waits for the disk, so it may be
+ * called under locks readers need.  Under SYNC a write error surfaces
+ * later, to the waiters of the batches it covered.  On error nothing is
+ * appended. */
 int tidal_wal_append(tidal_wal *w, const uint8_t *payload, uint32_t len, uint32_t count,
                      tidal_hlc hlc_min, tidal_hlc hlc_max, uint64_t *first_lsn)
     __attribute__((warn_unused_result));
@@ -237,9 +287,19 @@ uint64_t tidal_wal_next_lsn(tidal_wal *w);
 uint64_t tidal_wal_durable_lsn(tidal_wal *w);
 
 /* Waits until lsn is durable, or timeout_ms passes (TIDAL_ETIMEDOUT), or the
- * log fails (TIDAL_EIO).  Never call it from an actor handler (handlers never
- * block). */
+ * log fails (TIDAL_EIO: lsn was not durable when the disk refused it; the
+ * log keeps it and makes it durable if a retry succeeds, unless closed
+ * first).  Never call it from an actor handler (handlers never block). */
 int tidal_wal_wait_durable(tidal_wal *w, uint64_t lsn, uint32_t timeout_ms);
+
+/* For a log that refuses appends after a failed write or sync: asks for a
+ * retry now (at most one per 10 ms) and waits for it.  0 once the log takes
+ * appends again; TIDAL_EIO if the retry failed too, or the log failed for
+ * good; TIDAL_ETIMEDOUT after timeout_ms; TIDAL_ESTATE at once if the log
+ * does not refuse appends (an append's own failed write is not retried:
+ * append again).  Never call it from an actor handler, nor under a lock the
+ * sync thread's on_disk or on_durable takes. */
+int tidal_wal_wait_retry(tidal_wal *w, uint32_t timeout_ms);
 
 /* Reads batches, in order, starting with the batch that contains from_lsn,
  * from memory when still there and from the segments otherwise.  fn gets each
@@ -285,6 +345,11 @@ typedef struct tidal_wal_stats {
     uint64_t room_waits;    /* SYNC: appends that waited for the sync thread's writes;
                                ephemeral: tidal_wal_wait_room calls that waited */
     uint64_t refused_full;  /* ephemeral: appends refused with TIDAL_EFULL */
+    uint64_t disk_errors;   /* writes and syncs that failed (retries included) */
+    uint64_t disk_recoveries; /* times the log took appends again after refusing them */
+    uint64_t at_risk_first; /* while it refuses appends: the LSNs that were not */
+    uint64_t at_risk_last;  /* durable when the disk failed (0, 0: none) */
+    bool refusing;          /* the log refuses appends until a retry succeeds */
 } tidal_wal_stats;
 /* A consistent copy of the counters.  Cannot fail. */
 void tidal_wal_stats_get(tidal_wal *w, tidal_wal_stats *out);

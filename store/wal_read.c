@@ -89,9 +89,11 @@ tidal__wal_cache_trim(tidal_wal *w)
     struct tidal__wal_cache *c = &w->cache;
 
     /* Dropping from the oldest keeps the cache a range ending at
-     * next_lsn - 1 (empty, once a batch bigger than the bound is written). */
+     * next_lsn - 1 (empty, once a batch bigger than the bound is durable).
+     * Not durable is not droppable: a retry writes it again from here
+     * after the disk refused it (wal_retry.c). */
     while (w->dir != NULL && c->n > 0 && c->bytes > w->opts.memory_bytes &&
-           cache_at(c, 0)->first_lsn + cache_at(c, 0)->count - 1 <= w->written_lsn) {
+           cache_at(c, 0)->first_lsn + cache_at(c, 0)->count - 1 <= w->durable_lsn) {
         cache_drop_oldest(c);
     }
 }
@@ -367,10 +369,12 @@ tidal_wal_release(tidal_wal *w, uint64_t lsn)
         /* The manifest still names them: kept, or the next open would
          * find its oldest segment missing.  They stay out of the index (a
          * segment older than the manifest's oldest is taken as one whose
-         * removal failed), and the log is failed, as for a failed write. */
+         * removal failed), and the log refuses appends as after a failed
+         * write, until a retry's round stores the manifest (wal_retry.c). */
         pthread_mutex_lock(&w->lock);
         (void)tidal__wal_fail(w, "writing the manifest");
-        pthread_cond_broadcast(&w->durable_cv);
+        pthread_cond_signal(&w->work_cv); /* its sync thread tells and retries;
+                                             without one, the next append */
         pthread_mutex_unlock(&w->lock);
         k = 0;
     }

@@ -39,7 +39,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "base/log.h"
 #include "store/wal_state.h"
 
 void
@@ -293,14 +292,16 @@ fail_file:
 int
 tidal__wal_fail(tidal_wal *w, const char *what)
 {
-    int e = errno;
-
-    if (w->failed == 0) {
-        tidal__log(TIDAL_EVENT_DISK_ERROR, 1, "log of origin %u shard %u in %s: %s failed: %s",
-                   w->opts.origin, w->opts.shard, w->dir != NULL ? w->dir : "memory", what,
-                   strerror(e));
+    if (!w->stalled) { /* what was not durable then is at risk until written again */
+        w->risk_first = w->next_lsn - 1 > w->durable_lsn ? w->durable_lsn + 1 : 0;
+        w->risk_last = w->next_lsn - 1 > w->durable_lsn ? w->next_lsn - 1 : 0;
     }
-    w->failed = TIDAL_EIO;
+    w->ev_errno = errno; /* told without the lock: wal_retry.c */
+    w->ev_what = what;
+    w->ev_errors++;
+    w->ev_due = w->stalled = true;
+    w->stall_fails++;
+    w->stats.disk_errors++;
     return TIDAL_EIO;
 }
 
@@ -358,11 +359,8 @@ tidal__wal_seg_roll_if_full(tidal_wal *w, size_t len)
         }
         w->stats.syncs++;
     }
-    rc = tidal__wal_seg_create(w);
+    rc = tidal__wal_seg_create(w); /* the caller says what a failure does */
     if (rc != 0) {
-        if (rc == TIDAL_EIO) {
-            (void)tidal__wal_fail(w, "creating a segment");
-        }
         return rc;
     }
     seg_retire(w, old);

@@ -1,9 +1,12 @@
 /*
  * The state of one log, shared by the WAL's files (wal.h is the contract).
  * The files, each calling only those below it:
- *   wal.c          options, open/close, the append path, stats
+ *   wal.c          options, open/close, the append path
  *   wal_sync.c     the sync thread (group commit, and under SYNC the writes:
- *                  write-behind), durable LSN, waiting
+ *                  write-behind), durable LSN, waiting, when to retry, stats
+ *   wal_retry.c    a log the disk refused: telling on_disk and the waiters,
+ *                  cutting the files back to the last good sync so that the
+ *                  tail can be written again, tidal_wal_wait_retry
  *   wal_recover.c  the recovery scan and its torn-tail decisions
  *   wal_lost.c     recovery's checks against the manifest: lost segments,
  *                  refused or salvaged
@@ -14,7 +17,7 @@
  *                  segments change
  *   wal_segment.c  segment names, directories, creating, rolling and
  *                  retiring segment files, the buffered batch scanner used
- *                  by recovery and readers, failing the log on an I/O error
+ *                  by recovery and readers, noting a failed write or sync
  * and, beside them, wal_list.c: tidal_wal_list, the logs of a directory
  * from file names.
  *
@@ -23,7 +26,8 @@
  * copy what to write under lock and write it without.  Nothing slow
  * runs under it except the writes (a write() of the batch being appended
  * under INTERVAL and NONE; under SYNC one pwritev per round, by the sync
- * thread).  No sync runs under it: every fdatasync and fsync is the sync
+ * thread) and, after the disk refused one, a retry's cut of the files and
+ * its writes of the tail (wal_retry.c).  No sync runs under it: every fdatasync and fsync is the sync
  * thread's, without the lock (the live segment, the segments rolled away
  * from, the directory after a segment was created; wal_sync.c), so an
  * appender - and whatever locks its caller holds - never waits for the disk.
@@ -135,7 +139,23 @@ struct tidal_wal {
     int *retired; /* fds rolled away from: the sync thread syncs, then closes them */
     size_t nretired;
     size_t retired_cap;
-    int failed; /* 0, or TIDAL_EIO once a write or sync failed */
+    int failed; /* 0, or TIDAL_EIO: what appends and waiters get (wal_retry.c) */
+    bool stalled;    /* a write or sync failed: appends refused until a retry */
+    bool for_good;   /* the failure cannot be retried: failed stays */
+    bool ev_due;     /* an on_disk event (and its log line) is to be told */
+    bool ev_recovered; /* ...and it is the recovery */
+    uint64_t ev_errors; /* failures not yet told */
+    int ev_errno;       /* the last failure: errno and what failed, for the log */
+    const char *ev_what;
+    uint64_t risk_first, risk_last; /* not durable when the disk failed (0, 0: none) */
+    uint64_t synced_seg;  /* the segment (its first LSN) where the last good sync's */
+    uint64_t synced_size; /* data ends, and its size then: a retry cuts back to it */
+    uint64_t retry_ms;    /* the wait before the next retry: doubles up to a cap */
+    uint64_t retry_at_ns; /* monotonic: when the sync thread retries (0: none planned) */
+    uint64_t retry_last_ns; /* monotonic: when the last retry ended */
+    uint64_t retry_gen;   /* retries done (tidal_wal_wait_retry waits for one) */
+    uint64_t stall_fails; /* failures in this refusal (logged at powers of two) */
+    uint64_t append_fails; /* appends refused in a row for their own failed write */
     bool dir_unsynced; /* a new segment's name awaits the sync thread's fsync of dirfd */
     bool closing;
     bool thread_idle; /* the sync thread waits on work_cv for appends */
@@ -188,8 +208,10 @@ int tidal__wal_seg_create(tidal_wal *w) __attribute__((warn_unused_result));
 /* Called under lock before writing a batch of len bytes: rolls over to a new
  * segment if the live one is not empty and len would take it past
  * segment_bytes.  Under sync_fds the old segment is fdatasynced first, so a
- * segment that is not the last one is always complete on disk.  On error the
- * log is failed (TIDAL_EIO) or, for ENOMEM, unchanged. */
+ * segment that is not the last one is always complete on disk.  On error
+ * (TIDAL_EIO, errno saying why, or TIDAL_ENOMEM) the log is unchanged and
+ * the caller decides what the failure does: a refused append (INTERVAL,
+ * NONE), or a refusal until a retry (SYNC's writes). */
 int tidal__wal_seg_roll_if_full(tidal_wal *w, size_t len) __attribute__((warn_unused_result));
 
 /* Under lock, at close: closes the fds the log rolled away from that no
@@ -200,9 +222,10 @@ void tidal__wal_seg_close_retired(tidal_wal *w);
 /* Writes all of buf at off, retrying short writes and EINTR.  0 or errno. */
 int tidal__wal_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 
-/* Under lock: fails the log for good after a write or sync that failed (what
- * names it, errno says why) and reports it once (TIDAL_EVENT_DISK_ERROR).
- * Returns TIDAL_EIO. */
+/* Under lock, after a write or sync that failed (what names it, errno says
+ * why): counts it and makes the log refuse appends until a retry has
+ * written its tail again (wal_retry.c); the failure is told later, by
+ * tidal__wal_tell, without the lock.  Returns TIDAL_EIO. */
 int tidal__wal_fail(tidal_wal *w, const char *what);
 
 /* The same for n iovecs (which it may change).  0 or errno. */
@@ -315,6 +338,47 @@ int tidal__wal_lost_tail(struct tidal__wal_rec *r) __attribute__((warn_unused_re
  * the report.  On error w->fd stays -1 and rep->error says why. */
 int tidal__wal_recover(tidal_wal *w, tidal_wal_recovery *rep) __attribute__((warn_unused_result));
 
+/* ---- wal_retry.c --------------------------------------------------------------- */
+
+/* The retry waits, doubling from the first to the cap; a refused append or
+ * tidal_wal_wait_retry brings the next one forward, but never closer than
+ * the first wait after the last one. */
+#define TIDAL__WAL_RETRY_MS_MIN 10u
+#define TIDAL__WAL_RETRY_MS_MAX 1000u
+
+/* Under lock: an append whose own write failed under INTERVAL or NONE (what,
+ * errno) and was cut off the file: counted and told, nothing else at risk.
+ * Returns TIDAL_EIO. */
+int tidal__wal_append_failed(tidal_wal *w, const char *what);
+
+/* Under lock, with ev_due set: tells it - the operator log, then on_disk,
+ * without the lock; a log that refuses appends then fails its waiters
+ * (failed = TIDAL_EIO).  Cannot fail. */
+void tidal__wal_tell(tidal_wal *w);
+
+/* Under lock, before a retry: cuts the files back to where the last good
+ * sync left them (synced_seg, synced_size: later segments removed, the
+ * partial bytes cut) and rewinds written_lsn to durable_lsn, so that the
+ * next writes put every batch above it again from memory.  0, or TIDAL_EIO
+ * with the log still refusing (retry later) or failed for good. */
+int tidal__wal_reset_tail(tidal_wal *w) __attribute__((warn_unused_result));
+
+/* Under lock, after a retry that failed nothing: the log takes appends
+ * again, and the recovery is to be told.  Cannot fail. */
+void tidal__wal_recovered(tidal_wal *w);
+
+/* Under lock, after a retry: counts it, wakes tidal_wal_wait_retry, and if
+ * the log still refuses, schedules the next one (doubling).  Cannot fail. */
+void tidal__wal_retried(tidal_wal *w);
+
+/* Under lock: asks the sync thread for a retry soon (a refused append).
+ * True if it must be woken (tidal__wal_sync_wake, or signal under lock).
+ * Cannot fail. */
+bool tidal__wal_retry_soon(tidal_wal *w);
+
+/* Monotonic nanoseconds.  Cannot fail. */
+uint64_t tidal__wal_mono_ns(void);
+
 /* ---- wal_sync.c --------------------------------------------------------------- */
 
 /* Starts the sync thread.  TIDAL_ENOMEM if the thread cannot be created. */
@@ -350,9 +414,11 @@ int tidal__wal_cache_reserve(tidal_wal *w) __attribute__((warn_unused_result));
 void tidal__wal_cache_put(tidal_wal *w, struct tidal__wal_entry *e);
 
 /* For an on-disk log, evicts the oldest batches while the cache is over
- * memory_bytes, but never one not yet written (under write_behind the cache
- * is the only copy of those until the sync thread writes them; a batch
- * larger than the bound goes once written).  Under lock.  Cannot fail. */
+ * memory_bytes, but never one not yet durable (under write_behind the cache
+ * is the only copy of those until the sync thread writes them, and until
+ * a sync covers them it is the copy a retry writes again after the disk
+ * refused them; a batch larger than the bound goes once durable).  Under
+ * lock.  Cannot fail. */
 void tidal__wal_cache_trim(tidal_wal *w);
 
 /* The i-th cached batch, oldest first.  Under lock. */

@@ -1,5 +1,6 @@
 /*
- * Durability: the sync thread, the durable LSN and waiting for it.
+ * Durability: the sync thread, the durable LSN and waiting for it, the next
+ * LSN and the counters.
  *
  * Group commit (SYNC).  Appends queue their batch under the log's lock and
  * return at once.  The sync thread loops:
@@ -36,10 +37,14 @@
  * order.
  * On close the thread makes a last round (sync and on_durable) and exits.
  *
- * A failed fdatasync fails the log (TIDAL_EIO) for good: after a failed
- * fsync Linux may have dropped the dirty pages and cleared the error, so a
- * retry that succeeds proves nothing (PostgreSQL's "fsyncgate", 2018).
- * durable_lsn stops there and waiters get TIDAL_EIO.
+ * A failed write or fdatasync makes the log refuse appends: durable_lsn
+ * stops there, the failure is told (on_disk, then the waiters get
+ * TIDAL_EIO), and the thread retries on a timer, or sooner when asked
+ * (wal_retry.c): it cuts the files back to the end of the last good sync
+ * and makes a round that writes every batch above it again from memory -
+ * never trusting the pages a failed fsync covered, which Linux may have
+ * dropped (PostgreSQL's "fsyncgate", 2018) - and syncs them.  A retry that
+ * fails nothing ends the refusal.
  */
 #include <errno.h>
 #include <sys/prctl.h>
@@ -49,15 +54,6 @@
 
 #include "base/time.h"
 #include "store/wal_state.h"
-
-static uint64_t
-mono_ns(void)
-{
-    struct timespec now;
-
-    (void)clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
 
 static bool
 passed(const struct timespec *t)
@@ -102,6 +98,7 @@ tidal__wal_write_pending(tidal_wal *w)
 
         rc = tidal__wal_seg_roll_if_full(w, tidal__wal_cache_at(c, i)->len);
         if (rc != 0) {
+            rc = tidal__wal_fail(w, "creating a segment");
             break;
         }
         seg = &w->segs[w->nsegs - 1];
@@ -119,8 +116,10 @@ tidal__wal_write_pending(tidal_wal *w)
             n++;
             i++;
         }
-        if (tidal__wal_pwritev_all(w->fd, iov, n, seg->size) != 0) {
-            /* as in commit: whole batches only, and the log is failed */
+        int e = tidal__wal_pwritev_all(w->fd, iov, n, seg->size);
+        if (e != 0) {
+            /* whole batches only, at once (a retry cuts it again) */
+            errno = e;
             rc = tidal__wal_fail(w, "write");
             (void)ftruncate(w->fd, (off_t)seg->size);
             break;
@@ -133,8 +132,7 @@ tidal__wal_write_pending(tidal_wal *w)
         }
     }
     if (rc != 0) {
-        pthread_cond_broadcast(&w->durable_cv);
-        return TIDAL_EIO;
+        return TIDAL_EIO; /* told by the sync thread (wal_retry.c) */
     }
     tidal__wal_cache_trim(w);
     return 0;
@@ -166,8 +164,10 @@ linger(tidal_wal *w)
     w->lingering = false;
 }
 
-/* One group-commit round; drops the lock around the fdatasync.  If the sync
- * fails the log is failed (TIDAL_EIO) and its waiters woken. */
+/* One group-commit round; drops the lock around the fdatasync.  If a write
+ * or the sync fails the log refuses appends (wal_retry.c).  Also a retry's
+ * round: what a reset rewound (written_lsn below next_lsn - 1, whatever the
+ * policy) is written again first. */
 static void
 sync_round(tidal_wal *w)
 {
@@ -175,11 +175,14 @@ sync_round(tidal_wal *w)
     int fd;
     int rc = 0;
 
-    if (w->write_behind && tidal__wal_write_pending(w) != 0) {
-        return; /* the log is failed, its waiters woken */
+    if ((w->write_behind || w->written_lsn + 1 < w->next_lsn) &&
+        tidal__wal_write_pending(w) != 0) {
+        return;
     }
     target = w->written_lsn;
     fd = w->fd;
+    /* where the data this round makes durable ends: a retry cuts back to it */
+    uint64_t synced_size = w->segs[w->nsegs - 1].size;
     /* The segments rolled away from and a new segment's name are synced in
      * this round, without the lock, before anything in them counts as
      * durable: a roll-over never makes an appender (or its caller's locks)
@@ -195,7 +198,7 @@ sync_round(tidal_wal *w)
     w->retired_cap = 0;
     w->dir_unsynced = false;
     pthread_mutex_unlock(&w->lock);
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = tidal__wal_mono_ns();
     for (size_t i = 0; i < nretired && rc == 0; i++) {
         rc = fdatasync(retired[i]);
     }
@@ -205,11 +208,13 @@ sync_round(tidal_wal *w)
     if (rc == 0) {
         rc = fdatasync(fd);
     }
-    uint64_t t1 = mono_ns();
+    uint64_t t1 = tidal__wal_mono_ns();
+    int err = errno; /* why it failed, for the log: close may change it */
     for (size_t i = 0; i < nretired; i++) {
         close(retired[i]);
     }
     free(retired);
+    errno = err;
     const char *what = "fdatasync";
     if (rc == 0 && (dir || nretired > 0)) {
         /* A roll-over: the new segment's name and first batches are durable
@@ -228,11 +233,57 @@ sync_round(tidal_wal *w)
     w->last_round_lsns = target > w->durable_lsn ? target - w->durable_lsn : 0;
     if (rc != 0) {
         (void)tidal__wal_fail(w, what);
-        pthread_cond_broadcast(&w->durable_cv);
         return;
     }
     w->stats.syncs++;
+    w->synced_seg = newest;
+    w->synced_size = synced_size;
     set_durable(w, target);
+    tidal__wal_cache_trim(w); /* what this sync covered may go now */
+}
+
+/* A retry of a log that refuses appends: the files cut back to the last
+ * good sync, then a round that writes the tail again (NONE: the cut is all
+ * there is).  Cannot fail: a failure keeps the log refusing. */
+static void
+retry(tidal_wal *w)
+{
+    uint64_t errors = w->stats.disk_errors;
+
+    if (tidal__wal_reset_tail(w) == 0 && w->sync_fds) {
+        sync_round(w);
+    }
+    if (w->stats.disk_errors == errors) {
+        tidal__wal_recovered(w);
+    }
+    tidal__wal_retried(w);
+}
+
+/* The sync thread's turn while the log refuses appends: the retry when it
+ * is due (and one last at close), else a wait for it.  False when the
+ * thread is to exit. */
+static bool
+stalled_turn(tidal_wal *w, bool *close_tried)
+{
+    if (w->for_good) {
+        if (w->closing) {
+            return false;
+        }
+        pthread_cond_wait(&w->work_cv, &w->lock);
+        return true;
+    }
+    if (w->closing ? !*close_tried : tidal__wal_mono_ns() >= w->retry_at_ns) {
+        *close_tried = w->closing;
+        retry(w);
+        return true;
+    }
+    if (w->closing) {
+        return false;
+    }
+    struct timespec at = {.tv_sec = (time_t)(w->retry_at_ns / 1000000000u),
+                          .tv_nsec = (long)(w->retry_at_ns % 1000000000u)};
+    (void)pthread_cond_timedwait(&w->work_cv, &w->lock, &at);
+    return true;
 }
 
 /* Calls on_durable with the durable LSN; drops the lock around the call.
@@ -259,18 +310,32 @@ sync_main(void *arg)
     (void)prctl(PR_SET_TIMERSLACK, 1000ul, 0, 0, 0);
     struct timespec tick = tidal_deadline(CLOCK_MONOTONIC, w->opts.interval_ms);
 
+    bool close_tried = false;
     pthread_mutex_lock(&w->lock);
     for (;;) {
-        bool pending = w->sync_fds && w->failed == 0 && w->next_lsn - 1 > w->durable_lsn;
+        bool pending = w->sync_fds && w->failed == 0 && !w->stalled &&
+                       w->next_lsn - 1 > w->durable_lsn;
         bool due = !interval || w->closing || passed(&tick);
 
         if (interval && passed(&tick)) {
             tick = tidal_deadline(CLOCK_MONOTONIC, w->opts.interval_ms);
         }
+        /* a failure or a recovery is told first: the waiters of a refused
+         * tail hear of it only once on_disk has */
+        if (w->ev_due) {
+            tidal__wal_tell(w);
+            continue;
+        }
         /* on_durable first: under a steady load there is always a round
          * to run, and the shipper must not wait for a lull */
         if (w->opts.on_durable != NULL && w->durable_lsn > w->notified_lsn) {
             notify(w);
+            continue;
+        }
+        if (w->stalled) {
+            if (!stalled_turn(w, &close_tried)) {
+                break;
+            }
             continue;
         }
         if (pending && due) {
@@ -340,6 +405,28 @@ tidal__wal_sync_wake(tidal_wal *w)
     pthread_cond_signal(&w->work_cv);
 }
 
+
+uint64_t
+tidal_wal_next_lsn(tidal_wal *w)
+{
+    uint64_t lsn;
+
+    pthread_mutex_lock(&w->lock);
+    lsn = w->next_lsn;
+    pthread_mutex_unlock(&w->lock);
+    return lsn;
+}
+
+void
+tidal_wal_stats_get(tidal_wal *w, tidal_wal_stats *out)
+{
+    pthread_mutex_lock(&w->lock);
+    *out = w->stats;
+    out->refusing = w->stalled;
+    out->at_risk_first = w->stalled ? w->risk_first : 0;
+    out->at_risk_last = w->stalled ? w->risk_last : 0;
+    pthread_mutex_unlock(&w->lock);
+}
 
 uint64_t
 tidal_wal_durable_lsn(tidal_wal *w)

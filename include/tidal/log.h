@@ -30,7 +30,8 @@ extern "C" {
     X(LOG_REFUSED, "TIDAL-LOG-REFUSED", "a log could not be opened or recovered")         \
     X(WRITE_REFUSED, "TIDAL-WRITE-REFUSED", "a write was refused")                        \
     X(DISK_ERROR, "TIDAL-DISK-ERROR", "a write or sync of a log failed")                  \
-    X(LOG_SALVAGED, "TIDAL-LOG-SALVAGED", "a damaged log was opened with what is left")
+    X(LOG_SALVAGED, "TIDAL-LOG-SALVAGED", "a damaged log was opened with what is left")   \
+    X(DISK_RECOVERED, "TIDAL-DISK-RECOVERED", "a log the disk refused was written again")
 
 enum tidal_event {
 #define TIDAL__EVENT_ENUM(name, id, what) TIDAL_EVENT_##name,

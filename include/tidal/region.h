@@ -15,7 +15,23 @@
  * durable under the region's policy; it is shipped to every peer, which
  * applies each batch once, in LSN order per origin.  Replicated state merges
  * commutatively (docs/design.md), so duplicates, replays and reconciliation never
- * count anything twice.
+ * count anything twice.  Under TIDAL_SYNC with a directory a write is
+ * applied to the local store once durable, so no read sees a write that is
+ * not acknowledged.
+ *
+ * The disk: a write whose batch the disk refuses (full: ENOSPC; a failed
+ * sync) fails with TIDAL_EIO: not acknowledged and, under TIDAL_SYNC, not
+ * seen and not shipped.  The region keeps serving reads and keeps the
+ * refused batches in memory; until it has written them again it refuses
+ * writes with TIDAL_EIO (stats.disk_read_only, at_risk_*_lsn), and it
+ * writes them again as soon as the disk takes them - it retries on its own,
+ * and a write call asks for a retry first - then takes writes again, with
+ * no reopen.  A refused write therefore still takes effect if the disk
+ * recovers before the region closes (like one that timed out).  Under
+ * TIDAL_INTERVAL the same, but a write is seen from its append on: the
+ * at-risk LSNs are the writes seen and not yet synced.  Under TIDAL_NONE a
+ * write the disk refuses is refused alone and nothing else is at risk.
+ * docs/wal-format.md, "When the disk refuses", has the details.
  *
  * Backpressure: an ephemeral region keeps its batches in memory until every
  * peer has acknowledged them, up to opts.memory_bytes.  A write past that
@@ -26,8 +42,9 @@
  * reconciliation brings it that state.  So a slow peer slows the writers
  * down, and a partition stops them for peer_hold_ms at most.
  *
- * Reads are served from the local store: they see local writes at once and
- * remote writes once their batch has been applied.
+ * Reads are served from the local store: they see local writes at once (under
+ * TIDAL_SYNC with a directory, once durable: by the time the write call
+ * returns) and remote writes once their batch has been applied.
  *
  * Every call here may be made from any thread except an actor handler.
  * Functions returning int give 0 or a TIDAL_E* code.
@@ -413,6 +430,17 @@ typedef struct tidal_region_stats {
     uint64_t session_tombstones;  /* freed sessions remembered (id, end stamp) */
     uint64_t session_records_dropped; /* records and reconciliation entries of freed
                                    * sessions dropped on arrival */
+    /* The disk (docs/wal-format.md, "When the disk refuses"): */
+    uint64_t disk_errors;         /* writes and syncs of its logs (its own, copies) that
+                                   * failed, retries included */
+    uint64_t disk_recoveries;     /* times a log that refused writes took them again */
+    uint64_t at_risk_first_lsn;   /* while its own log refuses writes: the lowest and */
+    uint64_t at_risk_last_lsn;    /* highest of its LSNs not durable when the disk failed
+                                   * (0: none), lost if the process ends before the log
+                                   * writes them again; SYNC: not acknowledged, not
+                                   * visible; INTERVAL: visible, not acknowledged */
+    bool disk_read_only;          /* its own log refuses writes (TIDAL_EIO) until a retry
+                                   * writes them again: the disk failed */
 } tidal_region_stats;
 
 TIDAL_API void tidal_region_stats_get(tidal_region *r, tidal_region_stats *out);
