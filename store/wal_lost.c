@@ -290,6 +290,7 @@ int
 tidal_wal_skip_to(tidal_wal *w, uint64_t lsn)
 {
     struct tidal__wal_manifest m;
+    bool unlinked = true;
     int rc = 0;
 
     if (w == NULL || lsn == UINT64_MAX) {
@@ -309,8 +310,14 @@ tidal_wal_skip_to(tidal_wal *w, uint64_t lsn)
          * segment cannot be left under it */
         rc = TIDAL_ESTATE;
     }
+    /* an empty live segment (a salvage's, just made) holds nothing: it
+     * goes, so that no segment starts inside the hole; if it was the only
+     * one, the log starts above the hole instead of keeping one */
+    struct tidal__wal_seg cur = w->nsegs > 0 ? w->segs[w->nsegs - 1] : (struct tidal__wal_seg){0};
+    bool drop = rc == 0 && cur.size == 0 && cur.first_lsn == w->next_lsn;
+    bool only = drop && w->nsegs == 1;
     m = w->man;
-    if (rc == 0 && tidal__wal_manifest_add_hole(&m, w->next_lsn, lsn) != 0) {
+    if (rc == 0 && !only && tidal__wal_manifest_add_hole(&m, w->next_lsn, lsn) != 0) {
         rc = TIDAL_ELIMIT;
     }
     if (rc == 0) {
@@ -324,9 +331,26 @@ tidal_wal_skip_to(tidal_wal *w, uint64_t lsn)
             w->written_lsn = written;
             w->fd = old;
         } else {
-            /* everything in it is durable (checked above): the sync
-             * thread's next round, if any, syncs and closes it */
-            tidal__wal_seg_retire(w, old);
+            if (drop) {
+                char name[TIDAL__WAL_SEG_NAME_BYTES];
+                close(old);
+                tidal__wal_seg_name(name, w->opts.origin, cur.first_lsn);
+                if (unlinkat(w->dirfd, name, 0) != 0) {
+                    unlinked = false;
+                }
+                w->segs[w->nsegs - 2] = w->segs[w->nsegs - 1];
+                w->nsegs--;
+                w->stats.segments_live = w->nsegs;
+            } else {
+                /* everything in it is durable (checked above): the sync
+                 * thread's next round, if any, syncs and closes it */
+                tidal__wal_seg_retire(w, old);
+            }
+            if (only) {
+                w->oldest_lsn = lsn + 1;
+                m.oldest = lsn + 1;
+                tidal__wal_manifest_trim(&m);
+            }
             m.newest = lsn + 1;
             m.high = lsn > m.high ? lsn : m.high; /* a later salvage goes above it */
             w->man = m;
@@ -341,6 +365,9 @@ tidal_wal_skip_to(tidal_wal *w, uint64_t lsn)
     pthread_mutex_unlock(&w->lock);
     if (rc == 0 && tidal__wal_manifest_store(w) != 0) {
         rc = TIDAL_EIO; /* w->man keeps the hole: the next store writes it */
+    }
+    if (rc == 0 && !unlinked) {
+        rc = TIDAL_EIO; /* an empty segment is left inside the hole: a reopen refuses it */
     }
     return rc;
 }
