@@ -59,7 +59,7 @@
  * Owners and lock order (acquire left before right, never the reverse):
  *     cb_lock -> ship.lock -> a WAL's lock; ship.lock -> runtime locks
  *     state.lock -> a WAL's lock
- *     peers.lock and wm.lock are leaves.
+ *     peers.lock, wm.lock and learn.lock are leaves.
  *   state.lock and ship.lock are never held together: a writer appends and
  *   applies under state.lock, lets go, then ships.
  *   struct tidal_region names each part's owner.  No lock of this layer is
