@@ -194,8 +194,11 @@ Test(region_salvage, a_peer_below_the_hole_is_stepped_over_it_and_converges)
     cr_assert_gt(repl_stats(e.r[0]).last_lsn, (uint64_t)all);
     repl_open_opts(&e, &o2);
     e.n = 3;
-    cr_assert(TIDAL_WAIT_UNTIL(repl_hidden(e.r[2], NEW_USER, ITEM), REPL_DEADLINE_MS),
-              "region 2 was stepped over the hole to the new write");
+    bool got = TIDAL_WAIT_UNTIL(repl_hidden(e.r[2], NEW_USER, ITEM), REPL_DEADLINE_MS);
+    if (!got) {
+        repl_dump(&e);
+    }
+    cr_assert(got, "region 2 was stepped over the hole to the new write");
     TIDAL_PASS(tidal_region_reconcile(e.r[2]));
     cr_assert(TIDAL_WAIT_UNTIL(tidal_region_digest(e.r[2]) == tidal_region_digest(e.r[1]) &&
                                    tidal_region_digest(e.r[0]) == tidal_region_digest(e.r[1]),
