@@ -261,6 +261,7 @@ region_free(tidal_region *r, bool clean)
     pthread_mutex_destroy(&r->peers.lock);
     pthread_mutex_destroy(&r->cb_lock);
     tidal__ship_fini(r);
+    tidal__learn_fini(r);
     tidal__watermark_fini(r);
     free(r);
 }
@@ -299,12 +300,14 @@ tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region 
     pthread_mutex_init(&r->peers.lock, NULL);
     pthread_mutex_init(&r->cb_lock, NULL);
     tidal__ship_init(r);
+    tidal__learn_init(r);
     tidal__watermark_init(r);
     r->cb_closed = true; /* until the runtime exists */
     if ((rv = tidal__state_open(r)) != 0) {
         pthread_mutex_destroy(&r->peers.lock);
         pthread_mutex_destroy(&r->cb_lock);
         tidal__ship_fini(r);
+        tidal__learn_fini(r);
         tidal__watermark_fini(r);
         free(r);
         return rv;
@@ -335,6 +338,8 @@ tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region 
     pthread_mutex_unlock(&r->cb_lock);
     c->regions[r->id] = r;
     tidal__introduce(c, r);
+    /* the peers known now are those a salvaged region learns from (learn.c) */
+    atomic_store(&r->learn.introduced, true);
     pthread_mutex_unlock(&c->lock);
     *out = r;
     return 0;

@@ -59,7 +59,7 @@
  * Owners and lock order (acquire left before right, never the reverse):
  *     cb_lock -> ship.lock -> a WAL's lock; ship.lock -> runtime locks
  *     state.lock -> a WAL's lock
- *     peers.lock and wm.lock are leaves.
+ *     peers.lock, wm.lock and learn.lock are leaves.
  *   state.lock and ship.lock are never held together: a writer appends and
  *   applies under state.lock, lets go, then ships.
  *   struct tidal_region names each part's owner.  No lock of this layer is
@@ -174,7 +174,22 @@ struct tidal__ship {
     atomic_bool kicked; /* a wake-up tick is on its way to the shipper actor */
     struct tidal__ship_peer peer[TIDAL_REGIONS_MAX];
     uint64_t recovered_lsn; /* the last LSN of the log when opened: what earlier
-                               incarnations may have sent (set before any actor runs) */
+                               incarnations may have sent (set before any actor runs;
+                               raised by the shipper actor when the log skips to
+                               what a peer applied: learn.c) */
+};
+
+/* Learning from the peers after a salvage of the own log (learn.c).  on,
+ * introduced and the condvar are shared (lock: a leaf); the rest is the
+ * shipper actor's. */
+struct tidal__learn {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;    /* CLOCK_MONOTONIC: writers wait here for the end */
+    atomic_bool on;         /* writes wait (caller's thread) or get TIDAL_EBUSY */
+    atomic_bool introduced; /* the open has introduced the region to its peers */
+    uint32_t heard;         /* bit p: peer p ACKed since the open */
+    uint64_t until_ms;      /* monotonic: the end, whoever was heard (peer_hold_ms) */
+    uint64_t probed_ms;     /* monotonic: the last probe */
 };
 
 /* The replicated state: store/ tables and the session writes held for an
@@ -288,6 +303,7 @@ struct tidal_region {
     struct tidal__sweep sweep; /* retention.c */
     struct tidal__peers peers;
     struct tidal__ship ship; /* ship.c, shipper.c */
+    struct tidal__learn learn; /* learn.c */
 
     /* a copy of the last batch that carried a session write, for the seed's
      * replay_last_session_batch (guarded by cb_lock) */
@@ -529,6 +545,23 @@ struct tidal__tls_paths {
 };
 const tidal_tls_opts *tidal__tls_for(const tidal_cluster *c, tidal_region_id self,
                                      tidal_region_id other, struct tidal__tls_paths *p);
+
+/* ---- learn.c: learning from the peers after a salvage ---- */
+void tidal__learn_init(tidal_region *r);
+void tidal__learn_fini(tidal_region *r);
+/* At open, before any actor runs: the own log lost LSNs; writes wait until
+ * the peers were heard from.  Cannot fail. */
+void tidal__learn_start(tidal_region *r);
+/* Before a write: 0 if writes are taken; while learning, TIDAL_EBUSY for a
+ * handler (ctx), else waits up to write_timeout_ms (TIDAL_ETIMEDOUT). */
+int tidal__learn_wait(tidal_region *r, tidal_ctx *ctx);
+/* Shipper actor, before it checks an ACK of peer p: while learning, counts
+ * p as heard and skips the log to applied if that is above its last LSN
+ * (takes state.lock).  Cannot fail: a refused skip is logged. */
+void tidal__learn_ack(tidal_region *r, tidal_ctx *ctx, tidal_region_id p, uint64_t applied);
+/* Shipper actor's tick: probes the peers not heard from, ends learning
+ * when due.  Cannot fail. */
+void tidal__learn_tick(tidal_region *r, tidal_ctx *ctx);
 
 /* ---- peers.c: the peer table, and sending to peers ---- */
 int tidal__peer_set(tidal_region *r, const tidal_msg_peer *p) TIDAL_WARN_UNUSED;

@@ -142,6 +142,9 @@ open_log(tidal_region *r, const char *dir, uint16_t origin, uint16_t shard, bool
             r->lost_first = rep.lost_first;
             r->lost_last = rep.lost_last;
             r->lost_lsns = rep.lost_lsns;
+            /* LSNs above what it kept may be its peers': none is given
+             * again before they say how far they applied it (learn.c) */
+            tidal__learn_start(r);
         }
     }
     return 0;

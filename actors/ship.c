@@ -226,6 +226,30 @@ round_targets(struct round *rd, uint64_t durable, uint32_t budget)
     return held_back;
 }
 
+/* Under ship.lock: keeps target t off the holes of the log (LSNs in no
+ * segment: a salvage's, or skipped to what a peer applied, learn.c).  A
+ * read steps over a hole, and the peer would hold the batch after it for
+ * ever (it applies in LSN order): at a hole, t is sent a log base at its
+ * end instead - it skips there and reconciles the rest, as for a released
+ * log - and before one, its window stops short of it. */
+static void
+step_over_holes(tidal_region *r, struct target *t, uint64_t durable, uint32_t budget)
+{
+    uint64_t first, last;
+    while (tidal_wal_hole_after(r->wal, t->from - 1, &first, &last) == 0 && first <= t->from &&
+           last <= durable) {
+        send_base(r, t, last);
+        t->last = last > t->last ? last : t->last; /* sent; resent if not acknowledged */
+        t->from = last + 1;
+        t->upto = last + TIDAL_SHIP_WINDOW_LSNS;
+        t->upto = t->upto < durable ? t->upto : durable;
+        t->end = budget == 0 ? UINT64_MAX : last + budget;
+    }
+    if (tidal_wal_hole_after(r->wal, t->from - 1, &first, &last) == 0 && first - 1 < t->upto) {
+        t->upto = first - 1; /* up to the hole: the next round sends its base */
+    }
+}
+
 /* Under ship.lock: one round (see the file's comment).  Returns true if
  * something was left for lack of budget. */
 static bool
@@ -239,6 +263,7 @@ ship_round(tidal_region *r, enum tidal__ship_by by, uint32_t budget)
     }
     uint64_t lo = UINT64_MAX;
     for (uint32_t i = 0; i < rd.n; i++) {
+        step_over_holes(r, &rd.t[i], durable, budget);
         lo = rd.t[i].from < lo ? rd.t[i].from : lo;
     }
     /* one frame per peer for the round, sent before the lock goes, so that

@@ -150,7 +150,7 @@ take_ack(tidal_region *r, tidal_region_id p, uint64_t applied)
  * held when it was opened) - as believing it would release what the peer
  * lacks and make applied_lsn report LSNs never applied. */
 static void
-on_ack(tidal_region *r, const tidal_msg *msg)
+on_ack(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg)
 {
     tidal_msg_ack a;
     tidal_decode_err err = {0};
@@ -164,6 +164,8 @@ on_ack(tidal_region *r, const tidal_msg *msg)
     }
     /* admitted: it came through a known peer's listener */
     tidal_region_id p = tidal__via_peer(msg);
+    /* after a salvage: one above the log is believed, and skipped to */
+    tidal__learn_ack(r, ctx, p, a.applied_lsn);
     uint64_t sent = atomic_load(&r->ship.peer[p].sent_max);
     if (sent < r->ship.recovered_lsn) {
         sent = r->ship.recovered_lsn; /* an earlier incarnation may have sent that much */
@@ -185,7 +187,7 @@ on_ack(tidal_region *r, const tidal_msg *msg)
 /* The shipper's tick: retransmits, lets stalled peers go, ships what was
  * left to it and releases what every holding peer has. */
 static void
-on_tick(tidal_region *r)
+on_tick(tidal_region *r, tidal_ctx *ctx)
 {
     /* cleared first: a kick after this point sends a tick of its own */
     atomic_store(&r->ship.kicked, false);
@@ -196,6 +198,7 @@ on_tick(tidal_region *r)
     pthread_mutex_lock(&r->ship.lock); /* waits out at most one caller's rounds */
     retransmit_stalled(r, now, durable);
     tidal__ship_rounds(r, TIDAL__SHIP_BY_SHIPPER, 0, true);
+    tidal__learn_tick(r, ctx);
 }
 
 static int
@@ -214,10 +217,10 @@ shipper_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
     }
     switch (msg->type) {
     case TIDAL_MSG_ACK:
-        on_ack(r, msg);
+        on_ack(r, ctx, msg);
         return 0;
     case TIDAL_MSG_TICK:
-        on_tick(r);
+        on_tick(r, ctx);
         /* a wake-up (one byte) does not re-arm the timer */
         return msg->len == 0 ? tidal__tick_after(ctx, TIDAL_SHIP_TICK_MS) : 0;
     default:

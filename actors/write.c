@@ -168,6 +168,8 @@ write_batch(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
     for (uint32_t i = 0; i < n && rv == 0; i++) {
         rv = tidal__stamp_check(r, &recs[i]);
     }
+    /* after a salvage, no LSN before the peers said which ones they hold */
+    rv = rv != 0 ? rv : tidal__learn_wait(r, ctx);
     if (rv != 0) {
         tidal_buf_fini(&payload);
         return rv;

@@ -323,6 +323,35 @@ int tidal_wal_read(tidal_wal *w, uint64_t from_lsn, bool include_volatile,
  * appends again and wakes tidal_wal_wait_room.  Cannot fail. */
 uint32_t tidal_wal_release(tidal_wal *w, uint64_t lsn);
 
+/* Makes LSNs next .. lsn a hole and has appends continue at lsn + 1, if
+ * lsn >= the next LSN (else nothing: 0).  For an origin's own log that
+ * learned, after a salvage, that its peers applied LSNs above the ones it
+ * kept (their copies outlived its manifest's high): a new write given one
+ * of those LSNs would be dropped by them as a duplicate.  The hole is
+ * recorded as a salvage's holes are (wal_lost.c): the log goes on in a new
+ * segment named lsn + 1 and the manifest, naming it and the hole, is
+ * stored before the call returns, so a reopen accepts the gap and
+ * tidal_wal_read steps over it.  The contract: no append in flight - the
+ * caller excludes its appenders for the call, and everything appended
+ * before it must be durable (else TIDAL_ESTATE, nothing changed: a sync
+ * round may still be writing to the live segment).  TIDAL_EINVAL for an
+ * ephemeral log (nothing to record a hole in) or lsn UINT64_MAX;
+ * TIDAL_ELIMIT if the log keeps as many holes as it can (16) already;
+ * TIDAL_EIO if the log refuses appends, or the new segment cannot be
+ * made (nothing changed), or the manifest cannot be stored: then the log
+ * has skipped in memory and its next roll-over or clean close stores the
+ * hole; a crash before leaves the gap to a salvage. */
+int tidal_wal_skip_to(tidal_wal *w, uint64_t lsn) __attribute__((warn_unused_result));
+
+/* The first hole (LSNs in no segment: a salvage's, or tidal_wal_skip_to's)
+ * that ends above lsn: 0 with *first, *last set (*first may be at or below
+ * lsn, when lsn + 1 is inside it), TIDAL_ENOENT if there is none.  A
+ * reader (the shipper) that must not step over a hole unseen - a peer
+ * applies batches strictly in LSN order, and holds one past a gap for
+ * ever - stops before it and tells the peer where the log goes on.
+ * Cannot fail otherwise. */
+int tidal_wal_hole_after(tidal_wal *w, uint64_t lsn, uint64_t *first, uint64_t *last);
+
 /* Calls fn for every (origin, shard) log present under dir/wal, with a
  * segment or a manifest (so a region can recover its peers' logs as well as
  * its own, and learns of a log whose segments are all gone), once each, in

@@ -283,3 +283,112 @@ tidal__wal_lost_tail(struct tidal__wal_rec *r)
     w->written_lsn = top;
     return tidal__wal_seg_create(w);
 }
+
+/* ---- holes made on purpose: tidal_wal_skip_to (wal.h) ---- */
+
+int
+tidal_wal_skip_to(tidal_wal *w, uint64_t lsn)
+{
+    struct tidal__wal_manifest m;
+    bool unlinked = true;
+    int rc = 0;
+
+    if (w == NULL || lsn == UINT64_MAX) {
+        return TIDAL_EINVAL;
+    }
+    pthread_mutex_lock(&w->lock);
+    if (lsn < w->next_lsn) {
+        pthread_mutex_unlock(&w->lock);
+        return 0;
+    }
+    if (w->dir == NULL) {
+        rc = TIDAL_EINVAL;
+    } else if (w->failed != 0 || w->stalled) {
+        rc = TIDAL_EIO;
+    } else if (w->durable_lsn != w->next_lsn - 1 || w->written_lsn != w->next_lsn - 1) {
+        /* a sync round may be writing or syncing the live segment now: the
+         * segment cannot be left under it */
+        rc = TIDAL_ESTATE;
+    }
+    /* an empty live segment (a salvage's, just made) holds nothing: it
+     * goes, so that no segment starts inside the hole; if it was the only
+     * one, the log starts above the hole instead of keeping one */
+    struct tidal__wal_seg cur = w->nsegs > 0 ? w->segs[w->nsegs - 1] : (struct tidal__wal_seg){0};
+    bool drop = rc == 0 && cur.size == 0 && cur.first_lsn == w->next_lsn;
+    bool only = drop && w->nsegs == 1;
+    m = w->man;
+    if (rc == 0 && !only && tidal__wal_manifest_add_hole(&m, w->next_lsn, lsn) != 0) {
+        rc = TIDAL_ELIMIT;
+    }
+    if (rc == 0) {
+        /* a hole lies between segments (the manifest's rule): the log goes
+         * on in a new one, whose name says where */
+        int old = w->fd;
+        uint64_t written = w->written_lsn;
+        w->written_lsn = lsn;
+        rc = tidal__wal_seg_create(w);
+        if (rc != 0) {
+            w->written_lsn = written;
+            w->fd = old;
+        } else {
+            if (drop) {
+                char name[TIDAL__WAL_SEG_NAME_BYTES];
+                close(old);
+                tidal__wal_seg_name(name, w->opts.origin, cur.first_lsn);
+                if (unlinkat(w->dirfd, name, 0) != 0) {
+                    unlinked = false;
+                }
+                w->segs[w->nsegs - 2] = w->segs[w->nsegs - 1];
+                w->nsegs--;
+                w->stats.segments_live = w->nsegs;
+            } else {
+                /* everything in it is durable (checked above): the sync
+                 * thread's next round, if any, syncs and closes it */
+                tidal__wal_seg_retire(w, old);
+            }
+            if (only) {
+                w->oldest_lsn = lsn + 1;
+                m.oldest = lsn + 1;
+                tidal__wal_manifest_trim(&m);
+            }
+            m.newest = lsn + 1;
+            m.high = lsn > m.high ? lsn : m.high; /* a later salvage goes above it */
+            w->man = m;
+            w->next_lsn = lsn + 1;
+            /* nothing in the hole is to wait for, nor to report durable */
+            w->durable_lsn = lsn;
+            w->notified_lsn = lsn;
+            w->synced_seg = lsn + 1; /* a retry cuts back no further */
+            w->synced_size = 0;
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    if (rc == 0 && tidal__wal_manifest_store(w) != 0) {
+        rc = TIDAL_EIO; /* w->man keeps the hole: the next store writes it */
+    }
+    if (rc == 0 && !unlinked) {
+        rc = TIDAL_EIO; /* an empty segment is left inside the hole: a reopen refuses it */
+    }
+    return rc;
+}
+
+int
+tidal_wal_hole_after(tidal_wal *w, uint64_t lsn, uint64_t *first, uint64_t *last)
+{
+    int rc = TIDAL_ENOENT;
+
+    if (w == NULL || first == NULL || last == NULL) {
+        return TIDAL_EINVAL;
+    }
+    pthread_mutex_lock(&w->lock);
+    for (uint32_t i = 0; i < w->man.nholes; i++) {
+        if (w->man.holes[i].last > lsn) {
+            *first = w->man.holes[i].first;
+            *last = w->man.holes[i].last;
+            rc = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    return rc;
+}

@@ -310,8 +310,8 @@ tidal__wal_fail(tidal_wal *w, const char *what)
  * closes it now when there is no such thread (it was synced at the roll).
  * On ENOMEM it is synced here, under the lock - the one way a roll-over can
  * still wait for the disk - then closed. */
-static void
-seg_retire(tidal_wal *w, int fd)
+void
+tidal__wal_seg_retire(tidal_wal *w, int fd)
 {
     if (w->sync_fds && w->has_thread) {
         if (w->nretired == w->retired_cap) {
@@ -363,7 +363,7 @@ tidal__wal_seg_roll_if_full(tidal_wal *w, size_t len)
     if (rc != 0) {
         return rc;
     }
-    seg_retire(w, old);
+    tidal__wal_seg_retire(w, old);
     /* the manifest is to name it: after the sync round that makes it
      * durable (wal_sync.c), or under NONE after this append (wal.c) */
     w->man_roll = w->man_roll || !w->sync_fds;

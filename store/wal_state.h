@@ -214,6 +214,12 @@ int tidal__wal_seg_create(tidal_wal *w) __attribute__((warn_unused_result));
  * NONE), or a refusal until a retry (SYNC's writes). */
 int tidal__wal_seg_roll_if_full(tidal_wal *w, size_t len) __attribute__((warn_unused_result));
 
+/* Under lock: hands the fd of a segment the log left to the sync thread,
+ * which syncs it in its next round before anything in it counts as
+ * durable, then closes it; closes it at once with no sync thread.  Cannot
+ * fail. */
+void tidal__wal_seg_retire(tidal_wal *w, int fd);
+
 /* Under lock, at close: closes the fds the log rolled away from that no
  * sync round took (the log failed, or there is no sync thread).  Cannot
  * fail. */

@@ -153,7 +153,14 @@ typedef struct tidal_region_opts {
                                 * the loss goes to the operator log
                                 * (TIDAL-LOG-SALVAGED) and tidal_region_stats
                                 * (lost_*).  Its own writes then continue above
-                                * every LSN the log is known to have used.  Bad
+                                * every LSN the log is known to have used, and
+                                * above every LSN of it its peers applied: a
+                                * region whose own log lost LSNs takes no write
+                                * until its peers said how far they applied it
+                                * (or peer_hold_ms passed): a write call waits,
+                                * up to write_timeout_ms (then TIDAL_ETIMEDOUT),
+                                * a remote one is refused with TIDAL_EBUSY
+                                * (docs/wal-format.md, "Salvage").  Bad
                                 * bytes inside a segment still refuse the open.
                                 * false = refuse (the default) */
     uint64_t max_skew_ns;      /* how far ahead of this region's clock a client's

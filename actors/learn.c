@@ -1,0 +1,179 @@
+/*
+ * Learning from the peers: a region whose own log lost LSNs to a salvage
+ * (logs.c: the open found its newest segment, or durable batches, gone)
+ * takes no write until its peers have told it how far they applied its
+ * log.
+ *
+ * Why.  Salvage continues the own log above the manifest's high, the
+ * highest LSN it knows was used (store/wal_lost.c).  But high lags the
+ * log - by up to a segment, or to the last clean close - and the LSNs
+ * above it may have been durable and shipped before the loss.  A peer
+ * applies each origin's batches strictly in LSN order and drops what is at
+ * or below its applied LSN as a duplicate: a new write given one of those
+ * LSNs would be dropped by every peer that had them, silently.
+ *
+ * How.  Every peer answers the region's shipper with an ACK of its applied
+ * LSN of this origin: to the duplicates the first rounds resend it (a
+ * reopened origin knows nothing acknowledged), and to a probe - a log base
+ * at LSN 0, which moves no peer and which apply.c answers with its ACK -
+ * sent every TIDAL_SHIP_RTO_MS to each known peer not heard from yet.
+ * While learning, the shipper takes an ACK above its log's last LSN (else
+ * refused as ACK-BEYOND-SENT, shipper.c) as the truth: the log skips to it
+ * (tidal_wal_skip_to: the LSNs between become a hole, recorded in the
+ * manifest), so new writes get LSNs above everything any peer applied.
+ * Learning ends when every peer known to the region has ACKed once, or
+ * after peer_hold_ms from the open; then the reconciler is asked for a
+ * round (the peers hold the state the lost LSNs carried), and writes are
+ * taken again.  A peer below the hole is stepped over it by the shipping
+ * sequence with a log base at the hole's end (ship.c) and reconciles the
+ * rest, like a peer of a released log.
+ *
+ * Writes meanwhile: a caller's thread waits for the end, up to
+ * write_timeout_ms (then TIDAL_ETIMEDOUT, nothing written); a handler (a
+ * remote client's write, a session actor's) gets TIDAL_EBUSY at once.
+ *
+ * The risk left: a peer that is down, partitioned, or slower to answer than
+ * peer_hold_ms, and that applied LSNs above every answering peer's, is not
+ * learned from: writes made after the end may take LSNs it already has,
+ * and it drops them as duplicates (its ACKs above the log are refused as
+ * ACK-BEYOND-SENT and logged).  peer_hold_ms bounds how long a salvaged
+ * region stays unwritable; an operator who knows a peer is down for long
+ * chooses between the two.
+ *
+ * Threads: on, introduced and the waiters' condvar are shared (lock, a
+ * leaf); the rest is the shipper actor's.  The skip appends nothing but
+ * must not race an append: it runs under state.lock, where writes append,
+ * and no write passes tidal__learn_wait while on is set.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "actors/internal.h"
+#include "base/log.h"
+#include "base/time.h"
+
+void
+tidal__learn_init(tidal_region *r)
+{
+    pthread_mutex_init(&r->learn.lock, NULL);
+    TIDAL_IGNORE(tidal_cond_init_monotonic(&r->learn.cond)); /* a plain init cannot fail */
+    atomic_init(&r->learn.on, false);
+    atomic_init(&r->learn.introduced, false);
+}
+
+void
+tidal__learn_fini(tidal_region *r)
+{
+    pthread_cond_destroy(&r->learn.cond);
+    pthread_mutex_destroy(&r->learn.lock);
+}
+
+void
+tidal__learn_start(tidal_region *r)
+{
+    r->learn.until_ms = tidal_monotonic_ms() + r->opts.peer_hold_ms;
+    atomic_store(&r->learn.on, true);
+}
+
+int
+tidal__learn_wait(tidal_region *r, tidal_ctx *ctx)
+{
+    if (!atomic_load(&r->learn.on)) {
+        return 0;
+    }
+    if (ctx != NULL) {
+        return TIDAL_EBUSY; /* handlers never block */
+    }
+    struct timespec end = tidal_deadline(CLOCK_MONOTONIC, r->opts.write_timeout_ms);
+    int rv = 0;
+    pthread_mutex_lock(&r->learn.lock);
+    while (atomic_load(&r->learn.on) && rv == 0) {
+        if (pthread_cond_timedwait(&r->learn.cond, &r->learn.lock, &end) == ETIMEDOUT) {
+            rv = atomic_load(&r->learn.on) ? TIDAL_ETIMEDOUT : 0;
+        }
+    }
+    pthread_mutex_unlock(&r->learn.lock);
+    return rv;
+}
+
+/* Shipper actor: ends learning if every known peer was heard from (and the
+ * open has introduced the region to the peers it finds), or the hold has
+ * passed. */
+static void
+check_end(tidal_region *r, tidal_ctx *ctx)
+{
+    uint32_t known = (uint32_t)atomic_load(&r->peers.known) & ~(1u << r->id);
+    uint32_t unheard = known & ~r->learn.heard;
+    bool all = atomic_load(&r->learn.introduced) && unheard == 0;
+    if (!all && tidal_monotonic_ms() < r->learn.until_ms) {
+        return;
+    }
+    if (unheard != 0) {
+        tidal__log(TIDAL_EVENT_LOG_SALVAGED, 1,
+                   "region %u: peers 0x%x did not say how far they applied its log within "
+                   "peer_hold_ms (%u ms): writes are taken; if one of them applied more, it "
+                   "drops the writes it already has LSNs of",
+                   r->id, (unsigned)unheard, (unsigned)r->opts.peer_hold_ms);
+    }
+    pthread_mutex_lock(&r->learn.lock);
+    atomic_store(&r->learn.on, false);
+    pthread_cond_broadcast(&r->learn.cond);
+    pthread_mutex_unlock(&r->learn.lock);
+    /* the peers hold the state of what the log lost: a round brings it */
+    uint8_t one = 1;
+    TIDAL_IGNORE(tidal_ctx_send(ctx, &r->reconciler_addr, TIDAL_MSG_TICK, &one, 1));
+}
+
+void
+tidal__learn_ack(tidal_region *r, tidal_ctx *ctx, tidal_region_id p, uint64_t applied)
+{
+    if (!atomic_load(&r->learn.on)) {
+        return;
+    }
+    r->learn.heard |= 1u << p;
+    uint64_t last = tidal_wal_next_lsn(r->wal) - 1;
+    if (applied > last) {
+        /* under state.lock: no write appends meanwhile (none passes
+         * tidal__learn_wait now, and one that passed before the open's
+         * end cannot exist: learning starts before any actor runs) */
+        pthread_mutex_lock(&r->state.lock);
+        int rv = tidal_wal_skip_to(r->wal, applied);
+        pthread_mutex_unlock(&r->state.lock);
+        if (rv == 0) {
+            r->ship.recovered_lsn = applied; /* what its peers may acknowledge now: on_ack */
+        }
+        tidal__log(TIDAL_EVENT_LOG_SALVAGED, 1,
+                   "region %u: peer %u applied its log up to LSN %" PRIu64
+                   ", above the %" PRIu64 " it kept: %s",
+                   r->id, p, applied, last,
+                   rv == 0 ? "the LSNs between are skipped, writes go on above them"
+                           : tidal_strerror(rv));
+    }
+    check_end(r, ctx);
+}
+
+void
+tidal__learn_tick(tidal_region *r, tidal_ctx *ctx)
+{
+    if (!atomic_load(&r->learn.on)) {
+        return;
+    }
+    uint64_t now = tidal_monotonic_ms();
+    if (now - r->learn.probed_ms >= TIDAL_SHIP_RTO_MS) {
+        r->learn.probed_ms = now;
+        tidal_msg_ack a = {.origin = r->id, .shard = r->opts.shard_id, .applied_lsn = 0};
+        tidal_buf b;
+        tidal_buf_init(&b);
+        bool encoded = tidal_msg_ack_encode(&a, &b) == 0;
+        for (tidal_region_id p = 0; p < TIDAL_REGIONS_MAX && encoded; p++) {
+            struct tidal__peer peer;
+            if (p != r->id && !(r->learn.heard & (1u << p)) && tidal__peer_get(r, p, &peer)) {
+                /* lost: the next probe goes */
+                TIDAL_IGNORE(tidal__send_msg(r, ctx, NULL, &peer.region, TIDAL_MSG_ACK, &b));
+            }
+        }
+        tidal_buf_fini(&b);
+    }
+    check_end(r, ctx);
+}
