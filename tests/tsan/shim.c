@@ -6,9 +6,9 @@
  * failed assertion leaves its runtimes and their threads running, and a
  * crash or a hang must cost one test, not the binary.  The parent itself
  * never starts a thread and never calls nng - it only forks, waits and
- * reports - because nng 1.5.2 panics when a forked child uses it after the
- * parent did, and a fork from a multi-threaded parent leaves TSan unable to
- * follow the child's threads.
+ * reports - because nng 1.5.2 panics ("nng is not fork-reentrant safe") when
+ * a forked child uses it after the parent did, and TSan kills a child that
+ * starts threads after a fork from a multi-threaded parent (die_after_fork).
  *
  * Inside the child a failed cr_assert longjmps back to the runner, which
  * still runs the fini (Criterion's order: suite init, test init, the test,
@@ -18,11 +18,15 @@
  * The child reports one byte through a pipe (P, F or S) and exits 0; TSan,
  * when it reported anything, replaces that exit status with its exitcode
  * (66 by default, which scripts/tsan keeps), so a test that passed but raced
- * is reported as RACE and fails the run.
+ * is reported as RACE and fails the run.  A child that dies by a signal
+ * (TSan's own handler turns SIGSEGV into exit 66 with no byte written), or
+ * exits without a byte, is a CRASH; one past its time limit is killed with
+ * its process group and is a TIMEOUT.
  */
 #include "shim.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -265,8 +269,17 @@ shim_run_forked(const struct tidal_shim_test *t, double timeout_s, char *detail,
 {
     int fds[2];
     detail[0] = '\0';
-    if (pipe(fds) != 0) {
+    /* Close-on-exec, and never blocking on the parent's side: a program the
+     * test started may outlive it holding a copy of the write end, and the
+     * byte is read only once the child has exited - it is there or never. */
+    if (pipe2(fds, O_CLOEXEC) != 0) {
         snprintf(detail, cap, "pipe: %s", strerror(errno));
+        return V_CRASH;
+    }
+    if (fcntl(fds[0], F_SETFL, O_NONBLOCK) != 0) {
+        snprintf(detail, cap, "fcntl: %s", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
         return V_CRASH;
     }
     fflush(NULL); /* or the child would print the parent's buffered lines again */
@@ -317,9 +330,7 @@ shim_run_forked(const struct tidal_shim_test *t, double timeout_s, char *detail,
     }
     shim_child_pid = 0;
     char result = 0;
-    ssize_t n;
-    while ((n = read(fds[0], &result, 1)) < 0 && errno == EINTR) {
-    }
+    ssize_t n = read(fds[0], &result, 1);
     if (n != 1)
         result = 0;
     close(fds[0]);
