@@ -150,7 +150,12 @@ spawn(tidal_runtime *rt, const tidal_spawn_opts *o, bool internal, tidal_actor *
         goto fail_listen;
     }
     tidal__ctx_flush(&ctx);
+    /* Under the actor's lock: the actor is in the tables, so a sender (a
+     * timer's delayed send, another thread's send) may already be reading
+     * `stopping` in tidal__actor_reserve, under this lock. */
+    pthread_mutex_lock(&act->lock);
     act->stopping = false;
+    pthread_mutex_unlock(&act->lock);
     if ((rv = tidal__rx_begin(act)) != 0) {
         goto fail_init;
     }
