@@ -15,7 +15,6 @@
 #include "tls_helpers.h"
 
 #include <nng/protocol/pipeline0/pull.h>
-#include <nng/supplemental/tls/tls.h>
 
 TIDAL_SUITE(listen);
 
@@ -262,29 +261,6 @@ Test(listen, ipc_connection_of_another_uid_is_closed)
 
 /* ---- tls+tcp: pinned certificates -------------------------------------------- */
 
-/* A raw push socket presenting pem and trusting only crt (under name),
- * dialed synchronously: 0, or nng's error when the handshake fails. */
-static int
-raw_tls_dial(const char *url, const char *pem, const char *crt, const char *name, nng_socket *out)
-{
-    nng_tls_config *cfg;
-    cr_assert(nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT) == 0);
-    cr_assert(nng_tls_config_cert_key_file(cfg, pem, NULL) == 0);
-    cr_assert(nng_tls_config_ca_file(cfg, crt) == 0);
-    cr_assert(nng_tls_config_server_name(cfg, name) == 0);
-    cr_assert(nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED) == 0);
-    cr_assert(nng_push0_open(out) == 0);
-    nng_dialer d;
-    cr_assert(nng_dialer_create(&d, *out, url) == 0);
-    cr_assert(nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg) == 0);
-    nng_tls_config_free(cfg);
-    int rv = nng_dialer_start(d, 0);
-    if (rv != 0) {
-        nng_close(*out);
-    }
-    return rv;
-}
-
 Test(listen, tls_peer_listener_takes_the_pinned_certificate)
 {
     char dir[64], pa[128], ca[128], pb[128], cb[128], pc[128], cc[128];
@@ -321,12 +297,9 @@ Test(listen, tls_peer_listener_takes_the_pinned_certificate)
     TIDAL_FAIL(tidal_send(b, &nowhere, APP_VIA, "x", 1, 100), TIDAL_EADDR);
 
     /* (a stranger's handshake failing there: tests/test_tls_refused.c) */
-    nng_socket s;
-    cr_assert_eq(raw_tls_dial(peer_url, pb, ca, "a", &s), 0);
-    nng_close(s);
+    cr_assert_eq(tls_dial(peer_url, pb, ca, "a"), 0);
     /* the public listener takes anyone, as public */
-    cr_assert_eq(raw_tls_dial(pub.url, pc, ca, "a", &s), 0);
-    nng_close(s);
+    cr_assert_eq(tls_dial(pub.url, pc, ca, "a"), 0);
     cr_assert_eq(atomic_load(&v.n), 2u, "only a's own send and b's arrived");
     rt_close_pair(a, b);
     tidal_test_rmdir(dir);

@@ -14,34 +14,9 @@
 #include "hostile.h"
 #include "tls_helpers.h"
 
-#include <nng/nng.h>
-#include <nng/protocol/pipeline0/push.h>
-#include <nng/supplemental/tls/tls.h>
 
 TIDAL_SUITE(tls_refused);
 
-
-/* A synchronous dial presenting pem, trusting crt under name: 0 or nng's
- * error (a refused handshake). */
-static int
-tls_dial(const char *url, const char *pem, const char *crt, const char *name)
-{
-    nng_tls_config *cfg;
-    nng_socket s;
-    nng_dialer d;
-    cr_assert(nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT) == 0);
-    cr_assert(nng_tls_config_cert_key_file(cfg, pem, NULL) == 0);
-    cr_assert(nng_tls_config_ca_file(cfg, crt) == 0);
-    cr_assert(nng_tls_config_server_name(cfg, name) == 0);
-    cr_assert(nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED) == 0);
-    cr_assert(nng_push0_open(&s) == 0);
-    cr_assert(nng_dialer_create(&d, s, url) == 0);
-    cr_assert(nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg) == 0);
-    nng_tls_config_free(cfg);
-    int rv = nng_dialer_start(d, 0);
-    nng_close(s);
-    return rv;
-}
 
 Test(tls_refused, a_region_takes_a_peer_only_with_its_key)
 {
