@@ -49,6 +49,19 @@ on_log(void *arg, int event, uint64_t count, const char *line)
     pthread_mutex_unlock(&told_lock);
 }
 
+/* A copy of the last line logged for event, taken under the lock the log
+ * callback writes it under: the WAL's sync thread may be logging again.
+ * Valid until the next call (test bodies run on one thread). */
+static const char *
+last_of(int event)
+{
+    static char copy[sizeof(last_line[0])];
+    pthread_mutex_lock(&told_lock);
+    snprintf(copy, sizeof(copy), "%s", last_line[event]);
+    pthread_mutex_unlock(&told_lock);
+    return copy;
+}
+
 static void
 told_reset(void)
 {
@@ -164,8 +177,8 @@ Test(wal_diskfull, sync_failed_round_is_written_again_from_memory)
     cr_assert(ev.first == 12 && ev.last == 40, "on_disk told %llu..%llu",
               (unsigned long long)ev.first, (unsigned long long)ev.last);
     cr_assert_geq(lines(TIDAL_EVENT_DISK_ERROR), 1);
-    cr_assert(strstr(last_line[TIDAL_EVENT_DISK_ERROR], "LSNs 12..40 at risk") != NULL, "%s",
-              last_line[TIDAL_EVENT_DISK_ERROR]);
+    const char *line = last_of(TIDAL_EVENT_DISK_ERROR);
+    cr_assert(strstr(line, "LSNs 12..40 at risk") != NULL, "%s", line);
     /* not readable, and no append goes in after the failed tail */
     struct wal_got *g = wal_read_all(w, 1, false);
     cr_assert_eq(g->n, 11, "a reader saw a batch that is not durable");
@@ -218,8 +231,8 @@ Test(wal_diskfull, sync_enospc_cuts_the_partial_batch)
     uint64_t errors = stats(w).disk_errors;
     TIDAL_FAIL(tidal_wal_wait_retry(w, 10000), TIDAL_EIO);
     cr_assert_gt(stats(w).disk_errors, errors, "a retry on a full disk was not counted");
-    cr_assert(strstr(last_line[TIDAL_EVENT_DISK_ERROR], "No space left") != NULL, "%s",
-              last_line[TIDAL_EVENT_DISK_ERROR]);
+    const char *line = last_of(TIDAL_EVENT_DISK_ERROR);
+    cr_assert(strstr(line, "No space left") != NULL, "%s", line);
     tidal_wal_close(w); /* still refusing: LSN 6 was never durable */
     disk_space(DISK_UNLIMITED);
     reopen_holds(&o, 5);
@@ -283,8 +296,8 @@ Test(wal_diskfull, interval_failed_sync_refuses_and_reports_what_is_at_risk)
     tidal_wal_disk_event ev = told_first();
     cr_assert(ev.refusing && ev.first == 6 && ev.last == 8);
     TIDAL_FAIL(try_append(w, 300), TIDAL_EIO);
-    cr_assert(strstr(last_line[TIDAL_EVENT_DISK_ERROR], "LSNs 6..8 at risk") != NULL, "%s",
-              last_line[TIDAL_EVENT_DISK_ERROR]);
+    const char *line = last_of(TIDAL_EVENT_DISK_ERROR);
+    cr_assert(strstr(line, "LSNs 6..8 at risk") != NULL, "%s", line);
     disk_sync_fail(0, 0, false);
     TIDAL_PASS(tidal_wal_wait_retry(w, 10000));
     cr_assert_eq(tidal_wal_durable_lsn(w), 8);
@@ -318,8 +331,8 @@ Test(wal_diskfull, none_refuses_the_failed_append_alone)
     cr_assert_eq(tidal_wal_next_lsn(w), 4, "a refused append took an LSN");
     tidal_wal_disk_event ev = told_first();
     cr_assert(!ev.refusing && ev.errors == 1 && ev.first == 0 && ev.last == 0);
-    cr_assert(strstr(last_line[TIDAL_EVENT_DISK_ERROR], "nothing at risk") != NULL, "%s",
-              last_line[TIDAL_EVENT_DISK_ERROR]);
+    const char *line = last_of(TIDAL_EVENT_DISK_ERROR);
+    cr_assert(strstr(line, "nothing at risk") != NULL, "%s", line);
     TIDAL_FAIL(tidal_wal_wait_retry(w, 1000), TIDAL_ESTATE); /* not refusing */
     disk_space(DISK_UNLIMITED);
     TIDAL_PASS(try_append(w, 300));
