@@ -233,6 +233,12 @@ main(int argc, char **argv)
     }
     tidal_runtime_quiesce(rt);
     check(tidal_runtime_close(rt), "close");
-    tidal_library_fini();
+    if (argc != 8) {
+        /* Not over TLS: there nng 1.5.2 never completes the handshake the
+         * listener for region 0 refused (tests/nng/leak_tls_handshake.c),
+         * and nng_fini with that connection still pending can panic on a
+         * destroyed mutex; the process ends without it. */
+        tidal_library_fini();
+    }
     return 0;
 }
