@@ -17,6 +17,7 @@
  * to find the end of the batch.
  */
 #include "store/batch.h"
+#include "store/le.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,55 +47,6 @@ _Static_assert(OFF_RESERVED2 + 4 == TIDAL_BATCH_HEADER_BYTES, "header layout add
 _Static_assert(sizeof(TIDAL_BATCH_MAGIC) - 1 == 4, "magic is four bytes");
 _Static_assert(TIDAL_BATCH_PAYLOAD_BYTES_MAX <= UINT32_MAX - TIDAL_BATCH_HEADER_BYTES,
                "a whole batch's size fits in 32 bits");
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
-static uint16_t
-get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--) {
-        v = (v << 8) | p[i];
-    }
-    return v;
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) {
-        v = (v << 8) | p[i];
-    }
-    return v;
-}
 
 /* An HLC stamp at p: wall (8), logical (4), node id (2), zero padding (2). */
 static void
