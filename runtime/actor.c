@@ -231,9 +231,11 @@ tidal__actor_reserve(struct tidal__actor *act, uint32_t n, uint32_t timeout_ms)
     pthread_mutex_lock(&act->lock);
     if (act->intake + n > act->intake_max && timeout_ms > 0 && !act->stopping) {
         struct timespec dl = tidal_deadline(CLOCK_REALTIME, timeout_ms);
+        tidal_runtime *rt = act->rt;
+        uint64_t dl_ms = tidal__now_ms(rt) + timeout_ms;
         act->credit_waiters++;
         while (act->intake + n > act->intake_max && !act->stopping) {
-            if (pthread_cond_timedwait(&act->cond, &act->lock, &dl) != 0) {
+            if (tidal__block(rt, &act->cond, &act->lock, &dl, dl_ms) != 0) {
                 break;
             }
         }
@@ -375,12 +377,13 @@ tidal__mbox_drain(tidal_runtime *rt, struct tidal__actor *act, struct tidal__mbo
     return n;
 }
 
-/* Re-posts a paused receive.  Caller holds act->lock. */
+/* A paused actor has room again: let its carrier hand frames over.  Caller
+ * holds act->lock.  Cannot fail. */
 void
 tidal__rx_resume_locked(struct tidal__actor *act)
 {
     if (act->rx_paused && !act->rx_closed && act->queued_n < act->intake_max) {
         act->rx_paused = false;
-        nng_recv_aio(act->sock, act->rx_aio);
+        act->rt->carrier->rx_resume_locked(act);
     }
 }

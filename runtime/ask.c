@@ -149,9 +149,10 @@ tidal_ask(tidal_runtime *rt, const tidal_addr *to, uint16_t type, const void *pa
         rv = tidal__send(rt, NULL, to, type, payload, len, timeout_ms, 0, &reply_to, w.corr, NULL);
     }
     struct timespec dl = tidal_deadline(CLOCK_REALTIME, timeout_ms);
+    uint64_t dl_ms = tidal__now_ms(rt) + timeout_ms;
     pthread_mutex_lock(&a->lock);
     while (rv == 0 && !w.done && !a->closed) {
-        if (pthread_cond_timedwait(&w.cond, &a->lock, &dl) != 0) {
+        if (tidal__block(rt, &w.cond, &a->lock, &dl, dl_ms) != 0) {
             break;
         }
     }

@@ -1,8 +1,9 @@
 /*
  * The clock service of a runtime, and the one place the runtime reads time:
  * elapsed milliseconds for timers, passivation and supervision, and the
- * hybrid logical clock (store/hlc.h) that stamps every envelope.  A later
- * simulation mode replaces what this file reads, and nothing else.
+ * hybrid logical clock (store/hlc.h) that stamps every envelope.  In a
+ * simulation (sim.c) both read the simulated clock: the elapsed time here,
+ * the wall through the HLC's wall source, set at open.
  *
  * Lock: rt->clock_lock guards the HLC and is a leaf.
  */
@@ -10,9 +11,19 @@
 #include "runtime/internal.h"
 
 uint64_t
-tidal__now_ms(void)
+tidal__now_ms(tidal_runtime *rt)
 {
+    if (rt->sim_now_ns != NULL) {
+        return TIDAL__SIM_MONO_BASE_MS + *rt->sim_now_ns / 1000000u;
+    }
     return tidal_monotonic_ms();
+}
+
+uint64_t
+tidal__clock_sim_wall(void *arg)
+{
+    const tidal_runtime *rt = arg;
+    return rt->sim_wall0_ns + *rt->sim_now_ns;
 }
 
 uint64_t

@@ -5,12 +5,15 @@
  *  - Handlers run on a fixed set of threads, never one per actor: the worker
  *    pool (pool.c), sized from the core count, or nng's own threads.  A unit
  *    (socket-backed or virtual actor) is RUNNING on at most one thread.
- *  - nng runs our aio callbacks (rx.c, link.c) on its own threads; they never
- *    wait on an aio.  An rx callback that finds the receiving unit idle runs
+ *  - nng runs our aio callbacks (carrier_nng.c) on its own threads; they
+ *    never wait on an aio.  An rx callback that finds the receiving unit idle runs
  *    its handler right there ("inline runs", pool.c), which saves a thread
  *    wake-up per hop; a busy unit is queued for the workers instead, and
  *    tidal_runtime_opts.no_inline keeps every handler on the workers.
  *  - The timer thread (timer.c) only enqueues; it never runs handlers.
+ *  - A runtime of a simulation (sim.c) has none of these threads: the
+ *    simulation's one thread runs its units, timers and deliveries, one
+ *    event at a time.
  *
  * Lock order (acquire left before right, never the reverse):
  *     rt->actors_lock  ->  actor->lock  ->  rt->runq_lock
@@ -44,6 +47,7 @@
 #include "store/hlc.h"
 #include "tidal/fault.h"
 #include "tidal/runtime.h"
+#include "tidal/sim.h"
 
 
 /* ---- Frames: one nng message of coalesced envelopes ----------------------
@@ -241,6 +245,7 @@ struct tidal__link {
     uint32_t queued;              /* envelopes in fill + full + in flight */
     uint32_t corked;              /* corks (handlers, send batches) that will flush it */
     bool closing;
+    uint64_t sim_due_ns;          /* simulated carrier: when its last frame arrives */
 };
 
 
@@ -272,6 +277,48 @@ struct tidal_ctx {
     uint64_t sent; /* added to rt->st_sent at flush */
 };
 
+/* ---- The carrier seam: how frames travel between sockets ---------------------
+ *
+ * A runtime carries frames through one carrier, chosen at open: nng's
+ * sockets (carrier_nng.c), or a simulation's network (sim_net.c).  What
+ * happens to a frame before it leaves a link and after it reaches an
+ * actor - framing, coalescing, faults, strict decoding, mailboxes - is the
+ * same for both.  The contract of each operation:
+ *
+ *   listen(act, url)        opens act's receiving end at url and resolves
+ *                           act->url (a tcp port the OS chose); delivers
+ *                           nothing yet.  On error nothing is left open and
+ *                           act->rx_closed is set.
+ *   rx_begin(act)           from now on hands each frame that arrives for
+ *                           act to tidal__rx_frame, one at a time, in
+ *                           arrival order, and after each one stops while
+ *                           tidal__rx_should_pause_locked says so.  On error
+ *                           the receiving end is closed (rx_closed set).
+ *   rx_resume_locked(act)   a paused actor has room again (caller holds
+ *                           act->lock: must not hand a frame over here).
+ *   rx_stop(act, was_closed) closes the receiving end (unless was_closed)
+ *                           and returns once no frame is being handed over
+ *                           and none will be.  Called once (tidal__rx_stop).
+ *   link_open(l, url)       opens l's sending end to url (l->url, l->rt and
+ *                           l->self are set).  On error nothing is left open.
+ *   link_send(l, m)         takes frame m, marked in flight; reports its end
+ *                           through tidal__link_frame_done, on this thread or
+ *                           another, and sends the frame that returns.
+ *   link_close(l)           closes the sending end; after it no completion
+ *                           runs.  Frames still in l's rings are the link's. */
+struct tidal__carrier {
+    const char *name;
+    int (*listen)(struct tidal__actor *act, const char *url);
+    int (*rx_begin)(struct tidal__actor *act);
+    void (*rx_resume_locked)(struct tidal__actor *act);
+    void (*rx_stop)(struct tidal__actor *act, bool was_closed);
+    int (*link_open)(struct tidal__link *l, const char *url);
+    void (*link_send)(struct tidal__link *l, nng_msg *m);
+    void (*link_close)(struct tidal__link *l);
+};
+extern const struct tidal__carrier tidal__carrier_nng;
+extern const struct tidal__carrier tidal__carrier_sim;
+
 struct tidal__timer;
 struct tidal__fault;
 struct tidal__ask;
@@ -298,6 +345,17 @@ struct tidal_runtime {
     uint16_t node_id;
     uint64_t seed;
     atomic_bool closing;
+    /* The three seams (clock.c, pool.c and timer.c, the carrier): a runtime
+     * opened in a simulation (sim.c) reads time from it, starts no thread -
+     * the simulator runs its run queue and timers on its one thread - and
+     * carries frames through the simulation's network.  Set at open. */
+    const struct tidal__carrier *carrier;
+    struct tidal_sim *sim; /* NULL: real threads, time and sockets */
+    const uint64_t *sim_now_ns; /* the simulated clock (ns since it opened) ... */
+    uint64_t sim_wall0_ns;      /* ... and the wall clock at its 0: set by sim.c */
+    /* a blocking call's wait in a simulation (tidal__block): sim.c's
+     * tidal__sim_wait_locked, reached through here as a seam */
+    int (*sim_wait)(tidal_runtime *rt, pthread_mutex_t *lock, uint64_t deadline_ms);
     /* The one call that goes up inside runtime/ (pool.c to spawn.c), as a
      * seam: a worker stops an actor whose handler asked to stop
      * (tidal_ctx_stop, or supervision gave up) through this, which
@@ -360,13 +418,43 @@ struct tidal_runtime {
     atomic_uint_least64_t st_faults[TIDAL_FAULT_COUNT];
 };
 
-/* Files, each calling only those listed after it (one seam: rt->stop_actor):
- *   runtime.c  spawn.c  fault_ctl.c  rx.c  vactor.c  pool.c  supervise.c
- *   ask.c  send.c  fault.c  vtab.c  timer.c  link.c  actor.c  addr.c
- *   mailbox.c  stats.c  clock.c */
+/* Files, each calling only those listed after it.  Three seams call back
+ * up through pointers set at open: rt->stop_actor (pool.c to spawn.c),
+ * rt->carrier (rx.c and link.c to carrier_nng.c or sim_net.c) and
+ * rt->sim_wait (tidal__block, to sim.c):
+ *   runtime.c  sim.c  sim_net.c  carrier_nng.c  spawn.c  fault_ctl.c  rx.c
+ *   listen.c  tls.c  vactor.c  pool.c  supervise.c  ask.c  send.c  fault.c
+ *   vtab.c  timer.c  link.c  actor.c  addr.c  mailbox.c  stats.c  clock.c */
+
+/* ---- sim.c: the simulator (its state: runtime/sim.h) ---- */
+int tidal__sim_attach(struct tidal_sim *s, tidal_runtime *rt);
+void tidal__sim_detach(struct tidal_sim *s, tidal_runtime *rt);
+int tidal__sim_wait_locked(tidal_runtime *rt, pthread_mutex_t *lock, uint64_t deadline_ms);
+
+/* The executor seam of a blocking call (an ask, a send waiting for room):
+ * with lock held, waits for cond until dl (CLOCK_REALTIME) on real
+ * threads; in a simulation runs one event instead (the caller's condition
+ * may have changed) unless none is due by dl_ms on the runtime's clock.
+ * Returns 0 to check the condition again, TIDAL_ETIMEDOUT at the
+ * deadline. */
+static inline int
+tidal__block(tidal_runtime *rt, pthread_cond_t *cond, pthread_mutex_t *lock,
+             const struct timespec *dl, uint64_t dl_ms)
+{
+    if (rt->sim != NULL) {
+        return rt->sim_wait(rt, lock, dl_ms);
+    }
+    return pthread_cond_timedwait(cond, lock, dl) != 0 ? TIDAL_ETIMEDOUT : 0;
+}
 
 /* ---- clock.c: the runtime's one reader of time ---- */
-uint64_t tidal__now_ms(void);
+/* The simulated monotonic clock starts at 1 s, so a time of 0 still means
+ * "never" to the runtime (supervision's restart window). */
+#define TIDAL__SIM_MONO_BASE_MS 1000u
+uint64_t tidal__now_ms(tidal_runtime *rt);
+/* The HLC's wall source of a runtime of a simulation with no wall clock of
+ * its own (arg: the runtime): the simulated wall clock. */
+uint64_t tidal__clock_sim_wall(void *rt);
 /* The wall clock the runtime's HLC reads, in ns since the epoch. */
 uint64_t tidal__wall_ns(tidal_runtime *rt);
 tidal_hlc tidal__clock_now(tidal_runtime *rt);
@@ -415,13 +503,14 @@ uint32_t tidal__mbox_pop(struct tidal__mbox *mb, struct tidal__item *out, uint32
 void tidal__mbox_fini(struct tidal__mbox *mb);
 void tidal__item_done(struct tidal__item *it);
 void tidal__frame_unref(struct tidal__frame *f);
+void tidal__item_msg(const struct tidal__item *it, tidal_msg *m);
 
 /* ---- pool.c ---- */
 int tidal__pool_start(tidal_runtime *rt, uint32_t n);
-uint32_t tidal__pool_default_workers(void);
 void tidal__pool_stop(tidal_runtime *rt);
 void tidal__schedule_locked(struct tidal__actor *act, struct tidal__unit *u);
 void tidal__runq_remove_actor(struct tidal__actor *act);
+bool tidal__pool_run_one(tidal_runtime *rt);
 bool tidal__inline_enter(tidal_runtime *rt);
 void tidal__inline_leave(tidal_runtime *rt);
 bool tidal__claim_locked(struct tidal__actor *act, struct tidal__unit *u);
@@ -432,6 +521,8 @@ void tidal__passivate(struct tidal__actor *act, struct tidal__unit *u, bool for_
 int tidal__rx_listen(struct tidal__actor *act, const char *url);
 int tidal__rx_begin(struct tidal__actor *act);
 void tidal__rx_stop(struct tidal__actor *act);
+void tidal__rx_frame(struct tidal__actor *act, nng_msg *msg, int tag, struct tidal__unit **claim);
+bool tidal__rx_should_pause_locked(struct tidal__actor *act);
 /* listen.c: peer listeners and the attribution of frames to them */
 int tidal__listen_notify(struct tidal__actor *act);
 void tidal__resolve_url(nng_listener l, const char *url, char *out, size_t cap);
@@ -451,6 +542,7 @@ int tidal__link_enqueue(struct tidal__link *l, const tidal_envelope *e, uint32_t
 int tidal__link_enqueue_raw(struct tidal__link *l, const uint8_t *bytes, size_t len,
                             struct tidal__cork *cork);
 void tidal__link_uncork(struct tidal__link *l);
+nng_msg *tidal__link_frame_done(struct tidal__link *l, int rv);
 void tidal__cork_flush(struct tidal__cork *cork);
 void tidal__links_close(tidal_runtime *rt);
 bool tidal__links_idle(tidal_runtime *rt);
@@ -496,6 +588,8 @@ void tidal__timers_stop(tidal_runtime *rt);
 void tidal__timers_free(tidal_runtime *rt);
 int tidal__timer_add(tidal_runtime *rt, uint32_t delay_ms, tidal__timer_fn fn, void *arg,
                      void (*free_arg)(void *arg));
+bool tidal__timers_next_due(tidal_runtime *rt, uint64_t *due_ms);
+void tidal__timers_fire_due(tidal_runtime *rt, uint64_t now_ms);
 
 /* ---- fault.c ---- */
 int tidal__fault_init(tidal_runtime *rt, uint32_t trace_max);

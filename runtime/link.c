@@ -1,8 +1,9 @@
 /*
- * Outbound links: one nng push socket per destination URL, shared by every
- * sender of the runtime, with natural batching.
+ * Outbound links: one sending end per destination URL (an nng push socket,
+ * or a simulated one: the carrier, internal.h), shared by every sender of
+ * the runtime, with natural batching.
  *
- * At most one nng send is in flight per link.  Envelopes enqueued while it is
+ * At most one frame is in flight per link.  Envelopes enqueued while it is
  * in flight are packed into the next frame, which leaves as soon as the
  * previous send completes: a lone message goes out at once, and under load
  * frames fill up to TIDAL_COALESCE_ENVELOPES_MAX envelopes or
@@ -10,14 +11,7 @@
  * so everything one handler call sends to one socket leaves in one frame when
  * it returns.
  *
- * A frame is first offered to nng with a non-blocking send on an aio that has
- * no callback (now_aio): when a pipe is ready, nng takes it and completes
- * that aio on the sending thread (nng_aio_wait returns at once, even on an
- * nng callback's thread).  Only a frame nng cannot take at once goes through
- * nng_send_aio on tx_aio, whose completion runs tx_cb on nng's task queue.
- * That completion cost a task-queue thread's wake-up per frame (~30 us on 2
- * vCPUs, docs/measurements.md) on the path of every lone message, which is every
- * message of a latency-bound exchange.
+ * How a frame leaves is the carrier's (carrier_nng.c, sim_net.c).
  *
  * Bounds: a link holds at most TIDAL_LINK_ENVELOPES_MAX envelopes (and
  * TIDAL_LINK_FRAMES_MAX sealed frames); past that a sender waits up to its
@@ -34,8 +28,8 @@
 #include "runtime/internal.h"
 #include "base/time.h"
 
-static void tx_cb(void *arg);
-
+/* Opens l's rings and lock, then its carrier's sending end.  On error nothing
+ * is left open. */
 static int
 link_open(tidal_runtime *rt, struct tidal__link *l, const char *url)
 {
@@ -45,50 +39,21 @@ link_open(tidal_runtime *rt, struct tidal__link *l, const char *url)
     l->full = calloc(TIDAL_LINK_FRAMES_MAX, sizeof(*l->full));
     l->full_n_env = calloc(TIDAL_LINK_FRAMES_MAX, sizeof(*l->full_n_env));
     if (l->full == NULL || l->full_n_env == NULL) {
-        rv = NNG_ENOMEM;
+        rv = TIDAL_ENOMEM;
         goto fail_ring;
     }
-    if ((rv = nng_push0_open(&l->sock)) != 0) {
+    if ((rv = rt->carrier->link_open(l, url)) != 0) {
         goto fail_ring;
-    }
-    (void)nng_socket_set_ms(l->sock, NNG_OPT_RECONNMINT, 10);
-    (void)nng_socket_set_ms(l->sock, NNG_OPT_RECONNMAXT, 1000);
-    if ((rv = nng_aio_alloc(&l->tx_aio, tx_cb, l)) != 0) {
-        goto fail_socket;
-    }
-    if ((rv = nng_aio_alloc(&l->now_aio, NULL, NULL)) != 0) {
-        goto fail_aio;
-    }
-    nng_aio_set_timeout(l->now_aio, NNG_DURATION_ZERO);
-    if ((rv = nng_dialer_create(&l->dialer, l->sock, url)) != 0) {
-        goto fail_now_aio;
-    }
-    if (tidal__is_tls(url) && (rv = tidal__tls_dialer(rt, l->dialer, url, l->self)) != 0) {
-        nng_aio_free(l->now_aio);
-        nng_aio_free(l->tx_aio);
-        nng_close(l->sock);
-        free(l->full);
-        free(l->full_n_env);
-        return rv;
-    }
-    if ((rv = nng_dialer_start(l->dialer, NNG_FLAG_NONBLOCK)) != 0) {
-        goto fail_now_aio;
     }
     pthread_mutex_init(&l->lock, NULL);
     pthread_cond_init(&l->cond, NULL);
     tidal_buf_init(&l->fill);
     return 0;
 
-fail_now_aio:
-    nng_aio_free(l->now_aio);
-fail_aio:
-    nng_aio_free(l->tx_aio);
-fail_socket:
-    nng_close(l->sock);
 fail_ring:
     free(l->full);
     free(l->full_n_env);
-    return tidal__nng_err(rv) == TIDAL_ETRANSPORT ? TIDAL_EADDR : tidal__nng_err(rv);
+    return rv;
 }
 
 static int
@@ -200,10 +165,11 @@ next_frame_locked(struct tidal__link *l)
     return m;
 }
 
-/* The frame in flight is done (rv: nng's result; on failure the frame was
- * freed).  Returns the next frame to send, marked in flight, or NULL. */
-static nng_msg *
-frame_done(struct tidal__link *l, int rv)
+/* The frame in flight is done (rv: 0, or the carrier's failure as a tidal
+ * code; on failure the carrier freed the frame).  Returns the next frame to
+ * send, marked in flight, or NULL.  Called by the carrier. */
+nng_msg *
+tidal__link_frame_done(struct tidal__link *l, int rv)
 {
     tidal_runtime *rt = l->rt;
     pthread_mutex_lock(&l->lock);
@@ -217,49 +183,9 @@ frame_done(struct tidal__link *l, int rv)
     if (l->waiters > 0) {
         pthread_cond_broadcast(&l->cond);
     }
-    nng_msg *m = rv == NNG_ECLOSED ? NULL : next_frame_locked(l);
+    nng_msg *m = rv == TIDAL_ECLOSED ? NULL : next_frame_locked(l);
     pthread_mutex_unlock(&l->lock);
     return m;
-}
-
-/* Sends m, which is marked in flight: at once if nng takes it now (see the
- * top of the file), else through tx_aio.  The frames queued behind it go
- * through tx_aio, so one caller sends at most one frame itself. */
-static void
-send_frame(struct tidal__link *l, nng_msg *m)
-{
-    nng_aio_set_msg(l->now_aio, m);
-    nng_send_aio(l->sock, l->now_aio);
-    nng_aio_wait(l->now_aio); /* completed already: no callback, zero timeout */
-    if (nng_aio_result(l->now_aio) == 0) {
-        nng_aio_set_msg(l->now_aio, NULL);
-        atomic_fetch_add(&l->rt->st_frames_at_once, 1);
-        m = frame_done(l, 0);
-        if (m == NULL) {
-            return;
-        }
-    } else {
-        m = nng_aio_get_msg(l->now_aio); /* not taken: still ours */
-        nng_aio_set_msg(l->now_aio, NULL);
-    }
-    nng_aio_set_msg(l->tx_aio, m);
-    nng_send_aio(l->sock, l->tx_aio);
-}
-
-static void
-tx_cb(void *arg)
-{
-    struct tidal__link *l = arg;
-    int rv = nng_aio_result(l->tx_aio);
-    if (rv != 0) {
-        /* on failure the message is still ours */
-        nng_msg_free(nng_aio_get_msg(l->tx_aio));
-    }
-    nng_aio_set_msg(l->tx_aio, NULL); /* sent or freed: links_close must not see it */
-    nng_msg *m = frame_done(l, rv);
-    if (m != NULL) {
-        send_frame(l, m);
-    }
 }
 
 /* Starts a frame in fill: the 16-byte header (layout in internal.h). */
@@ -286,10 +212,12 @@ wait_room_locked(struct tidal__link *l, uint32_t timeout_ms)
         return TIDAL_EFULL;
     }
     struct timespec dl = tidal_deadline(CLOCK_REALTIME, timeout_ms);
+    tidal_runtime *rt = l->rt;
+    uint64_t dl_ms = tidal__now_ms(rt) + timeout_ms;
     l->waiters++;
     while (!l->closing && (l->queued >= TIDAL_LINK_ENVELOPES_MAX ||
                            l->full_count >= TIDAL_LINK_FRAMES_MAX - 1)) {
-        if (pthread_cond_timedwait(&l->cond, &l->lock, &dl) != 0) {
+        if (tidal__block(rt, &l->cond, &l->lock, &dl, dl_ms) != 0) {
             break;
         }
     }
@@ -351,7 +279,7 @@ link_append(struct tidal__link *l, const tidal_envelope *e, const uint8_t *raw, 
     nng_msg *m = next_frame_locked(l);
     pthread_mutex_unlock(&l->lock);
     if (m != NULL) {
-        send_frame(l, m);
+        l->rt->carrier->link_send(l, m);
     }
     return 0;
 }
@@ -391,7 +319,7 @@ tidal__link_uncork(struct tidal__link *l)
     nng_msg *m = next_frame_locked(l);
     pthread_mutex_unlock(&l->lock);
     if (m != NULL) {
-        send_frame(l, m);
+        l->rt->carrier->link_send(l, m);
     }
 }
 
@@ -424,16 +352,7 @@ tidal__links_close(tidal_runtime *rt)
             l->closing = true;
             pthread_cond_broadcast(&l->cond);
             pthread_mutex_unlock(&l->lock);
-            nng_close(l->sock);
-            nng_aio_stop(l->tx_aio);
-            /* a frame handed to nng_send_aio after the stop began never reached
-             * the callback (nng 1.5.2 cancels it silently): it is still ours */
-            nng_msg *orphan = nng_aio_get_msg(l->tx_aio);
-            if (orphan != NULL) {
-                nng_msg_free(orphan);
-            }
-            nng_aio_free(l->tx_aio);
-            nng_aio_free(l->now_aio);
+            rt->carrier->link_close(l);
             uint32_t lost = l->fill_n;
             tidal_buf_fini(&l->fill);
             while (l->full_count > 0) {

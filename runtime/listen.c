@@ -195,6 +195,9 @@ tidal_listen_peer(tidal_runtime *rt, tidal_actor actor, uint16_t peer, const cha
         (url != NULL && (url[0] == '\0' || strlen(url) >= TIDAL_URL_BYTES_MAX))) {
         return TIDAL_EINVAL;
     }
+    if (rt->sim != NULL) {
+        return TIDAL_ENOTSUP; /* not simulated yet (include/tidal/sim.h) */
+    }
     struct tidal__actor *act = tidal__actor_get(rt, actor);
     if (act == NULL) {
         return TIDAL_ECLOSED;

@@ -83,3 +83,24 @@ tidal__mbox_fini(struct tidal__mbox *mb)
     mb->cap = 0;
     mb->head = 0;
 }
+
+/* The handler's view of a queued envelope.  Cannot fail. */
+void
+tidal__item_msg(const struct tidal__item *it, tidal_msg *m)
+{
+    const tidal_envelope *e = &it->env;
+    m->type = e->type;
+    m->id = e->id;
+    m->hlc = e->hlc;
+    m->payload = e->payload.len ? e->payload.ptr : NULL;
+    m->len = e->payload.len;
+    m->from_name = (const char *)e->from_name.ptr;
+    m->from_name_len = e->from_name.len;
+    m->from_key = e->from_key.ptr;
+    m->from_key_len = e->from_key.len;
+    m->corr = e->corr;
+    m->is_reply = (e->flags & TIDAL_ENV_F_REPLY) != 0;
+    m->can_reply = e->has_reply;
+    m->via = it->via;
+    m->internal = e;
+}

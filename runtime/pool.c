@@ -19,11 +19,9 @@
  * long as work is left, instead of waking every idle worker at once to
  * contend for the same owner's lock and the run queue's.
  */
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "runtime/internal.h"
 
@@ -85,26 +83,6 @@ tidal__runq_remove_actor(struct tidal__actor *act)
     /* the run queue's references: the caller still holds its own */
     uint32_t refs = atomic_fetch_sub(&act->refs, removed);
     TIDAL_ASSERT(refs > removed);
-}
-
-static void
-make_msg(const struct tidal__item *it, tidal_msg *m)
-{
-    const tidal_envelope *e = &it->env;
-    m->type = e->type;
-    m->id = e->id;
-    m->hlc = e->hlc;
-    m->payload = e->payload.len ? e->payload.ptr : NULL;
-    m->len = e->payload.len;
-    m->from_name = (const char *)e->from_name.ptr;
-    m->from_name_len = e->from_name.len;
-    m->from_key = e->from_key.ptr;
-    m->from_key_len = e->from_key.len;
-    m->corr = e->corr;
-    m->is_reply = (e->flags & TIDAL_ENV_F_REPLY) != 0;
-    m->can_reply = e->has_reply;
-    m->via = it->via;
-    m->internal = e;
 }
 
 /* Runs init for a unit that needs it.  Returns init's code. */
@@ -180,7 +158,7 @@ handle_items(tidal_ctx *ctx, struct tidal__item *items, uint32_t n)
             continue;
         }
         tidal_msg m;
-        make_msg(&items[i], &m);
+        tidal__item_msg(&items[i], &m);
         int rv = b->handle(ctx, u->state, &m);
         handled++;
         tidal__item_done(&items[i]);
@@ -245,7 +223,7 @@ run_unit(tidal_runtime *rt, struct tidal__unit *u, uint32_t bursts, bool on_rx)
     }
     act->running--;
     if (u->is_virtual) {
-        u->last_active_ms = tidal__now_ms(); /* for passivation (vactor.c) */
+        u->last_active_ms = tidal__now_ms(rt); /* for passivation (vactor.c) */
     }
     u->run_state = TIDAL__IDLE;
     bool stop_self = u->stop_requested && !u->is_virtual;
@@ -424,35 +402,36 @@ worker_main(void *arg)
     return NULL;
 }
 
-/* Half the CPUs this thread may run on (its affinity mask, so taskset and
- * cgroup cpusets count), but no fewer than min(CPUs, 2), and at most
- * TIDAL_WORKERS_MAX.  Half, because nng's own callback threads (as many as
- * the cores, up to 16) run handlers too (inline runs): one worker per core
- * beside them oversubscribes the machine, and on 16 cores 8 pairs of
- * runtimes ran 13.2M msg/s with 8 workers each and 6.9M with 16.  At least
- * two where there are two CPUs: on 2 vCPUs one worker cost bench_memory's
- * 16 writers 15% of their rate.  Cannot fail. */
-uint32_t
-tidal__pool_default_workers(void)
+/* Runs one unit from the run queue on the calling thread, as a worker
+ * would; false if the queue is empty.  The executor of a runtime with no
+ * workers: the simulator (sim.c).  Cannot fail. */
+bool
+tidal__pool_run_one(tidal_runtime *rt)
 {
-    cpu_set_t set;
-    long cpus = 0;
-    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-        cpus = CPU_COUNT(&set);
+    pthread_mutex_lock(&rt->runq_lock);
+    struct tidal__unit *u = rt->runq_head;
+    if (u != NULL) {
+        rt->runq_head = u->run_next;
+        if (rt->runq_head == NULL) {
+            rt->runq_tail = NULL;
+        }
     }
-    if (cpus < 1) {
-        cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    pthread_mutex_unlock(&rt->runq_lock);
+    if (u == NULL) {
+        return false;
     }
-    long n = cpus / 2;
-    long floor = cpus < 2 ? cpus : 2;
-    n = n < floor ? floor : n;
-    return n < 1 ? 1u : (n > (long)TIDAL_WORKERS_MAX ? TIDAL_WORKERS_MAX : (uint32_t)n);
+    run_unit(rt, u, 1, false);
+    return true;
 }
 
-/* Starts n workers.  On error none is left running. */
+/* Starts n workers (none: a simulation runs the queue, tidal__pool_run_one).
+ * On error none is left running. */
 int
 tidal__pool_start(tidal_runtime *rt, uint32_t n)
 {
+    if (n == 0) {
+        return 0;
+    }
     rt->workers = calloc(n, sizeof(pthread_t));
     if (rt->workers == NULL) {
         return TIDAL_ENOMEM;

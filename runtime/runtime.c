@@ -12,9 +12,11 @@
  *   7. fault layer and tables freed
  */
 #include <inttypes.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/random.h"
 #include "runtime/internal.h"
@@ -42,9 +44,10 @@ url_scheme_ok(const char *url)
 static int
 check_opts(const tidal_runtime_opts *o)
 {
+    bool sim_url = o->url != NULL && strncmp(o->url, "sim://", 6) == 0;
     if (o->url != NULL && (strlen(o->url) + 1 + TIDAL_NAME_BYTES_MAX >= TIDAL_URL_BYTES_MAX ||
-                           !url_scheme_ok(o->url))) {
-        return TIDAL_EADDR;
+                           (o->sim != NULL ? !sim_url : !url_scheme_ok(o->url)))) {
+        return TIDAL_EADDR; /* a simulation reaches nothing else, and is reached only so */
     }
     if (o->name != NULL && (o->name[0] == '\0' || strlen(o->name) >= TIDAL_NAME_BYTES_MAX)) {
         return TIDAL_EINVAL;
@@ -52,10 +55,35 @@ check_opts(const tidal_runtime_opts *o)
     if (o->workers > TIDAL_WORKERS_MAX) {
         return TIDAL_EINVAL;
     }
-    if (o->url != NULL && tidal__is_tls(o->url) && o->tls == NULL) {
+    if (o->sim == NULL && o->url != NULL && tidal__is_tls(o->url) && o->tls == NULL) {
         return TIDAL_EINVAL; /* its listeners would have no certificate */
     }
     return 0;
+}
+
+/* Half the CPUs this thread may run on (its affinity mask, so taskset and
+ * cgroup cpusets count), but no fewer than min(CPUs, 2), and at most
+ * TIDAL_WORKERS_MAX.  Half, because nng's own callback threads (as many as
+ * the cores, up to 16) run handlers too (inline runs): one worker per core
+ * beside them oversubscribes the machine, and on 16 cores 8 pairs of
+ * runtimes ran 13.2M msg/s with 8 workers each and 6.9M with 16.  At least
+ * two where there are two CPUs: on 2 vCPUs one worker cost bench_memory's
+ * 16 writers 15% of their rate.  Cannot fail. */
+static uint32_t
+default_workers(void)
+{
+    cpu_set_t set;
+    long cpus = 0;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+        cpus = CPU_COUNT(&set);
+    }
+    if (cpus < 1) {
+        cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    }
+    long n = cpus / 2;
+    long floor = cpus < 2 ? cpus : 2;
+    n = n < floor ? floor : n;
+    return n < 1 ? 1u : (n > (long)TIDAL_WORKERS_MAX ? TIDAL_WORKERS_MAX : (uint32_t)n);
 }
 
 static void
@@ -86,7 +114,11 @@ tidal_runtime_open(const tidal_runtime_opts *opts, tidal_runtime **out)
     if (rt == NULL) {
         return TIDAL_ENOMEM;
     }
-    if (opts->tls != NULL && (rv = tidal__tls_copy(&rt->tls, opts->tls)) != 0) {
+    rt->sim = opts->sim;
+    rt->sim_wait = tidal__sim_wait_locked;
+    rt->carrier = opts->sim != NULL ? &tidal__carrier_sim : &tidal__carrier_nng;
+    if (opts->sim == NULL && opts->tls != NULL &&
+        (rv = tidal__tls_copy(&rt->tls, opts->tls)) != 0) {
         free(rt);
         return rv;
     }
@@ -102,22 +134,30 @@ tidal_runtime_open(const tidal_runtime_opts *opts, tidal_runtime **out)
             rt->url[n - 1] = '\0';
         }
     } else {
-        snprintf(rt->url, sizeof(rt->url), "inproc://tidal-%016" PRIx64, rt->uid);
+        snprintf(rt->url, sizeof(rt->url), "%s://tidal-%016" PRIx64,
+                 rt->sim != NULL ? "sim" : "inproc", rt->uid);
     }
     snprintf(rt->name, sizeof(rt->name), "%s", opts->name ? opts->name : "node");
     rt->name_len = (uint32_t)strlen(rt->name);
     rt->node_id = opts->node_id;
     rt->seed = opts->seed;
     rt->max_skew_ns = opts->max_skew_ns;
-    rt->inline_enabled = !opts->no_inline;
+    rt->inline_enabled = !opts->no_inline && rt->sim == NULL;
     rt->stop_actor = tidal_stop;
     pthread_mutex_init(&rt->actors_lock, NULL);
     pthread_mutex_init(&rt->links_lock, NULL);
     pthread_mutex_init(&rt->runq_lock, NULL);
     pthread_cond_init(&rt->runq_cond, NULL);
     pthread_mutex_init(&rt->clock_lock, NULL);
-    tidal_hlc_clock_init(&rt->clock, opts->node_id, opts->max_skew_ns, opts->wall_clock,
-                         opts->wall_clock_arg);
+    if (rt->sim != NULL && (rv = tidal__sim_attach(rt->sim, rt)) != 0) {
+        runtime_free_locks(rt);
+        free(rt);
+        return rv;
+    }
+    bool sim_wall = rt->sim != NULL && opts->wall_clock == NULL;
+    tidal_hlc_clock_init(&rt->clock, opts->node_id, opts->max_skew_ns,
+                         sim_wall ? tidal__clock_sim_wall : opts->wall_clock,
+                         sim_wall ? (void *)rt : opts->wall_clock_arg);
 
     if ((rv = tidal__fault_init(rt, opts->trace_max)) != 0) {
         goto fail_locks;
@@ -128,8 +168,8 @@ tidal_runtime_open(const tidal_runtime_opts *opts, tidal_runtime **out)
     if ((rv = tidal__timers_start(rt)) != 0) {
         goto fail_asks;
     }
-    if ((rv = tidal__pool_start(rt, opts->workers != 0 ? opts->workers
-                                                       : tidal__pool_default_workers())) != 0) {
+    uint32_t workers = opts->workers != 0 ? opts->workers : default_workers();
+    if ((rv = tidal__pool_start(rt, rt->sim != NULL ? 0 : workers)) != 0) {
         goto fail_timers;
     }
     if ((rv = tidal__spawn_reply_endpoint(rt)) != 0) {
@@ -151,6 +191,9 @@ fail_asks:
 fail_fault:
     tidal__fault_fini(rt);
 fail_locks:
+    if (rt->sim != NULL) {
+        tidal__sim_detach(rt->sim, rt);
+    }
     runtime_free_locks(rt);
     tidal__tls_free_all(rt);
     free(rt);
@@ -165,8 +208,8 @@ tidal_runtime_quiesce(tidal_runtime *rt)
     }
     tidal__timers_stop(rt);
     tidal__pool_stop(rt);
-    uint64_t end = tidal__now_ms() + 200;
-    while (!tidal__links_idle(rt) && tidal__now_ms() < end) {
+    uint64_t end = tidal__now_ms(rt) + 200;
+    while (!tidal__links_idle(rt) && tidal__now_ms(rt) < end) {
         struct timespec ms = {0, 1000000L};
         nanosleep(&ms, NULL);
     }
@@ -187,6 +230,9 @@ tidal_runtime_close(tidal_runtime *rt)
     tidal__actors_free_all(rt);
     tidal__timers_free(rt);
     tidal__fault_fini(rt);
+    if (rt->sim != NULL) {
+        tidal__sim_detach(rt->sim, rt);
+    }
     runtime_free_locks(rt);
     tidal__tls_free_all(rt);
     free(rt);

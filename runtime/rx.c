@@ -1,17 +1,17 @@
 /*
- * The receive path of a socket-backed actor: its nng pull socket, the frame
- * check, strict decoding, duplicate detection and routing to mailboxes.
+ * The receive path of a socket-backed actor, whatever carried the frame
+ * (carrier_nng.c, sim_net.c): the frame check, strict decoding, duplicate
+ * detection and routing to mailboxes.
  *
- * One recv aio per socket, re-posted by its own callback, so frames of one
- * socket are processed one at a time, in arrival order.  A frame is decoded
- * whole before any envelope is delivered: an invalid frame (internal.h states
- * the rules) is rejected with a counted, logged reason and changes nothing.
- * tidal checks the frame size itself because inproc ignores
- * NNG_OPT_RECVMAXSZ.
+ * A carrier hands an actor's frames here one at a time, in arrival order.
+ * A frame is decoded whole before any envelope is delivered: an invalid
+ * frame (internal.h states the rules) is rejected with a counted, logged
+ * reason and changes nothing.  tidal checks the frame size itself because
+ * inproc ignores NNG_OPT_RECVMAXSZ.
  *
- * Backpressure: the loop stops re-posting its recv while queued_n (received,
- * not yet handled) is at the bound; nng's queues then fill and the remote
- * sender's link waits.  Handling resumes it (tidal__rx_resume_locked).
+ * Backpressure: a carrier stops handing frames over while queued_n
+ * (received, not yet handled) is at the bound (tidal__rx_should_pause);
+ * handling resumes it (the carrier's rx_resume_locked).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -240,10 +240,14 @@ route_one(struct tidal__actor *act, struct tidal__item *it, uint64_t uid, bool c
     return true;
 }
 
-/* Decodes and routes one frame.  With claim non-NULL, the first idle unit it
- * reaches is claimed into *claim instead of being queued. */
-static void
-process_frame(struct tidal__actor *act, nng_msg *msg, struct tidal__unit **claim)
+/* Decodes and routes one frame, which it takes.  tag: the connection it came
+ * through (tidal_msg.via) as its carrier knows it, or -1 to ask nng for the
+ * frame's pipe; a frame carrying the runtime's self token is TIDAL_VIA_SELF
+ * whatever it says.  With claim non-NULL, the first idle unit it reaches is
+ * claimed into *claim instead of being queued.  Cannot fail: a bad frame is
+ * rejected and counted. */
+void
+tidal__rx_frame(struct tidal__actor *act, nng_msg *msg, int tag, struct tidal__unit **claim)
 {
     tidal_runtime *rt = act->rt;
     uint64_t uid = 0;
@@ -258,6 +262,7 @@ process_frame(struct tidal__actor *act, nng_msg *msg, struct tidal__unit **claim
     uint32_t credits = 0;
     pthread_mutex_lock(&act->lock);
     uint16_t via = own                               ? TIDAL_VIA_SELF
+                   : tag >= 0                        ? (uint16_t)tag
                    : atomic_load(&act->peer_n) == 0 ? TIDAL_VIA_PUBLIC
                                                      : tidal__via_of_pipe_locked(act, msg);
     for (uint32_t i = 0; i < n; i++) {
@@ -313,93 +318,39 @@ process_frame(struct tidal__actor *act, nng_msg *msg, struct tidal__unit **claim
     tidal__frame_unref(f);
 }
 
-static void
-rx_cb(void *arg)
+/* After a frame: true if the carrier must stop handing frames over until
+ * rx_resume_locked (queued_n at the bound), and marks the actor paused.
+ * Caller holds act->lock and has checked rx_closed. */
+bool
+tidal__rx_should_pause_locked(struct tidal__actor *act)
 {
-    struct tidal__actor *act = arg;
-    tidal_runtime *rt = act->rt;
-    struct tidal__unit *claimed = NULL;
-    bool may_inline = false;
-    int rv = nng_aio_result(act->rx_aio);
-    if (rv == 0) {
-        may_inline = !act->is_reply_endpoint && tidal__inline_enter(rt);
-        process_frame(act, nng_aio_get_msg(act->rx_aio), may_inline ? &claimed : NULL);
-    } else if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
-        return;
-    }
-    pthread_mutex_lock(&act->lock);
-    if (act->rx_closed) {
-        /* nothing */
-    } else if (act->queued_n >= act->intake_max) {
+    if (act->queued_n >= act->intake_max) {
         act->rx_paused = true;
-    } else {
-        nng_recv_aio(act->sock, act->rx_aio);
     }
-    pthread_mutex_unlock(&act->lock);
-    /* The next frame may now be processed on another thread: it finds the
-     * claimed unit busy and only queues (act->scratch is free again). */
-    if (claimed != NULL) {
-        tidal__run_unit_inline(rt, claimed);
-    }
-    if (may_inline) {
-        tidal__inline_leave(rt);
-    }
+    return act->rx_paused;
 }
 
-/* Opens the actor's socket and listens at url (resolved into act->url, so a
- * tcp port the OS chose is known before init runs).  Nothing is received
- * until tidal__rx_begin.  On error nothing is left open. */
+/* Opens the actor's receiving end at url through the runtime's carrier
+ * (resolved into act->url, so a tcp port the OS chose is known before init
+ * runs).  Nothing is received until tidal__rx_begin.  On error nothing is
+ * left open. */
 int
 tidal__rx_listen(struct tidal__actor *act, const char *url)
 {
-    int rv = nng_pull0_open(&act->sock);
-    if (rv != 0) {
-        act->rx_closed = true;
-        return tidal__nng_err(rv);
-    }
-    (void)nng_socket_set_size(act->sock, NNG_OPT_RECVMAXSZ, TIDAL_FRAME_BYTES_MAX);
-    if ((rv = tidal__listen_notify(act)) != 0 ||
-        (rv = nng_listener_create(&act->listener, act->sock, url)) != 0) {
-        goto fail_socket;
-    }
-    if (strncmp(url, "ipc://", 6) == 0) {
-        (void)nng_listener_set_int(act->listener, NNG_OPT_IPC_PERMISSIONS, 0600);
-    }
-    if (tidal__is_tls(url) && (rv = tidal__tls_listener(act->rt, act->listener, NULL)) != 0) {
-        nng_close(act->sock);
-        act->rx_closed = true;
-        return rv;
-    }
-    if ((rv = nng_listener_start(act->listener, 0)) != 0) {
-        goto fail_socket;
-    }
-    tidal__resolve_url(act->listener, url, act->url, sizeof(act->url));
-    return 0;
-
-fail_socket:
-    nng_close(act->sock);
-    act->rx_closed = true;
-    return rv == NNG_EADDRINUSE || rv == NNG_EADDRINVAL ? TIDAL_EADDR : tidal__nng_err(rv);
+    return act->rt->carrier->listen(act, url);
 }
 
-/* Starts the receive loop.  On error the socket is closed. */
+/* Starts delivering frames.  On error the receiving end is closed. */
 int
 tidal__rx_begin(struct tidal__actor *act)
 {
-    int rv = nng_aio_alloc(&act->rx_aio, rx_cb, act);
-    if (rv != 0) {
-        nng_close(act->sock);
-        act->rx_closed = true;
-        return tidal__nng_err(rv);
-    }
-    nng_recv_aio(act->sock, act->rx_aio);
-    return 0;
+    return act->rt->carrier->rx_begin(act);
 }
 
-/* Closes the socket and waits for the receive callback to finish.  Safe to
- * call twice and from two threads at once (close and a supervision stop can
- * race): the first caller tears down, a second waits until it is done.
- * Never called from an nng callback. */
+/* Closes the receiving end and waits until no frame is being handed over.
+ * Safe to call twice and from two threads at once (close and a supervision
+ * stop can race): the first caller tears down, a second waits until it is
+ * done.  Never called from a carrier's callback. */
 void
 tidal__rx_stop(struct tidal__actor *act)
 {
@@ -415,15 +366,7 @@ tidal__rx_stop(struct tidal__actor *act)
     bool was_closed = act->rx_closed;
     act->rx_closed = true;
     pthread_mutex_unlock(&act->lock);
-    if (!was_closed) {
-        nng_close(act->sock);
-    }
-    if (act->rx_aio != NULL) {
-        /* rx_closed is set: neither the callback nor a resume posts again */
-        nng_aio_stop(act->rx_aio);
-        nng_aio_free(act->rx_aio);
-        act->rx_aio = NULL;
-    }
+    act->rt->carrier->rx_stop(act, was_closed);
     pthread_mutex_lock(&act->lock);
     act->rx_stopped = true;
     pthread_cond_broadcast(&act->cond);

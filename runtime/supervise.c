@@ -63,7 +63,7 @@ tidal__actor_failed(tidal_ctx *ctx, int rv)
     if (u->is_virtual) {
         return;
     }
-    uint64_t now = tidal__now_ms();
+    uint64_t now = tidal__now_ms(ctx->rt);
     uint32_t recent = 0;
     for (uint32_t i = 0; i < TIDAL_RESTARTS_MAX; i++) {
         if (act->restart_ms[i] != 0 && now - act->restart_ms[i] < TIDAL_RESTART_WINDOW_MS) {

@@ -1,5 +1,6 @@
 /*
- * Timers: one thread per runtime with a binary min-heap of deadlines.
+ * Timers: one thread per runtime with a binary min-heap of deadlines (in a
+ * simulation no thread: the simulator fires them, tidal__timers_fire_due).
  *
  * Timer functions run on the timer thread, one at a time, and must be quick
  * and never block: they enqueue (a message, a delayed envelope, a sweep) and
@@ -34,6 +35,7 @@ struct tidal__timer {
     uint64_t next_seq;
     bool stop;
     bool joined; /* the thread was joined (stop may run twice: quiesce, close) */
+    bool threaded; /* a thread was started (not in a simulation) */
 };
 
 static bool
@@ -89,7 +91,7 @@ timer_main(void *arg)
             pthread_cond_wait(&t->cond, &t->lock);
             continue;
         }
-        uint64_t now = tidal__now_ms();
+        uint64_t now = tidal__now_ms(rt);
         if (t->heap[0].due_ms > now) {
             uint64_t wait = t->heap[0].due_ms - now;
             struct timespec dl = tidal_deadline(CLOCK_MONOTONIC, wait);
@@ -117,6 +119,10 @@ tidal__timers_start(tidal_runtime *rt)
     (void)tidal_cond_init_monotonic(&t->cond);
     pthread_mutex_init(&t->lock, NULL);
     rt->timers = t;
+    if (rt->sim != NULL) {
+        return 0;
+    }
+    t->threaded = true;
     if (pthread_create(&t->thread, NULL, timer_main, rt) != 0) {
         pthread_cond_destroy(&t->cond);
         pthread_mutex_destroy(&t->lock);
@@ -143,7 +149,7 @@ tidal__timers_stop(tidal_runtime *rt)
     t->joined = true;
     pthread_cond_signal(&t->cond);
     pthread_mutex_unlock(&t->lock);
-    if (!joined) {
+    if (!joined && t->threaded) {
         pthread_join(t->thread, NULL);
     }
     pthread_mutex_lock(&t->lock);
@@ -197,7 +203,7 @@ tidal__timer_add(tidal_runtime *rt, uint32_t delay_ms, tidal__timer_fn fn, void 
         }
     }
     if (rv == 0) {
-        t->heap[t->len] = (struct timer_ent){tidal__now_ms() + delay_ms, t->next_seq++, fn, arg,
+        t->heap[t->len] = (struct timer_ent){tidal__now_ms(rt) + delay_ms, t->next_seq++, fn, arg,
                                              free_arg};
         sift_up(t->heap, t->len);
         t->len++;
@@ -207,4 +213,37 @@ tidal__timer_add(tidal_runtime *rt, uint32_t delay_ms, tidal__timer_fn fn, void 
     }
     pthread_mutex_unlock(&t->lock);
     return rv;
+}
+
+/* The earliest deadline pending, in *due_ms; false if none (or stopped).
+ * For the simulator.  Cannot fail. */
+bool
+tidal__timers_next_due(tidal_runtime *rt, uint64_t *due_ms)
+{
+    struct tidal__timer *t = rt->timers;
+    pthread_mutex_lock(&t->lock);
+    bool any = !t->stop && t->len > 0;
+    if (any) {
+        *due_ms = t->heap[0].due_ms;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return any;
+}
+
+/* Fires the earliest timer if it is due at now_ms, on the calling thread,
+ * as the timer thread would.  For the simulator.  Cannot fail. */
+void
+tidal__timers_fire_due(tidal_runtime *rt, uint64_t now_ms)
+{
+    struct tidal__timer *t = rt->timers;
+    pthread_mutex_lock(&t->lock);
+    if (t->stop || t->len == 0 || t->heap[0].due_ms > now_ms) {
+        pthread_mutex_unlock(&t->lock);
+        return;
+    }
+    struct timer_ent e = t->heap[0];
+    t->heap[0] = t->heap[--t->len];
+    sift_down(t->heap, t->len, 0);
+    pthread_mutex_unlock(&t->lock);
+    e.fn(rt, e.arg);
 }

@@ -135,7 +135,7 @@ sweeper_fire(tidal_runtime *rt, void *arg)
         tidal__actor_unref(act);
         return;
     }
-    sweep(act, tidal__now_ms());
+    sweep(act, tidal__now_ms(rt));
     uint32_t period = act->vidle_ms / 2 ? act->vidle_ms / 2 : 1;
     /* the reference moves to the next timer; if none can be set, drop it */
     if (tidal__timer_add(rt, period, sweeper_fire, act,
@@ -157,4 +157,3 @@ tidal__vactor_start_sweeper(struct tidal__actor *act)
     }
     return rv;
 }
-

@@ -173,7 +173,7 @@ tidal__vtab_insert_locked(struct tidal__actor *act, const uint8_t *key, uint32_t
     u->key_len = (uint8_t)key_len;
     u->key_hash = h;
     memcpy(u->key, key, key_len);
-    u->last_active_ms = tidal__now_ms();
+    u->last_active_ms = tidal__now_ms(act->rt);
     uint32_t j = h & (act->vtab_cap - 1);
     u->hash_next = act->vtab[j];
     act->vtab[j] = u;

@@ -95,6 +95,18 @@
 /* Pending timers in one runtime. */
 #define TIDAL_TIMERS_MAX (1u << 20)
 
+/* Runtimes open in one simulation (include/tidal/sim.h): the simulator looks
+ * at each one's run queue and timers on every event, so a few dozen at most. */
+#define TIDAL_SIM_RUNTIMES_MAX 64u
+
+/* Frames on their way in one simulation (sent, not yet delivered): bounds
+ * the simulated network like nng's queues bound the real one.  A link past
+ * it fails the frame as a broken connection would. */
+#define TIDAL_SIM_FRAMES_MAX (1u << 20)
+
+/* The longest travel time a simulation may draw for a frame. */
+#define TIDAL_SIM_LATENCY_US_MAX 10000000u
+
 /* Supervision: restarts allowed in the window before an actor is stopped. */
 #define TIDAL_RESTARTS_MAX 5u
 #define TIDAL_RESTART_WINDOW_MS 10000u

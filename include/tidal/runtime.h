@@ -178,6 +178,12 @@ typedef struct tidal_runtime_opts {
                            (to anyone: they are public), and its links to its own
                            actors trust peer_cert_file (its own certificate) under
                            server_name.  Copied. */
+    struct tidal_sim *sim; /* run inside this simulation (include/tidal/sim.h): no
+                           thread of its own, simulated time (its wall clock too,
+                           unless wall_clock is given), sim:// URLs only, and
+                           workers, no_inline and tls are ignored.  Opened and used
+                           on the simulation's thread.  NULL = real threads,
+                           time and sockets */
 } tidal_runtime_opts;
 
 /* Opens a runtime.  On error nothing is left open and *out is untouched. */

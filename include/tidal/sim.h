@@ -1,0 +1,106 @@
+/*
+ * Deterministic simulation: runtimes whose actors, timers and links all run
+ * on the caller's one thread under a simulated clock.
+ *
+ * A runtime opened with tidal_runtime_opts.sim starts no thread.  Its
+ * handlers, its timers (delayed sends, fault delays, the virtual actors'
+ * idle sweep) and the carrying of its frames are driven by the simulation,
+ * one event at a time, when the thread that owns the simulation asks:
+ * tidal_sim_run_until, tidal_sim_run_for, or a blocking call (tidal_ask, a
+ * send that waits for room) which runs the simulation until it can return.
+ * Frames go through the same framing, fault rules, strict decoding and
+ * mailboxes as over nng; only the carrying of bytes between sockets is
+ * simulated, with a travel time drawn from the seed and each link kept in
+ * order (as an nng connection is).
+ *
+ * Same seed, same run: the seed decides every travel time, every runtime
+ * uid and every random id drawn while the simulation is open, and
+ * simulated time moves only from event to event, so a program that drives
+ * a simulation the same way gets the same events in the same order, the
+ * same fault trace and the same state on any machine.
+ *
+ * Rules:
+ *  - One simulation is open in a process at a time (the random source is
+ *    the process's); it is driven from the thread that opened it, and its
+ *    runtimes are used from that thread only.
+ *  - Its URLs use the sim:// scheme ("sim://node-a"); a runtime with no url
+ *    gets a unique one.  Nothing else is reachable from inside.
+ *  - A frame sent to a URL where nothing listens is lost (counted as a dead
+ *    letter of its link), as if the connection had failed.
+ *  - Close every runtime of a simulation before the simulation.
+ *  - Not yet simulated: peer listeners (tidal_listen_peer: TIDAL_ENOTSUP)
+ *    and so the regions of include/tidal/region.h, whose WAL sync thread
+ *    and reconciler still need their seams.
+ */
+#ifndef TIDAL_SIM_H
+#define TIDAL_SIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tidal/errors.h"
+#include "tidal/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tidal_sim tidal_sim;
+
+typedef struct tidal_sim_opts {
+    uint64_t seed;           /* decides travel times, runtime uids, random ids; 0 is valid */
+    uint32_t latency_min_us; /* a frame's travel time is drawn uniformly from
+                                [min, max]; 0 = 50 */
+    uint32_t latency_max_us; /* 0 = 500; must be >= latency_min_us and <= 10 s */
+    uint64_t start_wall_ns;  /* the wall clock (ns since the epoch) at simulated time
+                                0, which every runtime of the simulation reads unless
+                                given its own wall_clock; 0 = 2026-01-01T00:00:00Z */
+} tidal_sim_opts;
+
+/* Opens a simulation at simulated time 0 and seeds the process's random
+ * source from opts.seed.  TIDAL_EBUSY if one is open already; TIDAL_EINVAL
+ * for bad options.  On error nothing is changed. */
+TIDAL_API int tidal_sim_open(const tidal_sim_opts *opts, tidal_sim **out) TIDAL_WARN_UNUSED;
+
+/* Frees the simulation and gives the process back its kernel random source.
+ * TIDAL_EBUSY (and nothing is freed) while a runtime of it is open.
+ * Accepts NULL (returns 0). */
+TIDAL_API int tidal_sim_close(tidal_sim *s);
+
+/* Simulated nanoseconds since the simulation opened.  Cannot fail. */
+TIDAL_API uint64_t tidal_sim_now_ns(const tidal_sim *s);
+
+/* The simulated wall clock (start_wall_ns + tidal_sim_now_ns).  Cannot fail. */
+TIDAL_API uint64_t tidal_sim_wall_ns(const tidal_sim *s);
+
+/* Runs events in order until done(arg) returns true (checked before each
+ * event), or until simulated time would pass deadline_ns (then simulated
+ * time is deadline_ns).  Returns 0 when done, TIDAL_ETIMEDOUT at the
+ * deadline - at once if nothing is left to run and done is still false
+ * (nothing could ever change it): the clock jumps to the deadline.  done may
+ * be NULL (run to the deadline).  Never call it from a handler. */
+TIDAL_API int tidal_sim_run_until(tidal_sim *s, bool (*done)(void *arg), void *arg,
+                                  uint64_t deadline_ns) TIDAL_WARN_UNUSED;
+
+/* Runs every event due within the next ns simulated nanoseconds; simulated
+ * time is then now + ns.  Cannot fail. */
+TIDAL_API void tidal_sim_run_for(tidal_sim *s, uint64_t ns);
+
+typedef struct tidal_sim_stats {
+    uint64_t now_ns;      /* simulated time */
+    uint64_t events;      /* events run: unit runs, timers, frame deliveries */
+    uint64_t unit_runs;   /* bursts of handler calls */
+    uint64_t timers;      /* timer callbacks */
+    uint64_t frames;      /* frames delivered */
+    uint64_t frames_lost; /* frames that found no listener */
+    uint32_t runtimes;    /* open runtimes of the simulation */
+} tidal_sim_stats;
+
+/* Copies the simulation's counters.  Cannot fail. */
+TIDAL_API void tidal_sim_stats_get(const tidal_sim *s, tidal_sim_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TIDAL_SIM_H */

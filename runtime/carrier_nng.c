@@ -1,0 +1,239 @@
+/*
+ * The nng carrier: frames travel between sockets as nng messages, over
+ * inproc, ipc, tcp or tls+tcp.  The receiving end of an actor is an nng pull
+ * socket with one listener (and a listener per peer: listen.c); a link is a
+ * push socket with one dialer.  This file is everything the runtime knows of
+ * nng's sockets and aios; the rest reaches it through the carrier table
+ * (internal.h, "The carrier seam").
+ *
+ * Receiving: one recv aio per socket, re-posted by its own callback, so the
+ * frames of one socket reach tidal__rx_frame one at a time, in arrival
+ * order.  The callback stops re-posting while the actor is paused
+ * (backpressure: nng's queues then fill and the remote sender's link waits)
+ * and rx_resume_locked posts it again.
+ *
+ * Sending: a frame is first offered to nng with a non-blocking send on an
+ * aio that has no callback (now_aio): when a pipe is ready, nng takes it and
+ * completes that aio on the sending thread (nng_aio_wait returns at once,
+ * even on an nng callback's thread).  Only a frame nng cannot take at once
+ * goes through nng_send_aio on tx_aio, whose completion runs tx_cb on nng's
+ * task queue.  That completion cost a task-queue thread's wake-up per frame
+ * (~30 us on 2 vCPUs, docs/measurements.md) on the path of every lone
+ * message, which is every message of a latency-bound exchange.  A link whose
+ * peer is down keeps its frames (nng redials every 10..1000 ms).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/internal.h"
+
+/* ---- receiving ------------------------------------------------------------- */
+
+static void
+rx_cb(void *arg)
+{
+    struct tidal__actor *act = arg;
+    tidal_runtime *rt = act->rt;
+    struct tidal__unit *claimed = NULL;
+    bool may_inline = false;
+    int rv = nng_aio_result(act->rx_aio);
+    if (rv == 0) {
+        may_inline = !act->is_reply_endpoint && tidal__inline_enter(rt);
+        tidal__rx_frame(act, nng_aio_get_msg(act->rx_aio), -1, may_inline ? &claimed : NULL);
+    } else if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
+        return;
+    }
+    pthread_mutex_lock(&act->lock);
+    if (!act->rx_closed && !tidal__rx_should_pause_locked(act)) {
+        nng_recv_aio(act->sock, act->rx_aio);
+    }
+    pthread_mutex_unlock(&act->lock);
+    /* The next frame may now be processed on another thread: it finds the
+     * claimed unit busy and only queues (act->scratch is free again). */
+    if (claimed != NULL) {
+        tidal__run_unit_inline(rt, claimed);
+    }
+    if (may_inline) {
+        tidal__inline_leave(rt);
+    }
+}
+
+static int
+nngc_listen(struct tidal__actor *act, const char *url)
+{
+    int rv = nng_pull0_open(&act->sock);
+    if (rv != 0) {
+        act->rx_closed = true;
+        return tidal__nng_err(rv);
+    }
+    (void)nng_socket_set_size(act->sock, NNG_OPT_RECVMAXSZ, TIDAL_FRAME_BYTES_MAX);
+    if ((rv = tidal__listen_notify(act)) != 0 ||
+        (rv = nng_listener_create(&act->listener, act->sock, url)) != 0) {
+        goto fail_socket;
+    }
+    if (strncmp(url, "ipc://", 6) == 0) {
+        (void)nng_listener_set_int(act->listener, NNG_OPT_IPC_PERMISSIONS, 0600);
+    }
+    if (tidal__is_tls(url) && (rv = tidal__tls_listener(act->rt, act->listener, NULL)) != 0) {
+        nng_close(act->sock);
+        act->rx_closed = true;
+        return rv;
+    }
+    if ((rv = nng_listener_start(act->listener, 0)) != 0) {
+        goto fail_socket;
+    }
+    tidal__resolve_url(act->listener, url, act->url, sizeof(act->url));
+    return 0;
+
+fail_socket:
+    nng_close(act->sock);
+    act->rx_closed = true;
+    return rv == NNG_EADDRINUSE || rv == NNG_EADDRINVAL ? TIDAL_EADDR : tidal__nng_err(rv);
+}
+
+static int
+nngc_rx_begin(struct tidal__actor *act)
+{
+    int rv = nng_aio_alloc(&act->rx_aio, rx_cb, act);
+    if (rv != 0) {
+        nng_close(act->sock);
+        act->rx_closed = true;
+        return tidal__nng_err(rv);
+    }
+    nng_recv_aio(act->sock, act->rx_aio);
+    return 0;
+}
+
+static void
+nngc_rx_resume_locked(struct tidal__actor *act)
+{
+    nng_recv_aio(act->sock, act->rx_aio);
+}
+
+/* Closes the socket and waits for the receive callback to finish (the
+ * caller, tidal__rx_stop, made sure it runs once). */
+static void
+nngc_rx_stop(struct tidal__actor *act, bool was_closed)
+{
+    if (!was_closed) {
+        nng_close(act->sock);
+    }
+    if (act->rx_aio != NULL) {
+        /* rx_closed is set: neither the callback nor a resume posts again */
+        nng_aio_stop(act->rx_aio);
+        nng_aio_free(act->rx_aio);
+        act->rx_aio = NULL;
+    }
+}
+
+/* ---- sending ----------------------------------------------------------------- */
+
+static void tx_cb(void *arg);
+
+static int
+nngc_link_open(struct tidal__link *l, const char *url)
+{
+    int rv;
+    if ((rv = nng_push0_open(&l->sock)) != 0) {
+        return tidal__nng_err(rv);
+    }
+    (void)nng_socket_set_ms(l->sock, NNG_OPT_RECONNMINT, 10);
+    (void)nng_socket_set_ms(l->sock, NNG_OPT_RECONNMAXT, 1000);
+    if ((rv = nng_aio_alloc(&l->tx_aio, tx_cb, l)) != 0) {
+        goto fail_socket;
+    }
+    if ((rv = nng_aio_alloc(&l->now_aio, NULL, NULL)) != 0) {
+        goto fail_aio;
+    }
+    nng_aio_set_timeout(l->now_aio, NNG_DURATION_ZERO);
+    if ((rv = nng_dialer_create(&l->dialer, l->sock, url)) != 0) {
+        goto fail_now_aio;
+    }
+    if (tidal__is_tls(url) && (rv = tidal__tls_dialer(l->rt, l->dialer, url, l->self)) != 0) {
+        nng_aio_free(l->now_aio);
+        nng_aio_free(l->tx_aio);
+        nng_close(l->sock);
+        return rv;
+    }
+    if ((rv = nng_dialer_start(l->dialer, NNG_FLAG_NONBLOCK)) != 0) {
+        goto fail_now_aio;
+    }
+    return 0;
+
+fail_now_aio:
+    nng_aio_free(l->now_aio);
+fail_aio:
+    nng_aio_free(l->tx_aio);
+fail_socket:
+    nng_close(l->sock);
+    return tidal__nng_err(rv) == TIDAL_ETRANSPORT ? TIDAL_EADDR : tidal__nng_err(rv);
+}
+
+/* Sends m, which is marked in flight: at once if nng takes it now (see the
+ * top of the file), else through tx_aio.  The frames queued behind it go
+ * through tx_aio, so one caller sends at most one frame itself. */
+static void
+nngc_link_send(struct tidal__link *l, nng_msg *m)
+{
+    nng_aio_set_msg(l->now_aio, m);
+    nng_send_aio(l->sock, l->now_aio);
+    nng_aio_wait(l->now_aio); /* completed already: no callback, zero timeout */
+    if (nng_aio_result(l->now_aio) == 0) {
+        nng_aio_set_msg(l->now_aio, NULL);
+        atomic_fetch_add(&l->rt->st_frames_at_once, 1);
+        m = tidal__link_frame_done(l, 0);
+        if (m == NULL) {
+            return;
+        }
+    } else {
+        m = nng_aio_get_msg(l->now_aio); /* not taken: still ours */
+        nng_aio_set_msg(l->now_aio, NULL);
+    }
+    nng_aio_set_msg(l->tx_aio, m);
+    nng_send_aio(l->sock, l->tx_aio);
+}
+
+static void
+tx_cb(void *arg)
+{
+    struct tidal__link *l = arg;
+    int rv = nng_aio_result(l->tx_aio);
+    if (rv != 0) {
+        /* on failure the message is still ours */
+        nng_msg_free(nng_aio_get_msg(l->tx_aio));
+    }
+    nng_aio_set_msg(l->tx_aio, NULL); /* sent or freed: link_close must not see it */
+    nng_msg *m = tidal__link_frame_done(l, rv == 0 ? 0 : rv == NNG_ECLOSED ? TIDAL_ECLOSED
+                                                                           : TIDAL_ETRANSPORT);
+    if (m != NULL) {
+        nngc_link_send(l, m);
+    }
+}
+
+/* Closes the socket and waits for the send callback; frees the frame in
+ * flight, if any. */
+static void
+nngc_link_close(struct tidal__link *l)
+{
+    nng_close(l->sock);
+    nng_aio_stop(l->tx_aio);
+    /* a frame handed to nng_send_aio after the stop began never reached the
+     * callback (nng 1.5.2 cancels it silently): it is still ours */
+    nng_msg *orphan = nng_aio_get_msg(l->tx_aio);
+    if (orphan != NULL) {
+        nng_msg_free(orphan);
+    }
+    nng_aio_free(l->tx_aio);
+    nng_aio_free(l->now_aio);
+}
+
+const struct tidal__carrier tidal__carrier_nng = {
+    .name = "nng",
+    .listen = nngc_listen,
+    .rx_begin = nngc_rx_begin,
+    .rx_resume_locked = nngc_rx_resume_locked,
+    .rx_stop = nngc_rx_stop,
+    .link_open = nngc_link_open,
+    .link_send = nngc_link_send,
+    .link_close = nngc_link_close,
+};
