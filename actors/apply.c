@@ -403,7 +403,7 @@ tidal__apply_log_base(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg)
 void
 tidal__gap_ask_round(tidal_region *r, tidal_ctx *ctx, uint16_t origin, bool first)
 {
-    uint64_t now = tidal_monotonic_ms();
+    uint64_t now = tidal_elapsed_ms(r->rt);
     if (first) {
         r->follow.gap_wait_ms[origin] = TIDAL_GAP_ASK_MS;
     } else if (!tidal__watermark_gap_pending(r, origin) ||

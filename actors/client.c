@@ -77,16 +77,18 @@ ask_once(tidal_region *r, const tidal_addr *to, const tidal_buf *rb, uint32_t ti
 static void
 wait_for_room(tidal_region *r, size_t len, uint64_t end_ms, uint32_t *backoff_ms)
 {
-    uint64_t now = tidal_monotonic_ms();
+    uint64_t now = tidal_elapsed_ms(r->rt);
     uint32_t left = now < end_ms ? (uint32_t)(end_ms - now) : 0;
     size_t need = TIDAL_BATCH_HEADER_BYTES + len;
     if (tidal_wal_wait_room(r->wal, need, 0) != 0) {
-        TIDAL_IGNORE(tidal_wal_wait_room(r->wal, need, left)); /* timed out: the caller stops */
+        TIDAL_IGNORE(tidal__wait_room(r, need, left)); /* timed out: the caller stops */
         return;
     }
     uint32_t ms = *backoff_ms < left ? *backoff_ms : left;
-    struct timespec ts = {.tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L};
-    (void)nanosleep(&ts, NULL);
+    uint64_t until = now + ms;
+    while (tidal_runtime_block(r->rt, NULL, NULL, until) == 0) {
+        /* a backoff: sleep it out (in a simulation, run it out) */
+    }
     *backoff_ms = *backoff_ms < 64 ? *backoff_ms * 2 : 64;
 }
 
@@ -130,21 +132,21 @@ ask_write(tidal_region *r, const tidal_addr *to, const tidal_record *rec)
     tidal_buf rb;
     tidal_buf_init(&rb);
     int rv = tidal_record_encode(rec, &rb);
-    uint64_t end_ms = tidal_monotonic_ms() + r->opts.write_timeout_ms;
+    uint64_t end_ms = tidal_elapsed_ms(r->rt) + r->opts.write_timeout_ms;
     uint32_t backoff_ms = 1;
     bool waited = false, retried = false;
     tidal_msg_write_result res = {0};
     while (rv == 0) {
-        uint64_t now = tidal_monotonic_ms();
+        uint64_t now = tidal_elapsed_ms(r->rt);
         rv = ask_once(r, to, &rb, now < end_ms ? (uint32_t)(end_ms - now) : 1, &res);
         if (rv == 0 && res.code == TIDAL_EIO && !retried) {
             retried = true;
-            now = tidal_monotonic_ms();
+            now = tidal_elapsed_ms(r->rt);
             if (tidal_wal_wait_retry(r->wal, now < end_ms ? (uint32_t)(end_ms - now) : 0) == 0) {
                 continue;
             }
         }
-        if (rv != 0 || res.code != TIDAL_EFULL || tidal_monotonic_ms() >= end_ms) {
+        if (rv != 0 || res.code != TIDAL_EFULL || tidal_elapsed_ms(r->rt) >= end_ms) {
             break;
         }
         if (!waited) {

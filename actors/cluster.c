@@ -31,6 +31,9 @@ static int
 check_transport(const tidal_cluster_opts *o)
 {
     const char *u = o->url;
+    if ((strncmp(u, "sim://", 6) == 0) != (o->sim != NULL)) {
+        return TIDAL_EADDR; /* a simulation reaches only sim://, and only it does */
+    }
     if (strncmp(u, "tls+tcp://", 10) == 0) {
         if (o->tls_dir == NULL || strlen(o->tls_dir) + 32 >= sizeof(((tidal_cluster *)0)->tls_dir)) {
             tidal__log(TIDAL_EVENT_INPUT_REJECTED, 1,
@@ -88,10 +91,11 @@ tidal_cluster_open(const tidal_cluster_opts *opts, tidal_cluster **out)
     if (opts->url != NULL) {
         snprintf(c->url, sizeof(c->url), "%s", opts->url);
     } else {
-        snprintf(c->url, sizeof(c->url), "inproc://tidal-cluster-%d-%u", (int)getpid(),
-                 atomic_fetch_add(&n, 1));
+        snprintf(c->url, sizeof(c->url), "%s://tidal-cluster-%d-%u",
+                 opts->sim != NULL ? "sim" : "inproc", (int)getpid(), atomic_fetch_add(&n, 1));
     }
     c->seed = opts->seed;
+    c->sim = opts->sim;
     c->workers = opts->workers;
     if (opts->tls_dir != NULL) {
         snprintf(c->tls_dir, sizeof(c->tls_dir), "%s", opts->tls_dir);
@@ -276,6 +280,9 @@ tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region 
     if (rv != 0) {
         return rv;
     }
+    if (c->sim != NULL && opts->dir != NULL && opts->durability != TIDAL_NONE) {
+        return TIDAL_ENOTSUP; /* the WAL's sync thread has no simulated side yet */
+    }
     tidal_region *r = calloc(1, sizeof(*r));
     if (r == NULL) {
         return TIDAL_ENOMEM;
@@ -325,7 +332,7 @@ tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region 
                              .workers = c->workers, .max_skew_ns = r->opts.max_skew_ns,
                              .wall_clock = r->opts.wall_clock,
                              .wall_clock_arg = r->opts.wall_clock_arg,
-                             .tls = tidal__tls_for(c, r->id, r->id, &own)};
+                             .tls = tidal__tls_for(c, r->id, r->id, &own), .sim = c->sim};
     if ((rv = tidal_runtime_open(&ro, &r->rt)) != 0 || (rv = recover(r)) != 0 ||
         (rv = start_actors(r)) != 0) {
         pthread_mutex_unlock(&c->lock);

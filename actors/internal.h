@@ -146,6 +146,11 @@ void tidal__retention_stats(tidal_region *r, tidal_region_stats *out);
 int tidal__stamp_check(tidal_region *r, const tidal_record *rec);
 int tidal__write_local(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
                        uint64_t *lsn);
+/* Waits on the caller's thread, up to left_ms, for room for a batch of len
+ * bytes in the region's log (tidal_wal_wait_room's results).  In a
+ * simulation the log's own wait would block the one thread that must make
+ * the room: the simulation runs until there is room instead. */
+int tidal__wait_room(tidal_region *r, size_t len, uint32_t left_ms);
 /* Decides, under state_lock and in the same hold as the append, whether a
  * write goes on (0; it may fill in the record) or not (what the write then
  * returns, with nothing applied).  Called again with undo set, in the same

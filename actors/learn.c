@@ -72,7 +72,7 @@ tidal__learn_fini(tidal_region *r)
 void
 tidal__learn_start(tidal_region *r)
 {
-    r->learn.until_ms = tidal_monotonic_ms() + r->opts.peer_hold_ms;
+    r->learn.until_ms = tidal_elapsed_ms(r->rt) + r->opts.peer_hold_ms;
     atomic_store(&r->learn.on, true);
 }
 
@@ -85,11 +85,11 @@ tidal__learn_wait(tidal_region *r, tidal_ctx *ctx)
     if (ctx != NULL) {
         return TIDAL_EBUSY; /* handlers never block */
     }
-    struct timespec end = tidal_deadline(CLOCK_MONOTONIC, r->opts.write_timeout_ms);
+    uint64_t end_ms = tidal_elapsed_ms(r->rt) + r->opts.write_timeout_ms;
     int rv = 0;
     pthread_mutex_lock(&r->learn.lock);
     while (atomic_load(&r->learn.on) && rv == 0) {
-        if (pthread_cond_timedwait(&r->learn.cond, &r->learn.lock, &end) == ETIMEDOUT) {
+        if (tidal_runtime_block(r->rt, &r->learn.cond, &r->learn.lock, end_ms) != 0) {
             rv = atomic_load(&r->learn.on) ? TIDAL_ETIMEDOUT : 0;
         }
     }
@@ -106,7 +106,7 @@ check_end(tidal_region *r, tidal_ctx *ctx)
     uint32_t known = (uint32_t)atomic_load(&r->peers.known) & ~(1u << r->id);
     uint32_t unheard = known & ~r->learn.heard;
     bool all = atomic_load(&r->learn.introduced) && unheard == 0;
-    if (!all && tidal_monotonic_ms() < r->learn.until_ms) {
+    if (!all && tidal_elapsed_ms(r->rt) < r->learn.until_ms) {
         return;
     }
     if (unheard != 0) {
@@ -159,7 +159,7 @@ tidal__learn_tick(tidal_region *r, tidal_ctx *ctx)
     if (!atomic_load(&r->learn.on)) {
         return;
     }
-    uint64_t now = tidal_monotonic_ms();
+    uint64_t now = tidal_elapsed_ms(r->rt);
     if (now - r->learn.probed_ms >= TIDAL_SHIP_RTO_MS) {
         r->learn.probed_ms = now;
         tidal_msg_ack a = {.origin = r->id, .shard = r->opts.shard_id, .applied_lsn = 0};

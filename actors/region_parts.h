@@ -279,6 +279,7 @@ struct tidal_cluster {
     uint64_t seed;
     uint32_t workers;
     char tls_dir[224]; /* "" unless tls+tcp:// (region.h) */
+    struct tidal_sim *sim; /* the regions' runtimes run in it (tidal/sim.h); NULL = real */
     tidal_region *regions[TIDAL_REGIONS_MAX];
 };
 

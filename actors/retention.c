@@ -143,7 +143,7 @@ tidal__retention_tick(tidal_region *r)
         return;
     }
     if (!w->running) {
-        uint64_t now_ms = tidal_monotonic_ms();
+        uint64_t now_ms = tidal_elapsed_ms(r->rt);
         if (w->pass_ms != 0 && now_ms - w->pass_ms < period_ms(keep_ms)) {
             return;
         }

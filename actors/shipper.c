@@ -129,7 +129,7 @@ take_ack(tidal_region *r, tidal_region_id p, uint64_t applied)
     uint64_t acked = atomic_load(&sp->acked);
     if (applied > acked) {
         atomic_store(&sp->acked, applied);
-        sp->last_progress_ms = tidal_monotonic_ms();
+        sp->last_progress_ms = tidal_elapsed_ms(r->rt);
         sp->acked_ms = sp->last_progress_ms;
         sp->rto_ms = TIDAL_SHIP_RTO_MS; /* progress: back to the base wait */
         sp->let_go = false;             /* back: it holds the log again */
@@ -191,7 +191,7 @@ on_tick(tidal_region *r, tidal_ctx *ctx)
 {
     /* cleared first: a kick after this point sends a tick of its own */
     atomic_store(&r->ship.kicked, false);
-    uint64_t now = tidal_monotonic_ms(), durable = tidal_wal_durable_lsn(r->wal);
+    uint64_t now = tidal_elapsed_ms(r->rt), durable = tidal_wal_durable_lsn(r->wal);
     note_peers(r, now, durable);
     let_go_stalled(r, now, durable);
     release_held(r);

@@ -166,7 +166,7 @@ tidal_region_wait_applied(tidal_region *r, tidal_region_id origin, uint64_t lsn,
     if (timeout_ms == 0) {
         return TIDAL_ETIMEDOUT;
     }
-    struct timespec until = tidal_deadline(CLOCK_MONOTONIC, timeout_ms);
+    uint64_t until_ms = tidal_elapsed_ms(r->rt) + timeout_ms;
     int rv = 0;
     atomic_fetch_add(&r->wm.waiters, 1);
     pthread_mutex_lock(&r->wm.lock);
@@ -175,7 +175,7 @@ tidal_region_wait_applied(tidal_region *r, tidal_region_id origin, uint64_t lsn,
             rv = TIDAL_ECLOSED;
             break;
         }
-        if (pthread_cond_timedwait(&r->wm.cond, &r->wm.lock, &until) == ETIMEDOUT) {
+        if (tidal_runtime_block(r->rt, &r->wm.cond, &r->wm.lock, until_ms) != 0) {
             rv = atomic_load(&r->st_applied_lsn[origin]) >= lsn ? 0 : TIDAL_ETIMEDOUT;
             break;
         }

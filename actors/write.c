@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "actors/internal.h"
+#include "tidal/sim.h"
 #include "base/time.h"
 #include "store/hlc.h"
 
@@ -146,6 +147,22 @@ append_apply(tidal_region *r, tidal_record *recs, uint32_t n, tidal__write_gate 
     return rv;
 }
 
+int
+tidal__wait_room(tidal_region *r, size_t len, uint32_t left_ms)
+{
+    if (tidal_runtime_sim(r->rt) == NULL) {
+        return tidal_wal_wait_room(r->wal, len, left_ms);
+    }
+    uint64_t end_ms = tidal_elapsed_ms(r->rt) + left_ms;
+    int rv;
+    while ((rv = tidal_wal_wait_room(r->wal, len, 0)) == TIDAL_ETIMEDOUT) {
+        if (tidal_runtime_block(r->rt, NULL, NULL, end_ms) != 0) {
+            break;
+        }
+    }
+    return rv;
+}
+
 /* Writes n records as one batch.  gate (may be NULL) runs first, under
  * state_lock; signal records then get their counter components.  *lsn gets
  * the batch's last LSN.  An ephemeral log that is full (its peers have not
@@ -182,7 +199,7 @@ write_batch(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
         }
         /* the gate and the counters are read again on the next try: what
          * others wrote meanwhile comes first */
-        uint64_t now = tidal_monotonic_ms();
+        uint64_t now = tidal_elapsed_ms(r->rt);
         if (end_ms == 0) {
             end_ms = now + r->opts.write_timeout_ms;
         }
@@ -193,8 +210,8 @@ write_batch(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
                 atomic_fetch_add(&r->st_room_waits, 1); /* once per call, as it starts */
             }
             int wv = left == 0 ? TIDAL_ETIMEDOUT
-                               : tidal_wal_wait_room(r->wal, TIDAL_BATCH_HEADER_BYTES + payload.len,
-                                                     left);
+                               : tidal__wait_room(r, TIDAL_BATCH_HEADER_BYTES + payload.len,
+                                                  left);
             if (wv != 0 && wv != TIDAL_EIO) {
                 break; /* still full: TIDAL_EFULL, nothing written */
             }

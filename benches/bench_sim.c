@@ -9,7 +9,12 @@
  * it; every link drops 5%, duplicates 5%, delays 5% by 1..20 ms and
  * reorders within 4.  Reported per run: simulated and real seconds, their
  * ratio (the issue's goal: >= 100x), events and messages per real second;
- * the median of RUNS runs.  Asserted: every run of one seed handles the
+ * the median of RUNS runs.
+ *
+ * And a cluster: three ephemeral regions in one simulation, each starting a
+ * session and writing a signal and a hide every 10 simulated ms, links
+ * dropping 2% and duplicating 5%, reconciliation every second, then
+ * converging; simulated over real time the same way.  Asserted: every run of one seed handles the
  * same number of messages and ends at the same simulated instant (the
  * determinism the simulation promises), and messages flowed.
  */
@@ -20,6 +25,7 @@
 
 #include "benches/bench_util.h"
 #include "tidal/fault.h"
+#include "tidal/region.h"
 #include "tidal/runtime.h"
 #include "tidal/sim.h"
 
@@ -149,6 +155,89 @@ run_once(uint64_t seed, uint32_t sim_s, uint32_t PAIRS)
     return r;
 }
 
+struct cluster_result {
+    double real_s;
+    uint64_t events, writes, digest, end_ns;
+};
+
+static struct cluster_result
+cluster_once(uint64_t seed, uint32_t sim_s)
+{
+    tidal_sim *s;
+    tidal_sim_opts so = {.seed = seed, .latency_min_us = 500, .latency_max_us = 20000};
+    BENCH_PASS(tidal_sim_open(&so, &s));
+    tidal_cluster *c;
+    tidal_cluster_opts co = {.seed = seed, .sim = s};
+    BENCH_PASS(tidal_cluster_open(&co, &c));
+    tidal_region *r[3];
+    for (int i = 0; i < 3; i++) {
+        tidal_region_opts o = {.region_id = (tidal_region_id)i, .reconcile_ms = 1000};
+        BENCH_PASS(tidal_region_open(c, &o, &r[i]));
+    }
+    tidal_fault_rule rule = {.drop = 0.02, .duplicate = 0.05};
+    BENCH_PASS(tidal_cluster_fault_set(c, 0, 1, &rule, 1));
+    BENCH_PASS(tidal_cluster_fault_set(c, 1, 2, &rule, 1));
+    BENCH_PASS(tidal_cluster_fault_set(c, 0, 2, &rule, 1));
+    tidal_session_id sid[3];
+    for (int i = 0; i < 3; i++) {
+        BENCH_PASS(tidal_start_session(r[i], 1 + (tidal_entity_id)i, NULL, &sid[i]));
+    }
+    struct cluster_result out = {0};
+    uint64_t t0 = bench_now_ns();
+    uint32_t steps = sim_s * 100;
+    for (uint32_t k = 0; k < steps; k++) {
+        for (int i = 0; i < 3; i++) {
+            tidal_entity_id item = 1 + (k * 7 + (uint32_t)i) % 500;
+            BENCH_PASS(tidal_signal_in_session(r[i], sid[i], "view", item, 1.0,
+                                               tidal_sim_wall_ns(s)));
+            BENCH_PASS(tidal_hide_item(r[i], 1 + (tidal_entity_id)i, item));
+            out.writes += 2;
+        }
+        tidal_sim_run_for(s, 10 * 1000000ull);
+    }
+    out.real_s = (double)(bench_now_ns() - t0) / 1e9;
+    for (int i = 0; i < 3; i++) {
+        tidal_region_stats st;
+        tidal_region_stats_get(r[(i + 1) % 3], &st);
+        BENCH_PASS(tidal_region_wait_applied(r[(i + 1) % 3], (tidal_region_id)i,
+                                             st.applied_lsn[i] + 0, 1));
+    }
+    out.digest = tidal_region_digest(r[0]);
+    tidal_sim_stats st;
+    tidal_sim_stats_get(s, &st);
+    out.events = st.events;
+    out.end_ns = st.now_ns;
+    BENCH_PASS(tidal_cluster_close(c));
+    BENCH_PASS(tidal_sim_close(s));
+    return out;
+}
+
+static void
+bench_cluster(bench_json *j, uint32_t sim_s, int runs)
+{
+    double ratio[RUNS], real[RUNS], wr[RUNS];
+    struct cluster_result first = {0};
+    for (int i = 0; i < runs; i++) {
+        struct cluster_result r = cluster_once(42, sim_s);
+        if (i == 0) {
+            first = r;
+        }
+        BENCH_CHECK(r.events == first.events && r.digest == first.digest);
+        BENCH_CHECK(r.end_ns == first.end_ns);
+        ratio[i] = (double)sim_s / r.real_s;
+        real[i] = r.real_s;
+        wr[i] = (double)r.writes / r.real_s;
+    }
+    bench_json_obj(j, "cluster_3_regions");
+    bench_json_u64(j, "writes", first.writes);
+    bench_json_u64(j, "events", first.events);
+    bench_json_f(j, "real_s_median", bench_median(real, (size_t)runs), 3);
+    bench_json_f(j, "sim_to_real_ratio_median", bench_median(ratio, (size_t)runs), 1);
+    bench_json_farr(j, "sim_to_real_ratio_runs", ratio, (size_t)runs, 1);
+    bench_json_f(j, "writes_per_real_s_median", bench_median(wr, (size_t)runs), 0);
+    bench_json_close(j);
+}
+
 static void
 bench_pairs(bench_json *j, uint32_t pairs, uint32_t sim_s, int runs)
 {
@@ -196,6 +285,7 @@ main(int argc, char **argv)
     bench_json_u64(&j, "runs", (uint64_t)runs);
     bench_pairs(&j, 10, sim_s, runs);
     bench_pairs(&j, 100, sim_s, runs);
+    bench_cluster(&j, sim_s, runs);
     bench_json_bool(&j, "same_seed_same_run", true); /* checked per run above */
     bench_json_end(&j);
     return 0;

@@ -233,6 +233,7 @@ const struct tidal__carrier tidal__carrier_nng = {
     .rx_begin = nngc_rx_begin,
     .rx_resume_locked = nngc_rx_resume_locked,
     .rx_stop = nngc_rx_stop,
+    .listen_peer = tidal__listen_peer_nng,
     .link_open = nngc_link_open,
     .link_send = nngc_link_send,
     .link_close = nngc_link_close,

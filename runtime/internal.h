@@ -296,6 +296,10 @@ struct tidal_ctx {
  *                           the receiving end is closed (rx_closed set).
  *   rx_resume_locked(act)   a paused actor has room again (caller holds
  *                           act->lock: must not hand a frame over here).
+ *   listen_peer(act, url, tag, tls, url_out)  opens another receiving end
+ *                           of act at url whose frames are attributed to
+ *                           peer tag (listen.c); url_out gets the resolved
+ *                           url.  On error nothing is left open.
  *   rx_stop(act, was_closed) closes the receiving end (unless was_closed)
  *                           and returns once no frame is being handed over
  *                           and none will be.  Called once (tidal__rx_stop).
@@ -312,6 +316,8 @@ struct tidal__carrier {
     int (*rx_begin)(struct tidal__actor *act);
     void (*rx_resume_locked)(struct tidal__actor *act);
     void (*rx_stop)(struct tidal__actor *act, bool was_closed);
+    int (*listen_peer)(struct tidal__actor *act, const char *url, uint16_t tag,
+                       const tidal_tls_opts *tls, char *url_out);
     int (*link_open)(struct tidal__link *l, const char *url);
     void (*link_send)(struct tidal__link *l, nng_msg *m);
     void (*link_close)(struct tidal__link *l);
@@ -527,6 +533,10 @@ bool tidal__rx_should_pause_locked(struct tidal__actor *act);
 int tidal__listen_notify(struct tidal__actor *act);
 void tidal__resolve_url(nng_listener l, const char *url, char *out, size_t cap);
 uint16_t tidal__via_of_pipe_locked(struct tidal__actor *act, nng_msg *msg);
+int tidal__peer_entry_add(struct tidal__actor *act, nng_listener l, uint16_t tag);
+void tidal__peer_entry_remove(struct tidal__actor *act, uint16_t tag);
+int tidal__listen_peer_nng(struct tidal__actor *act, const char *url, uint16_t peer,
+                           const tidal_tls_opts *tls, char *url_out);
 /* tls.c: TLS over tls+tcp:// with pinned identities */
 bool tidal__is_tls(const char *url);
 int tidal__tls_copy(struct tidal__tls *t, const tidal_tls_opts *o);

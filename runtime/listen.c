@@ -151,9 +151,11 @@ derive_url(const struct tidal__actor *act, uint16_t tag, char *out, size_t cap)
     return n > 0 && (size_t)n < cap ? 0 : TIDAL_EINVAL;
 }
 
-/* Records listener l for tag, unless the tag is taken or the table full. */
-static int
-add_entry(struct tidal__actor *act, nng_listener l, uint16_t tag)
+/* Records listener l for tag, unless the tag is taken or the table full
+ * (TIDAL_EEXIST, TIDAL_ELIMIT).  A simulated listener has no nng listener:
+ * l is NNG_LISTENER_INITIALIZER. */
+int
+tidal__peer_entry_add(struct tidal__actor *act, nng_listener l, uint16_t tag)
 {
     int rv = 0;
     pthread_mutex_lock(&act->lock);
@@ -172,8 +174,8 @@ add_entry(struct tidal__actor *act, nng_listener l, uint16_t tag)
     return rv;
 }
 
-static void
-remove_entry(struct tidal__actor *act, uint16_t tag)
+void
+tidal__peer_entry_remove(struct tidal__actor *act, uint16_t tag)
 {
     pthread_mutex_lock(&act->lock);
     uint32_t n = atomic_load(&act->peer_n);
@@ -187,35 +189,20 @@ remove_entry(struct tidal__actor *act, uint16_t tag)
     pthread_mutex_unlock(&act->lock);
 }
 
+/* nng's side of tidal_listen_peer (the carrier's listen_peer): a second
+ * listener on the actor's socket at url.  On error nothing is left. */
 int
-tidal_listen_peer(tidal_runtime *rt, tidal_actor actor, uint16_t peer, const char *url,
-                  const tidal_tls_opts *tls, char url_out[TIDAL_URL_BYTES_MAX])
+tidal__listen_peer_nng(struct tidal__actor *act, const char *u, uint16_t peer,
+                       const tidal_tls_opts *tls, char *url_out)
 {
-    if (rt == NULL || url_out == NULL || peer == TIDAL_VIA_PUBLIC || peer > TIDAL_VIA_PEER_MAX ||
-        (url != NULL && (url[0] == '\0' || strlen(url) >= TIDAL_URL_BYTES_MAX))) {
-        return TIDAL_EINVAL;
-    }
-    if (rt->sim != NULL) {
-        return TIDAL_ENOTSUP; /* not simulated yet (include/tidal/sim.h) */
-    }
-    struct tidal__actor *act = tidal__actor_get(rt, actor);
-    if (act == NULL) {
-        return TIDAL_ECLOSED;
-    }
-    char u[TIDAL_URL_BYTES_MAX];
-    int rv = url != NULL ? (snprintf(u, sizeof(u), "%s", url), 0)
-                         : derive_url(act, peer, u, sizeof(u));
+    tidal_runtime *rt = act->rt;
     nng_listener l = NNG_LISTENER_INITIALIZER;
-    if (rv != 0 || act->is_reply_endpoint) {
-        rv = TIDAL_EINVAL;
-        goto done;
-    }
+    int rv;
     /* Created, recorded, then started: a pipe it accepts always finds it
      * recorded.  No actor lock is held across a call into nng (its pipe
      * callback takes that lock). */
     if ((rv = nng_listener_create(&l, act->sock, u)) != 0) {
-        rv = rv == NNG_ECLOSED ? TIDAL_ECLOSED : TIDAL_EADDR;
-        goto done;
+        return rv == NNG_ECLOSED ? TIDAL_ECLOSED : TIDAL_EADDR;
     }
     if (strncmp(u, "ipc://", 6) == 0) {
         (void)nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0600);
@@ -228,21 +215,42 @@ tidal_listen_peer(tidal_runtime *rt, tidal_actor actor, uint16_t peer, const cha
         }
         if (rv != 0) {
             (void)nng_listener_close(l);
-            goto done;
+            return rv;
         }
     }
-    if ((rv = add_entry(act, l, peer)) != 0) {
+    if ((rv = tidal__peer_entry_add(act, l, peer)) != 0) {
         (void)nng_listener_close(l);
-        goto done;
+        return rv;
     }
     if ((rv = nng_listener_start(l, 0)) != 0) {
-        remove_entry(act, peer);
+        tidal__peer_entry_remove(act, peer);
         (void)nng_listener_close(l);
-        rv = rv == NNG_ECLOSED ? TIDAL_ECLOSED : TIDAL_EADDR;
-        goto done;
+        return rv == NNG_ECLOSED ? TIDAL_ECLOSED : TIDAL_EADDR;
     }
     tidal__resolve_url(l, u, url_out, TIDAL_URL_BYTES_MAX);
-done:
+    return 0;
+}
+
+int
+tidal_listen_peer(tidal_runtime *rt, tidal_actor actor, uint16_t peer, const char *url,
+                  const tidal_tls_opts *tls, char url_out[TIDAL_URL_BYTES_MAX])
+{
+    if (rt == NULL || url_out == NULL || peer == TIDAL_VIA_PUBLIC || peer > TIDAL_VIA_PEER_MAX ||
+        (url != NULL && (url[0] == '\0' || strlen(url) >= TIDAL_URL_BYTES_MAX))) {
+        return TIDAL_EINVAL;
+    }
+    struct tidal__actor *act = tidal__actor_get(rt, actor);
+    if (act == NULL) {
+        return TIDAL_ECLOSED;
+    }
+    char u[TIDAL_URL_BYTES_MAX];
+    int rv = url != NULL ? (snprintf(u, sizeof(u), "%s", url), 0)
+                         : derive_url(act, peer, u, sizeof(u));
+    if (rv != 0 || act->is_reply_endpoint) {
+        rv = TIDAL_EINVAL;
+    } else {
+        rv = rt->carrier->listen_peer(act, u, peer, tls, url_out);
+    }
     tidal__actor_unref(act);
     return rv;
 }

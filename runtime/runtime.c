@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "base/random.h"
+#include "base/time.h"
 #include "runtime/internal.h"
 
 void
@@ -239,3 +240,36 @@ tidal_runtime_close(tidal_runtime *rt)
     return rv;
 }
 
+uint64_t
+tidal_elapsed_ms(tidal_runtime *rt)
+{
+    return tidal__now_ms(rt);
+}
+
+int
+tidal_runtime_block(tidal_runtime *rt, pthread_cond_t *cond, pthread_mutex_t *lock,
+                    uint64_t deadline_ms)
+{
+    uint64_t now = tidal__now_ms(rt);
+    if (now >= deadline_ms) {
+        return TIDAL_ETIMEDOUT;
+    }
+    if (rt->sim != NULL) {
+        pthread_mutex_t none = PTHREAD_MUTEX_INITIALIZER;
+        if (lock == NULL) {
+            pthread_mutex_lock(&none);
+        }
+        int rv = rt->sim_wait(rt, lock != NULL ? lock : &none, deadline_ms);
+        if (lock == NULL) {
+            pthread_mutex_unlock(&none);
+        }
+        return rv == 0 || tidal__now_ms(rt) < deadline_ms ? 0 : TIDAL_ETIMEDOUT;
+    }
+    struct timespec dl = tidal_deadline(CLOCK_MONOTONIC, deadline_ms - now);
+    if (cond == NULL) {
+        (void)clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &dl, NULL);
+    } else {
+        (void)pthread_cond_timedwait(cond, lock, &dl);
+    }
+    return tidal__now_ms(rt) >= deadline_ms ? TIDAL_ETIMEDOUT : 0;
+}

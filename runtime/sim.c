@@ -76,6 +76,12 @@ tidal_sim_close(tidal_sim *s)
     return 0;
 }
 
+tidal_sim *
+tidal_runtime_sim(const tidal_runtime *rt)
+{
+    return rt->sim;
+}
+
 uint64_t
 tidal_sim_now_ns(const tidal_sim *s)
 {

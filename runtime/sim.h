@@ -36,6 +36,8 @@ struct sim_ev {
 /* A listening actor: frames for url go to act, attributed to tag. */
 struct sim_reg {
     struct sim_reg *next; /* hash chain */
+    struct sim_reg *sib;  /* the actor's next registration: its own url first,
+                             then its peer listeners' */
     uint64_t hash;
     char url[TIDAL_URL_BYTES_MAX];
     struct tidal__actor *act; /* referenced while registered */

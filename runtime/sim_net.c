@@ -139,33 +139,73 @@ reg_unref(struct sim_reg *r)
     free(r);
 }
 
+/* Registers url for act, its frames attributed to tag; a peer listener's
+ * goes on the chain of act's own (first). */
 static int
-sim_listen(struct tidal__actor *act, const char *url)
+reg_add(struct tidal_sim *s, struct tidal__actor *act, const char *url, uint16_t tag)
 {
-    struct tidal_sim *s = act->rt->sim;
-    int rv = 0;
-    if (strncmp(url, "sim://", 6) != 0 || strlen(url) >= sizeof(act->url)) {
-        rv = TIDAL_EADDR;
-    } else if (reg_find(s, url) != NULL) {
-        rv = TIDAL_EADDR; /* in use, as nng's NNG_EADDRINUSE */
-    } else if ((s->regs_n + 1) * 4 > s->regs_cap * 3) {
-        rv = regs_grow(s); /* at most 3/4 full */
+    struct sim_reg *own = tag == TIDAL_VIA_PUBLIC ? NULL : reg_find(s, act->url);
+    if (tag != TIDAL_VIA_PUBLIC && (own == NULL || own->act != act)) {
+        return TIDAL_ECLOSED;
     }
-    struct sim_reg *r = rv == 0 ? calloc(1, sizeof(*r)) : NULL;
+    if (strncmp(url, "sim://", 6) != 0 || strlen(url) >= sizeof(act->url)) {
+        return TIDAL_EADDR;
+    }
+    if (reg_find(s, url) != NULL) {
+        return TIDAL_EADDR; /* in use, as nng's NNG_EADDRINUSE */
+    }
+    int rv;
+    if ((s->regs_n + 1) * 4 > s->regs_cap * 3 && (rv = regs_grow(s)) != 0) {
+        return rv; /* at most 3/4 full */
+    }
+    struct sim_reg *r = calloc(1, sizeof(*r));
     if (r == NULL) {
-        act->rx_closed = true;
-        return rv != 0 ? rv : TIDAL_ENOMEM;
+        return TIDAL_ENOMEM;
     }
     snprintf(r->url, sizeof(r->url), "%s", url);
     r->hash = tidal__hash(url, strlen(url), 0);
     r->act = act;
-    r->tag = TIDAL_VIA_PUBLIC;
+    r->tag = tag;
     r->refs = 1;
+    r->begun = tag != TIDAL_VIA_PUBLIC; /* a peer listener of a running actor */
     tidal__actor_ref(act);
     r->next = s->regs[r->hash & (s->regs_cap - 1)];
     s->regs[r->hash & (s->regs_cap - 1)] = r;
     s->regs_n++;
+    if (own != NULL) {
+        r->sib = own->sib;
+        own->sib = r;
+    }
+    return 0;
+}
+
+static int
+sim_listen(struct tidal__actor *act, const char *url)
+{
+    int rv = reg_add(act->rt->sim, act, url, TIDAL_VIA_PUBLIC);
+    if (rv != 0) {
+        act->rx_closed = true;
+        return rv;
+    }
     snprintf(act->url, sizeof(act->url), "%s", url);
+    return 0;
+}
+
+static int
+sim_listen_peer(struct tidal__actor *act, const char *url, uint16_t tag,
+                const tidal_tls_opts *tls, char *url_out)
+{
+    (void)tls; /* nothing to encrypt: the simulation is one process */
+    nng_listener none = NNG_LISTENER_INITIALIZER;
+    int rv = tidal__peer_entry_add(act, none, tag);
+    if (rv != 0) {
+        return rv;
+    }
+    if ((rv = reg_add(act->rt->sim, act, url, tag)) != 0) {
+        tidal__peer_entry_remove(act, tag);
+        return rv;
+    }
+    snprintf(url_out, TIDAL_URL_BYTES_MAX, "%s", url);
     return 0;
 }
 
@@ -200,12 +240,29 @@ static void
 sim_rx_resume_locked(struct tidal__actor *act)
 {
     struct tidal_sim *s = act->rt->sim;
-    struct sim_reg *r = reg_find(s, act->url);
-    if (r != NULL && r->held_n > 0) {
-        queue_resume(s, r); /* not here: the caller holds act->lock */
+    for (struct sim_reg *r = reg_find(s, act->url); r != NULL; r = r->sib) {
+        if (r->held_n > 0) {
+            queue_resume(s, r); /* not here: the caller holds act->lock */
+        }
     }
 }
 
+static void
+reg_remove(struct tidal_sim *s, struct sim_reg *r)
+{
+    struct sim_reg **pp = &s->regs[r->hash & (s->regs_cap - 1)];
+    while (*pp != r) {
+        pp = &(*pp)->next;
+    }
+    *pp = r->next;
+    s->regs_n--;
+    struct tidal__actor *act = r->act;
+    r->act = NULL; /* a RESUME on its way finds it gone */
+    tidal__actor_unref(act);
+    reg_unref(r);
+}
+
+/* Unregisters every url of act: its own and its peer listeners'. */
 static void
 sim_rx_stop(struct tidal__actor *act, bool was_closed)
 {
@@ -213,17 +270,13 @@ sim_rx_stop(struct tidal__actor *act, bool was_closed)
     struct tidal_sim *s = act->rt->sim;
     struct sim_reg *r = reg_find(s, act->url);
     if (r == NULL || r->act != act) {
-        return; /* listen failed */
+        return; /* its listen failed */
     }
-    struct sim_reg **pp = &s->regs[r->hash & (s->regs_cap - 1)];
-    while (*pp != r) {
-        pp = &(*pp)->next;
+    while (r != NULL) {
+        struct sim_reg *sib = r->sib;
+        reg_remove(s, r);
+        r = sib;
     }
-    *pp = r->next;
-    s->regs_n--;
-    r->act = NULL; /* a RESUME on its way finds it gone */
-    tidal__actor_unref(act);
-    reg_unref(r);
 }
 
 /* ---- arrival -------------------------------------------------------------------- */
@@ -378,6 +431,7 @@ const struct tidal__carrier tidal__carrier_sim = {
     .rx_begin = sim_rx_begin,
     .rx_resume_locked = sim_rx_resume_locked,
     .rx_stop = sim_rx_stop,
+    .listen_peer = sim_listen_peer,
     .link_open = sim_link_open,
     .link_send = sim_link_send,
     .link_close = sim_link_close,

@@ -371,13 +371,70 @@ Test(sim, misuse_is_refused)
     TIDAL_FAIL(tidal_spawn(rt, &so, &e), TIDAL_EADDR);
     so.url = NULL;
     TIDAL_PASS(tidal_spawn(rt, &so, &e));
-    char url[TIDAL_URL_BYTES_MAX];
-    TIDAL_FAIL(tidal_listen_peer(rt, e, 1, NULL, NULL, url), TIDAL_ENOTSUP);
     tidal_addr far;
     TIDAL_PASS(tidal_addr_make(&far, "inproc://elsewhere", "e", NULL, 0));
     TIDAL_FAIL(tidal_send(rt, &far, APP_SEQ, "abcd", 4, 0), TIDAL_EADDR);
     TIDAL_PASS(tidal_runtime_close(rt));
     TIDAL_PASS(tidal_sim_close(s));
     TIDAL_PASS(tidal_sim_open(NULL, &s)); /* closed: another may open */
+    TIDAL_PASS(tidal_sim_close(s));
+}
+
+typedef struct via_state {
+    uint16_t via[8];
+    int n;
+} via_state;
+
+static int
+via_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
+{
+    (void)ctx;
+    via_state *v = state;
+    if (v->n < 8) {
+        v->via[v->n++] = msg->via;
+    }
+    return 0;
+}
+
+static const tidal_behaviour via_behaviour = {.init = arg_as_state_init, .handle = via_handle};
+
+static bool
+got_vias(void *arg)
+{
+    return ((via_state *)arg)->n >= 3;
+}
+
+/* A peer listener is another URL of the actor whose frames carry its tag,
+ * as over nng: the attribution regions build their trust on. */
+Test(sim, peer_listeners_attribute_frames)
+{
+    tidal_sim *s;
+    TIDAL_PASS(tidal_sim_open(NULL, &s));
+    tidal_runtime *a = sim_rt(s, "sim://a", "a", 0);
+    tidal_runtime *b = sim_rt(s, "sim://b", "b", 0);
+    via_state v = {0};
+    tidal_spawn_opts o = {.name = "v", .behaviour = &via_behaviour, .arg = &v};
+    tidal_actor act;
+    TIDAL_PASS(tidal_spawn(b, &o, &act));
+    char url[TIDAL_URL_BYTES_MAX];
+    TIDAL_PASS(tidal_listen_peer(b, act, 3, NULL, NULL, url));
+    cr_assert_str_eq(url, "sim://b/v~3");
+    TIDAL_FAIL(tidal_listen_peer(b, act, 3, "sim://b/other", NULL, url), TIDAL_EEXIST);
+    TIDAL_FAIL(tidal_listen_peer(b, act, 4, "sim://b/v~3", NULL, url), TIDAL_EADDR);
+    tidal_addr pub = addr_of(b, act), peer;
+    TIDAL_PASS(tidal_addr_make(&peer, "sim://b/v~3", "v", NULL, 0));
+    TIDAL_PASS(send_seq(a, &pub, 1, 0));   /* another runtime, public listener */
+    TIDAL_PASS(send_seq(a, &peer, 2, 0));  /* through the peer listener */
+    TIDAL_PASS(send_seq(b, &pub, 3, 0));   /* its own runtime */
+    TIDAL_PASS(tidal_sim_run_until(s, got_vias, &v, SEC));
+    bool pub_seen = false, peer_seen = false, self_seen = false;
+    for (int i = 0; i < v.n; i++) {
+        pub_seen |= v.via[i] == TIDAL_VIA_PUBLIC;
+        peer_seen |= v.via[i] == 3;
+        self_seen |= v.via[i] == TIDAL_VIA_SELF;
+    }
+    cr_assert(pub_seen && peer_seen && self_seen);
+    TIDAL_PASS(tidal_runtime_close(a));
+    TIDAL_PASS(tidal_runtime_close(b));
     TIDAL_PASS(tidal_sim_close(s));
 }

@@ -81,6 +81,14 @@ typedef struct tidal_cluster_opts {
     const char *tls_dir; /* with a tls+tcp:// URL: for each region id i, region-<i>.pem
                             (its certificate, then its key) and region-<i>.crt (the
                             certificate alone), the certificate's CN region-<i> */
+    struct tidal_sim *sim; /* run every region of the cluster in this simulation
+                            (tidal/sim.h): one thread, simulated time, url sim://
+                            (NULL = a unique one); workers and tls_dir are
+                            ignored.  A region with a directory must use
+                            TIDAL_NONE there (the other policies' sync thread
+                            is not simulated yet: TIDAL_ENOTSUP).  A blocking
+                            call (a write, tidal_region_wait_applied) runs the
+                            simulation until it returns.  NULL = real threads */
 } tidal_cluster_opts;
 
 /* Opens an empty cluster.  On error nothing is left open.

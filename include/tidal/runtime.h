@@ -44,6 +44,7 @@
 
 #include "tidal/export.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -334,6 +335,22 @@ TIDAL_API int tidal_timer_after(tidal_runtime *rt, const tidal_addr *to, uint32_
 /* The runtime's wall clock now (tidal_runtime_opts.wall_clock), in ns since
  * the epoch: what its HLC stamps follow.  Cannot fail. */
 TIDAL_API uint64_t tidal_wall_ns(tidal_runtime *rt);
+
+/* The runtime's elapsed-time clock in ms (CLOCK_MONOTONIC, or the
+ * simulation's): what timers, timeouts and deadlines of the runtime and of
+ * the layers above it read.  Cannot fail. */
+TIDAL_API uint64_t tidal_elapsed_ms(tidal_runtime *rt);
+
+/* For code above the runtime that blocks a caller's thread until a
+ * condition holds or deadline_ms (tidal_elapsed_ms's clock) passes - call
+ * it in a loop that checks the condition.  With lock held: waits on cond,
+ * which must have been made with CLOCK_MONOTONIC; with cond and lock NULL:
+ * sleeps.  In a simulation it runs one event of the simulation instead
+ * (lock released meanwhile), so the condition can change on this very
+ * thread.  Returns 0 to check the condition again, TIDAL_ETIMEDOUT once the
+ * deadline has passed. */
+TIDAL_API int tidal_runtime_block(tidal_runtime *rt, pthread_cond_t *cond, pthread_mutex_t *lock,
+                                  uint64_t deadline_ms);
 
 /* A fresh stamp from the runtime's clock service.  Cannot fail. */
 TIDAL_API tidal_hlc tidal_now(tidal_runtime *rt);

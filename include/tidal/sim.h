@@ -28,9 +28,13 @@
  *  - A frame sent to a URL where nothing listens is lost (counted as a dead
  *    letter of its link), as if the connection had failed.
  *  - Close every runtime of a simulation before the simulation.
- *  - Not yet simulated: peer listeners (tidal_listen_peer: TIDAL_ENOTSUP)
- *    and so the regions of include/tidal/region.h, whose WAL sync thread
- *    and reconciler still need their seams.
+ *
+ * Regions: a cluster opened with tidal_cluster_opts.sim runs its regions'
+ * runtimes here - their region, session, shipper and reconciler actors,
+ * peer listeners included - and their blocking calls (writes,
+ * tidal_region_wait_applied) run the simulation until they return.  Not
+ * yet simulated: the WAL's sync thread, so a region with a directory must
+ * use TIDAL_NONE, and the disk itself (a crash is a close and a reopen).
  */
 #ifndef TIDAL_SIM_H
 #define TIDAL_SIM_H
@@ -85,6 +89,11 @@ TIDAL_API int tidal_sim_run_until(tidal_sim *s, bool (*done)(void *arg), void *a
 /* Runs every event due within the next ns simulated nanoseconds; simulated
  * time is then now + ns.  Cannot fail. */
 TIDAL_API void tidal_sim_run_for(tidal_sim *s, uint64_t ns);
+
+/* The simulation rt runs in, NULL for a runtime on real threads.  Cannot
+ * fail. */
+struct tidal_runtime;
+TIDAL_API tidal_sim *tidal_runtime_sim(const struct tidal_runtime *rt);
 
 typedef struct tidal_sim_stats {
     uint64_t now_ns;      /* simulated time */
