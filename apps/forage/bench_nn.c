@@ -55,29 +55,45 @@ pass(search_fn fn, forage_nn_index *ix, size_t q, size_t k, forage_nn_hit *hits,
     return 0;
 }
 
-int
-main(int argc, char **argv)
+typedef struct args {
+    const char *path;
+    size_t runs, queries, k;
+} args;
+
+static int
+parse_args(int argc, char **argv, args *a)
 {
-    const char *path = FORAGE_DATA_DIR "/catalogue.tsv";
-    size_t runs = 7, queries = 0, k = 10;
+    *a = (args){.path = FORAGE_DATA_DIR "/catalogue.tsv", .runs = 7, .k = 10};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
-            runs = 1;
-            queries = 50;
+            a->runs = 1;
+            a->queries = 50;
         } else if (i + 1 < argc && strcmp(argv[i], "--catalogue") == 0) {
-            path = argv[++i];
+            a->path = argv[++i];
         } else if (i + 1 < argc && strcmp(argv[i], "--runs") == 0) {
-            runs = strtoul(argv[++i], NULL, 10);
+            a->runs = strtoul(argv[++i], NULL, 10);
         } else if (i + 1 < argc && strcmp(argv[i], "--queries") == 0) {
-            queries = strtoul(argv[++i], NULL, 10);
+            a->queries = strtoul(argv[++i], NULL, 10);
         } else if (i + 1 < argc && strcmp(argv[i], "--k") == 0) {
-            k = strtoul(argv[++i], NULL, 10);
+            a->k = strtoul(argv[++i], NULL, 10);
         } else {
             fprintf(stderr, "usage: bench_nn [--catalogue F] [--runs N] [--queries N] [--k N] "
                             "[--quick]\n");
-            return 2;
+            return -1;
         }
     }
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    args a;
+    if (parse_args(argc, argv, &a) != 0) {
+        return 2;
+    }
+    const char *path = a.path;
+    size_t runs = a.runs, queries = a.queries, k = a.k;
     char err[FORAGE_ERR_BYTES];
     forage_catalogue *c;
     forage_nn_index *ix;
