@@ -15,7 +15,10 @@
  * durable under the region's policy; it is shipped to every peer, which
  * applies each batch once, in LSN order per origin.  Replicated state merges
  * commutatively (docs/design.md), so duplicates, replays and reconciliation never
- * count anything twice.  Under TIDAL_SYNC with a directory a write is
+ * count anything twice.  A region whose stamps run more than opts.max_skew_ns
+ * ahead of a reachable peer's clock refuses every write it would stamp
+ * itself (all but the _with_ts calls) with TIDAL_EFENCED, nothing written,
+ * until it is back within (stats.clock_fenced; docs/design.md, "Clocks").  Under TIDAL_SYNC with a directory a write is
  * applied to the local store once durable, so no read sees a write that is
  * not acknowledged.
  *
