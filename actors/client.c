@@ -246,21 +246,25 @@ tidal_end_session(tidal_region *r, tidal_session_id s)
     return session_write(r, &rec);
 }
 
+/* A hide or unhide stamped ts: by the caller (given: the _with_ts calls,
+ * not fenced by the clock) or by the region's clock. */
 static int
 hide_write(tidal_region *r, uint8_t kind, tidal_entity_id user, tidal_entity_id item,
-           tidal_hlc ts)
+           tidal_hlc ts, bool given)
 {
     if (r == NULL) {
         return TIDAL_EINVAL;
     }
     tidal_record rec = {.kind = kind, .user = user, .item = item, .hlc = ts};
     uint64_t lsn = 0;
-    int rv = tidal__stamp_check(r, &rec); /* before our clock passes it */
+    /* a given stamp is checked before our clock passes it; our own stamp is
+     * checked, after the clock fence, by the write */
+    int rv = given ? tidal__stamp_check(r, &rec) : 0;
     if (rv != 0) {
         return refused(r, rv);
     }
     tidal_clock_observe(r->rt, &ts); /* the stamp is stored as given; our clock passes it */
-    rv = tidal__write_local(r, NULL, &rec, 1, &lsn);
+    rv = given ? tidal__write_given(r, &rec, 1, &lsn) : tidal__write_local(r, NULL, &rec, 1, &lsn);
     if (rv == 0) {
         rv = wait_acked(r, lsn);
     }
@@ -270,25 +274,26 @@ hide_write(tidal_region *r, uint8_t kind, tidal_entity_id user, tidal_entity_id 
 int
 tidal_hide_item_with_ts(tidal_region *r, tidal_entity_id user, tidal_entity_id item, tidal_hlc ts)
 {
-    return hide_write(r, TIDAL_REC_HIDE, user, item, ts);
+    return hide_write(r, TIDAL_REC_HIDE, user, item, ts, true);
 }
 
 int
 tidal_unhide_item_with_ts(tidal_region *r, tidal_entity_id user, tidal_entity_id item,
                           tidal_hlc ts)
 {
-    return hide_write(r, TIDAL_REC_UNHIDE, user, item, ts);
+    return hide_write(r, TIDAL_REC_UNHIDE, user, item, ts, true);
 }
 
 int
 tidal_hide_item(tidal_region *r, tidal_entity_id user, tidal_entity_id item)
 {
-    return r == NULL ? TIDAL_EINVAL : hide_write(r, TIDAL_REC_HIDE, user, item, tidal_now(r->rt));
+    return r == NULL ? TIDAL_EINVAL
+                     : hide_write(r, TIDAL_REC_HIDE, user, item, tidal_now(r->rt), false);
 }
 
 int
 tidal_unhide_item(tidal_region *r, tidal_entity_id user, tidal_entity_id item)
 {
     return r == NULL ? TIDAL_EINVAL
-                     : hide_write(r, TIDAL_REC_UNHIDE, user, item, tidal_now(r->rt));
+                     : hide_write(r, TIDAL_REC_UNHIDE, user, item, tidal_now(r->rt), false);
 }

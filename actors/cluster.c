@@ -24,6 +24,7 @@
 #include "actors/reconcile.h"
 
 #include "base/log.h"
+#include "base/random.h"
 #include "store/hlc.h"
 
 /* Refuses a transport on which others could speak as a peer (region.h). */
@@ -298,7 +299,7 @@ tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region 
     if (r->opts.max_skew_ns == 0) {
         r->opts.max_skew_ns = TIDAL_HLC_SKEW_NS_DEFAULT;
     }
-    atomic_init(&r->handover_corr, tidal_hlc_wall_now(NULL));
+    atomic_init(&r->handover_corr, tidal__random_id()); /* seeded in a simulation */
     r->id = opts->region_id;
     if (opts->dir != NULL) {
         snprintf(r->dir, sizeof(r->dir), "%s", opts->dir);

@@ -195,4 +195,5 @@ tidal_region_stats_get(tidal_region *r, tidal_region_stats *out)
     out->disk_read_only = ws.refusing;
     out->at_risk_first_lsn = ws.at_risk_first;
     out->at_risk_last_lsn = ws.at_risk_last;
+    tidal__clock_stats(r, out);
 }

@@ -146,6 +146,9 @@ void tidal__retention_stats(tidal_region *r, tidal_region_stats *out);
 int tidal__stamp_check(tidal_region *r, const tidal_record *rec);
 int tidal__write_local(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
                        uint64_t *lsn);
+/* The same for hides and unhides stamped by the caller (the _with_ts
+ * calls): stored as given, so not refused by the clock fence. */
+int tidal__write_given(tidal_region *r, tidal_record *recs, uint32_t n, uint64_t *lsn);
 /* Waits on the caller's thread, up to left_ms, for room for a batch of len
  * bytes in the region's log (tidal_wal_wait_room's results).  In a
  * simulation the log's own wait would block the one thread that must make
@@ -294,6 +297,22 @@ void tidal__learn_ack(tidal_region *r, tidal_ctx *ctx, tidal_region_id p, uint64
 /* Shipper actor's tick: probes the peers not heard from, ends learning
  * when due.  Cannot fail. */
 void tidal__learn_tick(tidal_region *r, tidal_ctx *ctx);
+
+/* ---- clock.c: offsets from the peers' clocks, and the fence ---- */
+/* Shipper actor's tick: sends each known peer its CLOCK when one is due
+ * (TIDAL_CLOCK_BEAT_MS).  Cannot fail: a refused send goes next tick. */
+void tidal__clock_tick(tidal_region *r, tidal_ctx *ctx);
+/* Shipper actor: a peer's CLOCK (admitted): a new estimate of that peer,
+ * and the verdict evaluated again.  One that does not decode is rejected
+ * (CLOCK_DECODE) and changes nothing.  Cannot fail. */
+void tidal__clock_on_msg(tidal_region *r, const tidal_msg *msg);
+/* Before a write the region stamps itself, before anything is logged:
+ * TIDAL_EFENCED (counted, reported) if the region's stamps are more than
+ * its budget ahead of a reachable peer's clock - or, with none reachable,
+ * if it was fenced when it last had one; else 0. */
+int tidal__clock_fence(tidal_region *r);
+/* The clock's fields of the stats.  Cannot fail. */
+void tidal__clock_stats(tidal_region *r, tidal_region_stats *out);
 
 /* ---- peers.c: the peer table, and sending to peers ---- */
 int tidal__peer_set(tidal_region *r, const tidal_msg_peer *p) TIDAL_WARN_UNUSED;

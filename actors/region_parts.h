@@ -128,6 +128,20 @@ struct tidal__learn {
     uint64_t probed_ms;     /* monotonic: the last probe */
 };
 
+/* The clock fence (clock.c).  lead_ns and heard_ms are written by the
+ * shipper actor (it takes the peers' CLOCK messages) and read by writers
+ * without a lock; sent_ms is the shipper actor's alone; fenced is written by
+ * whoever evaluates the verdict, the shipper or a writer. */
+struct tidal__clock {
+    atomic_int_least64_t lead_ns[TIDAL_REGIONS_MAX]; /* our wall at its arrival minus the
+                                                        wall peer p's latest CLOCK carried */
+    atomic_uint_least64_t heard_ms[TIDAL_REGIONS_MAX]; /* monotonic: that arrival; 0 never */
+    uint64_t sent_ms[TIDAL_REGIONS_MAX]; /* monotonic: our last CLOCK to p */
+    atomic_bool fenced;                  /* the verdict: writes we would stamp are refused */
+    atomic_uint_least64_t refused;       /* writes refused for it (stats.writes_fenced) */
+    atomic_uint_least64_t turns;         /* verdict changes, for the log's rate limit */
+};
+
 /* The replicated state: store/ tables and the session writes held for an
  * earlier seqno.  Owner: whoever holds lock - a writer (write.c), the
  * follower path (apply.c), the reconciler, a reader (read.c). */
@@ -240,6 +254,7 @@ struct tidal_region {
     struct tidal__peers peers;
     struct tidal__ship ship; /* ship.c, shipper.c */
     struct tidal__learn learn; /* learn.c */
+    struct tidal__clock clock; /* clock.c */
 
     /* a copy of the last batch that carried a session write, for the seed's
      * replay_last_session_batch (guarded by cb_lock) */
@@ -251,7 +266,7 @@ struct tidal_region {
     bool cb_closed;
 
     /* correlation ids of handover requests (session.c), unique across
-     * incarnations: it starts at the wall clock of the region's open */
+     * incarnations: it starts at a random value drawn at the region's open */
     atomic_uint_least64_t handover_corr;
 
     /* what a salvage lost of the region's own log (set at open, then

@@ -167,7 +167,7 @@ session_gate(tidal_region *r, tidal_record *rec, bool undo)
         return TIDAL_ENOENT;
     }
     if (rec->kind == TIDAL_REC_SESSION_END &&
-        rec->hlc.wall_ns > tidal_hlc_wall_now(NULL) + r->opts.max_skew_ns) {
+        rec->hlc.wall_ns > tidal_wall_ns(r->rt) + r->opts.max_skew_ns) {
         return TIDAL_ESKEW;
     }
     if (info.ended && rec->kind == TIDAL_REC_SESSION_SIGNAL) {

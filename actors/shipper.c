@@ -199,6 +199,7 @@ on_tick(tidal_region *r, tidal_ctx *ctx)
     retransmit_stalled(r, now, durable);
     tidal__ship_rounds(r, TIDAL__SHIP_BY_SHIPPER, 0, true);
     tidal__learn_tick(r, ctx);
+    tidal__clock_tick(r, ctx); /* clock.c: our wall clock to the peers */
 }
 
 static int
@@ -218,6 +219,9 @@ shipper_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
     switch (msg->type) {
     case TIDAL_MSG_ACK:
         on_ack(r, ctx, msg);
+        return 0;
+    case TIDAL_MSG_CLOCK:
+        tidal__clock_on_msg(r, msg); /* clock.c: a peer's wall clock */
         return 0;
     case TIDAL_MSG_TICK:
         on_tick(r, ctx);

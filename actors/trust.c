@@ -12,6 +12,7 @@
  *   message        region actor      session actor    shipper   reconciler
  *   BATCH          peer              -                -         -
  *   ACK            peer (log base)   -                peer      -
+ *   CLOCK          -                 -                peer      -
  *   WRITE          self or peer      self or peer     -         -
  *   HANDOVER_REQ   -                 peer             -         -
  *   HANDOVER       -                 peer (a reply)   -         -
@@ -40,6 +41,8 @@ allowed(enum tidal__actor_kind kind, uint16_t type)
         return kind == TIDAL__ACTOR_REGION ? PEER : 0;
     case TIDAL_MSG_ACK:
         return kind == TIDAL__ACTOR_REGION || kind == TIDAL__ACTOR_SHIPPER ? PEER : 0;
+    case TIDAL_MSG_CLOCK:
+        return kind == TIDAL__ACTOR_SHIPPER ? PEER : 0;
     case TIDAL_MSG_HANDOVER_REQ:
     case TIDAL_MSG_HANDOVER:
         return kind == TIDAL__ACTOR_SESSION ? PEER : 0;

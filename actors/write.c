@@ -174,14 +174,15 @@ tidal__wait_room(tidal_region *r, size_t len, uint32_t left_ms)
  * nothing was applied and that is returned. */
 static int
 write_batch(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
-            tidal__write_gate gate, uint64_t *lsn)
+            tidal__write_gate gate, bool given, uint64_t *lsn)
 {
     tidal_buf payload;
     tidal_buf_init(&payload);
     tidal_hlc hmin, hmax;
     uint64_t first = 0, end_ms = 0;
     bool full, room_waited = false, retried = false;
-    int rv = 0;
+    /* a region whose clock runs ahead stamps nothing (clock.c) */
+    int rv = given ? 0 : tidal__clock_fence(r);
     for (uint32_t i = 0; i < n && rv == 0; i++) {
         rv = tidal__stamp_check(r, &recs[i]);
     }
@@ -262,12 +263,18 @@ int
 tidal__write_local(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
                    uint64_t *lsn)
 {
-    return write_batch(r, ctx, recs, n, NULL, lsn);
+    return write_batch(r, ctx, recs, n, NULL, false, lsn);
+}
+
+int
+tidal__write_given(tidal_region *r, tidal_record *recs, uint32_t n, uint64_t *lsn)
+{
+    return write_batch(r, NULL, recs, n, NULL, true, lsn);
 }
 
 int
 tidal__write_gated(tidal_region *r, tidal_ctx *ctx, tidal_record *rec, tidal__write_gate gate,
                    uint64_t *lsn)
 {
-    return write_batch(r, ctx, rec, 1, gate, lsn);
+    return write_batch(r, ctx, rec, 1, gate, false, lsn);
 }

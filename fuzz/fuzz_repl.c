@@ -1,12 +1,12 @@
 /*
  * libFuzzer target for the replication payloads (messages/msg_repl.h): PEER,
- * ACK, BATCH, WRITE, WRITE_RESULT, DIGEST, ENTRIES, HANDOVER_REQ, HANDOVER
- * and TICK.  fuzz_envelope only reaches the runtime's own payloads (PING to
+ * ACK, CLOCK, BATCH, WRITE, WRITE_RESULT, DIGEST, ENTRIES, HANDOVER_REQ,
+ * HANDOVER and TICK.  fuzz_envelope only reaches the runtime's own payloads (PING to
  * TIMER); these are what regions, shippers, reconcilers and clients read off
  * the wire from each other.
  *
  * Input: the first byte selects the type (its number, 10 for BATCH and so
- * on, or any other byte modulo the ten types); the rest is the payload.
+ * on, or any other byte modulo the eleven types); the rest is the payload.
  *
  * What must hold for any input (a failure aborts):
  *  - decoding returns 0 or a TIDAL_E* code, and a failure fills err (id,
@@ -34,7 +34,7 @@ int tidal__fuzz_repl_one(const uint8_t *data, size_t size);
 static const uint16_t repl_types[] = {
     TIDAL_MSG_BATCH,        TIDAL_MSG_ACK,          TIDAL_MSG_PEER,     TIDAL_MSG_WRITE,
     TIDAL_MSG_WRITE_RESULT, TIDAL_MSG_HANDOVER_REQ, TIDAL_MSG_HANDOVER, TIDAL_MSG_DIGEST,
-    TIDAL_MSG_ENTRIES,      TIDAL_MSG_TICK,
+    TIDAL_MSG_ENTRIES,      TIDAL_MSG_TICK,         TIDAL_MSG_CLOCK,
 };
 #define REPL_TYPES (sizeof(repl_types) / sizeof(repl_types[0]))
 
@@ -88,6 +88,7 @@ FUZZ_REPL(batch, m.batch.len <= TIDAL_REPL_BATCH_BYTES_MAX && inside(m.batch, p,
           m.origin == m2.origin && m.shard == m2.shard && fuzz_view_same(m.batch, m2.batch))
 FUZZ_REPL(ack, true,
           m.origin == m2.origin && m.shard == m2.shard && m.applied_lsn == m2.applied_lsn)
+FUZZ_REPL(clock, true, m.wall_ns == m2.wall_ns)
 FUZZ_REPL(peer, URL_OK(m.region_url) && URL_OK(m.shipper_url) && URL_OK(m.reconciler_url),
           m.region == m2.region && fuzz_view_same(m.region_url, m2.region_url) &&
               fuzz_view_same(m.shipper_url, m2.shipper_url) &&
@@ -224,6 +225,9 @@ tidal__fuzz_repl_one(const uint8_t *data, size_t size)
         break;
     case TIDAL_MSG_ACK:
         rv = fuzz_ack(p, len, &b, &c);
+        break;
+    case TIDAL_MSG_CLOCK:
+        rv = fuzz_clock(p, len, &b, &c);
         break;
     case TIDAL_MSG_PEER:
         rv = fuzz_peer(p, len, &b, &c);

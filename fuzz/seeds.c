@@ -122,6 +122,12 @@ seeds_repl(struct seeds *s)
     repl_put(s, "bad-ETRAILING-ack.bin", TIDAL_MSG_ACK, &b, 0);
 
     tidal_buf_reset(&b);
+    tidal_msg_clock mc = {1700000000123456789ull};
+    seeds_must(tidal_msg_clock_encode(&mc, &b), "clock");
+    repl_put(s, "valid-clock.bin", TIDAL_MSG_CLOCK, &b, 0);
+    repl_put(s, "bad-ETRUNCATED-clock-cut.bin", TIDAL_MSG_CLOCK, &b, 3);
+
+    tidal_buf_reset(&b);
     tidal_msg_peer mp = {2,
                          {(const uint8_t *)u1, sizeof(u1) - 1},
                          {(const uint8_t *)u2, sizeof(u2) - 1},

@@ -136,6 +136,29 @@ tidal_msg_ack_decode(const uint8_t *buf, size_t len, tidal_msg_ack *m, tidal_dec
     return rv != 0 ? rv : tidal_mpr_done(&r, "ack");
 }
 
+/* ---- CLOCK ---- */
+int
+tidal_msg_clock_encode(const tidal_msg_clock *m, tidal_buf *out)
+{
+    uint8_t *p = begin(out, 16, 0);
+    if (p == NULL) {
+        return TIDAL_ENOMEM;
+    }
+    p = tidal_mpw_array(p, 1);
+    p = tidal_mpw_uint(p, m->wall_ns);
+    return finish(out, p);
+}
+
+int
+tidal_msg_clock_decode(const uint8_t *buf, size_t len, tidal_msg_clock *m, tidal_decode_err *err)
+{
+    tidal_mpr r;
+    tidal_mpr_init(&r, buf, len, err);
+    int rv = tidal_mpr_array_exact(&r, 1, "clock");
+    rv = rv != 0 ? rv : tidal_mpr_uint(&r, UINT64_MAX, &m->wall_ns, "clock.wall_ns");
+    return rv != 0 ? rv : tidal_mpr_done(&r, "clock");
+}
+
 /* ---- PEER ---- */
 static bool
 url_ok(tidal_view v)

@@ -10,6 +10,11 @@
  *   10    BATCH         [origin u16, shard u16, batch bin <= TIDAL_REPL_BATCH_BYTES_MAX]
  *   11    ACK           [origin u16, shard u16, applied_lsn u64]
  *   12    PEER          [region u16, region url str, shipper url str, reconciler url str]
+ *   13    CLOCK         [wall_ns u64]: the sender's wall clock as it sends, read by
+ *                       its peers' clock estimates (actors/clock.c).  A new type:
+ *                       a region of an older version does not take it (counted as
+ *                       TIDAL-REGION-MSG-TYPE there), and sends none, so its peers
+ *                       never count it reachable for their clock fence
  *   20    WRITE         [req_id u64, record bin <= TIDAL_REPL_RECORD_BYTES_MAX]
  *   21    WRITE_RESULT  [code u32, seqno u64, lsn u64, shard u16]
  *   22    HANDOVER_REQ  [sid bin16, to_region u16]
@@ -52,6 +57,10 @@ typedef struct tidal_msg_ack {
     uint16_t shard;
     uint64_t applied_lsn;
 } tidal_msg_ack;
+
+typedef struct tidal_msg_clock {
+    uint64_t wall_ns; /* the sender's wall clock (ns since the epoch) as it sent */
+} tidal_msg_clock;
 
 typedef struct tidal_msg_peer {
     uint16_t region;
@@ -115,6 +124,7 @@ typedef struct tidal_msg_entries {
                                   tidal_decode_err *err) __attribute__((warn_unused_result));
 TIDAL__REPL_DECL(batch)
 TIDAL__REPL_DECL(ack)
+TIDAL__REPL_DECL(clock)
 TIDAL__REPL_DECL(peer)
 TIDAL__REPL_DECL(write)
 TIDAL__REPL_DECL(write_result)

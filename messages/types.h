@@ -38,6 +38,7 @@
     X(BATCH, 10, "replication: a WAL batch shipped to a peer")                         \
     X(ACK, 11, "replication: highest LSN of an origin applied")                        \
     X(PEER, 12, "replication: a region introduces itself")                             \
+    X(CLOCK, 13, "replication: a region's wall clock, read as it sends")              \
     X(WRITE, 20, "client: a write for a region or session actor")                      \
     X(WRITE_RESULT, 21, "client: the result of a write")                               \
     X(HANDOVER_REQ, 22, "session: asks the home region to hand a session over")        \

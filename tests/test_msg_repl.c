@@ -42,6 +42,11 @@ Test(msg_repl, every_payload_round_trips_and_refuses_cuts_and_trailing_bytes)
     cr_assert_eq(a2.applied_lsn, UINT64_MAX);
     tidal_buf_fini(&keep);
 
+    tidal_msg_clock c = {.wall_ns = UINT64_MAX}, c2;
+    ROUND_TRIP(clock, c, c2);
+    cr_assert_eq(c2.wall_ns, UINT64_MAX);
+    tidal_buf_fini(&keep);
+
     tidal_msg_peer p = {.region = 4,
                         .region_url = {(const uint8_t *)"inproc://x/region-4", 19},
                         .shipper_url = {(const uint8_t *)"inproc://x/shipper-4", 20},
@@ -128,6 +133,16 @@ Test(msg_repl, malformed_fields_are_refused)
     p = tidal_mpw_uint(p, 0);
     p = tidal_mpw_uint(p, 0);
     TIDAL_FAIL(tidal_msg_ack_decode(raw, (size_t)(p - raw), &a, NULL), TIDAL_EFIELD);
+    /* a CLOCK of another arity (an ACK's), or whose wall is not an unsigned integer */
+    tidal_msg_clock c;
+    p = tidal_mpw_array(raw, 3);
+    p = tidal_mpw_uint(p, 1);
+    p = tidal_mpw_uint(p, 0);
+    p = tidal_mpw_uint(p, 5);
+    cr_assert_neq(tidal_msg_clock_decode(raw, (size_t)(p - raw), &c, NULL), 0);
+    p = tidal_mpw_array(raw, 1);
+    p = tidal_mpw_str(p, "now", 3);
+    cr_assert_neq(tidal_msg_clock_decode(raw, (size_t)(p - raw), &c, NULL), 0);
     tidal_msg_peer pe;
     p = tidal_mpw_array(raw, 4);
     p = tidal_mpw_uint(p, 1);

@@ -93,6 +93,8 @@ typedef int (*build_fn)(tidal_buf *out);
     X(handover_req_for_another_region, ORIGIN_MISMATCH, SESSION_1, "region-0",             \
       HANDOVER_REQ, handover_req_for_region_1)                                             \
     X(ack_beyond_sent, ACK_BEYOND_SENT, SHIPPER_0, "region-1", ACK, ack_0_at_1000)         \
+    X(clock_undecodable, CLOCK_DECODE, SHIPPER_0, "shipper-1", CLOCK, garbage)             \
+    X(clock_to_the_region, MSG_TYPE, REGION_1, "shipper-0", CLOCK, garbage)                \
     X(peer_undecodable, PEER_DECODE, REGION_1_OWN, "region-0", PEER, garbage)              \
     X(peer_naming_the_region, PEER_INVALID, REGION_1_OWN, "region-0", PEER, peer_itself)   \
     X(write_undecodable, WRITE_DECODE, REGION_1, NULL, WRITE, write_garbage)               \

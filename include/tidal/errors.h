@@ -46,7 +46,8 @@ extern "C" {
     X(ESTATE, 21, "operation not valid in this state")                                 \
     X(ELIMIT, 22, "a configured limit was reached")                                    \
     X(ECRC, 23, "checksum mismatch")                                                   \
-    X(ENOTSUP, 24, "not supported")
+    X(ENOTSUP, 24, "not supported")                                                    \
+    X(EFENCED, 25, "this region's clock is ahead of a peer's beyond its budget")
 
 enum tidal_errno {
     TIDAL_OK = 0,

@@ -222,8 +222,22 @@
 /* Writes one session actor queues while a handover is in progress. */
 #define TIDAL_HANDOVER_QUEUE_MAX 1024u
 
+/* ---- Clocks (actors/clock.c; docs/design.md, "Clocks") ------------------- */
+
+/* Each region sends every peer its wall clock this often (a CLOCK message:
+ * ten a second per peer, a few bytes each). */
+#define TIDAL_CLOCK_BEAT_MS 100u
+/* A peer's clock estimate counts for this long after its last CLOCK message
+ * arrived, by the monotonic clock (the wall clock is what is in doubt):
+ * past it the peer is not reachable, and a region with no reachable peer
+ * keeps its fence verdict.  Ten beats: a few lost messages do not make a
+ * peer unreachable, and a peer cut off stops counting within a second. */
+#define TIDAL_CLOCK_FRESH_MS 1000u
+
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 _Static_assert(TIDAL_REGIONS_MAX <= 65536u, "a region id is 16 bits");
+_Static_assert(TIDAL_CLOCK_FRESH_MS >= 4u * TIDAL_CLOCK_BEAT_MS,
+               "a peer stays reachable across a few lost CLOCK messages");
 _Static_assert(TIDAL_BATCH_PAYLOAD_BYTES_MAX + 4096u <= TIDAL_PAYLOAD_BYTES_MAX,
                "a batch, its header and its wrapper fit one envelope payload");
 _Static_assert(TIDAL_WAL_SEGMENT_BYTES_MIN <= TIDAL_WAL_SEGMENT_BYTES_DEFAULT &&

@@ -31,7 +31,10 @@ extern "C" {
     X(WRITE_REFUSED, "TIDAL-WRITE-REFUSED", "a write was refused")                        \
     X(DISK_ERROR, "TIDAL-DISK-ERROR", "a write or sync of a log failed")                  \
     X(LOG_SALVAGED, "TIDAL-LOG-SALVAGED", "a damaged log was opened with what is left")   \
-    X(DISK_RECOVERED, "TIDAL-DISK-RECOVERED", "a log the disk refused was written again")
+    X(DISK_RECOVERED, "TIDAL-DISK-RECOVERED", "a log the disk refused was written again") \
+    X(CLOCK_AHEAD, "TIDAL-REGION-CLOCK-AHEAD",                                           \
+      "a region's clock ran ahead of a peer's beyond its budget (writes refused), or came " \
+      "back within it")
 
 enum tidal_event {
 #define TIDAL__EVENT_ENUM(name, id, what) TIDAL_EVENT_##name,

@@ -15,7 +15,10 @@
  * durable under the region's policy; it is shipped to every peer, which
  * applies each batch once, in LSN order per origin.  Replicated state merges
  * commutatively (docs/design.md), so duplicates, replays and reconciliation never
- * count anything twice.  Under TIDAL_SYNC with a directory a write is
+ * count anything twice.  A region whose stamps run more than opts.max_skew_ns
+ * ahead of a reachable peer's clock refuses every write it would stamp
+ * itself (all but the _with_ts calls) with TIDAL_EFENCED, nothing written,
+ * until it is back within (stats.clock_fenced; docs/design.md, "Clocks").  Under TIDAL_SYNC with a directory a write is
  * applied to the local store once durable, so no read sees a write that is
  * not acknowledged.
  *
@@ -179,11 +182,16 @@ typedef struct tidal_region_opts {
                                 * later write, and carried on the region's clock
                                 * it would have its peers refuse its messages).
                                 * Past stamps are always taken.  Also the tolerance
-                                * for a peer's clock.  0 = 500 ms */
+                                * for a peer's clock, and this region's clock
+                                * budget: while the stamps it would give are more
+                                * than this ahead of a reachable peer's clock, it
+                                * refuses the writes it would stamp itself with
+                                * TIDAL_EFENCED (stats.clock_fenced; docs/design.md,
+                                * "Clocks").  0 = 500 ms */
     uint64_t (*wall_clock)(void *arg); /* this region's wall clock (ns since the epoch);
                                 * NULL = the system's.  For tests of clocks that lie:
-                                * the region stamps its writes and checks client
-                                * stamps by it */
+                                * the region stamps its writes, checks client
+                                * stamps and estimates its peers' clocks by it */
     void *wall_clock_arg;
     uint32_t session_retention_ms; /* how long an ended session is kept after its end
                                 * stamp: past it, it is freed here and in every
@@ -395,7 +403,8 @@ TIDAL_API uint64_t tidal_region_digest(tidal_region *r);
     X(MSG_TYPE, "TIDAL-REGION-MSG-TYPE", "a message type this actor does not take")     \
     X(UNAUTHENTICATED, "TIDAL-REGION-UNAUTHENTICATED",                                   \
       "came through a connection that may not send it: a peer's message off that peer's " \
-      "listener, or the region's own (a tick, a PEER) from outside")
+      "listener, or the region's own (a tick, a PEER) from outside")                      \
+    X(CLOCK_DECODE, "TIDAL-REGION-CLOCK-DECODE", "CLOCK message undecodable")
 
 enum tidal_region_reject_reason {
 #define TIDAL__REGION_REJECT_ENUM(name, id, desc) TIDAL_REGION_REJECT_##name,
@@ -456,6 +465,19 @@ typedef struct tidal_region_stats {
                                    * visible; INTERVAL: visible, not acknowledged */
     bool disk_read_only;          /* its own log refuses writes (TIDAL_EIO) until a retry
                                    * writes them again: the disk failed */
+    /* Clocks (docs/design.md, "Clocks"): */
+    bool clock_fenced;            /* the stamps this region gives are more than
+                                   * max_skew_ns ahead of a reachable peer's clock: it
+                                   * refuses the writes it would stamp (TIDAL_EFENCED,
+                                   * TIDAL-REGION-CLOCK-AHEAD) until back within; kept
+                                   * as it was while no peer is reachable */
+    uint64_t writes_fenced;       /* writes refused for it (not in writes_refused) */
+    uint32_t clock_reachable;     /* bit p: peer p's clock was heard from within
+                                   * TIDAL_CLOCK_FRESH_MS, so its estimate counts */
+    int64_t clock_offset_ns[TIDAL_REGIONS_MAX]; /* per peer: how far this region's wall
+                                   * clock is ahead of p's (negative: behind), from
+                                   * p's latest CLOCK message - over the truth by that
+                                   * message's delay; 0 until heard from */
 } tidal_region_stats;
 
 TIDAL_API void tidal_region_stats_get(tidal_region *r, tidal_region_stats *out);
