@@ -15,6 +15,7 @@ static const struct verb {
     const char *summary;
 } verbs[] = {
     {"demo", tidal_tool_demo, "run a multi-actor workload under seeded faults and report"},
+    {"check", tidal_tool_check, "run the fault scenario matrix and check its invariants"},
 };
 
 static void

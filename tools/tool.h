@@ -5,6 +5,8 @@
 /* Each verb takes argv with argv[0] = the verb and returns the exit code:
  * 0 success, 1 failure (an invariant failed, the node is down), 2 usage. */
 int tidal_tool_demo(int argc, char **argv);
+/* The scenario matrix (check.c). */
+int tidal_tool_check(int argc, char **argv);
 
 #include <stdbool.h>
 #include <stdint.h>

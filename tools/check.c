@@ -1,0 +1,305 @@
+/*
+ * `tidal check`: runs the scenario matrix (tests/scenarios/) and prints one
+ * line per checked invariant, `seed scenario invariant PASS|FAIL reason`,
+ * a summary, and for every failure the one command that reruns that seed
+ * of that scenario.  A failing run's fault trace is written as an SVG
+ * message-sequence chart (always with --trace-out).
+ *
+ * Options take `--opt value` or `--opt=value`; a bad value gets one line
+ * naming it and exit code 2, nothing run.
+ */
+#define _XOPEN_SOURCE 700
+#include <errno.h>
+#include <ftw.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scenarios/scenario.h"
+#include "tools/tool.h"
+
+#define CHECK_SOAK_MAX 1000000u
+
+struct check_args {
+    const char *scenario; /* NULL = all */
+    uint64_t seed;
+    uint64_t soak; /* 0 = one seed */
+    sc_transport transport;
+    bool full;
+    const char *trace_out;
+};
+
+static void
+help(FILE *f)
+{
+    size_t n;
+    const sc_scenario *s = sc_scenarios(&n);
+    fprintf(f, "usage: tidal check [--scenario NAME|all] [--seed N] [--soak N]\n"
+               "                   [--transport inproc|ipc] [--full] [--trace-out FILE.svg]\n"
+               "\n"
+               "Runs fault scenarios against a three-region cluster in this process and\n"
+               "checks, against what each scenario recorded itself: equal state digests,\n"
+               "counters (acknowledged increments plus a subset of the unknown ones),\n"
+               "signals (every acknowledged one everywhere, none twice) and hard negatives\n"
+               "(last writer by (wall, logical), hide on ties).  Prints one line per\n"
+               "invariant: `seed scenario invariant PASS|FAIL reason`.\n"
+               "\n"
+               "options (each also as --opt=value):\n"
+               "  --scenario NAME  one scenario, or all (default)\n"
+               "  --seed N         the seed, decimal or 0x hex (default 1); with --soak,\n"
+               "                   the first of N seeds\n"
+               "  --soak N         run N seeds of each scenario, 1 to %u\n"
+               "  --transport T    inproc (default) or ipc\n"
+               "  --full           full sizes (e.g. 20,000 writes while a region is down)\n"
+               "                   instead of the quick ones\n"
+               "  --trace-out F    write the fault trace of the (first failing, else last)\n"
+               "                   run as an SVG chart to F; a failing run's chart is\n"
+               "                   written to tidal-check-<scenario>-<seed>.svg without it\n"
+               "  -h, --help       print this help\n"
+               "\nscenarios:\n",
+            CHECK_SOAK_MAX);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(f, "  %-18s %s\n", s[i].name, s[i].summary);
+    }
+    fprintf(f, "\nexit codes:\n  0    every invariant held in every run\n"
+               "  1    an invariant failed (the rerun command is printed)\n"
+               "  2    usage error: a bad option or value (nothing was run)\n");
+}
+
+/* All of s as an integer 0..max, decimal or 0x hex; false otherwise. */
+static bool
+read_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    const char *digits = "0123456789";
+    int base = 10;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        digits = "0123456789abcdefABCDEF";
+        base = 16;
+        s += 2;
+    }
+    if (s[0] == '\0' || strspn(s, digits) != strlen(s)) {
+        return false;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, base);
+    if (*end != '\0' || errno == ERANGE || v > max) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* The value of option argv[*i] (after '=' or the next argument); NULL and a
+ * message if it has none. */
+static const char *
+value_of(int argc, char **argv, int *i, const char *opt)
+{
+    const char *eq = strchr(argv[*i], '=');
+    if (eq != NULL) {
+        return eq + 1;
+    }
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "tidal check: %s needs a value\n", opt);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static bool
+is_opt(const char *arg, const char *opt)
+{
+    size_t n = strlen(opt);
+    return strncmp(arg, opt, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
+}
+
+/* Returns 0, 2 for a usage error (said on stderr), or -1 for --help. */
+static int
+parse(int argc, char **argv, struct check_args *a)
+{
+    *a = (struct check_args){.seed = 1};
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *v;
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            return -1;
+        } else if (is_opt(arg, "--full")) {
+            if (strchr(arg, '=') != NULL) {
+                fprintf(stderr, "tidal check: --full takes no value\n");
+                return 2;
+            }
+            a->full = true;
+        } else if (is_opt(arg, "--scenario")) {
+            if ((v = value_of(argc, argv, &i, "--scenario")) == NULL) {
+                return 2;
+            }
+            if (strcmp(v, "all") != 0 && sc_find(v) == NULL) {
+                fprintf(stderr, "tidal check: --scenario '%s': no such scenario (see --help)\n",
+                        v);
+                return 2;
+            }
+            a->scenario = strcmp(v, "all") == 0 ? NULL : v;
+        } else if (is_opt(arg, "--seed")) {
+            if ((v = value_of(argc, argv, &i, "--seed")) == NULL) {
+                return 2;
+            }
+            if (!read_u64(v, UINT64_MAX, &a->seed)) {
+                fprintf(stderr, "tidal check: --seed '%s': not a number from 0 to 2^64-1\n", v);
+                return 2;
+            }
+        } else if (is_opt(arg, "--soak")) {
+            if ((v = value_of(argc, argv, &i, "--soak")) == NULL) {
+                return 2;
+            }
+            if (!read_u64(v, CHECK_SOAK_MAX, &a->soak) || a->soak == 0) {
+                fprintf(stderr, "tidal check: --soak '%s': not a number from 1 to %u\n", v,
+                        CHECK_SOAK_MAX);
+                return 2;
+            }
+        } else if (is_opt(arg, "--transport")) {
+            if ((v = value_of(argc, argv, &i, "--transport")) == NULL) {
+                return 2;
+            }
+            if (strcmp(v, "inproc") != 0 && strcmp(v, "ipc") != 0) {
+                fprintf(stderr, "tidal check: --transport '%s': inproc or ipc\n", v);
+                return 2;
+            }
+            a->transport = strcmp(v, "ipc") == 0 ? SC_IPC : SC_INPROC;
+        } else if (is_opt(arg, "--trace-out")) {
+            if ((v = value_of(argc, argv, &i, "--trace-out")) == NULL) {
+                return 2;
+            }
+            if (v[0] == '\0') {
+                fprintf(stderr, "tidal check: --trace-out '': a file name is needed\n");
+                return 2;
+            }
+            a->trace_out = v;
+        } else {
+            fprintf(stderr, "tidal check: unknown option '%s' (try tidal check --help)\n", arg);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+static int
+rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+struct tally {
+    uint64_t runs, failed_runs, checks, violations;
+    bool chart_written;
+};
+
+static void
+print_run(const struct check_args *a, const sc_scenario *s, uint64_t seed, const sc_run *run)
+{
+    for (int i = 0; i < run->nchecks; i++) {
+        const sc_check *c = &run->checks[i];
+        printf("%llu %s %s %s %s\n", (unsigned long long)seed, s->name, c->name,
+               c->pass ? "PASS" : "FAIL", c->reason);
+    }
+    if (!sc_run_passed(run)) {
+        printf("rerun: tidal check --scenario %s --seed %llu --transport %s%s\n", s->name,
+               (unsigned long long)seed, a->transport == SC_IPC ? "ipc" : "inproc",
+               a->full ? " --full" : "");
+    }
+    fflush(stdout);
+}
+
+/* Writes the run's chart where it belongs: --trace-out (the first failing
+ * run, else the last), or a file named after the failing run. */
+static void
+chart(const struct check_args *a, const sc_scenario *s, uint64_t seed, const sc_run *run,
+      bool last, struct tally *t)
+{
+    bool failed = !sc_run_passed(run);
+    char path[256];
+    if (a->trace_out != NULL) {
+        if (t->chart_written || (!failed && !last)) {
+            return;
+        }
+        snprintf(path, sizeof(path), "%s", a->trace_out);
+    } else if (failed) {
+        snprintf(path, sizeof(path), "tidal-check-%s-%llu.svg", s->name, (unsigned long long)seed);
+    } else {
+        return;
+    }
+    int rv = sc_chart_write(run, path);
+    if (rv == 0) {
+        printf("chart: %s\n", path);
+        t->chart_written = t->chart_written || failed || a->trace_out != NULL;
+    } else {
+        fprintf(stderr, "tidal check: cannot write the chart to %s: %s\n", path,
+                tidal_errname(rv));
+    }
+}
+
+static int
+one_run(const struct check_args *a, const sc_scenario *s, uint64_t seed, bool last,
+        struct tally *t)
+{
+    char dir[64] = "/tmp/tidal-check-XXXXXX";
+    if (mkdtemp(dir) == NULL) {
+        fprintf(stderr, "tidal check: cannot make a temporary directory under /tmp\n");
+        return 1;
+    }
+    sc_run *run = malloc(sizeof(*run));
+    if (run == NULL) {
+        (void)nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        return 1;
+    }
+    (void)sc_run_scenario(s, seed, a->transport, dir, !a->full, run);
+    (void)nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    print_run(a, s, seed, run);
+    t->runs++;
+    t->checks += (uint64_t)run->nchecks;
+    for (int i = 0; i < run->nchecks; i++) {
+        t->violations += !run->checks[i].pass;
+    }
+    t->failed_runs += !sc_run_passed(run);
+    chart(a, s, seed, run, last, t);
+    sc_run_free(run);
+    free(run);
+    return 0;
+}
+
+int
+tidal_tool_check(int argc, char **argv)
+{
+    struct check_args a;
+    int rv = parse(argc, argv, &a);
+    if (rv != 0) {
+        if (rv < 0) {
+            help(stdout);
+        }
+        return rv < 0 ? 0 : rv;
+    }
+    size_t n;
+    const sc_scenario *all = sc_scenarios(&n);
+    const sc_scenario *one = a.scenario ? sc_find(a.scenario) : NULL;
+    uint64_t seeds = a.soak ? a.soak : 1;
+    struct tally t = {0};
+    size_t nsc = one ? 1 : n;
+    for (uint64_t k = 0; k < seeds; k++) {
+        for (size_t i = 0; i < nsc; i++) {
+            const sc_scenario *s = one ? one : &all[i];
+            bool last = k + 1 == seeds && i + 1 == nsc;
+            if (one_run(&a, s, a.seed + k, last, &t) != 0) {
+                return 1;
+            }
+        }
+    }
+    printf("summary: %llu seeds x %zu scenarios = %llu runs on %s (%s sizes): %llu invariants "
+           "checked, %llu violations, %llu runs failed\n",
+           (unsigned long long)seeds, nsc, (unsigned long long)t.runs,
+           a.transport == SC_IPC ? "ipc" : "inproc", a.full ? "full" : "quick",
+           (unsigned long long)t.checks, (unsigned long long)t.violations,
+           (unsigned long long)t.failed_runs);
+    return t.failed_runs == 0 ? 0 : 1;
+}
