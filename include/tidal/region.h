@@ -30,7 +30,10 @@
  * recovers before the region closes (like one that timed out).  Under
  * TIDAL_INTERVAL the same, but a write is seen from its append on: the
  * at-risk LSNs are the writes seen and not yet synced.  Under TIDAL_NONE a
- * write the disk refuses is refused alone and nothing else is at risk.
+ * write the disk refuses makes the region read-only the same way, until a
+ * retry has seen the disk take bytes again (a probe, cut off again); no
+ * LSN is at risk (at_risk_* 0: a batch takes its LSNs once written whole,
+ * and what was written before is durable by NONE's meaning).
  * docs/wal-format.md, "When the disk refuses", has the details.
  *
  * Backpressure: an ephemeral region keeps its batches in memory until every
