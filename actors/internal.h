@@ -104,6 +104,11 @@ int tidal__state_apply(tidal_region *r, const tidal_record *rec);
 void tidal__state_apply_logged(tidal_region *r, const tidal_record *rec);
 int tidal__state_fill_signal(tidal_region *r, tidal_record *rec);
 int tidal__state_session_merged(tidal_region *r, const tidal_session_id *sid);
+/* Caller's thread, state.lock not held: waits until this region has applied
+ * sid's signals up to seqno (its HWM reached it: a read sees them) or the
+ * session is gone here, up to timeout_ms.  0 or TIDAL_ETIMEDOUT. */
+int tidal__state_wait_seen(tidal_region *r, const uint8_t sid[16], uint64_t seqno,
+                           uint32_t timeout_ms);
 /* Merges a peer's reconciliation entry of a session, or a tombstone (the
  * encodings of store/session.h), under the retention rule (docs/design.md,
  * "Ended sessions"): an entry of a session freed here is dropped, and one

@@ -141,6 +141,9 @@ struct tidal__region_state {
     tidal_hwm *hwm;
     tidal_idem *idem;
     tidal_hmap held; /* struct tidal__held_session by sid */
+    pthread_cond_t seen_cv; /* CLOCK_MONOTONIC, with lock: a session's HWM may have
+                               risen (tidal__state_wait_seen) */
+    uint32_t seen_waiters;  /* threads waiting on seen_cv */
 };
 
 /* This region's own writes not yet durable, under SYNC with a directory

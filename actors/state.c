@@ -30,6 +30,7 @@
 #include "actors/internal.h"
 #include "base/hash.h"
 #include "base/log.h"
+#include "base/time.h"
 
 int
 tidal__state_open(tidal_region *r)
@@ -55,6 +56,8 @@ tidal__state_open(tidal_region *r)
     }
     tidal_hmap_init(&r->state.held, sizeof(struct tidal__held_session), 16);
     pthread_mutex_init(&r->state.lock, NULL);
+    TIDAL_IGNORE(tidal_cond_init_monotonic(&r->state.seen_cv)); /* a plain init cannot fail */
+    r->state.seen_waiters = 0;
     return 0;
 
 fail_hwm:
@@ -88,6 +91,7 @@ tidal__state_close(tidal_region *r)
     tidal_sessions_close(r->state.sessions);
     tidal_signals_close(r->state.signals);
     tidal_sigtypes_close(r->state.types);
+    pthread_cond_destroy(&r->state.seen_cv);
     pthread_mutex_destroy(&r->state.lock);
 }
 
@@ -196,10 +200,14 @@ apply_session_part(tidal_region *r, const tidal_record *rec, const tidal_session
 
 /* Applies held records of a session that became applicable: every END and
  * HOME at once (merges, in any order), then signals in seqno order up to the
- * first gap. */
+ * first gap.  Every path that raises a session's HWM ends here: a caller
+ * waiting to see its own signal (seen.c) is woken. */
 static int
 drain(tidal_region *r, const uint8_t sid_bytes[16])
 {
+    if (r->state.seen_waiters > 0) {
+        pthread_cond_broadcast(&r->state.seen_cv); /* they check under the lock we hold */
+    }
     struct tidal__held_session *hs = tidal_hmap_find(&r->state.held, sid_bytes);
     tidal_session_id sid;
     tidal__sid_from_bytes(sid_bytes, &sid);

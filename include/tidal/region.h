@@ -259,7 +259,11 @@ TIDAL_API int tidal_start_session(tidal_region *r, tidal_entity_id user,
  * mailbox hop from the call to a peer's state.  If the home is another
  * region (an agent that roamed), the home moves here first (handover), then
  * the write is ordered here.  Returns once it is durable under the region's
- * policy.  TIDAL_ENOENT for an unknown session, TIDAL_ESTATE for an ended one. */
+ * policy and a read of this region sees it: after a handover the old home's
+ * earlier seqnos must reach this region first (the signals apply in seqno
+ * order), which it waits for up to opts.write_timeout_ms, then
+ * TIDAL_ETIMEDOUT (the write is made, and seen once they arrive).
+ * TIDAL_ENOENT for an unknown session, TIDAL_ESTATE for an ended one. */
 TIDAL_API int tidal_signal_in_session(tidal_region *r, tidal_session_id s, const char *type,
                                       tidal_entity_id item, double weight,
                                       uint64_t ts_ns) TIDAL_WARN_UNUSED;
