@@ -31,7 +31,9 @@ extern "C" {
     X(WRITE_REFUSED, "TIDAL-WRITE-REFUSED", "a write was refused")                        \
     X(DISK_ERROR, "TIDAL-DISK-ERROR", "a write or sync of a log failed")                  \
     X(LOG_SALVAGED, "TIDAL-LOG-SALVAGED", "a damaged log was opened with what is left")   \
-    X(DISK_RECOVERED, "TIDAL-DISK-RECOVERED", "a log the disk refused was written again")
+    X(DISK_RECOVERED, "TIDAL-DISK-RECOVERED", "a log the disk refused was written again")  \
+    X(APPLY_PAUSED, "TIDAL-APPLY-PAUSED",                                                 \
+      "a peer's batches wait: as many of its session records as allowed are held")
 
 enum tidal_event {
 #define TIDAL__EVENT_ENUM(name, id, what) TIDAL_EVENT_##name,

@@ -415,6 +415,13 @@ typedef struct tidal_region_stats {
     uint64_t batches_applied;     /* peer batches applied */
     uint64_t batches_duplicate;   /* peer batches dropped as already applied */
     uint64_t batches_held;        /* peer batches held for a gap */
+    uint64_t batches_paused;      /* peer batches not taken (not applied, not
+                                   * acknowledged: sent again) because their origin
+                                   * had TIDAL_HELD_RECORDS_MAX session records held
+                                   * here (docs/design.md, "Held records") */
+    uint64_t session_records_held; /* session records held here now: their session's
+                                   * start or an earlier seqno is in a log not
+                                   * applied yet */
     uint64_t acks_sent;           /* ACKs sent to peers' shippers (several batches
                                    * each: actors/apply.c, "Delayed ACKs") */
     uint64_t seqno_duplicates;    /* session writes dropped by the HWM */
