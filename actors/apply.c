@@ -103,8 +103,7 @@ payload_valid(const uint8_t *payload, size_t len, uint32_t count, const uint16_t
 /* Applies a payload payload_valid accepted, of origin's log.  Caller holds
  * state_lock. */
 static int
-payload_apply(tidal_region *r, const uint8_t *payload, size_t len, uint32_t count,
-              uint16_t origin)
+payload_apply(tidal_region *r, const uint8_t *payload, size_t len, uint32_t count, uint16_t origin)
 {
     size_t off = 0;
     for (uint32_t i = 0; i < count; i++) {
