@@ -5,7 +5,10 @@
  *   batch ends at or below applied_lsn[origin]   duplicate: dropped, counted, re-acked
  *   batch starts at applied_lsn[origin] + 1      applied (copied to the origin's log
  *                                                here first, when the region has a
- *                                                directory), then held successors
+ *                                                directory), then held successors -
+ *                                                unless the origin's session records
+ *                                                held here are at their bound: then
+ *                                                not taken, not acked (held.c)
  *   batch starts later                           held (bounded) until the gap fills;
  *                                                a copy of one already held is a
  *                                                duplicate: dropped, counted
@@ -97,9 +100,10 @@ payload_valid(const uint8_t *payload, size_t len, uint32_t count, const uint16_t
     return true;
 }
 
-/* Applies a payload payload_valid accepted.  Caller holds state_lock. */
+/* Applies a payload payload_valid accepted, of origin's log.  Caller holds
+ * state_lock. */
 static int
-payload_apply(tidal_region *r, const uint8_t *payload, size_t len, uint32_t count)
+payload_apply(tidal_region *r, const uint8_t *payload, size_t len, uint32_t count, uint16_t origin)
 {
     size_t off = 0;
     for (uint32_t i = 0; i < count; i++) {
@@ -109,7 +113,7 @@ payload_apply(tidal_region *r, const uint8_t *payload, size_t len, uint32_t coun
         if (rv != 0) {
             return rv; /* payload_valid decoded it: cannot happen */
         }
-        tidal__state_apply_logged(r, &rec);
+        tidal__state_apply_logged(r, &rec, origin);
         off += used;
     }
     return 0;
@@ -118,12 +122,13 @@ payload_apply(tidal_region *r, const uint8_t *payload, size_t len, uint32_t coun
 /* Decodes every record of a payload, then applies them.  Caller holds
  * state_lock.  On a decoding error nothing is applied. */
 int
-tidal__apply_payload(tidal_region *r, const uint8_t *payload, size_t len, uint32_t count)
+tidal__apply_payload(tidal_region *r, const uint8_t *payload, size_t len, uint32_t count,
+                     uint16_t origin)
 {
     tidal_decode_err err = {0};
     int reason;
     return payload_valid(payload, len, count, NULL, &reason, &err)
-               ? payload_apply(r, payload, len, count)
+               ? payload_apply(r, payload, len, count, origin)
                : err.code;
 }
 
@@ -175,12 +180,18 @@ tidal__send_acks_owed(tidal_region *r, tidal_ctx *ctx, bool all)
 }
 
 /* Applies a verified in-order batch (batch_valid).  Returns 0 or why it
- * was refused (this region's log copy failed). */
+ * was refused: TIDAL_EBUSY when the origin's session records held here
+ * are at their bound (held.c: nothing done, it waits to be sent again),
+ * else this region's log copy failed. */
 static int
 apply_in_order(tidal_region *r, uint16_t origin, const tidal_batch_header *h,
                const uint8_t *batch, size_t len)
 {
     int rv;
+    if (!tidal__held_admits(r, origin, batch + TIDAL_BATCH_HEADER_BYTES, h->payload_len,
+                            h->count)) {
+        return TIDAL_EBUSY;
+    }
     if (r->opts.dir != NULL && r->peer_wal[origin] == NULL && !r->follow.copy_off[origin] &&
         (rv = tidal__open_log(r, origin, h->shard, &r->peer_wal[origin])) != 0) {
         return rv;
@@ -190,7 +201,7 @@ apply_in_order(tidal_region *r, uint16_t origin, const tidal_batch_header *h,
         return rv;
     }
     pthread_mutex_lock(&r->state.lock);
-    rv = payload_apply(r, batch + TIDAL_BATCH_HEADER_BYTES, h->payload_len, h->count);
+    rv = payload_apply(r, batch + TIDAL_BATCH_HEADER_BYTES, h->payload_len, h->count, origin);
     pthread_mutex_unlock(&r->state.lock);
     if (rv != 0) {
         return rv;
@@ -229,20 +240,24 @@ hold_batch(tidal_region *r, uint16_t origin, uint64_t first, const uint8_t *batc
     atomic_fetch_add(&r->st_held, 1);
 }
 
-/* Applies held batches that became next in line. */
+/* Applies held batches that became next in line, up to one that must
+ * wait for the origin's held session records to drain (held.c): that one
+ * stays held. */
 static void
 drain_held(tidal_region *r, uint16_t origin)
 {
     struct tidal__held_batch *hb;
     while ((hb = r->follow.held_batches[origin]) != NULL &&
            hb->first_lsn <= r->follow.applied_lsn[origin] + 1) {
-        r->follow.held_batches[origin] = hb->next;
-        r->follow.held_count[origin]--;
         tidal_batch_header h;
         if (hb->first_lsn == r->follow.applied_lsn[origin] + 1 &&
-            tidal_batch_decode(hb->bytes, hb->len, &h, NULL, NULL, 0) == 0) {
-            (void)apply_in_order(r, origin, &h, hb->bytes, hb->len);
+            tidal_batch_decode(hb->bytes, hb->len, &h, NULL, NULL, 0) == 0 &&
+            apply_in_order(r, origin, &h, hb->bytes, hb->len) == TIDAL_EBUSY) {
+            tidal__held_paused(r, origin, hb->first_lsn);
+            return;
         }
+        r->follow.held_batches[origin] = hb->next;
+        r->follow.held_count[origin]--;
         free(hb);
     }
 }
@@ -325,7 +340,11 @@ tidal__apply_batch(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg)
     size_t len = m.batch.len;
     uint64_t last = h.first_lsn + h.count - 1;
     if (h.first_lsn == r->follow.applied_lsn[origin] + 1) {
-        if ((rv = apply_in_order(r, origin, &h, batch, len)) != 0) {
+        if ((rv = apply_in_order(r, origin, &h, batch, len)) == TIDAL_EBUSY) {
+            tidal__held_paused(r, origin, h.first_lsn);
+            return 0; /* no ACK: its shipper sends it again (held.c) */
+        }
+        if (rv != 0) {
             return rv;
         }
         drain_held(r, origin);

@@ -127,7 +127,7 @@ refused(tidal_region *r, int rv)
  * that worked - under a new key: the refused ask wrote nothing, and its key
  * remembers the refusal (store/idem.h). */
 static int
-ask_write(tidal_region *r, const tidal_addr *to, const tidal_record *rec)
+ask_write(tidal_region *r, const tidal_addr *to, const tidal_record *rec, uint64_t *seqno)
 {
     tidal_buf rb;
     tidal_buf_init(&rb);
@@ -162,6 +162,7 @@ ask_write(tidal_region *r, const tidal_addr *to, const tidal_record *rec)
     if (res.code != 0) {
         return (int)res.code;
     }
+    *seqno = res.seqno;
     return res.lsn == 0 ? 0 : wait_acked(r, res.lsn);
 }
 
@@ -173,21 +174,28 @@ session_addr(tidal_region *r, const uint8_t sid[16], tidal_addr *out)
 
 /* A session write: on this thread when this region is the session's home,
  * else an ask to the session's actor here, which has the home hand the
- * session over first. */
+ * session over first.  A signal is then waited for until a read here sees
+ * it: behind a handover, the old home's seqnos below it may not have
+ * arrived yet (seen.c). */
 static int
 session_write_once(tidal_region *r, tidal_record *rec)
 {
-    uint64_t lsn = 0;
+    uint64_t lsn = 0, seqno = rec->seqno;
     int rv = tidal__session_write(r, NULL, rec, &lsn);
     if (rv == TIDAL__SESSION_ELSEWHERE) {
         tidal_addr to;
         rv = session_addr(r, rec->sid, &to);
-        return rv != 0 ? rv : ask_write(r, &to, rec);
-    }
-    if (rv == TIDAL__SESSION_STARTED) {
+        rv = rv != 0 ? rv : ask_write(r, &to, rec, &seqno);
+    } else if (rv == TIDAL__SESSION_STARTED) {
         return 0;
+    } else {
+        seqno = rec->seqno;
+        rv = rv != 0 ? rv : wait_acked(r, lsn);
     }
-    return rv != 0 ? rv : wait_acked(r, lsn);
+    if (rv != 0 || rec->kind != TIDAL_REC_SESSION_SIGNAL) {
+        return rv;
+    }
+    return tidal__state_wait_seen(r, rec->sid, seqno, r->opts.write_timeout_ms);
 }
 
 static int

@@ -150,8 +150,10 @@ replay_one(void *arg, const uint8_t *batch, size_t len)
     int rv = tidal_batch_decode(batch, len, &h, NULL, NULL, 0);
     if (rv == 0) {
         pthread_mutex_lock(&rc->r->state.lock);
+        /* the WAL's recovery checked the origin against the log's name */
+        uint16_t origin = h.origin < TIDAL_REGIONS_MAX ? h.origin : rc->r->id;
         rv = tidal__apply_payload(rc->r, batch + TIDAL_BATCH_HEADER_BYTES, h.payload_len,
-                                  h.count);
+                                  h.count, origin);
         pthread_mutex_unlock(&rc->r->state.lock);
     }
     rc->rv = rv;

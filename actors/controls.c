@@ -176,6 +176,8 @@ tidal_region_stats_get(tidal_region *r, tidal_region_stats *out)
     out->peers_let_go = atomic_load(&r->st_let_go);
     out->writes_refused = atomic_load(&r->st_refused);
     out->records_skipped = atomic_load(&r->st_apply_skipped);
+    out->session_records_held = tidal__held_total(r);
+    out->batches_paused = atomic_load(&r->st_paused);
     for (uint32_t i = 0; i < TIDAL_REGIONS_MAX; i++) {
         out->applied_lsn[i] = atomic_load(&r->st_applied_lsn[i]);
         out->acked_lsn[i] = atomic_load(&r->st_acked[i]);

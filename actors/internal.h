@@ -95,15 +95,25 @@ tidal__tick_after(tidal_ctx *ctx, uint32_t ms)
 /* ---- state.c: the replicated state, always under state_lock ---- */
 int tidal__state_open(tidal_region *r);
 void tidal__state_close(tidal_region *r);
-int tidal__state_apply(tidal_region *r, const tidal_record *rec);
+/* Applies one record that came in origin's log (this region's own for its
+ * writes).  Caller holds state_lock. */
+int tidal__state_apply(tidal_region *r, const tidal_record *rec, uint16_t origin);
 /* Applies a record that is in a log already (a peer's batch, recovery, an
  * origin's own write after its append): total.  Out of memory aborts the
  * process (the restart replays the log); any other failure is a broken
  * rule - reported, counted and skipped rather than stalling every record
  * behind it.  Caller holds state_lock.  Cannot fail. */
-void tidal__state_apply_logged(tidal_region *r, const tidal_record *rec);
+void tidal__state_apply_logged(tidal_region *r, const tidal_record *rec, uint16_t origin);
+/* Frees a held record already taken off its session's list, and uncounts
+ * it (held.c).  Caller holds state_lock.  Cannot fail. */
+void tidal__state_unhold(tidal_region *r, struct tidal__held_write *w);
 int tidal__state_fill_signal(tidal_region *r, tidal_record *rec);
 int tidal__state_session_merged(tidal_region *r, const tidal_session_id *sid);
+/* Caller's thread, state.lock not held: waits until this region has applied
+ * sid's signals up to seqno (its HWM reached it: a read sees them) or the
+ * session is gone here, up to timeout_ms.  0 or TIDAL_ETIMEDOUT. */
+int tidal__state_wait_seen(tidal_region *r, const uint8_t sid[16], uint64_t seqno,
+                           uint32_t timeout_ms);
 /* Merges a peer's reconciliation entry of a session, or a tombstone (the
  * encodings of store/session.h), under the retention rule (docs/design.md,
  * "Ended sessions"): an entry of a session freed here is dropped, and one
@@ -174,9 +184,26 @@ void tidal__write_reject(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg, 
 int tidal__write_decode(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg, tidal_msg_write *m,
                         tidal_record *rec) TIDAL_WARN_UNUSED;
 
+/* ---- held.c: the bound on held session records ---- */
+/* Follower path: true if a batch of origin (its payload, count records)
+ * may be taken: the origin's records held here and the batch's that may be
+ * held stay within the bound, or none of the origin's is held.  Takes
+ * state.lock.  Cannot fail. */
+bool tidal__held_admits(tidal_region *r, uint16_t origin, const uint8_t *payload, size_t len,
+                        uint32_t count);
+/* A batch of origin at first_lsn was not taken for the bound: counted and
+ * logged (rate-limited).  Takes state.lock.  Cannot fail. */
+void tidal__held_paused(tidal_region *r, uint16_t origin, uint64_t first_lsn);
+/* For tests: the bound this region applies (0: TIDAL_HELD_RECORDS_MAX), a
+ * small one being reachable.  Takes state.lock.  Cannot fail. */
+void tidal__held_max_set(tidal_region *r, uint32_t max);
+/* Records held here now, every origin's.  Takes state.lock.  Cannot fail. */
+uint64_t tidal__held_total(tidal_region *r);
+
 /* ---- apply.c: the follower path ---- */
 int tidal__apply_batch(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg);
-int tidal__apply_payload(tidal_region *r, const uint8_t *payload, size_t len, uint32_t count);
+int tidal__apply_payload(tidal_region *r, const uint8_t *payload, size_t len, uint32_t count,
+                         uint16_t origin);
 void tidal__apply_log_base(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg);
 void tidal__gap_ask_round(tidal_region *r, tidal_ctx *ctx, uint16_t origin, bool first);
 void tidal__send_ack(tidal_region *r, tidal_ctx *ctx, uint16_t origin);

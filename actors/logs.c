@@ -56,10 +56,11 @@ on_disk_copy(void *arg, const tidal_wal_disk_event *ev)
 
 /* The region's own log.  Under SYNC the refusal is told by the sync thread,
  * with no lock held: the refused writes' traces are taken out of sight
- * here, before the WAL fails their waiters.  Under INTERVAL and NONE the
- * writes were applied at their append (visible, at risk: the stats say
- * which), and this may run on an appender holding state.lock: it only
- * counts. */
+ * here, before the WAL fails their waiters.  Under INTERVAL the writes
+ * were applied at their append (visible, at risk: the stats say which);
+ * under NONE a refusal has nothing at risk (the refused batch took no LSN)
+ * but leaves the region read-only too until a retry.  This may run on an
+ * appender holding state.lock: it only counts. */
 static void
 on_disk_own(void *arg, const tidal_wal_disk_event *ev)
 {

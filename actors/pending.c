@@ -221,7 +221,7 @@ tidal__pending_add(tidal_region *r, struct tidal__pending_batch *b, uint64_t fir
         if (b->recs[i].kind == TIDAL_REC_SESSION_START ||
             b->recs[i].kind == TIDAL_REC_SESSION_HOME) {
             /* what later writes decide on; logged already, so total */
-            tidal__state_apply_logged(r, &b->recs[i]);
+            tidal__state_apply_logged(r, &b->recs[i], r->id);
         }
     }
     return rv;
@@ -241,7 +241,7 @@ tidal__pending_apply(tidal_region *r, uint64_t durable)
         for (uint32_t i = 0; i < b->n; i++) {
             /* durable, and on its way to the peers: applying a logged
              * record is total (state.c, tidal__state_apply_logged) */
-            tidal__state_apply_logged(r, &b->recs[i]);
+            tidal__state_apply_logged(r, &b->recs[i], r->id);
             marks_of(r, &b->recs[i], false);
         }
         free(b);

@@ -70,6 +70,7 @@ struct tidal__peer {
 /* A session write held because an earlier seqno has not been applied yet. */
 struct tidal__held_write {
     struct tidal__held_write *next;
+    uint16_t origin; /* the log it came in (held.c bounds each origin's) */
     tidal_record rec;
 };
 
@@ -155,6 +156,11 @@ struct tidal__region_state {
     tidal_hwm *hwm;
     tidal_idem *idem;
     tidal_hmap held; /* struct tidal__held_session by sid */
+    pthread_cond_t seen_cv; /* CLOCK_MONOTONIC, with lock: a session's HWM may have
+                               risen (tidal__state_wait_seen) */
+    uint32_t seen_waiters;  /* threads waiting on seen_cv */
+    uint32_t held_of[TIDAL_REGIONS_MAX]; /* records in held, by origin (held.c) */
+    uint32_t held_max; /* TIDAL_HELD_RECORDS_MAX, or a test's (held.c) */
 };
 
 /* This region's own writes not yet durable, under SYNC with a directory
@@ -278,7 +284,8 @@ struct tidal_region {
     /* counters */
     atomic_uint_least64_t st_writes, st_shipped, st_shipped_at_sync, st_applied, st_dup_batches,
         st_held, st_acks, st_seqno_dups, st_rounds, st_rentries, st_rbytes, st_room_waits,
-        st_let_go, st_refused, st_apply_skipped, st_disk_errors, st_disk_recoveries;
+        st_let_go, st_refused, st_apply_skipped, st_disk_errors, st_disk_recoveries,
+        st_paused;
     atomic_uint_least64_t st_rounds_done; /* rounds of ours that completed (reconciler.c) */
     atomic_uint_least64_t st_sessions_freed, st_session_drops; /* retention.c */
     atomic_uint_least64_t st_acked[TIDAL_REGIONS_MAX];

@@ -87,7 +87,7 @@ drop_held(tidal_region *r, const tidal_session_id *sid)
     }
     for (struct tidal__held_write *w = hs->list, *n; w != NULL; w = n) {
         n = w->next;
-        free(w);
+        tidal__state_unhold(r, w);
         tidal__retention_dropped(r);
     }
     tidal_hmap_remove_entry(&r->state.held, hs);

@@ -20,7 +20,9 @@
  *      queued writes with seqnos N, N+1, ...  Every region applies a
  *      session's signals in seqno order (state.c holds a later one until the
  *      gap fills), so nothing is lost, duplicated or reordered, whichever log
- *      reaches it first.
+ *      reaches it first.  B's own signal N is held too until A's seqnos below
+ *      it reach B: a caller's thread waits for that before it returns
+ *      (seen.c), so that a read at B sees the write it acknowledged.
  * The request is an ask with a correlation id fixed for the whole handover
  * (retries included), and the answer a reply: B takes only the answer to
  * the request in progress.  A late copy of an answer to an earlier handover

@@ -30,6 +30,7 @@
 #include "actors/internal.h"
 #include "base/hash.h"
 #include "base/log.h"
+#include "base/time.h"
 
 int
 tidal__state_open(tidal_region *r)
@@ -55,6 +56,10 @@ tidal__state_open(tidal_region *r)
     }
     tidal_hmap_init(&r->state.held, sizeof(struct tidal__held_session), 16);
     pthread_mutex_init(&r->state.lock, NULL);
+    TIDAL_IGNORE(tidal_cond_init_monotonic(&r->state.seen_cv)); /* a plain init cannot fail */
+    r->state.seen_waiters = 0;
+    memset(r->state.held_of, 0, sizeof(r->state.held_of));
+    r->state.held_max = TIDAL_HELD_RECORDS_MAX;
     return 0;
 
 fail_hwm:
@@ -88,13 +93,16 @@ tidal__state_close(tidal_region *r)
     tidal_sessions_close(r->state.sessions);
     tidal_signals_close(r->state.signals);
     tidal_sigtypes_close(r->state.types);
+    pthread_cond_destroy(&r->state.seen_cv);
     pthread_mutex_destroy(&r->state.lock);
 }
 
-/* Holds rec until its session exists and its seqno is next.  Keeps the list
- * sorted by seqno; a seqno already held is a duplicate. */
+/* Holds rec, which came in origin's log, until its session exists and its
+ * seqno is next.  Keeps the list sorted by seqno; a seqno already held is a
+ * duplicate.  Counted by origin: held.c bounds what a peer's log may make
+ * this region hold. */
 static int
-hold(tidal_region *r, const tidal_record *rec)
+hold(tidal_region *r, const tidal_record *rec, uint16_t origin)
 {
     struct tidal__held_session *hs;
     bool created;
@@ -120,10 +128,19 @@ hold(tidal_region *r, const tidal_record *rec)
         return TIDAL_ENOMEM;
     }
     w->rec = *rec;
+    w->origin = origin;
     w->next = *pp;
     *pp = w;
     hs->n++;
+    r->state.held_of[origin]++;
     return 0;
+}
+
+void
+tidal__state_unhold(tidal_region *r, struct tidal__held_write *w)
+{
+    r->state.held_of[w->origin]--;
+    free(w);
 }
 
 /* Raises the session's HWM over every seqno its signal list already holds
@@ -196,10 +213,14 @@ apply_session_part(tidal_region *r, const tidal_record *rec, const tidal_session
 
 /* Applies held records of a session that became applicable: every END and
  * HOME at once (merges, in any order), then signals in seqno order up to the
- * first gap. */
+ * first gap.  Every path that raises a session's HWM ends here: a caller
+ * waiting to see its own signal (seen.c) is woken. */
 static int
 drain(tidal_region *r, const uint8_t sid_bytes[16])
 {
+    if (r->state.seen_waiters > 0) {
+        pthread_cond_broadcast(&r->state.seen_cv); /* they check under the lock we hold */
+    }
     struct tidal__held_session *hs = tidal_hmap_find(&r->state.held, sid_bytes);
     tidal_session_id sid;
     tidal__sid_from_bytes(sid_bytes, &sid);
@@ -214,7 +235,7 @@ drain(tidal_region *r, const uint8_t sid_bytes[16])
         *pp = w->next;
         hs->n--;
         rv = apply_session_part(r, &w->rec, &sid);
-        free(w);
+        tidal__state_unhold(r, w);
         if (rv != 0) {
             return rv;
         }
@@ -227,7 +248,7 @@ drain(tidal_region *r, const uint8_t sid_bytes[16])
         }
         hs->list = w->next;
         hs->n--;
-        free(w);
+        tidal__state_unhold(r, w);
         if (rv != 0) {
             return rv;
         }
@@ -263,9 +284,10 @@ observe_signal(tidal_region *r, const tidal_record *rec)
 }
 
 /* Applies the session part of a session record of a session not freed
- * here. */
+ * here; origin: the log it came in. */
 static int
-apply_session(tidal_region *r, const tidal_record *rec, const tidal_session_id *sid)
+apply_session(tidal_region *r, const tidal_record *rec, const tidal_session_id *sid,
+              uint16_t origin)
 {
     int rv;
     if (rec->kind == TIDAL_REC_SESSION_START) {
@@ -279,12 +301,12 @@ apply_session(tidal_region *r, const tidal_record *rec, const tidal_session_id *
         return apply_session_part(r, rec, sid);
     }
     if (!known || tidal_hmap_find(&r->state.held, rec->sid) != NULL) {
-        rv = hold(r, rec);
+        rv = hold(r, rec, origin);
         return rv != 0 ? rv : (known ? drain(r, rec->sid) : 0);
     }
     rv = apply_session_part(r, rec, sid);
     if (rv == TIDAL_EBUSY) {
-        return hold(r, rec);
+        return hold(r, rec, origin);
     }
     return rv != 0 ? rv : drain(r, rec->sid);
 }
@@ -300,7 +322,7 @@ apply_session(tidal_region *r, const tidal_record *rec, const tidal_session_id *
  * order its logs arrive or are replayed in.  After a record, a session it
  * made expired is freed. */
 int
-tidal__state_apply(tidal_region *r, const tidal_record *rec)
+tidal__state_apply(tidal_region *r, const tidal_record *rec, uint16_t origin)
 {
     switch (rec->kind) {
     case TIDAL_REC_HIDE:
@@ -324,16 +346,16 @@ tidal__state_apply(tidal_region *r, const tidal_record *rec)
         rec->hlc.wall_ns < tidal__retention_cutoff(r)) {
         return tidal__retention_bury(r, &sid, &rec->hlc);
     }
-    if ((rv = apply_session(r, rec, &sid)) == 0) {
+    if ((rv = apply_session(r, rec, &sid, origin)) == 0) {
         tidal__retention_check(r, &sid);
     }
     return rv;
 }
 
 void
-tidal__state_apply_logged(tidal_region *r, const tidal_record *rec)
+tidal__state_apply_logged(tidal_region *r, const tidal_record *rec, uint16_t origin)
 {
-    int rv = tidal__state_apply(r, rec);
+    int rv = tidal__state_apply(r, rec, origin);
     if (rv == 0) {
         return;
     }

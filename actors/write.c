@@ -137,7 +137,7 @@ append_apply(tidal_region *r, tidal_record *recs, uint32_t n, tidal__write_gate 
     }
     for (uint32_t i = 0; i < n && rv == 0 && !defer; i++) {
         /* logged: checked before the append (the gate, fill_signal) */
-        tidal__state_apply_logged(r, &recs[i]);
+        tidal__state_apply_logged(r, &recs[i], r->id);
     }
     tidal__pending_discard(pb);
     if (rv != 0 && gated) {

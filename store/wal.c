@@ -281,8 +281,9 @@ commit(tidal_wal *w, struct tidal__wal_entry *e, bool *wake, bool *store)
 {
     int rc;
 
-    if (w->stalled && !w->has_thread && !w->for_good && tidal__wal_reset_tail(w) == 0) {
-        tidal__wal_recovered(w); /* NONE: the partial bytes are cut at last */
+    if (w->stalled && !w->has_thread &&
+        tidal__wal_mono_ns() >= w->retry_last_ns + TIDAL__WAL_RETRY_MS_MIN * 1000000ull) {
+        tidal__wal_retry_here(w); /* NONE: no thread retries, the appender does */
     }
     if (w->failed != 0 || w->stalled) {
         *wake = tidal__wal_retry_soon(w); /* refused: asks for the retry */
@@ -312,17 +313,25 @@ commit(tidal_wal *w, struct tidal__wal_entry *e, bool *wake, bool *store)
         rc = tidal__wal_seg_roll_if_full(w, e->len);
         if (rc != 0) {
             /* nothing written: this append alone is refused */
-            return rc == TIDAL_EIO ? tidal__wal_append_failed(w, "creating a segment") : rc;
+            if (rc != TIDAL_EIO) {
+                return rc;
+            }
+            return w->sync_fds ? tidal__wal_append_failed(w, "creating a segment")
+                               : tidal__wal_fail(w, "creating a segment");
         }
         seg = &w->segs[w->nsegs - 1];
         int err = tidal__wal_pwrite_all(w->fd, e->bytes, e->len, seg->size);
         if (err != 0) {
-            /* Cut the partial write off so the file stays whole batches:
-             * then only this append is refused, the next one tries the disk
-             * again.  Until a cut succeeds, nothing more goes in after it. */
+            /* Cut the partial write off so the file stays whole batches.
+             * INTERVAL: then only this append is refused, the next one tries
+             * the disk again (the interval sync will tell if it is still
+             * failing).  NONE: its appends are all it asks of the disk, so
+             * the log refuses until a retry saw the disk take bytes again
+             * (wal_retry.c).  Until a cut succeeds, nothing more goes in. */
             bool cut = ftruncate(w->fd, (off_t)seg->size) == 0;
             errno = err;
-            return cut ? tidal__wal_append_failed(w, "write") : tidal__wal_fail(w, "write");
+            return cut && w->sync_fds ? tidal__wal_append_failed(w, "write")
+                                      : tidal__wal_fail(w, "write");
         }
         seg->size += e->len;
         if (!w->sync_fds) {

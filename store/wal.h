@@ -50,13 +50,16 @@
  *             returns, the batches are durable (on_durable, waiters), the
  *             log takes appends again and on_disk hears of the recovery.  No
  *             LSN is skipped or given twice.
- *   NONE      an append writes its batch itself: one that fails is refused
- *             (TIDAL_EIO), its partial bytes cut off, and nothing else is at
- *             risk (what was written before is durable by NONE's meaning), so
- *             the next append tries the disk again.  Only if the cut fails
- *             does the log refuse appends, until an append's retry cuts it.
- *   INTERVAL  the same for a failed write of an append; a failed interval
- *             sync is the SYNC case above.
+ *   NONE      an append writes its batch itself, its one contact with the
+ *             disk: one that fails is refused (TIDAL_EIO), its partial
+ *             bytes cut off, and the log refuses appends from then on, with
+ *             no LSN at risk (a batch takes its LSNs once written whole;
+ *             what was written before is durable by NONE's meaning), until
+ *             a retry - by an append, or tidal_wal_wait_retry - has cut the
+ *             file and seen the disk take a probe page (wal_retry.c).
+ *   INTERVAL  a failed write of an append is refused alone (cut off, no
+ *             LSN taken; the next interval sync tells if the disk still
+ *             fails); a failed interval sync is the SYNC case above.
  * Only what cannot be retried fails the log for good (TIDAL_EIO to every
  * later call): the memory copy of a batch to write again is gone.
  *
@@ -238,7 +241,8 @@ void tidal_wal_abandon(tidal_wal *w);
  * memory_bytes), TIDAL_EFULL if an ephemeral log is full, or a SYNC log has
  * memory_bytes of batches its sync thread has not written yet (backpressure:
  * tidal_wal_wait_room waits for room, then append again), TIDAL_EIO if
- * the write failed (INTERVAL, NONE: only this append is refused) or the log
+ * the write failed (INTERVAL: only this append is refused; NONE: the log
+ * refuses appends from then on until a retry) or the log
  * refuses appends after a failure until it has written its tail again
  * (tidal_wal_wait_retry; the refusal asks for a retry), TIDAL_EINVAL for
  * count 0 or hlc_min > hlc_max.  Never waits for the disk, so it may be
@@ -296,8 +300,9 @@ int tidal_wal_wait_durable(tidal_wal *w, uint64_t lsn, uint32_t timeout_ms);
  * retry now (at most one per 10 ms) and waits for it.  0 once the log takes
  * appends again; TIDAL_EIO if the retry failed too, or the log failed for
  * good; TIDAL_ETIMEDOUT after timeout_ms; TIDAL_ESTATE at once if the log
- * does not refuse appends (an append's own failed write is not retried:
- * append again).  Never call it from an actor handler, nor under a lock the
+ * does not refuse appends (an INTERVAL append's own failed write is not
+ * retried: append again).  Under NONE, with no sync thread, the retry runs
+ * on the caller, once the last one is 10 ms old.  Never call it from an actor handler, nor under a lock the
  * sync thread's on_disk or on_durable takes. */
 int tidal_wal_wait_retry(tidal_wal *w, uint32_t timeout_ms);
 

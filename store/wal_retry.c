@@ -18,6 +18,14 @@
  * then the sync thread writes the tail again and syncs it as in any round
  * (wal_sync.c), and a retry that failed nothing ends the refusal:
  * TIDAL-DISK-RECOVERED, and on_disk again.
+ *   probe   a retry with no batch to write again - always under NONE,
+ *           whose batches are durable once written, so a refused append
+ *           leaves nothing at risk - would prove nothing by a cut alone: it
+ *           writes a page of zeroes after the last batch and cuts it off
+ *           again.  Only a probe the disk took ends the refusal.
+ * NONE has no sync thread: its retry runs on the appender (an append after
+ * the spacing below) or in tidal_wal_wait_retry, which waits for that
+ * spacing first.
  *
  * Why everything above the last good sync is written again, and not only
  * what the failed call covered: after a failed fdatasync Linux may have
@@ -68,7 +76,7 @@ tidal__wal_append_failed(tidal_wal *w, const char *what)
 
 /* The operator log's line for an event (without the lock).  A refusal is
  * logged when it starts and then at powers of two of its failed retries,
- * refused appends of INTERVAL and NONE at powers of two in a row, a
+ * refused appends of INTERVAL at powers of two in a row, a
  * recovery always: a full disk must not flood the log, and its end must
  * always be seen. */
 static void
@@ -84,6 +92,16 @@ log_event(const tidal_wal *w, const tidal_wal_disk_event *ev, const char *what, 
                    "log of origin %u shard %u in %s: written again; LSNs %llu..%llu durable; "
                    "appends taken again",
                    o, s, where, (unsigned long long)ev->first, (unsigned long long)ev->last);
+        return;
+    }
+    if (ev->refusing && ev->first == 0) {
+        /* NONE: a batch takes its LSNs once written whole, the refused one
+         * took none, so no LSN can be torn */
+        tidal__log(TIDAL_EVENT_DISK_ERROR, stall_fails,
+                   "log of origin %u shard %u in %s: %s failed: %s (%llu so far); no LSN at "
+                   "risk; appends refused (TIDAL_EIO) until a retry sees the disk take bytes "
+                   "again",
+                   o, s, where, what, strerror(e), (unsigned long long)stall_fails);
         return;
     }
     if (ev->refusing) {
@@ -200,6 +218,38 @@ tidal__wal_reset_tail(tidal_wal *w)
     return 0;
 }
 
+int
+tidal__wal_probe(tidal_wal *w)
+{
+    static const uint8_t zeroes[TIDAL__WAL_PROBE_BYTES];
+    uint64_t at = w->synced_size;
+
+    if (w->fd < 0) {
+        errno = EBADF;
+        return tidal__wal_fail(w, "probing the disk");
+    }
+    int err = tidal__wal_pwrite_all(w->fd, zeroes, sizeof(zeroes), at);
+    /* cut whether or not it was all taken: the file ends with whole batches */
+    if (ftruncate(w->fd, (off_t)at) != 0) {
+        return tidal__wal_fail(w, "cutting the probe off");
+    }
+    if (err != 0) {
+        errno = err;
+        return tidal__wal_fail(w, "probing the disk");
+    }
+    return 0;
+}
+
+void
+tidal__wal_retry_here(tidal_wal *w)
+{
+    /* a failure keeps the log refusing, and was noted to be told */
+    if (!w->for_good && tidal__wal_reset_tail(w) == 0 && tidal__wal_probe(w) == 0) {
+        tidal__wal_recovered(w);
+    }
+    tidal__wal_retried(w);
+}
+
 void
 tidal__wal_recovered(tidal_wal *w)
 {
@@ -260,14 +310,30 @@ tidal_wal_wait_retry(tidal_wal *w, uint32_t timeout_ms)
         return rc;
     }
     if (!w->has_thread) {
-        /* NONE: no thread to retry; the cut is all there is to do */
-        if (!w->for_good && tidal__wal_reset_tail(w) == 0) {
-            tidal__wal_recovered(w);
+        /* NONE: no thread to retry; the caller runs it, once the last one
+         * is TIDAL__WAL_RETRY_MS_MIN old (a flood of writers must not
+         * hammer a full disk) */
+        uint64_t soonest = w->retry_last_ns + TIDAL__WAL_RETRY_MS_MIN * 1000000ull;
+        uint64_t until = tidal__wal_mono_ns() + (uint64_t)timeout_ms * 1000000ull;
+        bool late = soonest > until;
+        until = late ? until : soonest;
+        struct timespec at = {.tv_sec = (time_t)(until / 1000000000u),
+                              .tv_nsec = (long)(until % 1000000000u)};
+        uint64_t gen = w->retry_gen;
+        while (w->stalled && !w->for_good && w->retry_gen == gen &&
+               tidal__wal_mono_ns() < until) {
+            (void)pthread_cond_timedwait(&w->durable_cv, &w->lock, &at);
+        }
+        if (late && w->stalled && w->retry_gen == gen) {
+            rc = TIDAL_ETIMEDOUT; /* no retry may run before the caller's deadline */
+        }
+        if (rc == 0 && w->stalled && w->retry_gen == gen) {
+            tidal__wal_retry_here(w);
         }
         if (w->ev_due) {
             tidal__wal_tell(w);
         }
-        rc = w->stalled ? TIDAL_EIO : 0;
+        rc = rc == 0 && w->stalled ? TIDAL_EIO : rc;
         pthread_mutex_unlock(&w->lock);
         return rc;
     }

@@ -352,9 +352,11 @@ int tidal__wal_recover(tidal_wal *w, tidal_wal_recovery *rep) __attribute__((war
 #define TIDAL__WAL_RETRY_MS_MIN 10u
 #define TIDAL__WAL_RETRY_MS_MAX 1000u
 
-/* Under lock: an append whose own write failed under INTERVAL or NONE (what,
- * errno) and was cut off the file: counted and told, nothing else at risk.
- * Returns TIDAL_EIO. */
+/* Under lock: an append whose own write failed under INTERVAL (what, errno)
+ * and was cut off the file: counted and told, nothing else at risk (the
+ * next interval sync touches the disk and refuses if it fails).  Under
+ * NONE a failed append makes the log refuse instead (tidal__wal_fail):
+ * its appends are its only contact with the disk.  Returns TIDAL_EIO. */
 int tidal__wal_append_failed(tidal_wal *w, const char *what);
 
 /* Under lock, with ev_due set: tells it - the operator log, then on_disk,
@@ -368,6 +370,24 @@ void tidal__wal_tell(tidal_wal *w);
  * next writes put every batch above it again from memory.  0, or TIDAL_EIO
  * with the log still refusing (retry later) or failed for good. */
 int tidal__wal_reset_tail(tidal_wal *w) __attribute__((warn_unused_result));
+
+/* What a retry that has no batch to write again writes instead, to see
+ * that the disk takes bytes: one page of zeroes after the last batch, cut
+ * off again at once (a crash between the two leaves a zero-filled tail,
+ * which recovery cuts as a torn one).  A page: the least a filesystem
+ * allocates, so a probe that fits shows the disk has a block to give. */
+#define TIDAL__WAL_PROBE_BYTES 4096u
+
+/* Under lock, after tidal__wal_reset_tail, when nothing is above
+ * durable_lsn to write again: writes the probe and cuts it off.  0, or
+ * TIDAL_EIO with the log still refusing (tidal__wal_fail). */
+int tidal__wal_probe(tidal_wal *w) __attribute__((warn_unused_result));
+
+/* Under lock, a log with no sync thread (NONE) that refuses appends: the
+ * retry, run by tidal_wal_wait_retry or an append - the files cut back,
+ * then the probe; a retry that failed nothing ends the refusal.  Cannot
+ * fail: a failure keeps the log refusing. */
+void tidal__wal_retry_here(tidal_wal *w);
 
 /* Under lock, after a retry that failed nothing: the log takes appends
  * again, and the recovery is to be told.  Cannot fail. */

@@ -250,8 +250,13 @@ retry(tidal_wal *w)
 {
     uint64_t errors = w->stats.disk_errors;
 
-    if (tidal__wal_reset_tail(w) == 0 && w->sync_fds) {
-        sync_round(w);
+    if (tidal__wal_reset_tail(w) == 0) {
+        /* nothing to write again (NONE, or a tail all synced): the probe
+         * shows the disk takes bytes again */
+        bool empty = w->written_lsn == w->next_lsn - 1;
+        if (empty ? tidal__wal_probe(w) == 0 && w->sync_fds : w->sync_fds) {
+            sync_round(w);
+        }
     }
     if (w->stats.disk_errors == errors) {
         tidal__wal_recovered(w);

@@ -309,10 +309,13 @@ Test(wal_diskfull, interval_failed_sync_refuses_and_reports_what_is_at_risk)
     tidal_test_rmdir(dir);
 }
 
-/* NONE writes its batch in the append: a write the disk refuses is refused
- * alone - cut off the file, no LSN taken, nothing else at risk, the log
- * does not go read-only - and the next append tries the disk again. */
-Test(wal_diskfull, none_refuses_the_failed_append_alone)
+/* NONE writes its batch in the append, and that write is all it asks of
+ * the disk: one the disk refuses is refused (cut off the file, no LSN
+ * taken) and the log refuses every append after it, read-only, with no LSN
+ * at risk (each batch took its LSNs once written whole), until a retry saw
+ * the disk take bytes again - a probe, not the cut alone, which succeeds
+ * on a full disk. */
+Test(wal_diskfull, none_failed_append_refuses_until_the_disk_takes_bytes)
 {
     const char *dir = tidal_test_tmpdir();
     told_reset();
@@ -324,21 +327,34 @@ Test(wal_diskfull, none_refuses_the_failed_append_alone)
     }
     disk_space(150);
     TIDAL_FAIL(try_append(w, 300), TIDAL_EIO);
-    TIDAL_FAIL(try_append(w, 300), TIDAL_EIO);
     tidal_wal_stats st = stats(w);
-    cr_assert(!st.refusing && st.at_risk_first == 0 && st.at_risk_last == 0);
-    cr_assert_eq(st.disk_errors, 2);
+    cr_assert(st.refusing, "a refused NONE append left the log taking appends");
+    cr_assert(st.at_risk_first == 0 && st.at_risk_last == 0, "at risk %llu..%llu",
+              (unsigned long long)st.at_risk_first, (unsigned long long)st.at_risk_last);
     cr_assert_eq(tidal_wal_next_lsn(w), 4, "a refused append took an LSN");
     tidal_wal_disk_event ev = told_first();
-    cr_assert(!ev.refusing && ev.errors == 1 && ev.first == 0 && ev.last == 0);
-    const char *line = last_of(TIDAL_EVENT_DISK_ERROR);
-    cr_assert(strstr(line, "nothing at risk") != NULL, "%s", line);
-    TIDAL_FAIL(tidal_wal_wait_retry(w, 1000), TIDAL_ESTATE); /* not refusing */
+    cr_assert(ev.refusing && ev.errors == 1 && ev.first == 0 && ev.last == 0);
+    cr_assert(last_of(TIDAL_EVENT_DISK_ERROR)[0] != '\0', "no TIDAL-DISK-ERROR line");
+    cr_assert(strstr(last_of(TIDAL_EVENT_DISK_ERROR), "no LSN at risk") != NULL, "%s",
+              last_of(TIDAL_EVENT_DISK_ERROR));
+    /* the disk still full: the cut works, the probe does not */
+    disk_space(TIDAL__WAL_PROBE_BYTES - 1);
+    TIDAL_FAIL(tidal_wal_wait_retry(w, 10000), TIDAL_EIO);
+    TIDAL_FAIL(try_append(w, 10), TIDAL_EIO);
+    cr_assert(stats(w).refusing);
+    cr_assert_eq(stats(w).disk_recoveries, 0);
+    /* exactly a probe's room: taken, and the log takes appends again */
+    disk_space(TIDAL__WAL_PROBE_BYTES);
+    TIDAL_PASS(tidal_wal_wait_retry(w, 10000));
+    st = stats(w);
+    cr_assert(!st.refusing && st.disk_recoveries == 1);
+    cr_assert_eq(lines(TIDAL_EVENT_DISK_RECOVERED), 1);
     disk_space(DISK_UNLIMITED);
     TIDAL_PASS(try_append(w, 300));
     cr_assert_eq(tidal_wal_durable_lsn(w), 4);
+    TIDAL_FAIL(tidal_wal_wait_retry(w, 1000), TIDAL_ESTATE); /* not refusing */
     tidal_wal_close(w);
-    reopen_holds(&o, 4);
+    reopen_holds(&o, 4); /* no probe's zeroes, no partial batch left */
     tidal_log_set(NULL, NULL);
     tidal_test_rmdir(dir);
 }

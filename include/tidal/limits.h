@@ -219,6 +219,15 @@
 #define TIDAL_SHIP_WINDOW_LSNS 2048u
 /* Out-of-order batches a follower holds per origin while a gap is open. */
 #define TIDAL_HELD_BATCHES_MAX 4096u
+/* Session records of one origin a region holds (actors/state.c, hold) for
+ * a seqno gap or a session whose start has not arrived: they wait for
+ * another origin's log.  Past it, that origin's next batches are not taken
+ * (not applied, not acknowledged: its shipper sends them again) until the
+ * held ones drain (actors/held.c).  A record held costs ~150 bytes, so this
+ * bounds what one origin can make a region hold to ~2.5 MB (40 MB for
+ * every origin), yet leaves a roamed session thousands of signals of slack
+ * before its new home's log waits for the old one's. */
+#define TIDAL_HELD_RECORDS_MAX 16384u
 /* Writes one session actor queues while a handover is in progress. */
 #define TIDAL_HANDOVER_QUEUE_MAX 1024u
 
@@ -238,6 +247,9 @@
 _Static_assert(TIDAL_REGIONS_MAX <= 65536u, "a region id is 16 bits");
 _Static_assert(TIDAL_CLOCK_FRESH_MS >= 4u * TIDAL_CLOCK_BEAT_MS,
                "a peer stays reachable across a few lost CLOCK messages");
+_Static_assert(TIDAL_HELD_RECORDS_MAX + 0ull + TIDAL_BATCH_RECORDS_MAX <= 0xffffffffull,
+               "an origin's held records (the bound, plus one batch taken when none is "
+               "held) are counted in 32 bits");
 _Static_assert(TIDAL_BATCH_PAYLOAD_BYTES_MAX + 4096u <= TIDAL_PAYLOAD_BYTES_MAX,
                "a batch, its header and its wrapper fit one envelope payload");
 _Static_assert(TIDAL_WAL_SEGMENT_BYTES_MIN <= TIDAL_WAL_SEGMENT_BYTES_DEFAULT &&

@@ -34,7 +34,9 @@ extern "C" {
     X(DISK_RECOVERED, "TIDAL-DISK-RECOVERED", "a log the disk refused was written again") \
     X(CLOCK_AHEAD, "TIDAL-REGION-CLOCK-AHEAD",                                           \
       "a region's clock ran ahead of a peer's beyond its budget (writes refused), or came " \
-      "back within it")
+      "back within it")                                                                    \
+    X(APPLY_PAUSED, "TIDAL-APPLY-PAUSED",                                                 \
+      "a peer's batches wait: as many of its session records as allowed are held")
 
 enum tidal_event {
 #define TIDAL__EVENT_ENUM(name, id, what) TIDAL_EVENT_##name,

@@ -33,7 +33,10 @@
  * recovers before the region closes (like one that timed out).  Under
  * TIDAL_INTERVAL the same, but a write is seen from its append on: the
  * at-risk LSNs are the writes seen and not yet synced.  Under TIDAL_NONE a
- * write the disk refuses is refused alone and nothing else is at risk.
+ * write the disk refuses makes the region read-only the same way, until a
+ * retry has seen the disk take bytes again (a probe, cut off again); no
+ * LSN is at risk (at_risk_* 0: a batch takes its LSNs once written whole,
+ * and what was written before is durable by NONE's meaning).
  * docs/wal-format.md, "When the disk refuses", has the details.
  *
  * Backpressure: an ephemeral region keeps its batches in memory until every
@@ -272,7 +275,11 @@ TIDAL_API int tidal_start_session(tidal_region *r, tidal_entity_id user,
  * mailbox hop from the call to a peer's state.  If the home is another
  * region (an agent that roamed), the home moves here first (handover), then
  * the write is ordered here.  Returns once it is durable under the region's
- * policy.  TIDAL_ENOENT for an unknown session, TIDAL_ESTATE for an ended one. */
+ * policy and a read of this region sees it: after a handover the old home's
+ * earlier seqnos must reach this region first (the signals apply in seqno
+ * order), which it waits for up to opts.write_timeout_ms, then
+ * TIDAL_ETIMEDOUT (the write is made, and seen once they arrive).
+ * TIDAL_ENOENT for an unknown session, TIDAL_ESTATE for an ended one. */
 TIDAL_API int tidal_signal_in_session(tidal_region *r, tidal_session_id s, const char *type,
                                       tidal_entity_id item, double weight,
                                       uint64_t ts_ns) TIDAL_WARN_UNUSED;
@@ -425,6 +432,13 @@ typedef struct tidal_region_stats {
     uint64_t batches_applied;     /* peer batches applied */
     uint64_t batches_duplicate;   /* peer batches dropped as already applied */
     uint64_t batches_held;        /* peer batches held for a gap */
+    uint64_t batches_paused;      /* peer batches not taken (not applied, not
+                                   * acknowledged: sent again) because their origin
+                                   * had TIDAL_HELD_RECORDS_MAX session records held
+                                   * here (docs/design.md, "Held records") */
+    uint64_t session_records_held; /* session records held here now: their session's
+                                   * start or an earlier seqno is in a log not
+                                   * applied yet */
     uint64_t acks_sent;           /* ACKs sent to peers' shippers (several batches
                                    * each: actors/apply.c, "Delayed ACKs") */
     uint64_t seqno_duplicates;    /* session writes dropped by the HWM */
