@@ -212,7 +212,8 @@ static int
 check_region_opts(const tidal_region_opts *o)
 {
     if (o->region_id >= TIDAL_REGIONS_MAX || o->role > TIDAL_ROLE_FOLLOWER ||
-        o->durability > TIDAL_NONE || (o->dir != NULL && strlen(o->dir) >= 200)) {
+        o->durability > TIDAL_NONE || (o->dir != NULL && strlen(o->dir) >= 200) ||
+        o->salvage_wait_ms > TIDAL_SALVAGE_WAIT_MS_MAX) {
         return TIDAL_EINVAL;
     }
     return 0;
@@ -347,8 +348,15 @@ tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region 
     r->cb_closed = false;
     pthread_mutex_unlock(&r->cb_lock);
     c->regions[r->id] = r;
+    c->opened |= 1u << r->id;
     tidal__introduce(c, r);
-    /* the peers known now are those a salvaged region learns from (learn.c) */
+    /* the peers a salvaged region waits for (learn.c): every region this
+     * cluster opened, and every origin whose log it keeps a copy of */
+    uint32_t configured = c->opened;
+    for (tidal_region_id o = 0; o < TIDAL_REGIONS_MAX; o++) {
+        configured |= r->peer_wal[o] != NULL ? 1u << o : 0;
+    }
+    atomic_store(&r->learn.configured, configured & ~(1u << r->id));
     atomic_store(&r->learn.introduced, true);
     pthread_mutex_unlock(&c->lock);
     *out = r;

@@ -21,25 +21,31 @@
  * refused as ACK-BEYOND-SENT, shipper.c) as the truth: the log skips to it
  * (tidal_wal_skip_to: the LSNs between become a hole, recorded in the
  * manifest), so new writes get LSNs above everything any peer applied.
- * Learning ends when every peer known to the region has ACKed once, or
- * after peer_hold_ms from the open; then the reconciler is asked for a
- * round (the peers hold the state the lost LSNs carried), and writes are
- * taken again.  A peer below the hole is stepped over it by the shipping
- * sequence with a log base at the hole's end (ship.c) and reconciles the
- * rest, like a peer of a released log.
+ * Learning ends when every peer the region has has ACKed once; then the
+ * reconciler is asked for a round (the peers hold the state the lost LSNs
+ * carried), and writes are taken again.  Its peers: every region opened in
+ * this cluster since it was made (one that is closed now included: it is
+ * probed once it opens again), every origin whose log it keeps a copy of,
+ * and every peer introduced since.  A peer below the hole is stepped over
+ * it by the shipping sequence with a log base at the hole's end (ship.c)
+ * and reconciles the rest, like a peer of a released log.
  *
  * Writes meanwhile: a caller's thread waits for the end, up to
  * write_timeout_ms (then TIDAL_ETIMEDOUT, nothing written); a handler (a
  * remote client's write, a session actor's) gets TIDAL_EBUSY at once.
  *
- * The risk left: a peer that is down, partitioned, or slower to answer than
- * peer_hold_ms, and that applied LSNs above every answering peer's, is not
- * learned from: writes made after the end may take LSNs it already has,
- * and it drops them as duplicates (its ACKs above the log are refused as
- * ACK-BEYOND-SENT and logged).  peer_hold_ms bounds how long a salvaged
- * region stays unwritable; an operator who knows a peer is down for long
- * chooses between the two.
- *
+ * A peer that is down therefore holds the region's writes until it is back
+ * (the default: no LSN is ever given twice).  opts.salvage_wait_ms, when
+ * set, ends learning that long after the open whoever answered: the
+ * operator log names the peers not heard from, and one of them that had
+ * applied LSNs above every answering peer's drops the writes made at
+ * those LSNs as duplicates (its ACKs above the log are refused as
+ * ACK-BEYOND-SENT and logged), and gets that state back only from
+ * reconciliation.  An operator who knows a peer is down for long chooses
+ * between the two.  A region the cluster never opened and whose log the
+ * salvaged region keeps no copy of (a peer that never wrote, in a process
+ * started since) is waited for only once it is introduced.
+
  * Threads: on, introduced and the waiters' condvar are shared (lock, a
  * leaf); the rest is the shipper actor's.  The skip appends nothing but
  * must not race an append: it runs under state.lock, where writes append,
@@ -72,7 +78,8 @@ tidal__learn_fini(tidal_region *r)
 void
 tidal__learn_start(tidal_region *r)
 {
-    r->learn.until_ms = tidal_elapsed_ms(r->rt) + r->opts.peer_hold_ms;
+    uint32_t wait = r->opts.salvage_wait_ms;
+    r->learn.until_ms = wait == 0 ? 0 : tidal_elapsed_ms(r->rt) + wait;
     atomic_store(&r->learn.on, true);
 }
 
@@ -97,24 +104,45 @@ tidal__learn_wait(tidal_region *r, tidal_ctx *ctx)
     return rv;
 }
 
-/* Shipper actor: ends learning if every known peer was heard from (and the
- * open has introduced the region to the peers it finds), or the hold has
- * passed. */
+/* Writes the ids of the peers in mask into out ("1, 2"). */
+static void
+peer_list(uint32_t mask, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (tidal_region_id p = 0; p < TIDAL_REGIONS_MAX && n < cap; p++) {
+        if (mask & (1u << p)) {
+            int k = snprintf(out + n, cap - n, "%s%u", n > 0 ? ", " : "", p);
+            n += k > 0 ? (size_t)k : 0;
+        }
+    }
+}
+
+/* Shipper actor: ends learning if every peer the region has was heard from
+ * (and the open has introduced it to the peers it finds), or
+ * salvage_wait_ms has passed. */
 static void
 check_end(tidal_region *r, tidal_ctx *ctx)
 {
-    uint32_t known = (uint32_t)atomic_load(&r->peers.known) & ~(1u << r->id);
-    uint32_t unheard = known & ~r->learn.heard;
-    bool all = atomic_load(&r->learn.introduced) && unheard == 0;
-    if (!all && tidal_elapsed_ms(r->rt) < r->learn.until_ms) {
+    if (!atomic_load(&r->learn.introduced)) {
+        return; /* configured is set with it */
+    }
+    uint32_t known = (uint32_t)atomic_load(&r->peers.known) |
+                     (uint32_t)atomic_load(&r->learn.configured);
+    uint32_t unheard = known & ~r->learn.heard & ~(1u << r->id);
+    bool waited = r->learn.until_ms != 0 && tidal_elapsed_ms(r->rt) >= r->learn.until_ms;
+    if (unheard != 0 && !waited) {
         return;
     }
     if (unheard != 0) {
+        char list[64];
+        peer_list(unheard, list, sizeof(list));
         tidal__log(TIDAL_EVENT_LOG_SALVAGED, 1,
-                   "region %u: peers 0x%x did not say how far they applied its log within "
-                   "peer_hold_ms (%u ms): writes are taken; if one of them applied more, it "
-                   "drops the writes it already has LSNs of",
-                   r->id, (unsigned)unheard, (unsigned)r->opts.peer_hold_ms);
+                   "region %u: peers %s did not say how far they applied its log within "
+                   "salvage_wait_ms (%u ms): writes are taken; if one of them applied more, it "
+                   "drops the writes it already has LSNs of, and gets them back only by "
+                   "reconciliation",
+                   r->id, list, (unsigned)r->opts.salvage_wait_ms);
     }
     pthread_mutex_lock(&r->learn.lock);
     atomic_store(&r->learn.on, false);

@@ -124,8 +124,12 @@ struct tidal__learn {
     pthread_cond_t cond;    /* CLOCK_MONOTONIC: writers wait here for the end */
     atomic_bool on;         /* writes wait (caller's thread) or get TIDAL_EBUSY */
     atomic_bool introduced; /* the open has introduced the region to its peers */
+    atomic_uint configured; /* bit p: a peer to hear from (the cluster's regions
+                               ever opened, the copies' origins), set before
+                               introduced */
     uint32_t heard;         /* bit p: peer p ACKed since the open */
-    uint64_t until_ms;      /* monotonic: the end, whoever was heard (peer_hold_ms) */
+    uint64_t until_ms;      /* monotonic: the end whoever was heard (salvage_wait_ms);
+                               0 = none: every peer must answer */
     uint64_t probed_ms;     /* monotonic: the last probe */
 };
 
@@ -303,6 +307,8 @@ struct tidal_cluster {
     char tls_dir[224]; /* "" unless tls+tcp:// (region.h) */
     struct tidal_sim *sim; /* the regions' runtimes run in it (tidal/sim.h); NULL = real */
     tidal_region *regions[TIDAL_REGIONS_MAX];
+    uint32_t opened; /* bit i: region i was opened in this cluster (under lock):
+                        a salvaged region waits for each of them (learn.c) */
 };
 
 #endif /* TIDAL_ACTORS_REGION_PARTS_H */

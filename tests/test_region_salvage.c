@@ -3,8 +3,10 @@
  * its peers how far they applied its log before it takes a write
  * (actors/learn.c): its manifest's high lags what it had shipped, and a new
  * write given an LSN a peer applied would be dropped there as a duplicate.
- * A peer below the hole the log skips is stepped over it with a log base
- * and reconciles the rest (actors/ship.c).
+ * Every peer must have answered - one that is closed holds the writes
+ * until it is back - unless salvage_wait_ms gives up on it.  A peer below
+ * the hole the log skips is stepped over it with a log base and reconciles
+ * the rest (actors/ship.c).
  *
  * The damage: a crash after a roll-over leaves the manifest naming an
  * older newest segment with an older high; the test keeps a copy of the
@@ -14,9 +16,11 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include "repl_helpers.h"
+#include "tidal/log.h"
 
 TIDAL_SUITE(region_salvage);
 
@@ -190,10 +194,11 @@ Test(region_salvage, a_peer_below_the_hole_is_stepped_over_it_and_converges)
 
     o0.salvage = true;
     TIDAL_PASS(tidal_region_open(e.c, &o0, &e.r[0]));
-    TIDAL_PASS(tidal_hide_item(e.r[0], NEW_USER, ITEM));
-    cr_assert_gt(repl_stats(e.r[0]).last_lsn, (uint64_t)all);
+    /* region 2 is one of region 0's peers: no write before it answered */
     repl_open_opts(&e, &o2);
     e.n = 3;
+    TIDAL_PASS(tidal_hide_item(e.r[0], NEW_USER, ITEM));
+    cr_assert_gt(repl_stats(e.r[0]).last_lsn, (uint64_t)all);
     bool got = TIDAL_WAIT_UNTIL(repl_hidden(e.r[2], NEW_USER, ITEM), REPL_DEADLINE_MS);
     if (!got) {
         repl_dump(&e);
@@ -205,5 +210,138 @@ Test(region_salvage, a_peer_below_the_hole_is_stepped_over_it_and_converges)
                                REPL_DEADLINE_MS),
               "the three regions converge");
     cr_assert_eq(count_hidden(e.r[2], 0, all), all);
+    repl_close(&e);
+}
+
+/* The operator log's TIDAL-LOG-SALVAGED lines, joined. */
+static pthread_mutex_t salvaged_lock = PTHREAD_MUTEX_INITIALIZER;
+static char salvaged[4096];
+
+static void
+capture(void *arg, int event, uint64_t count, const char *line)
+{
+    (void)arg;
+    (void)count;
+    if (event != TIDAL_EVENT_LOG_SALVAGED) {
+        return;
+    }
+    pthread_mutex_lock(&salvaged_lock);
+    size_t n = strlen(salvaged);
+    snprintf(salvaged + n, sizeof(salvaged) - n, "%s\n", line);
+    pthread_mutex_unlock(&salvaged_lock);
+}
+
+static bool
+salvaged_says(const char *what)
+{
+    pthread_mutex_lock(&salvaged_lock);
+    bool yes = strstr(salvaged, what) != NULL;
+    pthread_mutex_unlock(&salvaged_lock);
+    return yes;
+}
+
+/* Three regions; region 1 is closed after `first` (it applies less),
+ * region 2 applies everything region 0 writes, region 0 is damaged, then
+ * region 2 closes and region 1 comes back: region 0's peer that applied
+ * the most is down when it is salvaged. */
+static void
+three_with_the_highest_peer_down(repl_env *e, uint64_t seed, int first, int early, int late)
+{
+    salvaged[0] = '\0';
+    tidal_log_set(capture, NULL);
+    repl_cluster(e, "inproc", seed);
+    tidal_region_opts o[3];
+    for (int i = 0; i < 3; i++) {
+        o[i] = opts_of(e, i, false);
+        repl_open_opts(e, &o[i]);
+    }
+    hide_users(e->r[0], 0, first);
+    cr_assert(TIDAL_WAIT_UNTIL(repl_stats(e->r[0]).acked_lsn[1] == (uint64_t)first,
+                               REPL_DEADLINE_MS));
+    TIDAL_PASS(tidal_region_close(e->r[1]));
+    e->r[1] = NULL;
+    uint64_t high = written_and_damaged(e, first, first + early, late, 2);
+    cr_log_info("manifest high %llu, region 2 applied %d, region 1 %d", (unsigned long long)high,
+                first + early + late, first);
+    TIDAL_PASS(tidal_region_close(e->r[2]));
+    e->r[2] = NULL;
+    repl_open_opts(e, &o[1]);
+}
+
+/* The peer that applied the most is down: the salvaged region takes no
+ * write (a caller times out, nothing written) until it is back, however
+ * long after the open; then the write lands above what that peer applied
+ * and reaches every region, and the three converge. */
+Test(region_salvage, writes_wait_for_a_closed_peer_then_land_above_what_it_applied)
+{
+    repl_env e;
+    const int first = 300, early = 100, late = 400, all = first + early + late;
+    three_with_the_highest_peer_down(&e, 43, first, early, late);
+    tidal_region_opts o0 = opts_of(&e, 0, true);
+    o0.write_timeout_ms = 300;
+    TIDAL_PASS(tidal_region_open(e.c, &o0, &e.r[0]));
+    uint64_t before = repl_stats(e.r[0]).last_lsn;
+    cr_assert_lt(before, (uint64_t)all);
+    /* region 1 answers within its first probe; region 2 cannot: the later
+     * tries come after region 1's answer, and are refused all the same */
+    for (int i = 0; i < 3; i++) {
+        TIDAL_FAIL(tidal_hide_item(e.r[0], NEW_USER, ITEM), TIDAL_ETIMEDOUT);
+    }
+    cr_assert(!repl_hidden(e.r[0], NEW_USER, ITEM) && !repl_hidden(e.r[1], NEW_USER, ITEM));
+    cr_assert_eq(repl_stats(e.r[0]).last_lsn, before, "an LSN was given while learning");
+
+    tidal_region_opts o2 = opts_of(&e, 2, false);
+    repl_open_opts(&e, &o2);
+    cr_assert(TIDAL_WAIT_UNTIL(tidal_hide_item(e.r[0], NEW_USER, ITEM) == 0, REPL_DEADLINE_MS),
+              "writes are taken once region 2 answered");
+    uint64_t lsn = repl_stats(e.r[0]).last_lsn;
+    cr_assert_gt(lsn, (uint64_t)all, "LSN %llu: above the %d region 2 applied",
+                 (unsigned long long)lsn, all);
+    bool got = TIDAL_WAIT_UNTIL(repl_hidden(e.r[1], NEW_USER, ITEM) &&
+                                    repl_hidden(e.r[2], NEW_USER, ITEM),
+                                REPL_DEADLINE_MS);
+    if (!got) {
+        repl_dump(&e);
+    }
+    cr_assert(got, "the new write reached both peers, dropped by neither");
+    cr_assert(!salvaged_says("did not say"), "a peer was given up on");
+    TIDAL_PASS(tidal_region_reconcile(e.r[1]));
+    cr_assert(TIDAL_WAIT_UNTIL(tidal_region_digest(e.r[0]) == tidal_region_digest(e.r[2]) &&
+                                   tidal_region_digest(e.r[1]) == tidal_region_digest(e.r[2]),
+                               REPL_DEADLINE_MS),
+              "the three regions converge");
+    cr_assert_eq(count_hidden(e.r[1], 0, all), all);
+    repl_close(&e);
+    tidal_log_set(NULL, NULL);
+}
+
+/* With salvage_wait_ms the salvaged region gives up on the peer that is
+ * down after it: a write is taken (it waited for the end), and the
+ * operator log names the silent peer. */
+Test(region_salvage, salvage_wait_ms_takes_writes_and_names_the_silent_peer)
+{
+    repl_env e;
+    three_with_the_highest_peer_down(&e, 44, 300, 100, 400);
+    tidal_region_opts o0 = opts_of(&e, 0, true);
+    o0.salvage_wait_ms = 200;
+    TIDAL_PASS(tidal_region_open(e.c, &o0, &e.r[0]));
+    TIDAL_PASS(tidal_hide_item(e.r[0], NEW_USER, ITEM));
+    cr_assert(TIDAL_WAIT_UNTIL(repl_hidden(e.r[1], NEW_USER, ITEM), REPL_DEADLINE_MS));
+    cr_assert(salvaged_says("peers 2 did not say how far"), "%s", salvaged);
+    repl_close(&e);
+    tidal_log_set(NULL, NULL);
+}
+
+/* salvage_wait_ms is range-checked on open: a day at most. */
+Test(region_salvage, salvage_wait_ms_past_a_day_is_refused)
+{
+    repl_env e;
+    repl_cluster(&e, "inproc", 45);
+    tidal_region_opts o = opts_of(&e, 0, true);
+    o.salvage_wait_ms = TIDAL_SALVAGE_WAIT_MS_MAX + 1;
+    TIDAL_FAIL(tidal_region_open(e.c, &o, &e.r[0]), TIDAL_EINVAL);
+    o.salvage_wait_ms = TIDAL_SALVAGE_WAIT_MS_MAX;
+    TIDAL_PASS(tidal_region_open(e.c, &o, &e.r[0]));
+    e.n = 1;
     repl_close(&e);
 }

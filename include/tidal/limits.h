@@ -178,6 +178,14 @@
  * (1 s), so regions agree on which sessions are past it but for a moment. */
 #define TIDAL_SESSION_RETENTION_MS_DEFAULT (60u * 60u * 1000u)
 
+/* The longest a salvaged region may be told to wait for its silent peers
+ * (tidal_region_opts.salvage_wait_ms; 0 there = wait for every peer).  A
+ * day: an operator who sets it means "give up on a peer that is down for
+ * longer than this"; past a day the region is better reopened without it
+ * once the peer is back, and a larger value is more likely a unit slip
+ * (seconds or microseconds typed for milliseconds) than a choice. */
+#define TIDAL_SALVAGE_WAIT_MS_MAX (24u * 60u * 60u * 1000u)
+
 /* A freed session leaves a tombstone (its id and end stamp: 32 bytes in a
  * table, 40 to 80 with the table's slack) for this many retentions after
  * its end - a day at the default - so that its records still on their way

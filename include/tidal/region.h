@@ -170,13 +170,30 @@ typedef struct tidal_region_opts {
                                 * every LSN the log is known to have used, and
                                 * above every LSN of it its peers applied: a
                                 * region whose own log lost LSNs takes no write
-                                * until its peers said how far they applied it
-                                * (or peer_hold_ms passed): a write call waits,
+                                * until every peer it has (below) said how far
+                                * it applied it, however long that takes (or
+                                * salvage_wait_ms passed): a write call waits,
                                 * up to write_timeout_ms (then TIDAL_ETIMEDOUT),
                                 * a remote one is refused with TIDAL_EBUSY
-                                * (docs/wal-format.md, "Salvage").  Bad
+                                * (docs/wal-format.md, "Salvage").  Its peers:
+                                * every region opened in this cluster since it
+                                * was made, and every origin whose log it keeps
+                                * a copy of (the peers that wrote to it).  Bad
                                 * bytes inside a segment still refuse the open.
                                 * false = refuse (the default) */
+    uint32_t salvage_wait_ms;  /* with salvage, a region whose own log lost LSNs:
+                                * 0 = take no write until every peer answered
+                                * (a peer that is down holds the region's writes
+                                * until it is back: the default, which never
+                                * gives an LSN twice); else take writes this long
+                                * after the open whoever answered, logging
+                                * (TIDAL-LOG-SALVAGED) which peers were not heard
+                                * from - a silent peer that applied more drops
+                                * the new writes at the LSNs it has as
+                                * duplicates, and gets that state back only by
+                                * reconciliation.  At most
+                                * TIDAL_SALVAGE_WAIT_MS_MAX (a day), else
+                                * TIDAL_EINVAL */
     uint64_t max_skew_ns;      /* how far ahead of this region's clock a client's
                                 * stamp may be - the ts of a hide or unhide, a
                                 * signal's ts_ns, a remote write's record: further
