@@ -375,8 +375,12 @@ region_shutdown(tidal_region *r, bool clean)
     pthread_mutex_lock(&r->cb_lock);
     r->cb_closed = true;
     pthread_mutex_unlock(&r->cb_lock);
+    /* Waiters first: woken with TIDAL_ECLOSED and gone before the runtime
+     * their waits read the clock of is freed.  A publish after this only
+     * signals a condvar nobody waits on; region_free comes after the last
+     * apply (the runtime's close). */
+    tidal__watermark_close(r);
     int rv = tidal_runtime_close(r->rt);
-    tidal__watermark_close(r); /* after the last apply: no publish races the free */
     region_free(r, clean);
     return rv;
 }

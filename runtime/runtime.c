@@ -271,5 +271,7 @@ tidal_runtime_block(tidal_runtime *rt, pthread_cond_t *cond, pthread_mutex_t *lo
     } else {
         (void)pthread_cond_timedwait(cond, lock, &dl);
     }
-    return tidal__now_ms(rt) >= deadline_ms ? TIDAL_ETIMEDOUT : 0;
+    /* not rt again: whoever woke us may be closing it (real threads: the
+     * runtime's clock is CLOCK_MONOTONIC) */
+    return tidal_monotonic_ms() >= deadline_ms ? TIDAL_ETIMEDOUT : 0;
 }
