@@ -177,7 +177,7 @@ static int
 recover(tidal_region *r)
 {
     int rv = tidal__open_log(r, r->id, r->opts.shard_id, &r->wal);
-    if (rv != 0 || r->opts.dir == NULL) {
+    if (rv != 0 || r->opts.dir == NULL || (rv = tidal__peerfile_load(r)) != 0) {
         return rv;
     }
     r->ship.recovered_lsn = tidal_wal_next_lsn(r->wal) - 1;
@@ -274,6 +274,22 @@ region_free(tidal_region *r, bool clean)
     free(r);
 }
 
+/* Records in the peers files that r and every other open region are peers
+ * now.  Caller holds c->lock. */
+static void
+note_peers(tidal_cluster *c, tidal_region *r)
+{
+    uint32_t others = 0;
+    for (tidal_region_id i = 0; i < TIDAL_REGIONS_MAX; i++) {
+        tidal_region *q = c->regions[i];
+        if (q != NULL && q != r) {
+            others |= 1u << i;
+            tidal__peerfile_add(q, 1u << r->id);
+        }
+    }
+    tidal__peerfile_add(r, others);
+}
+
 int
 tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region **out)
 {
@@ -350,9 +366,11 @@ tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region 
     c->regions[r->id] = r;
     c->opened |= 1u << r->id;
     tidal__introduce(c, r);
+    note_peers(c, r);
     /* the peers a salvaged region waits for (learn.c): every region this
-     * cluster opened, and every origin whose log it keeps a copy of */
-    uint32_t configured = c->opened;
+     * cluster opened, every origin whose log it keeps a copy of, and every
+     * region its peers file names (one that never wrote leaves no copy) */
+    uint32_t configured = c->opened | r->peers_ever;
     for (tidal_region_id o = 0; o < TIDAL_REGIONS_MAX; o++) {
         configured |= r->peer_wal[o] != NULL ? 1u << o : 0;
     }

@@ -149,6 +149,10 @@ void tidal__retention_tick(tidal_region *r);
 /* The retention's fields of the stats.  Takes state_lock. */
 void tidal__retention_stats(tidal_region *r, tidal_region_stats *out);
 
+/* ---- peerfile.c: the regions a region was ever a peer of ---- */
+int tidal__peerfile_load(tidal_region *r);
+void tidal__peerfile_add(tidal_region *r, uint32_t mask);
+
 /* ---- write.c: a write at its origin ---- */
 /* TIDAL_ESKEW if a client's stamp in rec (a hide's or unhide's hlc, a
  * signal's ts_ns) is more than opts.max_skew_ns ahead of the wall clock;

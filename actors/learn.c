@@ -26,7 +26,8 @@
  * carried), and writes are taken again.  Its peers: every region opened in
  * this cluster since it was made (one that is closed now included: it is
  * probed once it opens again), every origin whose log it keeps a copy of,
- * and every peer introduced since.  A peer below the hole is stepped over
+ * every region its peers file names (peerfile.c: every region it was ever
+ * a peer of, in any process), and every peer introduced since.  A peer below the hole is stepped over
  * it by the shipping sequence with a log base at the hole's end (ship.c)
  * and reconciles the rest, like a peer of a released log.
  *
@@ -42,10 +43,8 @@
  * those LSNs as duplicates (its ACKs above the log are refused as
  * ACK-BEYOND-SENT and logged), and gets that state back only from
  * reconciliation.  An operator who knows a peer is down for long chooses
- * between the two.  A region the cluster never opened and whose log the
- * salvaged region keeps no copy of (a peer that never wrote, in a process
- * started since) is waited for only once it is introduced.
-
+ * between the two.
+ *
  * Threads: on, introduced and the waiters' condvar are shared (lock, a
  * leaf); the rest is the shipper actor's.  The skip appends nothing but
  * must not race an append: it runs under state.lock, where writes append,

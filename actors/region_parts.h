@@ -264,6 +264,8 @@ struct tidal_region {
     struct tidal__peers peers;
     struct tidal__ship ship; /* ship.c, shipper.c */
     struct tidal__learn learn; /* learn.c */
+    uint32_t peers_ever; /* peerfile.c: bit p = region p was ever a peer (under the
+                            cluster's lock) */
     struct tidal__clock clock; /* clock.c */
 
     /* a copy of the last batch that carried a session write, for the seed's

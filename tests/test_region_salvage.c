@@ -345,3 +345,68 @@ Test(region_salvage, salvage_wait_ms_past_a_day_is_refused)
     e.n = 1;
     repl_close(&e);
 }
+
+/* As above, but in a fresh cluster (as after a restart of the process):
+ * region 2, the peer that applied the most, never wrote, so region 0 keeps
+ * no copy of its log to name it, and it is not open yet.  Region 0's peers
+ * file names it (actors/peerfile.c): the salvaged region waits for it all
+ * the same. */
+Test(region_salvage, a_fresh_process_waits_for_a_peer_only_its_peers_file_names)
+{
+    repl_env e;
+    const int first = 300, early = 100, late = 400, all = first + early + late;
+    three_with_the_highest_peer_down(&e, 46, first, early, late);
+    TIDAL_PASS(tidal_region_close(e.r[1]));
+    e.r[1] = NULL;
+    char dir[sizeof(e.dir)];
+    snprintf(dir, sizeof(dir), "%s", e.dir);
+    TIDAL_PASS(tidal_cluster_close(e.c));
+    repl_cluster(&e, "inproc", 47); /* a new cluster over the same directories */
+    snprintf(e.dir, sizeof(e.dir), "%s", dir);
+    tidal_region_opts o1 = opts_of(&e, 1, false), o0 = opts_of(&e, 0, true);
+    repl_open_opts(&e, &o1);
+    o0.write_timeout_ms = 300;
+    TIDAL_PASS(tidal_region_open(e.c, &o0, &e.r[0]));
+    e.n = 3;
+    for (int i = 0; i < 2; i++) {
+        TIDAL_FAIL(tidal_hide_item(e.r[0], NEW_USER, ITEM), TIDAL_ETIMEDOUT);
+    }
+    tidal_region_opts o2 = opts_of(&e, 2, false);
+    repl_open_opts(&e, &o2);
+    cr_assert(TIDAL_WAIT_UNTIL(tidal_hide_item(e.r[0], NEW_USER, ITEM) == 0, REPL_DEADLINE_MS),
+              "writes are taken once region 2 answered");
+    uint64_t lsn = repl_stats(e.r[0]).last_lsn;
+    cr_assert_gt(lsn, (uint64_t)all, "LSN %llu: above the %d region 2 applied",
+                 (unsigned long long)lsn, all);
+    cr_assert(TIDAL_WAIT_UNTIL(repl_hidden(e.r[2], NEW_USER, ITEM), REPL_DEADLINE_MS),
+              "region 2 applied the new write instead of dropping it");
+    repl_close(&e);
+    tidal_log_set(NULL, NULL);
+}
+
+/* A peers file that is not what tidal wrote refuses the open, naming it;
+ * opts.salvage opens the region and waits for every other region. */
+Test(region_salvage, a_damaged_peers_file_refuses_the_open_unless_salvaged)
+{
+    repl_env e;
+    repl_cluster(&e, "inproc", 48);
+    tidal_region_opts o0 = opts_of(&e, 0, false), o1 = opts_of(&e, 1, false);
+    repl_open_opts(&e, &o0);
+    repl_open_opts(&e, &o1);
+    TIDAL_PASS(tidal_region_close(e.r[0]));
+    e.r[0] = NULL;
+    char path[512];
+    snprintf(path, sizeof(path), "%s/peers", repl_dir_of(&e, 0));
+    int fd = open(path, O_RDWR);
+    cr_assert_geq(fd, 0, "%s: the peers file was written", path);
+    uint8_t b[16];
+    cr_assert_eq(read(fd, b, sizeof(b)), 16);
+    cr_assert_eq(b[8], 1u << 1, "it names region 1");
+    b[8] ^= 4; /* a flipped bit: the CRC no longer matches */
+    cr_assert_eq(pwrite(fd, b, sizeof(b), 0), 16);
+    close(fd);
+    TIDAL_FAIL(tidal_region_open(e.c, &o0, &e.r[0]), TIDAL_ECORRUPT);
+    o0.salvage = true;
+    TIDAL_PASS(tidal_region_open(e.c, &o0, &e.r[0]));
+    repl_close(&e);
+}
