@@ -10,7 +10,7 @@
  * region whose clock had been more than its budget ahead and was set right
  * then never retransmitted, acknowledged or reconciled again, and its
  * peers never converged with it (found by `tidal check --scenario
- * skew-beyond`; docs/scenarios.md).
+ * skew-beyond`; docs/design.md, "A clock set back").
  *
  * Everything runs in a simulation (include/tidal/sim.h): each runtime's
  * wall clock is the simulated wall clock plus an offset the test sets, so
