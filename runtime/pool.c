@@ -106,7 +106,15 @@ unit_init(tidal_ctx *ctx)
  * every send the handlers make is stamped after every message they got.
  * Items stamped too far ahead of our wall clock are refused (marked by
  * clearing their frame pointer after counting them).  Returns how many
- * were refused. */
+ * were refused.
+ *
+ * Not our own (TIDAL_VIA_SELF: this runtime's actors, timers and threads):
+ * those were stamped by this very clock, so they cannot carry it anywhere,
+ * and the check is about other clocks.  Our HLC runs ahead of our wall
+ * clock by more than the tolerance exactly when the wall clock stepped
+ * back by more than that; refusing our own timer ticks then stopped every
+ * tick chain for good (the shipper's retransmits, the region's ACKs, the
+ * reconciler's rounds), and the region never converged again. */
 static uint32_t
 merge_stamps(tidal_runtime *rt, struct tidal__item *items, uint32_t n)
 {
@@ -117,7 +125,7 @@ merge_stamps(tidal_runtime *rt, struct tidal__item *items, uint32_t n)
     bool any = false;
     for (uint32_t i = 0; i < n; i++) {
         const tidal_hlc *h = &items[i].env.hlc;
-        if (h->wall_ns > wall && h->wall_ns - wall > skew) {
+        if (items[i].via != TIDAL_VIA_SELF && h->wall_ns > wall && h->wall_ns - wall > skew) {
             tidal__dead(rt, TIDAL_DEAD_HLC_SKEW, 1);
             tidal__item_done(&items[i]); /* frame = NULL marks it refused */
             refused++;

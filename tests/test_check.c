@@ -74,17 +74,14 @@ INPROC(window_rollover, "window-rollover")
 INPROC(roaming, "roaming")
 INPROC(hide_races, "hide-races")
 INPROC(counter_limits, "counter-limits")
-/* skew-beyond is left out of CI: regions whose clocks were further apart
- * than max_skew_ns do not converge after the clocks are set right (the
- * defect is reported in docs/scenarios.md); `tidal check --scenario
- * skew-beyond` runs it. */
+INPROC(skew_beyond, "skew-beyond")
 
 IPC(partition, "partition")
 IPC(loss, "loss")
 IPC(crash_restart, "crash-restart")
 IPC(roaming, "roaming")
 
-Test(check, every_scenario_is_in_ci_but_the_known_defect)
+Test(check, every_scenario_is_in_ci)
 {
     size_t n;
     sc_scenarios(&n);
