@@ -287,7 +287,7 @@ sc_writers_start(sc_run *run)
 
 struct progress {
     sc_run *run;
-    double fraction;
+    uint32_t permille;
 };
 
 static bool
@@ -297,7 +297,9 @@ progressed(void *arg)
     for (int i = 0; i < p->run->nw; i++) {
         sc_writer *w = &p->run->w[i];
         uint64_t done = __atomic_load_n(&w->done, __ATOMIC_ACQUIRE);
-        if (w->started && done < w->ops && (double)done < p->fraction * (double)w->ops) {
+        /* in integers, as the gate: 0.68 * 3000 in doubles is above 2040,
+         * where the gate holds the writer */
+        if (w->started && done < w->ops && done * 1000 < (uint64_t)p->permille * w->ops) {
             return false;
         }
     }
@@ -312,11 +314,12 @@ sc_progress(sc_run *run, double fraction)
     if (permille > cur) {
         __atomic_store_n(&run->gate_permille, permille, __ATOMIC_RELEASE);
     }
-    fraction = (double)(permille > cur ? permille : cur) / 1000.0;
+    permille = permille > cur ? permille : cur;
+    fraction = (double)permille / 1000.0;
     if (run->sim != NULL) {
         sim_steps(run, NULL); /* every writer to the gate, or to its end */
     }
-    struct progress p = {run, fraction};
+    struct progress p = {run, permille};
     bool ok = sc__wait(run, progressed, &p, SC_DEADLINE_MS);
     if (!ok) {
         sc_verdict(run, "progress", false, "writers did not reach %.0f%% of their writes in %u ms",
