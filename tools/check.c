@@ -5,6 +5,11 @@
  * of that scenario.  A failing run's fault trace is written as an SVG
  * message-sequence chart (always with --trace-out).
  *
+ * --transport sim runs each scenario in a deterministic simulation; with
+ * --twice each seed runs twice and the two runs must reproduce each other
+ * (`seed scenario reproducible PASS|FAIL`).  A soak runs in the simulation
+ * unless told otherwise.
+ *
  * Options take `--opt value` or `--opt=value`; a bad value gets one line
  * naming it and exit code 2, nothing run.
  */
@@ -15,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "scenarios/scenario.h"
 #include "tools/tool.h"
@@ -26,6 +32,8 @@ struct check_args {
     uint64_t seed;
     uint64_t soak; /* 0 = one seed */
     sc_transport transport;
+    bool transport_given;
+    bool twice; /* sim: run each seed twice and compare */
     bool full;
     const char *trace_out;
 };
@@ -36,7 +44,8 @@ help(FILE *f)
     size_t n;
     const sc_scenario *s = sc_scenarios(&n);
     fprintf(f, "usage: tidal check [--scenario NAME|all] [--seed N] [--soak N]\n"
-               "                   [--transport inproc|ipc] [--full] [--trace-out FILE.svg]\n"
+               "                   [--transport inproc|ipc|sim] [--twice] [--full]\n"
+               "                   [--trace-out FILE.svg]\n"
                "\n"
                "Runs fault scenarios against a three-region cluster in this process and\n"
                "checks, against what each scenario recorded itself: equal state digests,\n"
@@ -49,8 +58,14 @@ help(FILE *f)
                "  --scenario NAME  one scenario, or all (default)\n"
                "  --seed N         the seed, decimal or 0x hex (default 1); with --soak,\n"
                "                   the first of N seeds\n"
-               "  --soak N         run N seeds of each scenario, 1 to %u\n"
-               "  --transport T    inproc (default) or ipc\n"
+               "  --soak N         run N seeds of each scenario, 1 to %u (in the\n"
+               "                   simulation unless --transport says otherwise)\n"
+               "  --transport T    inproc (real threads, the default), ipc (real threads,\n"
+               "                   unix sockets) or sim (a deterministic simulation: one\n"
+               "                   thread, simulated time; the same seed, the same run)\n"
+               "  --twice          (sim) run each seed twice: the fault traces, final\n"
+               "                   digests and simulated end times must be identical\n"
+               "                   (`seed scenario reproducible PASS|FAIL`)\n"
                "  --full           full sizes (e.g. 20,000 writes while a region is down)\n"
                "                   instead of the quick ones\n"
                "  --trace-out F    write the fault trace of the (first failing, else last)\n"
@@ -129,6 +144,12 @@ parse(int argc, char **argv, struct check_args *a)
                 return 2;
             }
             a->full = true;
+        } else if (is_opt(arg, "--twice")) {
+            if (strchr(arg, '=') != NULL) {
+                fprintf(stderr, "tidal check: --twice takes no value\n");
+                return 2;
+            }
+            a->twice = true;
         } else if (is_opt(arg, "--scenario")) {
             if ((v = value_of(argc, argv, &i, "--scenario")) == NULL) {
                 return 2;
@@ -160,11 +181,14 @@ parse(int argc, char **argv, struct check_args *a)
             if ((v = value_of(argc, argv, &i, "--transport")) == NULL) {
                 return 2;
             }
-            if (strcmp(v, "inproc") != 0 && strcmp(v, "ipc") != 0) {
-                fprintf(stderr, "tidal check: --transport '%s': inproc or ipc\n", v);
+            if (strcmp(v, "inproc") != 0 && strcmp(v, "ipc") != 0 && strcmp(v, "sim") != 0) {
+                fprintf(stderr, "tidal check: --transport '%s': inproc, ipc or sim\n", v);
                 return 2;
             }
-            a->transport = strcmp(v, "ipc") == 0 ? SC_IPC : SC_INPROC;
+            a->transport = strcmp(v, "ipc") == 0   ? SC_IPC
+                           : strcmp(v, "sim") == 0 ? SC_SIM
+                                                   : SC_INPROC;
+            a->transport_given = true;
         } else if (is_opt(arg, "--trace-out")) {
             if ((v = value_of(argc, argv, &i, "--trace-out")) == NULL) {
                 return 2;
@@ -178,6 +202,14 @@ parse(int argc, char **argv, struct check_args *a)
             fprintf(stderr, "tidal check: unknown option '%s' (try tidal check --help)\n", arg);
             return 2;
         }
+    }
+    if (!a->transport_given && a->soak != 0) {
+        a->transport = SC_SIM; /* a soak is reproducible seed by seed in the simulation */
+    }
+    if (a->twice && a->transport != SC_SIM) {
+        fprintf(stderr, "tidal check: --twice needs --transport sim (real threads are not "
+                        "reproducible)\n");
+        return 2;
     }
     return 0;
 }
@@ -193,23 +225,37 @@ rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 
 struct tally {
     uint64_t runs, failed_runs, checks, violations;
+    uint64_t repro_checked, repro_failed;
+    uint64_t real_ns, sim_ns; /* summed over the runs (the first of each pair) */
     bool chart_written;
 };
 
 static void
-print_run(const struct check_args *a, const sc_scenario *s, uint64_t seed, const sc_run *run)
+print_run(const sc_scenario *s, uint64_t seed, const sc_run *run)
 {
     for (int i = 0; i < run->nchecks; i++) {
         const sc_check *c = &run->checks[i];
         printf("%llu %s %s %s %s\n", (unsigned long long)seed, s->name, c->name,
                c->pass ? "PASS" : "FAIL", c->reason);
     }
-    if (!sc_run_passed(run)) {
-        printf("rerun: tidal check --scenario %s --seed %llu --transport %s%s\n", s->name,
-               (unsigned long long)seed, a->transport == SC_IPC ? "ipc" : "inproc",
-               a->full ? " --full" : "");
-    }
     fflush(stdout);
+}
+
+static void
+print_rerun(const struct check_args *a, const sc_scenario *s, uint64_t seed)
+{
+    printf("rerun: tidal check --scenario %s --seed %llu --transport %s%s%s\n", s->name,
+           (unsigned long long)seed, sc_transport_name(a->transport), a->twice ? " --twice" : "",
+           a->full ? " --full" : "");
+    fflush(stdout);
+}
+
+static uint64_t
+real_ns(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* Writes the run's chart where it belongs: --trace-out (the first failing
@@ -240,9 +286,10 @@ chart(const struct check_args *a, const sc_scenario *s, uint64_t seed, const sc_
     }
 }
 
+/* Runs s with seed in a fresh temporary directory into *out (malloc'd);
+ * 1 if the directory or the memory could not be had. */
 static int
-one_run(const struct check_args *a, const sc_scenario *s, uint64_t seed, bool last,
-        struct tally *t)
+run_in_tmp(const struct check_args *a, const sc_scenario *s, uint64_t seed, sc_run **out)
 {
     char dir[64] = "/tmp/tidal-check-XXXXXX";
     if (mkdtemp(dir) == NULL) {
@@ -256,17 +303,92 @@ one_run(const struct check_args *a, const sc_scenario *s, uint64_t seed, bool la
     }
     (void)sc_run_scenario(s, seed, a->transport, dir, !a->full, run);
     (void)nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    print_run(a, s, seed, run);
+    *out = run;
+    return 0;
+}
+
+static void
+run_free(sc_run *run)
+{
+    if (run != NULL) {
+        sc_run_free(run);
+        free(run);
+    }
+}
+
+/* With --twice: the seed again, and the line saying whether it reproduced
+ * the first run; false if it did not. */
+static int
+second_run(const struct check_args *a, const sc_scenario *s, uint64_t seed, const sc_run *first,
+           struct tally *t, bool *same)
+{
+    sc_run *again = NULL;
+    if (run_in_tmp(a, s, seed, &again) != 0) {
+        return 1;
+    }
+    char why[SC_REASON_BYTES * 2];
+    *same = sc_run_same(first, again, why, sizeof(why));
+    printf("%llu %s reproducible %s %s\n", (unsigned long long)seed, s->name,
+           *same ? "PASS" : "FAIL", why);
+    t->repro_checked++;
+    t->repro_failed += !*same;
+    run_free(again);
+    return 0;
+}
+
+static int
+one_run(const struct check_args *a, const sc_scenario *s, uint64_t seed, bool last,
+        struct tally *t)
+{
+    uint64_t t0 = real_ns();
+    sc_run *run = NULL;
+    if (run_in_tmp(a, s, seed, &run) != 0) {
+        return 1;
+    }
+    t->real_ns += real_ns() - t0;
+    t->sim_ns += run->sim_end_ns;
+    print_run(s, seed, run);
+    bool same = true;
+    if (a->twice && second_run(a, s, seed, run, t, &same) != 0) {
+        run_free(run);
+        return 1;
+    }
     t->runs++;
     t->checks += (uint64_t)run->nchecks;
     for (int i = 0; i < run->nchecks; i++) {
         t->violations += !run->checks[i].pass;
     }
-    t->failed_runs += !sc_run_passed(run);
+    bool passed = sc_run_passed(run);
+    t->failed_runs += !passed || !same;
+    if (!passed || !same) {
+        print_rerun(a, s, seed);
+    }
     chart(a, s, seed, run, last, t);
-    sc_run_free(run);
-    free(run);
+    run_free(run);
     return 0;
+}
+
+/* The summary line, and the times when in the simulation. */
+static void
+summary(const struct check_args *a, uint64_t seeds, size_t nsc, const struct tally *t)
+{
+    printf("summary: %llu seeds x %zu scenarios = %llu runs on %s (%s sizes): %llu invariants "
+           "checked, %llu violations, %llu runs failed\n",
+           (unsigned long long)seeds, nsc, (unsigned long long)t->runs,
+           sc_transport_name(a->transport), a->full ? "full" : "quick",
+           (unsigned long long)t->checks, (unsigned long long)t->violations,
+           (unsigned long long)t->failed_runs);
+    if (a->twice) {
+        printf("reproducible: %llu of %llu seeds ran twice identically\n",
+               (unsigned long long)(t->repro_checked - t->repro_failed),
+               (unsigned long long)t->repro_checked);
+    }
+    if (a->transport == SC_SIM && t->runs > 0 && t->real_ns > 0) {
+        printf("time: %.1f s real for %.1f s simulated (%.1f ms real per run, simulated/real "
+               "%.2f)\n",
+               (double)t->real_ns / 1e9, (double)t->sim_ns / 1e9,
+               (double)t->real_ns / 1e6 / (double)t->runs, (double)t->sim_ns / (double)t->real_ns);
+    }
 }
 
 int
@@ -295,11 +417,6 @@ tidal_tool_check(int argc, char **argv)
             }
         }
     }
-    printf("summary: %llu seeds x %zu scenarios = %llu runs on %s (%s sizes): %llu invariants "
-           "checked, %llu violations, %llu runs failed\n",
-           (unsigned long long)seeds, nsc, (unsigned long long)t.runs,
-           a.transport == SC_IPC ? "ipc" : "inproc", a.full ? "full" : "quick",
-           (unsigned long long)t.checks, (unsigned long long)t.violations,
-           (unsigned long long)t.failed_runs);
+    summary(&a, seeds, nsc, &t);
     return t.failed_runs == 0 ? 0 : 1;
 }

@@ -181,7 +181,7 @@ header(FILE *f, const sc_run *run, int lanes, size_t nrows, int nevents)
     fprintf(f, "<text x=\"10\" y=\"18\" font-size=\"14\">scenario ");
     xml_text(f, run->scenario ? run->scenario : "?");
     fprintf(f, ", seed %llu, %s, %zu faults traced (%s)</text>\n", (unsigned long long)run->seed,
-            run->transport == SC_IPC ? "ipc" : "inproc", run->nfaults,
+            sc_transport_name(run->transport), run->nfaults,
             nrows < run->nfaults ? "the last ones drawn" : "all drawn");
     for (int i = 0; i < run->nchecks; i++) {
         fprintf(f, "<text x=\"10\" y=\"%d\" fill=\"%s\">%s %s: ", 34 + 12 * (i % 9),

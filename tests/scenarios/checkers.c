@@ -54,14 +54,21 @@ converged_now(sc_run *run)
     return true;
 }
 
+static bool
+converged_cond(void *arg)
+{
+    return converged_now(arg);
+}
+
 bool
 sc_check_converged(sc_run *run)
 {
-    uint64_t t0 = sc__mono_ns();
-    bool ok = SC_WAIT_UNTIL(converged_now(run), SC_DEADLINE_MS);
+    uint64_t t0 = sc__now_ns(run);
+    bool ok = sc__wait(run, converged_cond, run, SC_DEADLINE_MS);
     if (ok) {
-        sc_verdict(run, "converged", true, "equal digests after %llu ms",
-                   (unsigned long long)((sc__mono_ns() - t0) / 1000000u));
+        sc_verdict(run, "converged", true, "equal digests after %llu ms%s",
+                   (unsigned long long)((sc__now_ns(run) - t0) / 1000000u),
+                   run->sim != NULL ? " (simulated)" : "");
         return true;
     }
     char why[SC_REASON_BYTES] = "", *p = why;
@@ -74,7 +81,8 @@ sc_check_converged(sc_run *run)
                           (unsigned long long)st.last_lsn);
         }
     }
-    sc_verdict(run, "converged", false, "no convergence within %u ms:%s", SC_DEADLINE_MS, why);
+    sc_verdict(run, "converged", false, "no convergence within %u ms%s:%s", SC_DEADLINE_MS,
+               run->sim != NULL ? " (simulated)" : "", why);
     return false;
 }
 
@@ -322,6 +330,19 @@ models_of(sc_run *run, const sc_model **ms)
     return run->nw;
 }
 
+struct clock_past {
+    sc_run *run;
+    int id;
+    uint64_t ts;
+};
+
+static bool
+clock_past(void *arg)
+{
+    const struct clock_past *c = arg;
+    return sc_clock_now(c->run, c->id) > c->ts;
+}
+
 void
 sc_check_counters(sc_run *run)
 {
@@ -332,7 +353,8 @@ sc_check_counters(sc_run *run)
     uint64_t latest = __atomic_load_n(&run->max_ts_ns, __ATOMIC_RELAXED);
     for (int i = 0; i < run->n; i++) {
         if (run->r[i] != NULL && run->clk[i].fixed_ns == 0) { /* a set clock stays */
-            (void)SC_WAIT_UNTIL(sc_clock_now(run, i) > latest, SC_DEADLINE_MS);
+            struct clock_past c = {run, i, latest};
+            (void)sc__wait(run, clock_past, &c, SC_DEADLINE_MS);
         }
     }
     char why[SC_REASON_BYTES];

@@ -5,7 +5,8 @@
  * frees its runtime, and the chart needs what it decided).
  *
  * Waits poll a condition with a deadline; nothing here sleeps a fixed time
- * as a check.
+ * as a check.  In a simulation (SC_SIM) the same functions read the
+ * simulated clocks and run the simulation instead of waiting.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -48,6 +49,12 @@ sc__mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t
+sc__now_ns(const sc_run *run)
+{
+    return run->sim != NULL ? tidal_sim_now_ns(run->sim) : sc__mono_ns();
+}
+
 void
 sc__nap(void)
 {
@@ -55,9 +62,59 @@ sc__nap(void)
     nanosleep(&ts, NULL);
 }
 
-/* A region's wall clock: the system's plus a fixed offset, plus a jump of
- * jump_ns during every other jump_period_ns (a clock that steps forward and
- * back), or a fixed reading the scenario moves. */
+struct sim_wait {
+    tidal_sim *sim;
+    bool (*cond)(void *);
+    void *arg;
+    uint64_t next_ns; /* the next simulated time cond is checked at */
+};
+
+static bool
+sim_wait_done(void *p)
+{
+    struct sim_wait *w = p;
+    uint64_t now = tidal_sim_now_ns(w->sim);
+    if (now < w->next_ns) {
+        return false;
+    }
+    w->next_ns = now + SC_SIM_POLL_NS;
+    return w->cond(w->arg);
+}
+
+bool
+sc__wait(sc_run *run, bool (*cond)(void *), void *arg, uint32_t ms)
+{
+    if (run->sim == NULL) {
+        uint64_t end = sc__mono_ns() + (uint64_t)ms * 1000000ull;
+        bool ok;
+        while (!(ok = cond(arg)) && sc__mono_ns() < end) {
+            sc__nap();
+        }
+        return ok;
+    }
+    struct sim_wait w = {.sim = run->sim, .cond = cond, .arg = arg};
+    uint64_t deadline = tidal_sim_now_ns(run->sim) + (uint64_t)ms * 1000000ull;
+    if (tidal_sim_run_until(run->sim, sim_wait_done, &w, deadline) == 0) {
+        return true;
+    }
+    return cond(arg); /* the deadline, or nothing left to run between two checks */
+}
+
+/* The system's wall clock, or the simulated one in a simulation. */
+static uint64_t
+base_wall_ns(const sc_run *run)
+{
+    if (run->sim != NULL) {
+        return tidal_sim_wall_ns(run->sim);
+    }
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A region's wall clock: the system's (or the simulated) plus a fixed
+ * offset, plus a jump of jump_ns during every other jump_period_ns (a clock
+ * that steps forward and back), or a fixed reading the scenario moves. */
 static uint64_t
 clock_fn(void *arg)
 {
@@ -66,12 +123,9 @@ clock_fn(void *arg)
     if (fixed != 0) {
         return fixed;
     }
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec +
-                  __atomic_load_n(&k->offset_ns, __ATOMIC_RELAXED);
+    int64_t now = (int64_t)base_wall_ns(k->run) + __atomic_load_n(&k->offset_ns, __ATOMIC_RELAXED);
     uint64_t period = __atomic_load_n(&k->jump_period_ns, __ATOMIC_RELAXED);
-    if (period != 0 && (sc__mono_ns() / period) % 2 == 1) {
+    if (period != 0 && (sc__now_ns(k->run) / period) % 2 == 1) {
         now += __atomic_load_n(&k->jump_ns, __ATOMIC_RELAXED);
     }
     return (uint64_t)now;
@@ -195,6 +249,12 @@ sc_reopen(sc_run *run, int id)
     o.wall_clock = clock_fn;
     o.wall_clock_arg = &run->clk[id];
     o.write_timeout_ms = o.write_timeout_ms ? o.write_timeout_ms : 1000;
+    if (run->sim != NULL && o.dir != NULL) {
+        /* the simulation has no side for the log's sync thread: a directory
+         * acknowledges once written to the file, and a crash (a close
+         * without the clean shutdown) reopens from what the file holds */
+        o.durability = TIDAL_NONE;
+    }
     int rv = tidal_region_open(run->c, &o, &run->r[id]);
     if (rv != 0) {
         sc_verdict(run, "open", false, "region %d did not open: %s", id, tidal_errname(rv));
@@ -209,7 +269,9 @@ sc_open(sc_run *run, int n, bool durable)
 {
     static unsigned serial;
     char url[256];
-    if (run->transport == SC_IPC) {
+    if (run->transport == SC_SIM) {
+        snprintf(url, sizeof(url), "sim://check"); /* one simulation, one cluster */
+    } else if (run->transport == SC_IPC) {
         char sock[200];
         snprintf(sock, sizeof(sock), "%s/s", run->tmpdir);
         int rv = make_dir(sock);
@@ -221,7 +283,7 @@ sc_open(sc_run *run, int n, bool durable)
         snprintf(url, sizeof(url), "inproc://check-%d-%u", (int)getpid(),
                  __atomic_fetch_add(&serial, 1, __ATOMIC_RELAXED));
     }
-    tidal_cluster_opts co = {.url = url, .seed = run->seed, .workers = 2};
+    tidal_cluster_opts co = {.url = url, .seed = run->seed, .workers = 2, .sim = run->sim};
     int rv = tidal_cluster_open(&co, &run->c);
     if (rv != 0) {
         return rv;
@@ -235,6 +297,13 @@ sc_open(sc_run *run, int n, bool durable)
         if ((rv = sc_reopen(run, i)) != 0) {
             return rv;
         }
+    }
+    if (run->sim != NULL) {
+        /* on real threads the regions run while the writers start: give them
+         * their start-up here too (their first tick, which runs the first
+         * expiry pass: one that runs between the writes instead keeps
+         * digests apart, docs/scenarios.md "Defects found") */
+        tidal_sim_run_for(run->sim, SC_SIM_SETTLE_NS);
     }
     return 0;
 }
@@ -295,9 +364,68 @@ hash_name(const char *s)
     return h;
 }
 
-int
-sc_run_scenario(const sc_scenario *s, uint64_t seed, sc_transport t, const char *tmpdir,
-                bool quick, sc_run *run)
+const char *
+sc_transport_name(sc_transport t)
+{
+    return t == SC_SIM ? "sim" : t == SC_IPC ? "ipc" : "inproc";
+}
+
+static uint64_t
+fnv(uint64_t h, uint64_t v)
+{
+    for (int i = 0; i < 8; i++, v >>= 8) {
+        h = (h ^ (v & 0xff)) * 1099511628211ull;
+    }
+    return h;
+}
+
+/* What a second run of the seed must reproduce, taken when the scenario
+ * returned (digests) and after every trace was collected (the rest). */
+static void
+sim_digests(sc_run *run)
+{
+    run->sim_end_ns = tidal_sim_now_ns(run->sim);
+    for (int i = 0; i < run->n; i++) {
+        run->digest[i] = run->r[i] != NULL ? tidal_region_digest(run->r[i]) : 0;
+    }
+}
+
+static void
+sim_trace_hash(sc_run *run)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < run->nfaults; i++) {
+        const sc_fault *f = &run->faults[i];
+        /* field by field: the entry's padding is not part of it */
+        h = fnv(h, f->region);
+        h = fnv(h, f->index);
+        h = fnv(h, f->e.link_id);
+        h = fnv(h, f->e.link_seq);
+        h = fnv(h, f->e.msg_id);
+        h = fnv(h, ((uint64_t)f->e.param << 8) | f->e.kind);
+    }
+    run->trace_hash = h;
+    for (int i = 0; i < SC_REGIONS_MAX; i++) {
+        run->trace_total[i] = run->trace_base[i];
+    }
+    tidal_sim_stats_get(run->sim, &run->sim_stats);
+}
+
+/* Opens the simulation of an SC_SIM run, seeded from the run's seed. */
+static int
+sim_open(sc_run *run)
+{
+    tidal_sim_opts so = {.seed = run->seed};
+    int rv = tidal_sim_open(&so, &run->sim);
+    if (rv != 0) {
+        sc_verdict(run, "ran", false, "tidal_sim_open: %s", tidal_errname(rv));
+    }
+    return rv;
+}
+
+static void
+run_init(sc_run *run, const sc_scenario *s, uint64_t seed, sc_transport t, const char *tmpdir,
+         bool quick)
 {
     memset(run, 0, sizeof(*run));
     run->seed = seed;
@@ -306,13 +434,30 @@ sc_run_scenario(const sc_scenario *s, uint64_t seed, sc_transport t, const char 
     run->quick = quick;
     run->scenario = s->name;
     run->rng = seed ^ hash_name(s->name);
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_REALTIME, &ts);
-    run->hn_base_ns = (uint64_t)ts.tv_sec * 1000000000ull - 10000000000ull;
+    /* the writers' interleaving in a simulation: a stream of its own, so
+     * the scenario's choices are the same as on real threads */
+    run->sched_rng = run->rng ^ 0x5157a7e5c4ed0135ull;
+    for (int i = 0; i < SC_REGIONS_MAX; i++) {
+        run->clk[i].run = run;
+    }
     pthread_mutex_init(&run->lock, NULL);
+}
+
+int
+sc_run_scenario(const sc_scenario *s, uint64_t seed, sc_transport t, const char *tmpdir,
+                bool quick, sc_run *run)
+{
+    run_init(run, s, seed, t, tmpdir, quick);
+    if (t == SC_SIM && sim_open(run) != 0) {
+        return TIDAL_EBUSY;
+    }
+    run->hn_base_ns = base_wall_ns(run) - 10000000000ull;
     int rv = s->fn(run);
     run->stop_writers = 1;
     sc_writers_join(run);
+    if (run->sim != NULL && run->c != NULL) {
+        sim_digests(run);
+    }
     if (run->c != NULL) {
         sc__collect_all(run);
         int crv = tidal_cluster_close(run->c);
@@ -321,10 +466,71 @@ sc_run_scenario(const sc_scenario *s, uint64_t seed, sc_transport t, const char 
             sc_verdict(run, "closed", false, "tidal_cluster_close: %s", tidal_errname(crv));
         }
     }
+    if (run->sim != NULL) {
+        sim_trace_hash(run);
+        int crv = tidal_sim_close(run->sim);
+        run->sim = NULL;
+        if (crv != 0) {
+            sc_verdict(run, "closed", false, "tidal_sim_close: %s", tidal_errname(crv));
+        }
+    }
     if (rv != 0 && run->nchecks == 0) {
         sc_verdict(run, "ran", false, "the scenario could not run: %s", tidal_errname(rv));
     }
     return rv;
+}
+
+bool
+sc_run_same(const sc_run *a, const sc_run *b, char *why, size_t len)
+{
+    if (a->nchecks != b->nchecks) {
+        snprintf(why, len, "%d verdicts, then %d", a->nchecks, b->nchecks);
+        return false;
+    }
+    for (int i = 0; i < a->nchecks; i++) {
+        const sc_check *x = &a->checks[i], *y = &b->checks[i];
+        if (x->pass != y->pass || strcmp(x->name, y->name) != 0 ||
+            strcmp(x->reason, y->reason) != 0) {
+            snprintf(why, len, "verdict %s: '%.70s', then %s: '%.70s'", x->name, x->reason,
+                     y->name, y->reason);
+            return false;
+        }
+    }
+    for (int i = 0; i < SC_REGIONS_MAX; i++) {
+        if (a->digest[i] != b->digest[i]) {
+            snprintf(why, len, "region %d digest %016llx, then %016llx", i,
+                     (unsigned long long)a->digest[i], (unsigned long long)b->digest[i]);
+            return false;
+        }
+        if (a->trace_total[i] != b->trace_total[i]) {
+            snprintf(why, len, "region %d traced %llu faults, then %llu", i,
+                     (unsigned long long)a->trace_total[i], (unsigned long long)b->trace_total[i]);
+            return false;
+        }
+    }
+    if (a->trace_hash != b->trace_hash) {
+        snprintf(why, len, "fault trace hash %016llx, then %016llx",
+                 (unsigned long long)a->trace_hash, (unsigned long long)b->trace_hash);
+        return false;
+    }
+    if (a->sim_end_ns != b->sim_end_ns) {
+        snprintf(why, len, "simulated end %llu ns, then %llu ns", (unsigned long long)a->sim_end_ns,
+                 (unsigned long long)b->sim_end_ns);
+        return false;
+    }
+    const tidal_sim_stats *x = &a->sim_stats, *y = &b->sim_stats;
+    if (x->events != y->events || x->unit_runs != y->unit_runs || x->timers != y->timers ||
+        x->frames != y->frames || x->frames_lost != y->frames_lost) {
+        snprintf(why, len, "simulation counters differ (%llu events, then %llu)",
+                 (unsigned long long)a->sim_stats.events, (unsigned long long)b->sim_stats.events);
+        return false;
+    }
+    snprintf(why, len, "digests %016llx.., %llu faults traced (hash %016llx), end at %.3f s simulated",
+             (unsigned long long)a->digest[0],
+             (unsigned long long)(a->trace_total[0] + a->trace_total[1] + a->trace_total[2] +
+                                  a->trace_total[3]),
+             (unsigned long long)a->trace_hash, (double)a->sim_end_ns / 1e9);
+    return true;
 }
 
 bool

@@ -12,21 +12,27 @@
  * generous, as sanitizer builds on a loaded machine are slow. */
 #define SC_DEADLINE_MS 30000u
 
+/* In a simulation, a wait checks its condition at most once per simulated
+ * millisecond (a check reads every region's digest; events come far more
+ * often). */
+#define SC_SIM_POLL_NS 1000000ull
+/* The most simulated time run between two writer steps: each step then runs
+ * a bit of the simulation drawn from the seed in [0, this]. */
+#define SC_SIM_STEP_MAX_NS 1000000ull
+/* Simulated time the regions run after they open, before any write: what
+ * real threads give them while the writers start. */
+#define SC_SIM_SETTLE_NS 100000000ull
+
 uint64_t sc__mono_ns(void);
+/* The run's monotonic time: simulated in a simulation, else the system's. */
+uint64_t sc__now_ns(const sc_run *run);
+/* Waits until cond(arg) holds or ms pass - real milliseconds polled every
+ * 2 ms, or in a simulation simulated ones, running the simulation
+ * (tidal_sim_run_until) - and returns cond's last value. */
+bool sc__wait(sc_run *run, bool (*cond)(void *), void *arg, uint32_t ms);
 /* One poll interval of a condition wait (2 ms). */
 void sc__nap(void);
 /* Collects every open region's trace into run->faults. */
 void sc__collect_all(sc_run *run);
-
-/* Polls cond every 2 ms until it holds or ms pass; its value. */
-#define SC_WAIT_UNTIL(cond, ms)                                                           \
-    ({                                                                                    \
-        uint64_t sc__end = sc__mono_ns() + (uint64_t)(ms) * 1000000ull;                   \
-        bool sc__ok;                                                                      \
-        while (!(sc__ok = (cond)) && sc__mono_ns() < sc__end) {                           \
-            sc__nap();                                                                    \
-        }                                                                                 \
-        sc__ok;                                                                           \
-    })
 
 #endif /* TIDAL_TESTS_SCENARIOS_HARNESS_H */

@@ -1,6 +1,7 @@
 /*
- * The scenario matrix: fault scenarios run against a real cluster (real
- * threads, inproc:// or ipc://), each checked by checkers that compute what
+ * The scenario matrix: fault scenarios run against a cluster - on real
+ * threads over inproc:// or ipc://, or in a deterministic simulation
+ * (sim://, include/tidal/sim.h) - each checked by checkers that compute what
  * must hold from a model the scenario recorded itself, never from the code
  * under test.  Shared by tests/test_check.c and `tidal check`
  * (tools/check.c); docs/scenarios.md describes each scenario and checker.
@@ -10,9 +11,15 @@
  * in sessions, hides and unhides), applies faults at points of the writers'
  * progress chosen from the seed, heals, waits for convergence with a
  * deadline, and runs the checkers.  Everything it decides comes from the
- * seed through sc_rand, and its actions are written to an event log, so a
- * simulated cluster can later run the same steps in the same order; with
- * real threads only the invariants are checked, not reproducibility.
+ * seed through sc_rand, and its actions are written to an event log.
+ *
+ * With real threads only the invariants are checked, not reproducibility.
+ * In a simulation (SC_SIM) there are no writer threads: the scenario's
+ * thread interleaves the writers' steps in an order drawn from the seed,
+ * every clock reads the simulated one, and waits run the simulation up to a
+ * simulated deadline, so the same seed gives the same fault trace, the same
+ * final digests and the same simulated end time on any machine
+ * (sc_run_same compares two runs).
  *
  * The model.  Every write a writer makes is recorded with its outcome:
  * acknowledged (the call returned 0) or unknown (it returned an error: it
@@ -32,6 +39,7 @@
 #include <stdint.h>
 
 #include "tidal/region.h"
+#include "tidal/sim.h"
 
 #define SC_REGIONS_MAX 4   /* regions one scenario opens (3 unless it needs more) */
 #define SC_WRITERS_MAX 4   /* writer threads, at most one per region */
@@ -44,7 +52,10 @@
 #define SC_EVENTS_MAX 256  /* scenario events (faults set, heals, crashes) kept */
 #define SC_REASON_BYTES 200
 
-typedef enum sc_transport { SC_INPROC = 0, SC_IPC = 1 } sc_transport;
+typedef enum sc_transport { SC_INPROC = 0, SC_IPC = 1, SC_SIM = 2 } sc_transport;
+
+/* "inproc", "ipc" or "sim". */
+const char *sc_transport_name(sc_transport t);
 
 /* ---- the model ---------------------------------------------------------- */
 
@@ -115,6 +126,7 @@ typedef struct sc_writer {
     bool roam;            /* writes at a region chosen per op (single-home rule) */
     bool past_ts;         /* signals stamped up to 166 hours back (window rollover) */
     int hn_percent;       /* share of hides and unhides in its writes; 0 = 25 */
+    int session_tries;    /* session starts tried (at most 100) */
     volatile int stop;    /* stop this writer alone (its region goes down) */
     sc_model m;
     pthread_t thread;
@@ -123,8 +135,9 @@ typedef struct sc_writer {
 
 typedef struct sc_clock {
     sc_run *run;
-    int64_t offset_ns; /* fixed offset from the system clock */
-    int64_t jump_ns;   /* added every other jump_period_ns of real time */
+    int64_t offset_ns; /* fixed offset from the system clock (in a simulation,
+                          from the simulated wall clock) */
+    int64_t jump_ns;   /* added every other jump_period_ns of real (simulated) time */
     uint64_t jump_period_ns;
     uint64_t fixed_ns; /* non-zero: a clock that reads this (window rollover) */
 } sc_clock;
@@ -160,6 +173,16 @@ struct sc_run {
     uint64_t max_ts_ns;                  /* latest stamp written (window reads wait past it) */
     uint64_t hn_base_ns;                 /* racing hide stamps start here (in the past) */
     pthread_mutex_t lock;                /* max_ts_ns, the clocks' readers */
+    /* SC_SIM only: the simulation (open from before the scenario starts until
+     * after its cluster closed), the stream that orders the writers' steps,
+     * and what a second run of the seed must reproduce. */
+    tidal_sim *sim;
+    uint64_t sched_rng;
+    uint64_t sim_end_ns;                 /* simulated time when the scenario returned */
+    uint64_t digest[SC_REGIONS_MAX];     /* each open region's digest then (0: closed) */
+    uint64_t trace_total[SC_REGIONS_MAX]; /* fault trace entries per region */
+    uint64_t trace_hash;                 /* FNV-1a of every collected trace entry */
+    tidal_sim_stats sim_stats;           /* the simulation's counters at the end */
 };
 
 /* A scenario: builds, drives and checks one run.  Returns 0, or a TIDAL_E*
@@ -186,6 +209,10 @@ int sc_run_scenario(const sc_scenario *s, uint64_t seed, sc_transport t, const c
                     bool quick, sc_run *run);
 /* True when every check of the run passed (and there was at least one). */
 bool sc_run_passed(const sc_run *run);
+/* Two SC_SIM runs of one seed: true when they reproduce each other (the same
+ * verdicts, final digests, fault trace hash and counts, simulated end time
+ * and simulation counters); why gets the first difference otherwise. */
+bool sc_run_same(const sc_run *a, const sc_run *b, char *why, size_t len);
 void sc_run_free(sc_run *run);
 
 /* ---- for the scenario files (harness.c) ---------------------------------- */
@@ -207,11 +234,16 @@ uint64_t sc_clock_now(sc_run *run, int id);
 
 /* Writers: one per region in 0 .. n-1 (ops each), not started. */
 void sc_writers(sc_run *run, int n, uint64_t ops, int sessions);
-/* Starts the writers (each starts its sessions, then writes). */
+/* Starts the writers (each starts its sessions, then writes); in a
+ * simulation it only marks them started: sc_progress and the joins run
+ * their steps. */
 int sc_writers_start(sc_run *run);
 /* Lets the writers run up to fraction of their ops and waits until every
  * running writer got there (or stopped), up to a deadline; false if the
- * deadline passed.  Writers start held at 0: the first call lets them go. */
+ * deadline passed.  Writers start held at 0: the first call lets them go.
+ * In a simulation this thread makes the writers' steps itself, one writer's
+ * next step at a time in an order drawn from the seed, with a seeded bit of
+ * simulated time between steps. */
 bool sc_progress(sc_run *run, double fraction);
 void sc_writers_join(sc_run *run);
 void sc_writer_join(sc_writer *w);

@@ -1,5 +1,5 @@
 /*
- * Writers: one thread per region writing signals in its own sessions and
+ * Writers: one per region writing signals in its own sessions and
  * hides and unhides, every choice from its own stream of the seed, every
  * outcome recorded in its own model (so no lock is needed: a writer's model
  * is read only after it is joined).  A roaming writer writes one session at
@@ -9,6 +9,12 @@
  * for room or by a fenced clock, it may still take effect later (a queued
  * roaming write, a batch the disk took on a retry), so the checkers allow it
  * either way.
+ *
+ * On real threads each writer is a thread of its own.  In a simulation there
+ * is no thread to give it: the scenario's thread makes the writers' steps
+ * (writer_step), one writer's next step at a time, the writer drawn from the
+ * seed, each followed by a seeded bit of simulated time - the same steps a
+ * thread makes, under the same gate.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -160,35 +166,90 @@ roam_region(sc_writer *w)
     }
 }
 
+/* Whether w has anything left to do: sessions to try to start, or writes. */
+static bool
+writer_live(const sc_writer *w)
+{
+    if (w->run->stop_writers || w->stop) {
+        return false;
+    }
+    return (w->m.nsess < w->sessions && w->session_tries < 100) || w->done < w->ops;
+}
+
+/* Whether the schedule's gate lets w make its next step: starting sessions
+ * is never held, writes are held at gate_permille of its ops. */
+static bool
+writer_may_step(const sc_writer *w)
+{
+    if (w->m.nsess < w->sessions && w->session_tries < 100) {
+        return true;
+    }
+    uint64_t gate = __atomic_load_n(&w->run->gate_permille, __ATOMIC_ACQUIRE);
+    return gate >= 1000 || w->done * 1000 < gate * w->ops;
+}
+
+/* One step of w: one try to start its next session, else its next write. */
+static void
+writer_step(sc_writer *w)
+{
+    sc_run *run = w->run;
+    if (w->m.nsess < w->sessions && w->session_tries < 100) {
+        w->session_tries++;
+        tidal_session_id sid;
+        tidal_entity_id user = 10000u * (tidal_entity_id)(w->id + 1) + (tidal_entity_id)w->m.nsess;
+        if (tidal_start_session(run->r[w->region], user, NULL, &sid) == 0) {
+            w->m.sess[w->m.nsess++].sid = sid; /* a start that failed is no session */
+        }
+        return;
+    }
+    uint64_t hn = w->hn_percent ? (uint64_t)w->hn_percent : 25;
+    int id = w->roam ? roam_region(w) : w->region;
+    if (w->m.nsess > 0 && sc_below(&w->rng, 100) >= hn) {
+        sc_write_signal(w, id, (int)sc_below(&w->rng, (uint64_t)w->m.nsess));
+    } else {
+        sc_write_hn(w, id);
+    }
+    __atomic_store_n(&w->done, w->done + 1, __ATOMIC_RELEASE);
+}
+
 static void *
 writer_main(void *arg)
 {
     sc_writer *w = arg;
-    sc_run *run = w->run;
-    for (int tries = 0; w->m.nsess < w->sessions && tries < 100 && !w->stop; tries++) {
-        tidal_session_id sid;
-        tidal_entity_id user = 10000u * (tidal_entity_id)(w->id + 1) + (tidal_entity_id)w->m.nsess;
-        if (tidal_start_session(run->r[w->region], user, NULL, &sid) != 0) {
-            continue; /* a start that failed is no session of the model */
-        }
-        w->m.sess[w->m.nsess++].sid = sid;
-    }
-    uint64_t hn = w->hn_percent ? (uint64_t)w->hn_percent : 25;
-    while (w->done < w->ops && !run->stop_writers && !w->stop) {
-        uint64_t gate = __atomic_load_n(&run->gate_permille, __ATOMIC_ACQUIRE);
-        if (gate < 1000 && w->done * 1000 >= gate * w->ops) {
+    while (writer_live(w)) {
+        if (!writer_may_step(w)) {
             sc__nap(); /* held at the schedule's gate until the next step */
             continue;
         }
-        int id = w->roam ? roam_region(w) : w->region;
-        if (w->m.nsess > 0 && sc_below(&w->rng, 100) >= hn) {
-            sc_write_signal(w, id, (int)sc_below(&w->rng, (uint64_t)w->m.nsess));
-        } else {
-            sc_write_hn(w, id);
-        }
-        __atomic_store_n(&w->done, w->done + 1, __ATOMIC_RELEASE);
+        writer_step(w);
     }
     return NULL;
+}
+
+/* In a simulation: makes the started writers' steps (only's alone, if not
+ * NULL) until none may make another under the gate.  Each step is one
+ * writer's, drawn from the seed among those that may, and is followed by
+ * [0, SC_SIM_STEP_MAX_NS] of simulated time; a write's own wait runs the
+ * simulation too, up to its (simulated) write timeout, so this ends. */
+static void
+sim_steps(sc_run *run, sc_writer *only)
+{
+    for (;;) {
+        sc_writer *ready[SC_WRITERS_MAX];
+        uint64_t n = 0;
+        for (int i = 0; i < run->nw; i++) {
+            sc_writer *w = &run->w[i];
+            if ((only == NULL || w == only) && w->started && writer_live(w) &&
+                writer_may_step(w)) {
+                ready[n++] = w;
+            }
+        }
+        if (n == 0) {
+            return;
+        }
+        writer_step(ready[sc_below(&run->sched_rng, n)]);
+        tidal_sim_run_for(run->sim, sc_below(&run->sched_rng, SC_SIM_STEP_MAX_NS + 1));
+    }
 }
 
 void
@@ -212,7 +273,9 @@ sc_writers_start(sc_run *run)
     run->stop_writers = 0;
     for (int i = 0; i < run->nw; i++) {
         sc_writer *w = &run->w[i];
-        if (!w->started) {
+        if (!w->started && run->sim != NULL) {
+            w->started = true; /* sc_progress and the joins make its steps */
+        } else if (!w->started) {
             if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
                 return TIDAL_ENOMEM;
             }
@@ -222,13 +285,21 @@ sc_writers_start(sc_run *run)
     return 0;
 }
 
+struct progress {
+    sc_run *run;
+    uint32_t permille;
+};
+
 static bool
-progressed(sc_run *run, double fraction)
+progressed(void *arg)
 {
-    for (int i = 0; i < run->nw; i++) {
-        sc_writer *w = &run->w[i];
+    const struct progress *p = arg;
+    for (int i = 0; i < p->run->nw; i++) {
+        sc_writer *w = &p->run->w[i];
         uint64_t done = __atomic_load_n(&w->done, __ATOMIC_ACQUIRE);
-        if (w->started && done < w->ops && (double)done < fraction * (double)w->ops) {
+        /* in integers, as the gate: 0.68 * 3000 in doubles is above 2040,
+         * where the gate holds the writer */
+        if (w->started && done < w->ops && done * 1000 < (uint64_t)p->permille * w->ops) {
             return false;
         }
     }
@@ -243,8 +314,13 @@ sc_progress(sc_run *run, double fraction)
     if (permille > cur) {
         __atomic_store_n(&run->gate_permille, permille, __ATOMIC_RELEASE);
     }
-    fraction = (double)(permille > cur ? permille : cur) / 1000.0;
-    bool ok = SC_WAIT_UNTIL(progressed(run, fraction), SC_DEADLINE_MS);
+    permille = permille > cur ? permille : cur;
+    fraction = (double)permille / 1000.0;
+    if (run->sim != NULL) {
+        sim_steps(run, NULL); /* every writer to the gate, or to its end */
+    }
+    struct progress p = {run, permille};
+    bool ok = sc__wait(run, progressed, &p, SC_DEADLINE_MS);
     if (!ok) {
         sc_verdict(run, "progress", false, "writers did not reach %.0f%% of their writes in %u ms",
                    fraction * 100, SC_DEADLINE_MS);
@@ -255,7 +331,10 @@ sc_progress(sc_run *run, double fraction)
 void
 sc_writer_join(sc_writer *w)
 {
-    if (w->started) {
+    if (w->started && w->run->sim != NULL) {
+        sim_steps(w->run, w); /* what a thread would make before it ends */
+        w->started = false;
+    } else if (w->started) {
         pthread_join(w->thread, NULL);
         w->started = false;
     }
@@ -265,6 +344,9 @@ void
 sc_writers_join(sc_run *run)
 {
     __atomic_store_n(&run->gate_permille, 1000, __ATOMIC_RELEASE); /* let them finish */
+    if (run->sim != NULL) {
+        sim_steps(run, NULL); /* interleaved, as the threads would be */
+    }
     for (int i = 0; i < run->nw; i++) {
         sc_writer_join(&run->w[i]);
     }
