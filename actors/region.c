@@ -83,10 +83,12 @@ on_tick(tidal_ctx *ctx, tidal_region *r)
     }
     uint64_t now = tidal_now(r->rt).wall_ns;
     if (now / 1000000u - r->follow.expired_ms >= TIDAL_EXPIRE_EVERY_MS) {
-        /* a pass visits every (item, type): once a minute, not every tick */
+        /* a pass visits every (item, type): once a minute, not every tick.
+         * It only frees memory: what the state holds follows the data, not
+         * this clock (store/signals.h, the keep rule) */
         r->follow.expired_ms = now / 1000000u;
         pthread_mutex_lock(&r->state.lock);
-        tidal_signals_expire(r->state.signals, now);
+        tidal_signals_expire(r->state.signals);
         pthread_mutex_unlock(&r->state.lock);
     }
     tidal__retention_tick(r);

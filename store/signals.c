@@ -3,6 +3,14 @@
  * hashing and merging of entries are in signals_codec.c; the layout is in
  * signals_internal.h.
  *
+ * Old buckets go by the keep rule of signals.h, measured from the newest
+ * minute and hour bucket the state ever stored (s->top), never from a clock:
+ * a region's clock and the moment it applied or expired must not show in
+ * what it digests or sends.  Every view of the state - counts, components,
+ * hashes, encodings, merges - starts at tidal__sig_floor, so a bucket the
+ * rule dropped is gone at once for all of them; expire only frees its
+ * memory, and running it or not changes nothing a peer or a reader can see.
+ *
  * apply and observe change all or nothing: they first make every allocation
  * they may need (the slot, room in the bucket array, room in the two
  * counters) and check for overflow, then insert the buckets and add or raise,
@@ -28,6 +36,8 @@ tidal_signals_open(tidal_sigtypes *types, tidal_signals **out)
     }
     tidal_hmap_init(&s->map, sizeof(tidal__sig_slot), TIDAL__SIG_KEY_BYTES);
     s->types = types;
+    s->top[0] = 0;
+    s->top[1] = 0;
     *out = s;
     return 0;
 }
@@ -80,18 +90,20 @@ tidal__sig_lower_bound(const tidal_pncounter *b, size_t lo, size_t hi, uint32_t 
 }
 
 uint32_t
-tidal__sig_min_minute(uint64_t now_ns)
+tidal__sig_floor(const tidal_signals *s, int kind)
 {
-    uint64_t nm = now_ns / TIDAL_SIGNALS_MINUTE_NS;
-    return (uint32_t)(nm >= TIDAL_SIGNALS_MINUTES_KEPT - 1 ? nm - (TIDAL_SIGNALS_MINUTES_KEPT - 1)
-                                                           : 0);
+    uint64_t held = kind == 0 ? TIDAL_SIGNALS_MINUTES_HELD : TIDAL_SIGNALS_HOURS_HELD;
+
+    /* top = newest + 1: keep newest - (held - 1) .. newest */
+    return (uint32_t)(s->top[kind] > held ? s->top[kind] - held : 0);
 }
 
-uint32_t
-tidal__sig_min_hour(uint64_t now_ns)
+void
+tidal__sig_saw(tidal_signals *s, int kind, uint32_t n)
 {
-    uint64_t nh = now_ns / TIDAL_SIGNALS_HOUR_NS;
-    return (uint32_t)(nh >= TIDAL_SIGNALS_HOURS_KEPT - 1 ? nh - (TIDAL_SIGNALS_HOURS_KEPT - 1) : 0);
+    if ((uint64_t)n + 1 > s->top[kind]) {
+        s->top[kind] = (uint64_t)n + 1;
+    }
 }
 
 /* Makes room for n buckets in the slot's array.  TIDAL_ENOMEM: unchanged. */
@@ -187,7 +199,7 @@ update_prepare(tidal__sig_slot *slot, const sig_update *u, sig_place *pl)
 
 /* The half that cannot fail. */
 static void
-update_commit(tidal__sig_slot *slot, const sig_update *u, sig_place *pl)
+update_commit(tidal_signals *s, tidal__sig_slot *slot, const sig_update *u, sig_place *pl)
 {
     int rv;
 
@@ -212,8 +224,11 @@ update_commit(tidal__sig_slot *slot, const sig_update *u, sig_place *pl)
             rv = tidal_pncounter_add(&slot->b[pl->at[k]], u->region, u->delta);
         }
         TIDAL_ASSERT(rv == 0);
+        tidal__sig_saw(s, k, u->bucket[k]);
     }
 }
+
+static bool expire_slot(void *entry, void *arg);
 
 static int
 update(tidal_signals *s, tidal_entity_id item, uint16_t type, sig_update *u, uint64_t ts_ns)
@@ -227,21 +242,32 @@ update(tidal_signals *s, tidal_entity_id item, uint16_t type, sig_update *u, uin
     if (u->region >= TIDAL_REGIONS_MAX || tidal_sigtypes_name(s->types, type) == NULL) {
         return TIDAL_EINVAL;
     }
+    u->bucket[MINUTE] = (uint32_t)(ts_ns / TIDAL_SIGNALS_MINUTE_NS);
+    u->bucket[HOUR] = (uint32_t)(ts_ns / TIDAL_SIGNALS_HOUR_NS);
+    for (int k = MINUTE; k <= HOUR; k++) {
+        /* the keep rule: a bucket already older than it is no part of the
+         * state, here or in any replica that applied the newer event */
+        pl.use[k] = pl.use[k] && u->bucket[k] >= tidal__sig_floor(s, k);
+    }
     if ((!u->raise && u->delta == 0) || (!pl.use[MINUTE] && !pl.use[HOUR])) {
         return 0;
     }
-    u->bucket[MINUTE] = (uint32_t)(ts_ns / TIDAL_SIGNALS_MINUTE_NS);
-    u->bucket[HOUR] = (uint32_t)(ts_ns / TIDAL_SIGNALS_HOUR_NS);
     if ((rv = tidal_hmap_upsert(&s->map, &key, (void **)&slot, &created)) != 0) {
         return rv;
     }
+    /* Free what the rule left out of this slot first, so that a slot holds
+     * at most the 230 buckets the rule keeps when it takes an event: the
+     * bucket limit then never depends on when expire last ran.  A slot left
+     * empty is as good as a new one. */
+    uint32_t floors[2] = {tidal__sig_floor(s, MINUTE), tidal__sig_floor(s, HOUR)};
+    created = !expire_slot(slot, floors) || created;
     if ((rv = update_prepare(slot, u, &pl)) != 0) {
         if (created) {
             tidal_hmap_remove_entry(&s->map, slot);
         }
         return rv;
     }
-    update_commit(slot, u, &pl);
+    update_commit(s, slot, u, &pl);
     return 0;
 }
 
@@ -273,11 +299,16 @@ tidal_signals_room(const tidal_signals *s, tidal_entity_id item, uint16_t type, 
     if (slot == NULL) {
         return 0; /* two buckets */
     }
+    /* the buckets the keep rule still keeps: those it left out are freed by
+     * the next expire, and every replica leaves them out alike */
     size_t used = (size_t)slot->nmin + slot->nhour;
-    size_t mi = tidal__sig_lower_bound(slot->b, 0, slot->nmin, m);
-    size_t hi = tidal__sig_lower_bound(slot->b, slot->nmin, used, h);
-    size_t need = used + (mi == slot->nmin || slot->b[mi].tag != m) +
-                  (hi == used || slot->b[hi].tag != h);
+    size_t m0 = tidal__sig_lower_bound(slot->b, 0, slot->nmin, tidal__sig_floor(s, MINUTE));
+    size_t h0 = tidal__sig_lower_bound(slot->b, slot->nmin, used, tidal__sig_floor(s, HOUR));
+    size_t mi = tidal__sig_lower_bound(slot->b, m0, slot->nmin, m);
+    size_t hi = tidal__sig_lower_bound(slot->b, h0, used, h);
+    size_t need = (slot->nmin - m0) + (used - h0) +
+                  (m >= tidal__sig_floor(s, MINUTE) && (mi == slot->nmin || slot->b[mi].tag != m)) +
+                  (h >= tidal__sig_floor(s, HOUR) && (hi == used || slot->b[hi].tag != h));
     return need <= TIDAL_SIGNALS_BUCKETS_ORIGIN_MAX ? 0 : TIDAL_ELIMIT;
 }
 
@@ -301,10 +332,11 @@ tidal_signals_component(const tidal_signals *s, tidal_entity_id item, uint16_t t
         size_t used = (size_t)slot->nmin + slot->nhour;
         size_t mi = tidal__sig_lower_bound(slot->b, 0, slot->nmin, m);
         size_t hi = tidal__sig_lower_bound(slot->b, slot->nmin, used, h);
-        if (mi < slot->nmin && slot->b[mi].tag == m) {
+        /* a bucket the keep rule left out holds nothing, freed or not */
+        if (mi < slot->nmin && slot->b[mi].tag == m && m >= tidal__sig_floor(s, MINUTE)) {
             tidal_pncounter_get(&slot->b[mi], region, p_minute, &n);
         }
-        if (hi < used && slot->b[hi].tag == h) {
+        if (hi < used && slot->b[hi].tag == h && h >= tidal__sig_floor(s, HOUR)) {
             tidal_pncounter_get(&slot->b[hi], region, p_hour, &n);
         }
     }
@@ -342,36 +374,41 @@ tidal_signals_count(const tidal_signals *s, tidal_entity_id item, uint16_t type,
         *out = 0;
         return 0;
     }
-    if (window == TIDAL_SIGWINDOW_1H) {
-        sum = sum_range(slot->b, 0, slot->nmin, tidal__sig_min_minute(now_ns), nm);
+    /* A window starts at its first bucket or the keep rule's floor, the
+     * later: the floor is below the window's start unless the state holds
+     * an event stamped more than a bucket ahead of now (signals.h).  Bucket
+     * numbers of any 64-bit stamp fit in 32 bits. */
+    bool minutes = window == TIDAL_SIGWINDOW_1H;
+    uint64_t last = minutes ? nm : nh;
+    uint64_t span = minutes ? TIDAL_SIGNALS_MINUTES_KEPT
+                            : window == TIDAL_SIGWINDOW_24H ? 24 : TIDAL_SIGNALS_HOURS_KEPT;
+    uint64_t first = last >= span - 1 ? last - (span - 1) : 0;
+    uint32_t low = tidal__sig_floor(s, minutes ? MINUTE : HOUR);
+    first = first > low ? first : low;
+    if (minutes) {
+        sum = sum_range(slot->b, 0, slot->nmin, (uint32_t)first, last);
     } else {
-        uint64_t span = window == TIDAL_SIGWINDOW_24H ? 24 : TIDAL_SIGNALS_HOURS_KEPT;
-        uint32_t first = (uint32_t)(nh >= span - 1 ? nh - (span - 1) : 0);
-        sum = sum_range(slot->b, slot->nmin, (size_t)slot->nmin + slot->nhour, first, nh);
+        sum = sum_range(slot->b, slot->nmin, (size_t)slot->nmin + slot->nhour, (uint32_t)first,
+                        last);
     }
     *out = sum <= INT64_MAX ? (int64_t)sum : -(int64_t)(~sum) - 1;
     return 0;
 }
 
-typedef struct expire_bounds {
-    uint32_t min_minute;
-    uint32_t min_hour;
-} expire_bounds;
-
-/* Drops the slot's expired buckets (a prefix of each run); false when none
- * is left, after freeing the array. */
+/* Frees the slot's buckets below the keep rule's floors (a prefix of each
+ * run); false when none is left, after freeing the array. */
 static bool
 expire_slot(void *entry, void *arg)
 {
-    const expire_bounds *eb = arg;
+    const uint32_t *floors = arg; /* minute, hour */
     tidal__sig_slot *slot = entry;
     size_t used = (size_t)slot->nmin + slot->nhour;
-    size_t dm = tidal__sig_lower_bound(slot->b, 0, slot->nmin, eb->min_minute);
-    size_t dh = tidal__sig_lower_bound(slot->b, slot->nmin, used, eb->min_hour) - slot->nmin;
+    size_t dm = tidal__sig_lower_bound(slot->b, 0, slot->nmin, floors[MINUTE]);
+    size_t dh = tidal__sig_lower_bound(slot->b, slot->nmin, used, floors[HOUR]) - slot->nmin;
     size_t left;
 
     if (dm == 0 && dh == 0) {
-        return true;
+        return used > 0;
     }
     for (size_t i = 0; i < dm; i++) {
         tidal_pncounter_fini(&slot->b[i]);
@@ -402,12 +439,11 @@ expire_slot(void *entry, void *arg)
 }
 
 void
-tidal_signals_expire(tidal_signals *s, uint64_t now_ns)
+tidal_signals_expire(tidal_signals *s)
 {
-    expire_bounds eb = {.min_minute = tidal__sig_min_minute(now_ns),
-                        .min_hour = tidal__sig_min_hour(now_ns)};
+    uint32_t floors[2] = {tidal__sig_floor(s, MINUTE), tidal__sig_floor(s, HOUR)};
 
-    tidal_hmap_retain(&s->map, expire_slot, &eb);
+    tidal_hmap_retain(&s->map, expire_slot, floors);
 }
 
 size_t

@@ -19,12 +19,43 @@
  * between 23 and 24 hours.  Buckets after nm / nh (events stamped ahead of
  * the reader's clock) are not counted until their bucket is current.
  *
- * Expiry: tidal_signals_expire(now) drops minute buckets before nm-59 and
- * hour buckets before nh-167 (nothing a window at now or later can read) and
- * entries left with no bucket.  Callers expire regularly (each minute, say):
- * an entry holds at most TIDAL_SIGNALS_BUCKETS_MAX buckets, and apply fails
- * with TIDAL_ELIMIT beyond that.  Reconciliation is told now as well, so it
- * never brings back buckets this replica already expired.
+ * The keep rule.  What the state holds must be a function of the events
+ * applied, never of a replica's clock or of when it happened to apply or
+ * expire: the digest and the reconciliation entries cover the state, and two
+ * replicas that applied the same events must compare equal at any moment.
+ * So old buckets are dropped by a rule on the data alone.  Let NM and NH be
+ * the newest minute and hour bucket numbers this state ever stored (of any
+ * (item, type) and any region: the newest event's buckets).  The state keeps
+ *   minute buckets  m >= NM - 60    (61 buckets: the 1 h window, plus one)
+ *   hour buckets    h >= NH - 168   (169 buckets: the 7 d window, plus one)
+ * and nothing older: an event whose bucket is older is not stored, a merge
+ * skips such buckets, and buckets that a newer event pushed out are no part
+ * of the state at once - counts, components, hashes, the digest and the
+ * encodings all leave them out - although their memory is freed only by the
+ * next tidal_signals_expire.  NM and NH are the maximum over the events
+ * (the newest bucket is never dropped), so every replica that applied the
+ * same events, in any order and by any mix of apply, observe and merge,
+ * keeps exactly the same buckets.  The rule is a closure that commutes with
+ * the merge (it only ever drops buckets older than a bound that merging can
+ * only raise), so the merge stays commutative, associative and idempotent.
+ *
+ * Reads stay exact.  A window at now reads minute buckets from nm - 59 and
+ * hour buckets from nh - 167; those are kept as long as NM <= nm + 1 and
+ * NH <= nh + 1, i.e. no event held is stamped more than a whole bucket ahead
+ * of the reader's clock.  A region takes no stamp further ahead of its clock
+ * than max_skew_ns (500 ms by default), a merge none more than a bucket
+ * ahead (tidal_signals_entry_merge), and a clock running ahead of its
+ * peers' fences itself, so the one bucket of slack covers them; a reader
+ * whose clock runs a minute (an hour) behind the newest event may miss the
+ * oldest minute (hour) of its 1 h (7 d) window, as the origin's clock sees
+ * it gone already.  The bound also keeps each (item, type) within 230
+ * buckets once expired, whatever stamps come in.
+ *
+ * Memory: an (item, type) no event has touched for a week of event time
+ * holds nothing and is freed by tidal_signals_expire, which callers run
+ * regularly (each minute, say); between runs a state may hold some buckets
+ * the rule already left out, which only costs memory.  While no event at all
+ * arrives, nothing is freed: time passing alone changes nothing.
  *
  * Types are ids of a tidal_sigtypes table that the caller owns and that must
  * outlive this state; encodings and hashes carry the type's name, so they
@@ -47,11 +78,17 @@
 #define TIDAL_SIGNALS_MINUTE_NS (60ull * 1000 * 1000 * 1000)
 #define TIDAL_SIGNALS_HOUR_NS (60ull * TIDAL_SIGNALS_MINUTE_NS)
 
-/* Buckets kept: what the longest window of each kind reads. */
+/* Buckets the longest window of each kind reads. */
 #define TIDAL_SIGNALS_MINUTES_KEPT 60u
 #define TIDAL_SIGNALS_HOURS_KEPT 168u
 
-_Static_assert(TIDAL_SIGNALS_BUCKETS_MAX >= 60u + TIDAL_SIGNALS_HOURS_KEPT,
+/* Buckets the keep rule keeps behind the newest: a window's, plus one of
+ * slack for stamps a little ahead of a reader's clock (see above). */
+#define TIDAL_SIGNALS_MINUTES_HELD (TIDAL_SIGNALS_MINUTES_KEPT + 1u)
+#define TIDAL_SIGNALS_HOURS_HELD (TIDAL_SIGNALS_HOURS_KEPT + 1u)
+
+_Static_assert(TIDAL_SIGNALS_BUCKETS_ORIGIN_MAX >=
+                   TIDAL_SIGNALS_MINUTES_HELD + TIDAL_SIGNALS_HOURS_HELD,
                "the buckets a (item, type) keeps once expired fit its bound");
 
 /* Current version of the entry encoding. */
@@ -75,7 +112,8 @@ int tidal_signals_open(tidal_sigtypes *types, tidal_signals **out)
 void tidal_signals_close(tidal_signals *s);
 
 /* Adds delta to region's component of the minute and hour buckets of ts_ns
- * for (item, type); delta 0 changes nothing.  Each event must be applied once
+ * for (item, type); delta 0 changes nothing, and a bucket the keep rule
+ * (above) leaves out is not stored.  Each event must be applied once
  * per replica (the apply path deduplicates by LSN and seqno).  TIDAL_EINVAL
  * for a bad region or a type id unknown to the types table,
  * TIDAL_ELIMIT when a component would overflow or the entry would pass
@@ -117,8 +155,11 @@ int tidal_signals_count(const tidal_signals *s, tidal_entity_id item, uint16_t t
                         tidal_sigwindow window, uint64_t now_ns, int64_t *out)
     __attribute__((warn_unused_result));
 
-/* Drops what no window at now_ns or later can read (see above).  Cannot fail. */
-void tidal_signals_expire(tidal_signals *s, uint64_t now_ns);
+/* Frees the buckets the keep rule (above) left out and the entries left with
+ * none.  The state does not change - counts, hashes and encodings are the
+ * same before and after - so replicas may run it whenever they like.  Cannot
+ * fail. */
+void tidal_signals_expire(tidal_signals *s);
 
 /* (item, type) pairs with state.  Cannot fail. */
 size_t tidal_signals_entries(const tidal_signals *s);
@@ -138,16 +179,18 @@ bool tidal_signals_next(const tidal_signals *s, size_t *cursor, tidal_entity_id 
                         uint16_t *type);
 
 /* *out = the stable hash of the entry of (item, type): the hash of its
- * encoding.  TIDAL_ENOENT if there is none. */
+ * encoding.  TIDAL_ENOENT if there is none, or the keep rule leaves it no
+ * bucket (tidal_signals_next may still name it until the next expire). */
 int tidal_signals_entry_hash(const tidal_signals *s, tidal_entity_id item, uint16_t type,
                              uint64_t *out) __attribute__((warn_unused_result));
 
-/* The sum (mod 2^64) of every entry's hash.  Call expire(now) first so that
- * replicas compare the same buckets.  Cannot fail. */
+/* The sum (mod 2^64) of every entry's hash: equal for replicas that applied
+ * the same events, whenever each ran expire.  Cannot fail. */
 uint64_t tidal_signals_digest(const tidal_signals *s);
 
-/* Encodes the entry of (item, type); *len gets the size written, or needed
- * on TIDAL_ETOOBIG.  TIDAL_ENOENT if there is none.  Format, little-endian:
+/* Encodes the entry of (item, type), buckets the keep rule leaves out
+ * omitted; *len gets the size written, or needed on TIDAL_ETOOBIG.
+ * TIDAL_ENOENT as tidal_signals_entry_hash.  Format, little-endian:
  *   offset  size  field
  *   0       1     version (TIDAL_SIGNALS_ENTRY_VERSION)
  *   1       8     item
@@ -167,7 +210,12 @@ int tidal_signals_entry_encode(const tidal_signals *s, tidal_entity_id item, uin
     __attribute__((warn_unused_result));
 
 /* Decodes an entry from another replica and merges it (bucket by bucket,
- * per-region max), ignoring buckets already expired at now_ns.  The name is
+ * per-region max), skipping the buckets the keep rule leaves out once the
+ * entry's newest buckets are counted.  Buckets more than one bucket ahead of
+ * now_ns (the caller's clock) are left out too, for a later round: like a
+ * record stamped beyond the tolerance, they would otherwise raise the floor
+ * past what this replica's windows read.  They delay a merge, never change
+ * what it makes.  The name is
  * interned in the types table (and stays there even if the merge fails).
  * TIDAL_ETRUNCATED, TIDAL_ECORRUPT, TIDAL_EVERSION, TIDAL_ETRAILING for bad
  * input, TIDAL_ELIMIT if the types table is full or the merged entry would

@@ -9,6 +9,11 @@
  * local counter that will absorb a remote one; phase 2 builds the merged run
  * into the new array, which cannot fail.  Local counters move into the new
  * array bitwise; remote ones that have no local twin move too.
+ *
+ * Every view here starts each run at the keep rule's floor (signals.h,
+ * tidal__sig_floor): a bucket the rule left out but expire has not freed
+ * yet is no part of an encoding, a hash or the digest, and a merge first
+ * counts the remote entry's newest buckets, then skips what falls below.
  */
 #include <string.h>
 
@@ -24,8 +29,39 @@
 /* The fewest bytes a bucket takes: number, count, one region's entry. */
 #define SIG_BUCKET_BYTES_MIN (4u + 1u + 18u)
 
+/* The buckets of a slot that the keep rule keeps: b[m0, nmin) and
+ * b[h0, nmin + nhour). */
+typedef struct live_runs {
+    size_t m0, h0;
+    size_t nmin, nhour; /* how many of each */
+} live_runs;
+
+static live_runs
+slot_live(const tidal_signals *s, const tidal__sig_slot *slot)
+{
+    size_t used = (size_t)slot->nmin + slot->nhour;
+    live_runs lr;
+
+    lr.m0 = tidal__sig_lower_bound(slot->b, 0, slot->nmin, tidal__sig_floor(s, 0));
+    lr.h0 = tidal__sig_lower_bound(slot->b, slot->nmin, used, tidal__sig_floor(s, 1));
+    lr.nmin = slot->nmin - lr.m0;
+    lr.nhour = used - lr.h0;
+    return lr;
+}
+
 static void
-entry_write(const tidal_signals *s, const tidal__sig_slot *slot, tidal__wr *w)
+write_run(const tidal__sig_slot *slot, size_t from, size_t n, tidal__wr *w)
+{
+    for (size_t i = from; i < from + n; i++) {
+        tidal__wr_u32(w, slot->b[i].tag);
+        tidal__pncounter_write(&slot->b[i], w);
+    }
+}
+
+/* Writes the kept part of a slot (lr.nmin + lr.nhour > 0). */
+static void
+entry_write(const tidal_signals *s, const tidal__sig_slot *slot, const live_runs *lr,
+            tidal__wr *w)
 {
     const char *name = tidal_sigtypes_name(s->types, slot->type);
     size_t len;
@@ -37,24 +73,28 @@ entry_write(const tidal_signals *s, const tidal__sig_slot *slot, tidal__wr *w)
     tidal__wr_u64(w, slot->item);
     tidal__wr_u8(w, (uint8_t)len);
     tidal__wr_bytes(w, name, len);
-    tidal__wr_u16(w, slot->nmin);
-    tidal__wr_u16(w, slot->nhour);
-    for (size_t i = 0; i < (size_t)slot->nmin + slot->nhour; i++) {
-        tidal__wr_u32(w, slot->b[i].tag);
-        tidal__pncounter_write(&slot->b[i], w);
-    }
+    tidal__wr_u16(w, (uint16_t)lr->nmin);
+    tidal__wr_u16(w, (uint16_t)lr->nhour);
+    write_run(slot, lr->m0, lr->nmin, w);
+    write_run(slot, lr->h0, lr->nhour, w);
 }
 
-static uint64_t
-slot_hash(const tidal_signals *s, const tidal__sig_slot *slot)
+/* The hash of the kept part of a slot; false if the rule keeps none of it. */
+static bool
+slot_hash(const tidal_signals *s, const tidal__sig_slot *slot, uint64_t *out)
 {
+    live_runs lr = slot_live(s, slot);
     tidal_hasher h;
     tidal__wr w;
 
+    if (lr.nmin + lr.nhour == 0) {
+        return false;
+    }
     tidal_hasher_init(&h, SIG_HASH_SEED);
     tidal__wr_init(&w, NULL, 0, &h);
-    entry_write(s, slot, &w);
-    return tidal_hasher_final(&h);
+    entry_write(s, slot, &lr, &w);
+    *out = tidal_hasher_final(&h);
+    return true;
 }
 
 int
@@ -63,10 +103,9 @@ tidal_signals_entry_hash(const tidal_signals *s, tidal_entity_id item, uint16_t 
     tidal__sig_key key = {.item = item, .type = type};
     const tidal__sig_slot *slot = tidal_hmap_find(&s->map, &key);
 
-    if (slot == NULL) {
+    if (slot == NULL || !slot_hash(s, slot, out)) {
         return TIDAL_ENOENT;
     }
-    *out = slot_hash(s, slot);
     return 0;
 }
 
@@ -75,10 +114,12 @@ tidal_signals_digest(const tidal_signals *s)
 {
     const tidal__sig_slot *slot;
     size_t cursor = 0;
-    uint64_t sum = 0;
+    uint64_t sum = 0, h;
 
     while ((slot = tidal_hmap_next(&s->map, &cursor)) != NULL) {
-        sum += slot_hash(s, slot);
+        if (slot_hash(s, slot, &h)) {
+            sum += h;
+        }
     }
     return sum;
 }
@@ -89,13 +130,18 @@ tidal_signals_entry_encode(const tidal_signals *s, tidal_entity_id item, uint16_
 {
     tidal__sig_key key = {.item = item, .type = type};
     const tidal__sig_slot *slot = tidal_hmap_find(&s->map, &key);
+    live_runs lr;
     tidal__wr w;
 
     if (slot == NULL) {
         return TIDAL_ENOENT;
     }
+    lr = slot_live(s, slot);
+    if (lr.nmin + lr.nhour == 0) {
+        return TIDAL_ENOENT; /* the keep rule left it nothing */
+    }
     tidal__wr_init(&w, buf, cap, NULL);
-    entry_write(s, slot, &w);
+    entry_write(s, slot, &lr, &w);
     return tidal__wr_finish(&w, len);
 }
 
@@ -265,47 +311,103 @@ merge_run(tidal_pncounter *out, tidal_pncounter *a, size_t alo, size_t ahi, tida
     return n;
 }
 
-/* Merges the live part of re into the slot (created says whether the slot is
- * new, to be removed on failure). */
+/* Where each kind of a merge starts and ends: the remote run re->b[rlo,
+ * rhi) (what is not too far ahead, from the floor on), the local run
+ * slot->b[llo, lhi) (from the floor on), and the kind's new top. */
+typedef struct merge_span {
+    size_t rlo[2], rhi[2], llo[2], lhi[2];
+    uint64_t top[2];
+} merge_span;
+
+/* The spans of a merge at now_ns: remote buckets more than one bucket ahead
+ * of now are left for a later round (as a record stamped ahead of the
+ * tolerance is refused), so that no peer's bucket can raise the floor past
+ * what a reader's window needs; the rest first raise the top, then the
+ * floor applies to both sides.  Cannot fail. */
+static void
+merge_spans(const tidal_signals *s, const tidal__sig_slot *slot, const remote_entry *re,
+            uint64_t now_ns, merge_span *sp)
+{
+    size_t rb[3] = {0, re->nmin, (size_t)re->nmin + re->nhour};
+    size_t lb[3] = {0, slot->nmin, (size_t)slot->nmin + slot->nhour};
+    uint64_t ahead[2] = {now_ns / TIDAL_SIGNALS_MINUTE_NS + 2, now_ns / TIDAL_SIGNALS_HOUR_NS + 2};
+    uint64_t held[2] = {TIDAL_SIGNALS_MINUTES_HELD, TIDAL_SIGNALS_HOURS_HELD};
+
+    for (int k = 0; k < 2; k++) {
+        /* the bucket numbers of a 64-bit now fit in 32 bits, with room */
+        size_t hi = tidal__sig_lower_bound(re->b, rb[k], rb[k + 1], (uint32_t)ahead[k]);
+        sp->top[k] = s->top[k];
+        if (hi > rb[k] && (uint64_t)re->b[hi - 1].tag + 1 > sp->top[k]) {
+            sp->top[k] = (uint64_t)re->b[hi - 1].tag + 1;
+        }
+        uint32_t low = (uint32_t)(sp->top[k] > held[k] ? sp->top[k] - held[k] : 0);
+        sp->rlo[k] = tidal__sig_lower_bound(re->b, rb[k], hi, low);
+        sp->rhi[k] = hi;
+        sp->llo[k] = tidal__sig_lower_bound(slot->b, lb[k], lb[k + 1], low);
+        sp->lhi[k] = lb[k + 1];
+    }
+}
+
+/* Frees the local buckets below the floor (a prefix of each run), which the
+ * merged array does not take.  Cannot fail. */
+static void
+drop_below(tidal__sig_slot *slot, const merge_span *sp)
+{
+    for (size_t i = 0; i < sp->llo[0]; i++) {
+        tidal_pncounter_fini(&slot->b[i]);
+    }
+    for (size_t i = slot->nmin; i < sp->llo[1]; i++) {
+        tidal_pncounter_fini(&slot->b[i]);
+    }
+}
+
+/* Merges what the keep rule keeps of re into the slot (created says whether
+ * the slot is new, to be removed on failure or when nothing is merged). */
 static int
 merge_into(tidal_signals *s, tidal__sig_slot *slot, bool created, remote_entry *re, uint64_t now_ns)
 {
-    size_t rm = tidal__sig_lower_bound(re->b, 0, re->nmin, tidal__sig_min_minute(now_ns));
-    size_t rend = (size_t)re->nmin + re->nhour;
-    size_t rh = tidal__sig_lower_bound(re->b, re->nmin, rend, tidal__sig_min_hour(now_ns));
-    size_t lend = (size_t)slot->nmin + slot->nhour;
-    size_t nm = union_count(slot->b, 0, slot->nmin, re->b, rm, re->nmin);
-    size_t nh = union_count(slot->b, slot->nmin, lend, re->b, rh, rend);
+    merge_span sp;
     tidal_pncounter *nb;
+    size_t n[2];
     int rv;
 
-    if (rm == re->nmin && rh == rend) {
-        /* Every remote bucket had expired: nothing to merge. */
+    merge_spans(s, slot, re, now_ns, &sp);
+    if (sp.rlo[0] == sp.rhi[0] && sp.rlo[1] == sp.rhi[1]) {
+        /* Every remote bucket is below the floor, or too far ahead for
+         * now: nothing to merge. */
         if (created) {
             tidal_hmap_remove_entry(&s->map, slot);
         }
         return 0;
     }
-    if (nm + nh > TIDAL_SIGNALS_BUCKETS_MAX) {
+    for (int k = 0; k < 2; k++) {
+        n[k] = union_count(slot->b, sp.llo[k], sp.lhi[k], re->b, sp.rlo[k], sp.rhi[k]);
+    }
+    if (n[0] + n[1] > TIDAL_SIGNALS_BUCKETS_MAX) {
         rv = TIDAL_ELIMIT;
         goto fail_slot;
     }
-    nb = tidal__malloc((nm + nh) * sizeof(*nb));
+    nb = tidal__malloc((n[0] + n[1]) * sizeof(*nb));
     if (nb == NULL) {
         rv = TIDAL_ENOMEM;
         goto fail_slot;
     }
-    if ((rv = reserve_pairs(slot->b, 0, slot->nmin, re->b, rm, re->nmin)) != 0 ||
-        (rv = reserve_pairs(slot->b, slot->nmin, lend, re->b, rh, rend)) != 0) {
-        goto fail_array;
+    for (int k = 0; k < 2; k++) {
+        rv = reserve_pairs(slot->b, sp.llo[k], sp.lhi[k], re->b, sp.rlo[k], sp.rhi[k]);
+        if (rv != 0) {
+            goto fail_array;
+        }
     }
-    merge_run(nb, slot->b, 0, slot->nmin, re->b, rm, re->nmin);
-    merge_run(nb + nm, slot->b, slot->nmin, lend, re->b, rh, rend);
+    drop_below(slot, &sp);
+    merge_run(nb, slot->b, sp.llo[0], sp.lhi[0], re->b, sp.rlo[0], sp.rhi[0]);
+    merge_run(nb + n[0], slot->b, sp.llo[1], sp.lhi[1], re->b, sp.rlo[1], sp.rhi[1]);
     tidal__free(slot->b);
     slot->b = nb;
-    slot->nmin = (uint16_t)nm;
-    slot->nhour = (uint16_t)nh;
-    slot->cap = (uint16_t)(nm + nh);
+    slot->nmin = (uint16_t)n[0];
+    slot->nhour = (uint16_t)n[1];
+    slot->cap = (uint16_t)(n[0] + n[1]);
+    s->top[0] = sp.top[0];
+    s->top[1] = sp.top[1];
     return 0;
 
 fail_array:

@@ -37,14 +37,22 @@ typedef struct tidal__sig_slot {
 struct tidal_signals {
     tidal_hmap map;        /* tidal__sig_slot by (item, type) */
     tidal_sigtypes *types; /* borrowed */
+    /* 1 + the newest minute ([0]) and hour ([1]) bucket number ever stored
+     * here, 0 before the first: what the keep rule (signals.h) measures
+     * from.  Only rises; it is always the number of a bucket still held
+     * (the newest is never dropped), so it is a function of the state. */
+    uint64_t top[2];
 };
 
 /* Index of the first bucket in b[lo, hi) whose number is >= n.  Cannot fail. */
 size_t tidal__sig_lower_bound(const tidal_pncounter *b, size_t lo, size_t hi, uint32_t n);
 
-/* The lowest minute and hour bucket numbers still kept at now_ns.  Cannot
- * fail. */
-uint32_t tidal__sig_min_minute(uint64_t now_ns);
-uint32_t tidal__sig_min_hour(uint64_t now_ns);
+/* The lowest minute (kind 0) or hour (kind 1) bucket number the keep rule
+ * keeps now (signals.h): older buckets are no part of the state even before
+ * tidal_signals_expire frees them.  Cannot fail. */
+uint32_t tidal__sig_floor(const tidal_signals *s, int kind);
+
+/* Raises the newest bucket number of kind to n.  Cannot fail. */
+void tidal__sig_saw(tidal_signals *s, int kind, uint32_t n);
 
 #endif /* TIDAL_STORE_SIGNALS_INTERNAL_H */

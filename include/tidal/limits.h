@@ -163,7 +163,7 @@
  * types, a signal is refused at its origin, before the log, if it would
  * take the origin past TIDAL_SIGNALS_BUCKETS_ORIGIN_MAX buckets, so that
  * the union a replica applies stays under TIDAL_SIGNALS_BUCKETS_MAX (every
- * region expires on the same clock-driven rule, store/signals.h). */
+ * region keeps buckets by the same rule on the data, store/signals.h). */
 #define TIDAL_SIGNALS_BUCKETS_MAX 65535u
 #define TIDAL_SIGNALS_BUCKETS_ORIGIN_MAX (TIDAL_SIGNALS_BUCKETS_MAX / TIDAL_REGIONS_MAX)
 

@@ -124,7 +124,7 @@ typedef struct sc_writer {
     int hn_mode;          /* 0 = stamps from its clock, 1 = racing stamps, 2 = limits */
     int sessions;         /* sessions it starts and writes */
     bool roam;            /* writes at a region chosen per op (single-home rule) */
-    bool past_ts;         /* signals stamped up to 166 hours back (window rollover) */
+    bool past_ts;         /* signals stamped up to 8 days back (window rollover) */
     int hn_percent;       /* share of hides and unhides in its writes; 0 = 25 */
     int session_tries;    /* session starts tried (at most 100) */
     volatile int stop;    /* stop this writer alone (its region goes down) */

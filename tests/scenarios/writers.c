@@ -95,9 +95,7 @@ sc_write_signal(sc_writer *w, int id, int sess)
     sc_model *m = &w->m;
     uint64_t base = sc_clock_now(run, id);
     if (w->past_ts) {
-        /* up to 166 hours back: inside the 7-day window when written (stamps
-         * already outside it keep digests apart: docs/scenarios.md, defects) */
-        base -= sc_below(&w->rng, 166ull * 3600 * 1000000000ull);
+        base -= sc_below(&w->rng, 8ull * 24 * 3600 * 1000000000ull); /* up to 8 days back */
     }
     /* the low 20 bits number the writer's signals: a stamp is unique in its
      * session, and names the signal for the checker */
