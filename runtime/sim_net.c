@@ -10,6 +10,9 @@
  * frames held already - it waits in the listener's FIFO until a RESUME
  * event hands them over in order; else it goes to tidal__rx_frame at once.
  *
+ * tidal_sim_inject puts outside bytes on the same path: a frame event from
+ * no link, which arrives as any other and meets the same checks.
+ *
  * The events live in one binary min-heap by (due, sequence number): the
  * sequence number orders frames sent at the same simulated instant in the
  * order they were sent.
@@ -417,6 +420,35 @@ sim_link_send(struct tidal__link *l, nng_msg *m)
         }
         m = tidal__link_frame_done(l, rv);
     }
+}
+
+int
+tidal_sim_inject(tidal_sim *s, const char *url, const void *bytes, size_t len)
+{
+    if (s == NULL || url == NULL || (bytes == NULL && len > 0)) {
+        return TIDAL_EINVAL;
+    }
+    if (!pthread_equal(s->owner, pthread_self())) {
+        return TIDAL_EINVAL;
+    }
+    if (strncmp(url, "sim://", 6) != 0 || strlen(url) >= TIDAL_URL_BYTES_MAX) {
+        return TIDAL_EADDR;
+    }
+    nng_msg *m;
+    if (nng_msg_alloc(&m, len) != 0) {
+        return TIDAL_ENOMEM;
+    }
+    if (len > 0) {
+        memcpy(nng_msg_body(m), bytes, len);
+    }
+    /* a connection of its own: no link's order to keep */
+    struct sim_ev e = {.due_ns = s->now_ns + latency_ns(s), .kind = SIM_EV_FRAME, .msg = m};
+    snprintf(e.url, sizeof(e.url), "%s", url);
+    int rv = heap_push(s, &e);
+    if (rv != 0) {
+        nng_msg_free(m);
+    }
+    return rv;
 }
 
 static void

@@ -11,6 +11,8 @@
  * same order with the same ids and clock stamps, and the same simulated
  * end time; another seed another trace.
  */
+#include <inttypes.h>
+
 #include "test_actor_helpers.h"
 #include "tidal/sim.h"
 
@@ -399,6 +401,12 @@ via_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
 static const tidal_behaviour via_behaviour = {.init = arg_as_state_init, .handle = via_handle};
 
 static bool
+got_one_via(void *arg)
+{
+    return ((via_state *)arg)->n >= 1;
+}
+
+static bool
 got_vias(void *arg)
 {
     return ((via_state *)arg)->n >= 3;
@@ -435,6 +443,83 @@ Test(sim, peer_listeners_attribute_frames)
     }
     cr_assert(pub_seen && peer_seen && self_seen);
     TIDAL_PASS(tidal_runtime_close(a));
+    TIDAL_PASS(tidal_runtime_close(b));
+    TIDAL_PASS(tidal_sim_close(s));
+}
+
+static bool
+rejected_since(void *arg)
+{
+    void **a = arg;
+    tidal_stats now = stats_of(a[0]);
+    const tidal_stats *before = a[1];
+    for (int k = 0; k < TIDAL_REJECT_COUNT; k++) {
+        if (now.rejected[k] != before->rejected[k]) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Bytes injected from outside are a frame like any other: garbage meets the
+ * strict frame check and decoding - rejected, counted by reason, nothing
+ * handled - and a well-formed frame is decoded and handled, attributed to
+ * the public listener. */
+Test(sim, injected_bytes_meet_the_frame_checks)
+{
+    tidal_sim *s;
+    TIDAL_PASS(tidal_sim_open(&(tidal_sim_opts){.seed = 5}, &s));
+    tidal_runtime *b = sim_rt(s, "sim://b", "b", 0);
+    via_state v = {0};
+    tidal_spawn_opts o = {.name = "v", .behaviour = &via_behaviour, .arg = &v};
+    tidal_actor act;
+    TIDAL_PASS(tidal_spawn(b, &o, &act));
+    tidal_addr to = addr_of(b, act);
+    TIDAL_FAIL(tidal_sim_inject(s, "inproc://b/v", "x", 1), TIDAL_EADDR);
+    TIDAL_FAIL(tidal_sim_inject(s, NULL, "x", 1), TIDAL_EINVAL);
+    TIDAL_FAIL(tidal_sim_inject(s, to.url, NULL, 1), TIDAL_EINVAL);
+
+    static const char bad_header[] = "not a frame at all";
+    static const char bad_body[] = "TDLF\x01\x00\x00\x00\x07\x07\x07\x07\x07\x07\x07\x07"
+                                   "garbage that is not an envelope";
+    const char *junk[] = {bad_header, bad_body};
+    const size_t junk_len[] = {sizeof(bad_header), sizeof(bad_body)};
+    const int reason[] = {TIDAL_REJECT_FRAME_HEADER, -1};
+    for (int j = 0; j < 2; j++) {
+        tidal_stats before = stats_of(b);
+        TIDAL_PASS(tidal_sim_inject(s, to.url, junk[j], junk_len[j]));
+        cr_assert(!rejected_since((void *[]){b, &before}), "nothing arrives before it travels");
+        TIDAL_PASS(tidal_sim_run_until(s, rejected_since, (void *[]){b, &before}, SEC));
+        tidal_sim_run_for(s, 10 * 1000000ull); /* anything more would show */
+        tidal_stats after = stats_of(b);
+        uint64_t n = 0;
+        for (int k = 0; k < TIDAL_REJECT_COUNT; k++) {
+            n += after.rejected[k] - before.rejected[k];
+        }
+        cr_assert_eq(n, 1, "junk %d: %" PRIu64 " rejections", j, n);
+        if (reason[j] >= 0) {
+            cr_assert_eq(after.rejected[reason[j]] - before.rejected[reason[j]], 1);
+        }
+        cr_assert_eq(v.n, 0, "junk %d was handled", j);
+    }
+
+    /* a well-formed frame from no runtime: decoded, handled, via public */
+    tidal_buf f;
+    frame_begin(&f, 0x1234);
+    tidal_envelope e = raw_envelope("v", APP_SEQ, "abcd", 4, 99);
+    e.hlc.wall_ns = tidal_wall_ns(b); /* the simulated wall, not the machine's */
+    frame_add(&f, &e);
+    TIDAL_PASS(tidal_sim_inject(s, to.url, f.data, f.len));
+    tidal_buf_fini(&f);
+    TIDAL_PASS(tidal_sim_run_until(s, got_one_via, &v, SEC));
+    cr_assert_eq(v.via[0], TIDAL_VIA_PUBLIC);
+
+    tidal_sim_stats st0, st1;
+    tidal_sim_stats_get(s, &st0);
+    TIDAL_PASS(tidal_sim_inject(s, "sim://nowhere", "x", 1));
+    tidal_sim_run_for(s, SEC);
+    tidal_sim_stats_get(s, &st1);
+    cr_assert_eq(st1.frames_lost, st0.frames_lost + 1);
     TIDAL_PASS(tidal_runtime_close(b));
     TIDAL_PASS(tidal_sim_close(s));
 }

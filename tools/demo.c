@@ -10,7 +10,9 @@
  * Then it replays envelopes to one counter, after that count, and checks the
  * receiver flags each as a duplicate.  Then, with faults cleared, it measures
  * actor-to-actor throughput and ask latency; demo_cluster.c is the
- * replication phase.
+ * replication phase, in a simulation seeded from --seed unless --real.  The
+ * fault decisions of this phase are seeded too (its counts repeat); only
+ * its timings do not.
  * Exit 0 if every check passes, 1 if one fails, 2 on a usage error
  * (demo_args.c reads the command line), 128 + the signal when SIGINT or
  * SIGTERM stops the run (demo_stop.c): its temporary directory is removed
@@ -293,6 +295,9 @@ make_dir(const struct opts *o, char *dir, size_t cap)
 static int
 run_phases(struct run *x, const char *dir)
 {
+    /* node-a and node-b close before the replication phase: a simulation
+     * takes over the process's random source, and no other thread may draw
+     * from it while one runs (base/random.h) */
     char ua[128], ub[128];
     base_for(x->o.transport, "inproc", dir, "a", ua, sizeof(ua));
     base_for(x->o.transport, "ipc", dir, "b", ub, sizeof(ub));
@@ -304,14 +309,17 @@ run_phases(struct run *x, const char *dir)
     rv = rv != 0 || stopped() ? rv : phase_asks(x);
     if (rv == 0 && !stopped()) {
         count_losses(x);
-        x->r.cluster_rv = tidal_tool_demo_cluster(x->o.transport, dir, x->o.seed, &x->r.cl);
+    }
+    int ca = tidal_runtime_close(x->a);
+    int cb = tidal_runtime_close(x->b);
+    if (rv == 0 && !stopped()) {
+        x->r.cluster_rv =
+            tidal_tool_demo_cluster(x->o.transport, dir, x->o.seed, x->o.real != 0, &x->r.cl);
     }
     if (rv == 0 && !stopped()) {
         tidal_demo_print_report(&x->o, ua, ub, &x->r);
         code = tidal_demo_passed(&x->r) ? 0 : 1;
     }
-    int ca = tidal_runtime_close(x->a);
-    int cb = tidal_runtime_close(x->b);
     if (ca != 0 || cb != 0) {
         code = 1;
     }

@@ -30,6 +30,8 @@ struct opts {
     uint32_t messages;     /* phase 1's counter increments; 0 is refused */
     const char *dir;       /* NULL = make the temporary directory in /tmp */
     int json;              /* 0 = text report */
+    int real;              /* 0 = the replication phase runs in a simulation seeded
+                              from seed; 1 = on transport's real threads (--real) */
 };
 
 /* What tidal_demo_parse found: run the demo, or exit with this code. */

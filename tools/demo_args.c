@@ -23,11 +23,15 @@ tidal_demo_help(FILE *f)
 {
     fprintf(f,
             "usage: tidal demo [--seed N] [--transport inproc|ipc|tcp] [--messages N]\n"
-            "                  [--dir DIR] [--json]\n"
+            "                  [--dir DIR] [--real] [--json]\n"
             "\n"
             "Runs two actor nodes and a three-region cluster in this process, checks\n"
             "them, and prints a report.  node-a listens on inproc and node-b on ipc (in\n"
             "a temporary directory) unless --transport puts both on one transport.\n"
+            "The cluster runs in a deterministic simulation seeded from --seed (one\n"
+            "thread, simulated time and network) unless --real is given, so one seed\n"
+            "gives one report: every fault count and check, every figure but the\n"
+            "timings (throughput, ask latency, frames) of phase 2.\n"
             "\n"
             "phases:\n"
             "  1. runtime under faults: N increments to %d counter actors on node-a and\n"
@@ -40,15 +44,21 @@ tidal_demo_help(FILE *f)
             "  3. replication: three regions on one cluster, with roaming agents,\n"
             "     hide/unhide races, duplicated and reordered links and a partition,\n"
             "     then healed.  Checks convergence, no double counting, hard negatives,\n"
-            "     visibility and bad input.\n"
+            "     visibility and bad input.  Simulated: visibility and convergence are\n"
+            "     in simulated time, and the bad input is injected into the simulation.\n"
             "\n"
             "options (each also as --opt=value):\n"
             "  --seed N         seed of every fault decision, decimal or 0x hex (default 1)\n"
-            "  --transport T    inproc, ipc or tcp, for both nodes and the cluster\n"
+            "  --transport T    inproc, ipc or tcp, for both nodes (and the cluster under\n"
+            "                   --real)\n"
             "  --messages N     phase 1's increments, 1 to %u (default %u)\n"
             "  --dir DIR        make the temporary directory (ipc sockets) inside DIR,\n"
             "                   an existing directory, path of at most %u bytes\n"
             "                   (default /tmp)\n"
+            "  --real           run the cluster on real threads over the transport\n"
+            "                   (default inproc) instead of the simulation: its faults\n"
+            "                   then depend on timing, and visibility and convergence\n"
+            "                   are in real time; bad input goes through an nng socket\n"
             "  --json           print the report as one JSON object\n"
             "  -h, --help       print this help\n"
             "\n"
@@ -151,6 +161,15 @@ set_json(struct opts *o, const char *name, const char *v)
     return true;
 }
 
+static bool
+set_real(struct opts *o, const char *name, const char *v)
+{
+    (void)name;
+    (void)v;
+    o->real = 1;
+    return true;
+}
+
 static const struct option {
     const char *name;
     bool takes_value;
@@ -158,7 +177,7 @@ static const struct option {
 } options[] = {
     {"--seed", true, set_seed},         {"--transport", true, set_transport},
     {"--messages", true, set_messages}, {"--dir", true, set_dir},
-    {"--json", false, set_json},
+    {"--real", false, set_real},        {"--json", false, set_json},
 };
 
 static const struct option *

@@ -1,6 +1,12 @@
 /*
  * `tidal demo`'s report: the figures and the PASS/FAIL lines of every phase,
  * as text or as one JSON object.
+ *
+ * The replication phase's times (convergence, visibility) are on the clock
+ * it ran on, which the report names: "simulated" by default, "real" under
+ * --real (JSON "clock", text "simulated time"/"real time").  Only phase 2's
+ * timings (throughput, frames, ask latency) and the nodes' addresses vary
+ * between two runs of one seed: tests/cli/demo_seed.sh lists them.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -25,6 +31,7 @@ tidal_demo_print_report(const struct opts *o, const char *ua, const char *ub,
     uint64_t injected = r->faults[TIDAL_FAULT_DROP] + r->faults[TIDAL_FAULT_DUPLICATE];
     const struct tidal_demo_cluster_report *c = &r->cl;
     bool pass = tidal_demo_passed(r);
+    const char *clock = c->simulated ? "simulated" : "real";
     if (o->json) {
         printf("{\"seed\":%" PRIu64 ",\"node_a\":\"%s\",\"node_b\":\"%s\",", o->seed, ua, ub);
         printf("\"sent\":%" PRIu64 ",\"handled\":%" PRIu64 ",\"faults\":{", r->counter_sent +
@@ -43,14 +50,15 @@ tidal_demo_print_report(const struct opts *o, const char *ua, const char *ub,
         printf("\"checks\":{\"exact_accounting\":%s,\"replay_seen\":%s,\"faults_injected\":%s},",
                r->accounting_ok ? "true" : "false", r->replay_ok ? "true" : "false",
                injected ? "true" : "false");
-        printf("\"cluster\":{\"url\":\"%s\",\"regions\":3,\"writes\":%" PRIu64
+        printf("\"cluster\":{\"url\":\"%s\",\"clock\":\"%s\",\"regions\":3,\"writes\":%" PRIu64
                ",\"duplicates_injected\":%" PRIu64 ",\"reorders_injected\":%" PRIu64
                ",\"partition_drops\":%" PRIu64 ",\"duplicate_batches_dropped\":%" PRIu64
-               ",\"reconcile_entries\":%" PRIu64 ",\"converge_ms\":%" PRIu64
+               ",\"reconcile_entries\":%" PRIu64 ",\"converge_ms\":%.3f"
                ",\"visibility_p50_us\":%.1f,\"visibility_p99_us\":%.1f,",
-               c->url, c->writes, c->faults[TIDAL_FAULT_DUPLICATE], c->faults[TIDAL_FAULT_REORDER],
-               c->faults[TIDAL_FAULT_PARTITION], c->dup_batches, c->reconcile_entries,
-               c->converge_ms, c->vis_p50_ns / 1e3, c->vis_p99_ns / 1e3);
+               c->url, clock, c->writes, c->faults[TIDAL_FAULT_DUPLICATE],
+               c->faults[TIDAL_FAULT_REORDER], c->faults[TIDAL_FAULT_PARTITION], c->dup_batches,
+               c->reconcile_entries, c->converge_ns / 1e6, c->vis_p50_ns / 1e3,
+               c->vis_p99_ns / 1e3);
         printf("\"convergence\":%s,\"no_double_counting\":%s,\"hard_negatives\":%s,"
                "\"visibility\":%s,\"bad_input\":%s},",
                c->converged ? "true" : "false", c->exact ? "true" : "false",
@@ -83,27 +91,29 @@ tidal_demo_print_report(const struct opts *o, const char *ua, const char *ub,
            r->tput_msgs, r->frames, r->tput_ns / 1e9, tput);
     printf("ask round trip node-a -> node-b: p50 %.1f us, p99 %.1f us over %" PRIu64 " asks\n",
            r->ask_p50_ns / 1e3, r->ask_p99_ns / 1e3, r->asks);
-    printf("replication: 3 regions on %s, %" PRIu64 " writes (sessions, roaming agents, hide/unhide "
-           "races),\n  %" PRIu64 " duplicates and %" PRIu64 " reorders injected, region 2 partitioned "
-           "(%" PRIu64 " envelopes cut), then healed\n",
-           c->url, c->writes, c->faults[TIDAL_FAULT_DUPLICATE], c->faults[TIDAL_FAULT_REORDER],
+    printf("replication: 3 regions on %s, %s, %" PRIu64 " writes (sessions, roaming agents, "
+           "hide/unhide races),\n  %" PRIu64 " duplicates and %" PRIu64 " reorders injected, "
+           "region 2 partitioned (%" PRIu64 " envelopes cut), then healed\n",
+           c->url, c->simulated ? "simulated" : "real threads (--real)", c->writes,
+           c->faults[TIDAL_FAULT_DUPLICATE], c->faults[TIDAL_FAULT_REORDER],
            c->faults[TIDAL_FAULT_PARTITION]);
     if (r->cluster_rv != 0) {
         printf("[FAIL] the replication phase stopped: %s\n", tidal_strerror(r->cluster_rv));
     }
-    printf("[%s] convergence: equal state digests %" PRIu64 " ms after the heal (%" PRIu64
+    printf("[%s] convergence: equal state digests %.3f ms (%s time) after the heal (%" PRIu64
            " entries reconciled)\n",
-           c->converged ? "PASS" : "FAIL", c->converge_ms, c->reconcile_entries);
+           c->converged ? "PASS" : "FAIL", c->converge_ns / 1e6, clock, c->reconcile_entries);
     printf("[%s] no double counting: every count and session exact (%" PRIu64
            " duplicate batches dropped)\n",
            c->exact ? "PASS" : "FAIL", c->dup_batches);
     printf("[%s] hard negatives: visibility is LWW by (wall, logical), hide winning ties\n",
            c->hardneg ? "PASS" : "FAIL");
-    printf("[%s] visibility region 0 -> 1 (ephemeral): p50 %.1f us, p99 %.1f us\n",
-           c->visibility ? "PASS" : "FAIL", c->vis_p50_ns / 1e3, c->vis_p99_ns / 1e3);
-    printf("[%s] bad input on a region's socket: rejected (%s), counted, logged once, state "
-           "unchanged\n",
-           c->bad_input ? "PASS" : "FAIL", c->bad_input_reason[0] ? c->bad_input_reason : "?");
+    printf("[%s] visibility region 0 -> 1 (ephemeral): p50 %.1f us, p99 %.1f us (%s time)\n",
+           c->visibility ? "PASS" : "FAIL", c->vis_p50_ns / 1e3, c->vis_p99_ns / 1e3, clock);
+    printf("[%s] bad input %s: rejected (%s), counted, logged once, state unchanged\n",
+           c->bad_input ? "PASS" : "FAIL",
+           c->simulated ? "injected into the simulation" : "on a region's socket",
+           c->bad_input_reason[0] ? c->bad_input_reason : "?");
     printf("result: %s\n", pass ? "PASS" : "FAIL");
 }
 

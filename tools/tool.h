@@ -20,12 +20,17 @@ struct tidal_demo_cluster_report {
     uint64_t faults[TIDAL_FAULT_COUNT];
     uint64_t dup_batches;       /* duplicate batches the followers dropped */
     uint64_t reconcile_entries; /* entries merged by reconciliation */
-    uint64_t converge_ms;       /* from heal to equal digests */
+    uint64_t converge_ns;       /* from heal to equal digests */
     uint64_t vis_p50_ns, vis_p99_ns;
+    bool simulated; /* ran in a simulation: converge_ns and vis_* are
+                       simulated time; else real (--real) */
     bool converged, exact, hardneg, visibility, bad_input;
     char bad_input_reason[48]; /* the reject's stable id, as the operator log named it */
 };
-int tidal_tool_demo_cluster(const char *transport, const char *dir, uint64_t seed,
+/* Runs it in a simulation seeded from seed, or with real set on transport's
+ * real threads (dir for ipc).  0 or the TIDAL_E* code that stopped it; *rep
+ * has what was measured either way. */
+int tidal_tool_demo_cluster(const char *transport, const char *dir, uint64_t seed, bool real,
                             struct tidal_demo_cluster_report *rep);
 
 #endif /* TIDAL_TOOLS_TOOL_H */

@@ -40,6 +40,7 @@
 #define TIDAL_SIM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tidal/errors.h"
@@ -89,6 +90,22 @@ TIDAL_API int tidal_sim_run_until(tidal_sim *s, bool (*done)(void *arg), void *a
 /* Runs every event due within the next ns simulated nanoseconds; simulated
  * time is then now + ns.  Cannot fail. */
 TIDAL_API void tidal_sim_run_for(tidal_sim *s, uint64_t ns);
+
+/* Sends len bytes (copied) to url as one frame from outside the
+ * simulation - a peer that is no runtime, such as a hostile client: they
+ * arrive after a travel time drawn from the seed and go through the same
+ * strict frame check and decoding as any frame, attributed to whichever
+ * listener url is (an actor's own url: its public listener).  So garbage is
+ * rejected and counted in tidal_stats.rejected, as over a socket; over
+ * TIDAL_FRAME_BYTES_MAX it is rejected as TIDAL-FRAME-TOOBIG.  Lost, as any
+ * frame, if nothing listens at url when it arrives.  Call it from the
+ * simulation's thread.  Returns 0 (the bytes are on their way),
+ * TIDAL_EINVAL (NULL s or url, NULL bytes with len > 0, another thread),
+ * TIDAL_EADDR (not a sim:// url, or one over TIDAL_URL_BYTES_MAX - 1
+ * bytes), TIDAL_ENOMEM, or TIDAL_ELIMIT (TIDAL_SIM_FRAMES_MAX frames on
+ * their way); on error nothing is sent. */
+TIDAL_API int tidal_sim_inject(tidal_sim *s, const char *url, const void *bytes,
+                               size_t len) TIDAL_WARN_UNUSED;
 
 /* The simulation rt runs in, NULL for a runtime on real threads.  Cannot
  * fail. */
