@@ -19,7 +19,7 @@
  *   cr_assert_null/not_null(p, [fmt, ...])
  *   cr_assert_str_eq/str_neq(a, b, [fmt, ...])   cr_assert_str_empty(s, ...)
  *   cr_expect_eq(a, b, [fmt, ...])    (fails the test, lets it go on)
- *   cr_skip_test([fmt, ...])          cr_log_info/cr_log_warn(fmt, ...)
+ *   cr_skip_test([fmt, ...])          cr_log_info/cr_log_warn/cr_log_error(fmt, ...)
  *
  * Each test runs in a child process forked from a parent that has touched
  * neither nng nor any thread (shim.c says why), with its suite's init and
@@ -155,5 +155,6 @@ tidal_shim_log_(const char *file, int line, const char *level, const char *fmt, 
 #define cr_skip_test(...) tidal_shim_skip_(__FILE__, __LINE__, "" __VA_ARGS__)
 #define cr_log_info(...) tidal_shim_log_(__FILE__, __LINE__, "info", __VA_ARGS__)
 #define cr_log_warn(...) tidal_shim_log_(__FILE__, __LINE__, "warn", __VA_ARGS__)
+#define cr_log_error(...) tidal_shim_log_(__FILE__, __LINE__, "error", __VA_ARGS__)
 
 #endif /* TIDAL_TSAN_SHIM_H */
