@@ -34,6 +34,7 @@
 #define TIDAL_TESTS_SCENARIOS_SCENARIO_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -127,7 +128,7 @@ typedef struct sc_writer {
     bool past_ts;         /* signals stamped up to 8 days back (window rollover) */
     int hn_percent;       /* share of hides and unhides in its writes; 0 = 25 */
     int session_tries;    /* session starts tried (at most 100) */
-    volatile int stop;    /* stop this writer alone (its region goes down) */
+    atomic_int stop;      /* stop this writer alone (its region goes down) */
     sc_model m;
     pthread_t thread;
     bool started;
@@ -157,7 +158,7 @@ struct sc_run {
     int n;
     sc_writer w[SC_WRITERS_MAX];
     int nw;
-    volatile int stop_writers;
+    atomic_int stop_writers; /* read by the writer threads */
     /* The schedule's gate: writers make no more than gate_permille / 1000 of
      * their operations until sc_progress raises it, so every fault is set
      * at the same point of every writer's stream whatever the threads'
