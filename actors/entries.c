@@ -166,8 +166,8 @@ pick_encode(struct picking *k, int kind, const void *ref, uint64_t *from, uint8_
         return tidal_hardneg_entry_encode(ref, at, TIDAL__ENTRY_BYTES_MAX, len);
     case TIDAL__ENTRY_SIGNALS: {
         const struct sig_ref *sr = ref;
-        return tidal_signals_entry_encode(r->state.signals, sr->item, sr->type, at,
-                                          TIDAL__ENTRY_BYTES_MAX, len);
+        return tidal_signals_entry_encode_part(r->state.signals, sr->item, sr->type, from, at,
+                                               TIDAL__ENTRY_BYTES_MAX, len);
     }
     case TIDAL__ENTRY_TOMB:
         return tidal_sessions_tomb_encode(r->state.sessions, ref, at, TIDAL__ENTRY_BYTES_MAX, len);
@@ -209,7 +209,7 @@ pick(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref)
         }
         p->bytes.len += len + 1;
         p->ends[p->count++] = (uint32_t)p->bytes.len;
-    } while (kind == TIDAL__ENTRY_SESSION && from != 0);
+    } while (from != 0); /* only sessions and signal states come in parts */
 }
 
 int
