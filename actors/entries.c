@@ -2,7 +2,8 @@
  * A region's state as reconciliation entries (reconcile.h): a hard-negative
  * pair, an (item, signal type) count state, or a session, each hashed by its
  * key into a bucket; the digest of the buckets; the entries of chosen
- * buckets, encoded to travel; and the merge of a peer's entry.
+ * buckets, encoded to travel (a big session or signal state in parts:
+ * reconcile.h, "Parts"); and the merge of a peer's entry.
  *
  * A merge says whether it changed the state: the hash of this region's
  * entry of the same key before and after.  Only a change is worth logging
@@ -155,8 +156,9 @@ pick_room(struct picking *k)
     return (k->rv = tidal_buf_reserve(&p->bytes, TIDAL__ENTRY_BYTES_MAX + 1)) == 0;
 }
 
-/* Encodes the entry (a session: its part from *from, which moves on) at
- * `at`, *len its size.  0 or the encoder's code. */
+/* Encodes the entry at `at`, *len its size: for a session or a signal
+ * state, its part from the cursor *from, which moves on (0 after the last
+ * part); anything else leaves *from 0.  0 or the encoder's code. */
 static int
 pick_encode(struct picking *k, int kind, const void *ref, uint64_t *from, uint8_t *at, size_t *len)
 {
@@ -177,9 +179,9 @@ pick_encode(struct picking *k, int kind, const void *ref, uint64_t *from, uint8_
     }
 }
 
-/* Adds the entry of a wanted bucket to the picked ones: a session as as
- * many parts as its signals need (reconcile.h, "Parts"), anything else as
- * one entry. */
+/* Adds the entry of a wanted bucket to the picked ones: a session or a
+ * signal state as as many parts as it needs (reconcile.h, "Parts"), a
+ * hard negative or a tombstone as one entry. */
 static void
 pick(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref)
 {
@@ -200,7 +202,10 @@ pick(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref)
         at[0] = (uint8_t)kind;
         k->rv = pick_encode(k, kind, ref, &from, at + 1, &len);
         if (k->rv == TIDAL_ETOOBIG || k->rv == TIDAL_EINVAL) {
-            k->rv = 0; /* an entry too big to travel is left to the batches */
+            /* not even one signal or bucket fits a part: the limits leave
+             * none, but the answer then says it is not whole, and the
+             * round does not complete (reconciler.c) */
+            k->rv = 0;
             p->whole = false;
             return;
         }
