@@ -2,7 +2,8 @@
  * A region's state as reconciliation entries (reconcile.h): a hard-negative
  * pair, an (item, signal type) count state, or a session, each hashed by its
  * key into a bucket; the digest of the buckets; the entries of chosen
- * buckets, encoded to travel; and the merge of a peer's entry.
+ * buckets, encoded to travel (a big session or signal state in parts:
+ * reconcile.h, "Parts"); and the merge of a peer's entry.
  *
  * A merge says whether it changed the state: the hash of this region's
  * entry of the same key before and after.  Only a change is worth logging
@@ -136,6 +137,51 @@ struct picking {
     int rv;
 };
 
+/* Room in *p for one more entry of up to TIDAL__ENTRY_BYTES_MAX bytes and
+ * its kind: false, with k->rv set, if there is none. */
+static bool
+pick_room(struct picking *k)
+{
+    struct tidal__picked *p = k->p;
+    if (p->count == k->cap) {
+        uint32_t ncap = k->cap ? k->cap * 2 : 256;
+        uint32_t *e = realloc(p->ends, ncap * sizeof(*e));
+        if (e == NULL) {
+            k->rv = TIDAL_ENOMEM;
+            return false;
+        }
+        p->ends = e;
+        k->cap = ncap;
+    }
+    return (k->rv = tidal_buf_reserve(&p->bytes, TIDAL__ENTRY_BYTES_MAX + 1)) == 0;
+}
+
+/* Encodes the entry at `at`, *len its size: for a session or a signal
+ * state, its part from the cursor *from, which moves on (0 after the last
+ * part); anything else leaves *from 0.  0 or the encoder's code. */
+static int
+pick_encode(struct picking *k, int kind, const void *ref, uint64_t *from, uint8_t *at, size_t *len)
+{
+    tidal_region *r = k->r;
+    switch (kind) {
+    case TIDAL__ENTRY_HARDNEG:
+        return tidal_hardneg_entry_encode(ref, at, TIDAL__ENTRY_BYTES_MAX, len);
+    case TIDAL__ENTRY_SIGNALS: {
+        const struct sig_ref *sr = ref;
+        return tidal_signals_entry_encode_part(r->state.signals, sr->item, sr->type, from, at,
+                                               TIDAL__ENTRY_BYTES_MAX, len);
+    }
+    case TIDAL__ENTRY_TOMB:
+        return tidal_sessions_tomb_encode(r->state.sessions, ref, at, TIDAL__ENTRY_BYTES_MAX, len);
+    default:
+        return tidal_sessions_entry_encode_part(r->state.sessions, ref, from, at,
+                                                TIDAL__ENTRY_BYTES_MAX, len);
+    }
+}
+
+/* Adds the entry of a wanted bucket to the picked ones: a session or a
+ * signal state as as many parts as it needs (reconcile.h, "Parts"), a
+ * hard negative or a tombstone as one entry. */
 static void
 pick(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref)
 {
@@ -146,50 +192,29 @@ pick(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref)
     if (k->rv != 0 || (k->want[b / 8] & (1u << (b % 8))) == 0) {
         return;
     }
-    if (p->count == k->cap) {
-        uint32_t ncap = k->cap ? k->cap * 2 : 256;
-        uint32_t *e = realloc(p->ends, ncap * sizeof(*e));
-        if (e == NULL) {
-            k->rv = TIDAL_ENOMEM;
+    uint64_t from = 0;
+    do {
+        if (!pick_room(k)) {
             return;
         }
-        p->ends = e;
-        k->cap = ncap;
-    }
-    if ((k->rv = tidal_buf_reserve(&p->bytes, TIDAL__ENTRY_BYTES_MAX + 1)) != 0) {
-        return;
-    }
-    uint8_t *at = p->bytes.data + p->bytes.len;
-    size_t len = 0;
-    at[0] = (uint8_t)kind;
-    switch (kind) {
-    case TIDAL__ENTRY_HARDNEG:
-        k->rv = tidal_hardneg_entry_encode(ref, at + 1, TIDAL__ENTRY_BYTES_MAX, &len);
-        break;
-    case TIDAL__ENTRY_SIGNALS: {
-        const struct sig_ref *sr = ref;
-        k->rv = tidal_signals_entry_encode(k->r->state.signals, sr->item, sr->type, at + 1,
-                                           TIDAL__ENTRY_BYTES_MAX, &len);
-        break;
-    }
-    case TIDAL__ENTRY_TOMB:
-        k->rv = tidal_sessions_tomb_encode(k->r->state.sessions, ref, at + 1,
-                                           TIDAL__ENTRY_BYTES_MAX, &len);
-        break;
-    default:
-        k->rv = tidal_sessions_entry_encode(k->r->state.sessions, ref, at + 1,
-                                            TIDAL__ENTRY_BYTES_MAX, &len);
-        break;
-    }
-    if (k->rv == TIDAL_ETOOBIG || k->rv == TIDAL_EINVAL) {
-        k->rv = 0; /* an entry too big to travel is left to the batches */
-        p->whole = false;
-        return;
-    }
-    if (k->rv == 0) {
+        uint8_t *at = p->bytes.data + p->bytes.len;
+        size_t len = 0;
+        at[0] = (uint8_t)kind;
+        k->rv = pick_encode(k, kind, ref, &from, at + 1, &len);
+        if (k->rv == TIDAL_ETOOBIG || k->rv == TIDAL_EINVAL) {
+            /* not even one signal or bucket fits a part: the limits leave
+             * none, but the answer then says it is not whole, and the
+             * round does not complete (reconciler.c) */
+            k->rv = 0;
+            p->whole = false;
+            return;
+        }
+        if (k->rv != 0) {
+            return;
+        }
         p->bytes.len += len + 1;
         p->ends[p->count++] = (uint32_t)p->bytes.len;
-    }
+    } while (from != 0); /* only sessions and signal states come in parts */
 }
 
 int

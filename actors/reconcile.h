@@ -12,6 +12,19 @@
  *
  * An entry travels, and is logged, as [kind byte, the store's encoding of
  * it] (store/hardneg.h, store/signals.h, store/session.h).
+ *
+ * Parts.  An entry travels in at most TIDAL__ENTRY_BYTES_MAX bytes, and a
+ * session (up to TIDAL_SESSION_SIGNALS_MAX signals, 2 MiB) or a signal
+ * state (230 buckets of up to 16 PN entries) can be bigger.  Such an entry
+ * is sent as parts, each an entry of the same format with a run of the
+ * session's signals by seqno (its fixed fields whole) or of the state's
+ * kept buckets (store/session_parts.c, store/signals_parts.c).  The merges
+ * are joins - a union of signals by seqno, field-wise rules; a per-region
+ * maximum per bucket under a floor that only rises - so the parts merge,
+ * and replay from the reconciled log, in any order to what the whole entry
+ * gives.  An entry is never left out for its size: the batches it was once
+ * "left to" are gone from a released log, and a follower let go would
+ * never get it (docs/design.md, "Entries in parts").
  */
 #ifndef TIDAL_ACTORS_RECONCILE_H
 #define TIDAL_ACTORS_RECONCILE_H
@@ -54,7 +67,7 @@ struct tidal__picked {
     tidal_buf bytes;
     uint32_t *ends;
     uint32_t count;
-    bool whole; /* none was left out (too big to travel) */
+    bool whole; /* none was left out (could not be encoded even in parts) */
 };
 
 /* Fills *p (state.lock taken inside); want NULL: no entry.  0 or

@@ -17,7 +17,9 @@
  * Rounds run every reconcile_ms, and on demand (tidal_region_reconcile,
  * tidal_cluster_heal, and the round a follower asks for when an origin's log
  * was released past it: internal.h, "Released logs").  Entries travel in
- * ENTRIES messages of at most ENTRIES_BYTES_MAX each.
+ * ENTRIES messages of at most ENTRIES_BYTES_MAX each; an entry too big for
+ * one ENTRIES element (a session of thousands of signals) goes as parts,
+ * merged like any entry (reconcile.h, "Parts").
  *
  * Periodic rounds are a safety net for what shipping cannot bring.  While
  * shipping between two regions is in flight, their states differ by what is
@@ -34,7 +36,8 @@
  * no bucket differs (one empty message): the region that started the round
  * learns that it is over.  The ENTRIES of one answer are numbered (part,
  * from 0), the last one says so, and each says whether the answer is whole
- * (an entry too big to travel is left out of it).
+ * (an entry that could not be encoded, even in parts, is left out of it:
+ * the limits leave none).
  *
  * Completed rounds.  A round from A with peer B completes at A when A has
  * merged all of B's answer: every part from 0 up to the last received in

@@ -185,6 +185,20 @@ uint64_t tidal_sessions_digest(const tidal_sessions *t);
 int tidal_sessions_entry_encode(const tidal_sessions *t, const tidal_session_id *id, uint8_t *buf,
                                 size_t cap, size_t *len) __attribute__((warn_unused_result));
 
+/* Encodes one part of a session (session_parts.c): its fixed fields and
+ * its signals from seqno *from on, as many as fit in cap, in the format of
+ * tidal_sessions_entry_encode - a valid entry, merged as any entry, so the
+ * parts of a session merged in any order give what the whole entry gives.
+ * This is how a session larger than an entry's bound travels.  Start with
+ * *from = 0; on success *from gets the seqno the next part starts at, or 0
+ * after the part that holds the session's last signal (a session with no
+ * signal is one part), and *len the size written.  TIDAL_ENOENT if unknown;
+ * TIDAL_ETOOBIG if cap holds not even the fixed fields and one signal with
+ * its name; on error *from is unchanged. */
+int tidal_sessions_entry_encode_part(const tidal_sessions *t, const tidal_session_id *id,
+                                     uint64_t *from, uint8_t *buf, size_t cap, size_t *len)
+    __attribute__((warn_unused_result));
+
 /* Decodes a session from another replica and merges it (rules above),
  * creating it if unknown; *id (may be NULL) gets its id.  TIDAL_ETRUNCATED,
  * TIDAL_ECORRUPT, TIDAL_EVERSION, TIDAL_ETRAILING for bad input, TIDAL_EEXIST

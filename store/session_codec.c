@@ -29,6 +29,8 @@
  *   5. seqnos strictly increase from 1 up and stay below next seqno; weights
  *      are finite; type indexes < T; origins < TIDAL_REGIONS_MAX;
  *   6. the input ends exactly after the last signal.
+ * Rule 5 asks for increasing seqnos, not for every seqno from 1: an entry
+ * may hold a run of a session's signals only (a part, session_parts.c).
  * Breaking 2-5 is TIDAL_ECORRUPT; ending early TIDAL_ETRUNCATED; bytes after
  * the end TIDAL_ETRAILING.  Names travel instead of ids because ids are local
  * to each region's tidal_sigtypes; the name table is sorted and holds only the
@@ -57,13 +59,14 @@ typedef struct name_table {
 } name_table;
 
 static void
-name_table_build(const tidal_sigtypes *types, const tidal__sess_slot *s, name_table *nt)
+name_table_build(const tidal_sigtypes *types, const tidal__sess_slot *s, size_t i0, size_t i1,
+                 name_table *nt)
 {
     uint8_t seen[TIDAL_SIGTYPES_MAX / 8 + 1];
 
     memset(seen, 0, sizeof(seen));
     nt->count = 0;
-    for (size_t i = 0; i < s->nsig; i++) {
+    for (size_t i = i0; i < i1; i++) {
         uint16_t id = s->sig[i].type;
         if ((seen[id / 8] & (1u << (id % 8))) == 0) {
             seen[id / 8] |= (uint8_t)(1u << (id % 8));
@@ -86,8 +89,9 @@ name_table_build(const tidal_sigtypes *types, const tidal__sess_slot *s, name_ta
     }
 }
 
-static void
-entry_write(const tidal_sessions *t, const tidal__sess_slot *s, tidal__wr *w)
+void
+tidal__sess_entry_write(const tidal_sessions *t, const tidal__sess_slot *s, size_t i0, size_t i1,
+                        tidal__wr *w)
 {
     name_table nt;
 
@@ -104,7 +108,7 @@ entry_write(const tidal_sessions *t, const tidal__sess_slot *s, tidal__wr *w)
     if (s->ended) {
         tidal__wr_hlc(w, &s->ended_stamp);
     }
-    name_table_build(t->types, s, &nt);
+    name_table_build(t->types, s, i0, i1, &nt);
     tidal__wr_u16(w, (uint16_t)nt.count);
     for (size_t i = 0; i < nt.count; i++) {
         const char *name = tidal_sigtypes_name(t->types, nt.ids[i]);
@@ -112,8 +116,8 @@ entry_write(const tidal_sessions *t, const tidal__sess_slot *s, tidal__wr *w)
         tidal__wr_u8(w, (uint8_t)len);
         tidal__wr_bytes(w, name, len);
     }
-    tidal__wr_u32(w, s->nsig);
-    for (size_t i = 0; i < s->nsig; i++) {
+    tidal__wr_u32(w, (uint32_t)(i1 - i0));
+    for (size_t i = i0; i < i1; i++) {
         const tidal_session_signal *g = &s->sig[i];
         uint32_t bits;
         memcpy(&bits, &g->weight, sizeof(bits));
@@ -134,7 +138,7 @@ slot_hash(const tidal_sessions *t, const tidal__sess_slot *s)
 
     tidal_hasher_init(&h, SESS_HASH_SEED);
     tidal__wr_init(&w, NULL, 0, &h);
-    entry_write(t, s, &w);
+    tidal__sess_entry_write(t, s, 0, s->nsig, &w);
     return tidal_hasher_final(&h);
 }
 
@@ -189,7 +193,7 @@ tidal_sessions_entry_encode(const tidal_sessions *t, const tidal_session_id *id,
         return TIDAL_ENOENT;
     }
     tidal__wr_init(&w, buf, cap, NULL);
-    entry_write(t, s, &w);
+    tidal__sess_entry_write(t, s, 0, s->nsig, &w);
     return tidal__wr_finish(&w, len);
 }
 

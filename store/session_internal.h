@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "store/bytes.h"
 #include "store/hmap.h"
 #include "store/session.h"
 
@@ -63,5 +64,11 @@ int tidal__sess_read_header(const uint8_t *buf, size_t len, tidal__sess_slot *s)
 /* True if a signal's fields are acceptable (seqno >= 1, finite weight, origin
  * in range, type known).  Cannot fail. */
 bool tidal__sess_signal_valid(const tidal_sigtypes *types, const tidal_session_signal *sig);
+
+/* Writes the entry of s (format in session_codec.c) with only its signals
+ * sig[i0, i1) and the names they use: the whole entry for [0, nsig), a part
+ * otherwise (session_parts.c).  Cannot fail (w counts what did not fit). */
+void tidal__sess_entry_write(const tidal_sessions *t, const tidal__sess_slot *s, size_t i0,
+                             size_t i1, tidal__wr *w);
 
 #endif /* TIDAL_STORE_SESSION_INTERNAL_H */

@@ -209,6 +209,20 @@ int tidal_signals_entry_encode(const tidal_signals *s, tidal_entity_id item, uin
                                uint8_t *buf, size_t cap, size_t *len)
     __attribute__((warn_unused_result));
 
+/* Encodes one part of the entry of (item, type) (signals_parts.c): the
+ * kept buckets from the cursor *from on - the minute buckets, then the hour
+ * buckets - as many as fit in cap, in the format above.  A part is a valid
+ * entry, merged as any entry, and the parts of an entry merged in any order
+ * give what the whole entry gives: this is how an entry larger than a
+ * reconciliation entry's bound travels.  Start with *from = 0; on success
+ * *from gets the cursor of the next part, or 0 after the part that holds the
+ * last kept bucket, and *len the size written.  TIDAL_ENOENT as
+ * tidal_signals_entry_encode; TIDAL_ETOOBIG if cap holds not even the
+ * header and one bucket; on error *from is unchanged. */
+int tidal_signals_entry_encode_part(const tidal_signals *s, tidal_entity_id item, uint16_t type,
+                                    uint64_t *from, uint8_t *buf, size_t cap, size_t *len)
+    __attribute__((warn_unused_result));
+
 /* Decodes an entry from another replica and merges it (bucket by bucket,
  * per-region max), skipping the buckets the keep rule leaves out once the
  * entry's newest buckets are counted.  Buckets more than one bucket ahead of

@@ -29,18 +29,11 @@
 /* The fewest bytes a bucket takes: number, count, one region's entry. */
 #define SIG_BUCKET_BYTES_MIN (4u + 1u + 18u)
 
-/* The buckets of a slot that the keep rule keeps: b[m0, nmin) and
- * b[h0, nmin + nhour). */
-typedef struct live_runs {
-    size_t m0, h0;
-    size_t nmin, nhour; /* how many of each */
-} live_runs;
-
-static live_runs
-slot_live(const tidal_signals *s, const tidal__sig_slot *slot)
+tidal__sig_runs
+tidal__sig_live(const tidal_signals *s, const tidal__sig_slot *slot)
 {
     size_t used = (size_t)slot->nmin + slot->nhour;
-    live_runs lr;
+    tidal__sig_runs lr;
 
     lr.m0 = tidal__sig_lower_bound(slot->b, 0, slot->nmin, tidal__sig_floor(s, 0));
     lr.h0 = tidal__sig_lower_bound(slot->b, slot->nmin, used, tidal__sig_floor(s, 1));
@@ -58,10 +51,9 @@ write_run(const tidal__sig_slot *slot, size_t from, size_t n, tidal__wr *w)
     }
 }
 
-/* Writes the kept part of a slot (lr.nmin + lr.nhour > 0). */
-static void
-entry_write(const tidal_signals *s, const tidal__sig_slot *slot, const live_runs *lr,
-            tidal__wr *w)
+void
+tidal__sig_entry_write(const tidal_signals *s, const tidal__sig_slot *slot,
+                       const tidal__sig_runs *lr, tidal__wr *w)
 {
     const char *name = tidal_sigtypes_name(s->types, slot->type);
     size_t len;
@@ -83,7 +75,7 @@ entry_write(const tidal_signals *s, const tidal__sig_slot *slot, const live_runs
 static bool
 slot_hash(const tidal_signals *s, const tidal__sig_slot *slot, uint64_t *out)
 {
-    live_runs lr = slot_live(s, slot);
+    tidal__sig_runs lr = tidal__sig_live(s, slot);
     tidal_hasher h;
     tidal__wr w;
 
@@ -92,7 +84,7 @@ slot_hash(const tidal_signals *s, const tidal__sig_slot *slot, uint64_t *out)
     }
     tidal_hasher_init(&h, SIG_HASH_SEED);
     tidal__wr_init(&w, NULL, 0, &h);
-    entry_write(s, slot, &lr, &w);
+    tidal__sig_entry_write(s, slot, &lr, &w);
     *out = tidal_hasher_final(&h);
     return true;
 }
@@ -130,18 +122,18 @@ tidal_signals_entry_encode(const tidal_signals *s, tidal_entity_id item, uint16_
 {
     tidal__sig_key key = {.item = item, .type = type};
     const tidal__sig_slot *slot = tidal_hmap_find(&s->map, &key);
-    live_runs lr;
+    tidal__sig_runs lr;
     tidal__wr w;
 
     if (slot == NULL) {
         return TIDAL_ENOENT;
     }
-    lr = slot_live(s, slot);
+    lr = tidal__sig_live(s, slot);
     if (lr.nmin + lr.nhour == 0) {
         return TIDAL_ENOENT; /* the keep rule left it nothing */
     }
     tidal__wr_init(&w, buf, cap, NULL);
-    entry_write(s, slot, &lr, &w);
+    tidal__sig_entry_write(s, slot, &lr, &w);
     return tidal__wr_finish(&w, len);
 }
 

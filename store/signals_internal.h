@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/bytes.h"
 #include "store/hmap.h"
 #include "store/pncounter.h"
 #include "store/signals.h"
@@ -54,5 +55,22 @@ uint32_t tidal__sig_floor(const tidal_signals *s, int kind);
 
 /* Raises the newest bucket number of kind to n.  Cannot fail. */
 void tidal__sig_saw(tidal_signals *s, int kind, uint32_t n);
+
+/* Runs of a slot's buckets: the minute buckets b[m0, m0 + nmin) and the
+ * hour buckets b[h0, h0 + nhour). */
+typedef struct tidal__sig_runs {
+    size_t m0, h0;
+    size_t nmin, nhour; /* how many of each */
+} tidal__sig_runs;
+
+/* The runs of the buckets the keep rule keeps.  Cannot fail. */
+tidal__sig_runs tidal__sig_live(const tidal_signals *s, const tidal__sig_slot *slot);
+
+/* Writes the entry of a slot (format in signals.h) with the buckets of the
+ * runs lr (lr->nmin + lr->nhour > 0): the kept ones for the whole entry, a
+ * part of them for a part (signals_parts.c).  Cannot fail (w counts what
+ * did not fit). */
+void tidal__sig_entry_write(const tidal_signals *s, const tidal__sig_slot *slot,
+                            const tidal__sig_runs *lr, tidal__wr *w);
 
 #endif /* TIDAL_STORE_SIGNALS_INTERNAL_H */
