@@ -163,6 +163,18 @@ int tidal_sessions_remove(tidal_sessions *t, const tidal_session_id *id)
 /* Sessions held.  Cannot fail. */
 size_t tidal_sessions_count(const tidal_sessions *t);
 
+/* Sessions of a user: the ids of every session of user held here and not
+ * expired at cutoff_ns (Retention, below: 0 expires nothing), live or
+ * ended, ordered by start stamp (total HLC order), then id.  Writes the
+ * first max into out (NULL when max is 0); *n gets how many there are (may
+ * exceed max).  Backed by an index kept with the table (session_users.c),
+ * so the cost is the user's m sessions - m lookups and an O(m log m) sort
+ * of a copy - not the table's.  TIDAL_ENOMEM for the copy (nothing
+ * written). */
+int tidal_sessions_of_user(const tidal_sessions *t, tidal_entity_id user, uint64_t cutoff_ns,
+                           tidal_session_id *out, size_t max, size_t *n)
+    __attribute__((warn_unused_result));
+
 /* Bytes the table has allocated (slots and signal vectors), without the
  * allocator's overhead; walks the table.  Cannot fail. */
 size_t tidal_sessions_memory_bytes(const tidal_sessions *t);

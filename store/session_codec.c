@@ -479,10 +479,14 @@ tidal_sessions_entry_merge(tidal_sessions *t, const uint8_t *buf, size_t len, ti
     if (s != NULL) {
         rv = merge_slot(t->types, s, &r);
         tidal__free(r.sig);
+    } else if ((rv = tidal__sess_users_reserve(t, r.user)) != 0) {
+        tidal__free(r.sig);
     } else if ((rv = tidal_hmap_upsert(&t->map, &r.id, (void **)&s, &created)) != 0) {
+        tidal__sess_users_unreserve(t, r.user);
         tidal__free(r.sig);
     } else {
         /* The new slot takes the decoded vector. */
+        tidal__sess_users_add(t, r.user, &r.id);
         *s = r;
     }
     if (rv == 0 && id != NULL) {
