@@ -404,5 +404,7 @@ tidal__sess_signal_compare(const tidal_sigtypes *types, const tidal_session_sign
     }
     na = tidal_sigtypes_name(types, a->type);
     nb = tidal_sigtypes_name(types, b->type);
-    return strcmp(na != NULL ? na : "", nb != NULL ? nb : "");
+    int c = strcmp(na != NULL ? na : "", nb != NULL ? nb : "");
+    /* last, so that of two copies of one signal, the stamped one wins */
+    return c != 0 ? c : tidal_hlc_compare(&a->stamp, &b->stamp);
 }
