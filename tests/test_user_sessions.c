@@ -184,7 +184,9 @@ Test(user_sessions, every_region_lists_sessions_started_anywhere_and_roaming)
             }
         }
     }
-    /* roams: written at region 2, the home moves there */
+    /* roams: written at region 2 once it knows the session (its start was
+     * region 0's), the home moves there */
+    repl_wait_converged(&e);
     TIDAL_PASS(tidal_signal_in_session(e.r[2], of[1][0], "view", 5, 1.0, repl_now_ns()));
     TIDAL_PASS(tidal_end_session(e.r[2], of[1][0]));
     repl_wait_converged(&e);
