@@ -51,7 +51,7 @@ tidal_session_signals(tidal_region *r, tidal_session_id s, tidal_signal_view *ou
         const char *name = tidal_sigtypes_name(r->state.types, sigs[i].type);
         out[i] = (tidal_signal_view){.seqno = sigs[i].seqno, .item = sigs[i].item,
                                      .weight = sigs[i].weight, .ts_ns = sigs[i].ts_ns,
-                                     .origin = sigs[i].origin};
+                                     .origin = sigs[i].origin, .stamp = sigs[i].stamp};
         snprintf(out[i].type, sizeof(out[i].type), "%s", name != NULL ? name : "");
     }
     pthread_mutex_unlock(&r->state.lock);

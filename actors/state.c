@@ -202,7 +202,8 @@ apply_session_part(tidal_region *r, const tidal_record *rec, const tidal_session
         return rv;
     }
     tidal_session_signal s = {.seqno = rec->seqno, .item = rec->item, .ts_ns = rec->ts_ns,
-                              .weight = (float)rec->weight, .type = type, .origin = rec->region};
+                              .weight = (float)rec->weight, .type = type, .origin = rec->region,
+                              .stamp = rec->hlc};
     if ((rv = tidal_sessions_add_signal(r->state.sessions, sid, &s)) != 0) {
         return rv;
     }

@@ -78,14 +78,17 @@ tidal__stamp_check(tidal_region *r, const tidal_record *rec)
     return 0;
 }
 
+/* The batch's stamp range.  Signals are stamped here, each with a reading
+ * of the clock of its own (the origin's HLC at the write: the stamp a
+ * signal's readers see, unique per origin), so the range covers them. */
 static void
-hlc_range(tidal_region *r, const tidal_record *recs, uint32_t n, tidal_hlc *min, tidal_hlc *max)
+hlc_range(tidal_region *r, tidal_record *recs, uint32_t n, tidal_hlc *min, tidal_hlc *max)
 {
     tidal_hlc now = tidal_now(r->rt);
     *min = *max = now;
     for (uint32_t i = 0; i < n; i++) {
         if (recs[i].kind == TIDAL_REC_SESSION_SIGNAL) {
-            continue;
+            recs[i].hlc = i == 0 ? now : tidal_now(r->rt);
         }
         if (tidal_hlc_compare(&recs[i].hlc, min) < 0) {
             *min = recs[i].hlc;

@@ -20,7 +20,7 @@ arity(uint32_t kind)
     case TIDAL_REC_SESSION_START:
         return 5;
     case TIDAL_REC_SESSION_SIGNAL:
-        return 10;
+        return 10; /* 11 with a stamp: signal_arity */
     case TIDAL_REC_SESSION_END:
         return 3;
     case TIDAL_REC_SESSION_HOME:
@@ -31,6 +31,20 @@ arity(uint32_t kind)
     default:
         return -1;
     }
+}
+
+static bool
+hlc_zero(const tidal_hlc *h)
+{
+    return h->wall_ns == 0 && h->logical == 0 && h->node_id == 0;
+}
+
+/* Fields of r's encoding: a SIGNAL's stamp is left out when zero. */
+static int
+fields_of(const tidal_record *r)
+{
+    int n = arity(r->kind);
+    return r->kind == TIDAL_REC_SESSION_SIGNAL && !hlc_zero(&r->hlc) ? n + 1 : n;
 }
 
 const char *
@@ -59,7 +73,7 @@ put_hlc(uint8_t *p, const tidal_hlc *h)
 int
 tidal_record_encode(const tidal_record *r, tidal_buf *out)
 {
-    int n = arity(r->kind);
+    int n = fields_of(r);
     size_t tlen = strnlen(r->type, sizeof(r->type));
     if (n < 0 || (r->kind == TIDAL_REC_SESSION_SIGNAL &&
                   (tlen == 0 || tlen > TIDAL_SIGNAL_TYPE_BYTES_MAX || r->seqno == 0))) {
@@ -89,6 +103,9 @@ tidal_record_encode(const tidal_record *r, tidal_buf *out)
         p = tidal_mpw_uint(p, r->region);
         p = tidal_mpw_uint(p, r->p_minute);
         p = tidal_mpw_uint(p, r->p_hour);
+        if (n == 11) {
+            p = put_hlc(p, &r->hlc);
+        }
         break;
     case TIDAL_REC_SESSION_END:
         p = tidal_mpw_bin(p, r->sid, 16);
@@ -149,7 +166,7 @@ get_u16(tidal_mpr *m, uint16_t *v, const char *what)
 }
 
 static int
-decode_signal(tidal_mpr *m, tidal_record *r)
+decode_signal(tidal_mpr *m, tidal_record *r, bool stamped)
 {
     const char *type = NULL;
     uint32_t tlen = 0;
@@ -177,11 +194,19 @@ decode_signal(tidal_mpr *m, tidal_record *r)
     rv = rv != 0 ? rv : tidal_mpr_uint(m, UINT64_MAX, &r->ts_ns, "record.ts_ns");
     rv = rv != 0 ? rv : get_u16(m, &r->region, "record.origin");
     rv = rv != 0 ? rv : tidal_mpr_uint(m, UINT64_MAX, &r->p_minute, "record.p_minute");
-    return rv != 0 ? rv : tidal_mpr_uint(m, UINT64_MAX, &r->p_hour, "record.p_hour");
+    rv = rv != 0 ? rv : tidal_mpr_uint(m, UINT64_MAX, &r->p_hour, "record.p_hour");
+    if (rv != 0 || !stamped) {
+        return rv;
+    }
+    if ((rv = get_hlc(m, &r->hlc)) == 0 && hlc_zero(&r->hlc)) {
+        /* a zero stamp is written by leaving it out: one encoding each */
+        return tidal_mpr_fail(m, TIDAL_EFIELD, "record.hlc", 1, 0);
+    }
+    return rv;
 }
 
 static int
-decode_body(tidal_mpr *m, tidal_record *r)
+decode_body(tidal_mpr *m, tidal_record *r, uint32_t fields)
 {
     int rv;
     switch (r->kind) {
@@ -191,7 +216,7 @@ decode_body(tidal_mpr *m, tidal_record *r)
         rv = rv != 0 ? rv : get_u16(m, &r->region, "record.home");
         return rv != 0 ? rv : get_hlc(m, &r->hlc);
     case TIDAL_REC_SESSION_SIGNAL:
-        return decode_signal(m, r);
+        return decode_signal(m, r, fields == 11);
     case TIDAL_REC_SESSION_END:
         rv = get_sid(m, r->sid);
         return rv != 0 ? rv : get_hlc(m, &r->hlc);
@@ -216,7 +241,7 @@ tidal_record_decode_one(const uint8_t *buf, size_t len, size_t *used, tidal_reco
     uint64_t kind = 0;
     tidal_mpr_init(&m, buf, len, err);
     memset(r, 0, sizeof(*r));
-    int rv = tidal_mpr_array(&m, 10, &n, "record");
+    int rv = tidal_mpr_array(&m, 11, &n, "record");
     rv = rv != 0 ? rv : (n == 0 ? tidal_mpr_fail(&m, TIDAL_EFIELD, "record", 1, 0) : 0);
     rv = rv != 0 ? rv : tidal_mpr_uint(&m, UINT8_MAX, &kind, "record.kind");
     if (rv != 0) {
@@ -225,11 +250,12 @@ tidal_record_decode_one(const uint8_t *buf, size_t len, size_t *used, tidal_reco
     if (arity((uint32_t)kind) < 0) {
         return tidal_mpr_fail(&m, TIDAL_ETYPE, "record.kind", 0, kind);
     }
-    if ((int)n != arity((uint32_t)kind)) {
+    bool stamped_signal = kind == TIDAL_REC_SESSION_SIGNAL && n == 11;
+    if ((int)n != arity((uint32_t)kind) && !stamped_signal) {
         return tidal_mpr_fail(&m, TIDAL_EFIELD, "record", (uint64_t)arity((uint32_t)kind), n);
     }
     r->kind = (uint8_t)kind;
-    if ((rv = decode_body(&m, r)) != 0) {
+    if ((rv = decode_body(&m, r, n)) != 0) {
         return rv;
     }
     *used = (size_t)(m.p - m.start);

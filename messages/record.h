@@ -8,7 +8,13 @@
  *   1 SESSION_START   [1, sid bin16, user uint, home uint16, hlc]
  *   2 SESSION_SIGNAL  [2, sid bin16, seqno uint>=1, type str 1..31 no NUL, item uint,
  *                      weight float64, ts_ns uint, origin uint16,
- *                      p_minute uint, p_hour uint]
+ *                      p_minute uint, p_hour uint, hlc]
+ *                     the hlc (the origin's clock at the write) is left out
+ *                     when all zero: 10 fields, as every SIGNAL written
+ *                     before stamps were kept, which decodes with a zero
+ *                     hlc; 11 fields carry a stamp that is not all zero
+ *                     (an 11th field of zeros is TIDAL_EFIELD), so each
+ *                     record has one encoding
  *   3 SESSION_END     [3, sid bin16, hlc]
  *   4 SESSION_HOME    [4, sid bin16, home uint16, next_seqno uint, hlc]
  *   5 HIDE            [5, user uint, item uint, hlc]
@@ -63,7 +69,7 @@ typedef struct tidal_record {
     uint64_t item;           /* SIGNAL, HIDE, UNHIDE */
     uint16_t region;         /* START: home; HOME: new home; SIGNAL: origin */
     uint64_t seqno;          /* SIGNAL: its seqno; HOME: next seqno at the new home */
-    tidal_hlc hlc;           /* START, END, HOME, HIDE, UNHIDE */
+    tidal_hlc hlc;           /* START, END, HOME, HIDE, UNHIDE; SIGNAL: its stamp */
     char type[TIDAL_SIGNAL_TYPE_BYTES_MAX + 1]; /* SIGNAL: NUL-terminated */
     double weight;           /* SIGNAL */
     uint64_t ts_ns;          /* SIGNAL */

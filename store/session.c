@@ -52,6 +52,7 @@ tidal_sessions_open(tidal_sigtypes *types, tidal_sessions **out)
     }
     tidal_hmap_init(&t->map, sizeof(tidal__sess_slot), sizeof(tidal_session_id));
     tidal_hmap_init(&t->tombs, sizeof(tidal__sess_tomb), sizeof(tidal_session_id));
+    tidal_hmap_init(&t->users, sizeof(tidal__sess_user), sizeof(uint64_t));
     t->types = types;
     *out = t;
     return 0;
@@ -71,6 +72,7 @@ tidal_sessions_close(tidal_sessions *t)
     }
     tidal_hmap_fini(&t->map);
     tidal_hmap_fini(&t->tombs);
+    tidal__sess_users_fini(t);
     tidal__free(t);
 }
 
@@ -103,15 +105,28 @@ tidal_sessions_start(tidal_sessions *t, const tidal_session_id *id, tidal_entity
     if ((s = find(t, id)) != NULL) {
         int c = tidal_hlc_compare(stamp, &s->started);
         if (c < 0 || (c == 0 && user < s->user)) {
+            if (user != s->user) {
+                /* the index moves first: the only step that can fail */
+                if ((rv = tidal__sess_users_reserve(t, user)) != 0) {
+                    return rv;
+                }
+                tidal__sess_users_drop(t, s->user, id);
+                tidal__sess_users_add(t, user, id);
+            }
             s->user = user;
             s->started = *stamp;
         }
         (void)tidal__sess_merge_home(s, home, 1, stamp); /* a start's handover seqno */
         return 0;
     }
-    if ((rv = tidal_hmap_upsert(&t->map, id, (void **)&s, &created)) != 0) {
+    if ((rv = tidal__sess_users_reserve(t, user)) != 0) {
         return rv;
     }
+    if ((rv = tidal_hmap_upsert(&t->map, id, (void **)&s, &created)) != 0) {
+        tidal__sess_users_unreserve(t, user);
+        return rv;
+    }
+    tidal__sess_users_add(t, user, id);
     s->user = user;
     s->home = home;
     s->started = *stamp;
@@ -328,6 +343,7 @@ tidal_sessions_remove(tidal_sessions *t, const tidal_session_id *id)
     if (s == NULL) {
         return TIDAL_ENOENT;
     }
+    tidal__sess_users_drop(t, s->user, id);
     tidal__free(s->sig);
     tidal_hmap_remove_entry(&t->map, s);
     return 0;
@@ -344,7 +360,8 @@ tidal_sessions_memory_bytes(const tidal_sessions *t)
 {
     const tidal__sess_slot *s;
     size_t cursor = 0;
-    size_t bytes = sizeof(*t) + tidal_hmap_memory_bytes(&t->map);
+    size_t bytes = sizeof(*t) + tidal_hmap_memory_bytes(&t->map) +
+                   tidal__sess_users_memory_bytes(t);
 
     while ((s = tidal_hmap_next(&t->map, &cursor)) != NULL) {
         bytes += (size_t)s->cap * sizeof(tidal_session_signal);
@@ -387,5 +404,7 @@ tidal__sess_signal_compare(const tidal_sigtypes *types, const tidal_session_sign
     }
     na = tidal_sigtypes_name(types, a->type);
     nb = tidal_sigtypes_name(types, b->type);
-    return strcmp(na != NULL ? na : "", nb != NULL ? nb : "");
+    int c = strcmp(na != NULL ? na : "", nb != NULL ? nb : "");
+    /* last, so that of two copies of one signal, the stamped one wins */
+    return c != 0 ? c : tidal_hlc_compare(&a->stamp, &b->stamp);
 }

@@ -18,8 +18,10 @@
  *               smaller of the ended copies' stamps (the first end)
  *   next seqno  the greater
  *   signals     the union by seqno; two different signals under one seqno
- *               can only come from a bug or forged input, and the greater by
- *               (item, ts, weight bits, origin, type name) is kept
+ *               come from a copy that lacks the stamp (written before stamps
+ *               were kept), a bug or forged input, and the greater by
+ *               (item, ts, weight bits, origin, type name, stamp) is kept -
+ *               so a stamped copy of a signal wins over an unstamped one
  * The table's own operations follow the same rules, so applying any mix of
  * operations and merges converges.
  *
@@ -47,7 +49,8 @@
 #include "tidal/limits.h"
 #include "tidal/types.h"
 
-/* Current version of the entry encoding. */
+/* Current version of the entry encoding (session_codec.c: signals' stamps
+ * came as a flag of version 1, not a new version). */
 #define TIDAL_SESSION_ENTRY_VERSION 1
 
 /* A 128-bit session id; {0, 0} is never a session.  The public API
@@ -55,7 +58,7 @@
  * first defines it, under this guard. */
 /* tidal_session_id (128 bits) comes from the public tidal/types.h. */
 
-/* A signal as the session stores it (32 bytes). */
+/* A signal as the session stores it (48 bytes). */
 typedef struct tidal_session_signal {
     uint64_t seqno;         /* >= 1, assigned by the home region */
     tidal_entity_id item;   /* the item signalled */
@@ -63,6 +66,9 @@ typedef struct tidal_session_signal {
     float weight;           /* finite */
     uint16_t type;          /* id in the table's tidal_sigtypes */
     tidal_region_id origin; /* the region that accepted the write */
+    tidal_hlc stamp;        /* the origin's HLC at the write, carried by the record;
+                             * all zero when unknown (a record or entry from
+                             * before stamps were kept) */
 } tidal_session_signal;
 
 /* A session's fields as a value. */
@@ -162,6 +168,18 @@ int tidal_sessions_remove(tidal_sessions *t, const tidal_session_id *id)
 
 /* Sessions held.  Cannot fail. */
 size_t tidal_sessions_count(const tidal_sessions *t);
+
+/* Sessions of a user: the ids of every session of user held here and not
+ * expired at cutoff_ns (Retention, below: 0 expires nothing), live or
+ * ended, ordered by start stamp (total HLC order), then id.  Writes the
+ * first max into out (NULL when max is 0); *n gets how many there are (may
+ * exceed max).  Backed by an index kept with the table (session_users.c),
+ * so the cost is the user's m sessions - m lookups and an O(m log m) sort
+ * of a copy - not the table's.  TIDAL_ENOMEM for the copy (nothing
+ * written). */
+int tidal_sessions_of_user(const tidal_sessions *t, tidal_entity_id user, uint64_t cutoff_ns,
+                           tidal_session_id *out, size_t max, size_t *n)
+    __attribute__((warn_unused_result));
 
 /* Bytes the table has allocated (slots and signal vectors), without the
  * allocator's overhead; walks the table.  Cannot fail. */

@@ -13,13 +13,15 @@
  *   41      8     handover seqno
  *   49      14    started stamp
  *   63      8     next seqno
- *   71      1     flags: bit 0 ended; other bits zero
+ *   71      1     flags: bit 0 ended; bit 1 stamped; other bits zero
  *   72      14    end stamp, present only when ended
  *   then    2     T, the number of type names, 0..TIDAL_SIGTYPES_MAX
  *           T x   { length L u8, L bytes of name }
  *           4     S, the number of signals, 0..TIDAL_SESSION_SIGNALS_MAX
  *           S x   { seqno u64, item u64, ts u64, weight (IEEE-754 bits) u32,
  *                   type index u16 (into the names), origin u16 }   32 bytes
+ *                 then, only when stamped, the signal's stamp (wall u64,
+ *                 logical u32, node u16)                           +14 bytes
  * Valid if and only if:
  *   1. the version is known (else TIDAL_EVERSION);
  *   2. the id is not {0, 0}, home < TIDAL_REGIONS_MAX, 1 <= handover <= next;
@@ -27,10 +29,21 @@
  *   4. the names are valid type names in strictly increasing byte order, and
  *      every one is used by a signal;
  *   5. seqnos strictly increase from 1 up and stay below next seqno; weights
- *      are finite; type indexes < T; origins < TIDAL_REGIONS_MAX;
+ *      are finite; type indexes < T; origins < TIDAL_REGIONS_MAX; when
+ *      stamped, at least one signal's stamp is not all zero;
  *   6. the input ends exactly after the last signal.
  * Rule 5 asks for increasing seqnos, not for every seqno from 1: an entry
  * may hold a run of a session's signals only (a part, session_parts.c).
+ * Stamps (the origin's HLC at each signal's write) came after the format:
+ * an entry without the stamped flag - every entry written before, kept in
+ * a reconciled log (actors/reconciled.c) or sent by an older region -
+ * decodes with every stamp zero ("unknown").  The flag is set if and only
+ * if some signal has a stamp (rule 5), so the encoding stays a function of
+ * the state.  They are a flag and not version 2 because the reconciler
+ * reads an entry's key at version 1's offsets (actors/entries.c), which the
+ * flag keeps; a decoder older than the flag refuses a stamped entry as
+ * TIDAL_ECORRUPT (an unknown flag bit), so stamps need every region of a
+ * cluster on this version (tidal 0.1 is not released: docs/abi.md).
  * Breaking 2-5 is TIDAL_ECORRUPT; ending early TIDAL_ETRUNCATED; bytes after
  * the end TIDAL_ETRAILING.  Names travel instead of ids because ids are local
  * to each region's tidal_sigtypes; the name table is sorted and holds only the
@@ -49,7 +62,27 @@
 
 #define SESS_HASH_SEED 0x53657373696f6e73ull /* "Sessions" */
 #define SESS_SIGNAL_BYTES 32u
+#define SESS_STAMP_BYTES 14u
 #define SESS_FLAG_ENDED 0x01u
+#define SESS_FLAG_STAMPED 0x02u
+
+static bool
+stamp_zero(const tidal_hlc *h)
+{
+    return h->wall_ns == 0 && h->logical == 0 && h->node_id == 0;
+}
+
+/* True if some signal of the slot has a stamp: the entry is stamped. */
+bool
+tidal__sess_range_stamped(const tidal__sess_slot *s, size_t i0, size_t i1)
+{
+    for (size_t i = i0; i < i1; i++) {
+        if (!stamp_zero(&s->sig[i].stamp)) {
+            return true;
+        }
+    }
+    return false;
+}
 
 /* The type ids a slot uses, sorted by name, and each id's index among them. */
 typedef struct name_table {
@@ -94,6 +127,7 @@ tidal__sess_entry_write(const tidal_sessions *t, const tidal__sess_slot *s, size
                         tidal__wr *w)
 {
     name_table nt;
+    bool stamped = tidal__sess_range_stamped(s, i0, i1); /* rule 5, for a part too */
 
     tidal__wr_u8(w, TIDAL_SESSION_ENTRY_VERSION);
     tidal__wr_u64(w, s->id.hi);
@@ -104,7 +138,8 @@ tidal__sess_entry_write(const tidal_sessions *t, const tidal__sess_slot *s, size
     tidal__wr_u64(w, s->handover_seqno);
     tidal__wr_hlc(w, &s->started);
     tidal__wr_u64(w, s->next_seqno);
-    tidal__wr_u8(w, s->ended ? SESS_FLAG_ENDED : 0);
+    tidal__wr_u8(w, (uint8_t)((s->ended ? SESS_FLAG_ENDED : 0) |
+                              (stamped ? SESS_FLAG_STAMPED : 0)));
     if (s->ended) {
         tidal__wr_hlc(w, &s->ended_stamp);
     }
@@ -127,6 +162,9 @@ tidal__sess_entry_write(const tidal_sessions *t, const tidal__sess_slot *s, size
         tidal__wr_u32(w, bits);
         tidal__wr_u16(w, nt.index_of[g->type]);
         tidal__wr_u16(w, g->origin);
+        if (stamped) {
+            tidal__wr_hlc(w, &g->stamp);
+        }
     }
 }
 
@@ -197,9 +235,9 @@ tidal_sessions_entry_encode(const tidal_sessions *t, const tidal_session_id *id,
     return tidal__wr_finish(&w, len);
 }
 
-/* Reads the fixed part (rules 1-3) into s. */
+/* Reads the fixed part (rules 1-3) into s; *stamped gets the flag. */
 static int
-read_header(tidal__rd *r, tidal__sess_slot *s)
+read_header(tidal__rd *r, tidal__sess_slot *s, bool *stamped)
 {
     uint8_t version, flags;
     int rv;
@@ -220,10 +258,11 @@ read_header(tidal__rd *r, tidal__sess_slot *s)
     }
     if ((s->id.hi == 0 && s->id.lo == 0) || s->home >= TIDAL_REGIONS_MAX ||
         s->handover_seqno == 0 || s->handover_seqno > s->next_seqno ||
-        (flags & ~SESS_FLAG_ENDED) != 0) {
+        (flags & ~(SESS_FLAG_ENDED | SESS_FLAG_STAMPED)) != 0) {
         return TIDAL_ECORRUPT;
     }
     s->ended = (flags & SESS_FLAG_ENDED) != 0;
+    *stamped = (flags & SESS_FLAG_STAMPED) != 0;
     if (s->ended && (rv = tidal__rd_hlc(r, &s->ended_stamp)) != 0) {
         return rv;
     }
@@ -234,10 +273,11 @@ int
 tidal__sess_read_header(const uint8_t *buf, size_t len, tidal__sess_slot *s)
 {
     tidal__rd r;
+    bool stamped;
 
     memset(s, 0, sizeof(*s));
     tidal__rd_init(&r, buf, len);
-    return read_header(&r, s);
+    return read_header(&r, s, &stamped);
 }
 
 /* Reads and checks the name table (rule 4, except "used"); *count gets T. */
@@ -277,9 +317,11 @@ read_names(tidal__rd *r, uint16_t *count)
 /* Reads the signals (rule 5) into a new vector in s, with type = the index
  * into the name table for now.  On error s owns no vector. */
 static int
-read_signals(tidal__rd *r, tidal__sess_slot *s, uint16_t ntypes)
+read_signals(tidal__rd *r, tidal__sess_slot *s, uint16_t ntypes, bool stamped)
 {
     uint8_t used[TIDAL_SIGTYPES_MAX / 8 + 1];
+    size_t each = SESS_SIGNAL_BYTES + (stamped ? SESS_STAMP_BYTES : 0);
+    bool some_stamp = false;
     uint32_t n;
     int rv;
 
@@ -290,7 +332,7 @@ read_signals(tidal__rd *r, tidal__sess_slot *s, uint16_t ntypes)
     if (n > TIDAL_SESSION_SIGNALS_MAX) {
         return TIDAL_ECORRUPT;
     }
-    if (tidal__rd_left(r) / SESS_SIGNAL_BYTES < n) {
+    if (tidal__rd_left(r) / each < n) {
         return TIDAL_ETRUNCATED;
     }
     if (n > 0 && (s->sig = tidal__malloc(n * sizeof(*s->sig))) == NULL) {
@@ -307,6 +349,11 @@ read_signals(tidal__rd *r, tidal__sess_slot *s, uint16_t ntypes)
         (void)tidal__rd_u32(r, &bits);
         (void)tidal__rd_u16(r, &g->type);
         (void)tidal__rd_u16(r, &g->origin);
+        g->stamp = (tidal_hlc){0, 0, 0};
+        if (stamped) {
+            (void)tidal__rd_hlc(r, &g->stamp);
+            some_stamp = some_stamp || !stamp_zero(&g->stamp);
+        }
         memcpy(&g->weight, &bits, sizeof(bits));
         if (g->seqno == 0 || (i > 0 && g->seqno <= g[-1].seqno) || g->seqno >= s->next_seqno ||
             !isfinite(g->weight) || g->type >= ntypes || g->origin >= TIDAL_REGIONS_MAX) {
@@ -314,6 +361,10 @@ read_signals(tidal__rd *r, tidal__sess_slot *s, uint16_t ntypes)
             goto fail_vector;
         }
         used[g->type / 8] |= (uint8_t)(1u << (g->type % 8));
+    }
+    if (stamped && !some_stamp) {
+        rv = TIDAL_ECORRUPT; /* the flag without a stamp: not canonical */
+        goto fail_vector;
     }
     for (size_t i = 0; i < ntypes; i++) {
         if ((used[i / 8] & (1u << (i % 8))) == 0) {
@@ -364,16 +415,17 @@ entry_read(tidal_sigtypes *types, const uint8_t *buf, size_t len, tidal__sess_sl
 {
     size_t names_off;
     uint16_t ntypes;
+    bool stamped;
     tidal__rd r;
     int rv;
 
     memset(s, 0, sizeof(*s));
     tidal__rd_init(&r, buf, len);
-    if ((rv = read_header(&r, s)) != 0) {
+    if ((rv = read_header(&r, s, &stamped)) != 0) {
         return rv;
     }
     names_off = r.off;
-    if ((rv = read_names(&r, &ntypes)) != 0 || (rv = read_signals(&r, s, ntypes)) != 0) {
+    if ((rv = read_names(&r, &ntypes)) != 0 || (rv = read_signals(&r, s, ntypes, stamped)) != 0) {
         return rv;
     }
     if ((rv = tidal__rd_end(&r)) != 0 || (rv = resolve_types(types, buf, len, names_off, s)) != 0) {
@@ -483,10 +535,14 @@ tidal_sessions_entry_merge(tidal_sessions *t, const uint8_t *buf, size_t len, ti
     if (s != NULL) {
         rv = merge_slot(t->types, s, &r);
         tidal__free(r.sig);
+    } else if ((rv = tidal__sess_users_reserve(t, r.user)) != 0) {
+        tidal__free(r.sig);
     } else if ((rv = tidal_hmap_upsert(&t->map, &r.id, (void **)&s, &created)) != 0) {
+        tidal__sess_users_unreserve(t, r.user);
         tidal__free(r.sig);
     } else {
         /* The new slot takes the decoded vector. */
+        tidal__sess_users_add(t, r.user, &r.id);
         *s = r;
     }
     if (rv == 0 && id != NULL) {

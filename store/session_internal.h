@@ -38,8 +38,19 @@ typedef struct tidal__sess_tomb {
     tidal_hlc ended;
 } tidal__sess_tomb;
 
+/* The user index (session_users.c): the ids of one user's held sessions,
+ * in no order, 24 bytes plus 16 per session.  Every slot of the map is in
+ * exactly the entry of its user, and no entry is empty. */
+typedef struct tidal__sess_user {
+    uint64_t user; /* key */
+    uint32_t n;    /* ids held */
+    uint32_t cap;  /* ids allocated */
+    tidal_session_id *ids;
+} tidal__sess_user;
+
 struct tidal_sessions {
     tidal_hmap map;        /* tidal__sess_slot by id */
+    tidal_hmap users;      /* tidal__sess_user by user: the index of map */
     tidal_hmap tombs;      /* tidal__sess_tomb by id: sessions freed, never in map */
     tidal_sigtypes *types; /* borrowed */
 };
@@ -70,5 +81,34 @@ bool tidal__sess_signal_valid(const tidal_sigtypes *types, const tidal_session_s
  * otherwise (session_parts.c).  Cannot fail (w counts what did not fit). */
 void tidal__sess_entry_write(const tidal_sessions *t, const tidal__sess_slot *s, size_t i0,
                              size_t i1, tidal__wr *w);
+/* True if a signal of s in [i0, i1) has a stamp (an entry of them is then
+ * flagged stamped).  Cannot fail. */
+bool tidal__sess_range_stamped(const tidal__sess_slot *s, size_t i0, size_t i1);
+
+/* ---- The user index (session_users.c) ----
+ * A slot is added in two steps so that a start or a merge that fails
+ * changes nothing: reserve (may fail) before the slot is made, then add
+ * (cannot fail) once it is, or unreserve if making it failed. */
+
+/* Makes room in user's entry for one more id, creating the entry.
+ * TIDAL_ENOMEM (nothing changed) or TIDAL_ELIMIT (2^32 - 1 sessions). */
+int tidal__sess_users_reserve(tidal_sessions *t, uint64_t user);
+
+/* Undoes a reserve whose slot was not made: drops the entry if empty.
+ * Cannot fail. */
+void tidal__sess_users_unreserve(tidal_sessions *t, uint64_t user);
+
+/* Adds id to user's entry, which a reserve made room in.  Cannot fail. */
+void tidal__sess_users_add(tidal_sessions *t, uint64_t user, const tidal_session_id *id);
+
+/* Takes id out of user's entry (a slot freed or given another user);
+ * drops the entry when it empties.  Cannot fail. */
+void tidal__sess_users_drop(tidal_sessions *t, uint64_t user, const tidal_session_id *id);
+
+/* Frees the index.  Cannot fail. */
+void tidal__sess_users_fini(tidal_sessions *t);
+
+/* Bytes the index has allocated.  Cannot fail. */
+size_t tidal__sess_users_memory_bytes(const tidal_sessions *t);
 
 #endif /* TIDAL_STORE_SESSION_INTERNAL_H */

@@ -29,6 +29,7 @@
 #define PART_END_BYTES 14u
 #define PART_COUNTS_BYTES (2u + 4u)
 #define PART_SIGNAL_BYTES 32u
+#define PART_STAMP_BYTES 14u /* a stamped signal's HLC (session_codec.c) */
 
 /* The index of the first signal of s at or after seqno from. */
 static size_t
@@ -47,26 +48,31 @@ first_from(const tidal__sess_slot *s, uint64_t from)
 }
 
 /* The end of the longest run of signals from i0 whose part fits cap bytes:
- * i0 itself if not even one does. */
+ * i0 itself if not even one does.  A part with a stamped signal carries a
+ * stamp for each of its signals (session_codec.c), so the size counts
+ * them once the run holds one. */
 static size_t
 run_end(const tidal_sessions *t, const tidal__sess_slot *s, size_t i0, size_t cap)
 {
     uint8_t seen[TIDAL_SIGTYPES_MAX / 8 + 1];
-    size_t bytes = PART_FIXED_BYTES + (s->ended ? PART_END_BYTES : 0) + PART_COUNTS_BYTES;
+    size_t fixed = PART_FIXED_BYTES + (s->ended ? PART_END_BYTES : 0) + PART_COUNTS_BYTES;
+    size_t names = 0, n = 0;
+    bool stamped = false;
     size_t i = i0;
 
     memset(seen, 0, sizeof(seen));
     for (; i < s->nsig; i++) {
         uint16_t type = s->sig[i].type;
-        size_t more = PART_SIGNAL_BYTES;
         bool fresh = (seen[type / 8] & (1u << (type % 8))) == 0;
-        if (fresh) {
-            more += 1 + strlen(tidal_sigtypes_name(t->types, type));
-        }
-        if (bytes + more > cap) {
+        size_t name = fresh ? 1 + strlen(tidal_sigtypes_name(t->types, type)) : 0;
+        bool st = stamped || tidal__sess_range_stamped(s, i, i + 1);
+        size_t per = PART_SIGNAL_BYTES + (st ? PART_STAMP_BYTES : 0);
+        if (fixed + names + name + (n + 1) * per > cap) {
             break;
         }
-        bytes += more;
+        names += name;
+        n++;
+        stamped = st;
         if (fresh) {
             seen[type / 8] |= (uint8_t)(1u << (type % 8));
         }

@@ -61,6 +61,7 @@ retire_slot(tidal_sessions *t, tidal__sess_slot *s)
     if (rv != 0) {
         return rv;
     }
+    tidal__sess_users_drop(t, s->user, &id);
     tidal__free(s->sig);
     tidal_hmap_remove_entry(&t->map, s);
     return 0;

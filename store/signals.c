@@ -355,25 +355,14 @@ sum_range(const tidal_pncounter *b, size_t lo, size_t hi, uint32_t first, uint64
     return sum;
 }
 
-int
-tidal_signals_count(const tidal_signals *s, tidal_entity_id item, uint16_t type,
-                    tidal_sigwindow window, uint64_t now_ns, int64_t *out)
+int64_t
+tidal__sig_slot_count(const tidal_signals *s, const tidal__sig_slot *slot, tidal_sigwindow window,
+                      uint64_t now_ns)
 {
-    tidal__sig_key key = {.item = item, .type = type};
-    const tidal__sig_slot *slot;
     uint64_t nm = now_ns / TIDAL_SIGNALS_MINUTE_NS;
     uint64_t nh = now_ns / TIDAL_SIGNALS_HOUR_NS;
     uint64_t sum;
 
-    if (window != TIDAL_SIGWINDOW_1H && window != TIDAL_SIGWINDOW_24H &&
-        window != TIDAL_SIGWINDOW_7D) {
-        return TIDAL_EINVAL;
-    }
-    slot = tidal_hmap_find(&s->map, &key);
-    if (slot == NULL) {
-        *out = 0;
-        return 0;
-    }
     /* A window starts at its first bucket or the keep rule's floor, the
      * later: the floor is below the window's start unless the state holds
      * an event stamped more than a bucket ahead of now (signals.h).  Bucket
@@ -391,7 +380,22 @@ tidal_signals_count(const tidal_signals *s, tidal_entity_id item, uint16_t type,
         sum = sum_range(slot->b, slot->nmin, (size_t)slot->nmin + slot->nhour, (uint32_t)first,
                         last);
     }
-    *out = sum <= INT64_MAX ? (int64_t)sum : -(int64_t)(~sum) - 1;
+    return sum <= INT64_MAX ? (int64_t)sum : -(int64_t)(~sum) - 1;
+}
+
+int
+tidal_signals_count(const tidal_signals *s, tidal_entity_id item, uint16_t type,
+                    tidal_sigwindow window, uint64_t now_ns, int64_t *out)
+{
+    tidal__sig_key key = {.item = item, .type = type};
+    const tidal__sig_slot *slot;
+
+    if (window != TIDAL_SIGWINDOW_1H && window != TIDAL_SIGWINDOW_24H &&
+        window != TIDAL_SIGWINDOW_7D) {
+        return TIDAL_EINVAL;
+    }
+    slot = tidal_hmap_find(&s->map, &key);
+    *out = slot != NULL ? tidal__sig_slot_count(s, slot, window, now_ns) : 0;
     return 0;
 }
 

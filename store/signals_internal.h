@@ -53,6 +53,11 @@ size_t tidal__sig_lower_bound(const tidal_pncounter *b, size_t lo, size_t hi, ui
  * tidal_signals_expire frees them.  Cannot fail. */
 uint32_t tidal__sig_floor(const tidal_signals *s, int kind);
 
+/* The count of slot in window (a valid one) at now_ns: tidal_signals_count
+ * without the lookup.  Cannot fail. */
+int64_t tidal__sig_slot_count(const tidal_signals *s, const tidal__sig_slot *slot,
+                              tidal_sigwindow window, uint64_t now_ns);
+
 /* Raises the newest bucket number of kind to n.  Cannot fail. */
 void tidal__sig_saw(tidal_signals *s, int kind, uint32_t n);
 

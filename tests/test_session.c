@@ -591,7 +591,7 @@ Test(session, entry_decode_rejects_each_broken_rule)
     BROKEN("handover 0", TIDAL_ECORRUPT, put64(bad + OFF_HANDOVER, 0));
     BROKEN("handover past next", TIDAL_ECORRUPT, put64(bad + OFF_HANDOVER, 5));
     BROKEN("next not past seqnos", TIDAL_ECORRUPT, put64(bad + OFF_NEXT, 3));
-    BROKEN("flags", TIDAL_ECORRUPT, bad[OFF_FLAGS] = 3);
+    BROKEN("flags", TIDAL_ECORRUPT, bad[OFF_FLAGS] = 4); /* bits 0, 1 known */
     BROKEN("names out of order", TIDAL_ECORRUPT, memcpy(bad + OFF_NAMES + 3, "wiew", 4));
     BROKEN("names repeated", TIDAL_ECORRUPT, memcpy(bad + OFF_NAMES + 8, "like", 4));
     BROKEN("name invalid", TIDAL_ECORRUPT, bad[OFF_NAMES + 3] = ' ');
