@@ -42,6 +42,8 @@
  */
 #include <inttypes.h>
 
+#include <stdlib.h>
+
 #include "actors/internal.h"
 #include "base/log.h"
 
@@ -110,4 +112,14 @@ tidal__held_total(tidal_region *r)
     }
     pthread_mutex_unlock(&r->state.lock);
     return n;
+}
+
+/* Frees one held record and takes it off its origin's count (state.c, once
+ * it applies; retention.c, when its session is freed).  Caller holds
+ * state.lock.  Cannot fail. */
+void
+tidal__state_unhold(tidal_region *r, struct tidal__held_write *w)
+{
+    r->state.held_of[w->origin]--;
+    free(w);
 }

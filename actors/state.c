@@ -136,13 +136,6 @@ hold(tidal_region *r, const tidal_record *rec, uint16_t origin)
     return 0;
 }
 
-void
-tidal__state_unhold(tidal_region *r, struct tidal__held_write *w)
-{
-    r->state.held_of[w->origin]--;
-    free(w);
-}
-
 /* Raises the session's HWM over every seqno its signal list already holds
  * contiguously above it (a merge may have brought them).  Caller holds
  * state_lock. */

@@ -9,38 +9,11 @@
 #include <string.h>
 
 #include "base/alloc.h"
-#include "base/random.h"
 #include "store/session_internal.h"
 #include "tidal/errors.h"
 
 /* Signals a vector starts with. */
 #define SESS_SIGNALS_CAP_MIN 4u
-
-int
-tidal_session_id_new(tidal_session_id *out)
-{
-    tidal_session_id id = {0, 0};
-
-    while (id.hi == 0 && id.lo == 0) {
-        if (tidal__random(&id, sizeof(id)) != 0) {
-            return TIDAL_EIO;
-        }
-    }
-    *out = id;
-    return 0;
-}
-
-int
-tidal_session_id_compare(const tidal_session_id *a, const tidal_session_id *b)
-{
-    if (a->hi != b->hi) {
-        return a->hi < b->hi ? -1 : 1;
-    }
-    if (a->lo != b->lo) {
-        return a->lo < b->lo ? -1 : 1;
-    }
-    return 0;
-}
 
 int
 tidal_sessions_open(tidal_sigtypes *types, tidal_sessions **out)
