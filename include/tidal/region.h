@@ -468,6 +468,9 @@ typedef struct tidal_region_stats {
     uint64_t acked_lsn[TIDAL_REGIONS_MAX];   /* per peer: highest of our LSNs it acknowledged */
     uint64_t last_lsn;            /* LSN of the latest write originated here (0: none);
                                    * unlike writes, it survives a reopen */
+    uint64_t durable_lsn;         /* highest of its LSNs durable under its policy: at
+                                   * least last_lsn once a write under TIDAL_SYNC with
+                                   * a directory has returned */
     uint64_t room_waits;          /* write calls that waited for room in a full log
                                    * (counted as they start waiting) */
     uint64_t peers_let_go;        /* times a peer stopped holding the log (peer_hold_ms) */
