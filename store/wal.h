@@ -128,8 +128,9 @@ typedef enum tidal_durability {
     TIDAL_DURABILITY_NONE = 2,
 } tidal_durability;
 
-/* Called from the WAL's sync thread when the durable LSN advances.  Must not
- * call back into this WAL's append or close. */
+/* Called from the WAL's sync thread (with a driver: its turn) when the
+ * durable LSN advances.  Must not call back into this WAL's append or
+ * close. */
 typedef void (*tidal_wal_durable_fn)(void *arg, uint64_t durable_lsn);
 
 /* What the disk did to a log (on_disk). */

@@ -90,10 +90,12 @@ typedef struct tidal_cluster_opts {
     struct tidal_sim *sim; /* run every region of the cluster in this simulation
                             (tidal/sim.h): one thread, simulated time, url sim://
                             (NULL = a unique one); workers and tls_dir are
-                            ignored.  A region with a directory must use
-                            TIDAL_NONE there (the other policies' sync thread
-                            is not simulated yet: TIDAL_ENOTSUP).  A blocking
-                            call (a write, tidal_region_wait_applied) runs the
+                            ignored.  A region with a directory runs there
+                            under every policy: its WALs' sync work (group
+                            commit, INTERVAL's sync, retries) runs as events
+                            of the simulation, on its clock; the files are
+                            real.  A blocking call (a write, also waiting
+                            for its sync; tidal_region_wait_applied) runs the
                             simulation until it returns.  NULL = real threads */
 } tidal_cluster_opts;
 
