@@ -320,7 +320,13 @@ tidal_wal_wait_retry(tidal_wal *w, uint32_t timeout_ms)
         uint64_t gen = w->retry_gen;
         while (w->stalled && !w->for_good && w->retry_gen == gen &&
                tidal__wal_now_ns(w) < until) {
-            (void)tidal__wal_wait(w, &w->durable_cv, until);
+            if (tidal__wal_wait(w, &w->durable_cv, until) == TIDAL_ETIMEDOUT &&
+                tidal__wal_now_ns(w) < until) {
+                /* a driver that cannot wait on this thread (inside one of
+                 * its events): as a deadline that passed */
+                late = true;
+                break;
+            }
         }
         if (late && w->stalled && w->retry_gen == gen) {
             rc = TIDAL_ETIMEDOUT; /* no retry may run before the caller's deadline */
