@@ -185,7 +185,9 @@ typedef enum tidal_wal_salvage {
  * run that turn meanwhile.  Every time the log reads (deadlines, retries,
  * INTERVAL's period) is now_ms's.  SYNC's linger (wal_sync.c) is for real
  * threads and is left out.  The callbacks must not call into the log but
- * as said. */
+ * as said.  tidal_wal_close and _abandon call none of them (the last turn
+ * runs on the closing thread), so the driver's executor may be closed
+ * before the log. */
 typedef struct tidal_wal_driver {
     /* Asks for one call of tidal_wal_turn(w) at at_ms (now_ms's clock) or
      * later, on a thread that holds none of the locks the log's callbacks

@@ -29,7 +29,7 @@ run_due(tidal_wal *w)
     bool retried = false;
 
     for (;;) {
-        uint64_t now_ms = w->driver.now_ms(w->driver.arg);
+        uint64_t now_ns = tidal__wal_now_ns(w);
         bool pending = w->sync_fds && w->failed == 0 && !w->stalled &&
                        w->next_lsn - 1 > w->durable_lsn;
 
@@ -43,7 +43,7 @@ run_due(tidal_wal *w)
         }
         if (w->stalled) {
             if (w->for_good || retried ||
-                (!w->closing && now_ms * 1000000u < w->retry_at_ns)) {
+                (!w->closing && now_ns < w->retry_at_ns)) {
                 break;
             }
             retried = true;
@@ -53,10 +53,10 @@ run_due(tidal_wal *w)
         if (!pending) {
             break;
         }
-        if (interval && w->interval_at_ms == 0) {
-            w->interval_at_ms = now_ms + w->opts.interval_ms; /* its period starts */
+        if (interval && !w->closing && w->interval_at_ms == 0) {
+            w->interval_at_ms = now_ns / 1000000u + w->opts.interval_ms; /* its period starts */
         }
-        if (interval && !w->closing && now_ms < w->interval_at_ms) {
+        if (interval && !w->closing && now_ns < w->interval_at_ms * 1000000u) {
             break;
         }
         w->interval_at_ms = 0;
@@ -93,6 +93,10 @@ tidal__wal_turn_close(tidal_wal *w)
         return;
     }
     pthread_mutex_lock(&w->lock);
+    /* The driver's executor may be gone (a region's runtime closes before
+     * its logs): what the last turn reads of time is the monotonic clock,
+     * and with closing set it waits for no period and no backoff. */
+    w->driven = false;
     w->closing = true;
     run_due(w);
     pthread_mutex_unlock(&w->lock);
