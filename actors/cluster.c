@@ -300,9 +300,6 @@ tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region 
     if (rv != 0) {
         return rv;
     }
-    if (c->sim != NULL && opts->dir != NULL && opts->durability != TIDAL_NONE) {
-        return TIDAL_ENOTSUP; /* the WAL's sync thread has no simulated side yet */
-    }
     tidal_region *r = calloc(1, sizeof(*r));
     if (r == NULL) {
         return TIDAL_ENOMEM;

@@ -162,6 +162,7 @@ tidal_region_stats_get(tidal_region *r, tidal_region_stats *out)
     memset(out, 0, sizeof(*out));
     out->writes = atomic_load(&r->st_writes);
     out->last_lsn = tidal_wal_next_lsn(r->wal) - 1;
+    out->durable_lsn = tidal_wal_durable_lsn(r->wal);
     out->batches_shipped = atomic_load(&r->st_shipped);
     out->batches_shipped_at_sync = atomic_load(&r->st_shipped_at_sync);
     out->batches_applied = atomic_load(&r->st_applied);

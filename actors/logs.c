@@ -17,13 +17,26 @@
  * failure, so none sees a trace of a write it was told failed.  A copy of
  * a peer's log that refuses appends takes no batch of that peer meanwhile
  * (apply.c: not applied, not acknowledged, so sent again by the peer).
+ *
+ * In a simulation (include/tidal/sim.h) no log starts a sync thread: each
+ * gets the region's driver (store/wal.h, tidal_wal_driver), whose turns
+ * are runtime timers (tidal_call_after) and so events of the simulation,
+ * on its one thread and its clock - a SYNC log's group commit at once
+ * after the appends that asked for it, an INTERVAL log's sync interval_ms
+ * after its first unsynced batch, a refused disk's retries after their
+ * backoff - and whose waits (a writer waiting for its batch to be
+ * durable) run the simulation through tidal_runtime_block.  One timer
+ * turns every log of the region: the logs come and go (a peer's copy
+ * closes when its base moves, apply.c), the region outlives its runtime's
+ * timers, and a turn of a log with nothing due does nothing.
  */
 #include <stdio.h>
 
 #include "actors/internal.h"
 #include "base/log.h"
+#include "tidal/sim.h"
 
-/* The WAL's sync thread: new durable batches - apply what waited for them,
+/* The WAL's sync thread (in a simulation, its turn): new durable batches - apply what waited for them,
  * ship them (ship.c). */
 void
 tidal__on_durable(void *arg, uint64_t lsn)
@@ -73,6 +86,44 @@ on_disk_own(void *arg, const tidal_wal_disk_event *ev)
     }
 }
 
+/* A timer of the region's runtime in a simulation: the turn of each log
+ * that asked for one (and of those that did not, which do nothing), in an
+ * order fixed by their origins. */
+static void
+sim_turns(tidal_runtime *rt, void *arg)
+{
+    tidal_region *r = arg;
+    (void)rt;
+    tidal_wal_turn(r->wal);
+    for (tidal_region_id o = 0; o < TIDAL_REGIONS_MAX; o++) {
+        tidal_wal_turn(r->peer_wal[o]);
+    }
+    tidal_wal_turn(r->reconciled);
+}
+
+static int
+sim_wake(void *arg, uint64_t at_ms)
+{
+    tidal_region *r = arg;
+    uint64_t now = tidal_elapsed_ms(r->rt);
+    uint64_t ms = at_ms > now ? at_ms - now : 0;
+    return tidal_call_after(r->rt, ms < UINT32_MAX ? (uint32_t)ms : UINT32_MAX, sim_turns, r);
+}
+
+static int
+sim_block(void *arg, pthread_cond_t *cond, pthread_mutex_t *lock, uint64_t deadline_ms)
+{
+    tidal_region *r = arg;
+    return tidal_runtime_block(r->rt, cond, lock, deadline_ms);
+}
+
+static uint64_t
+sim_now(void *arg)
+{
+    tidal_region *r = arg;
+    return tidal_elapsed_ms(r->rt);
+}
+
 static tidal_durability
 durability_of(const tidal_region_opts *o)
 {
@@ -103,6 +154,10 @@ open_log(tidal_region *r, const char *dir, uint16_t origin, uint16_t shard, bool
         .on_disk = origin == r->id ? on_disk_own : on_disk_copy,
         .on_disk_arg = r,
     };
+    tidal_wal_driver sim = {.wake = sim_wake, .block = sim_block, .now_ms = sim_now, .arg = r};
+    if (tidal_runtime_sim(r->rt) != NULL) {
+        o.driver = &sim; /* copied by the open */
+    }
     bool syncing = o.dir != NULL && o.durability != TIDAL_DURABILITY_NONE;
     if (own && syncing) {
         o.on_durable = tidal__on_durable;

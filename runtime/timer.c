@@ -215,6 +215,16 @@ tidal__timer_add(tidal_runtime *rt, uint32_t delay_ms, tidal__timer_fn fn, void 
     return rv;
 }
 
+int
+tidal_call_after(tidal_runtime *rt, uint32_t delay_ms, void (*fn)(tidal_runtime *rt, void *arg),
+                 void *arg)
+{
+    if (rt == NULL || fn == NULL) {
+        return TIDAL_EINVAL;
+    }
+    return tidal__timer_add(rt, delay_ms, fn, arg, NULL);
+}
+
 /* The earliest deadline pending, in *due_ms; false if none (or stopped).
  * For the simulator.  Cannot fail. */
 bool

@@ -11,7 +11,8 @@
  *     payload), and, but under SYNC, roll over if the segment is full and
  *     write() the whole batch with one pwrite at the segment's end; put it
  *     in the cache, advance next_lsn;
- *   after the lock: wake the sync thread if it sleeps.
+ *   after the lock: wake the sync thread if it sleeps (driven: ask the
+ *     driver for a turn, if none is asked for already: wal_clock.c).
  * Under SYNC (write_behind) the sync thread writes instead: each round it
  * writes every batch above written_lsn with one pwritev per segment
  * (tidal__wal_write_pending, wal_sync.c), under the lock, then syncs.  An
@@ -63,6 +64,10 @@ opts_check(const tidal_wal_opts *in, tidal_wal_opts *out)
         return TIDAL_EINVAL;
     }
     if (out->dir != NULL && out->dir[0] == '\0') {
+        return TIDAL_EINVAL;
+    }
+    if (out->driver != NULL && (out->driver->wake == NULL || out->driver->block == NULL ||
+                                out->driver->now_ms == NULL)) {
         return TIDAL_EINVAL;
     }
     return 0;
@@ -149,6 +154,11 @@ tidal_wal_open(const tidal_wal_opts *opts, tidal_wal **out, tidal_wal_recovery *
         snprintf(rep->error, sizeof(rep->error), "invalid options");
         goto fail_alloc;
     }
+    if (w->opts.driver != NULL) {
+        w->driver = *w->opts.driver;
+        w->opts.driver = &w->driver;
+        w->driven = true;
+    }
     snprintf(w->shard_rel, sizeof(w->shard_rel), "wal/shard-%04x", (unsigned)w->opts.shard);
     rc = sync_objects_init(w);
     if (rc != 0) {
@@ -210,12 +220,14 @@ store_manifest(tidal_wal *w)
         (void)tidal__wal_append_failed(w, "writing the manifest");
         w->append_fails = 0; /* not an append's: each is logged */
         w->man_roll = !w->sync_fds; /* NONE: again after the next append */
-        if (!w->has_thread) {
+        bool wake = w->has_thread;
+        if (!wake) {
             tidal__wal_tell(w);
-        } else {
-            pthread_cond_signal(&w->work_cv);
         }
         pthread_mutex_unlock(&w->lock);
+        if (wake) {
+            tidal__wal_sync_wake(w); /* it tells, and retries */
+        }
     }
 }
 
@@ -226,7 +238,11 @@ close_log(tidal_wal *w, bool clean)
     if (w == NULL) {
         return;
     }
-    tidal__wal_sync_stop(w);
+    if (w->driven) {
+        tidal__wal_turn_close(w);
+    } else {
+        tidal__wal_sync_stop(w);
+    }
     if (clean && w->dir != NULL) {
         /* After the last sync round: everything up to durable_lsn is on
          * disk, in segments whose names are (under SYNC and INTERVAL).  So
@@ -282,7 +298,7 @@ commit(tidal_wal *w, struct tidal__wal_entry *e, bool *wake, bool *store)
     int rc;
 
     if (w->stalled && !w->has_thread &&
-        tidal__wal_mono_ns() >= w->retry_last_ns + TIDAL__WAL_RETRY_MS_MIN * 1000000ull) {
+        tidal__wal_now_ns(w) >= w->retry_last_ns + TIDAL__WAL_RETRY_MS_MIN * 1000000ull) {
         tidal__wal_retry_here(w); /* NONE: no thread retries, the appender does */
     }
     if (w->failed != 0 || w->stalled) {

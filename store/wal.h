@@ -113,6 +113,7 @@
 #ifndef TIDAL_STORE_WAL_H
 #define TIDAL_STORE_WAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -127,8 +128,9 @@ typedef enum tidal_durability {
     TIDAL_DURABILITY_NONE = 2,
 } tidal_durability;
 
-/* Called from the WAL's sync thread when the durable LSN advances.  Must not
- * call back into this WAL's append or close. */
+/* Called from the WAL's sync thread (with a driver: its turn) when the
+ * durable LSN advances.  Must not call back into this WAL's append or
+ * close. */
 typedef void (*tidal_wal_durable_fn)(void *arg, uint64_t durable_lsn);
 
 /* What the disk did to a log (on_disk). */
@@ -171,6 +173,42 @@ typedef enum tidal_wal_salvage {
                                      sends again from there) */
 } tidal_wal_salvage;
 
+/* Who runs a log's sync work in place of its sync thread: a layer above
+ * that runs everything on an executor of its own (a simulation's one
+ * thread, include/tidal/sim.h).  With a driver the log starts no thread:
+ * it asks the driver for a turn (tidal_wal_turn) when sync work is wanted,
+ * and at what time - at once under SYNC (group commit: every batch
+ * appended before the turn runs shares its sync), interval_ms after the
+ * first batch not yet synced under INTERVAL, when a retry is due after the
+ * disk refused - and every wait of a caller (tidal_wal_wait_durable,
+ * _wait_room, _wait_retry) goes through block, so that the executor can
+ * run that turn meanwhile.  Every time the log reads (deadlines, retries,
+ * INTERVAL's period) is now_ms's.  SYNC's linger (wal_sync.c) is for real
+ * threads and is left out.  The callbacks must not call into the log but
+ * as said.  tidal_wal_close and _abandon call none of them (the last turn
+ * runs on the closing thread), so the driver's executor may be closed
+ * before the log. */
+typedef struct tidal_wal_driver {
+    /* Asks for one call of tidal_wal_turn(w) at at_ms (now_ms's clock) or
+     * later, on a thread that holds none of the locks the log's callbacks
+     * take, and never concurrently with another call into w.  Called
+     * without the log's lock, by an appender (whose caller may hold its
+     * own locks), a turn or a waiter; it must only schedule.  A turn that
+     * finds nothing due does nothing, so a driver may run turns more often
+     * than asked (one timer for all of a region's logs).  0, or an error:
+     * then the log asks again at its next append, wait or turn. */
+    int (*wake)(void *arg, uint64_t at_ms);
+    /* Blocks the caller, holding lock (the log's), which it releases
+     * meanwhile, until cond may have been signalled or deadline_ms has
+     * passed: 0 to check again, TIDAL_ETIMEDOUT once the deadline has
+     * passed.  tidal_runtime_block's contract (cond is CLOCK_MONOTONIC). */
+    int (*block)(void *arg, pthread_cond_t *cond, pthread_mutex_t *lock, uint64_t deadline_ms);
+    /* Elapsed milliseconds; may be called under the log's lock, so takes
+     * no lock but a leaf. */
+    uint64_t (*now_ms)(void *arg);
+    void *arg;
+} tidal_wal_driver;
+
 typedef struct tidal_wal_opts {
     const char *dir;                 /* region directory; NULL = ephemeral (memory only) */
     uint16_t origin;                 /* origin region of this log's batches */
@@ -189,6 +227,9 @@ typedef struct tidal_wal_opts {
     tidal_wal_salvage salvage; /* 0 = refuse a log that lost LSNs */
     tidal_wal_disk_fn on_disk; /* NULL = none: the failures are only logged */
     void *on_disk_arg;
+    const tidal_wal_driver *driver; /* NULL = a sync thread of the log's own (as
+                                       needed); else copied, all three callbacks
+                                       set (TIDAL_EINVAL otherwise) */
 } tidal_wal_opts;
 
 /* What recovery found. */
@@ -233,6 +274,19 @@ void tidal_wal_close(tidal_wal *w);
  * a process that died: its files must recover as after a kill -9.  Accepts
  * NULL. */
 void tidal_wal_abandon(tidal_wal *w);
+
+/* For a log opened with a driver: does on the caller's thread what the
+ * sync thread's loop does, as far as it is due at now_ms - tells the
+ * disk's events (on_disk), calls on_durable, writes and fdatasyncs what is
+ * pending (SYNC; INTERVAL once its period has passed since the first batch
+ * not yet synced), raises the durable LSN and wakes its waiters, retries
+ * the disk when a retry is due - without ever waiting; then asks the
+ * driver for the next turn if work remains for later.  Called as the
+ * driver's contract says (wake); on_durable and on_disk run on this thread,
+ * without the log's lock.  Does nothing for a log without a driver, or
+ * with nothing due.  Cannot fail: a failed write or sync makes the log
+ * refuse appends, as on the thread. */
+void tidal_wal_turn(tidal_wal *w);
 
 /* Appends one batch of `count` records (payload: the records' msgpack bytes,
  * back to back) as the origin: assigns LSNs.  *first_lsn gets the batch's first

@@ -371,11 +371,16 @@ tidal_wal_release(tidal_wal *w, uint64_t lsn)
          * segment older than the manifest's oldest is taken as one whose
          * removal failed), and the log refuses appends as after a failed
          * write, until a retry's round stores the manifest (wal_retry.c). */
+        uint64_t at;
         pthread_mutex_lock(&w->lock);
         (void)tidal__wal_fail(w, "writing the manifest");
         pthread_cond_signal(&w->work_cv); /* its sync thread tells and retries;
                                              without one, the next append */
+        bool ask = tidal__wal_turn_want(w, &at); /* driven: a turn does */
         pthread_mutex_unlock(&w->lock);
+        if (ask) {
+            tidal__wal_turn_wake(w, at);
+        }
         k = 0;
     }
     for (size_t i = 0; i < k; i++) {
@@ -402,7 +407,7 @@ no_room(const tidal_wal *w, size_t len)
 int
 tidal_wal_wait_room(tidal_wal *w, size_t len, uint32_t timeout_ms)
 {
-    struct timespec end;
+    uint64_t end;
     bool waited = false;
     int rc = 0;
 
@@ -415,7 +420,7 @@ tidal_wal_wait_room(tidal_wal *w, size_t len, uint32_t timeout_ms)
     if (w->dir == NULL && len > w->opts.memory_bytes) {
         return TIDAL_ETOOBIG;
     }
-    end = tidal_deadline(CLOCK_MONOTONIC, timeout_ms);
+    end = tidal__wal_deadline_ns(w, timeout_ms);
     pthread_mutex_lock(&w->lock);
     if (timeout_ms == 0) {
         /* a check, not a wait: neither counted nor seen as a want of room */
@@ -428,7 +433,7 @@ tidal_wal_wait_room(tidal_wal *w, size_t len, uint32_t timeout_ms)
      * thread's writes (SYNC), a failure or the deadline ends the wait */
     while (no_room(w, len) && w->failed == 0) {
         waited = true;
-        if (pthread_cond_timedwait(&w->durable_cv, &w->lock, &end) == ETIMEDOUT) {
+        if (tidal__wal_wait(w, &w->durable_cv, end) == TIDAL_ETIMEDOUT) {
             rc = no_room(w, len) ? TIDAL_ETIMEDOUT : 0;
             break;
         }

@@ -133,7 +133,7 @@ tidal__wal_tell(tidal_wal *w)
     if (w->stalled && w->retry_at_ns == 0) {
         /* the first retry of this refusal */
         w->retry_ms = TIDAL__WAL_RETRY_MS_MIN;
-        w->retry_at_ns = tidal__wal_mono_ns() + TIDAL__WAL_RETRY_MS_MIN * 1000000ull;
+        w->retry_at_ns = tidal__wal_now_ns(w) + TIDAL__WAL_RETRY_MS_MIN * 1000000ull;
     }
     if (ev.recovered && !w->stalled) {
         w->risk_first = w->risk_last = 0;
@@ -266,7 +266,7 @@ tidal__wal_recovered(tidal_wal *w)
 void
 tidal__wal_retried(tidal_wal *w)
 {
-    uint64_t now = tidal__wal_mono_ns();
+    uint64_t now = tidal__wal_now_ns(w);
 
     w->retry_gen++;
     w->retry_last_ns = now;
@@ -296,13 +296,13 @@ tidal__wal_retry_soon(tidal_wal *w)
 int
 tidal_wal_wait_retry(tidal_wal *w, uint32_t timeout_ms)
 {
-    struct timespec end;
+    uint64_t end;
     int rc = 0;
 
     if (w == NULL) {
         return TIDAL_EINVAL;
     }
-    end = tidal_deadline(CLOCK_MONOTONIC, timeout_ms);
+    end = tidal__wal_deadline_ns(w, timeout_ms);
     pthread_mutex_lock(&w->lock);
     if (!w->stalled) {
         rc = w->failed != 0 ? w->failed : TIDAL_ESTATE;
@@ -314,15 +314,19 @@ tidal_wal_wait_retry(tidal_wal *w, uint32_t timeout_ms)
          * is TIDAL__WAL_RETRY_MS_MIN old (a flood of writers must not
          * hammer a full disk) */
         uint64_t soonest = w->retry_last_ns + TIDAL__WAL_RETRY_MS_MIN * 1000000ull;
-        uint64_t until = tidal__wal_mono_ns() + (uint64_t)timeout_ms * 1000000ull;
+        uint64_t until = end;
         bool late = soonest > until;
         until = late ? until : soonest;
-        struct timespec at = {.tv_sec = (time_t)(until / 1000000000u),
-                              .tv_nsec = (long)(until % 1000000000u)};
         uint64_t gen = w->retry_gen;
         while (w->stalled && !w->for_good && w->retry_gen == gen &&
-               tidal__wal_mono_ns() < until) {
-            (void)pthread_cond_timedwait(&w->durable_cv, &w->lock, &at);
+               tidal__wal_now_ns(w) < until) {
+            if (tidal__wal_wait(w, &w->durable_cv, until) == TIDAL_ETIMEDOUT &&
+                tidal__wal_now_ns(w) < until) {
+                /* a driver that cannot wait on this thread (inside one of
+                 * its events): as a deadline that passed */
+                late = true;
+                break;
+            }
         }
         if (late && w->stalled && w->retry_gen == gen) {
             rc = TIDAL_ETIMEDOUT; /* no retry may run before the caller's deadline */
@@ -339,10 +343,10 @@ tidal_wal_wait_retry(tidal_wal *w, uint32_t timeout_ms)
     }
     uint64_t gen = w->retry_gen;
     if (tidal__wal_retry_soon(w)) {
-        pthread_cond_signal(&w->work_cv);
+        pthread_cond_signal(&w->work_cv); /* driven: the wait asks for the turn */
     }
     while (w->stalled && !w->for_good && w->retry_gen == gen) {
-        if (pthread_cond_timedwait(&w->durable_cv, &w->lock, &end) == ETIMEDOUT) {
+        if (tidal__wal_wait(w, &w->durable_cv, end) == TIDAL_ETIMEDOUT) {
             rc = TIDAL_ETIMEDOUT;
             break;
         }

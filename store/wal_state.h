@@ -18,8 +18,15 @@
  *   wal_segment.c  segment names, directories, creating, rolling and
  *                  retiring segment files, the buffered batch scanner used
  *                  by recovery and readers, noting a failed write or sync
+ *   wal_clock.c    the log's time and its callers' waits: its own
+ *                  (CLOCK_MONOTONIC, condvars) or its driver's; asking the
+ *                  driver for a turn
  * and, beside them, wal_list.c: tidal_wal_list, the logs of a directory
- * from file names.
+ * from file names; above wal_sync.c, wal_turn.c: tidal_wal_turn, the sync
+ * thread's work done on a driver's turn (wal.h, tidal_wal_driver).
+ * A driven log has no thread: has_thread means "a sync thread, or the
+ * driver's turns", and everything the thread does, a turn does, on
+ * whichever thread the driver runs it.
  *
  * Lock order: man_lock -> lock.  man_lock only serialises writes of the
  * manifest file (once per roll-over, release, open and clean close), which
@@ -108,7 +115,10 @@ struct tidal_wal {
     char shard_rel[24];  /* "wal/shard-SSSS", for messages */
     int dirfd;           /* the shard directory; -1 if ephemeral */
     bool sync_fds;       /* SYNC or INTERVAL on disk: the log calls fdatasync */
-    bool has_thread;     /* a sync thread runs (sync_fds, or on_durable set) */
+    bool has_thread;     /* a sync thread runs, or the driver's turns stand for it
+                            (sync_fds, or on_durable set) */
+    bool driven;         /* opts.driver was given: driver is its copy */
+    tidal_wal_driver driver;
     bool write_behind;   /* SYNC on disk: the sync thread writes the batches */
     pthread_t thread;
 
@@ -164,6 +174,9 @@ struct tidal_wal {
     uint64_t last_round_lsns; /* LSNs the last sync round made durable */
     uint64_t sync_ns;         /* how long the last fdatasync took */
     uint32_t waiters; /* threads in tidal_wal_wait_durable */
+    bool turn_asked;         /* driven: a turn was asked for, at turn_at_ms */
+    uint64_t turn_at_ms;
+    uint64_t interval_at_ms; /* driven INTERVAL: when the pending batches' sync is due */
     struct tidal__wal_cache cache;
     tidal_wal_stats stats;
     struct tidal__wal_manifest man; /* what the manifest is to say next; its holes
@@ -405,6 +418,13 @@ bool tidal__wal_retry_soon(tidal_wal *w);
 /* Monotonic nanoseconds.  Cannot fail. */
 uint64_t tidal__wal_mono_ns(void);
 
+/* ---- wal_turn.c ---------------------------------------------------------------- */
+
+/* A driven log's close: a last turn (a sync under SYNC and INTERVAL, a last
+ * on_durable call, one last retry of a refused disk), as the thread's last
+ * round.  Cannot fail. */
+void tidal__wal_turn_close(tidal_wal *w);
+
 /* ---- wal_sync.c --------------------------------------------------------------- */
 
 /* Starts the sync thread.  TIDAL_ENOMEM if the thread cannot be created. */
@@ -421,6 +441,20 @@ bool tidal__wal_sync_appended(tidal_wal *w);
 
 /* Wakes the sync thread.  Called without the lock.  Cannot fail. */
 void tidal__wal_sync_wake(tidal_wal *w);
+
+/* Under lock: one group-commit round (written, synced without the lock,
+ * durable_lsn raised, waiters woken).  A failure makes the log refuse
+ * appends (wal_retry.c).  Cannot fail otherwise. */
+void tidal__wal_sync_round(tidal_wal *w);
+
+/* Under lock: a retry of a log that refuses appends (the files cut back,
+ * the tail written and synced again).  Cannot fail: a failure keeps the
+ * log refusing. */
+void tidal__wal_sync_retry(tidal_wal *w);
+
+/* Under lock: calls on_durable with the durable LSN, without the lock
+ * around the call.  Cannot fail. */
+void tidal__wal_notify(tidal_wal *w);
 
 /* Under write_behind, from the sync thread, under lock: writes every cached
  * batch above written_lsn to the segments (rolling over as needed), a
@@ -467,5 +501,32 @@ tidal__wal_queue_full(const tidal_wal *w, size_t len)
 {
     return w->write_behind && w->queued_bytes > 0 && w->queued_bytes + len > w->opts.memory_bytes;
 }
+
+/* ---- wal_clock.c --------------------------------------------------------------- */
+
+/* The log's clock in nanoseconds: CLOCK_MONOTONIC, or the driver's now_ms
+ * (in whole milliseconds).  Retries are timed on it.  Cannot fail. */
+uint64_t tidal__wal_now_ns(const tidal_wal *w);
+
+/* tidal__wal_now_ns + timeout_ms, saturating.  Cannot fail. */
+uint64_t tidal__wal_deadline_ns(const tidal_wal *w, uint64_t timeout_ms);
+
+/* Under lock, for a caller's wait: waits on cv until it is signalled or
+ * deadline_ns (tidal__wal_now_ns's clock) passes; may return early (check
+ * again).  With a driver, its block (which may run the log's turn on this
+ * very thread), after asking for the turn it wants.  0, or
+ * TIDAL_ETIMEDOUT once the deadline has passed. */
+int tidal__wal_wait(tidal_wal *w, pthread_cond_t *cv, uint64_t deadline_ns);
+
+/* Under lock, driven: whether to ask the driver for a turn - the log has
+ * work due (or due later: *at_ms says when) that no turn asked for covers.
+ * If so it is noted as asked, and the caller calls tidal__wal_turn_wake
+ * with *at_ms after unlocking.  Cannot fail. */
+bool tidal__wal_turn_want(tidal_wal *w, uint64_t *at_ms);
+
+/* Without lock, driven: asks the driver for the turn at at_ms; on the
+ * driver's refusal the turn is no longer noted as asked (the next append,
+ * wait or turn asks again).  Cannot fail. */
+void tidal__wal_turn_wake(tidal_wal *w, uint64_t at_ms);
 
 #endif /* TIDAL_STORE_WAL_STATE_H */

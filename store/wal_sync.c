@@ -168,8 +168,8 @@ linger(tidal_wal *w)
  * or the sync fails the log refuses appends (wal_retry.c).  Also a retry's
  * round: what a reset rewound (written_lsn below next_lsn - 1, whatever the
  * policy) is written again first. */
-static void
-sync_round(tidal_wal *w)
+void
+tidal__wal_sync_round(tidal_wal *w)
 {
     uint64_t target;
     int fd;
@@ -245,8 +245,8 @@ sync_round(tidal_wal *w)
 /* A retry of a log that refuses appends: the files cut back to the last
  * good sync, then a round that writes the tail again (NONE: the cut is all
  * there is).  Cannot fail: a failure keeps the log refusing. */
-static void
-retry(tidal_wal *w)
+void
+tidal__wal_sync_retry(tidal_wal *w)
 {
     uint64_t errors = w->stats.disk_errors;
 
@@ -255,7 +255,7 @@ retry(tidal_wal *w)
          * shows the disk takes bytes again */
         bool empty = w->written_lsn == w->next_lsn - 1;
         if (empty ? tidal__wal_probe(w) == 0 && w->sync_fds : w->sync_fds) {
-            sync_round(w);
+            tidal__wal_sync_round(w);
         }
     }
     if (w->stats.disk_errors == errors) {
@@ -277,9 +277,9 @@ stalled_turn(tidal_wal *w, bool *close_tried)
         pthread_cond_wait(&w->work_cv, &w->lock);
         return true;
     }
-    if (w->closing ? !*close_tried : tidal__wal_mono_ns() >= w->retry_at_ns) {
+    if (w->closing ? !*close_tried : tidal__wal_now_ns(w) >= w->retry_at_ns) {
         *close_tried = w->closing;
-        retry(w);
+        tidal__wal_sync_retry(w);
         return true;
     }
     if (w->closing) {
@@ -291,10 +291,8 @@ stalled_turn(tidal_wal *w, bool *close_tried)
     return true;
 }
 
-/* Calls on_durable with the durable LSN; drops the lock around the call.
- * Cannot fail. */
-static void
-notify(tidal_wal *w)
+void
+tidal__wal_notify(tidal_wal *w)
 {
     uint64_t lsn = w->durable_lsn;
 
@@ -334,7 +332,7 @@ sync_main(void *arg)
         /* on_durable first: under a steady load there is always a round
          * to run, and the shipper must not wait for a lull */
         if (w->opts.on_durable != NULL && w->durable_lsn > w->notified_lsn) {
-            notify(w);
+            tidal__wal_notify(w);
             continue;
         }
         if (w->stalled) {
@@ -345,7 +343,7 @@ sync_main(void *arg)
         }
         if (pending && due) {
             linger(w);
-            sync_round(w);
+            tidal__wal_sync_round(w);
             continue;
         }
         if (w->closing) {
@@ -366,6 +364,10 @@ sync_main(void *arg)
 int
 tidal__wal_sync_start(tidal_wal *w)
 {
+    if (w->driven) {
+        w->has_thread = true; /* its turns stand for the thread (wal_turn.c) */
+        return 0;
+    }
     if (pthread_create(&w->thread, NULL, sync_main, w) != 0) {
         return TIDAL_ENOMEM;
     }
@@ -393,6 +395,9 @@ tidal__wal_sync_appended(tidal_wal *w)
     if (!w->sync_fds) {
         set_durable(w, w->next_lsn - 1);
     }
+    if (w->driven) {
+        return true; /* the wake asks the driver for a turn if none is asked */
+    }
     if (w->lingering) {
         return w->next_lsn - 1 - w->written_lsn >= w->linger_want;
     }
@@ -407,7 +412,18 @@ tidal__wal_sync_appended(tidal_wal *w)
 void
 tidal__wal_sync_wake(tidal_wal *w)
 {
-    pthread_cond_signal(&w->work_cv);
+    uint64_t at;
+
+    if (!w->driven) {
+        pthread_cond_signal(&w->work_cv);
+        return;
+    }
+    pthread_mutex_lock(&w->lock);
+    bool ask = tidal__wal_turn_want(w, &at);
+    pthread_mutex_unlock(&w->lock);
+    if (ask) {
+        tidal__wal_turn_wake(w, at);
+    }
 }
 
 
@@ -447,7 +463,7 @@ tidal_wal_durable_lsn(tidal_wal *w)
 int
 tidal_wal_wait_durable(tidal_wal *w, uint64_t lsn, uint32_t timeout_ms)
 {
-    struct timespec end;
+    uint64_t end;
     int rc = 0;
 
     pthread_mutex_lock(&w->lock);
@@ -455,14 +471,14 @@ tidal_wal_wait_durable(tidal_wal *w, uint64_t lsn, uint32_t timeout_ms)
         pthread_mutex_unlock(&w->lock);
         return 0;
     }
-    end = tidal_deadline(CLOCK_MONOTONIC, timeout_ms);
+    end = tidal__wal_deadline_ns(w, timeout_ms);
     w->waiters++;
     while (w->durable_lsn < lsn) {
         if (w->failed != 0) {
             rc = w->failed;
             break;
         }
-        if (pthread_cond_timedwait(&w->durable_cv, &w->lock, &end) == ETIMEDOUT) {
+        if (tidal__wal_wait(w, &w->durable_cv, end) == TIDAL_ETIMEDOUT) {
             rc = w->durable_lsn >= lsn ? 0 : TIDAL_ETIMEDOUT;
             break;
         }

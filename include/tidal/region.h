@@ -90,10 +90,12 @@ typedef struct tidal_cluster_opts {
     struct tidal_sim *sim; /* run every region of the cluster in this simulation
                             (tidal/sim.h): one thread, simulated time, url sim://
                             (NULL = a unique one); workers and tls_dir are
-                            ignored.  A region with a directory must use
-                            TIDAL_NONE there (the other policies' sync thread
-                            is not simulated yet: TIDAL_ENOTSUP).  A blocking
-                            call (a write, tidal_region_wait_applied) runs the
+                            ignored.  A region with a directory runs there
+                            under every policy: its WALs' sync work (group
+                            commit, INTERVAL's sync, retries) runs as events
+                            of the simulation, on its clock; the files are
+                            real.  A blocking call (a write, also waiting
+                            for its sync; tidal_region_wait_applied) runs the
                             simulation until it returns.  NULL = real threads */
 } tidal_cluster_opts;
 
@@ -519,6 +521,9 @@ typedef struct tidal_region_stats {
     uint64_t acked_lsn[TIDAL_REGIONS_MAX];   /* per peer: highest of our LSNs it acknowledged */
     uint64_t last_lsn;            /* LSN of the latest write originated here (0: none);
                                    * unlike writes, it survives a reopen */
+    uint64_t durable_lsn;         /* highest of its LSNs durable under its policy: at
+                                   * least last_lsn once a write under TIDAL_SYNC with
+                                   * a directory has returned */
     uint64_t room_waits;          /* write calls that waited for room in a full log
                                    * (counted as they start waiting) */
     uint64_t peers_let_go;        /* times a peer stopped holding the log (peer_hold_ms) */

@@ -332,6 +332,19 @@ TIDAL_API void tidal_reply_free(tidal_reply *r);
 TIDAL_API int tidal_timer_after(tidal_runtime *rt, const tidal_addr *to, uint32_t delay_ms,
                                 uint16_t type, const void *payload, uint32_t len) TIDAL_WARN_UNUSED;
 
+/* Calls fn(rt, arg) once, after delay_ms, where the runtime fires its
+ * timers: on its timer thread, or in a simulation as one of its events on
+ * the simulation's thread - so a layer above can have work of its own (a
+ * WAL's sync round, actors/logs.c) run by the simulation, deterministically
+ * and on simulated time.  fn must be quick and must not block (it may send,
+ * and may call this again); it is not called if the runtime closes first,
+ * and arg stays the caller's.  TIDAL_EINVAL (NULL rt or fn), TIDAL_ELIMIT
+ * if TIDAL_TIMERS_MAX timers are pending, TIDAL_ECLOSED once the runtime is
+ * closing, TIDAL_ENOMEM; on error fn is never called. */
+TIDAL_API int tidal_call_after(tidal_runtime *rt, uint32_t delay_ms,
+                               void (*fn)(tidal_runtime *rt, void *arg), void *arg)
+    TIDAL_WARN_UNUSED;
+
 /* The runtime's wall clock now (tidal_runtime_opts.wall_clock), in ns since
  * the epoch: what its HLC stamps follow.  Cannot fail. */
 TIDAL_API uint64_t tidal_wall_ns(tidal_runtime *rt);

@@ -32,9 +32,13 @@
  * Regions: a cluster opened with tidal_cluster_opts.sim runs its regions'
  * runtimes here - their region, session, shipper and reconciler actors,
  * peer listeners included - and their blocking calls (writes,
- * tidal_region_wait_applied) run the simulation until they return.  Not
- * yet simulated: the WAL's sync thread, so a region with a directory must
- * use TIDAL_NONE, and the disk itself (a crash is a close and a reopen).
+ * tidal_region_wait_applied) run the simulation until they return.  A
+ * region with a directory runs under any policy: its WALs start no sync
+ * thread, their group commit, INTERVAL syncs and retries are timers of its
+ * runtime (store/wal.h, tidal_wal_driver), and a write's wait for its sync
+ * runs the simulation.  The files are real (written and fdatasynced on the
+ * simulation's thread, which takes no simulated time).  Not yet simulated:
+ * the disk itself (a crash is a close and a reopen, with no torn write).
  */
 #ifndef TIDAL_SIM_H
 #define TIDAL_SIM_H
