@@ -302,8 +302,10 @@ on_entries(tidal_ctx *ctx, struct reconciler *rc, const tidal_msg *msg)
     }
     pthread_mutex_lock(&r->state.lock);
     bool merged = merge_all(r, msg, &m);
-    pthread_mutex_unlock(&r->state.lock);
+    /* counted before the lock is let go: whoever reads the merged state
+     * (under the lock) sees the entries counted */
     atomic_fetch_add(&r->st_rentries, m.count);
+    pthread_mutex_unlock(&r->state.lock);
     if (m.reply) {
         answer_part(rc, m.from, &m, merged);
     }
