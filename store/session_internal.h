@@ -81,6 +81,11 @@ bool tidal__sess_signal_valid(const tidal_sigtypes *types, const tidal_session_s
  * otherwise (session_parts.c).  Cannot fail (w counts what did not fit). */
 void tidal__sess_entry_write(const tidal_sessions *t, const tidal__sess_slot *s, size_t i0,
                              size_t i1, tidal__wr *w);
+/* Decodes a whole entry into *s (a free-standing slot owning its signal
+ * vector, which the caller frees); checked by every rule of the format
+ * (session_codec.c).  On error *s owns nothing. */
+int tidal__sess_entry_read(tidal_sigtypes *types, const uint8_t *buf, size_t len,
+                           tidal__sess_slot *s);
 /* True if a signal of s in [i0, i1) has a stamp (an entry of them is then
  * flagged stamped).  Cannot fail. */
 bool tidal__sess_range_stamped(const tidal__sess_slot *s, size_t i0, size_t i1);

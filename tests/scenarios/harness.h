@@ -35,4 +35,10 @@ void sc__nap(void);
 /* Collects every open region's trace into run->faults. */
 void sc__collect_all(sc_run *run);
 
+/* reproduce.c: what a second run of the seed must reproduce, taken when the
+ * scenario returned (digests) and after every trace was collected (the
+ * rest, with the simulation's counters).  Cannot fail. */
+void sc__sim_digests(sc_run *run);
+void sc__sim_trace_hash(sc_run *run);
+
 #endif /* TIDAL_TESTS_SCENARIOS_HARNESS_H */
