@@ -46,6 +46,14 @@ struct queued_write {
     tidal_record rec;
 };
 
+/* The home our state named when we asked (home, the stamp and seqno of its
+ * last change): an answer counts only while the state still names it. */
+struct asked_under {
+    tidal_region_id home;
+    tidal_hlc stamp;
+    uint64_t handover_seqno;
+};
+
 struct sess {
     tidal_region *r;
     uint8_t sid[16];
@@ -54,6 +62,7 @@ struct sess {
     uint64_t corr; /* correlation id of the handover in progress: answers carry it */
     uint64_t asked_ms;
     tidal_region_id asked_home; /* the region asked: only its answer counts */
+    struct asked_under under;   /* what our state named then */
     struct queued_write *queue;
     uint32_t queued;
 };
@@ -102,17 +111,31 @@ remember(tidal_region *r, uint64_t req_id, int code, uint64_t lsn)
     pthread_mutex_unlock(&r->state.lock);
 }
 
+static bool
+still_under(const struct asked_under *u, const tidal_session_state *info)
+{
+    return u->home == info->home && u->handover_seqno == info->handover_seqno &&
+           tidal_hlc_compare(&u->stamp, &info->home_stamp) == 0;
+}
+
+/* Asks info->home, the home our state names, for the session.  A retry
+ * keeps the correlation id while the state names the same home as when we
+ * first asked; once it names another (the home came here through the log
+ * and went on, or moved elsewhere) the request is a new one, so that no
+ * answer to the old one counts any more. */
 static void
-ask_handover(tidal_ctx *ctx, struct sess *s, tidal_region_id home)
+ask_handover(tidal_ctx *ctx, struct sess *s, const tidal_session_state *info)
 {
     tidal_region *r = s->r;
+    tidal_region_id home = info->home;
     struct tidal__peer peer;
-    if (!s->handing_over) {
-        s->corr = atomic_fetch_add(&r->handover_corr, 1); /* retries keep it */
+    if (!s->handing_over || !still_under(&s->under, info)) {
+        s->corr = atomic_fetch_add(&r->handover_corr, 1);
     }
     s->handing_over = true;
     s->asked_ms = tidal_now(r->rt).wall_ns / 1000000u;
     s->asked_home = home;
+    s->under = (struct asked_under){info->home, info->home_stamp, info->handover_seqno};
     if (tidal__peer_get(r, home, &peer)) {
         tidal_addr to;
         tidal_msg_handover_req m = {.to_region = r->id};
@@ -220,7 +243,7 @@ run_write(tidal_ctx *ctx, struct sess *s, const tidal_reply_to *to, uint64_t req
         pthread_mutex_unlock(&r->state.lock);
         if (rv == 0 && info.home != r->id) {
             if (!s->handing_over) {
-                ask_handover(ctx, s, info.home);
+                ask_handover(ctx, s, &info);
             }
             return 1;
         }
@@ -363,9 +386,12 @@ on_handover_req(tidal_ctx *ctx, struct sess *s, const tidal_msg *msg)
     pthread_mutex_unlock(&r->state.lock);
     if (rv != 0 || tidal__retention_expired(r, &info)) {
         answer_handover(ctx, s, msg, 0, TIDAL_ENOENT); /* unknown, or gone (retention.c) */
-    } else if (info.home == req.to_region) {
-        answer_handover(ctx, s, msg, info.next_seqno, 0); /* answered before: again */
     } else if (info.home != r->id) {
+        /* Moved elsewhere - or to the asker already: our HOME record, in
+         * our log, makes it the home there (session.c header, "answered
+         * once").  Not answered again: we cannot tell a retry of the request
+         * we granted from a request made after the asker gave the session
+         * away again, which a grant would make a second home. */
         answer_handover(ctx, s, msg, 0, TIDAL_ESTATE);
     } else {
         /* the next seqno is read where the HOME record is written: a caller
@@ -406,6 +432,24 @@ on_handover(tidal_ctx *ctx, struct sess *s, const tidal_msg *msg)
     if (h.code != 0) {
         return 0; /* the retry timer asks again, of the home our state names then */
     }
+    tidal_session_state info;
+    pthread_mutex_lock(&r->state.lock);
+    int rv = tidal_sessions_get(r->state.sessions, &s->id, &info);
+    pthread_mutex_unlock(&r->state.lock);
+    if (rv == 0 && info.home == r->id) {
+        /* the old home's HOME record came first, in its log: ours already */
+        s->handing_over = false;
+        run_queue(ctx, s);
+        return 0;
+    }
+    if (rv != 0 || !still_under(&s->under, &info)) {
+        /* Our state moved since we asked: the session came here through
+         * the log and we gave it away again, or it went elsewhere.  The
+         * answer may be older than that move - taking it would make this
+         * region a home beside the one it gave the session to, with the
+         * same next seqno.  The retry timer asks anew. */
+        return 0;
+    }
     tidal_record home = {.kind = TIDAL_REC_SESSION_HOME, .region = r->id, .seqno = h.next_seqno,
                          .hlc = tidal_now(r->rt)};
     memcpy(home.sid, s->sid, 16);
@@ -443,7 +487,7 @@ on_tick(tidal_ctx *ctx, struct sess *s)
         s->handing_over = false;
         run_queue(ctx, s);
     } else {
-        ask_handover(ctx, s, info.home);
+        ask_handover(ctx, s, &info);
     }
     return 0;
 }
