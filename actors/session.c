@@ -13,21 +13,31 @@
  *   1. B's session actor queues the write and sends HANDOVER_REQ(sid, B) to A's.
  *   2. A's session actor, if A is still the home, writes SESSION_HOME(home B,
  *      next seqno N) to A's log - from then on A takes no write for it - and
- *      answers HANDOVER(sid, N).  If the home already moved to B it answers
- *      again; if it moved elsewhere it answers ESTATE and B asks again, of the
- *      home its state then names.
- *   3. B writes SESSION_HOME(home B, next N) to its own log and runs the
- *      queued writes with seqnos N, N+1, ...  Every region applies a
+ *      answers HANDOVER(sid, N).  Otherwise it answers ESTATE (also when the
+ *      home already moved to B: B learns it from A's log) and B asks again,
+ *      of the home its state then names.
+ *   3. B, if its state still names the home it asked under (below), writes
+ *      SESSION_HOME(home B, next N) to its own log and runs the queued
+ *      writes with seqnos N, N+1, ...  (If its state names B already - A's
+ *      log came first - it just runs them.)  Every region applies a
  *      session's signals in seqno order (state.c holds a later one until the
  *      gap fills), so nothing is lost, duplicated or reordered, whichever log
  *      reaches it first.  B's own signal N is held too until A's seqnos below
  *      it reach B: a caller's thread waits for that before it returns
  *      (seen.c), so that a read at B sees the write it acknowledged.
- * The request is an ask with a correlation id fixed for the whole handover
- * (retries included), and the answer a reply: B takes only the answer to
- * the request in progress.  A late copy of an answer to an earlier handover
- * (duplicated or held back on the way) would otherwise hand B a stale next
- * seqno while A is still the home, and both would assign the same seqnos.
+ * The single-home rule (docs/design.md): a region becomes the home only
+ * through a grant it can trust to be current - the giver's HOME record, or
+ * the answer to a request made under the home entry (home, stamp, handover
+ * seqno) its state still names - and a home that gave the session away
+ * grants it no more.  Else two homes go on from one seqno, the merge keeps
+ * the greater signal under it, and an acknowledged one is lost
+ * (tests/test_handover_race.c).  So the request's correlation id holds,
+ * retries included, only while B's state names the entry it asked under,
+ * and B takes only the answer to the request in progress, while that entry
+ * is unchanged: not a late copy after the session reached B through A's log
+ * and went back to A.  And A answers no request of a region it gave the
+ * session to: a retry of the granted request looks like one made after B
+ * gave it back to A, whose own grant from B may be on its way.
  * B re-sends its request every TIDAL_HANDOVER_RETRY_MS until answered (a
  * dropped message or a partition only delays the handover; a write waiting
  * meanwhile times out on the client side and can be retried with the same
@@ -109,6 +119,16 @@ remember(tidal_region *r, uint64_t req_id, int code, uint64_t lsn)
     /* best effort (ENOMEM, a full table): the key is simply not remembered */
     TIDAL_IGNORE(tidal_idem_put(r->state.idem, &k, &res, tidal_now(r->rt).wall_ns));
     pthread_mutex_unlock(&r->state.lock);
+}
+
+/* The session's entry in this region's state, copied under the lock. */
+static int
+state_of(const struct sess *s, tidal_session_state *info)
+{
+    pthread_mutex_lock(&s->r->state.lock);
+    int rv = tidal_sessions_get(s->r->state.sessions, &s->id, info);
+    pthread_mutex_unlock(&s->r->state.lock);
+    return rv;
 }
 
 static bool
@@ -238,10 +258,7 @@ run_write(tidal_ctx *ctx, struct sess *s, const tidal_reply_to *to, uint64_t req
     int rv;
     while ((rv = tidal__session_write(r, ctx, rec, &lsn)) == TIDAL__SESSION_ELSEWHERE) {
         tidal_session_state info;
-        pthread_mutex_lock(&r->state.lock);
-        rv = tidal_sessions_get(r->state.sessions, &s->id, &info);
-        pthread_mutex_unlock(&r->state.lock);
-        if (rv == 0 && info.home != r->id) {
+        if (state_of(s, &info) == 0 && info.home != r->id) {
             if (!s->handing_over) {
                 ask_handover(ctx, s, &info);
             }
@@ -381,17 +398,12 @@ on_handover_req(tidal_ctx *ctx, struct sess *s, const tidal_msg *msg)
         return 0;
     }
     tidal_session_state info;
-    pthread_mutex_lock(&r->state.lock);
-    int rv = tidal_sessions_get(r->state.sessions, &s->id, &info);
-    pthread_mutex_unlock(&r->state.lock);
+    int rv = state_of(s, &info);
     if (rv != 0 || tidal__retention_expired(r, &info)) {
         answer_handover(ctx, s, msg, 0, TIDAL_ENOENT); /* unknown, or gone (retention.c) */
     } else if (info.home != r->id) {
-        /* Moved elsewhere - or to the asker already: our HOME record, in
-         * our log, makes it the home there (session.c header, "answered
-         * once").  Not answered again: we cannot tell a retry of the request
-         * we granted from a request made after the asker gave the session
-         * away again, which a grant would make a second home. */
+        /* moved elsewhere - or to the asker already, which our log tells:
+         * a home that gave the session away grants it no more (above) */
         answer_handover(ctx, s, msg, 0, TIDAL_ESTATE);
     } else {
         /* the next seqno is read where the HOME record is written: a caller
@@ -433,9 +445,7 @@ on_handover(tidal_ctx *ctx, struct sess *s, const tidal_msg *msg)
         return 0; /* the retry timer asks again, of the home our state names then */
     }
     tidal_session_state info;
-    pthread_mutex_lock(&r->state.lock);
-    int rv = tidal_sessions_get(r->state.sessions, &s->id, &info);
-    pthread_mutex_unlock(&r->state.lock);
+    int rv = state_of(s, &info);
     if (rv == 0 && info.home == r->id) {
         /* the old home's HOME record came first, in its log: ours already */
         s->handing_over = false;
@@ -443,11 +453,8 @@ on_handover(tidal_ctx *ctx, struct sess *s, const tidal_msg *msg)
         return 0;
     }
     if (rv != 0 || !still_under(&s->under, &info)) {
-        /* Our state moved since we asked: the session came here through
-         * the log and we gave it away again, or it went elsewhere.  The
-         * answer may be older than that move - taking it would make this
-         * region a home beside the one it gave the session to, with the
-         * same next seqno.  The retry timer asks anew. */
+        /* our state moved since we asked (the home came here and went on):
+         * the answer may be older than the move; the timer asks anew */
         return 0;
     }
     tidal_record home = {.kind = TIDAL_REC_SESSION_HOME, .region = r->id, .seqno = h.next_seqno,
@@ -476,9 +483,7 @@ on_tick(tidal_ctx *ctx, struct sess *s)
     }
     /* the home may have moved meanwhile, or come back to us */
     tidal_session_state info;
-    pthread_mutex_lock(&r->state.lock);
-    int rv = tidal_sessions_get(r->state.sessions, &s->id, &info);
-    pthread_mutex_unlock(&r->state.lock);
+    int rv = state_of(s, &info);
     if (rv != 0 || info.home == r->id || tidal__retention_expired(r, &info)) {
         /* ours again - or freed past the retention meanwhile (it was known:
          * it was its home that was asked), and the queued writes are
