@@ -446,15 +446,17 @@ on_handover(tidal_ctx *ctx, struct sess *s, const tidal_msg *msg)
     }
     tidal_session_state info;
     int rv = state_of(s, &info);
-    if (rv == 0 && info.home == r->id) {
-        /* the old home's HOME record came first, in its log: ours already */
-        s->handing_over = false;
-        run_queue(ctx, s);
-        return 0;
-    }
-    if (rv != 0 || !still_under(&s->under, &info)) {
-        /* our state moved since we asked (the home came here and went on):
-         * the answer may be older than the move; the timer asks anew */
+    bool ours = rv == 0 && info.home == r->id;
+    if (rv != 0 || (!still_under(&s->under, &info) &&
+                    !(ours && info.handover_seqno == h.next_seqno))) {
+        /* Our state moved since we asked (the home came here and went on),
+         * other than by this very grant arriving first in the old home's
+         * log: the answer may be older than the move.  Ours anyway: the
+         * queue runs; else the timer asks anew. */
+        if (ours) {
+            s->handing_over = false;
+            run_queue(ctx, s);
+        }
         return 0;
     }
     tidal_record home = {.kind = TIDAL_REC_SESSION_HOME, .region = r->id, .seqno = h.next_seqno,
