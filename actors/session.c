@@ -18,10 +18,10 @@
  *      of the home its state then names.
  *   3. B, if its state still names the home it asked under (below), writes
  *      SESSION_HOME(home B, next N) to its own log and runs the queued
- *      writes with seqnos N, N+1, ...  (If its state names B already - A's
- *      log came first - it just runs them.)  Every region applies a
- *      session's signals in seqno order (state.c holds a later one until the
- *      gap fills), so nothing is lost, duplicated or reordered, whichever log
+ *      writes with seqnos N, N+1, ... (so too when A's log brought this
+ *      grant first; named home by another move, it only runs them).  Every
+ *      region applies a session's signals in seqno order (state.c holds a
+ *      later one until the gap fills), so nothing is lost, duplicated or reordered, whichever log
  *      reaches it first.  B's own signal N is held too until A's seqnos below
  *      it reach B: a caller's thread waits for that before it returns
  *      (seen.c), so that a read at B sees the write it acknowledged.
