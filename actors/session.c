@@ -21,10 +21,11 @@
  *      writes with seqnos N, N+1, ... (so too when A's log brought this
  *      grant first; named home by another move, it only runs them).  Every
  *      region applies a session's signals in seqno order (state.c holds a
- *      later one until the gap fills), so nothing is lost, duplicated or reordered, whichever log
- *      reaches it first.  B's own signal N is held too until A's seqnos below
- *      it reach B: a caller's thread waits for that before it returns
- *      (seen.c), so that a read at B sees the write it acknowledged.
+ *      later one until the gap fills), so nothing is lost, duplicated or
+ *      reordered, whichever log reaches it first.  B's own signal N is held
+ *      too until A's seqnos below it reach B: a caller's thread waits for
+ *      that before it returns (seen.c), so that a read at B sees the write
+ *      it acknowledged.
  * The single-home rule (docs/design.md): a region becomes the home only
  * through a grant it can trust to be current - the giver's HOME record, or
  * the answer to a request made under the home entry (home, stamp, handover
