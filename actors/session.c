@@ -13,21 +13,32 @@
  *   1. B's session actor queues the write and sends HANDOVER_REQ(sid, B) to A's.
  *   2. A's session actor, if A is still the home, writes SESSION_HOME(home B,
  *      next seqno N) to A's log - from then on A takes no write for it - and
- *      answers HANDOVER(sid, N).  If the home already moved to B it answers
- *      again; if it moved elsewhere it answers ESTATE and B asks again, of the
- *      home its state then names.
- *   3. B writes SESSION_HOME(home B, next N) to its own log and runs the
- *      queued writes with seqnos N, N+1, ...  Every region applies a
- *      session's signals in seqno order (state.c holds a later one until the
- *      gap fills), so nothing is lost, duplicated or reordered, whichever log
- *      reaches it first.  B's own signal N is held too until A's seqnos below
- *      it reach B: a caller's thread waits for that before it returns
- *      (seen.c), so that a read at B sees the write it acknowledged.
- * The request is an ask with a correlation id fixed for the whole handover
- * (retries included), and the answer a reply: B takes only the answer to
- * the request in progress.  A late copy of an answer to an earlier handover
- * (duplicated or held back on the way) would otherwise hand B a stale next
- * seqno while A is still the home, and both would assign the same seqnos.
+ *      answers HANDOVER(sid, N).  Otherwise it answers ESTATE (also when the
+ *      home already moved to B: B learns it from A's log) and B asks again,
+ *      of the home its state then names.
+ *   3. B, if its state still names the home it asked under (below), writes
+ *      SESSION_HOME(home B, next N) to its own log and runs the queued
+ *      writes with seqnos N, N+1, ... (so too when A's log brought this
+ *      grant first; named home by another move, it only runs them).  Every
+ *      region applies a session's signals in seqno order (state.c holds a
+ *      later one until the gap fills), so nothing is lost, duplicated or
+ *      reordered, whichever log reaches it first.  B's own signal N is held
+ *      too until A's seqnos below it reach B: a caller's thread waits for
+ *      that before it returns (seen.c), so that a read at B sees the write
+ *      it acknowledged.
+ * The single-home rule (docs/design.md): a region becomes the home only
+ * through a grant it can trust to be current - the giver's HOME record, or
+ * the answer to a request made under the home entry (home, stamp, handover
+ * seqno) its state still names - and a home that gave the session away
+ * grants it no more.  Else two homes go on from one seqno, the merge keeps
+ * the greater signal under it, and an acknowledged one is lost
+ * (tests/test_handover_race.c).  So the request's correlation id holds,
+ * retries included, only while B's state names the entry it asked under,
+ * and B takes only the answer to the request in progress, while that entry
+ * is unchanged: not a late copy after the session reached B through A's log
+ * and went back to A.  And A answers no request of a region it gave the
+ * session to: a retry of the granted request looks like one made after B
+ * gave it back to A, whose own grant from B may be on its way.
  * B re-sends its request every TIDAL_HANDOVER_RETRY_MS until answered (a
  * dropped message or a partition only delays the handover; a write waiting
  * meanwhile times out on the client side and can be retried with the same
@@ -46,6 +57,14 @@ struct queued_write {
     tidal_record rec;
 };
 
+/* The home our state named when we asked (home, the stamp and seqno of its
+ * last change): an answer counts only while the state still names it. */
+struct asked_under {
+    tidal_region_id home;
+    tidal_hlc stamp;
+    uint64_t handover_seqno;
+};
+
 struct sess {
     tidal_region *r;
     uint8_t sid[16];
@@ -54,6 +73,7 @@ struct sess {
     uint64_t corr; /* correlation id of the handover in progress: answers carry it */
     uint64_t asked_ms;
     tidal_region_id asked_home; /* the region asked: only its answer counts */
+    struct asked_under under;   /* what our state named then */
     struct queued_write *queue;
     uint32_t queued;
 };
@@ -102,17 +122,41 @@ remember(tidal_region *r, uint64_t req_id, int code, uint64_t lsn)
     pthread_mutex_unlock(&r->state.lock);
 }
 
+/* The session's entry in this region's state, copied under the lock. */
+static int
+state_of(const struct sess *s, tidal_session_state *info)
+{
+    pthread_mutex_lock(&s->r->state.lock);
+    int rv = tidal_sessions_get(s->r->state.sessions, &s->id, info);
+    pthread_mutex_unlock(&s->r->state.lock);
+    return rv;
+}
+
+static bool
+still_under(const struct asked_under *u, const tidal_session_state *info)
+{
+    return u->home == info->home && u->handover_seqno == info->handover_seqno &&
+           tidal_hlc_compare(&u->stamp, &info->home_stamp) == 0;
+}
+
+/* Asks info->home, the home our state names, for the session.  A retry
+ * keeps the correlation id while the state names the same home as when we
+ * first asked; once it names another (the home came here through the log
+ * and went on, or moved elsewhere) the request is a new one, so that no
+ * answer to the old one counts any more. */
 static void
-ask_handover(tidal_ctx *ctx, struct sess *s, tidal_region_id home)
+ask_handover(tidal_ctx *ctx, struct sess *s, const tidal_session_state *info)
 {
     tidal_region *r = s->r;
+    tidal_region_id home = info->home;
     struct tidal__peer peer;
-    if (!s->handing_over) {
-        s->corr = atomic_fetch_add(&r->handover_corr, 1); /* retries keep it */
+    if (!s->handing_over || !still_under(&s->under, info)) {
+        s->corr = atomic_fetch_add(&r->handover_corr, 1);
     }
     s->handing_over = true;
     s->asked_ms = tidal_now(r->rt).wall_ns / 1000000u;
     s->asked_home = home;
+    s->under = (struct asked_under){info->home, info->home_stamp, info->handover_seqno};
     if (tidal__peer_get(r, home, &peer)) {
         tidal_addr to;
         tidal_msg_handover_req m = {.to_region = r->id};
@@ -215,12 +259,9 @@ run_write(tidal_ctx *ctx, struct sess *s, const tidal_reply_to *to, uint64_t req
     int rv;
     while ((rv = tidal__session_write(r, ctx, rec, &lsn)) == TIDAL__SESSION_ELSEWHERE) {
         tidal_session_state info;
-        pthread_mutex_lock(&r->state.lock);
-        rv = tidal_sessions_get(r->state.sessions, &s->id, &info);
-        pthread_mutex_unlock(&r->state.lock);
-        if (rv == 0 && info.home != r->id) {
+        if (state_of(s, &info) == 0 && info.home != r->id) {
             if (!s->handing_over) {
-                ask_handover(ctx, s, info.home);
+                ask_handover(ctx, s, &info);
             }
             return 1;
         }
@@ -358,14 +399,12 @@ on_handover_req(tidal_ctx *ctx, struct sess *s, const tidal_msg *msg)
         return 0;
     }
     tidal_session_state info;
-    pthread_mutex_lock(&r->state.lock);
-    int rv = tidal_sessions_get(r->state.sessions, &s->id, &info);
-    pthread_mutex_unlock(&r->state.lock);
+    int rv = state_of(s, &info);
     if (rv != 0 || tidal__retention_expired(r, &info)) {
         answer_handover(ctx, s, msg, 0, TIDAL_ENOENT); /* unknown, or gone (retention.c) */
-    } else if (info.home == req.to_region) {
-        answer_handover(ctx, s, msg, info.next_seqno, 0); /* answered before: again */
     } else if (info.home != r->id) {
+        /* moved elsewhere - or to the asker already, which our log tells:
+         * a home that gave the session away grants it no more (above) */
         answer_handover(ctx, s, msg, 0, TIDAL_ESTATE);
     } else {
         /* the next seqno is read where the HOME record is written: a caller
@@ -406,6 +445,21 @@ on_handover(tidal_ctx *ctx, struct sess *s, const tidal_msg *msg)
     if (h.code != 0) {
         return 0; /* the retry timer asks again, of the home our state names then */
     }
+    tidal_session_state info;
+    int rv = state_of(s, &info);
+    bool ours = rv == 0 && info.home == r->id;
+    if (rv != 0 || (!still_under(&s->under, &info) &&
+                    !(ours && info.handover_seqno == h.next_seqno))) {
+        /* Our state moved since we asked (the home came here and went on),
+         * other than by this very grant arriving first in the old home's
+         * log: the answer may be older than the move.  Ours anyway: the
+         * queue runs; else the timer asks anew. */
+        if (ours) {
+            s->handing_over = false;
+            run_queue(ctx, s);
+        }
+        return 0;
+    }
     tidal_record home = {.kind = TIDAL_REC_SESSION_HOME, .region = r->id, .seqno = h.next_seqno,
                          .hlc = tidal_now(r->rt)};
     memcpy(home.sid, s->sid, 16);
@@ -432,9 +486,7 @@ on_tick(tidal_ctx *ctx, struct sess *s)
     }
     /* the home may have moved meanwhile, or come back to us */
     tidal_session_state info;
-    pthread_mutex_lock(&r->state.lock);
-    int rv = tidal_sessions_get(r->state.sessions, &s->id, &info);
-    pthread_mutex_unlock(&r->state.lock);
+    int rv = state_of(s, &info);
     if (rv != 0 || info.home == r->id || tidal__retention_expired(r, &info)) {
         /* ours again - or freed past the retention meanwhile (it was known:
          * it was its home that was asked), and the queued writes are
@@ -443,7 +495,7 @@ on_tick(tidal_ctx *ctx, struct sess *s)
         s->handing_over = false;
         run_queue(ctx, s);
     } else {
-        ask_handover(ctx, s, info.home);
+        ask_handover(ctx, s, &info);
     }
     return 0;
 }
