@@ -238,7 +238,8 @@ write_batch(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
     if (tidal_wal_durable_lsn(r->wal) >= *lsn) {
         tidal__ship_now(r, TIDAL__SHIP_BY_WRITER);
     }
-    if (recs[0].kind != TIDAL_REC_HIDE && recs[0].kind != TIDAL_REC_UNHIDE) {
+    if (recs[0].kind != TIDAL_REC_HIDE && recs[0].kind != TIDAL_REC_UNHIDE &&
+        recs[0].kind != TIDAL_REC_USER_COUNTER) {
         /* a copy for the seed's replay_last_session_batch: the batch exactly
          * as the WAL holds it, the same header re-encoded */
         tidal_batch_header h = {.origin = r->id, .shard = r->opts.shard_id, .count = n,
