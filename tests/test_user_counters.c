@@ -479,3 +479,39 @@ Test(user_counters, concurrent_adds_under_sync_and_a_reopen_keep_the_sum)
     cr_assert_eq(v, want + 1);
     repl_close(&e);
 }
+
+/* ---- clock fencing --------------------------------------------------------- */
+
+#define FENCE_BUDGET_NS 1000000000ull
+
+/* Region 0's wall clock: twice its skew budget ahead of real time. */
+static uint64_t
+ahead_clock(void *arg)
+{
+    (void)arg;
+    return repl_now_ns() + 2 * FENCE_BUDGET_NS;
+}
+
+/* An add is stamped by the region (its batch's stamps): a fenced region
+ * refuses it before the log, as its other writes, and still applies its
+ * peers' adds. */
+Test(user_counters, a_fenced_region_refuses_adds_and_applies_its_peers)
+{
+    repl_env e;
+    int64_t v;
+    setenv("TIDAL_QUIET", "1", 1);
+    repl_cluster(&e, "inproc", 0xfe0);
+    tidal_region_opts o0 = {.region_id = 0, .max_skew_ns = FENCE_BUDGET_NS,
+                            .wall_clock = ahead_clock};
+    tidal_region_opts o1 = {.region_id = 1, .max_skew_ns = FENCE_BUDGET_NS};
+    tidal_region *a = repl_open_opts(&e, &o0), *b = repl_open_opts(&e, &o1);
+    cr_assert(TIDAL_WAIT_UNTIL(repl_stats(a).clock_fenced, 2 * REPL_DEADLINE_MS),
+              "region 0 was never fenced");
+    TIDAL_FAIL(tidal_user_counter_add(a, 1, "src", 1), TIDAL_EFENCED);
+    cr_assert_eq(repl_stats(a).last_lsn, 0, "a fenced add reached the log");
+    TIDAL_PASS(tidal_user_counter_add(b, 1, "src", 3));
+    TIDAL_PASS(tidal_region_wait_applied(a, 1, repl_stats(b).last_lsn, REPL_DEADLINE_MS));
+    TIDAL_PASS(tidal_user_counter_get(a, 1, "src", &v));
+    cr_assert_eq(v, 3);
+    repl_close(&e);
+}
