@@ -82,18 +82,24 @@ Test(user_counters, table_keys_per_user_at_the_bound)
     tidal_ucounters_close(t);
 }
 
-/* An origin's pairs in all: TIDAL_USER_COUNTERS_ORIGIN_MAX, one key for
- * each of as many users. */
+/* An origin's pairs in all: TIDAL_USER_COUNTERS_ORIGIN_MAX, as many users
+ * each with as many keys as the origin may give one (fewer users: a
+ * smaller table to build). */
 Test(user_counters, origin_pairs_in_all_at_the_bound, .timeout = 120)
 {
+    const uint32_t per = TIDAL_USER_COUNTER_KEYS_ORIGIN_MAX;
+    const uint32_t last = TIDAL_USER_COUNTERS_ORIGIN_MAX - 1;
     tidal_ucounters *t;
+    char k[16];
     TIDAL_PASS(tidal_ucounters_open(&t));
-    for (uint64_t u = 0; u + 1 < TIDAL_USER_COUNTERS_ORIGIN_MAX; u++) {
-        TIDAL_PASS(origin_add(t, u, "s", 2, 1));
+    for (uint32_t i = 0; i < last; i++) {
+        TIDAL_PASS(origin_add(t, i / per, key_of(i % per, k), 2, 1));
     }
-    TIDAL_PASS(origin_add(t, TIDAL_USER_COUNTERS_ORIGIN_MAX - 1, "s", 2, 1));
-    TIDAL_FAIL(origin_add(t, TIDAL_USER_COUNTERS_ORIGIN_MAX, "s", 2, 1), TIDAL_ELIMIT);
-    TIDAL_PASS(origin_add(t, TIDAL_USER_COUNTERS_ORIGIN_MAX, "s", 3, 1)); /* another origin */
+    TIDAL_PASS(origin_add(t, last / per, key_of(last % per, k), 2, 1));
+    /* a user with no key yet: only the bound in all holds it back */
+    TIDAL_FAIL(origin_add(t, last / per + 1, "s", 2, 1), TIDAL_ELIMIT);
+    TIDAL_PASS(origin_add(t, last / per + 1, "s", 3, 1)); /* another origin */
+    TIDAL_PASS(origin_add(t, 0, "k0", 2, 1));              /* a pair it has */
     cr_assert_eq(tidal_ucounters_count(t), TIDAL_USER_COUNTERS_ORIGIN_MAX + 1);
     tidal_ucounters_close(t);
 }
