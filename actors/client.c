@@ -319,8 +319,8 @@ user_counter_gate(tidal_region *r, tidal_record *rec, bool undo)
         return 0;
     }
     tidal__pending_uc_floor(r, rec, &f);
-    return tidal_ucounters_prepare(r->state.ucounters, rec->user, rec->key, r->id, rec->delta,
-                                   &f, &rec->cp, &rec->cn);
+    return tidal_ucounters_prepare(r->state.ucounters, rec->user, rec->key, r->id, rec->delta, &f,
+                                   &rec->cp, &rec->cn);
 }
 
 int
@@ -332,8 +332,8 @@ tidal_user_counter_add(tidal_region *r, tidal_entity_id user, const char *key, i
     if (delta == 0) {
         return 0; /* nothing to count: nothing logged, no pair made */
     }
-    tidal_record rec = {.kind = TIDAL_REC_USER_COUNTER, .user = user, .region = r->id,
-                        .delta = delta};
+    tidal_record rec = {
+        .kind = TIDAL_REC_USER_COUNTER, .user = user, .region = r->id, .delta = delta};
     memcpy(rec.key, key, strlen(key));
     uint64_t lsn = 0;
     int rv = tidal__write_gated(r, NULL, &rec, user_counter_gate, &lsn);

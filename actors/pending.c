@@ -58,14 +58,21 @@ struct tidal__pending_batch {
  * here, or an END here, or the highest component of a (user, key) pair;
  * refs: how many records made it.  For UC_USER and UC_ALL, refs counts the
  * fresh pairs here (of a user, of all). */
-enum { MARK_MINUTE = 1, MARK_HOUR = 2, MARK_END = 3, MARK_UC = 4, MARK_UC_USER = 5, MARK_UC_ALL = 6 };
+enum {
+    MARK_MINUTE = 1,
+    MARK_HOUR = 2,
+    MARK_END = 3,
+    MARK_UC = 4,
+    MARK_UC_USER = 5,
+    MARK_UC_ALL = 6
+};
 #define MARK_KEY_BYTES 48
 struct mark {
     uint8_t key[MARK_KEY_BYTES]; /* kind, then item, type, bucket; or the sid; or user, key */
     uint64_t p;
-    uint64_t n;    /* MARK_UC: the component's N */
+    uint64_t n; /* MARK_UC: the component's N */
     uint64_t refs;
-    bool fresh;    /* MARK_UC: the state had no component of ours when it was made */
+    bool fresh; /* MARK_UC: the state had no component of ours when it was made */
 };
 
 static void
@@ -256,7 +263,7 @@ tidal__pending_prepare(tidal_region *r, const tidal_record *recs, uint32_t n,
 {
     size_t marks = 0;
     for (uint32_t i = 0; i < n; i++) {
-        marks += recs[i].kind == TIDAL_REC_SESSION_SIGNAL  ? 2
+        marks += recs[i].kind == TIDAL_REC_SESSION_SIGNAL ? 2
                  : recs[i].kind == TIDAL_REC_USER_COUNTER ? 3
                                                           : recs[i].kind == TIDAL_REC_SESSION_END;
     }

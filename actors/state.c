@@ -334,8 +334,8 @@ tidal__state_apply(tidal_region *r, const tidal_record *rec, uint16_t origin)
     case TIDAL_REC_USER_COUNTER:
         /* total: what an origin logged stays within the table's bounds
          * (store/ucounters.h) */
-        return tidal_ucounters_raise(r->state.ucounters, rec->user, rec->key, rec->region,
-                                     rec->cp, rec->cn);
+        return tidal_ucounters_raise(r->state.ucounters, rec->user, rec->key, rec->region, rec->cp,
+                                     rec->cn);
     default:
         break;
     }

@@ -3,8 +3,9 @@
  * between regions: a session (store/session_codec.c), an (item, signal type)
  * count state (store/signals_codec.c), a hard-negative pair
  * (store/hardneg.c), the PN-counter inside the signal state
- * (store/pncounter.c) and a (user, key) counter (store/ucounters.c).  These decoders read another region's bytes with
- * their own little-endian reader, not msgpack.
+ * (store/pncounter.c) and a (user, key) counter (store/ucounters.c).
+ * These decoders read another region's bytes with their own little-endian
+ * reader, not msgpack.
  *
  * Input: the first byte selects the codec (bits 0-1: session, signals,
  * hard negative, PN-counter; bit 3 set: a (user, key) counter whatever

@@ -76,8 +76,8 @@ put_hlc(uint8_t *p, const tidal_hlc *h)
 static bool
 user_counter_valid(const tidal_record *r, size_t klen)
 {
-    return klen >= 1 && klen <= TIDAL_USER_COUNTER_KEY_BYTES_MAX &&
-           r->region < TIDAL_REGIONS_MAX && (r->cp != 0 || r->cn != 0);
+    return klen >= 1 && klen <= TIDAL_USER_COUNTER_KEY_BYTES_MAX && r->region < TIDAL_REGIONS_MAX &&
+           (r->cp != 0 || r->cn != 0);
 }
 
 int
@@ -232,7 +232,8 @@ decode_user_counter(tidal_mpr *m, tidal_record *r)
     const char *key = NULL;
     uint32_t klen = 0;
     int rv = tidal_mpr_uint(m, UINT64_MAX, &r->user, "record.user");
-    rv = rv != 0 ? rv : tidal_mpr_str(m, TIDAL_USER_COUNTER_KEY_BYTES_MAX, &key, &klen, "record.key");
+    rv = rv != 0 ? rv
+                 : tidal_mpr_str(m, TIDAL_USER_COUNTER_KEY_BYTES_MAX, &key, &klen, "record.key");
     if (rv == 0 && klen == 0) {
         return tidal_mpr_fail(m, TIDAL_EFIELD, "record.key", 1, 0);
     }

@@ -40,7 +40,7 @@
 #define TIDAL_UCOUNTER_ENTRY_VERSION 1
 
 /* Bytes of the largest entry: version, user, key length, key, counter. */
-#define TIDAL_UCOUNTER_ENTRY_BYTES_MAX                                                         \
+#define TIDAL_UCOUNTER_ENTRY_BYTES_MAX                                                             \
     (1u + 8u + 1u + TIDAL_USER_COUNTER_KEY_BYTES_MAX + TIDAL_PNCOUNTER_ENCODED_BYTES_MAX)
 
 typedef struct tidal_ucounters tidal_ucounters;
@@ -148,7 +148,7 @@ int tidal_ucounters_entry_peek(const uint8_t *buf, size_t len, tidal_entity_id *
  * the maximum.  *changed says whether the table's entry moved.  The codes
  * of the format above, TIDAL_ELIMIT as raise for a new pair, TIDAL_ENOMEM;
  * on error nothing is changed. */
-int tidal_ucounters_entry_merge(tidal_ucounters *t, const uint8_t *buf, size_t len,
-                                bool *changed) __attribute__((warn_unused_result));
+int tidal_ucounters_entry_merge(tidal_ucounters *t, const uint8_t *buf, size_t len, bool *changed)
+    __attribute__((warn_unused_result));
 
 #endif /* TIDAL_STORE_UCOUNTERS_H */

@@ -215,8 +215,9 @@ records_other_origin(tidal_buf *out)
 static int
 records_counter_other_origin(tidal_buf *out)
 {
-    tidal_record r[2] = {hide_rec(), {.kind = TIDAL_REC_USER_COUNTER, .user = 1, .region = 2,
-                                      .key = "src", .cp = 3}};
+    tidal_record r[2] = {
+        hide_rec(),
+        {.kind = TIDAL_REC_USER_COUNTER, .user = 1, .region = 2, .key = "src", .cp = 3}};
     records_batch(out, r, 2, 0, 0, 0, 0);
     return 0;
 }

@@ -51,10 +51,9 @@ Test(user_counters, origin_keys_per_user_at_the_bound)
         TIDAL_PASS(origin_add(t, 7, key_of(i, k), 0, 1));
     }
     TIDAL_PASS(origin_add(t, 7, key_of(TIDAL_USER_COUNTER_KEYS_ORIGIN_MAX - 1, k), 0, 1));
-    TIDAL_FAIL(origin_add(t, 7, key_of(TIDAL_USER_COUNTER_KEYS_ORIGIN_MAX, k), 0, 1),
-               TIDAL_ELIMIT);
+    TIDAL_FAIL(origin_add(t, 7, key_of(TIDAL_USER_COUNTER_KEYS_ORIGIN_MAX, k), 0, 1), TIDAL_ELIMIT);
     cr_assert_eq(tidal_ucounters_user_keys(t, 7), TIDAL_USER_COUNTER_KEYS_ORIGIN_MAX);
-    TIDAL_PASS(origin_add(t, 7, key_of(3, k), 0, -5)); /* a key region 0 has */
+    TIDAL_PASS(origin_add(t, 7, key_of(3, k), 0, -5));  /* a key region 0 has */
     TIDAL_PASS(origin_add(t, 7, key_of(900, k), 1, 1)); /* region 1's own bound */
     TIDAL_PASS(origin_add(t, 8, key_of(900, k), 0, 1)); /* another user */
     cr_assert_eq(tidal_ucounters_value(t, 7, "k3"), -4);
@@ -99,7 +98,7 @@ Test(user_counters, origin_pairs_in_all_at_the_bound, .timeout = 120)
     /* a user with no key yet: only the bound in all holds it back */
     TIDAL_FAIL(origin_add(t, last / per + 1, "s", 2, 1), TIDAL_ELIMIT);
     TIDAL_PASS(origin_add(t, last / per + 1, "s", 3, 1)); /* another origin */
-    TIDAL_PASS(origin_add(t, 0, "k0", 2, 1));              /* a pair it has */
+    TIDAL_PASS(origin_add(t, 0, "k0", 2, 1));             /* a pair it has */
     cr_assert_eq(tidal_ucounters_count(t), TIDAL_USER_COUNTERS_ORIGIN_MAX + 1);
     tidal_ucounters_close(t);
 }
@@ -382,8 +381,7 @@ has_some(void *arg)
     sim_env *v = arg;
     int64_t got = 0;
     char k[16];
-    return tidal_user_counter_get(v->e.r[1], 100, key_of(0, k), &got) == 0 &&
-           got == v->want[0][0];
+    return tidal_user_counter_get(v->e.r[1], 100, key_of(0, k), &got) == 0 && got == v->want[0][0];
 }
 
 /* Region 0 (ephemeral, a 16 KiB log, a 100 ms hold) adds while region 1 (in
@@ -395,11 +393,15 @@ Test(user_counters, a_region_that_was_let_go_catches_up_and_keeps_it)
 {
     sim_env v;
     sim_open(&v, 0x1e7);
-    tidal_region_opts o[2] = {
-        {.region_id = 0, .memory_bytes = 16384, .peer_hold_ms = 100, .write_timeout_ms = 60000,
-         .reconcile_ms = UINT32_MAX},
-        {.region_id = 1, .dir = repl_dir_of(&v.e, 1), .durability = TIDAL_NONE,
-         .reconcile_ms = UINT32_MAX}};
+    tidal_region_opts o[2] = {{.region_id = 0,
+                               .memory_bytes = 16384,
+                               .peer_hold_ms = 100,
+                               .write_timeout_ms = 60000,
+                               .reconcile_ms = UINT32_MAX},
+                              {.region_id = 1,
+                               .dir = repl_dir_of(&v.e, 1),
+                               .durability = TIDAL_NONE,
+                               .reconcile_ms = UINT32_MAX}};
     for (int i = 0; i < 2; i++) {
         TIDAL_PASS(tidal_region_open(v.e.c, &o[i], &v.e.r[i]));
         v.e.n = i + 1;
@@ -507,8 +509,8 @@ Test(user_counters, a_fenced_region_refuses_adds_and_applies_its_peers)
     int64_t v;
     setenv("TIDAL_QUIET", "1", 1);
     repl_cluster(&e, "inproc", 0xfe0);
-    tidal_region_opts o0 = {.region_id = 0, .max_skew_ns = FENCE_BUDGET_NS,
-                            .wall_clock = ahead_clock};
+    tidal_region_opts o0 = {
+        .region_id = 0, .max_skew_ns = FENCE_BUDGET_NS, .wall_clock = ahead_clock};
     tidal_region_opts o1 = {.region_id = 1, .max_skew_ns = FENCE_BUDGET_NS};
     tidal_region *a = repl_open_opts(&e, &o0), *b = repl_open_opts(&e, &o1);
     cr_assert(TIDAL_WAIT_UNTIL(repl_stats(a).clock_fenced, 2 * REPL_DEADLINE_MS),

@@ -298,7 +298,8 @@ _Static_assert(TIDAL_SIGTYPES_ORIGIN_MAX >= 64u, "room for a schema's types at e
 _Static_assert(TIDAL_SIGNALS_BUCKETS_ORIGIN_MAX * TIDAL_REGIONS_MAX <= TIDAL_SIGNALS_BUCKETS_MAX,
                "the union of every origin's buckets fits a slot");
 _Static_assert(TIDAL_SIGNALS_BUCKETS_ORIGIN_MAX >= 228u, "an origin holds its unexpired buckets");
-_Static_assert(TIDAL_USER_COUNTER_KEYS_ORIGIN_MAX * TIDAL_REGIONS_MAX <= TIDAL_USER_COUNTER_KEYS_MAX,
+_Static_assert(TIDAL_USER_COUNTER_KEYS_ORIGIN_MAX * TIDAL_REGIONS_MAX <=
+                   TIDAL_USER_COUNTER_KEYS_MAX,
                "the union of every origin's keys of a user fits the table");
 _Static_assert(TIDAL_USER_COUNTERS_ORIGIN_MAX * TIDAL_REGIONS_MAX <= TIDAL_USER_COUNTERS_MAX,
                "the union of every origin's (user, key) pairs fits the table");
