@@ -46,17 +46,18 @@
 #include "store/sigtypes.h"
 
 /* A record the batch's origin could not have written: a signal whose type
- * name the state would refuse (after part of the batch was applied), or
- * whose counter components are another region's.  *reason and *err say
- * why; off is the record's offset. */
+ * name the state would refuse (after part of the batch was applied), or a
+ * signal or USER_COUNTER whose counter components are another region's.
+ * *reason and *err say why; off is the record's offset. */
 static bool
 record_foreign(const tidal_record *rec, uint16_t origin, size_t off, int *reason,
                tidal_decode_err *err)
 {
-    if (rec->kind != TIDAL_REC_SESSION_SIGNAL) {
+    if (rec->kind != TIDAL_REC_SESSION_SIGNAL && rec->kind != TIDAL_REC_USER_COUNTER) {
         return false;
     }
-    if (!tidal_sigtypes_name_valid(rec->type, strlen(rec->type))) {
+    if (rec->kind == TIDAL_REC_SESSION_SIGNAL &&
+        !tidal_sigtypes_name_valid(rec->type, strlen(rec->type))) {
         *reason = TIDAL_REGION_REJECT_BATCH_RECORDS;
         *err = (tidal_decode_err){.code = TIDAL_EFIELD, .what = "record.type", .offset = off};
         return true;

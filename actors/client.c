@@ -305,3 +305,53 @@ tidal_unhide_item(tidal_region *r, tidal_entity_id user, tidal_entity_id item)
     return r == NULL ? TIDAL_EINVAL
                      : hide_write(r, TIDAL_REC_UNHIDE, user, item, tidal_now(r->rt), false);
 }
+
+/* A USER_COUNTER's gate (write.c), under state.lock: the origin's rule
+ * (store/ucounters.h) on the state and the records waiting for their sync,
+ * and the record's component after the write.  Changes nothing but rec, so
+ * undo has nothing to give back; a write made again (a full log) runs it
+ * again from rec->delta. */
+static int
+user_counter_gate(tidal_region *r, tidal_record *rec, bool undo)
+{
+    struct tidal_ucounters_floor f;
+    if (undo) {
+        return 0;
+    }
+    tidal__pending_uc_floor(r, rec, &f);
+    return tidal_ucounters_prepare(r->state.ucounters, rec->user, rec->key, r->id, rec->delta, &f,
+                                   &rec->cp, &rec->cn);
+}
+
+int
+tidal_user_counter_add(tidal_region *r, tidal_entity_id user, const char *key, int64_t delta)
+{
+    if (r == NULL || !tidal_ucounters_key_valid(key)) {
+        return TIDAL_EINVAL;
+    }
+    if (delta == 0) {
+        return 0; /* nothing to count: nothing logged, no pair made */
+    }
+    tidal_record rec = {
+        .kind = TIDAL_REC_USER_COUNTER, .user = user, .region = r->id, .delta = delta};
+    memcpy(rec.key, key, strlen(key));
+    uint64_t lsn = 0;
+    int rv = tidal__write_gated(r, NULL, &rec, user_counter_gate, &lsn);
+    if (rv == 0) {
+        rv = wait_acked(r, lsn);
+    }
+    return refused(r, rv);
+}
+
+int
+tidal_user_counter_get(tidal_region *r, tidal_entity_id user, const char *key, int64_t *out)
+{
+    if (r == NULL || out == NULL || !tidal_ucounters_key_valid(key)) {
+        return TIDAL_EINVAL;
+    }
+    tidal__pending_catch_up(r); /* what became durable is seen (pending.c) */
+    pthread_mutex_lock(&r->state.lock);
+    *out = tidal_ucounters_value(r->state.ucounters, user, key);
+    pthread_mutex_unlock(&r->state.lock);
+    return 0;
+}

@@ -1,6 +1,7 @@
 /*
  * A region's state as reconciliation entries (reconcile.h): a hard-negative
- * pair, an (item, signal type) count state, or a session, each hashed by its
+ * pair, an (item, signal type) count state, a session, or a (user, key)
+ * counter (never in parts: TIDAL_UCOUNTER_ENTRY_BYTES_MAX fits one), each hashed by its
  * key into a bucket; the digest of the buckets; the entries of chosen
  * buckets, encoded to travel (a big session or signal state in parts:
  * reconcile.h, "Parts"); and the merge of a peer's entry.
@@ -40,6 +41,25 @@ key_signals(tidal_entity_id item, const char *type)
 }
 
 static uint64_t
+key_ucounter(tidal_entity_id user, const char *key)
+{
+    uint64_t h = tidal_mix64(user ^ 0x75636e74ull);
+    for (const char *p = key; *p; p++) {
+        h = tidal_mix64(h ^ (uint8_t)*p);
+    }
+    return h;
+}
+
+_Static_assert(TIDAL_UCOUNTER_ENTRY_BYTES_MAX <= TIDAL__ENTRY_BYTES_MAX,
+               "a (user, key) counter travels whole");
+
+/* A (user, key) pair, as each_entry hands it to fn. */
+struct uc_ref {
+    tidal_entity_id user;
+    tidal_ucounter_key key;
+};
+
+static uint64_t
 key_session(const tidal_session_id *id)
 {
     return tidal_mix64(tidal_mix64(id->hi ^ 0x73657373ull) ^ id->lo);
@@ -67,6 +87,14 @@ each_entry(tidal_region *r, entry_fn fn, void *arg, bool tombs)
     while (tidal_hardneg_next(r->state.hardneg, &cur, &he)) {
         fn(arg, TIDAL__ENTRY_HARDNEG, key_hardneg(he.user, he.item), tidal_hardneg_entry_hash(&he),
            &he);
+    }
+    cur = 0;
+    struct uc_ref ur;
+    while (tidal_ucounters_next(r->state.ucounters, &cur, &ur.user, &ur.key)) {
+        uint64_t h;
+        if (tidal_ucounters_entry_hash(r->state.ucounters, ur.user, ur.key.s, &h) == 0) {
+            fn(arg, TIDAL__ENTRY_UCOUNTER, key_ucounter(ur.user, ur.key.s), h, &ur);
+        }
     }
     cur = 0;
     struct sig_ref sr;
@@ -108,7 +136,7 @@ tidal__entries_count(tidal_region *r)
 {
     pthread_mutex_lock(&r->state.lock);
     size_t n = tidal_hardneg_count(r->state.hardneg) + tidal_signals_entries(r->state.signals) +
-               tidal_sessions_count(r->state.sessions);
+               tidal_sessions_count(r->state.sessions) + tidal_ucounters_count(r->state.ucounters);
     pthread_mutex_unlock(&r->state.lock);
     return n;
 }
@@ -170,6 +198,11 @@ pick_encode(struct picking *k, int kind, const void *ref, uint64_t *from, uint8_
         const struct sig_ref *sr = ref;
         return tidal_signals_entry_encode_part(r->state.signals, sr->item, sr->type, from, at,
                                                TIDAL__ENTRY_BYTES_MAX, len);
+    }
+    case TIDAL__ENTRY_UCOUNTER: {
+        const struct uc_ref *ur = ref;
+        return tidal_ucounters_entry_encode(r->state.ucounters, ur->user, ur->key.s, at,
+                                            TIDAL__ENTRY_BYTES_MAX, len);
     }
     case TIDAL__ENTRY_TOMB:
         return tidal_sessions_tomb_encode(r->state.sessions, ref, at, TIDAL__ENTRY_BYTES_MAX, len);
@@ -364,6 +397,9 @@ tidal__entry_merge(tidal_region *r, tidal_view e, uint64_t now, bool *changed)
         return merge_signals(r, b, len, now, changed);
     case TIDAL__ENTRY_SESSION:
         return merge_session(r, b, len, changed);
+    case TIDAL__ENTRY_UCOUNTER:
+        /* a per-region max: the store says whether it moved anything */
+        return tidal_ucounters_entry_merge(r->state.ucounters, b, len, changed);
     case TIDAL__ENTRY_TOMB: {
         int rv = tidal__state_merge_tomb(r, b, len);
         *changed = rv == 0; /* logged: a replay frees what it freed */

@@ -269,6 +269,11 @@ void tidal__pending_apply(tidal_region *r, uint64_t durable);
 /* Takes state.lock: the same up to the own log's durable LSN, for a writer
  * whose wait returned (read-your-writes).  Cannot fail. */
 void tidal__pending_catch_up(tidal_region *r);
+/* Under state.lock, in a USER_COUNTER's gate: what the records here say of
+ * rec's (user, key) component and of this region's fresh pairs (pending.c),
+ * for tidal_ucounters_prepare.  Cannot fail. */
+void tidal__pending_uc_floor(tidal_region *r, const tidal_record *rec,
+                             struct tidal_ucounters_floor *f);
 /* Under state.lock: the disk refused the own log's LSNs from first on:
  * what their writes took at the append is given back.  Cannot fail. */
 void tidal__pending_refused(tidal_region *r, uint64_t first);

@@ -27,7 +27,12 @@
  *   - a HOME record is applied: a home that hands its session over stops
  *     taking writes for it at once (two homes would give the same seqnos);
  *   - an END is marked: a signal after it is refused (TIDAL_ESTATE) as if
- *     it were applied.
+ *     it were applied;
+ *   - a USER_COUNTER's component is counted from the state and the
+ *     USER_COUNTER records here, as a signal's (marks: each pair's highest
+ *     component here), and a pair it gives this region a first component in
+ *     ("fresh") counts towards the origin's bounds (limits.h) as if applied
+ *     (marks: fresh pairs by user, and in all).
  * When the disk refuses the tail (on_disk, logs.c, before any writer hears
  * of it), what can be given back is: a START in the refused tail takes its
  * session out of sight again, and the seqnos of its signals are given back
@@ -50,14 +55,38 @@ struct tidal__pending_batch {
 };
 
 /* A mark: the highest counter component of a bucket among the signals
- * here, or an END here; refs: how many records made it. */
-enum { MARK_MINUTE = 1, MARK_HOUR = 2, MARK_END = 3 };
-#define MARK_KEY_BYTES 24
-struct mark {
-    uint8_t key[MARK_KEY_BYTES]; /* kind, then item, type, bucket; or the sid */
-    uint64_t p;
-    uint64_t refs;
+ * here, or an END here, or the highest component of a (user, key) pair;
+ * refs: how many records made it.  For UC_USER and UC_ALL, refs counts the
+ * fresh pairs here (of a user, of all). */
+enum {
+    MARK_MINUTE = 1,
+    MARK_HOUR = 2,
+    MARK_END = 3,
+    MARK_UC = 4,
+    MARK_UC_USER = 5,
+    MARK_UC_ALL = 6
 };
+#define MARK_KEY_BYTES 48
+struct mark {
+    uint8_t key[MARK_KEY_BYTES]; /* kind, then item, type, bucket; or the sid; or user, key */
+    uint64_t p;
+    uint64_t n; /* MARK_UC: the component's N */
+    uint64_t refs;
+    bool fresh; /* MARK_UC: the state had no component of ours when it was made */
+};
+
+static void
+uc_key(uint8_t key[MARK_KEY_BYTES], uint8_t kind, const tidal_record *rec)
+{
+    memset(key, 0, MARK_KEY_BYTES);
+    key[0] = kind;
+    if (kind != MARK_UC_ALL) {
+        memcpy(key + 1, &rec->user, 8);
+    }
+    if (kind == MARK_UC) {
+        memcpy(key + 9, rec->key, strnlen(rec->key, TIDAL_USER_COUNTER_KEY_BYTES_MAX));
+    }
+}
 
 static void
 signal_key(uint8_t key[MARK_KEY_BYTES], uint8_t kind, const tidal_record *rec, uint16_t type)
@@ -124,6 +153,58 @@ mark_drop(tidal_region *r, const uint8_t key[MARK_KEY_BYTES])
     }
 }
 
+/* A USER_COUNTER's marks: its pair's component, and - when the pair is
+ * fresh, as its mark is made and after its last record here is applied -
+ * the fresh counts.  Room was reserved: cannot fail. */
+static void
+uc_marks(tidal_region *r, const tidal_record *rec, bool add)
+{
+    uint8_t key[MARK_KEY_BYTES], user[MARK_KEY_BYTES], all[MARK_KEY_BYTES];
+    uc_key(key, MARK_UC, rec);
+    uc_key(user, MARK_UC_USER, rec);
+    uc_key(all, MARK_UC_ALL, rec);
+    struct mark *m = tidal_hmap_find(&r->pending.marks, key);
+    if (add) {
+        uint64_t p, n;
+        bool fresh = m == NULL && !tidal_ucounters_component(r->state.ucounters, rec->user,
+                                                             rec->key, r->id, &p, &n);
+        mark_add(r, key, rec->cp);
+        m = tidal_hmap_find(&r->pending.marks, key);
+        m->n = m->n > rec->cn ? m->n : rec->cn;
+        m->fresh = m->fresh || fresh;
+        if (fresh) {
+            mark_add(r, user, 0);
+            mark_add(r, all, 0);
+        }
+    } else if (m != NULL) {
+        if (m->refs == 1 && m->fresh) {
+            mark_drop(r, user);
+            mark_drop(r, all);
+        }
+        mark_drop(r, key);
+    }
+}
+
+void
+tidal__pending_uc_floor(tidal_region *r, const tidal_record *rec, struct tidal_ucounters_floor *f)
+{
+    uint8_t key[MARK_KEY_BYTES];
+    memset(f, 0, sizeof(*f));
+    uc_key(key, MARK_UC, rec);
+    const struct mark *m = tidal_hmap_find(&r->pending.marks, key);
+    if (m != NULL) {
+        f->known = true;
+        f->p = m->p;
+        f->n = m->n;
+    }
+    uc_key(key, MARK_UC_USER, rec);
+    m = tidal_hmap_find(&r->pending.marks, key);
+    f->own_pending_user = m != NULL ? (uint32_t)m->refs : 0;
+    uc_key(key, MARK_UC_ALL, rec);
+    m = tidal_hmap_find(&r->pending.marks, key);
+    f->own_pending_all = m != NULL ? (uint32_t)m->refs : 0;
+}
+
 /* The marks a record makes, added (add) or dropped. */
 static void
 marks_of(tidal_region *r, const tidal_record *rec, bool add)
@@ -133,6 +214,8 @@ marks_of(tidal_region *r, const tidal_record *rec, bool add)
     if (rec->kind == TIDAL_REC_SESSION_END) {
         end_key(key, rec);
         add ? mark_add(r, key, 0) : mark_drop(r, key);
+    } else if (rec->kind == TIDAL_REC_USER_COUNTER) {
+        uc_marks(r, rec, add);
     } else if (rec->kind == TIDAL_REC_SESSION_SIGNAL && type_of(r, rec, &type) == 0) {
         signal_key(key, MARK_MINUTE, rec, type);
         add ? mark_add(r, key, rec->p_minute) : mark_drop(r, key);
@@ -180,7 +263,9 @@ tidal__pending_prepare(tidal_region *r, const tidal_record *recs, uint32_t n,
 {
     size_t marks = 0;
     for (uint32_t i = 0; i < n; i++) {
-        marks += recs[i].kind == TIDAL_REC_SESSION_SIGNAL ? 2 : recs[i].kind == TIDAL_REC_SESSION_END;
+        marks += recs[i].kind == TIDAL_REC_SESSION_SIGNAL ? 2
+                 : recs[i].kind == TIDAL_REC_USER_COUNTER ? 3
+                                                          : recs[i].kind == TIDAL_REC_SESSION_END;
     }
     struct tidal__pending_batch *b = malloc(sizeof(*b) + n * sizeof(b->recs[0]));
     if (b == NULL) {

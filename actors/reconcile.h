@@ -11,7 +11,7 @@
  * closes the reconciled log).
  *
  * An entry travels, and is logged, as [kind byte, the store's encoding of
- * it] (store/hardneg.h, store/signals.h, store/session.h).
+ * it] (store/hardneg.h, store/signals.h, store/session.h, store/ucounters.h).
  *
  * Parts.  An entry travels in at most TIDAL__ENTRY_BYTES_MAX bytes, and a
  * session (up to TIDAL_SESSION_SIGNALS_MAX signals, 2 MiB) or a signal
@@ -38,7 +38,8 @@ enum {
     TIDAL__ENTRY_HARDNEG = 1,
     TIDAL__ENTRY_SIGNALS = 2,
     TIDAL__ENTRY_SESSION = 3,
-    TIDAL__ENTRY_TOMB = 4
+    TIDAL__ENTRY_TOMB = 4,
+    TIDAL__ENTRY_UCOUNTER = 5 /* a (user, key) counter: store/ucounters.h, always whole */
 };
 
 /* The largest encoding that travels: with its kind byte, one ENTRIES

@@ -15,6 +15,7 @@
 #include "messages/msg_repl.h"
 #include "messages/record.h"
 #include "store/hardneg.h"
+#include "store/ucounters.h"
 #include "store/hmap.h"
 #include "store/hwm.h"
 #include "store/idem.h"
@@ -157,6 +158,7 @@ struct tidal__region_state {
     tidal_signals *signals;
     tidal_sessions *sessions;
     tidal_hardneg *hardneg;
+    tidal_ucounters *ucounters; /* per-(user, key) counters */
     tidal_hwm *hwm;
     tidal_idem *idem;
     tidal_hmap held; /* struct tidal__held_session by sid */

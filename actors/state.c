@@ -12,6 +12,8 @@
  *   SESSION_END     sticky
  *   SESSION_HOME    LWW by stamp
  *   HIDE / UNHIDE   the set keeps the greatest stamp of each
+ *   USER_COUNTER    the origin's component of the pair raised to the
+ *                   record's (p, n) (max)
  * A session record for a session this region does not know yet (its start is
  * in another origin's log, not applied yet) is held too, and applied when the
  * start arrives.  Only signals wait for a seqno gap: END and HOME are merges
@@ -48,8 +50,11 @@ tidal__state_open(tidal_region *r)
     if ((rv = tidal_hardneg_open(&r->state.hardneg)) != 0) {
         goto fail_sessions;
     }
-    if ((rv = tidal_hwm_open(&r->state.hwm)) != 0) {
+    if ((rv = tidal_ucounters_open(&r->state.ucounters)) != 0) {
         goto fail_hardneg;
+    }
+    if ((rv = tidal_hwm_open(&r->state.hwm)) != 0) {
+        goto fail_ucounters;
     }
     if ((rv = tidal_idem_open(NULL, &r->state.idem)) != 0) {
         goto fail_hwm;
@@ -64,6 +69,8 @@ tidal__state_open(tidal_region *r)
 
 fail_hwm:
     tidal_hwm_close(r->state.hwm);
+fail_ucounters:
+    tidal_ucounters_close(r->state.ucounters);
 fail_hardneg:
     tidal_hardneg_close(r->state.hardneg);
 fail_sessions:
@@ -89,6 +96,7 @@ tidal__state_close(tidal_region *r)
     tidal_hmap_fini(&r->state.held);
     tidal_idem_close(r->state.idem);
     tidal_hwm_close(r->state.hwm);
+    tidal_ucounters_close(r->state.ucounters);
     tidal_hardneg_close(r->state.hardneg);
     tidal_sessions_close(r->state.sessions);
     tidal_signals_close(r->state.signals);
@@ -323,6 +331,11 @@ tidal__state_apply(tidal_region *r, const tidal_record *rec, uint16_t origin)
         return tidal_hardneg_hide(r->state.hardneg, rec->user, rec->item, &rec->hlc);
     case TIDAL_REC_UNHIDE:
         return tidal_hardneg_unhide(r->state.hardneg, rec->user, rec->item, &rec->hlc);
+    case TIDAL_REC_USER_COUNTER:
+        /* total: what an origin logged stays within the table's bounds
+         * (store/ucounters.h) */
+        return tidal_ucounters_raise(r->state.ucounters, rec->user, rec->key, rec->region, rec->cp,
+                                     rec->cn);
     default:
         break;
     }
@@ -469,6 +482,7 @@ tidal__state_digest(tidal_region *r)
     uint64_t d = tidal_signals_digest(r->state.signals);
     d = d * TIDAL_HASH_GOLDEN ^ tidal_sessions_digest_at(r->state.sessions, cutoff);
     d = d * TIDAL_HASH_GOLDEN ^ tidal_hardneg_digest(r->state.hardneg);
+    d = d * TIDAL_HASH_GOLDEN ^ tidal_ucounters_digest(r->state.ucounters);
     pthread_mutex_unlock(&r->state.lock);
     return d;
 }

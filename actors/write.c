@@ -80,7 +80,8 @@ tidal__stamp_check(tidal_region *r, const tidal_record *rec)
 
 /* The batch's stamp range.  Signals are stamped here, each with a reading
  * of the clock of its own (the origin's HLC at the write: the stamp a
- * signal's readers see, unique per origin), so the range covers them. */
+ * signal's readers see, unique per origin), so the range covers them.  A
+ * USER_COUNTER has no stamp of its own: the clock's reading is its range. */
 static void
 hlc_range(tidal_region *r, tidal_record *recs, uint32_t n, tidal_hlc *min, tidal_hlc *max)
 {
@@ -89,6 +90,9 @@ hlc_range(tidal_region *r, tidal_record *recs, uint32_t n, tidal_hlc *min, tidal
     for (uint32_t i = 0; i < n; i++) {
         if (recs[i].kind == TIDAL_REC_SESSION_SIGNAL) {
             recs[i].hlc = i == 0 ? now : tidal_now(r->rt);
+        }
+        if (recs[i].kind == TIDAL_REC_USER_COUNTER) {
+            continue;
         }
         if (tidal_hlc_compare(&recs[i].hlc, min) < 0) {
             *min = recs[i].hlc;
@@ -238,7 +242,8 @@ write_batch(tidal_region *r, tidal_ctx *ctx, tidal_record *recs, uint32_t n,
     if (tidal_wal_durable_lsn(r->wal) >= *lsn) {
         tidal__ship_now(r, TIDAL__SHIP_BY_WRITER);
     }
-    if (recs[0].kind != TIDAL_REC_HIDE && recs[0].kind != TIDAL_REC_UNHIDE) {
+    if (recs[0].kind != TIDAL_REC_HIDE && recs[0].kind != TIDAL_REC_UNHIDE &&
+        recs[0].kind != TIDAL_REC_USER_COUNTER) {
         /* a copy for the seed's replay_last_session_batch: the batch exactly
          * as the WAL holds it, the same header re-encoded */
         tidal_batch_header h = {.origin = r->id, .shard = r->opts.shard_id, .count = n,

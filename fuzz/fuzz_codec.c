@@ -2,14 +2,16 @@
  * libFuzzer target for the store's entry codecs, what reconciliation carries
  * between regions: a session (store/session_codec.c), an (item, signal type)
  * count state (store/signals_codec.c), a hard-negative pair
- * (store/hardneg.c) and the PN-counter inside the signal state
- * (store/pncounter.c).  These decoders read another region's bytes with
- * their own little-endian reader, not msgpack.
+ * (store/hardneg.c), the PN-counter inside the signal state
+ * (store/pncounter.c) and a (user, key) counter (store/ucounters.c).
+ * These decoders read another region's bytes with their own little-endian
+ * reader, not msgpack.
  *
  * Input: the first byte selects the codec (bits 0-1: session, signals,
- * hard negative, PN-counter); for signals, bit 2 merges at a fixed recent
- * `now` (so that old buckets expire) instead of at 0 (nothing expires).  The
- * rest is one entry.
+ * hard negative, PN-counter; bit 3 set: a (user, key) counter whatever
+ * bits 0-1 say); for signals, bit 2 merges at a fixed recent `now` (so that
+ * old buckets expire) instead of at 0 (nothing expires).  The rest is one
+ * entry.
  *
  * What must hold for any input (a failure aborts):
  *  - decode / merge returns 0 or a TIDAL_E* code, and a refused entry leaves
@@ -33,6 +35,7 @@
 #include "store/session.h"
 #include "store/signals.h"
 #include "store/sigtypes.h"
+#include "store/ucounters.h"
 
 int tidal__fuzz_codec_one(const uint8_t *data, size_t size);
 
@@ -41,6 +44,7 @@ int tidal__fuzz_codec_one(const uint8_t *data, size_t size);
 #define CODEC_HARDNEG 2u
 #define CODEC_PNCOUNTER 3u
 #define FLAG_NOW 0x04u
+#define FLAG_UCOUNTER 0x08u
 
 /* 2023-11-14, in ns: a `now` with minutes and hours well past bucket 0. */
 #define FUZZ_NOW_NS 1700000000000000000ull
@@ -260,6 +264,38 @@ fuzz_pncounter(const uint8_t *p, size_t len)
     return 0;
 }
 
+static int
+fuzz_ucounter(const uint8_t *p, size_t len)
+{
+    tidal_ucounters *t = NULL;
+    uint8_t buf[TIDAL_UCOUNTER_ENTRY_BYTES_MAX];
+    size_t elen = 0, cur = 0;
+    tidal_entity_id user, u2;
+    tidal_ucounter_key key, k2;
+    bool changed = false;
+    uint64_t h = 0;
+
+    FUZZ_CHECK(tidal_ucounters_open(&t) == 0);
+    int rv = tidal_ucounters_entry_merge(t, p, len, &changed);
+    FUZZ_CHECK(fuzz_code_ok(rv));
+    if (rv != 0) {
+        FUZZ_CHECK(tidal_ucounters_count(t) == 0 && !changed); /* unchanged */
+        tidal_ucounters_close(t);
+        return rv;
+    }
+    FUZZ_CHECK(changed && tidal_ucounters_count(t) == 1);
+    FUZZ_CHECK(tidal_ucounters_entry_peek(p, len, &user, &key) == 0);
+    FUZZ_CHECK(tidal_ucounters_next(t, &cur, &u2, &k2) && u2 == user);
+    FUZZ_CHECK(memcmp(&k2, &key, sizeof(key)) == 0);
+    FUZZ_CHECK(tidal_ucounters_entry_encode(t, user, key.s, buf, sizeof(buf), &elen) == 0);
+    FUZZ_CHECK(fuzz_bytes_same(buf, elen, p, len));
+    FUZZ_CHECK(tidal_ucounters_entry_merge(t, p, len, &changed) == 0 && !changed);
+    FUZZ_CHECK(tidal_ucounters_entry_hash(t, user, key.s, &h) == 0);
+    FUZZ_CHECK(tidal_ucounters_digest(t) == h);
+    tidal_ucounters_close(t);
+    return 0;
+}
+
 int
 tidal__fuzz_codec_one(const uint8_t *data, size_t size)
 {
@@ -268,6 +304,9 @@ tidal__fuzz_codec_one(const uint8_t *data, size_t size)
     }
     const uint8_t *p = data + 1;
     size_t len = size - 1;
+    if (data[0] & FLAG_UCOUNTER) {
+        return fuzz_ucounter(p, len);
+    }
     switch (data[0] & 3u) {
     case CODEC_SESSION:
         return fuzz_session(p, len);

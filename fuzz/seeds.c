@@ -28,7 +28,8 @@ static void
 seeds_record(struct seeds *s)
 {
     static const uint8_t recs = 0x00, bat = 0x01, fixcrc = 0x03;
-    static const char *const names[] = {"", "start", "signal", "end", "home", "hide", "unhide"};
+    static const char *const names[] = {"",     "start",  "signal", "end",
+                                        "home", "hide",   "unhide", "ucounter"};
     tidal_buf p, b;
     char name[64];
 

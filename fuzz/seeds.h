@@ -48,7 +48,7 @@ void seeds_must(int rv, const char *what);
 void seeds_records(tidal_buf *out, const uint8_t *kinds, size_t n);
 
 /* Every record kind, in number order. */
-extern const uint8_t seeds_all_kinds[6];
+extern const uint8_t seeds_all_kinds[7];
 
 /* Appends a batch (header + payload) of origin/shard starting at LSN first
  * and holding the count records of payload. */

@@ -14,6 +14,7 @@
 #include "store/session.h"
 #include "store/signals.h"
 #include "store/sigtypes.h"
+#include "store/ucounters.h"
 #include "tidal/errors.h"
 
 /* The reconciler's entry kinds (actors/reconciler.c). */
@@ -188,6 +189,30 @@ codec_put(struct seeds *s, const char *name, uint8_t sel, const tidal_buf *b, si
     seed_put(s, "codec", name, &sel, 1, b->data, b->len - cut);
 }
 
+/* A (user, key) counter of three regions: selector bit 3. */
+static void
+seeds_codec_ucounter(struct seeds *s)
+{
+    tidal_ucounters *u = NULL;
+    uint8_t enc[TIDAL_UCOUNTER_ENTRY_BYTES_MAX];
+    size_t len = 0;
+    const uint8_t sel = 0x08;
+    seeds_must(tidal_ucounters_open(&u), "ucounters open");
+    seeds_must(tidal_ucounters_raise(u, 1001, "source-news", 0, 12, 5), "raise");
+    seeds_must(tidal_ucounters_raise(u, 1001, "source-news", 2, 0, 7), "raise");
+    seeds_must(tidal_ucounters_raise(u, 1001, "source-news", 9, 40, 0), "raise");
+    seeds_must(tidal_ucounters_entry_encode(u, 1001, "source-news", enc, sizeof(enc), &len),
+               "ucounter encode");
+    seed_put(s, "codec", "valid-ucounter-three.bin", &sel, 1, enc, len);
+    seed_put(s, "codec", "bad-ETRUNCATED-ucounter.bin", &sel, 1, enc, len - 1);
+    enc[9] = 0; /* an empty key */
+    seed_put(s, "codec", "bad-ECORRUPT-ucounter-key.bin", &sel, 1, enc, len);
+    enc[9] = 11;
+    enc[0] = 2;
+    seed_put(s, "codec", "bad-EVERSION-ucounter.bin", &sel, 1, enc, len);
+    tidal_ucounters_close(u);
+}
+
 void
 seeds_codec(struct seeds *s)
 {
@@ -255,6 +280,7 @@ seeds_codec(struct seeds *s)
     enc[1] = 5; /* regions 5, 2, 9: out of order */
     seed_put(s, "codec", "bad-ECORRUPT-pncounter-order.bin", &(uint8_t){3}, 1, enc, len);
     tidal_pncounter_fini(&c);
+    seeds_codec_ucounter(s);
 
     tidal_buf_fini(&b);
     tables_close(&t);

@@ -93,6 +93,11 @@ rec(uint8_t kind)
         r.p_minute = 4;
         r.p_hour = 9;
     }
+    if (kind == TIDAL_REC_USER_COUNTER) {
+        snprintf(r.key, sizeof(r.key), "source-news");
+        r.cp = 12;
+        r.cn = 5;
+    }
     return r;
 }
 
@@ -106,9 +111,10 @@ seeds_records(tidal_buf *out, const uint8_t *kinds, size_t n)
     }
 }
 
-const uint8_t seeds_all_kinds[6] = {TIDAL_REC_SESSION_START, TIDAL_REC_SESSION_SIGNAL,
+const uint8_t seeds_all_kinds[7] = {TIDAL_REC_SESSION_START, TIDAL_REC_SESSION_SIGNAL,
                                     TIDAL_REC_SESSION_END,   TIDAL_REC_SESSION_HOME,
-                                    TIDAL_REC_HIDE,          TIDAL_REC_UNHIDE};
+                                    TIDAL_REC_HIDE,          TIDAL_REC_UNHIDE,
+                                    TIDAL_REC_USER_COUNTER};
 
 void
 seeds_batch(tidal_buf *out, uint16_t origin, uint16_t shard, uint64_t first,

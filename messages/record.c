@@ -28,6 +28,8 @@ arity(uint32_t kind)
     case TIDAL_REC_HIDE:
     case TIDAL_REC_UNHIDE:
         return 4;
+    case TIDAL_REC_USER_COUNTER:
+        return 6;
     default:
         return -1;
     }
@@ -70,17 +72,29 @@ put_hlc(uint8_t *p, const tidal_hlc *h)
     return tidal_mpw_uint(p, h->node_id);
 }
 
+/* The decoder's rules for a USER_COUNTER, checked before it is written. */
+static bool
+user_counter_valid(const tidal_record *r, size_t klen)
+{
+    return klen >= 1 && klen <= TIDAL_USER_COUNTER_KEY_BYTES_MAX && r->region < TIDAL_REGIONS_MAX &&
+           (r->cp != 0 || r->cn != 0);
+}
+
 int
 tidal_record_encode(const tidal_record *r, tidal_buf *out)
 {
     int n = fields_of(r);
     size_t tlen = strnlen(r->type, sizeof(r->type));
+    size_t klen = strnlen(r->key, sizeof(r->key));
     if (n < 0 || (r->kind == TIDAL_REC_SESSION_SIGNAL &&
                   (tlen == 0 || tlen > TIDAL_SIGNAL_TYPE_BYTES_MAX || r->seqno == 0))) {
         return TIDAL_EINVAL;
     }
+    if (r->kind == TIDAL_REC_USER_COUNTER && !user_counter_valid(r, klen)) {
+        return TIDAL_EINVAL;
+    }
     /* every field's largest encoding: 10 uints, a 16-byte bin, a type, an hlc */
-    if (tidal_buf_reserve(out, 1 + 10 * 9 + 18 + 1 + tlen + HLC_BYTES_MAX) != 0) {
+    if (tidal_buf_reserve(out, 1 + 10 * 9 + 18 + 1 + tlen + 1 + klen + HLC_BYTES_MAX) != 0) {
         return TIDAL_ENOMEM;
     }
     uint8_t *p = out->data + out->len;
@@ -116,6 +130,13 @@ tidal_record_encode(const tidal_record *r, tidal_buf *out)
         p = tidal_mpw_uint(p, r->region);
         p = tidal_mpw_uint(p, r->seqno);
         p = put_hlc(p, &r->hlc);
+        break;
+    case TIDAL_REC_USER_COUNTER:
+        p = tidal_mpw_uint(p, r->user);
+        p = tidal_mpw_str(p, r->key, (uint32_t)klen);
+        p = tidal_mpw_uint(p, r->region);
+        p = tidal_mpw_uint(p, r->cp);
+        p = tidal_mpw_uint(p, r->cn);
         break;
     default: /* HIDE, UNHIDE */
         p = tidal_mpw_uint(p, r->user);
@@ -206,6 +227,39 @@ decode_signal(tidal_mpr *m, tidal_record *r, bool stamped)
 }
 
 static int
+decode_user_counter(tidal_mpr *m, tidal_record *r)
+{
+    const char *key = NULL;
+    uint32_t klen = 0;
+    int rv = tidal_mpr_uint(m, UINT64_MAX, &r->user, "record.user");
+    rv = rv != 0 ? rv
+                 : tidal_mpr_str(m, TIDAL_USER_COUNTER_KEY_BYTES_MAX, &key, &klen, "record.key");
+    if (rv == 0 && klen == 0) {
+        return tidal_mpr_fail(m, TIDAL_EFIELD, "record.key", 1, 0);
+    }
+    /* a C string, as a SIGNAL's type: a NUL inside would cut it short */
+    const char *nul = rv == 0 ? memchr(key, '\0', klen) : NULL;
+    if (nul != NULL) {
+        return tidal_mpr_fail(m, TIDAL_EFIELD, "record.key", klen, (uint64_t)(nul - key));
+    }
+    if (rv == 0) {
+        memcpy(r->key, key, klen);
+        r->key[klen] = '\0';
+    }
+    rv = rv != 0 ? rv : get_u16(m, &r->region, "record.origin");
+    if (rv == 0 && r->region >= TIDAL_REGIONS_MAX) {
+        return tidal_mpr_fail(m, TIDAL_EFIELD, "record.origin", TIDAL_REGIONS_MAX - 1, r->region);
+    }
+    rv = rv != 0 ? rv : tidal_mpr_uint(m, UINT64_MAX, &r->cp, "record.p");
+    rv = rv != 0 ? rv : tidal_mpr_uint(m, UINT64_MAX, &r->cn, "record.n");
+    if (rv == 0 && r->cp == 0 && r->cn == 0) {
+        /* a write of 0 is never logged: a component is never (0, 0) */
+        return tidal_mpr_fail(m, TIDAL_EFIELD, "record.p", 1, 0);
+    }
+    return rv;
+}
+
+static int
 decode_body(tidal_mpr *m, tidal_record *r, uint32_t fields)
 {
     int rv;
@@ -225,6 +279,8 @@ decode_body(tidal_mpr *m, tidal_record *r, uint32_t fields)
         rv = rv != 0 ? rv : get_u16(m, &r->region, "record.home");
         rv = rv != 0 ? rv : tidal_mpr_uint(m, UINT64_MAX, &r->seqno, "record.next_seqno");
         return rv != 0 ? rv : get_hlc(m, &r->hlc);
+    case TIDAL_REC_USER_COUNTER:
+        return decode_user_counter(m, r);
     default: /* HIDE, UNHIDE */
         rv = tidal_mpr_uint(m, UINT64_MAX, &r->user, "record.user");
         rv = rv != 0 ? rv : tidal_mpr_uint(m, UINT64_MAX, &r->item, "record.item");

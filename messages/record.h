@@ -19,11 +19,15 @@
  *   4 SESSION_HOME    [4, sid bin16, home uint16, next_seqno uint, hlc]
  *   5 HIDE            [5, user uint, item uint, hlc]
  *   6 UNHIDE          [6, user uint, item uint, hlc]
+ *   7 USER_COUNTER    [7, user uint, key str 1..31 no NUL, origin uint16 < 16,
+ *                      p uint, n uint], (p, n) not (0, 0)
  *   hlc = [wall uint64, logical uint32, node uint16]
  *
  * Why SESSION_SIGNAL carries p_minute / p_hour: they are the origin's own
  * PN-counter components for (item, type) in the signal's minute and hour
- * buckets *after* this signal, not a +1.  Applying a record is then a max-merge
+ * buckets *after* this signal, not a +1.  USER_COUNTER carries, the same
+ * way, the origin's (P, N) component of the (user, key) PN-counter after the
+ * write (store/ucounters.h), not its delta.  Applying a record is then a max-merge
  * (and the session's signal list a union by seqno), so a batch applied twice,
  * replayed, or overtaken by reconciliation never counts anything twice.
  *
@@ -34,7 +38,10 @@
  *
  * When you add a kind: append it to TIDAL_RECORD_KIND_MAP, extend the table,
  * the encoder and decoder (side by side in record.c), and the round-trip and
- * malformed-input tests.
+ * malformed-input tests; docs/wal-format.md's table; the fuzz seeds
+ * (fuzz/seeds_util.c, then build/tests/fuzz_seeds fuzz/corpus); who applies
+ * it (actors/state.c) and who may write it (actors/apply.c,
+ * record_foreign).
  */
 #ifndef TIDAL_MESSAGES_RECORD_H
 #define TIDAL_MESSAGES_RECORD_H
@@ -54,7 +61,8 @@
     X(SESSION_END, 3)                                                                      \
     X(SESSION_HOME, 4)                                                                     \
     X(HIDE, 5)                                                                             \
-    X(UNHIDE, 6)
+    X(UNHIDE, 6)                                                                           \
+    X(USER_COUNTER, 7)
 
 enum tidal_record_kind {
 #define TIDAL__RECORD_KIND_ENUM(name, n) TIDAL_REC_##name = (n),
@@ -65,9 +73,9 @@ enum tidal_record_kind {
 typedef struct tidal_record {
     uint8_t kind;            /* enum tidal_record_kind */
     uint8_t sid[16];         /* session id, big endian (hi then lo) */
-    uint64_t user;           /* START, HIDE, UNHIDE */
+    uint64_t user;           /* START, HIDE, UNHIDE, USER_COUNTER */
     uint64_t item;           /* SIGNAL, HIDE, UNHIDE */
-    uint16_t region;         /* START: home; HOME: new home; SIGNAL: origin */
+    uint16_t region;         /* START: home; HOME: new home; SIGNAL, USER_COUNTER: origin */
     uint64_t seqno;          /* SIGNAL: its seqno; HOME: next seqno at the new home */
     tidal_hlc hlc;           /* START, END, HOME, HIDE, UNHIDE; SIGNAL: its stamp */
     char type[TIDAL_SIGNAL_TYPE_BYTES_MAX + 1]; /* SIGNAL: NUL-terminated */
@@ -75,6 +83,11 @@ typedef struct tidal_record {
     uint64_t ts_ns;          /* SIGNAL */
     uint64_t p_minute;       /* SIGNAL: origin's component after it, minute bucket */
     uint64_t p_hour;         /* SIGNAL: same, hour bucket */
+    char key[TIDAL_USER_COUNTER_KEY_BYTES_MAX + 1]; /* USER_COUNTER: NUL-terminated */
+    uint64_t cp;             /* USER_COUNTER: origin's P after it */
+    uint64_t cn;             /* USER_COUNTER: origin's N after it */
+    int64_t delta;           /* USER_COUNTER at its origin, for the write's gate
+                                (cp, cn come from it); never encoded, 0 decoded */
 } tidal_record;
 
 /* Appends r's encoding to out.  TIDAL_EINVAL for an unknown kind or a field

@@ -211,6 +211,17 @@ records_other_origin(tidal_buf *out)
     return 0;
 }
 
+/* A USER_COUNTER carrying region 2's component in region 0's log. */
+static int
+records_counter_other_origin(tidal_buf *out)
+{
+    tidal_record r[2] = {
+        hide_rec(),
+        {.kind = TIDAL_REC_USER_COUNTER, .user = 1, .region = 2, .key = "src", .cp = 3}};
+    records_batch(out, r, 2, 0, 0, 0, 0);
+    return 0;
+}
+
 static int
 batch_header_other_origin(tidal_buf *out)
 {

@@ -71,6 +71,8 @@ typedef int (*build_fn)(tidal_buf *out);
       records_bad_type)                                                                    \
     X(batch_signal_of_other_origin, ORIGIN_MISMATCH, REGION_1, "shipper-0", BATCH,         \
       records_other_origin)                                                                \
+    X(batch_counter_of_other_origin, ORIGIN_MISMATCH, REGION_1, "shipper-0", BATCH,        \
+      records_counter_other_origin)                                                        \
     X(batch_header_other_origin, ORIGIN_MISMATCH, REGION_1, "shipper-0", BATCH,            \
       batch_header_other_origin)                                                           \
     X(batch_of_the_region_itself, ORIGIN_MISMATCH, REGION_1, "shipper-0", BATCH,           \

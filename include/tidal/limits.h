@@ -199,6 +199,29 @@
 /* An LWW register's value: preference payloads are ids and small labels. */
 #define TIDAL_LWW_VALUE_BYTES_MAX 256u
 
+/* Per-(user, key) counters (tidal_user_counter_add, region.h).  A key names
+ * one of a user's arms - Forage's bandit keeps two counts per (user,
+ * source) - so, like a signal type, 31 bytes name it with room to spare,
+ * and keep a table key (user and the key's bytes, NUL padded) a fixed 40
+ * bytes.  A user's bandit has tens of arms: 1024 keys a user.  The table
+ * holds at most TIDAL_USER_COUNTERS_MAX (user, key) pairs (about 100 bytes
+ * each with the table's slack: ~1.6 GiB at the bound, the order of the
+ * idempotency keys').
+ *
+ * As with signal types, a peer's record is never refused (apply is total),
+ * so the bound a write meets is its origin's: a write that would give the
+ * origin a component in a (user, key) where it has none is refused at the
+ * origin, before the log, once that origin has components in
+ * TIDAL_USER_COUNTER_KEYS_ORIGIN_MAX of the user's keys, or in
+ * TIDAL_USER_COUNTERS_ORIGIN_MAX pairs in all.  Every pair has a component
+ * of some region, and a region's components are written by its own writes
+ * alone, so no table then holds more than the _MAX of either. */
+#define TIDAL_USER_COUNTER_KEY_BYTES_MAX 31u
+#define TIDAL_USER_COUNTER_KEYS_MAX 1024u
+#define TIDAL_USER_COUNTER_KEYS_ORIGIN_MAX (TIDAL_USER_COUNTER_KEYS_MAX / TIDAL_REGIONS_MAX)
+#define TIDAL_USER_COUNTERS_MAX (1u << 24)
+#define TIDAL_USER_COUNTERS_ORIGIN_MAX (TIDAL_USER_COUNTERS_MAX / TIDAL_REGIONS_MAX)
+
 /* ---- Replication messages ----------------------------------------------- */
 
 /* One record in a WRITE message. */
@@ -275,6 +298,14 @@ _Static_assert(TIDAL_SIGTYPES_ORIGIN_MAX >= 64u, "room for a schema's types at e
 _Static_assert(TIDAL_SIGNALS_BUCKETS_ORIGIN_MAX * TIDAL_REGIONS_MAX <= TIDAL_SIGNALS_BUCKETS_MAX,
                "the union of every origin's buckets fits a slot");
 _Static_assert(TIDAL_SIGNALS_BUCKETS_ORIGIN_MAX >= 228u, "an origin holds its unexpired buckets");
+_Static_assert(TIDAL_USER_COUNTER_KEYS_ORIGIN_MAX * TIDAL_REGIONS_MAX <=
+                   TIDAL_USER_COUNTER_KEYS_MAX,
+               "the union of every origin's keys of a user fits the table");
+_Static_assert(TIDAL_USER_COUNTERS_ORIGIN_MAX * TIDAL_REGIONS_MAX <= TIDAL_USER_COUNTERS_MAX,
+               "the union of every origin's (user, key) pairs fits the table");
+_Static_assert(TIDAL_USER_COUNTER_KEYS_ORIGIN_MAX >= 32u, "room for a bandit's arms at an origin");
+_Static_assert(TIDAL_USER_COUNTER_KEY_BYTES_MAX + 1u + 8u == 40u,
+               "a table key (user, key padded with NULs) is 40 bytes");
 _Static_assert(TIDAL_SHIP_WINDOW_LSNS + 1u <= TIDAL_HELD_BATCHES_MAX,
                "a window of one-LSN batches, and the one that starts at its edge, fit");
 _Static_assert(TIDAL_HANDOVER_QUEUE_MAX <= TIDAL_MAILBOX_ENVELOPES_DEFAULT,

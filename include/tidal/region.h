@@ -371,6 +371,48 @@ TIDAL_API int tidal_hide_item(tidal_region *r, tidal_entity_id user,
 TIDAL_API int tidal_unhide_item(tidal_region *r, tidal_entity_id user,
                                 tidal_entity_id item) TIDAL_WARN_UNUSED;
 
+/* ---- per-(user, key) counters ------------------------------------------ */
+
+/* Adds delta to the counter of (user, key): a replicated PN-counter with a
+ * component per region, merged like the rest (docs/design.md, "Per-user
+ * counters"), so a user who roams to another region reads there what every
+ * region counted (a bandit's success and failure counts, say).
+ *   r      the region; NULL is TIDAL_EINVAL.
+ *   user   any id.
+ *   key    1..TIDAL_USER_COUNTER_KEY_BYTES_MAX bytes, NUL-terminated
+ *          (limits.h); NULL, empty or longer is TIDAL_EINVAL.
+ *   delta  any int64_t; 0 returns 0 at once, after the checks above, and
+ *          logs nothing.
+ * The call validates, then logs, then applies: a write refused is refused
+ * before the log, with nothing changed anywhere -
+ *   TIDAL_ELIMIT   the pair is new to this region (it never added to it) and
+ *                  this region already added to
+ *                  TIDAL_USER_COUNTER_KEYS_ORIGIN_MAX of the user's keys, or
+ *                  TIDAL_USER_COUNTERS_ORIGIN_MAX pairs in all (limits.h: the
+ *                  bound a replica's table then never passes);
+ *   TIDAL_ETOOBIG  this region's component (the sum of its positive deltas,
+ *                  or of its negative ones' magnitudes) would pass
+ *                  UINT64_MAX, or the value as this region sees it would
+ *                  leave int64_t's range;
+ *   TIDAL_EFENCED  the region's clock is fenced (clock fencing, above): it
+ *                  stamps the batch, so it refuses this as its other writes;
+ * and the codes of any write (TIDAL_EFULL, TIDAL_EIO, TIDAL_ETIMEDOUT,
+ * TIDAL_ENOMEM).  The caller's own thread applies and logs it and ships it
+ * to every peer, as a hide does.  Returns once it is durable under the
+ * region's policy.  A peer applies it whatever its own counts: only the
+ * origin decides. */
+TIDAL_API int tidal_user_counter_add(tidal_region *r, tidal_entity_id user, const char *key,
+                                     int64_t delta) TIDAL_WARN_UNUSED;
+
+/* The value of (user, key)'s counter as this region holds it in *out: the
+ * sum of every region's deltas applied here.  A key never added to reads 0.
+ * The value is exact while the true sum fits an int64_t; deltas added
+ * concurrently in several regions can take it past (each origin checks only
+ * what it sees), and it then reads modulo 2^64.  TIDAL_EINVAL for a NULL r
+ * or out, or a key not valid as above. */
+TIDAL_API int tidal_user_counter_get(tidal_region *r, tidal_entity_id user, const char *key,
+                                     int64_t *out) TIDAL_WARN_UNUSED;
+
 typedef struct tidal_retrieve {
     tidal_entity_id user;
     const tidal_entity_id *candidates;
