@@ -234,6 +234,13 @@ pick(void *arg, int kind, uint64_t key, uint64_t hash, const void *ref)
         size_t len = 0;
         at[0] = (uint8_t)kind;
         k->rv = pick_encode(k, kind, ref, &from, at + 1, &len);
+        if (k->rv == TIDAL_ENOENT) {
+            /* a signal state whose buckets the keep rule all left below
+             * its floor (store/signals.h), not freed yet: it is in no
+             * digest, so there is nothing of it to send */
+            k->rv = 0;
+            return;
+        }
         if (k->rv == TIDAL_ETOOBIG || k->rv == TIDAL_EINVAL) {
             /* not even one signal or bucket fits a part: the limits leave
              * none, but the answer then says it is not whole, and the
