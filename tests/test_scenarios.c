@@ -14,16 +14,6 @@
 
 TIDAL_SUITE(scenarios);
 
-/* A small deterministic PRNG for the test's own choices (xorshift64*). */
-static uint64_t
-next_rand(uint64_t *s)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * 0x2545f4914f6cdd1dull;
-}
-
 static bool
 visible(tidal_region *r, tidal_entity_id user, tidal_entity_id item)
 {
@@ -295,12 +285,13 @@ Test(scenarios, hide_unhide_races_under_reordering_are_lww)
     struct lww want[RACE_USERS][RACE_ITEMS] = {0};
     uint64_t rng = 0xd15ea5e;
     for (int op = 0; op < RACE_OPS; op++) {
-        int reg = (int)(next_rand(&rng) % 2);
-        int u = (int)(next_rand(&rng) % RACE_USERS), it = (int)(next_rand(&rng) % RACE_ITEMS);
-        bool hide = next_rand(&rng) % 2 == 0;
+        int reg = (int)(tidal_test_rand(&rng) % 2);
+        int u = (int)(tidal_test_rand(&rng) % RACE_USERS);
+        int it = (int)(tidal_test_rand(&rng) % RACE_ITEMS);
+        bool hide = tidal_test_rand(&rng) % 2 == 0;
         /* few distinct stamps, so that ties (across regions too) happen */
-        tidal_hlc ts = {.wall_ns = 1000 + 10 * (next_rand(&rng) % 6),
-                        .logical = (uint32_t)(next_rand(&rng) % 2),
+        tidal_hlc ts = {.wall_ns = 1000 + 10 * (tidal_test_rand(&rng) % 6),
+                        .logical = (uint32_t)(tidal_test_rand(&rng) % 2),
                         .node_id = (uint16_t)reg};
         tidal_entity_id user = 10 + (tidal_entity_id)u, item = 20 + (tidal_entity_id)it;
         if (hide) {

@@ -33,15 +33,6 @@ typedef struct outcome {
     tidal_sim_stats st;
 } outcome;
 
-static uint64_t
-rnd(uint64_t *x)
-{
-    *x ^= *x >> 12;
-    *x ^= *x << 25;
-    *x ^= *x >> 27;
-    return *x * 0x2545f4914f6cdd1dull;
-}
-
 static bool
 converged(void *arg)
 {
@@ -69,7 +60,7 @@ static void
 one_write(repl_env *e, int i, tidal_session_id s, uint64_t *x, uint64_t *refused)
 {
     tidal_region *r = e->r[i];
-    uint64_t c = rnd(x);
+    uint64_t c = tidal_test_rand(x);
     tidal_entity_id item = 1 + c % 40;
     int rv;
     switch (c >> 60) {
@@ -157,27 +148,11 @@ Test(sim_cluster, same_seed_same_run)
               "another seed, the same fault trace");
 }
 
-static int
-threads_now(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    cr_assert_not_null(f);
-    char line[256];
-    int n = -1;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (sscanf(line, "Threads: %d", &n) == 1) {
-            break;
-        }
-    }
-    fclose(f);
-    return n;
-}
-
 /* A write's wait and tidal_region_wait_applied run the simulation, and no
  * thread is started for it. */
 Test(sim_cluster, blocking_calls_run_the_simulation)
 {
-    int threads = threads_now();
+    int threads = tidal_test_threads();
     tidal_sim *s;
     TIDAL_PASS(tidal_sim_open(NULL, &s));
     repl_env e = {0};
@@ -196,7 +171,7 @@ Test(sim_cluster, blocking_calls_run_the_simulation)
     uint64_t t0 = tidal_sim_now_ns(s);
     TIDAL_FAIL(tidal_region_wait_applied(e.r[1], 0, 99, 2000), TIDAL_ETIMEDOUT);
     cr_assert_geq(tidal_sim_now_ns(s) - t0, 1999 * 1000000ull);
-    cr_assert_eq(threads_now(), threads, "a simulation started threads");
+    cr_assert_eq(tidal_test_threads(), threads, "a simulation started threads");
     repl_close(&e);
     TIDAL_PASS(tidal_sim_close(s));
 }

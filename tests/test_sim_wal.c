@@ -34,31 +34,6 @@ typedef struct outcome {
     tidal_sim_stats st;
 } outcome;
 
-static uint64_t
-rnd(uint64_t *x)
-{
-    *x ^= *x >> 12;
-    *x ^= *x << 25;
-    *x ^= *x >> 27;
-    return *x * 0x2545f4914f6cdd1dull;
-}
-
-static int
-threads_now(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    cr_assert_not_null(f);
-    char line[256];
-    int n = -1;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (sscanf(line, "Threads: %d", &n) == 1) {
-            break;
-        }
-    }
-    fclose(f);
-    return n;
-}
-
 /* Every region applied every other's last LSN (stats.writes counts a
  * reopened region's writes since its reopen only) and the digests agree. */
 static bool
@@ -96,7 +71,7 @@ static void
 one_write(repl_env *e, int i, tidal_session_id s, uint64_t *x)
 {
     tidal_region *r = e->r[i];
-    uint64_t c = rnd(x);
+    uint64_t c = tidal_test_rand(x);
     tidal_entity_id item = 1 + c % 40;
     if (c >> 62 == 0) {
         TIDAL_PASS(tidal_hide_item(r, 7, item));
@@ -128,7 +103,7 @@ static void
 run(uint64_t seed, outcome *out)
 {
     memset(out, 0, sizeof(*out));
-    int threads = threads_now();
+    int threads = tidal_test_threads();
     tidal_sim *s;
     tidal_sim_opts so = {.seed = seed, .latency_min_us = 200, .latency_max_us = 5000};
     TIDAL_PASS(tidal_sim_open(&so, &s));
@@ -157,7 +132,7 @@ run(uint64_t seed, outcome *out)
                 one_write(&e, i, sid, &x);
             }
         }
-        cr_assert_eq(threads_now(), threads, "a simulation started threads");
+        cr_assert_eq(tidal_test_threads(), threads, "a simulation started threads");
         tidal_sim_run_for(s, 50 * MS);
     }
     bool ok = tidal_sim_run_until(s, converged, &e, tidal_sim_now_ns(s) + 120 * SEC) == 0;
@@ -171,7 +146,7 @@ run(uint64_t seed, outcome *out)
     }
     out->end_ns = tidal_sim_now_ns(s);
     tidal_sim_stats_get(s, &out->st);
-    cr_assert_eq(threads_now(), threads, "a simulation started threads");
+    cr_assert_eq(tidal_test_threads(), threads, "a simulation started threads");
     repl_close(&e);
     TIDAL_PASS(tidal_sim_close(s));
 }
@@ -194,7 +169,7 @@ Test(sim_wal, sync_and_interval_regions_converge_the_same_way_twice)
  * for a sync that starts at once.  Either returns only once durable. */
 Test(sim_wal, a_write_returns_once_its_sync_ran_in_simulated_time)
 {
-    int threads = threads_now();
+    int threads = tidal_test_threads();
     tidal_sim *s;
     TIDAL_PASS(tidal_sim_open(NULL, &s));
     repl_env e = {0};
@@ -226,7 +201,7 @@ Test(sim_wal, a_write_returns_once_its_sync_ran_in_simulated_time)
     TIDAL_PASS(tidal_region_wait_applied(e.r[0], 1, 1, 5000));
     cr_assert(repl_hidden(e.r[0], 1, 3));
     cr_assert(repl_hidden(e.r[1], 1, 2));
-    cr_assert_eq(threads_now(), threads, "a simulation started threads");
+    cr_assert_eq(tidal_test_threads(), threads, "a simulation started threads");
     repl_close(&e);
     TIDAL_PASS(tidal_sim_close(s));
 }

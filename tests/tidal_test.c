@@ -67,3 +67,20 @@ tidal_test_sleep_ms(unsigned ms)
     struct timespec ts = {.tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L};
     nanosleep(&ts, NULL);
 }
+
+int
+tidal_test_threads(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    cr_assert_not_null(f);
+    char line[256];
+    int n = -1;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "Threads: %d", &n) == 1) {
+            break;
+        }
+    }
+    fclose(f);
+    cr_assert_gt(n, 0, "no Threads: line in /proc/self/status");
+    return n;
+}

@@ -7,6 +7,8 @@
  *                        limited to ~107 bytes); removed by tidal_test_rmdir.
  * TIDAL_SUITE(name)      declares a suite whose teardown fails the test if
  *                        LeakSanitizer finds a leak (Criterion alone lets it pass).
+ * tidal_test_threads()   the process's thread count; tidal_test_rand(&s) a
+ *                        seeded PRNG for a test's own choices.
  */
 #ifndef TIDAL_TEST_H
 #define TIDAL_TEST_H
@@ -60,5 +62,20 @@ uint64_t tidal_test_now_ms(void);
     })
 
 void tidal_test_sleep_ms(unsigned ms);
+
+/* The threads this process has now (/proc/self/status): a simulation must
+ * start none.  Asserts it could read them. */
+int tidal_test_threads(void);
+
+/* A small deterministic PRNG for a test's own choices (xorshift64*, state
+ * not 0).  Cannot fail. */
+static inline uint64_t
+tidal_test_rand(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 0x2545f4914f6cdd1dull;
+}
 
 #endif /* TIDAL_TEST_H */
