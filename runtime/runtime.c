@@ -263,7 +263,10 @@ tidal_runtime_block(tidal_runtime *rt, pthread_cond_t *cond, pthread_mutex_t *lo
         if (lock == NULL) {
             pthread_mutex_unlock(&none);
         }
-        return rv == 0 || tidal__now_ms(rt) < deadline_ms ? 0 : TIDAL_ETIMEDOUT;
+        /* ETIMEDOUT: at the deadline, or a call that cannot run the
+         * simulation (from inside an event, or from another thread) - never
+         * 0 there, or its caller's loop would spin */
+        return rv;
     }
     struct timespec dl = tidal_deadline(CLOCK_MONOTONIC, deadline_ms - now);
     if (cond == NULL) {

@@ -361,7 +361,9 @@ TIDAL_API uint64_t tidal_elapsed_ms(tidal_runtime *rt);
  * sleeps.  In a simulation it runs one event of the simulation instead
  * (lock released meanwhile), so the condition can change on this very
  * thread.  Returns 0 to check the condition again, TIDAL_ETIMEDOUT once the
- * deadline has passed. */
+ * deadline has passed - and, in a simulation, at once when called from
+ * inside one of its events or from a thread other than the simulation's
+ * (neither may run it). */
 TIDAL_API int tidal_runtime_block(tidal_runtime *rt, pthread_cond_t *cond, pthread_mutex_t *lock,
                                   uint64_t deadline_ms);
 
