@@ -82,30 +82,6 @@ help(FILE *f)
                "  2    usage error: a bad option or value (nothing was run)\n");
 }
 
-/* All of s as an integer 0..max, decimal or 0x hex; false otherwise. */
-static bool
-read_u64(const char *s, uint64_t max, uint64_t *out)
-{
-    const char *digits = "0123456789";
-    int base = 10;
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-        digits = "0123456789abcdefABCDEF";
-        base = 16;
-        s += 2;
-    }
-    if (s[0] == '\0' || strspn(s, digits) != strlen(s)) {
-        return false;
-    }
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, base);
-    if (*end != '\0' || errno == ERANGE || v > max) {
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
 /* The value of option argv[*i] (after '=' or the next argument); NULL and a
  * message if it has none. */
 static const char *
@@ -164,7 +140,7 @@ parse(int argc, char **argv, struct check_args *a)
             if ((v = value_of(argc, argv, &i, "--seed")) == NULL) {
                 return 2;
             }
-            if (!read_u64(v, UINT64_MAX, &a->seed)) {
+            if (!tidal_tool_read_u64(v, UINT64_MAX, &a->seed)) {
                 fprintf(stderr, "tidal check: --seed '%s': not a number from 0 to 2^64-1\n", v);
                 return 2;
             }
@@ -172,7 +148,7 @@ parse(int argc, char **argv, struct check_args *a)
             if ((v = value_of(argc, argv, &i, "--soak")) == NULL) {
                 return 2;
             }
-            if (!read_u64(v, CHECK_SOAK_MAX, &a->soak) || a->soak == 0) {
+            if (!tidal_tool_read_u64(v, CHECK_SOAK_MAX, &a->soak) || a->soak == 0) {
                 fprintf(stderr, "tidal check: --soak '%s': not a number from 1 to %u\n", v,
                         CHECK_SOAK_MAX);
                 return 2;

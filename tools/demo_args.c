@@ -72,10 +72,9 @@ tidal_demo_help(FILE *f)
             COUNTERS, SESSIONS, ASKS, DEMO_MESSAGES_MAX, DEMO_MESSAGES_DEFAULT, DEMO_DIR_BYTES_MAX);
 }
 
-/* Reads all of s as an integer from 0 to max: decimal, or hex after "0x".
- * Returns false, *out unchanged, for anything else. */
-static bool
-read_u64(const char *s, uint64_t max, uint64_t *out)
+/* tool.h: shared by the verbs' option parsers (demo, check). */
+bool
+tidal_tool_read_u64(const char *s, uint64_t max, uint64_t *out)
 {
     const char *digits = "0123456789";
     int base = 10;
@@ -101,7 +100,7 @@ read_u64(const char *s, uint64_t max, uint64_t *out)
 static bool
 set_seed(struct opts *o, const char *name, const char *v)
 {
-    if (!read_u64(v, UINT64_MAX, &o->seed)) {
+    if (!tidal_tool_read_u64(v, UINT64_MAX, &o->seed)) {
         fprintf(stderr, "tidal demo: %s '%s': not an integer from 0 to %llu (decimal or 0x hex)\n",
                 name, v, (unsigned long long)UINT64_MAX);
         return false;
@@ -113,7 +112,7 @@ static bool
 set_messages(struct opts *o, const char *name, const char *v)
 {
     uint64_t n;
-    if (!read_u64(v, DEMO_MESSAGES_MAX, &n) || n == 0) {
+    if (!tidal_tool_read_u64(v, DEMO_MESSAGES_MAX, &n) || n == 0) {
         fprintf(stderr, "tidal demo: %s '%s': not an integer from 1 to %u\n", name, v,
                 DEMO_MESSAGES_MAX);
         return false;

@@ -11,6 +11,11 @@ int tidal_tool_check(int argc, char **argv);
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Reads all of s as an integer from 0 to max: decimal, or hex after "0x"
+ * (demo_args.c).  Returns false, *out unchanged, for anything else: "",
+ * " 7", "-1", "0x0x7", past max.  Cannot fail otherwise. */
+bool tidal_tool_read_u64(const char *s, uint64_t max, uint64_t *out);
+
 #include "tidal/runtime.h"
 
 /* The demo's replication phase (demo_cluster.c). */
