@@ -124,7 +124,9 @@ forage_cmd_labels(int argc, char **argv)
         return FORAGE_EXIT_USAGE;
     }
     forage_labelled l;
-    if (forage_labelled_load(cat, lab, threshold, &l) != 0) {
+    char err[FORAGE_ERR_BYTES];
+    if (forage_labelled_load(cat, lab, threshold, &l, err) != 0) {
+        fprintf(stderr, "forage: %s\n", err);
         return FORAGE_EXIT_FAIL;
     }
     size_t counts[FORAGE_LABELS_MAX + 1] = {0};

@@ -184,7 +184,9 @@ forage_cmd_simulate(int argc, char **argv)
         return FORAGE_EXIT_FAIL;
     }
     forage_labelled l;
-    if (forage_labelled_load(a.cat, a.labels, FORAGE_LABEL_THRESHOLD_DEFAULT, &l) != 0) {
+    char err[FORAGE_ERR_BYTES];
+    if (forage_labelled_load(a.cat, a.labels, FORAGE_LABEL_THRESHOLD_DEFAULT, &l, err) != 0) {
+        fprintf(stderr, "forage: %s\n", err);
         return FORAGE_EXIT_FAIL;
     }
     int rv = simulate(&a, &l);
