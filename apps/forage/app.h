@@ -122,9 +122,11 @@ __attribute__((warn_unused_result)) int forage_app_hidden(forage_app *a, uint32_
                                                           tidal_entity_id user, uint64_t item,
                                                           bool *out);
 
-/* A number that changes whenever region's replicated state changes (a
- * signal, a hide, a counter, from any region): tidal_region_digest.  A page
- * long-polls on it. */
+/* A number that grows whenever region takes a write or applies one from a
+ * peer (a signal, a hide, a counter; a batch or a reconciliation entry):
+ * the sum of tidal_region_stats' writes, batches_applied and
+ * reconcile_entries.  Cheap to read (no lock), so a page can long-poll on
+ * it; it may grow without a visible change (an entry already held). */
 uint64_t forage_app_version(forage_app *a, uint32_t region);
 
 #endif /* FORAGE_APP_H */
