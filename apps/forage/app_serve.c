@@ -103,7 +103,7 @@ serve(forage_app *a, uint32_t region, tidal_session_id s, forage_served *out)
         (rv = forage_weights_arms(a, region, f.user, arms)) != 0)
         return rv;
     pthread_mutex_lock(&a->rng_lock);
-    rv = forage_slate_build(a->policy, arms, cands, is_hidden, &v, &a->rng, &sl);
+    rv = forage_slate_build(a->policy, arms, NULL, cands, is_hidden, &v, &a->rng, &sl);
     pthread_mutex_unlock(&a->rng_lock);
     if (rv == 0)
         rv = record_slate(a, r, s, &sl, f.last_slate + 1);
