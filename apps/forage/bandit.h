@@ -51,11 +51,13 @@
  *             the bonus still grows with ln N and shrinks with n: an arm the
  *             user never saw, whose prior weighs at most
  *             FORAGE_PRIOR_STRENGTH, is still tried once the user's other
- *             arms have piled up observations, unless its prior mean is far
- *             below theirs; and an arm with no prior and no observation
- *             still scores +inf.  (Using the prior in the mean alone, the
- *             bonus on the user's own n, changes almost nothing: the bonus
- *             of a few observations dwarfs the means.)
+ *             arms have piled up enough observations (the more, the lower
+ *             its prior mean); an arm with no prior and no observation
+ *             still scores +inf; and while N < 1 (fractional pseudo-counts
+ *             alone) the bonus is 0 rather than the root of a negative.
+ *             (Using the prior in the mean alone, the bonus on the user's
+ *             own n, changes almost nothing: the bonus of a few
+ *             observations dwarfs the means.)
  *   Random:   a uniformly random source among those with candidates left.
  */
 #ifndef FORAGE_BANDIT_H
