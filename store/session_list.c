@@ -87,6 +87,8 @@ tidal_sessions_page(const tidal_sessions *t, const tidal_session_id *after, uint
         count++;
         keep_smallest(out, &kept, max, &s->id);
     }
-    qsort(out, kept, sizeof(*out), by_id);
+    if (kept > 0) { /* out may be NULL when max is 0 */
+        qsort(out, kept, sizeof(*out), by_id);
+    }
     *n = count;
 }

@@ -137,7 +137,9 @@ static void
 assert_walks(tidal_region *r, const tidal_session_id *ids, size_t nids)
 {
     tidal_session_id want[16], got[16];
-    memcpy(want, ids, nids * sizeof(ids[0]));
+    if (nids > 0) { /* ids may be NULL when there are none */
+        memcpy(want, ids, nids * sizeof(ids[0]));
+    }
     qsort(want, nids, sizeof(want[0]), by_id);
     for (size_t max = 1; max <= 8; max++) {
         size_t n = walk(r, max, got, 16);
