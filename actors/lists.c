@@ -1,6 +1,7 @@
 /*
  * Reads that list rather than look up (include/tidal/region.h): the
- * sessions of a user, and the top items of a signal type by windowed count.
+ * sessions of a user, every session in pages, and the top items of a
+ * signal type by windowed count.
  * Each takes the state lock once, as the reads of read.c do.  A session
  * past the retention is gone to a reader from its expiry on, freed yet or
  * not (retention.c), so the listing leaves it out by the same cut-off as
@@ -27,6 +28,22 @@ tidal_user_sessions(tidal_region *r, tidal_entity_id user, tidal_session_id *out
         *n = count;
     }
     return rv;
+}
+
+int
+tidal_region_sessions(tidal_region *r, const tidal_session_id *after, tidal_session_id *out,
+                      size_t max, size_t *n)
+{
+    if (r == NULL || n == NULL || (out == NULL && max > 0)) {
+        return TIDAL_EINVAL;
+    }
+    uint64_t cutoff = tidal__retention_cutoff(r);
+    size_t count = 0;
+    pthread_mutex_lock(&r->state.lock);
+    tidal_sessions_page(r->state.sessions, after, cutoff, out, max, &count);
+    pthread_mutex_unlock(&r->state.lock);
+    *n = count;
+    return 0;
 }
 
 int

@@ -31,35 +31,63 @@ tidal_get_session(tidal_region *r, tidal_session_id s, tidal_session_view *out)
     return 0;
 }
 
+/* The index of the first of sigs[0, n) with a seqno of at least from
+ * (sorted by seqno: store/session.h).  Cannot fail. */
+static size_t
+first_from(const tidal_session_signal *sigs, size_t n, tidal_seqno from)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sigs[mid].seqno < from) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
 int
-tidal_session_signals(tidal_region *r, tidal_session_id s, tidal_signal_view *out, size_t max,
-                      size_t *n)
+tidal_session_signals_from(tidal_region *r, tidal_session_id s, tidal_seqno from,
+                           tidal_signal_view *out, size_t max, size_t *n)
 {
     if (r == NULL || n == NULL || (out == NULL && max > 0)) {
         return TIDAL_EINVAL;
     }
     const tidal_session_signal *sigs;
     tidal_session_state info;
-    size_t count;
+    size_t count, first = 0;
     pthread_mutex_lock(&r->state.lock);
     int rv = tidal_sessions_get(r->state.sessions, &s, &info);
     if (rv == 0 && tidal__retention_expired(r, &info)) {
         rv = TIDAL_ENOENT; /* past the retention: freed or about to be */
     }
     rv = rv != 0 ? rv : tidal_sessions_signals(r->state.sessions, &s, &sigs, &count);
-    for (size_t i = 0; rv == 0 && i < count && i < max; i++) {
+    if (rv == 0) {
+        first = first_from(sigs, count, from);
+    }
+    for (size_t i = first; rv == 0 && i < count && i - first < max; i++) {
         const char *name = tidal_sigtypes_name(r->state.types, sigs[i].type);
-        out[i] = (tidal_signal_view){.seqno = sigs[i].seqno, .item = sigs[i].item,
-                                     .weight = sigs[i].weight, .ts_ns = sigs[i].ts_ns,
-                                     .origin = sigs[i].origin, .stamp = sigs[i].stamp};
-        snprintf(out[i].type, sizeof(out[i].type), "%s", name != NULL ? name : "");
+        tidal_signal_view *v = &out[i - first];
+        *v = (tidal_signal_view){.seqno = sigs[i].seqno, .item = sigs[i].item,
+                                 .weight = sigs[i].weight, .ts_ns = sigs[i].ts_ns,
+                                 .origin = sigs[i].origin, .stamp = sigs[i].stamp};
+        snprintf(v->type, sizeof(v->type), "%s", name != NULL ? name : "");
     }
     pthread_mutex_unlock(&r->state.lock);
     if (rv != 0) {
         return TIDAL_ENOENT;
     }
-    *n = count;
+    *n = count - first;
     return 0;
+}
+
+int
+tidal_session_signals(tidal_region *r, tidal_session_id s, tidal_signal_view *out, size_t max,
+                      size_t *n)
+{
+    return tidal_session_signals_from(r, s, 0, out, max, n);
 }
 
 int

@@ -181,6 +181,16 @@ int tidal_sessions_of_user(const tidal_sessions *t, tidal_entity_id user, uint64
                            tidal_session_id *out, size_t max, size_t *n)
     __attribute__((warn_unused_result));
 
+/* Sessions in pages (session_list.c): the ids of the sessions held and not
+ * expired at cutoff_ns (0 expires nothing) that are greater than *after
+ * (every one when after is NULL), ascending by id (hi, lo).  Writes the
+ * first max of them into out (NULL when max is 0); *n gets how many there
+ * are above after, which may exceed max.  No index: one pass over every
+ * slot, O(N log max) for the N sessions held, and no allocation.  Cannot
+ * fail. */
+void tidal_sessions_page(const tidal_sessions *t, const tidal_session_id *after,
+                         uint64_t cutoff_ns, tidal_session_id *out, size_t max, size_t *n);
+
 /* Bytes the table has allocated (slots and signal vectors), without the
  * allocator's overhead; walks the table.  Cannot fail. */
 size_t tidal_sessions_memory_bytes(const tidal_sessions *t);

@@ -9,6 +9,19 @@
 #include "tidal/runtime.h"
 #include "tools/tool.h"
 
+#ifndef TIDAL_TOOL_EXPORT
+/* Built without the apps (TIDAL_APPS=OFF): the verb exists and says so. */
+int
+tidal_tool_export(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "tidal export: not built: it comes with the apps (configure with "
+                    "-DTIDAL_APPS=ON; it needs libjansson-dev)\n");
+    return 1;
+}
+#endif
+
 static const struct verb {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -16,6 +29,7 @@ static const struct verb {
 } verbs[] = {
     {"demo", tidal_tool_demo, "run a multi-actor workload under seeded faults and report"},
     {"check", tidal_tool_check, "run the fault scenario matrix and check its invariants"},
+    {"export", tidal_tool_export, "write Forage's preference data from a region's directory"},
 };
 
 static void

@@ -7,6 +7,9 @@
 int tidal_tool_demo(int argc, char **argv);
 /* The scenario matrix (check.c). */
 int tidal_tool_check(int argc, char **argv);
+/* Forage's RLHF export of a region's directory (export.c; built with the
+ * apps only: TIDAL_TOOL_EXPORT). */
+int tidal_tool_export(int argc, char **argv);
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -327,6 +327,21 @@ TIDAL_API int tidal_get_session(tidal_region *r, tidal_session_id s,
 TIDAL_API int tidal_session_signals(tidal_region *r, tidal_session_id s, tidal_signal_view *out,
                                     size_t max, size_t *n) TIDAL_WARN_UNUSED;
 
+/* The same from a seqno on: copies up to max of the session's signals whose
+ * seqno is at least from (seqno order) into out (NULL when max is 0); *n
+ * gets how many the session has here from `from` on (may exceed max).  So a
+ * reader pages through a session of any length with a bounded buffer: the
+ * next page starts at the last seqno copied + 1.  from 0 or 1 is every
+ * signal (tidal_session_signals).  A page is read under one hold of the
+ * state lock; a signal that arrives between two pages below the next
+ * page's start (a gap filled late: a handover, reconciliation) is not in
+ * either.  Cost: a binary search and the copy, O(log S + max).
+ * TIDAL_EINVAL for a NULL r or n, or a NULL out with max > 0; TIDAL_ENOENT
+ * if the session is unknown here (or freed, as tidal_get_session). */
+TIDAL_API int tidal_session_signals_from(tidal_region *r, tidal_session_id s, tidal_seqno from,
+                                         tidal_signal_view *out, size_t max,
+                                         size_t *n) TIDAL_WARN_UNUSED;
+
 /* The sessions of user this region holds - live, and ended but within the
  * retention (freed ones, and ended ones past it, are left out as
  * tidal_get_session leaves them out) - wherever they started or roamed:
@@ -346,6 +361,25 @@ TIDAL_API int tidal_session_signals(tidal_region *r, tidal_session_id s, tidal_s
  * for the copy (nothing written). */
 TIDAL_API int tidal_user_sessions(tidal_region *r, tidal_entity_id user, tidal_session_id *out,
                                   size_t max, size_t *n) TIDAL_WARN_UNUSED;
+
+/* Every session this region holds - live, and ended but within the
+ * retention, as tidal_user_sessions - in pages ordered by id (hi, then lo,
+ * as unsigned numbers): the ids greater than *after (every one when after
+ * is NULL).  Copies the first max into out (NULL when max is 0: *n alone
+ * says how many); *n gets how many there are above after, which may exceed
+ * max.  To walk them all with a buffer of max: call with after NULL, then
+ * with after = the last id of the page, until *n <= max.  A session that
+ * starts during a walk is listed if its id is above the cursor then; one
+ * freed is not.
+ * Cost: no index by id - each call is one pass over every session held,
+ * O(N log max) for N sessions, under the state lock (writes and reads of
+ * this region wait for it), and no allocation: the caller's memory is its
+ * page.  A whole walk in pages of max costs O(N^2 / max log max): for an
+ * export, not for a request path.
+ * TIDAL_EINVAL for a NULL r or n, or a NULL out with max > 0. */
+TIDAL_API int tidal_region_sessions(tidal_region *r, const tidal_session_id *after,
+                                    tidal_session_id *out, size_t max,
+                                    size_t *n) TIDAL_WARN_UNUSED;
 
 /* ---- signals, hard negatives, retrieval -------------------------------- */
 
