@@ -28,6 +28,10 @@
  * most recently.  An older item may come back in a long session. */
 #define FORAGE_EXCLUDE_MAX 256
 
+/* Signals of a session a slate reads, newest: its last slates and answers
+ * (an answer about an item shown before them reads the whole session). */
+#define FORAGE_SESSION_TAIL 1024
+
 /* Liked items the similar source starts from, newest first. */
 #define FORAGE_RECENT_LIKES 3
 

@@ -1,6 +1,8 @@
 /*
  * What a session's signals say, read back from tidal (schema.h): the slates
- * it was served, the items it showed most recently, its recent likes.  The
+ * it was served, the items it showed most recently, its recent likes.  A
+ * slate reads only the session's newest FORAGE_SESSION_TAIL signals, so its
+ * cost does not grow with the session.  The
  * app keeps none of this itself, so a session that roamed to another region
  * reads there exactly what it read at home.
  */
@@ -10,19 +12,21 @@
 
 #include "app_impl.h"
 
-/* Reads every signal of s into a fresh array (*out, the caller frees). */
+/* Reads the signals of s from seqno `from` on into a fresh array (*out,
+ * the caller frees). */
 static int
-read_signals(tidal_region *r, tidal_session_id s, tidal_signal_view **out, size_t *n)
+read_signals(tidal_region *r, tidal_session_id s, tidal_seqno from, tidal_signal_view **out,
+             size_t *n)
 {
     size_t want = 0;
     *out = NULL;
-    int rv = tidal_session_signals(r, s, NULL, 0, &want);
+    int rv = tidal_session_signals_from(r, s, from, NULL, 0, &want);
     while (rv == 0) {
         tidal_signal_view *v = malloc((want > 0 ? want : 1) * sizeof(*v));
         size_t got = 0;
         if (v == NULL)
             return TIDAL_ENOMEM;
-        rv = tidal_session_signals(r, s, v, want, &got);
+        rv = tidal_session_signals_from(r, s, from, v, want, &got);
         if (rv == 0 && got <= want) {
             *out = v;
             *n = got;
@@ -52,30 +56,21 @@ slate_of(const tidal_signal_view *v)
     return (uint32_t)v->weight;
 }
 
-int
-forage_session_read(struct forage_app *a, tidal_region *r, tidal_session_id s, long item,
-                    forage_session_facts *out, uint32_t *slate, int *source)
+/* What signals v[0..n) say, newest first; whether they held a shown
+ * signal at all. */
+static bool
+scan(struct forage_app *a, const tidal_signal_view *v, size_t n, long item,
+     forage_session_facts *out, uint32_t *slate, int *source)
 {
-    tidal_session_view sv;
-    int rv = tidal_get_session(r, s, &sv);
-    if (rv != 0)
-        return rv;
-    tidal_signal_view *v = NULL;
-    size_t n = 0;
-    rv = read_signals(r, s, &v, &n);
-    if (rv != 0)
-        return rv;
-    *out = (forage_session_facts){.user = sv.user};
-    if (slate != NULL)
-        *slate = 0, *source = -1;
+    bool shown = false;
     forage_request *q = &out->req;
-    q->user = sv.user;
-    for (size_t i = n; i-- > 0;) { /* newest first */
+    for (size_t i = n; i-- > 0;) {
         int src = forage_shown_source(v[i].type);
         int ans = src < 0 ? forage_answer_parse(v[i].type) : -1;
         uint32_t k = slate_of(&v[i]);
         if (src < 0 && ans < 0)
             continue; /* not one of the app's signals */
+        shown = shown || src >= 0;
         if (k > out->last_slate)
             out->last_slate = k;
         long row = forage_app_row(a, v[i].item);
@@ -90,6 +85,34 @@ forage_session_read(struct forage_app *a, tidal_region *r, tidal_session_id s, l
             !listed(q->recent, q->n_recent, (uint32_t)row))
             q->recent[q->n_recent++] = (uint32_t)row;
     }
-    free(v);
-    return 0;
+    return shown;
+}
+
+int
+forage_session_read(struct forage_app *a, tidal_region *r, tidal_session_id s, long item,
+                    forage_session_facts *out, uint32_t *slate, int *source)
+{
+    tidal_session_view sv;
+    int rv = tidal_get_session(r, s, &sv);
+    if (rv != 0)
+        return rv;
+    /* The newest signals say it all, unless they hold no slate (answers
+     * after the last slate filled them) or not the item asked about: then
+     * the whole session. */
+    tidal_seqno from = sv.last_seqno > FORAGE_SESSION_TAIL ? sv.last_seqno - FORAGE_SESSION_TAIL + 1
+                                                           : 1;
+    for (;;) {
+        tidal_signal_view *v = NULL;
+        size_t n = 0;
+        if ((rv = read_signals(r, s, from, &v, &n)) != 0)
+            return rv;
+        *out = (forage_session_facts){.user = sv.user, .req = {.user = sv.user}};
+        if (slate != NULL)
+            *slate = 0, *source = -1;
+        bool shown = scan(a, v, n, item, out, slate, source);
+        free(v);
+        if (from <= 1 || (shown && (slate == NULL || *slate != 0)))
+            return 0;
+        from = 1;
+    }
 }

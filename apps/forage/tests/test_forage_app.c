@@ -312,3 +312,52 @@ Test(forage_app, candidate_messages_refuse_garbage)
     cbuf[cl] = 0;
     FORAGE_FAIL(forage_candidates_decode(cbuf, cl + 1, 3, &cb), TIDAL_EINVAL);
 }
+
+/* A slate reads only the session's newest signals; an answer about an item
+ * shown before them still finds its slate (the whole session is read), and
+ * the numbering goes on past the tail. */
+Test(forage_app, a_long_session_still_answers_its_first_slate)
+{
+    forage_app *a = open_app(NULL);
+    tidal_session_id s;
+    forage_served first, sv;
+    FORAGE_PASS(forage_app_start(a, 0, 21, &s));
+    FORAGE_PASS(forage_app_slate(a, 0, s, &first));
+    uint32_t slates = FORAGE_SESSION_TAIL / FORAGE_SLATE_SLOTS + 5;
+    for (uint32_t k = 2; k <= slates; k++) {
+        FORAGE_PASS(forage_app_slate(a, 0, s, &sv));
+        cr_assert_eq(sv.slate, k);
+    }
+    tidal_session_view view;
+    FORAGE_PASS(tidal_get_session(forage_app_region(a, 0), s, &view));
+    cr_assert_gt(view.last_seqno, FORAGE_SESSION_TAIL, "the session outgrew the tail");
+    /* An item of slate 1 that no later slate showed again (past the 256
+     * excluded, the sources may offer an item again). */
+    static tidal_signal_view all[FORAGE_SESSION_TAIL * 2];
+    size_t count = 0;
+    FORAGE_PASS(tidal_session_signals(forage_app_region(a, 0), s, all, FORAGE_SESSION_TAIL * 2,
+                                      &count));
+    cr_assert_leq(count, FORAGE_SESSION_TAIL * 2);
+    long pick = -1;
+    for (size_t i = 0; i < first.n && pick < 0; i++) {
+        pick = (long)i;
+        for (size_t j = first.n; j < count; j++)
+            if (all[j].item == first.items[i].item)
+                pick = -1;
+    }
+    cr_assert_geq(pick, 0, "every item of slate 1 was shown again");
+    FORAGE_PASS(forage_app_answer(a, 0, s, first.items[pick].item, FORAGE_ANSWER_LIKE));
+    tidal_signal_view last;
+    size_t n = 0;
+    FORAGE_PASS(tidal_session_signals_from(forage_app_region(a, 0), s, view.last_seqno + 1, &last,
+                                           1, &n));
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(last.type, "like");
+    cr_assert_eq(last.weight, 1.0, "the like names slate 1, where the item was shown");
+    forage_weights w;
+    FORAGE_PASS(forage_app_weights(a, 0, 21, &w));
+    cr_assert_eq(w.arms[first.items[pick].source].successes, 1);
+    FORAGE_PASS(forage_app_slate(a, 0, s, &sv));
+    cr_assert_eq(sv.slate, slates + 1);
+    FORAGE_PASS(forage_app_close(a));
+}
