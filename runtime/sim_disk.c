@@ -39,8 +39,8 @@ disk_line(void *arg, const char *text)
     struct crash_ctx *c = arg;
     tidal_sim *s = c->s;
     char line[320];
-    int n = snprintf(line, sizeof(line), "%.3f s: region %u crash: %s\n",
-                     (double)s->now_ns / 1e9, c->region, text);
+    int n = snprintf(line, sizeof(line), "%.3f s: region %u crash: %s\n", (double)s->now_ns / 1e9,
+                     c->region, text);
     size_t len = n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1;
     s->st.disk_trace_hash = tidal__hash(line, len, s->st.disk_trace_hash);
     if (s->disk_trace == NULL) {

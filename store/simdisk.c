@@ -83,44 +83,6 @@ track_file(tidal__simdisk *d, int fd, const struct stat *st, const char *name)
     return true;
 }
 
-/* The directory dirfd is, tracked (with an fd of the disk's own).  NULL on
- * a failed fstat or ENOMEM. */
-static struct sd_dir *
-dir_of(tidal__simdisk *d, int dirfd)
-{
-    struct stat st;
-    if (fstat(dirfd, &st) != 0) {
-        return NULL;
-    }
-    for (size_t i = 0; i < d->ndirs; i++) {
-        if (d->dirs[i]->dev == st.st_dev && d->dirs[i]->ino == st.st_ino) {
-            return d->dirs[i];
-        }
-    }
-    if (d->ndirs == d->dirs_cap) {
-        size_t cap = d->dirs_cap ? d->dirs_cap * 2 : 8;
-        struct sd_dir **v = realloc(d->dirs, cap * sizeof(*v));
-        if (v == NULL) {
-            return NULL;
-        }
-        d->dirs = v;
-        d->dirs_cap = cap;
-    }
-    struct sd_dir *dir = calloc(1, sizeof(*dir));
-    if (dir == NULL) {
-        return NULL;
-    }
-    dir->fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-    if (dir->fd < 0) {
-        free(dir);
-        return NULL;
-    }
-    dir->dev = st.st_dev;
-    dir->ino = st.st_ino;
-    d->dirs[d->ndirs++] = dir;
-    return dir;
-}
-
 static struct sd_op *
 push_op(struct sd_file *f)
 {
@@ -134,23 +96,6 @@ push_op(struct sd_file *f)
         f->cap = cap;
     }
     struct sd_op *op = &f->ops[f->nops++];
-    memset(op, 0, sizeof(*op));
-    return op;
-}
-
-static struct sd_dop *
-push_dop(struct sd_dir *dir)
-{
-    if (dir->nops == dir->cap) {
-        size_t cap = dir->cap ? dir->cap * 2 : 8;
-        struct sd_dop *v = realloc(dir->ops, cap * sizeof(*v));
-        if (v == NULL) {
-            return NULL;
-        }
-        dir->ops = v;
-        dir->cap = cap;
-    }
-    struct sd_dop *op = &dir->ops[dir->nops++];
     memset(op, 0, sizeof(*op));
     return op;
 }
@@ -193,17 +138,6 @@ tidal__sd_file_clear(struct sd_file *f)
 }
 
 void
-tidal__sd_dir_commit(struct sd_dir *dir)
-{
-    for (size_t i = 0; i < dir->nops; i++) {
-        if (dir->ops[i].aside[0] != '\0') {
-            (void)unlinkat(dir->fd, dir->ops[i].aside, 0);
-        }
-    }
-    dir->nops = 0;
-}
-
-void
 tidal__sd_file_release(tidal__simdisk *d, struct sd_file *f)
 {
     if (f->users > 0 || f->nops > 0) {
@@ -219,28 +153,6 @@ tidal__sd_file_release(tidal__simdisk *d, struct sd_file *f)
     close(f->fd);
     free(f->ops);
     free(f);
-}
-
-/* Under lock, before a change: 0 to make it, 1 to report success and do
- * nothing (dead), -1 to fail it with EIO (cut).  Counts it toward a cut. */
-static int
-gate(tidal__simdisk *d)
-{
-    if (d->state == SD_DEAD) {
-        return 1;
-    }
-    if (d->state == SD_UP && d->cut_armed) {
-        if (d->cut_left == 0) {
-            d->state = SD_CUT;
-        } else {
-            d->cut_left--;
-        }
-    }
-    if (d->state == SD_CUT) {
-        errno = EIO;
-        return -1;
-    }
-    return 0;
 }
 
 /* ---- the seam's calls ---------------------------------------------------------- */
@@ -272,7 +184,10 @@ truncate_locked(struct sd_file *f, int fd, uint64_t len)
         errno = e;
         return -1;
     }
-    *op = (struct sd_op){.kind = SD_TRUNC, .off = len, .old_size = old, .old = saved,
+    *op = (struct sd_op){.kind = SD_TRUNC,
+                         .off = len,
+                         .old_size = old,
+                         .old = saved,
                          .old_len = len < old ? old - len : 0};
     return 0;
 }
@@ -287,7 +202,7 @@ sd_openat(void *arg, int dirfd, const char *name, int flags, mode_t mode)
     }
     pthread_mutex_lock(&d->lock);
     bool change = (flags & (O_CREAT | O_TRUNC)) != 0;
-    if (d->state != SD_UP || (change && gate(d) != 0)) {
+    if (d->state != SD_UP || (change && tidal__sd_gate(d) != 0)) {
         pthread_mutex_unlock(&d->lock);
         errno = EIO; /* no file is made or opened for writing on a dead disk */
         return -1;
@@ -304,7 +219,9 @@ sd_openat(void *arg, int dirfd, const char *name, int flags, mode_t mode)
     struct sd_dir *dir = NULL;
     struct sd_dop *dop = NULL;
     bool tracked = fstat(fd, &st) == 0 && track_file(d, fd, &st, name);
-    if (!tracked || (made && ((dir = dir_of(d, dirfd)) == NULL || (dop = push_dop(dir)) == NULL)) ||
+    if (!tracked ||
+        (made &&
+         ((dir = tidal__sd_dir_of(d, dirfd)) == NULL || (dop = tidal__sd_push_dop(dir)) == NULL)) ||
         ((flags & O_TRUNC) && existed && truncate_locked(d->fd_map[fd], fd, 0) != 0)) {
         if (dop != NULL) {
             dir->nops--;
@@ -354,7 +271,7 @@ sd_pwritev(void *arg, int fd, const struct iovec *iov, int n, off_t off)
         len += iov[i].iov_len;
     }
     pthread_mutex_lock(&d->lock);
-    int g = gate(d);
+    int g = tidal__sd_gate(d);
     struct sd_file *f = file_of(d, fd);
     struct stat st;
     if (g != 0 || f == NULL || fstat(fd, &st) != 0) {
@@ -383,30 +300,36 @@ sd_pwritev(void *arg, int fd, const struct iovec *iov, int n, off_t off)
         errno = e;
         return k;
     }
-    *op = (struct sd_op){.kind = SD_WRITE, .off = at, .len = (uint64_t)k, .old_size = size,
-                         .old = saved, .old_len = over < (uint64_t)k ? over : (uint64_t)k};
+    *op = (struct sd_op){.kind = SD_WRITE,
+                         .off = at,
+                         .len = (uint64_t)k,
+                         .old_size = size,
+                         .old = saved,
+                         .old_len = over < (uint64_t)k ? over : (uint64_t)k};
     pthread_mutex_unlock(&d->lock);
     return k;
 }
 
 /* fdatasync and fsync: a file's changes become durable; a directory's
- * names do (fsync of a directory fd). */
+ * names do (fsync of a directory fd).  The real disk is not asked: in a
+ * simulation durability is what this disk remembers, and the real files
+ * need only outlive the process (which a sync would make 100x slower). */
 static int
-sync_fd(tidal__simdisk *d, int fd, int (*call)(int))
+sync_fd(tidal__simdisk *d, int fd)
 {
     pthread_mutex_lock(&d->lock);
-    int g = gate(d);
+    int g = tidal__sd_gate(d);
     if (g != 0) {
         pthread_mutex_unlock(&d->lock);
         return g > 0 ? 0 : -1;
     }
-    int rc = call(fd);
+    struct stat st;
+    int rc = fstat(fd, &st); /* EBADF as a sync would */
     if (rc == 0) {
         struct sd_file *f = file_of(d, fd);
-        struct stat st;
         if (f != NULL) {
             tidal__sd_file_clear(f);
-        } else if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        } else if (S_ISDIR(st.st_mode)) {
             for (size_t i = 0; i < d->ndirs; i++) {
                 if (d->dirs[i]->dev == st.st_dev && d->dirs[i]->ino == st.st_ino) {
                     tidal__sd_dir_commit(d->dirs[i]);
@@ -421,13 +344,13 @@ sync_fd(tidal__simdisk *d, int fd, int (*call)(int))
 static int
 sd_fdatasync(void *arg, int fd)
 {
-    return sync_fd(arg, fd, fdatasync);
+    return sync_fd(arg, fd);
 }
 
 static int
 sd_fsync(void *arg, int fd)
 {
-    return sync_fd(arg, fd, fsync);
+    return sync_fd(arg, fd);
 }
 
 static int
@@ -435,7 +358,7 @@ sd_ftruncate(void *arg, int fd, off_t len)
 {
     tidal__simdisk *d = arg;
     pthread_mutex_lock(&d->lock);
-    int g = gate(d);
+    int g = tidal__sd_gate(d);
     struct sd_file *f = file_of(d, fd);
     int rc;
     if (g != 0) {
@@ -445,82 +368,6 @@ sd_ftruncate(void *arg, int fd, off_t len)
     } else {
         rc = truncate_locked(f, fd, (uint64_t)len);
     }
-    pthread_mutex_unlock(&d->lock);
-    return rc;
-}
-
-/* Under lock: links what dirfd's name is to a new hidden name, written
- * into aside ("" if name does not exist).  false if it exists and cannot
- * be linked (errno). */
-static bool
-link_aside(tidal__simdisk *d, int dirfd, const char *name, char *aside, size_t cap)
-{
-    aside[0] = '\0';
-    struct stat st;
-    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        return true;
-    }
-    snprintf(aside, cap, ".simdisk-%llu", (unsigned long long)++d->asides);
-    if (linkat(dirfd, name, dirfd, aside, 0) != 0) {
-        aside[0] = '\0';
-        return false;
-    }
-    return true;
-}
-
-/* Under lock, gate passed: a rename (to != NULL) or an unlink of name. */
-static int
-name_change(tidal__simdisk *d, int dirfd, const char *name, const char *to)
-{
-    struct sd_dir *dir = dir_of(d, dirfd);
-    struct sd_dop *op = dir != NULL ? push_dop(dir) : NULL;
-    if (op == NULL) {
-        errno = ENOMEM;
-        return -1;
-    }
-    const char *victim = to != NULL ? to : name;
-    if (!link_aside(d, dirfd, victim, op->aside, sizeof(op->aside))) {
-        int e = errno;
-        dir->nops--;
-        errno = e;
-        return -1;
-    }
-    int rc = to != NULL ? renameat(dirfd, name, dirfd, to) : unlinkat(dirfd, name, 0);
-    if (rc != 0) {
-        int e = errno;
-        if (op->aside[0] != '\0') {
-            (void)unlinkat(dirfd, op->aside, 0);
-        }
-        dir->nops--;
-        errno = e;
-        return -1;
-    }
-    op->kind = to != NULL ? SD_RENAME : SD_UNLINK;
-    snprintf(op->a, sizeof(op->a), "%s", name);
-    if (to != NULL) {
-        snprintf(op->b, sizeof(op->b), "%s", to);
-    }
-    return 0;
-}
-
-static int
-sd_renameat(void *arg, int dirfd, const char *from, const char *to)
-{
-    tidal__simdisk *d = arg;
-    pthread_mutex_lock(&d->lock);
-    int g = gate(d);
-    int rc = g != 0 ? (g > 0 ? 0 : -1) : name_change(d, dirfd, from, to);
-    pthread_mutex_unlock(&d->lock);
-    return rc;
-}
-
-static int
-sd_unlinkat(void *arg, int dirfd, const char *name)
-{
-    tidal__simdisk *d = arg;
-    pthread_mutex_lock(&d->lock);
-    int g = gate(d);
-    int rc = g != 0 ? (g > 0 ? 0 : -1) : name_change(d, dirfd, name, NULL);
     pthread_mutex_unlock(&d->lock);
     return rc;
 }
@@ -538,10 +385,15 @@ tidal__simdisk_new(tidal__simdisk **out)
         free(d);
         return TIDAL_ENOMEM;
     }
-    d->io = (tidal_wal_io){.openat = sd_openat, .close = sd_close, .pwritev = sd_pwritev,
-                           .fdatasync = sd_fdatasync, .fsync = sd_fsync,
-                           .ftruncate = sd_ftruncate, .renameat = sd_renameat,
-                           .unlinkat = sd_unlinkat, .arg = d};
+    d->io = (tidal_wal_io){.openat = sd_openat,
+                           .close = sd_close,
+                           .pwritev = sd_pwritev,
+                           .fdatasync = sd_fdatasync,
+                           .fsync = sd_fsync,
+                           .ftruncate = sd_ftruncate,
+                           .renameat = tidal__sd_renameat,
+                           .unlinkat = tidal__sd_unlinkat,
+                           .arg = d};
     *out = d;
     return 0;
 }

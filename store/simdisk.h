@@ -12,7 +12,10 @@
  *   - per directory, every change to its names since its last fsync: a
  *     create, a rename (the name it replaced kept under a hidden link,
  *     ".simdisk-N"), an unlink (the file kept under such a link).
- * A sync forgets what it made durable.
+ * A sync forgets what it made durable; it does not reach the real disk
+ * (in a simulation durability is what this disk remembers; the real files
+ * only have to outlive the process, and skipping the real syncs makes a
+ * simulated SYNC region as fast as an ephemeral one).
  *
  * The crash rule (tidal__simdisk_crash), for each file with changes, from
  * the simulation's draws: it keeps everything synced and, of the changes
@@ -54,11 +57,11 @@ typedef struct tidal__simdisk tidal__simdisk;
 
 /* What one crash took back. */
 typedef struct tidal__simdisk_report {
-    uint64_t files;         /* files that had changes since their last sync */
-    uint64_t changes_lost;  /* writes and truncations reverted whole */
-    uint64_t writes_torn;   /* writes kept in part */
-    uint64_t bytes_lost;    /* bytes of reverted and torn writes not kept */
-    uint64_t entries_lost;  /* creates, renames and unlinks undone */
+    uint64_t files;        /* files that had changes since their last sync */
+    uint64_t changes_lost; /* writes and truncations reverted whole */
+    uint64_t writes_torn;  /* writes kept in part */
+    uint64_t bytes_lost;   /* bytes of reverted and torn writes not kept */
+    uint64_t entries_lost; /* creates, renames and unlinks undone */
 } tidal__simdisk_report;
 
 /* A new disk, up, remembering nothing.  TIDAL_ENOMEM. */

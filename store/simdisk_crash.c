@@ -120,8 +120,8 @@ crash_file(struct sd_file *f, uint64_t (*draw)(void *), void (*line)(void *, con
         rep->bytes_lost += op->len - cut;
         snprintf(text + len, sizeof(text) - (size_t)len,
                  ", then %llu of the %llu bytes written at %llu (rest of the sector %s)",
-                 (unsigned long long)cut, (unsigned long long)op->len,
-                 (unsigned long long)op->off, fill_names[fill]);
+                 (unsigned long long)cut, (unsigned long long)op->len, (unsigned long long)op->off,
+                 fill_names[fill]);
     }
     if (!ok) {
         size_t at = strlen(text);
@@ -170,8 +170,8 @@ crash_dir(struct sd_dir *dir, size_t index, uint64_t (*draw)(void *),
     for (size_t i = 0; i < n && len < (int)sizeof(text) - 80; i++) {
         const struct sd_dop *op = &dir->ops[i];
         static const char *const kinds[] = {"create", "rename", "unlink"};
-        len += snprintf(text + len, sizeof(text) - (size_t)len, "%s %s %s %s%s",
-                        i == 0 ? ":" : ",", i < k ? "kept" : "undone", kinds[op->kind], op->a,
+        len += snprintf(text + len, sizeof(text) - (size_t)len, "%s %s %s %s%s", i == 0 ? ":" : ",",
+                        i < k ? "kept" : "undone", kinds[op->kind], op->a,
                         op->kind == SD_RENAME ? " ->" : "");
         if (op->kind == SD_RENAME) {
             len += snprintf(text + len, sizeof(text) - (size_t)len, " %s", op->b);

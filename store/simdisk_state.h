@@ -1,12 +1,14 @@
 /*
  * The simulated disk's state (simdisk.h is the contract), shared by
- * simdisk.c (the seam's calls, which record changes) and simdisk_crash.c
- * (the crash, which reverts them), in that order of calls.  Everything is
- * under d->lock.
+ * simdisk_crash.c (the crash, which reverts changes) -> simdisk.c (the
+ * seam's file calls, which record them) -> simdisk_names.c (the names in
+ * directories), each calling only those after it.  Everything is under
+ * d->lock.
  */
 #ifndef TIDAL_STORE_SIMDISK_STATE_H
 #define TIDAL_STORE_SIMDISK_STATE_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -38,7 +40,7 @@ struct sd_file {
     dev_t dev;
     ino_t ino;
     int fd;
-    uint32_t users; /* the log's fds on it (fd_map) */
+    uint32_t users;                       /* the log's fds on it (fd_map) */
     char name[TIDAL__SIMDISK_NAME_BYTES]; /* the name it was first opened by */
     struct sd_op *ops;
     size_t nops, cap;
@@ -70,25 +72,62 @@ struct tidal__simdisk {
     tidal_wal_io io;
     int state;
     bool cut_armed;
-    uint64_t cut_left;       /* changes before the cut */
-    struct sd_file **files;  /* in the order first seen */
+    uint64_t cut_left;      /* changes before the cut */
+    struct sd_file **files; /* in the order first seen */
     size_t nfiles, files_cap;
-    struct sd_dir **dirs;    /* likewise */
+    struct sd_dir **dirs; /* likewise */
     size_t ndirs, dirs_cap;
     struct sd_file **fd_map; /* the log's fd -> its file */
     size_t fd_cap;
-    uint64_t asides;         /* hidden links made (their names' numbers) */
+    uint64_t asides; /* hidden links made (their names' numbers) */
 };
+
+/* Under lock, before a change: 0 to make it, 1 to report success and do
+ * nothing (dead), -1 to fail it with EIO (cut).  Counts it toward a cut. */
+static inline int
+tidal__sd_gate(tidal__simdisk *d)
+{
+    if (d->state == SD_DEAD) {
+        return 1;
+    }
+    if (d->state == SD_UP && d->cut_armed) {
+        if (d->cut_left == 0) {
+            d->state = SD_CUT;
+        } else {
+            d->cut_left--;
+        }
+    }
+    if (d->state == SD_CUT) {
+        errno = EIO;
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- simdisk.c ---- */
 
 /* Frees f's changes, keeping it tracked.  Cannot fail. */
 void tidal__sd_file_clear(struct sd_file *f);
+
+/* Drops f from d->files (its fd closed, freed) if no log fd is on it and
+ * it has no change to remember.  Cannot fail. */
+void tidal__sd_file_release(tidal__simdisk *d, struct sd_file *f);
+
+/* ---- simdisk_names.c ---- */
+
+/* The directory dirfd is, tracked (with an fd of the disk's own).  NULL on
+ * a failed fstat or ENOMEM. */
+struct sd_dir *tidal__sd_dir_of(tidal__simdisk *d, int dirfd);
+
+/* A new zeroed change at the end of dir's.  NULL on ENOMEM. */
+struct sd_dop *tidal__sd_push_dop(struct sd_dir *dir);
 
 /* Removes the hidden links of dir's changes (they are kept) and forgets
  * them.  Cannot fail. */
 void tidal__sd_dir_commit(struct sd_dir *dir);
 
-/* Drops f from d->files (its fd closed, freed) if no log fd is on it and
- * it has no change to remember.  Cannot fail. */
-void tidal__sd_file_release(tidal__simdisk *d, struct sd_file *f);
+/* The seam's renameat and unlinkat (wal_io.h). */
+int tidal__sd_renameat(void *arg, int dirfd, const char *from, const char *to);
+int tidal__sd_unlinkat(void *arg, int dirfd, const char *name);
 
 #endif /* TIDAL_STORE_SIMDISK_STATE_H */

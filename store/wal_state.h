@@ -21,7 +21,9 @@
  *   wal_clock.c    the log's time and its callers' waits: its own
  *                  (CLOCK_MONOTONIC, condvars) or its driver's; asking the
  *                  driver for a turn
- * and, beside them, wal_list.c: tidal_wal_list, the logs of a directory
+ * Every change to the files goes through w->io (wal_io.h, wal_io.c: the
+ * system calls by default), through the tidal__io_* calls below.
+ * And, beside them, wal_list.c: tidal_wal_list, the logs of a directory
  * from file names; above wal_sync.c, wal_turn.c: tidal_wal_turn, the sync
  * thread's work done on a driver's turn (wal.h, tidal_wal_driver).
  * A driven log has no thread: has_thread means "a sync thread, or the
