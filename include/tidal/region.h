@@ -94,7 +94,9 @@ typedef struct tidal_cluster_opts {
                             under every policy: its WALs' sync work (group
                             commit, INTERVAL's sync, retries) runs as events
                             of the simulation, on its clock; the files are
-                            real.  A blocking call (a write, also waiting
+                            real, written through a simulated disk (a crash
+                            is a power loss: tidal/sim.h, "The disk").  A
+                            blocking call (a write, also waiting
                             for its sync; tidal_region_wait_applied) runs the
                             simulation until it returns.  NULL = real threads */
 } tidal_cluster_opts;
@@ -238,7 +240,10 @@ TIDAL_API int tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts,
 TIDAL_API int tidal_region_close(tidal_region *r);
 
 /* Stops a region abruptly, as a crash would: no final sync, nothing flushed,
- * in-flight messages lost.  Only what was durable survives a reopen. */
+ * in-flight messages lost.  Only what was durable survives a reopen.  In a
+ * simulation with the simulated disk it is a power loss: of what no sync
+ * covered, a part drawn from the seed survives, torn writes included
+ * (tidal/sim.h, "The disk"). */
 TIDAL_API int tidal_region_crash(tidal_region *r);
 
 /* In a simulation with the simulated disk (tidal/sim.h, "The disk"): the

@@ -36,8 +36,9 @@
  * region with a directory runs under any policy: its WALs start no sync
  * thread, their group commit, INTERVAL syncs and retries are timers of its
  * runtime (store/wal.h, tidal_wal_driver), and a write's wait for its sync
- * runs the simulation.  The files are real (written and fdatasynced on the
- * simulation's thread, which takes no simulated time).
+ * runs the simulation.  The files are real (written on the simulation's
+ * thread, which takes no simulated time; with the simulated disk below,
+ * a sync is the disk's, not the real one's).
  *
  * The disk: unless tidal_sim_opts.real_disk is set, each region with a
  * directory writes its logs through a simulated disk (store/simdisk.h),
