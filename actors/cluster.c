@@ -25,6 +25,7 @@
 
 #include "base/log.h"
 #include "base/random.h"
+#include "runtime/sim_disk.h"
 #include "store/hlc.h"
 
 /* Refuses a transport on which others could speak as a peer (region.h). */
@@ -263,6 +264,11 @@ region_free(tidal_region *r, bool clean)
     }
     close_log(r->wal);
     tidal__reconciled_close(r, clean);
+    if (r->disk != NULL && !clean) {
+        tidal__sim_disk_crash(r->cluster->sim, r->disk, r->id); /* every log closed */
+    } else {
+        tidal__simdisk_free(r->disk); /* a clean close loses nothing */
+    }
     tidal__pending_fini(r); /* after the log's sync thread, which applies them */
     tidal_buf_fini(&r->last_session_batch);
     tidal__state_close(r);
@@ -350,8 +356,9 @@ tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region 
                              .wall_clock = r->opts.wall_clock,
                              .wall_clock_arg = r->opts.wall_clock_arg,
                              .tls = tidal__tls_for(c, r->id, r->id, &own), .sim = c->sim};
-    if ((rv = tidal_runtime_open(&ro, &r->rt)) != 0 || (rv = recover(r)) != 0 ||
-        (rv = start_actors(r)) != 0) {
+    if ((rv = tidal_runtime_open(&ro, &r->rt)) != 0 ||
+        (c->sim != NULL && opts->dir != NULL && (rv = tidal__sim_disk_open(c->sim, &r->disk)) != 0) ||
+        (rv = recover(r)) != 0 || (rv = start_actors(r)) != 0) {
         pthread_mutex_unlock(&c->lock);
         TIDAL_IGNORE(tidal_runtime_close(r->rt));
         region_free(r, true);
@@ -413,7 +420,29 @@ tidal_region_close(tidal_region *r)
 int
 tidal_region_crash(tidal_region *r)
 {
+    if (r != NULL && r->disk != NULL) {
+        tidal__simdisk_freeze(r->disk); /* the instant of the power loss */
+    }
     return r == NULL ? 0 : region_shutdown(r, false);
+}
+
+int
+tidal_region_sim_disk_cut(tidal_region *r, uint32_t ops)
+{
+    if (r == NULL) {
+        return TIDAL_EINVAL;
+    }
+    if (r->disk == NULL) {
+        return TIDAL_ESTATE;
+    }
+    tidal__simdisk_cut(r->disk, ops);
+    return 0;
+}
+
+bool
+tidal_region_sim_disk_is_cut(tidal_region *r)
+{
+    return r != NULL && r->disk != NULL && tidal__simdisk_is_cut(r->disk);
 }
 
 tidal_runtime *

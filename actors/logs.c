@@ -28,12 +28,15 @@
  * durable) run the simulation through tidal_runtime_block.  One timer
  * turns every log of the region: the logs come and go (a peer's copy
  * closes when its base moves, apply.c), the region outlives its runtime's
- * timers, and a turn of a log with nothing due does nothing.
+ * timers, and a turn of a log with nothing due does nothing.  With a
+ * directory, every log writes through the region's simulated disk, unless
+ * the simulation keeps real disks (r->disk, cluster.c).
  */
 #include <stdio.h>
 
 #include "actors/internal.h"
 #include "base/log.h"
+#include "store/simdisk.h"
 #include "tidal/sim.h"
 
 /* The WAL's sync thread (in a simulation, its turn): new durable batches - apply what waited for them,
@@ -157,6 +160,9 @@ open_log(tidal_region *r, const char *dir, uint16_t origin, uint16_t shard, bool
     tidal_wal_driver sim = {.wake = sim_wake, .block = sim_block, .now_ms = sim_now, .arg = r};
     if (tidal_runtime_sim(r->rt) != NULL) {
         o.driver = &sim; /* copied by the open */
+    }
+    if (r->disk != NULL && dir != NULL) {
+        o.io = tidal__simdisk_io(r->disk); /* likewise */
     }
     bool syncing = o.dir != NULL && o.durability != TIDAL_DURABILITY_NONE;
     if (own && syncing) {

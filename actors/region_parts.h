@@ -241,6 +241,10 @@ struct tidal_region {
     tidal_region_id id;
     tidal_runtime *rt;
     tidal_addr region_addr, shipper_addr, reconciler_addr;
+    /* In a simulation, with a directory: the disk every log of the region
+     * writes through (tidal/sim.h, "The disk"); NULL otherwise.  Made at
+     * open, resolved by a crash or forgotten by a clean close (cluster.c). */
+    struct tidal__simdisk *disk;
 
     /* The URLs this region's region actor, shipper and reconciler listen at
      * for each peer (trust.c): what that peer sends to.  Written once, when

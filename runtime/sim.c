@@ -55,6 +55,7 @@ tidal_sim_open(const tidal_sim_opts *opts, tidal_sim **out)
     s->lat_min_us = lo;
     s->lat_max_us = hi;
     s->start_wall_ns = opts->start_wall_ns ? opts->start_wall_ns : START_WALL_NS_DEFAULT;
+    s->real_disk = opts->real_disk;
     tidal__random_seed(opts->seed);
     *out = s;
     return 0;
@@ -70,6 +71,7 @@ tidal_sim_close(tidal_sim *s)
         return TIDAL_EBUSY;
     }
     tidal__sim_net_fini(s);
+    tidal__sim_disk_fini(s);
     free(s);
     tidal__random_unseed();
     atomic_store(&sim_open_flag, false);

@@ -69,11 +69,19 @@ struct tidal_sim {
     struct sim_reg **regs; /* listening URLs (sim_net.c) */
     uint32_t regs_cap, regs_n;
 
+    bool real_disk;       /* tidal_sim_opts.real_disk (sim_disk.c) */
+    uint64_t disk_n;      /* the disk's draws so far */
+    char *disk_trace;     /* its crash lines, up to TIDAL_SIM_DISK_TRACE_BYTES */
+    size_t disk_trace_len;
+
     tidal_sim_stats st;
 };
 
 /* sim_net.c */
 void tidal__sim_run_net_event(struct tidal_sim *s);
 void tidal__sim_net_fini(struct tidal_sim *s);
+
+/* sim_disk.c: frees the disk's trace.  Cannot fail. */
+void tidal__sim_disk_fini(struct tidal_sim *s);
 
 #endif /* TIDAL_RUNTIME_SIM_H */

@@ -70,6 +70,12 @@ opts_check(const tidal_wal_opts *in, tidal_wal_opts *out)
                                 out->driver->now_ms == NULL)) {
         return TIDAL_EINVAL;
     }
+    const tidal_wal_io *io = out->io;
+    if (io != NULL && (io->openat == NULL || io->close == NULL || io->pwritev == NULL ||
+                       io->fdatasync == NULL || io->fsync == NULL || io->ftruncate == NULL ||
+                       io->renameat == NULL || io->unlinkat == NULL)) {
+        return TIDAL_EINVAL;
+    }
     return 0;
 }
 
@@ -118,7 +124,7 @@ release_files(tidal_wal *w)
 {
     tidal__wal_seg_close_retired(w);
     if (w->fd >= 0) {
-        close(w->fd);
+        tidal__io_close(w, w->fd);
     }
     if (w->dirfd >= 0) {
         close(w->dirfd);
@@ -149,10 +155,15 @@ tidal_wal_open(const tidal_wal_opts *opts, tidal_wal **out, tidal_wal_recovery *
     }
     w->fd = -1;
     w->dirfd = -1;
+    w->io = tidal_wal_io_posix;
     rc = opts_check(opts, &w->opts);
     if (rc != 0) {
         snprintf(rep->error, sizeof(rep->error), "invalid options");
         goto fail_alloc;
+    }
+    if (w->opts.io != NULL) {
+        w->io = *w->opts.io;
+        w->opts.io = &w->io;
     }
     if (w->opts.driver != NULL) {
         w->driver = *w->opts.driver;
@@ -336,7 +347,7 @@ commit(tidal_wal *w, struct tidal__wal_entry *e, bool *wake, bool *store)
                                : tidal__wal_fail(w, "creating a segment");
         }
         seg = &w->segs[w->nsegs - 1];
-        int err = tidal__wal_pwrite_all(w->fd, e->bytes, e->len, seg->size);
+        int err = tidal__wal_pwrite_all(w, w->fd, e->bytes, e->len, seg->size);
         if (err != 0) {
             /* Cut the partial write off so the file stays whole batches.
              * INTERVAL: then only this append is refused, the next one tries
@@ -344,7 +355,7 @@ commit(tidal_wal *w, struct tidal__wal_entry *e, bool *wake, bool *store)
              * failing).  NONE: its appends are all it asks of the disk, so
              * the log refuses until a retry saw the disk take bytes again
              * (wal_retry.c).  Until a cut succeeds, nothing more goes in. */
-            bool cut = ftruncate(w->fd, (off_t)seg->size) == 0;
+            bool cut = tidal__io_ftruncate(w, w->fd, seg->size) == 0;
             errno = err;
             return cut && w->sync_fds ? tidal__wal_append_failed(w, "write")
                                       : tidal__wal_fail(w, "write");

@@ -230,6 +230,11 @@ typedef struct tidal_wal_opts {
     const tidal_wal_driver *driver; /* NULL = a sync thread of the log's own (as
                                        needed); else copied, all three callbacks
                                        set (TIDAL_EINVAL otherwise) */
+    const struct tidal_wal_io *io;  /* NULL = the system calls; else every change
+                                       the log makes to its files goes through
+                                       this table (store/wal_io.h), copied by
+                                       the open; all of its functions set
+                                       (TIDAL_EINVAL otherwise) */
 } tidal_wal_opts;
 
 /* What recovery found. */

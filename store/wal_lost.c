@@ -277,7 +277,7 @@ tidal__wal_lost_tail(struct tidal__wal_rec *r)
     }
     /* the next LSN is not the one after the last segment's last batch:
      * a new segment, whose name says where the log goes on */
-    close(w->fd);
+    tidal__io_close(w, w->fd);
     w->fd = -1;
     r->expected = top + 1;
     w->written_lsn = top;
@@ -333,9 +333,9 @@ tidal_wal_skip_to(tidal_wal *w, uint64_t lsn)
         } else {
             if (drop) {
                 char name[TIDAL__WAL_SEG_NAME_BYTES];
-                close(old);
+                tidal__io_close(w, old);
                 tidal__wal_seg_name(name, w->opts.origin, cur.first_lsn);
-                if (unlinkat(w->dirfd, name, 0) != 0) {
+                if (tidal__io_unlinkat(w, w->dirfd, name) != 0) {
                     unlinked = false;
                 }
                 w->segs[w->nsegs - 2] = w->segs[w->nsegs - 1];

@@ -215,27 +215,28 @@ write_file(tidal_wal *w, const struct tidal__wal_manifest *m, uint64_t *syncs)
     tidal__wal_manifest_name(name, w->opts.origin);
     snprintf(tmp, sizeof(tmp), "%s.tmp", name);
     /* 0600 whatever the umask, which can only narrow it */
-    fd = openat(w->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    fd = tidal__io_openat(w, w->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         return TIDAL_EIO;
     }
-    if (tidal__wal_pwrite_all(fd, buf, len, 0) != 0 || (w->sync_fds && fdatasync(fd) != 0)) {
+    if (tidal__wal_pwrite_all(w, fd, buf, len, 0) != 0 ||
+        (w->sync_fds && tidal__io_fdatasync(w, fd) != 0)) {
         int e = errno;
-        close(fd);
-        (void)unlinkat(w->dirfd, tmp, 0);
+        tidal__io_close(w, fd);
+        (void)tidal__io_unlinkat(w, w->dirfd, tmp);
         errno = e;
         return TIDAL_EIO;
     }
-    close(fd);
-    if (renameat(w->dirfd, tmp, w->dirfd, name) != 0) {
+    tidal__io_close(w, fd);
+    if (tidal__io_renameat(w, w->dirfd, tmp, name) != 0) {
         int e = errno;
-        (void)unlinkat(w->dirfd, tmp, 0);
+        (void)tidal__io_unlinkat(w, w->dirfd, tmp);
         errno = e;
         return TIDAL_EIO;
     }
     if (w->sync_fds) {
         *syncs += 1;
-        if (fsync(w->dirfd) != 0) {
+        if (tidal__io_fsync(w, w->dirfd) != 0) {
             return TIDAL_EIO;
         }
         *syncs += 1;

@@ -387,7 +387,7 @@ tidal_wal_release(tidal_wal *w, uint64_t lsn)
         tidal__wal_seg_name(name, w->opts.origin, gone[i]);
         /* Out of the index already: a failed unlink leaves a file that the
          * next open will find and release again. */
-        (void)unlinkat(w->dirfd, name, 0);
+        (void)tidal__io_unlinkat(w, w->dirfd, name);
     }
     free(gone);
     return (uint32_t)k;

@@ -197,7 +197,7 @@ bad_batch(struct tidal__wal_rec *r, const char *seg, int fd, bool last, uint64_t
                                  "%s; followed by a valid batch at offset %" PRIu64, detail,
                                  follows);
     }
-    if (ftruncate(fd, (off_t)at) != 0 || fsync(fd) != 0) {
+    if (tidal__io_ftruncate(r->w, fd, at) != 0 || tidal__io_fsync(r->w, fd) != 0) {
         return tidal__wal_refuse(r, seg, at, TIDAL_EIO, "%s; truncating failed: %s", detail,
                                  strerror(errno));
     }
@@ -230,7 +230,7 @@ recover_segment(struct tidal__wal_rec *r, size_t i)
     if (rc != 0) {
         return rc;
     }
-    fd = openat(w->dirfd, seg, (last ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    fd = tidal__io_openat(w, w->dirfd, seg, (last ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
     if (fd < 0 || fstat(fd, &st) != 0) {
         rc = tidal__wal_refuse(r, seg, 0, TIDAL_EIO, "open: %s", strerror(errno));
         goto fail_fd;
@@ -280,13 +280,13 @@ recover_segment(struct tidal__wal_rec *r, size_t i)
     if (last) {
         w->fd = fd;
     } else {
-        close(fd);
+        tidal__io_close(w, fd);
     }
     return 0;
 
 fail_fd:
     if (fd >= 0) {
-        close(fd);
+        tidal__io_close(w, fd);
     }
     return rc;
 }
@@ -300,7 +300,7 @@ finish(struct tidal__wal_rec *r)
     uint64_t end = r->expected - 1;
 
     if (w->sync_fds && end > (r->have_m ? r->m.high : 0)) {
-        if (fdatasync(w->fd) != 0) {
+        if (tidal__io_fdatasync(w, w->fd) != 0) {
             char seg[TIDAL__WAL_SEG_NAME_BYTES];
             tidal__wal_seg_name(seg, w->opts.origin, w->segs[w->nsegs - 1].first_lsn);
             return tidal__wal_refuse(r, seg, UINT64_MAX, TIDAL_EIO, "fdatasync: %s",
@@ -378,7 +378,7 @@ tidal__wal_recover(tidal_wal *w, tidal_wal_recovery *rep)
         rc = finish(&r);
     }
     if (rc != 0 && w->fd >= 0) {
-        close(w->fd);
+        tidal__io_close(w, w->fd);
         w->fd = -1;
     }
     return rc;

@@ -182,25 +182,25 @@ tidal__wal_reset_tail(tidal_wal *w)
     tidal__wal_seg_close_retired(w);
     if (k + 1 < w->nsegs || w->fd < 0) {
         if (w->fd >= 0) {
-            close(w->fd);
+            tidal__io_close(w, w->fd);
             w->fd = -1;
         }
         while (w->nsegs > k + 1) {
             tidal__wal_seg_name(name, w->opts.origin, w->segs[w->nsegs - 1].first_lsn);
-            if (unlinkat(w->dirfd, name, 0) != 0 && errno != ENOENT) {
+            if (tidal__io_unlinkat(w, w->dirfd, name) != 0 && errno != ENOENT) {
                 return tidal__wal_fail(w, "removing a segment to write it again");
             }
             w->nsegs--;
         }
         w->stats.segments_live = w->nsegs;
         tidal__wal_seg_name(name, w->opts.origin, w->segs[k].first_lsn);
-        int fd = openat(w->dirfd, name, O_RDWR | O_CLOEXEC);
+        int fd = tidal__io_openat(w, w->dirfd, name, O_RDWR | O_CLOEXEC, 0);
         if (fd < 0) {
             return tidal__wal_fail(w, "opening a segment to write it again");
         }
         w->fd = fd;
     }
-    if (ftruncate(w->fd, (off_t)w->synced_size) != 0) {
+    if (tidal__io_ftruncate(w, w->fd, w->synced_size) != 0) {
         return tidal__wal_fail(w, "cutting a segment back");
     }
     /* the removed names must be gone for good before anything written
@@ -228,9 +228,9 @@ tidal__wal_probe(tidal_wal *w)
         errno = EBADF;
         return tidal__wal_fail(w, "probing the disk");
     }
-    int err = tidal__wal_pwrite_all(w->fd, zeroes, sizeof(zeroes), at);
+    int err = tidal__wal_pwrite_all(w, w->fd, zeroes, sizeof(zeroes), at);
     /* cut whether or not it was all taken: the file ends with whole batches */
-    if (ftruncate(w->fd, (off_t)at) != 0) {
+    if (tidal__io_ftruncate(w, w->fd, at) != 0) {
         return tidal__wal_fail(w, "cutting the probe off");
     }
     if (err != 0) {

@@ -261,14 +261,14 @@ tidal__wal_seg_create(tidal_wal *w)
     int rc;
 
     tidal__wal_seg_name(name, w->opts.origin, w->written_lsn + 1);
-    fd = openat(w->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    fd = tidal__io_openat(w, w->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         return TIDAL_EIO;
     }
     if (w->sync_fds && w->has_thread) {
         w->dir_unsynced = true; /* the sync thread's next round fsyncs it */
     } else if (w->sync_fds) {
-        if (fsync(w->dirfd) != 0) {
+        if (tidal__io_fsync(w, w->dirfd) != 0) {
             rc = TIDAL_EIO;
             goto fail_file;
         }
@@ -284,8 +284,8 @@ tidal__wal_seg_create(tidal_wal *w)
     return 0;
 
 fail_file:
-    close(fd);
-    (void)unlinkat(w->dirfd, name, 0); /* best effort: an empty file is harmless */
+    tidal__io_close(w, fd);
+    (void)tidal__io_unlinkat(w, w->dirfd, name); /* best effort: an empty file is harmless */
     return rc;
 }
 
@@ -318,10 +318,10 @@ tidal__wal_seg_retire(tidal_wal *w, int fd)
             size_t cap = w->retired_cap != 0 ? w->retired_cap * 2 : 4;
             int *r = realloc(w->retired, cap * sizeof(*r));
             if (r == NULL) {
-                if (fdatasync(fd) != 0) {
+                if (tidal__io_fdatasync(w, fd) != 0) {
                     (void)tidal__wal_fail(w, "fdatasync of a full segment");
                 }
-                close(fd);
+                tidal__io_close(w, fd);
                 return;
             }
             w->retired = r;
@@ -330,14 +330,14 @@ tidal__wal_seg_retire(tidal_wal *w, int fd)
         w->retired[w->nretired++] = fd;
         return;
     }
-    close(fd);
+    tidal__io_close(w, fd);
 }
 
 void
 tidal__wal_seg_close_retired(tidal_wal *w)
 {
     for (size_t i = 0; i < w->nretired; i++) {
-        close(w->retired[i]);
+        tidal__io_close(w, w->retired[i]);
     }
     w->nretired = 0;
 }
@@ -354,7 +354,7 @@ tidal__wal_seg_roll_if_full(tidal_wal *w, size_t len)
     }
     if (w->sync_fds && !w->has_thread) {
         /* no sync thread yet (recovery): synced here, before it is left */
-        if (fdatasync(old) != 0) {
+        if (tidal__io_fdatasync(w, old) != 0) {
             return tidal__wal_fail(w, "fdatasync of a full segment");
         }
         w->stats.syncs++;
@@ -371,10 +371,10 @@ tidal__wal_seg_roll_if_full(tidal_wal *w, size_t len)
 }
 
 int
-tidal__wal_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off)
+tidal__wal_pwritev_all(tidal_wal *w, int fd, struct iovec *iov, int n, uint64_t off)
 {
     while (n > 0) {
-        ssize_t k = pwritev(fd, iov, n, (off_t)off);
+        ssize_t k = w->io.pwritev(w->io.arg, fd, iov, n, (off_t)off);
         if (k < 0) {
             if (errno == EINTR) {
                 continue;
@@ -399,11 +399,11 @@ tidal__wal_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off)
 }
 
 int
-tidal__wal_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+tidal__wal_pwrite_all(tidal_wal *w, int fd, const void *buf, size_t len, uint64_t off)
 {
     struct iovec one = {.iov_base = (void *)buf, .iov_len = len};
 
-    return tidal__wal_pwritev_all(fd, &one, 1, off);
+    return tidal__wal_pwritev_all(w, fd, &one, 1, off);
 }
 
 /* ---- the scanner ------------------------------------------------------------ */

@@ -21,7 +21,9 @@
  *   wal_clock.c    the log's time and its callers' waits: its own
  *                  (CLOCK_MONOTONIC, condvars) or its driver's; asking the
  *                  driver for a turn
- * and, beside them, wal_list.c: tidal_wal_list, the logs of a directory
+ * Every change to the files goes through w->io (wal_io.h, wal_io.c: the
+ * system calls by default), through the tidal__io_* calls below.
+ * And, beside them, wal_list.c: tidal_wal_list, the logs of a directory
  * from file names; above wal_sync.c, wal_turn.c: tidal_wal_turn, the sync
  * thread's work done on a driver's turn (wal.h, tidal_wal_driver).
  * A driven log has no thread: has_thread means "a sync thread, or the
@@ -56,6 +58,7 @@
 
 #include "base/assert.h"
 #include "store/wal.h"
+#include "store/wal_io.h"
 
 /* "r0001-0000000000000001.seg": origin, '-', first LSN, ".seg", NUL. */
 #define TIDAL__WAL_SEG_NAME_BYTES 27u
@@ -119,6 +122,7 @@ struct tidal_wal {
                             (sync_fds, or on_durable set) */
     bool driven;         /* opts.driver was given: driver is its copy */
     tidal_wal_driver driver;
+    tidal_wal_io io;     /* every change to the files goes through it (wal_io.h) */
     bool write_behind;   /* SYNC on disk: the sync thread writes the batches */
     pthread_t thread;
 
@@ -184,6 +188,50 @@ struct tidal_wal {
     bool man_roll;                  /* NONE: a roll-over since the manifest was stored */
 };
 
+/* ---- the file-system seam (wal_io.h), as the log's calls ------------------- */
+
+static inline int
+tidal__io_openat(tidal_wal *w, int dirfd, const char *name, int flags, mode_t mode)
+{
+    return w->io.openat(w->io.arg, dirfd, name, flags, mode);
+}
+
+static inline int
+tidal__io_close(tidal_wal *w, int fd)
+{
+    return w->io.close(w->io.arg, fd);
+}
+
+static inline int
+tidal__io_fdatasync(tidal_wal *w, int fd)
+{
+    return w->io.fdatasync(w->io.arg, fd);
+}
+
+static inline int
+tidal__io_fsync(tidal_wal *w, int fd)
+{
+    return w->io.fsync(w->io.arg, fd);
+}
+
+static inline int
+tidal__io_ftruncate(tidal_wal *w, int fd, uint64_t len)
+{
+    return w->io.ftruncate(w->io.arg, fd, (off_t)len);
+}
+
+static inline int
+tidal__io_renameat(tidal_wal *w, int dirfd, const char *from, const char *to)
+{
+    return w->io.renameat(w->io.arg, dirfd, from, to);
+}
+
+static inline int
+tidal__io_unlinkat(tidal_wal *w, int dirfd, const char *name)
+{
+    return w->io.unlinkat(w->io.arg, dirfd, name);
+}
+
 /* ---- wal_segment.c ---------------------------------------------------------- */
 
 /* Writes the file name of the segment of origin starting at first_lsn into
@@ -238,8 +286,9 @@ void tidal__wal_seg_retire(tidal_wal *w, int fd);
  * fail. */
 void tidal__wal_seg_close_retired(tidal_wal *w);
 
-/* Writes all of buf at off, retrying short writes and EINTR.  0 or errno. */
-int tidal__wal_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+/* Writes all of buf at off through w's seam, retrying short writes and
+ * EINTR.  0 or errno. */
+int tidal__wal_pwrite_all(tidal_wal *w, int fd, const void *buf, size_t len, uint64_t off);
 
 /* Under lock, after a write or sync that failed (what names it, errno says
  * why): counts it and makes the log refuse appends until a retry has
@@ -249,7 +298,7 @@ int tidal__wal_fail(tidal_wal *w, const char *what);
 
 /* The same for n iovecs (which it may change).  0 or errno. */
 struct iovec;
-int tidal__wal_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off);
+int tidal__wal_pwritev_all(tidal_wal *w, int fd, struct iovec *iov, int n, uint64_t off);
 
 /* Reads batches out of one segment file in large reads. */
 struct tidal__wal_scan {

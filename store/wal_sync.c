@@ -116,12 +116,12 @@ tidal__wal_write_pending(tidal_wal *w)
             n++;
             i++;
         }
-        int e = tidal__wal_pwritev_all(w->fd, iov, n, seg->size);
+        int e = tidal__wal_pwritev_all(w, w->fd, iov, n, seg->size);
         if (e != 0) {
             /* whole batches only, at once (a retry cuts it again) */
             errno = e;
             rc = tidal__wal_fail(w, "write");
-            (void)ftruncate(w->fd, (off_t)seg->size);
+            (void)tidal__io_ftruncate(w, w->fd, seg->size);
             break;
         }
         seg->size += bytes;
@@ -200,18 +200,18 @@ tidal__wal_sync_round(tidal_wal *w)
     pthread_mutex_unlock(&w->lock);
     uint64_t t0 = tidal__wal_mono_ns();
     for (size_t i = 0; i < nretired && rc == 0; i++) {
-        rc = fdatasync(retired[i]);
+        rc = tidal__io_fdatasync(w, retired[i]);
     }
     if (rc == 0 && dir) {
-        rc = fsync(w->dirfd); /* set at open, never changed */
+        rc = tidal__io_fsync(w, w->dirfd); /* set at open, never changed */
     }
     if (rc == 0) {
-        rc = fdatasync(fd);
+        rc = tidal__io_fdatasync(w, fd);
     }
     uint64_t t1 = tidal__wal_mono_ns();
     int err = errno; /* why it failed, for the log: close may change it */
     for (size_t i = 0; i < nretired; i++) {
-        close(retired[i]);
+        tidal__io_close(w, retired[i]);
     }
     free(retired);
     errno = err;

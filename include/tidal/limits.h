@@ -107,6 +107,12 @@
 /* The longest travel time a simulation may draw for a frame. */
 #define TIDAL_SIM_LATENCY_US_MAX 10000000u
 
+/* The text a simulation keeps of its simulated disk's crashes
+ * (tidal_sim_disk_trace): a line per file or directory a crash touched.
+ * Past it lines are only counted and hashed (tidal_sim_stats.disk_trace_hash),
+ * so a long soak's memory stays bounded. */
+#define TIDAL_SIM_DISK_TRACE_BYTES (1u << 20)
+
 /* Supervision: restarts allowed in the window before an actor is stopped. */
 #define TIDAL_RESTARTS_MAX 5u
 #define TIDAL_RESTART_WINDOW_MS 10000u

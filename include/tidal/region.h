@@ -94,7 +94,9 @@ typedef struct tidal_cluster_opts {
                             under every policy: its WALs' sync work (group
                             commit, INTERVAL's sync, retries) runs as events
                             of the simulation, on its clock; the files are
-                            real.  A blocking call (a write, also waiting
+                            real, written through a simulated disk (a crash
+                            is a power loss: tidal/sim.h, "The disk").  A
+                            blocking call (a write, also waiting
                             for its sync; tidal_region_wait_applied) runs the
                             simulation until it returns.  NULL = real threads */
 } tidal_cluster_opts;
@@ -238,8 +240,27 @@ TIDAL_API int tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts,
 TIDAL_API int tidal_region_close(tidal_region *r);
 
 /* Stops a region abruptly, as a crash would: no final sync, nothing flushed,
- * in-flight messages lost.  Only what was durable survives a reopen. */
+ * in-flight messages lost.  Only what was durable survives a reopen.  In a
+ * simulation with the simulated disk it is a power loss: of what no sync
+ * covered, a part drawn from the seed survives, torn writes included
+ * (tidal/sim.h, "The disk"). */
 TIDAL_API int tidal_region_crash(tidal_region *r);
+
+/* In a simulation with the simulated disk (tidal/sim.h, "The disk"): the
+ * power of r's disk fails after ops more changes to its files (writes,
+ * syncs, truncations, creates, renames, unlinks; 0: at the next).  From
+ * then on every change fails with EIO and does nothing - the region sees
+ * a failed disk: writes not yet durable fail or wait, nothing after the
+ * cut is durable - until tidal_region_crash, whose crash rule then decides
+ * what the disk kept of the changes before the cut.  So a crash can land
+ * between a write and its sync.  TIDAL_ESTATE if r has no simulated disk
+ * (not in a simulation, no directory, or tidal_sim_opts.real_disk);
+ * TIDAL_EINVAL for NULL. */
+TIDAL_API int tidal_region_sim_disk_cut(tidal_region *r, uint32_t ops) TIDAL_WARN_UNUSED;
+
+/* True once r's simulated disk has reached the cut asked for by
+ * tidal_region_sim_disk_cut.  Cannot fail. */
+TIDAL_API bool tidal_region_sim_disk_is_cut(tidal_region *r);
 
 /* The region's runtime (for fault rules, stats and its actors' names:
  * "region-<id>", "shipper-<id>", "reconciler-<id>"; sessions are virtual

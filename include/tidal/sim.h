@@ -36,9 +36,31 @@
  * region with a directory runs under any policy: its WALs start no sync
  * thread, their group commit, INTERVAL syncs and retries are timers of its
  * runtime (store/wal.h, tidal_wal_driver), and a write's wait for its sync
- * runs the simulation.  The files are real (written and fdatasynced on the
- * simulation's thread, which takes no simulated time).  Not yet simulated:
- * the disk itself (a crash is a close and a reopen, with no torn write).
+ * runs the simulation.  The files are real (written on the simulation's
+ * thread, which takes no simulated time; with the simulated disk below,
+ * a sync is the disk's, not the real one's).
+ *
+ * The disk: unless tidal_sim_opts.real_disk is set, each region with a
+ * directory writes its logs through a simulated disk (store/simdisk.h),
+ * which keeps the files real but remembers, per file, what was written
+ * since that file's last successful sync, and per directory which names
+ * were created, renamed or unlinked since its last fsync.  While the region
+ * runs, nothing differs.  tidal_region_crash is then a power loss: from
+ * that instant nothing the region does reaches the disk, and of each file's
+ * unsynced changes the disk keeps, as drawn from the seed, none, all, a
+ * prefix, or a prefix and a torn write (cut at an arbitrary byte, the rest
+ * of its 512-byte sector left, zeroed or garbage where the write had
+ * extended the file); of each directory's unsynced name changes, none, all
+ * or a prefix.  The rest is reverted in the files; what a sync made durable
+ * is never touched.  The reopened region recovers from what is left with
+ * the ordinary code (a torn tail is cut).  A clean close loses nothing.
+ * tidal_region_sim_disk_cut (tidal/region.h) makes the power fail in the
+ * middle of the region's own disk work.  Each crash adds a line per file
+ * or directory it touched to the disk trace (tidal_sim_disk_trace) and to
+ * the counters below: one seed, one trace.  Not behind the simulated disk:
+ * directories made at open (durable at once) and the region's peers file
+ * (written whole).  With real_disk set, files are written whole and a
+ * crash loses only what was never written.
  */
 #ifndef TIDAL_SIM_H
 #define TIDAL_SIM_H
@@ -64,6 +86,9 @@ typedef struct tidal_sim_opts {
     uint64_t start_wall_ns;  /* the wall clock (ns since the epoch) at simulated time
                                 0, which every runtime of the simulation reads unless
                                 given its own wall_clock; 0 = 2026-01-01T00:00:00Z */
+    bool real_disk;          /* false = regions with a directory write through the
+                                simulated disk ("The disk" above); true = their files
+                                are written whole, and a crash keeps every write */
 } tidal_sim_opts;
 
 /* Opens a simulation at simulated time 0 and seeds the process's random
@@ -124,10 +149,26 @@ typedef struct tidal_sim_stats {
     uint64_t frames;      /* frames delivered */
     uint64_t frames_lost; /* frames that found no listener */
     uint32_t runtimes;    /* open runtimes of the simulation */
+    /* The simulated disk's crashes ("The disk"): */
+    uint64_t disk_crashes;       /* regions crashed with a simulated disk */
+    uint64_t disk_files_hit;     /* files they left with changes since a sync */
+    uint64_t disk_changes_lost;  /* writes and truncations reverted whole */
+    uint64_t disk_writes_torn;   /* writes kept in part */
+    uint64_t disk_bytes_lost;    /* bytes written and not kept */
+    uint64_t disk_names_lost;    /* creates, renames and unlinks undone */
+    uint64_t disk_trace_hash;    /* a hash of every line of the disk trace */
+    uint64_t disk_trace_dropped; /* lines past TIDAL_SIM_DISK_TRACE_BYTES, hashed only */
 } tidal_sim_stats;
 
 /* Copies the simulation's counters.  Cannot fail. */
 TIDAL_API void tidal_sim_stats_get(const tidal_sim *s, tidal_sim_stats *out);
+
+/* Copies the disk trace - one line per file or directory a crash touched,
+ * "<simulated s> s: region <id> crash: <file>: <what was kept>" - into out
+ * (NUL-terminated, cut to cap - 1 bytes; out may be NULL with cap 0) and
+ * returns its whole length.  The same seed driven the same way gives the
+ * same text.  Cannot fail. */
+TIDAL_API size_t tidal_sim_disk_trace(const tidal_sim *s, char *out, size_t cap);
 
 #ifdef __cplusplus
 }

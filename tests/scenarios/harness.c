@@ -249,12 +249,6 @@ sc_reopen(sc_run *run, int id)
     o.wall_clock = clock_fn;
     o.wall_clock_arg = &run->clk[id];
     o.write_timeout_ms = o.write_timeout_ms ? o.write_timeout_ms : 1000;
-    if (run->sim != NULL && o.dir != NULL) {
-        /* the simulation has no side for the log's sync thread: a directory
-         * acknowledges once written to the file, and a crash (a close
-         * without the clean shutdown) reopens from what the file holds */
-        o.durability = TIDAL_NONE;
-    }
     int rv = tidal_region_open(run->c, &o, &run->r[id]);
     if (rv != 0) {
         sc_verdict(run, "open", false, "region %d did not open: %s", id, tidal_errname(rv));

@@ -89,6 +89,11 @@ sc_run_same(const sc_run *a, const sc_run *b, char *why, size_t len)
         return false;
     }
     const tidal_sim_stats *x = &a->sim_stats, *y = &b->sim_stats;
+    if (x->disk_trace_hash != y->disk_trace_hash || x->disk_crashes != y->disk_crashes) {
+        snprintf(why, len, "disk trace hash %016llx, then %016llx",
+                 (unsigned long long)x->disk_trace_hash, (unsigned long long)y->disk_trace_hash);
+        return false;
+    }
     if (x->events != y->events || x->unit_runs != y->unit_runs || x->timers != y->timers ||
         x->frames != y->frames || x->frames_lost != y->frames_lost) {
         snprintf(why, len, "simulation counters differ (%llu events, then %llu)",

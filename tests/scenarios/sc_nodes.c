@@ -19,7 +19,12 @@ sc__writer_more(sc_run *run, sc_writer *w, uint64_t more)
 }
 
 /* Every region in its directory (sync): region x crashes mid-run while the
- * others write, and reopens from what was durable; its writer goes on. */
+ * others write, and reopens from what was durable; its writer goes on.  In
+ * a simulation the crash is a power loss on the simulated disk
+ * (tidal/sim.h, "The disk"): the power fails after a seeded number of
+ * changes to x's files - the copies of its peers' logs it keeps writing -
+ * and the crash keeps a seeded part of what was not synced, torn writes
+ * included. */
 static int
 crash_restart(sc_run *run)
 {
@@ -33,6 +38,15 @@ crash_restart(sc_run *run)
         sc_progress(run, (k + 0.5) / (crashes + 1.0));
         run->w[x].stop = 1;
         sc_writer_join(&run->w[x]);
+        if (run->sim != NULL) {
+            uint32_t ops = (uint32_t)sc_below(&run->rng, 8);
+            if ((rv = tidal_region_sim_disk_cut(run->r[x], ops)) != 0) {
+                sc_verdict(run, "restart", false, "region %d disk cut: %s", x, tidal_errname(rv));
+                return 0;
+            }
+            sc_event_note(run, "power of region %d fails after %u changes", x, ops);
+            tidal_sim_run_for(run->sim, (1 + sc_below(&run->rng, 50)) * 1000000ull);
+        }
         if ((rv = sc_down(run, x, true)) != 0 || (rv = sc_reopen(run, x)) != 0) {
             sc_verdict(run, "restart", false, "region %d crash and reopen: %s", x,
                        tidal_errname(rv));
