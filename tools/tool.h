@@ -7,6 +7,8 @@
 int tidal_tool_demo(int argc, char **argv);
 /* The scenario matrix (check.c). */
 int tidal_tool_check(int argc, char **argv);
+/* The live Forage app and its HTTP server (forage.c; built with TIDAL_APPS). */
+int tidal_tool_forage(int argc, char **argv);
 
 #include <stdbool.h>
 #include <stdint.h>
