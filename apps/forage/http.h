@@ -75,6 +75,9 @@ bool forage_http_addr_valid(const char *addr);
  * bound.  Valid until forage_http_close.  Cannot fail. */
 const char *forage_http_url(const forage_http *h);
 
+/* Long-polls parked now (for tests and the curious).  Cannot fail. */
+size_t forage_http_parked(const forage_http *h);
+
 /* Stops the server: answers every parked long-poll's connection by closing
  * it, waits for the requests in progress to finish, stops the threads and
  * frees everything.  The app is left open.  Accepts NULL.  Never call it

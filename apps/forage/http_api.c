@@ -249,13 +249,15 @@ api_hidden(forage_http_job *j)
     forage_http_reply(j->aio, NNG_HTTP_STATUS_OK, json_pack("{s:b}", "hidden", hidden), j->close);
 }
 
-/* GET /api/wait?region=&since= -> {version, changed} once region's version
- * is not since, or after FORAGE_HTTP_WAIT_MS unchanged; no since: at once. */
+/* GET /api/wait?region=&since=[&timeout=] -> {version, changed} once
+ * region's version is not since, or after timeout ms (FORAGE_HTTP_WAIT_MS
+ * by default) unchanged; no since: at once. */
 static void
 api_wait(forage_http_job *j)
 {
     forage_http_args a;
-    if (!args_of(j, FORAGE_ARG_REGION | FORAGE_ARG_SINCE, FORAGE_ARG_REGION, &a)) {
+    if (!args_of(j, FORAGE_ARG_REGION | FORAGE_ARG_SINCE | FORAGE_ARG_TIMEOUT, FORAGE_ARG_REGION,
+                 &a)) {
         return;
     }
     forage_app *app = forage_http__app(j->srv);
@@ -266,7 +268,9 @@ api_wait(forage_http_job *j)
                           j->close);
         return;
     }
-    forage_http_waiters_park(forage_http__waiters(j->srv), j->aio, a.region, a.since, j->close);
+    uint32_t ms = (a.have & FORAGE_ARG_TIMEOUT) ? a.timeout : FORAGE_HTTP_WAIT_MS;
+    forage_http_waiters_park(forage_http__waiters(j->srv), j->aio, a.region, a.since, ms,
+                             j->close);
 }
 
 const forage_http_route forage_http_routes[] = {

@@ -20,6 +20,7 @@ static const struct arg {
 } args[] = {
     {"region", FORAGE_ARG_REGION}, {"user", FORAGE_ARG_USER},     {"session", FORAGE_ARG_SESSION},
     {"item", FORAGE_ARG_ITEM},     {"answer", FORAGE_ARG_ANSWER}, {"since", FORAGE_ARG_SINCE},
+    {"timeout", FORAGE_ARG_TIMEOUT},
 };
 #define NARGS (sizeof(args) / sizeof(args[0]))
 
@@ -112,6 +113,8 @@ rule(unsigned bit)
         return "an integer from 0 to 9007199254740991";
     case FORAGE_ARG_SESSION:
         return "a string of 32 hex digits";
+    case FORAGE_ARG_TIMEOUT:
+        return "an integer from 1 to 25000 (milliseconds)";
     case FORAGE_ARG_ANSWER:
         return "one of \"view\", \"like\", \"skip\", \"hide\", \"unhide\"";
     default:
@@ -119,6 +122,7 @@ rule(unsigned bit)
     }
 }
 _Static_assert(FORAGE_APP_REGIONS_MAX == 4, "rule() names the region range");
+_Static_assert(FORAGE_HTTP_WAIT_MS == 25000, "rule() names the timeout range");
 _Static_assert(FORAGE_HTTP_USER_MAX == UINT64_C(9007199254740991), "rule() names the id range");
 
 /* Stores an integer argument after its range check. */
@@ -138,6 +142,9 @@ set_int(forage_http_args *out, unsigned bit, uint64_t v)
     case FORAGE_ARG_ITEM:
         out->item = v;
         return v <= FORAGE_HTTP_USER_MAX;
+    case FORAGE_ARG_TIMEOUT:
+        out->timeout = (uint32_t)v;
+        return v >= 1 && v <= FORAGE_HTTP_WAIT_MS;
     default:
         return false;
     }
@@ -170,7 +177,8 @@ set_str(forage_http_args *out, unsigned bit, const char *s, size_t len)
 static bool
 is_int_arg(unsigned bit)
 {
-    return bit == FORAGE_ARG_REGION || bit == FORAGE_ARG_USER || bit == FORAGE_ARG_ITEM;
+    return bit == FORAGE_ARG_REGION || bit == FORAGE_ARG_USER || bit == FORAGE_ARG_ITEM ||
+           bit == FORAGE_ARG_TIMEOUT;
 }
 
 static int

@@ -84,6 +84,7 @@ enum {
     FORAGE_ARG_ITEM = 1u << 3,    /* integer 0..FORAGE_HTTP_USER_MAX */
     FORAGE_ARG_ANSWER = 1u << 4,  /* "view", "like", "skip", "hide", "unhide" */
     FORAGE_ARG_SINCE = 1u << 5,   /* a version: 1 to 16 hex digits */
+    FORAGE_ARG_TIMEOUT = 1u << 6, /* milliseconds, 1..FORAGE_HTTP_WAIT_MS */
 };
 
 typedef struct forage_http_args {
@@ -94,6 +95,7 @@ typedef struct forage_http_args {
     uint64_t item;
     int answer; /* forage_answer */
     uint64_t since;
+    uint32_t timeout; /* ms */
 } forage_http_args;
 
 /* Parses a JSON object body.  Returns 0, or 400 with msg (FORAGE_HTTP_MSG_BYTES)
@@ -121,10 +123,13 @@ __attribute__((warn_unused_result)) int forage_http_waiters_open(forage_app *app
                                                                  forage_http_waiters **out);
 
 /* Completes aio when region's version differs from since (at once if it
- * already does), or after FORAGE_HTTP_WAIT_MS with "unchanged", or with
- * NNG_ECLOSED when the server stops.  Takes over aio's completion. */
+ * already does), or after timeout_ms with "unchanged", or with NNG_ECLOSED
+ * when the server stops.  Takes over aio's completion. */
 void forage_http_waiters_park(forage_http_waiters *w, nng_aio *aio, uint32_t region,
-                              uint64_t since, bool close);
+                              uint64_t since, uint32_t timeout_ms, bool close);
+
+/* How many are parked now.  Cannot fail. */
+size_t forage_http_waiters_parked(forage_http_waiters *w);
 
 /* Something changed through this server: look at the versions now.
  * Cannot fail. */

@@ -52,6 +52,12 @@ forage_http__waiters(const forage_http *h)
     return h->waiters;
 }
 
+size_t
+forage_http_parked(const forage_http *h)
+{
+    return forage_http_waiters_parked(h->waiters);
+}
+
 const char *
 forage_http_url(const forage_http *h)
 {

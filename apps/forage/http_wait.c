@@ -4,7 +4,8 @@
  * with no thread per waiter.
  *
  * A parked request is nng's aio of the server connection, deferred with a
- * cancel function and a timeout (nng_aio_defer, FORAGE_HTTP_WAIT_MS).  One
+ * cancel function and a timeout (nng_aio_defer; FORAGE_HTTP_WAIT_MS unless
+ * the request asks for less).  One
  * of three completes it, whoever first takes its record off the list under
  * the lock:
  *   - the waiters' thread, which reads the versions of the regions waited
@@ -95,7 +96,7 @@ cancel(nng_aio *aio, void *arg, int rv)
 
 void
 forage_http_waiters_park(forage_http_waiters *w, nng_aio *aio, uint32_t region, uint64_t since,
-                         bool close)
+                         uint32_t timeout_ms, bool close)
 {
     uint64_t now = forage_app_version(w->app, region);
     if (now != since) {
@@ -121,10 +122,19 @@ forage_http_waiters_park(forage_http_waiters *w, nng_aio *aio, uint32_t region, 
     x->next = w->list;
     w->list = x;
     w->n++;
-    nng_aio_set_timeout(aio, FORAGE_HTTP_WAIT_MS);
+    nng_aio_set_timeout(aio, (nng_duration)timeout_ms);
     nng_aio_defer(aio, cancel, w); /* under the lock: see the race above */
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
+}
+
+size_t
+forage_http_waiters_parked(forage_http_waiters *w)
+{
+    pthread_mutex_lock(&w->mu);
+    size_t n = w->n;
+    pthread_mutex_unlock(&w->mu);
+    return n;
 }
 
 void
