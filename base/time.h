@@ -23,6 +23,20 @@ tidal_monotonic_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* The same on CLOCK_MONOTONIC_COARSE: the kernel's last tick, a few
+ * milliseconds behind CLOCK_MONOTONIC at most, read without the time
+ * counter, so several times cheaper.  For stamps that only need to be
+ * roughly right and are taken often, under a lock (a virtual actor's last
+ * activity, read against idle times of seconds).  Cannot fail. */
+static inline uint64_t
+tidal_monotonic_coarse_ms(void)
+{
+    struct timespec ts;
+
+    (void)clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 /* The absolute instant ns nanoseconds from now on clock.  Cannot fail. */
 static inline struct timespec
 tidal_deadline_ns(clockid_t clock, uint64_t ns)

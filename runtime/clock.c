@@ -20,6 +20,15 @@ tidal__now_ms(tidal_runtime *rt)
 }
 
 uint64_t
+tidal__now_coarse_ms(tidal_runtime *rt)
+{
+    if (rt->sim_now_ns != NULL) {
+        return TIDAL__SIM_MONO_BASE_MS + *rt->sim_now_ns / 1000000u;
+    }
+    return tidal_monotonic_coarse_ms();
+}
+
+uint64_t
 tidal__clock_sim_wall(void *arg)
 {
     const tidal_runtime *rt = arg;

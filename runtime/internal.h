@@ -95,10 +95,17 @@ enum tidal__run_state { TIDAL__IDLE = 0, TIDAL__QUEUED, TIDAL__RUNNING };
 
 struct tidal__actor;
 
+/* A slot of an owner's table of virtual units (vtab.c): the unit's key
+ * hash beside it, so that a probe and a growing table read the table alone,
+ * never a unit that is not the one sought.  u NULL: empty. */
+struct tidal__vslot {
+    uint32_t hash;
+    struct tidal__unit *u;
+};
+
 /* A schedulable unit: the socket-backed actor itself, or one virtual actor. */
 struct tidal__unit {
     struct tidal__unit *run_next; /* run queue link */
-    struct tidal__unit *hash_next;/* virtual table chain */
     uint32_t key_hash;            /* of key, for the virtual table (vtab.c) */
     struct tidal__actor *owner;   /* socket owner (itself for the owner's unit) */
     struct tidal__mbox mbox;      /* guarded by owner->lock */
@@ -195,7 +202,7 @@ struct tidal__actor {
     void *varg;
     uint32_t vidle_ms;
     uint32_t vmailbox_max;
-    struct tidal__unit **vtab;
+    struct tidal__vslot *vtab; /* open addressing, linear probing (vtab.c) */
     uint32_t vtab_cap; /* power of two, 0 when none */
     uint32_t vtab_n;   /* units in vtab: the active ones and those evicting */
     uint32_t vcount;   /* active: not evicting; <= vactive_max (vtab.c) */
@@ -412,6 +419,9 @@ tidal__block(tidal_runtime *rt, pthread_cond_t *cond, pthread_mutex_t *lock,
  * "never" to the runtime (supervision's restart window). */
 #define TIDAL__SIM_MONO_BASE_MS 1000u
 uint64_t tidal__now_ms(tidal_runtime *rt);
+/* The same, up to a clock tick behind (tidal_monotonic_coarse_ms): for a
+ * virtual actor's last activity, stamped under its owner's lock. */
+uint64_t tidal__now_coarse_ms(tidal_runtime *rt);
 /* The HLC's wall source of a runtime of a simulation with no wall clock of
  * its own (arg: the runtime): the simulated wall clock. */
 uint64_t tidal__clock_sim_wall(void *rt);

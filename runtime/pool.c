@@ -231,7 +231,7 @@ run_unit(tidal_runtime *rt, struct tidal__unit *u, uint32_t bursts, bool on_rx)
     }
     act->running--;
     if (u->is_virtual) {
-        u->last_active_ms = tidal__now_ms(rt); /* for passivation (vactor.c) */
+        u->last_active_ms = tidal__now_coarse_ms(rt); /* for passivation (vactor.c) */
     }
     u->run_state = TIDAL__IDLE;
     bool stop_self = u->stop_requested && !u->is_virtual;

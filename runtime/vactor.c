@@ -91,20 +91,30 @@ tidal__vactor_get_locked(struct tidal__actor *act, const uint8_t *key, uint32_t 
     return u;
 }
 
-/* Passivates units idle for idle_ms.  Runs on the timer thread. */
+/* Slots the sweep reads per hold of the owner's lock: senders and workers
+ * wait for it at most that long. */
+#define SWEEP_SLOTS 64u
+
+/* Passivates units idle for idle_ms.  Runs on the timer thread.  Between
+ * two holds of the lock a passivation may shift a unit from a slot ahead
+ * into one already read (vtab.c's backward shift): it waits for the next
+ * sweep.  A unit
+ * whose last activity is stamped after now was read was active since: it
+ * is not idle (now - last_active_ms would wrap). */
 static void
 sweep(struct tidal__actor *act, uint64_t now)
 {
-    for (uint32_t i = 0;; i++) {
+    for (uint32_t i = 0;;) {
         pthread_mutex_lock(&act->lock);
         if (i >= act->vtab_cap || act->stopping) {
             pthread_mutex_unlock(&act->lock);
             return;
         }
         struct tidal__unit *victims = NULL;
-        for (struct tidal__unit *u = act->vtab[i]; u != NULL; u = u->hash_next) {
-            if (u->run_state == TIDAL__IDLE && u->mbox.len == 0 && !u->evicting &&
-                now - u->last_active_ms >= act->vidle_ms) {
+        for (uint32_t end = i + SWEEP_SLOTS; i < end && i < act->vtab_cap; i++) {
+            struct tidal__unit *u = act->vtab[i].u;
+            if (u != NULL && u->run_state == TIDAL__IDLE && u->mbox.len == 0 && !u->evicting &&
+                now >= u->last_active_ms && now - u->last_active_ms >= act->vidle_ms) {
                 tidal__vlru_remove_locked(act, u); /* not a victim for the cap now */
                 u->run_state = TIDAL__RUNNING;     /* fenced off while fini runs */
                 act->running++;

@@ -19,6 +19,7 @@
  *    claims its unit under one hold);
  *  - vtab_n = units in the table; vcount = those not evicting <= vactive_max.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,35 +29,52 @@
 /* limits.h's memory figure for TIDAL_VIRTUAL_ACTIVE_* counts on this. */
 _Static_assert(sizeof(struct tidal__unit) <= 120, "a virtual unit grew: update limits.h");
 
-/* A key's hash, kept in its unit: a lookup compares it before the key, and
- * a growing table moves a unit without reading its key (with a million
- * units, each read of one is a cache miss). */
+/* A key's hash, kept in its unit and in its slot: a probe compares the
+ * slot's before it reads a unit, and a growing table moves slots without
+ * reading any unit (with a million units, each read of one is a cache
+ * miss). */
 static uint32_t
 key_hash(const uint8_t *key, uint32_t len)
 {
     return (uint32_t)tidal__hash(key, len, 0x7669727475616cull);
 }
 
+/* The table holds at most three quarters of its slots, so a probe for an
+ * absent key ends at an empty slot after a few steps. */
+static bool
+vtab_full(const struct tidal__actor *act)
+{
+    return ((uint64_t)act->vtab_n + 1) * 4 > (uint64_t)act->vtab_cap * 3;
+}
+
+/* The slot where a probe for hash h, which is not in tab, stops. */
+static uint32_t
+vtab_free_slot(const struct tidal__vslot *tab, uint32_t cap, uint32_t h)
+{
+    uint32_t i = h & (cap - 1);
+    while (tab[i].u != NULL) {
+        i = (i + 1) & (cap - 1);
+    }
+    return i;
+}
+
 static int
 vtab_grow(struct tidal__actor *act)
 {
     uint32_t ncap = act->vtab_cap ? act->vtab_cap * 2 : 64;
-    struct tidal__unit **n = calloc(ncap, sizeof(*n));
+    struct tidal__vslot *n = calloc(ncap, sizeof(*n));
     if (n == NULL) {
         return TIDAL_ENOMEM;
     }
-    struct tidal__unit **old = act->vtab;
+    struct tidal__vslot *old = act->vtab;
     uint32_t ocap = act->vtab_cap;
-    act->vtab = n;
-    act->vtab_cap = ncap;
     for (uint32_t i = 0; i < ocap; i++) {
-        for (struct tidal__unit *u = old[i], *next; u != NULL; u = next) {
-            next = u->hash_next;
-            uint32_t j = u->key_hash & (ncap - 1);
-            u->hash_next = n[j];
-            n[j] = u;
+        if (old[i].u != NULL) {
+            n[vtab_free_slot(n, ncap, old[i].hash)] = old[i];
         }
     }
+    act->vtab = n;
+    act->vtab_cap = ncap;
     free(old);
     return 0;
 }
@@ -140,13 +158,17 @@ tidal__vtab_find_locked(struct tidal__actor *act, const uint8_t *key, uint32_t k
         return NULL;
     }
     uint32_t h = key_hash(key, key_len);
-    for (struct tidal__unit *u = act->vtab[h & (act->vtab_cap - 1)]; u != NULL;
-         u = u->hash_next) {
-        if (u->key_hash == h && u->key_len == key_len && memcmp(u->key, key, key_len) == 0) {
+    uint32_t mask = act->vtab_cap - 1;
+    for (uint32_t i = h & mask;; i = (i + 1) & mask) {
+        struct tidal__unit *u = act->vtab[i].u;
+        if (u == NULL) {
+            return NULL;
+        }
+        if (act->vtab[i].hash == h && u->key_len == key_len &&
+            memcmp(u->key, key, key_len) == 0) {
             return u;
         }
     }
-    return NULL;
 }
 
 /* Adds a unit for key, absent from the table, as active (inactive in the
@@ -158,7 +180,7 @@ tidal__vtab_insert_locked(struct tidal__actor *act, const uint8_t *key, uint32_t
     TIDAL_ASSERT(key_len > 0);
     TIDAL_ASSERT(key_len <= TIDAL_KEY_BYTES_MAX);
     TIDAL_ASSERT(act->vcount < act->vactive_max);
-    if (act->vtab_n >= act->vtab_cap && vtab_grow(act) != 0) {
+    if (vtab_full(act) && vtab_grow(act) != 0) {
         return NULL;
     }
     struct tidal__unit *u = calloc(1, sizeof(*u));
@@ -173,10 +195,8 @@ tidal__vtab_insert_locked(struct tidal__actor *act, const uint8_t *key, uint32_t
     u->key_len = (uint8_t)key_len;
     u->key_hash = h;
     memcpy(u->key, key, key_len);
-    u->last_active_ms = tidal__now_ms(act->rt);
-    uint32_t j = h & (act->vtab_cap - 1);
-    u->hash_next = act->vtab[j];
-    act->vtab[j] = u;
+    u->last_active_ms = tidal__now_coarse_ms(act->rt);
+    act->vtab[vtab_free_slot(act->vtab, act->vtab_cap, h)] = (struct tidal__vslot){h, u};
     act->vtab_n++;
     act->vcount++;
     /* IDLE with an empty mailbox: on the idle list like any such unit, so
@@ -190,11 +210,23 @@ tidal__vtab_insert_locked(struct tidal__actor *act, const uint8_t *key, uint32_t
 void
 tidal__vtab_unlink(struct tidal__actor *act, struct tidal__unit *u)
 {
-    struct tidal__unit **pp = &act->vtab[u->key_hash & (act->vtab_cap - 1)];
-    while (*pp != u) {
-        pp = &(*pp)->hash_next;
+    uint32_t mask = act->vtab_cap - 1;
+    uint32_t i = u->key_hash & mask;
+    while (act->vtab[i].u != u) {
+        TIDAL_ASSERT(act->vtab[i].u != NULL);
+        i = (i + 1) & mask;
     }
-    *pp = u->hash_next;
+    /* Backward shift: each slot after the hole whose home is not between
+     * the hole and it (cyclically) moves into the hole, so that every probe
+     * still meets its key before an empty slot. */
+    for (uint32_t j = (i + 1) & mask; act->vtab[j].u != NULL; j = (j + 1) & mask) {
+        uint32_t home = act->vtab[j].hash & mask;
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            act->vtab[i] = act->vtab[j];
+            i = j;
+        }
+    }
+    act->vtab[i] = (struct tidal__vslot){0, NULL};
     act->vtab_n--;
     if (u->evicting) {
         evict_release_locked(act, u);
@@ -235,7 +267,7 @@ tidal__vactor_free_all(struct tidal__actor *act)
     pthread_mutex_lock(&act->lock);
     TIDAL_ASSERT(act->stopping);
     TIDAL_ASSERT(act->running == 0);
-    struct tidal__unit **tab = act->vtab;
+    struct tidal__vslot *tab = act->vtab;
     uint32_t cap = act->vtab_cap;
     act->vtab = NULL;
     act->vtab_cap = 0;
@@ -243,20 +275,21 @@ tidal__vactor_free_all(struct tidal__actor *act)
     act->vcount = 0;
     act->vlru_head = act->vlru_tail = NULL;
     for (uint32_t i = 0; i < cap; i++) {
-        for (struct tidal__unit *u = tab[i]; u != NULL; u = u->hash_next) {
-            (void)tidal__mbox_drain(act->rt, act, &u->mbox);
+        if (tab[i].u != NULL) {
+            (void)tidal__mbox_drain(act->rt, act, &tab[i].u->mbox);
         }
     }
     pthread_mutex_unlock(&act->lock);
     for (uint32_t i = 0; i < cap; i++) {
-        for (struct tidal__unit *u = tab[i], *next; u != NULL; u = next) {
-            next = u->hash_next;
-            if (!u->needs_init && act->vbeh.fini != NULL) {
-                act->vbeh.fini(u->state, act->varg);
-            }
-            tidal__mbox_fini(&u->mbox);
-            free(u);
+        struct tidal__unit *u = tab[i].u;
+        if (u == NULL) {
+            continue;
         }
+        if (!u->needs_init && act->vbeh.fini != NULL) {
+            act->vbeh.fini(u->state, act->varg);
+        }
+        tidal__mbox_fini(&u->mbox);
+        free(u);
     }
     free(tab);
 }

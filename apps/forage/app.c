@@ -221,7 +221,7 @@ forage_app_item_label(const forage_app *a, uint64_t item)
 int
 forage_app_start(forage_app *a, uint32_t region, tidal_entity_id user, tidal_session_id *out)
 {
-    if (a == NULL || region >= a->nregions || out == NULL)
+    if (a == NULL || region >= a->nregions || out == NULL || user == FORAGE_POPULATION_USER)
         return TIDAL_EINVAL;
     return tidal_start_session(a->regions[region].r, user, NULL, out);
 }

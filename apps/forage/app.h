@@ -92,7 +92,8 @@ const forage_catalogue *forage_app_catalogue(const forage_app *a);
  * in the catalogue. */
 const char *forage_app_item_label(const forage_app *a, uint64_t item);
 
-/* Starts a session for user in region. */
+/* Starts a session for user in region.  TIDAL_EINVAL for
+ * FORAGE_POPULATION_USER, whose counters are the population's. */
 __attribute__((warn_unused_result)) int forage_app_start(forage_app *a, uint32_t region,
                                                          tidal_entity_id user,
                                                          tidal_session_id *out);
@@ -112,7 +113,8 @@ __attribute__((warn_unused_result)) int forage_app_answer(forage_app *a, uint32_
                                                           tidal_session_id s, uint64_t item,
                                                           forage_answer ans);
 
-/* The user's bandit state as region reads it. */
+/* The user's bandit state as region reads it (the population's:
+ * FORAGE_POPULATION_USER). */
 __attribute__((warn_unused_result)) int forage_app_weights(forage_app *a, uint32_t region,
                                                            tidal_entity_id user,
                                                            forage_weights *out);

@@ -97,13 +97,17 @@ serve(forage_app *a, uint32_t region, tidal_session_id s, forage_served *out)
     for (int src = 0; src < FORAGE_SOURCES; src++)
         ask_source(a, region, src, req, len, &cands[src]);
     visible v;
-    forage_arm arms[FORAGE_SOURCES];
+    forage_arm arms[FORAGE_SOURCES], pop[FORAGE_SOURCES];
+    forage_prior prior[FORAGE_SOURCES];
     forage_slate sl;
     if ((rv = find_visible(a, r, f.user, cands, &v)) != 0 ||
-        (rv = forage_weights_arms(a, region, f.user, arms)) != 0)
+        (rv = forage_weights_arms(a, region, f.user, arms)) != 0 ||
+        (rv = forage_weights_arms(a, region, FORAGE_POPULATION_USER, pop)) != 0)
         return rv;
+    for (int src = 0; src < FORAGE_SOURCES; src++)
+        prior[src] = forage_arm_prior(&pop[src], FORAGE_PRIOR_STRENGTH);
     pthread_mutex_lock(&a->rng_lock);
-    rv = forage_slate_build(a->policy, arms, cands, is_hidden, &v, &a->rng, &sl);
+    rv = forage_slate_build(a->policy, arms, prior, cands, is_hidden, &v, &a->rng, &sl);
     pthread_mutex_unlock(&a->rng_lock);
     if (rv == 0)
         rv = record_slate(a, r, s, &sl, f.last_slate + 1);
@@ -134,24 +138,21 @@ forage_app_slate(forage_app *a, uint32_t region, tidal_session_id s, forage_serv
     return rv;
 }
 
-/* The bandit counters an answer adds to (schema.h). */
+/* The bandit counters an answer adds to (schema.h): the same key and delta
+ * for the user and for the population.  A view or an unhide teaches the
+ * bandit nothing. */
 static int
 count_answer(tidal_region *r, tidal_entity_id user, int source, forage_answer ans)
 {
     char key[32];
-    switch (ans) {
-    case FORAGE_ANSWER_LIKE:
-        forage_arm_key(source, true, key);
-        return tidal_user_counter_add(r, user, key, 1);
-    case FORAGE_ANSWER_SKIP:
-        forage_arm_key(source, false, key);
-        return tidal_user_counter_add(r, user, key, 1);
-    case FORAGE_ANSWER_HIDE:
-        forage_arm_key(source, false, key);
-        return tidal_user_counter_add(r, user, key, FORAGE_HIDE_FAILURES);
-    default:
-        return 0; /* a view or an unhide teaches the bandit nothing */
-    }
+    int64_t delta = ans == FORAGE_ANSWER_HIDE ? FORAGE_HIDE_FAILURES : 1;
+    if (ans != FORAGE_ANSWER_LIKE && ans != FORAGE_ANSWER_SKIP && ans != FORAGE_ANSWER_HIDE)
+        return 0;
+    forage_arm_key(source, ans == FORAGE_ANSWER_LIKE, key);
+    int rv = tidal_user_counter_add(r, user, key, delta);
+    if (rv == 0)
+        rv = tidal_user_counter_add(r, FORAGE_POPULATION_USER, key, delta);
+    return rv;
 }
 
 static int

@@ -6,7 +6,7 @@
  *   forage labels [--catalogue F] [--labels F] [--threshold X]
  *                                              items per label, as JSON
  *   forage simulate [--seed N] [--slates N] [--users N] [--out DIR]
- *                   [--catalogue F] [--labels F]
+ *                   [--prior-strength N] [--catalogue F] [--labels F]
  *                                              regret of the bandit policies
  *
  * Exit codes: 0 success, 1 failure, 2 bad usage.
@@ -31,7 +31,7 @@ usage(FILE *f)
             "       forage labels [--catalogue FILE] [--labels FILE] [--threshold X]\n"
             "       forage simulate [--seed N] [--slates N] [--users N] [--every N] "
             "[--out DIR]\n"
-            "                       [--catalogue FILE] [--labels FILE]\n"
+            "                       [--prior-strength N] [--catalogue FILE] [--labels FILE]\n"
             "defaults: --catalogue %s/catalogue.tsv --labels %s/labels.tsv\n",
             FORAGE_DATA_DIR, FORAGE_DATA_DIR);
 }

@@ -28,15 +28,22 @@
  *   "forage/<source>/s"  successes  (a like: +1)
  *   "forage/<source>/f"  failures   (a skip: +1; a hide: +FORAGE_HIDE_FAILURES)
  * added with tidal_user_counter_add by the region that takes the answer;
- * a view and an unhide change no counter.
+ * a view and an unhide change no counter.  Every answer also adds the same
+ * to the same keys of the population, user FORAGE_POPULATION_USER (which no
+ * person may be): the sum of every user's counts, from which a user's
+ * arms take their prior (bandit.h, forage_arm_prior).
  */
 #ifndef FORAGE_SCHEMA_H
 #define FORAGE_SCHEMA_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bandit.h"
+
+/* The user whose counters hold the population's counts (2^64 - 1). */
+#define FORAGE_POPULATION_USER UINT64_MAX
 
 #define FORAGE_SIGNAL_SHOWN_PREFIX "shown:"
 #define FORAGE_SIGNAL_VIEW_TYPE "view"

@@ -30,14 +30,15 @@ run_free(forage_run *r)
 }
 
 static int
-run_init(forage_run *r, const forage_world *w, int policy, uint64_t seed)
+run_init(forage_run *r, const forage_world *w, int policy, const forage_sim_opts *o)
 {
     size_t users = w->pop->users;
     memset(r, 0, sizeof(*r));
     r->policy = policy;
     r->w = w;
-    forage_rng_seed2(&r->draws, seed, STREAM_DRAWS);
-    forage_rng_seed2(&r->answers, seed, STREAM_ANSWERS);
+    r->prior_strength = o->prior_strength;
+    forage_rng_seed2(&r->draws, o->seed, STREAM_DRAWS);
+    forage_rng_seed2(&r->answers, o->seed, STREAM_ANSWERS);
     r->row_bytes = (w->n + 7) / 8;
     r->likes = calloc(w->n, sizeof(*r->likes));
     r->seen = calloc(users, r->row_bytes);
@@ -113,6 +114,7 @@ answer(forage_run *r, size_t u, const forage_slate *sl)
         double a = forage_affinity(w->pop, u, w->label[item]);
         forage_signal sig = forage_answer(a, &r->answers);
         forage_arm_update(&r->arms[u * FORAGE_SOURCES + sl->source[i]], sig);
+        forage_arm_update(&r->population[sl->source[i]], sig);
         r->seen[u * r->row_bytes + item / 8] |= (uint8_t)(1u << (item % 8));
         r->shown++;
         r->slots[sl->source[i]]++;
@@ -153,8 +155,12 @@ run_step(forage_run *r, size_t u)
     if (r->policy == FORAGE_RUN_ORACLE) {
         memcpy(counts, best, sizeof(counts));
     } else {
-        rv = forage_bandit_compose((forage_policy)r->policy, &r->arms[u * FORAGE_SOURCES], avail,
-                                   FORAGE_SLATE_SLOTS, &r->draws, counts);
+        forage_prior prior[FORAGE_SOURCES];
+        for (int s = 0; s < FORAGE_SOURCES; s++) {
+            prior[s] = forage_arm_prior(&r->population[s], r->prior_strength);
+        }
+        rv = forage_bandit_compose_prior((forage_policy)r->policy, &r->arms[u * FORAGE_SOURCES],
+                                         prior, avail, FORAGE_SLATE_SLOTS, &r->draws, counts);
     }
     forage_slate sl;
     if (rv != 0 || (rv = forage_slate_take(cands, counts, &sl)) != 0) {
@@ -202,7 +208,7 @@ forage_simulate(const forage_world *w, const forage_sim_opts *o, FILE *csv, fora
     forage_run runs[FORAGE_RUNS];
     int rv = 0;
     for (int p = 0; p < FORAGE_RUNS && rv == 0; p++) {
-        rv = run_init(&runs[p], w, p, o->seed);
+        rv = run_init(&runs[p], w, p, o);
         if (rv != 0) {
             while (p-- > 0) {
                 run_free(&runs[p]);

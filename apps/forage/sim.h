@@ -24,6 +24,13 @@
  * answers, so the measure carries no answer noise; the policies learn from
  * the drawn answers.  The oracle's run has regret 0 by construction; the
  * cumulative expected reward of every run is reported too.
+ *
+ * The population prior (bandit.h).  Each policy's run keeps its population's
+ * arms: the sum of its users' counts, learned from the drawn answers its own
+ * users gave, the user about to be served included (as the live app's
+ * population counters will hold every user's answers).  Each slate's
+ * composition gets forage_arm_prior of them as its arms' prior.  The oracle
+ * uses none, and random draws nothing from it.
  */
 #ifndef FORAGE_SIM_H
 #define FORAGE_SIM_H
@@ -76,12 +83,19 @@ typedef struct forage_run {
     uint64_t slates, shown, liked, skipped, hid;
     uint64_t hidden_shown; /* items shown although hidden: must stay 0 */
     uint64_t slots[FORAGE_SOURCES];
+    /* The population's arms, the sum of arms over users, and the weight its
+     * prior gets (forage_arm_prior; 0: no prior). */
+    forage_arm population[FORAGE_SOURCES];
+    double prior_strength;
 } forage_run;
 
 typedef struct forage_sim_opts {
     uint64_t seed;
     size_t slates; /* 0: 10000 */
     size_t every;  /* a CSV row every this many slates; 0: 100 */
+    /* The population prior's weight (forage_arm_prior); 0: no prior, every
+     * arm starts uniform.  The command passes FORAGE_PRIOR_STRENGTH. */
+    double prior_strength;
 } forage_sim_opts;
 
 typedef struct forage_sim_result {

@@ -38,11 +38,12 @@ typedef struct sim_args {
 static int
 parse(int argc, char **argv, sim_args *a)
 {
-    *a = (sim_args){.o = {.seed = 1, .slates = 10000, .every = 100},
-                    .users = 1000,
-                    .out = ".",
-                    .cat = FORAGE_DATA_DIR "/catalogue.tsv",
-                    .labels = FORAGE_DATA_DIR "/labels.tsv"};
+    *a = (sim_args){
+        .o = {.seed = 1, .slates = 10000, .every = 100, .prior_strength = FORAGE_PRIOR_STRENGTH},
+        .users = 1000,
+        .out = ".",
+        .cat = FORAGE_DATA_DIR "/catalogue.tsv",
+        .labels = FORAGE_DATA_DIR "/labels.tsv"};
     uint64_t v;
     for (int i = 0; i < argc; i += 2) {
         const char *k = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -60,6 +61,9 @@ parse(int argc, char **argv, sim_args *a)
             a->o.slates = v;
         } else if (strcmp(k, "--every") == 0 && forage_opt_u64(k, val, 1, 100000000, &v) == 0) {
             a->o.every = v;
+        } else if (strcmp(k, "--prior-strength") == 0 &&
+                   forage_opt_u64(k, val, 0, 1000000, &v) == 0) {
+            a->o.prior_strength = (double)v;
         } else if (strcmp(k, "--users") == 0 &&
                    forage_opt_u64(k, val, 1, FORAGE_USERS_MAX, &v) == 0) {
             a->users = v;
@@ -80,11 +84,13 @@ static void
 summary(FILE *f, const sim_args *a, const forage_sim_result *res)
 {
     const forage_run *r = res->runs;
-    double ratio = r[FORAGE_POLICY_RANDOM].regret > 0.0
-                       ? r[FORAGE_POLICY_THOMPSON].regret / r[FORAGE_POLICY_RANDOM].regret
-                       : 0.0;
-    fprintf(f, "{\"seed\": %" PRIu64 ", \"users\": %zu, \"slates\": %zu, \"runs\": {", a->o.seed,
-            res->users, res->slates);
+    double rnd = r[FORAGE_POLICY_RANDOM].regret;
+    double ratio = rnd > 0.0 ? r[FORAGE_POLICY_THOMPSON].regret / rnd : 0.0;
+    double ucb1 = rnd > 0.0 ? r[FORAGE_POLICY_UCB1].regret / rnd : 0.0;
+    fprintf(f,
+            "{\"seed\": %" PRIu64 ", \"users\": %zu, \"slates\": %zu, \"prior_strength\": %g, "
+            "\"runs\": {",
+            a->o.seed, res->users, res->slates, a->o.prior_strength);
     static const char *const names[FORAGE_RUNS] = {"thompson", "ucb1", "random", "oracle"};
     for (int p = 0; p < FORAGE_RUNS; p++) {
         fprintf(f,
@@ -98,8 +104,10 @@ summary(FILE *f, const sim_args *a, const forage_sim_result *res)
         }
         fprintf(f, "}}");
     }
-    fprintf(f, "}, \"thompson_over_random\": %.4f, \"goal_ratio\": %.2f, \"goal_met\": %s}\n",
-            ratio, GOAL_RATIO, ratio <= GOAL_RATIO ? "true" : "false");
+    fprintf(f,
+            "}, \"thompson_over_random\": %.4f, \"ucb1_over_random\": %.4f, \"goal_ratio\": %.2f, "
+            "\"goal_met\": %s}\n",
+            ratio, ucb1, GOAL_RATIO, ratio <= GOAL_RATIO ? "true" : "false");
 }
 
 /* Plots DIR/regret.csv into DIR/regret.png if gnuplot is there; says so
@@ -176,7 +184,7 @@ forage_cmd_simulate(int argc, char **argv)
     sim_args a;
     if (parse(argc, argv, &a) != 0) {
         fprintf(stderr, "usage: forage simulate [--seed N] [--slates N] [--users N] [--every N] "
-                        "[--out DIR] [--catalogue F] [--labels F]\n");
+                        "[--prior-strength N] [--out DIR] [--catalogue F] [--labels F]\n");
         return FORAGE_EXIT_USAGE;
     }
     if (mkdir(a.out, 0777) != 0 && errno != EEXIST) {

@@ -67,6 +67,7 @@ forage_slate_take(const forage_candidates cands[FORAGE_SOURCES],
 
 int
 forage_slate_build(forage_policy p, const forage_arm arms[FORAGE_SOURCES],
+                   const forage_prior prior[FORAGE_SOURCES],
                    forage_candidates cands[FORAGE_SOURCES], forage_hidden_fn hidden, void *arg,
                    forage_rng *r, forage_slate *out)
 {
@@ -76,7 +77,7 @@ forage_slate_build(forage_policy p, const forage_arm arms[FORAGE_SOURCES],
     for (int s = 0; s < FORAGE_SOURCES; s++) {
         avail[s] = cands[s].n;
     }
-    int rv = forage_bandit_compose(p, arms, avail, FORAGE_SLATE_SLOTS, r, counts);
+    int rv = forage_bandit_compose_prior(p, arms, prior, avail, FORAGE_SLATE_SLOTS, r, counts);
     if (rv != 0) {
         return rv;
     }

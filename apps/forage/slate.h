@@ -6,7 +6,7 @@
  *      items the user has hidden, and any item already offered by a source
  *      earlier in source order (or earlier in the same list), so that every
  *      item left belongs to exactly one source;
- *   2. forage_bandit_compose: how many slots each source gets;
+ *   2. forage_bandit_compose_prior: how many slots each source gets;
  *   3. forage_slate_take: the first counts[s] candidates of each source s.
  * The hidden check in step 1 is the app's own guard: the tidal-backed sources
  * will read through tidal's retrieve, which filters hidden items already, and
@@ -51,10 +51,12 @@ __attribute__((warn_unused_result)) int
 forage_slate_take(const forage_candidates cands[FORAGE_SOURCES],
                   const size_t counts[FORAGE_SOURCES], forage_slate *out);
 
-/* All three steps for policy p (cands are filtered in place).  Errors as
+/* All three steps for policy p (cands are filtered in place), arm s's prior
+ * prior[s] (forage_bandit_compose_prior; NULL: none).  Errors as
  * forage_bandit_compose's and forage_slate_take's. */
 __attribute__((warn_unused_result)) int forage_slate_build(forage_policy p,
                                                            const forage_arm arms[FORAGE_SOURCES],
+                                                           const forage_prior prior[FORAGE_SOURCES],
                                                            forage_candidates cands[FORAGE_SOURCES],
                                                            forage_hidden_fn hidden, void *arg,
                                                            forage_rng *r, forage_slate *out);

@@ -53,11 +53,11 @@
  * above that refuses nothing in practice.
  *
  * What it bounds, per owner: each active virtual actor is one struct
- * tidal__unit (120 bytes, 128 with malloc's header on 64-bit glibc; checked
- * in runtime/vtab.c), one table slot (8 to 16 bytes: the table is a power of
- * two, at least half full) and its behaviour's own state.  The default so
- * holds at most ~36 MiB of the runtime's memory per owner, the largest
- * ~2.3 GiB.  Besides: mailbox rings (192 bytes an envelope, doubling from 8)
+ * tidal__unit (112 bytes, 128 with malloc's header on 64-bit glibc; at most
+ * 120, checked in runtime/vtab.c), its share of the table (a 16-byte slot in
+ * a power of two of them, between three eighths and three quarters full:
+ * 21 to 43 bytes) and its behaviour's own state.  The default so holds at
+ * most ~43 MiB of the runtime's memory per owner, the largest ~2.7 GiB.  Besides: mailbox rings (192 bytes an envelope, doubling from 8)
  * exist only while messages wait, and the owner's mailbox_max bounds those;
  * units passivated for the cap whose fini waits for a worker each hold a
  * place in that same bound, so there are at most about mailbox_max of them
@@ -325,9 +325,10 @@ _Static_assert(TIDAL_VIRTUAL_ACTIVE_DEFAULT >= 1u &&
                "default number of active virtual actors in range");
 _Static_assert(TIDAL_VIRTUAL_ACTIVE_MAX + TIDAL_MAILBOX_ENVELOPES_MAX +
                        2u * TIDAL_FRAME_ENVELOPES_MAX <=
-                   (1u << 31),
+                   (1u << 30),
                "an owner's table (active units, units waiting for their passivation, one frame's "
-               "worth of both) fits a 32-bit capacity that doubles");
+               "worth of both), at most three quarters full, fits a 32-bit capacity that "
+               "doubles");
 _Static_assert((TIDAL_DUP_WINDOW_IDS % 64u) == 0, "window is whole 64-bit words");
 #endif
 

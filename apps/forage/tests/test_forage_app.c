@@ -95,8 +95,10 @@ Test(forage_app, answers_count_on_the_source_and_the_weights_roam)
     FORAGE_PASS(forage_app_answer(a, 0, s, liked->item, FORAGE_ANSWER_LIKE));
     FORAGE_PASS(forage_app_answer(a, 0, s, skipped->item, FORAGE_ANSWER_SKIP));
     FORAGE_PASS(forage_app_answer(a, 0, s, liked->item, FORAGE_ANSWER_VIEW));
-    forage_weights w0, w1;
+    forage_weights w0, w1, pop;
     FORAGE_PASS(forage_app_weights(a, 0, 7, &w0));
+    FORAGE_PASS(forage_app_weights(a, 0, FORAGE_POPULATION_USER, &pop));
+    cr_assert(memcmp(w0.arms, pop.arms, sizeof(w0.arms)) == 0, "the population counts them too");
     forage_arm want[FORAGE_SOURCES] = {{0, 0}};
     want[liked->source].successes++;
     want[skipped->source].failures++;
@@ -190,6 +192,8 @@ Test(forage_app, a_refused_call_changes_nothing)
     FORAGE_FAIL(forage_app_answer(a, 2, s, sv.items[0].item, FORAGE_ANSWER_LIKE), TIDAL_EINVAL);
     FORAGE_FAIL(forage_app_slate(a, 0, unknown, &sv), TIDAL_ENOENT);
     FORAGE_FAIL(forage_app_slate(a, 5, s, &sv), TIDAL_EINVAL);
+    tidal_session_id no;
+    FORAGE_FAIL(forage_app_start(a, 0, FORAGE_POPULATION_USER, &no), TIDAL_EINVAL);
     bool hidden;
     FORAGE_FAIL(forage_app_hidden(a, 0, 5, UINT64_MAX, &hidden), TIDAL_EINVAL);
     tidal_region_stats_get(forage_app_region(a, 0), &after);
@@ -231,6 +235,24 @@ Test(forage_app, the_bandit_learns_which_source_the_user_likes)
             fresh += sv.items[i].source == FORAGE_SOURCE_FRESH, total++;
     }
     cr_assert_gt(fresh * 2, total, "fresh got %zu of %zu slots", fresh, total);
+    /* The population counted every answer too, and a new user, who has
+     * answered nothing, starts from it: fresh leads their first slates. */
+    forage_weights pw, nw;
+    FORAGE_PASS(forage_app_weights(a, 0, FORAGE_POPULATION_USER, &pw));
+    cr_assert(memcmp(pw.arms, w.arms, sizeof(w.arms)) == 0, "one user: the population is theirs");
+    tidal_session_id s2;
+    FORAGE_PASS(forage_app_start(a, 0, 12, &s2));
+    FORAGE_PASS(forage_app_weights(a, 0, 12, &nw));
+    for (int src = 0; src < FORAGE_SOURCES; src++)
+        cr_assert_eq(nw.arms[src].successes + nw.arms[src].failures, 0);
+    fresh = total = 0;
+    for (int k = 0; k < 3; k++) {
+        forage_served sv;
+        FORAGE_PASS(forage_app_slate(a, 0, s2, &sv));
+        for (size_t i = 0; i < sv.n; i++)
+            fresh += sv.items[i].source == FORAGE_SOURCE_FRESH, total++;
+    }
+    cr_assert_gt(fresh * 2, total, "a new user's fresh slots: %zu of %zu", fresh, total);
     FORAGE_PASS(forage_app_close(a));
 }
 

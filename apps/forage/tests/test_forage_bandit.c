@@ -1,7 +1,8 @@
 /*
  * The bandit and the slate rules: the signal-to-count rule, each policy's
  * composition, hidden items never shown, duplicates given to the earlier
- * source, and a source whose items get hidden losing weight.
+ * source, a source whose items get hidden losing weight, and the population
+ * prior: its arithmetic, and what it does to Thompson's and UCB1's slates.
  */
 #include "forage_test.h"
 
@@ -143,8 +144,8 @@ Test(bandit, hidden_items_never_reach_a_slate_and_duplicates_stay_with_the_first
             forage_candidates cands[FORAGE_SOURCES];
             fill(cands);
             forage_slate sl;
-            FORAGE_PASS(
-                forage_slate_build((forage_policy)p, arms, cands, hidden_in, hidden, &r, &sl));
+            FORAGE_PASS(forage_slate_build((forage_policy)p, arms, NULL, cands, hidden_in, hidden,
+                                           &r, &sl));
             cr_assert_eq(sl.n, 10);
             for (size_t i = 0; i < sl.n; i++) {
                 cr_assert_not(hidden_in(sl.items[i], hidden), "hidden item %u shown", sl.items[i]);
@@ -201,4 +202,118 @@ Test(bandit, a_source_whose_items_get_hidden_loses_weight)
     /* 20,000 slots each; the differences are thousands of slots. */
     cr_assert_lt(skipped, none, "skips: %zu, none: %zu", skipped, none);
     cr_assert_lt(hidden, skipped, "hides: %zu, skips: %zu", hidden, skipped);
+}
+
+Test(bandit, prior_has_the_population_mean_and_at_most_the_strength)
+{
+    forage_arm none = {0, 0};
+    forage_prior p = forage_arm_prior(&none, FORAGE_PRIOR_STRENGTH);
+    cr_assert(p.successes == 0.0 && p.failures == 0.0, "an empty population gives a prior");
+    forage_arm pop = {300, 700};
+    p = forage_arm_prior(&pop, 0.0);
+    cr_assert(p.successes == 0.0 && p.failures == 0.0, "strength 0 gives a prior");
+    p = forage_arm_prior(&pop, 20.0);
+    cr_assert_float_eq(p.successes + p.failures, 20.0, 1e-12);
+    cr_assert_float_eq(p.successes / (p.successes + p.failures), 301.0 / 1002.0, 1e-12);
+    /* Never weightier than the population's own observations. */
+    forage_arm few = {3, 2};
+    p = forage_arm_prior(&few, 20.0);
+    cr_assert_float_eq(p.successes + p.failures, 5.0, 1e-12);
+    cr_assert_float_eq(p.successes / 5.0, 4.0 / 7.0, 1e-12);
+}
+
+Test(bandit, a_zero_or_absent_prior_composes_as_before)
+{
+    forage_arm arms[FORAGE_SOURCES] = {{3, 1}, {0, 0}, {1, 5}, {2, 2}};
+    forage_prior zero[FORAGE_SOURCES] = {{0}};
+    for (int p = FORAGE_POLICY_THOMPSON; p <= FORAGE_POLICY_RANDOM; p++) {
+        forage_rng a, b, c;
+        forage_rng_seed(&a, 9);
+        forage_rng_seed(&b, 9);
+        forage_rng_seed(&c, 9);
+        for (int i = 0; i < 100; i++) {
+            size_t ca[FORAGE_SOURCES], cb[FORAGE_SOURCES], cc[FORAGE_SOURCES];
+            FORAGE_PASS(forage_bandit_compose((forage_policy)p, arms, plenty, 10, &a, ca));
+            FORAGE_PASS(
+                forage_bandit_compose_prior((forage_policy)p, arms, NULL, plenty, 10, &b, cb));
+            FORAGE_PASS(
+                forage_bandit_compose_prior((forage_policy)p, arms, zero, plenty, 10, &c, cc));
+            cr_assert(memcmp(ca, cb, sizeof(ca)) == 0, "policy %d slate %d: NULL prior", p, i);
+            cr_assert(memcmp(ca, cc, sizeof(ca)) == 0, "policy %d slate %d: zero prior", p, i);
+        }
+    }
+}
+
+/* Priors of strength 20 from a population that likes fresh's items 80% of
+ * the time and the others' 20%. */
+static void
+fresh_population_prior(forage_prior prior[FORAGE_SOURCES])
+{
+    forage_arm pop[FORAGE_SOURCES] = {{200, 800}, {200, 800}, {800, 200}, {200, 800}};
+    for (int s = 0; s < FORAGE_SOURCES; s++) {
+        prior[s] = forage_arm_prior(&pop[s], 20.0);
+    }
+}
+
+/* Thompson's slots for fresh over 1,000 slates of a user with these arms. */
+static size_t
+thompson_fresh_slots(const forage_arm arms[FORAGE_SOURCES], const forage_prior *prior)
+{
+    forage_rng r;
+    forage_rng_seed(&r, 10);
+    size_t total = 0, c[FORAGE_SOURCES];
+    for (int i = 0; i < 1000; i++) {
+        cr_assert_eq(
+            forage_bandit_compose_prior(FORAGE_POLICY_THOMPSON, arms, prior, plenty, 10, &r, c), 0);
+        total += c[FORAGE_SOURCE_FRESH];
+    }
+    return total;
+}
+
+Test(bandit, thompson_starts_a_new_user_on_the_population_favourite)
+{
+    forage_arm fresh_user[FORAGE_SOURCES] = {{0}};
+    forage_prior prior[FORAGE_SOURCES];
+    fresh_population_prior(prior);
+    /* 10,000 slots.  Without a prior fresh's share is 1/4 (sd about 43
+     * slots); with Beta(17, 5) against three Beta(5, 17) it is the best
+     * draw about 99% of the time. */
+    size_t without = thompson_fresh_slots(fresh_user, NULL);
+    size_t with = thompson_fresh_slots(fresh_user, prior);
+    cr_assert(without > 2300 && without < 2700, "without a prior: %zu", without);
+    cr_assert_gt(with, 9000, "with the prior: %zu", with);
+    /* The user's own answers outweigh the prior: 100 failures on fresh
+     * against its 20 pseudo-observations make Beta(17, 105), mean 0.14,
+     * below the others' 0.23: fresh falls from almost every slot to about
+     * 1.5% of them, far below even a uniform prior's quarter. */
+    forage_arm dislikes_fresh[FORAGE_SOURCES] = {{0}, {0}, {0, 100}, {0}};
+    size_t own = thompson_fresh_slots(dislikes_fresh, prior);
+    cr_assert_lt(own, 625, "a user who dislikes fresh still gets %zu slots of it", own);
+}
+
+Test(bandit, ucb1_with_a_prior_starts_on_the_favourite_yet_still_explores)
+{
+    forage_arm fresh_user[FORAGE_SOURCES] = {{0}};
+    forage_prior prior[FORAGE_SOURCES];
+    fresh_population_prior(prior);
+    size_t c[FORAGE_SOURCES];
+    /* Pseudo-counts are observations: N = 80, fresh's index 0.8 + 0.66
+     * against 0.2 + 0.66, and fresh keeps the lead for the whole slate. */
+    FORAGE_PASS(
+        forage_bandit_compose_prior(FORAGE_POLICY_UCB1, fresh_user, prior, plenty, 10, NULL, c));
+    cr_assert_eq(c[FORAGE_SOURCE_FRESH], 10);
+    /* A source the population never saw has no prior: still tried first. */
+    prior[FORAGE_SOURCE_RANDOM] = (forage_prior){0.0, 0.0};
+    FORAGE_PASS(
+        forage_bandit_compose_prior(FORAGE_POLICY_UCB1, fresh_user, prior, plenty, 10, NULL, c));
+    cr_assert_geq(c[FORAGE_SOURCE_RANDOM], 1);
+    /* A source the user never saw, with a poor prior, is tried once the
+     * user's other arms hold many observations: ln 620 = 6.43, its index
+     * 0.2 + sqrt(2 * 6.43 / 20) = 1.00 against 0.4 + sqrt(2 * 6.43 / 200)
+     * = 0.65 for the others. */
+    forage_arm seasoned[FORAGE_SOURCES] = {{80, 120}, {80, 120}, {80, 120}, {0, 0}};
+    forage_prior poor[FORAGE_SOURCES] = {{0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}, {4.0, 16.0}};
+    FORAGE_PASS(
+        forage_bandit_compose_prior(FORAGE_POLICY_UCB1, seasoned, poor, plenty, 10, NULL, c));
+    cr_assert_geq(c[FORAGE_SOURCE_RANDOM], 1);
 }
