@@ -98,12 +98,19 @@ enqueue(forage_http *h, forage_http_job *j)
     return true;
 }
 
+/* Queues j, or refuses its request with 503 and frees it.  From j->rd's
+ * own callback (in_rd), which nng_aio_free would wait on forever, the aio
+ * is reaped instead. */
 static void
-enqueue_or_refuse(forage_http *h, forage_http_job *j)
+enqueue_or_refuse(forage_http *h, forage_http_job *j, bool in_rd)
 {
     if (!enqueue(h, j)) {
         nng_aio *aio = j->aio;
         bool close = j->close;
+        if (in_rd) {
+            nng_aio_reap(j->rd);
+            j->rd = NULL;
+        }
         job_free(j);
         forage_http_fail(aio, NNG_HTTP_STATUS_SERVICE_UNAVAILABLE, close,
                          "the server is busy or stopping; try again");
@@ -151,7 +158,7 @@ body_read(void *arg)
         nng_aio_finish(aio, rv);
         return;
     }
-    enqueue_or_refuse(j->srv, j);
+    enqueue_or_refuse(j->srv, j, true);
 }
 
 /* The route of path and method: NULL with allow naming the methods the
@@ -241,7 +248,7 @@ on_request(nng_aio *aio)
                            .conn = nng_aio_get_input(aio, 2), .close = close, .len = len,
                            .query = uri[plen] == '?' ? uri + plen + 1 : ""};
     if (len == 0) {
-        enqueue_or_refuse(h, j);
+        enqueue_or_refuse(h, j, false);
         return;
     }
     if (nng_aio_alloc(&j->rd, body_read, j) != 0) {
