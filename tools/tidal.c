@@ -30,6 +30,9 @@ static const struct verb {
     {"demo", tidal_tool_demo, "run a multi-actor workload under seeded faults and report"},
     {"check", tidal_tool_check, "run the fault scenario matrix and check its invariants"},
     {"export", tidal_tool_export, "write Forage's preference data from a region's directory"},
+#ifdef TIDAL_HAVE_FORAGE
+    {"forage", tidal_tool_forage, "serve the Forage app on N regions over HTTP until Ctrl-C"},
+#endif
 };
 
 static void

@@ -10,6 +10,8 @@ int tidal_tool_check(int argc, char **argv);
 /* Forage's RLHF export of a region's directory (export.c; built with the
  * apps only: TIDAL_TOOL_EXPORT). */
 int tidal_tool_export(int argc, char **argv);
+/* The live Forage app and its HTTP server (forage.c; built with TIDAL_APPS). */
+int tidal_tool_forage(int argc, char **argv);
 
 #include <stdbool.h>
 #include <stdint.h>

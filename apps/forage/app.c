@@ -18,64 +18,6 @@
 #define FORAGE_DATA_DIR "data"
 #endif
 
-static const forage_app *sort_app; /* qsort has no argument: set under sort_lock */
-static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static int
-cmp_id(const void *x, const void *y)
-{
-    uint64_t a = sort_app->cat->ids[*(const uint32_t *)x];
-    uint64_t b = sort_app->cat->ids[*(const uint32_t *)y];
-    return a < b ? -1 : a > b;
-}
-
-static int
-cmp_newest(const void *x, const void *y)
-{
-    uint32_t ra = *(const uint32_t *)x, rb = *(const uint32_t *)y;
-    int64_t a = sort_app->cat->created[ra], b = sort_app->cat->created[rb];
-    if (a != b)
-        return a > b ? -1 : 1;
-    return ra < rb ? -1 : ra > rb;
-}
-
-long
-forage_app_row(const struct forage_app *a, uint64_t id)
-{
-    size_t lo = 0, hi = a->cat->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        uint64_t m = a->cat->ids[a->by_id[mid]];
-        if (m == id)
-            return (long)a->by_id[mid];
-        if (m < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return -1;
-}
-
-/* The orders the app looks items up by: by id, and newest first. */
-static int
-make_orders(struct forage_app *a)
-{
-    size_t n = a->cat->n;
-    a->by_id = malloc(n * sizeof(uint32_t));
-    a->fresh = malloc(n * sizeof(uint32_t));
-    if (a->by_id == NULL || a->fresh == NULL)
-        return TIDAL_ENOMEM;
-    for (size_t i = 0; i < n; i++)
-        a->by_id[i] = a->fresh[i] = (uint32_t)i;
-    pthread_mutex_lock(&sort_lock);
-    sort_app = a;
-    qsort(a->by_id, n, sizeof(uint32_t), cmp_id);
-    qsort(a->fresh, n, sizeof(uint32_t), cmp_newest);
-    sort_app = NULL;
-    pthread_mutex_unlock(&sort_lock);
-    return 0;
-}
-
 static int
 make_dir(const char *path, char *err)
 {
@@ -153,7 +95,7 @@ forage_app_open(const forage_app_opts *o, forage_app **out, char *err)
     if (rv == 0) {
         a->cat = a->lab.cat;
         a->ix = a->lab.ix;
-        if ((rv = make_orders(a)) != 0)
+        if ((rv = forage_app_orders(a)) != 0)
             snprintf(err, FORAGE_ERR_BYTES, "out of memory");
     }
     if (rv == 0)

@@ -88,6 +88,9 @@ struct forage_app {
 /* The catalogue row of an item id, or -1.  Cannot fail. */
 long forage_app_row(const struct forage_app *a, uint64_t id);
 
+/* Makes a->by_id and a->fresh from a->cat (app_items.c).  TIDAL_ENOMEM. */
+__attribute__((warn_unused_result)) int forage_app_orders(struct forage_app *a);
+
 /* Request bytes: encode into buf (FORAGE_REQUEST_BYTES_MAX), returning the
  * length; decode returns TIDAL_EINVAL for bytes that are not a request
  * whose rows are all below n. */
