@@ -125,6 +125,16 @@ tidal_shim_log_(const char *file, int line, const char *level, const char *fmt, 
             tidal_shim_abort_(__FILE__, __LINE__, #a " " #op " " #b, "" __VA_ARGS__);       \
     } while (0)
 #define cr_assert_eq(a, b, ...) TIDAL_SHIM_OP_(a, ==, b, __VA_ARGS__)
+/* Fails unconditionally (Criterion's cr_assert_fail). */
+#define cr_assert_fail(...) tidal_shim_abort_(__FILE__, __LINE__, "cr_assert_fail", "" __VA_ARGS__)
+/* |a - b| <= eps, as doubles (Criterion's float_eq). */
+#define cr_assert_float_eq(a, b, eps, ...)                                                  \
+    do {                                                                                    \
+        double tidal_shim_d_ = (double)(a) - (double)(b);                                   \
+        if (!(tidal_shim_d_ <= (double)(eps) && -tidal_shim_d_ <= (double)(eps)))           \
+            tidal_shim_abort_(__FILE__, __LINE__, "|" #a " - " #b "| <= " #eps,             \
+                              "" __VA_ARGS__);                                              \
+    } while (0)
 #define cr_assert_neq(a, b, ...) TIDAL_SHIM_OP_(a, !=, b, __VA_ARGS__)
 #define cr_assert_lt(a, b, ...) TIDAL_SHIM_OP_(a, <, b, __VA_ARGS__)
 #define cr_assert_leq(a, b, ...) TIDAL_SHIM_OP_(a, <=, b, __VA_ARGS__)
