@@ -83,6 +83,13 @@ struct tidal__item {
     uint16_t via;  /* the connection it came through (tidal_msg.via) */
 };
 
+/* A ring's first capacity, in items (192 bytes each).  Small, because a
+ * virtual actor's ring is freed whenever it goes idle and made again for
+ * its next message (mailbox.c): a ring of two stays within glibc's
+ * per-thread cache (chunks up to 1032 bytes), where eight items' 1.5 KiB
+ * went through the shared heap on every activation. */
+#define TIDAL__MBOX_FIRST_CAP 2u
+
 /* A growable ring of items, up to its owner's bound. */
 struct tidal__mbox {
     struct tidal__item *ring;

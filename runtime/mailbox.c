@@ -5,9 +5,9 @@
  * Invariants:
  *  - An item's envelope views point into its frame's nng message, which stays
  *    alive until every item of the frame is done (frame refcount).
- *  - A ring never holds more than its bound; it grows by doubling from 8 and
- *    is freed when a unit is passivated, so an idle virtual actor costs no
- *    ring at all.
+ *  - A ring never holds more than its bound; it grows by doubling from
+ *    TIDAL__MBOX_FIRST_CAP and a virtual unit's is freed whenever it goes
+ *    idle (pool.c), so an idle virtual actor costs no ring at all.
  * All functions here run under the owner's lock (or with no other thread able
  * to see the mailbox).
  */
@@ -41,7 +41,7 @@ tidal__mbox_push(struct tidal__mbox *mb, const struct tidal__item *it, uint32_t 
         return TIDAL_EFULL;
     }
     if (mb->len == mb->cap) {
-        uint32_t ncap = mb->cap ? mb->cap * 2 : 8;
+        uint32_t ncap = mb->cap ? mb->cap * 2 : TIDAL__MBOX_FIRST_CAP;
         struct tidal__item *n = malloc((size_t)ncap * sizeof(*n));
         if (n == NULL) {
             return TIDAL_ENOMEM;

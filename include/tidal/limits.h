@@ -57,8 +57,9 @@
  * 120, checked in runtime/vtab.c), its share of the table (a 16-byte slot in
  * a power of two of them, between three eighths and three quarters full:
  * 21 to 43 bytes) and its behaviour's own state.  The default so holds at
- * most ~43 MiB of the runtime's memory per owner, the largest ~2.7 GiB.  Besides: mailbox rings (192 bytes an envelope, doubling from 8)
- * exist only while messages wait, and the owner's mailbox_max bounds those;
+ * most ~43 MiB of the runtime's memory per owner, the largest ~2.7 GiB.
+ * Besides: mailbox rings (192 bytes an envelope, doubling from 2) exist
+ * only while messages wait, and the owner's mailbox_max bounds those;
  * units passivated for the cap whose fini waits for a worker each hold a
  * place in that same bound, so there are at most about mailbox_max of them
  * (runtime/vactor.c). */
