@@ -193,6 +193,13 @@ open_log(tidal_region *r, const char *dir, uint16_t origin, uint16_t shard, bool
                    "region %u: truncated %llu bytes of torn tail in %s", r->id,
                    (unsigned long long)rep.truncated_bytes, rep.truncated_segment);
     }
+    if (own && dir != NULL && o.durability == TIDAL_DURABILITY_NONE) {
+        /* NONE syncs nothing - segments, manifest, directory entries - so
+         * after a power loss no file says which LSNs the log used, and one
+         * that lost them all looks new: it learns from its peers at every
+         * open, as a salvaged log does (learn.c) */
+        tidal__learn_start(r);
+    }
     if (rep.lost[0] != '\0') {
         tidal__log(TIDAL_EVENT_LOG_SALVAGED, 1,
                    "region %u: %s opened with what is left: %s; %llu LSNs "

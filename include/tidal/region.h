@@ -136,7 +136,10 @@ typedef enum tidal_role {
 typedef enum tidal_durability_policy {
     TIDAL_SYNC = 0,     /* acknowledged after fdatasync (group commit) */
     TIDAL_INTERVAL = 1, /* synced every interval_ms */
-    TIDAL_NONE = 2      /* acknowledged once written to the file */
+    TIDAL_NONE = 2      /* acknowledged once written to the file; syncs
+                         * nothing, so with a directory it learns at every
+                         * open how far its peers applied its log before it
+                         * writes (docs/wal-format.md, "Power loss") */
 } tidal_durability_policy;
 
 typedef struct tidal_region_opts {
