@@ -82,29 +82,6 @@ help(FILE *f)
                "  2    usage error: a bad option or value (nothing was run)\n");
 }
 
-/* The value of option argv[*i] (after '=' or the next argument); NULL and a
- * message if it has none. */
-static const char *
-value_of(int argc, char **argv, int *i, const char *opt)
-{
-    const char *eq = strchr(argv[*i], '=');
-    if (eq != NULL) {
-        return eq + 1;
-    }
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "tidal check: %s needs a value\n", opt);
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-static bool
-is_opt(const char *arg, const char *opt)
-{
-    size_t n = strlen(opt);
-    return strncmp(arg, opt, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
-}
-
 /* Returns 0, 2 for a usage error (said on stderr), or -1 for --help. */
 static int
 parse(int argc, char **argv, struct check_args *a)
@@ -114,20 +91,20 @@ parse(int argc, char **argv, struct check_args *a)
         const char *arg = argv[i], *v;
         if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
             return -1;
-        } else if (is_opt(arg, "--full")) {
+        } else if (tidal_tool_is_opt(arg, "--full")) {
             if (strchr(arg, '=') != NULL) {
                 fprintf(stderr, "tidal check: --full takes no value\n");
                 return 2;
             }
             a->full = true;
-        } else if (is_opt(arg, "--twice")) {
+        } else if (tidal_tool_is_opt(arg, "--twice")) {
             if (strchr(arg, '=') != NULL) {
                 fprintf(stderr, "tidal check: --twice takes no value\n");
                 return 2;
             }
             a->twice = true;
-        } else if (is_opt(arg, "--scenario")) {
-            if ((v = value_of(argc, argv, &i, "--scenario")) == NULL) {
+        } else if (tidal_tool_is_opt(arg, "--scenario")) {
+            if ((v = tidal_tool_value_of("check", argc, argv, &i, "--scenario")) == NULL) {
                 return 2;
             }
             if (strcmp(v, "all") != 0 && sc_find(v) == NULL) {
@@ -136,16 +113,16 @@ parse(int argc, char **argv, struct check_args *a)
                 return 2;
             }
             a->scenario = strcmp(v, "all") == 0 ? NULL : v;
-        } else if (is_opt(arg, "--seed")) {
-            if ((v = value_of(argc, argv, &i, "--seed")) == NULL) {
+        } else if (tidal_tool_is_opt(arg, "--seed")) {
+            if ((v = tidal_tool_value_of("check", argc, argv, &i, "--seed")) == NULL) {
                 return 2;
             }
             if (!tidal_tool_read_u64(v, UINT64_MAX, &a->seed)) {
                 fprintf(stderr, "tidal check: --seed '%s': not a number from 0 to 2^64-1\n", v);
                 return 2;
             }
-        } else if (is_opt(arg, "--soak")) {
-            if ((v = value_of(argc, argv, &i, "--soak")) == NULL) {
+        } else if (tidal_tool_is_opt(arg, "--soak")) {
+            if ((v = tidal_tool_value_of("check", argc, argv, &i, "--soak")) == NULL) {
                 return 2;
             }
             if (!tidal_tool_read_u64(v, CHECK_SOAK_MAX, &a->soak) || a->soak == 0) {
@@ -153,8 +130,8 @@ parse(int argc, char **argv, struct check_args *a)
                         CHECK_SOAK_MAX);
                 return 2;
             }
-        } else if (is_opt(arg, "--transport")) {
-            if ((v = value_of(argc, argv, &i, "--transport")) == NULL) {
+        } else if (tidal_tool_is_opt(arg, "--transport")) {
+            if ((v = tidal_tool_value_of("check", argc, argv, &i, "--transport")) == NULL) {
                 return 2;
             }
             if (strcmp(v, "inproc") != 0 && strcmp(v, "ipc") != 0 && strcmp(v, "sim") != 0) {
@@ -165,8 +142,8 @@ parse(int argc, char **argv, struct check_args *a)
                            : strcmp(v, "sim") == 0 ? SC_SIM
                                                    : SC_INPROC;
             a->transport_given = true;
-        } else if (is_opt(arg, "--trace-out")) {
-            if ((v = value_of(argc, argv, &i, "--trace-out")) == NULL) {
+        } else if (tidal_tool_is_opt(arg, "--trace-out")) {
+            if ((v = tidal_tool_value_of("check", argc, argv, &i, "--trace-out")) == NULL) {
                 return 2;
             }
             if (v[0] == '\0') {

@@ -7,7 +7,6 @@
  * a sign, a space, trailing bytes or a value out of range is refused, never
  * truncated or wrapped.
  */
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,31 +69,6 @@ tidal_demo_help(FILE *f)
             "       closes its nodes and removes its temporary directory; a second\n"
             "       signal exits at once, removing the directory first\n",
             COUNTERS, SESSIONS, ASKS, DEMO_MESSAGES_MAX, DEMO_MESSAGES_DEFAULT, DEMO_DIR_BYTES_MAX);
-}
-
-/* tool.h: shared by the verbs' option parsers (demo, check). */
-bool
-tidal_tool_read_u64(const char *s, uint64_t max, uint64_t *out)
-{
-    const char *digits = "0123456789";
-    int base = 10;
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-        digits = "0123456789abcdefABCDEF";
-        base = 16;
-        s += 2;
-    }
-    /* strtoull alone would take "", " 7", "-1" (as 2^64 - 1) and "0x0x7" */
-    if (s[0] == '\0' || strspn(s, digits) != strlen(s)) {
-        return false;
-    }
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(s, &end, base);
-    if (errno != 0 || *end != '\0' || v > max) {
-        return false;
-    }
-    *out = v;
-    return true;
 }
 
 static bool

@@ -67,27 +67,6 @@ help(FILE *f)
             TIDAL_REGIONS_MAX - 1);
 }
 
-static const char *
-value_of(int argc, char **argv, int *i, const char *opt)
-{
-    const char *eq = strchr(argv[*i], '=');
-    if (eq != NULL) {
-        return eq + 1;
-    }
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "tidal export: %s needs a value\n", opt);
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-static bool
-is_opt(const char *arg, const char *opt)
-{
-    size_t n = strlen(opt);
-    return strncmp(arg, opt, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
-}
-
 /* Returns 0, 2 for a usage error (said on stderr), or -1 for --help. */
 static int
 parse(int argc, char **argv, struct export_args *a)
@@ -95,23 +74,23 @@ parse(int argc, char **argv, struct export_args *a)
     *a = (struct export_args){.region = NO_REGION};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        const char **slot = is_opt(arg, "--dir")       ? &a->dir
-                            : is_opt(arg, "--out")     ? &a->out
-                            : is_opt(arg, "--session") ? &a->session_hex
+        const char **slot = tidal_tool_is_opt(arg, "--dir")       ? &a->dir
+                            : tidal_tool_is_opt(arg, "--out")     ? &a->out
+                            : tidal_tool_is_opt(arg, "--session") ? &a->session_hex
                                                        : NULL;
         if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
             return -1;
         } else if (slot != NULL) {
             const char *name = arg[2] == 'd' ? "--dir" : arg[2] == 'o' ? "--out" : "--session";
-            if ((*slot = value_of(argc, argv, &i, name)) == NULL) {
+            if ((*slot = tidal_tool_value_of("export", argc, argv, &i, name)) == NULL) {
                 return 2;
             }
             if ((*slot)[0] == '\0') {
                 fprintf(stderr, "tidal export: %s '': a value is needed\n", name);
                 return 2;
             }
-        } else if (is_opt(arg, "--region")) {
-            const char *v = value_of(argc, argv, &i, "--region");
+        } else if (tidal_tool_is_opt(arg, "--region")) {
+            const char *v = tidal_tool_value_of("export", argc, argv, &i, "--region");
             if (v == NULL) {
                 return 2;
             }

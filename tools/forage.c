@@ -56,27 +56,6 @@ help(FILE *f)
             FORAGE_APP_REGIONS_MAX);
 }
 
-static const char *
-value_of(int argc, char **argv, int *i, const char *opt)
-{
-    const char *eq = strchr(argv[*i], '=');
-    if (eq != NULL) {
-        return eq + 1;
-    }
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "tidal forage: %s needs a value\n", opt);
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-static bool
-is_opt(const char *arg, const char *opt)
-{
-    size_t n = strlen(opt);
-    return strncmp(arg, opt, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
-}
-
 /* Returns 0, 2 for a usage error (said on stderr), or -1 for --help. */
 static int
 parse(int argc, char **argv, struct forage_args *a)
@@ -86,8 +65,8 @@ parse(int argc, char **argv, struct forage_args *a)
         const char *arg = argv[i], *v;
         if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
             return -1;
-        } else if (is_opt(arg, "--regions")) {
-            if ((v = value_of(argc, argv, &i, "--regions")) == NULL) {
+        } else if (tidal_tool_is_opt(arg, "--regions")) {
+            if ((v = tidal_tool_value_of("forage", argc, argv, &i, "--regions")) == NULL) {
                 return 2;
             }
             if (!tidal_tool_read_u64(v, FORAGE_APP_REGIONS_MAX, &a->regions) || a->regions == 0) {
@@ -95,8 +74,8 @@ parse(int argc, char **argv, struct forage_args *a)
                         FORAGE_APP_REGIONS_MAX);
                 return 2;
             }
-        } else if (is_opt(arg, "--http")) {
-            if ((v = value_of(argc, argv, &i, "--http")) == NULL) {
+        } else if (tidal_tool_is_opt(arg, "--http")) {
+            if ((v = tidal_tool_value_of("forage", argc, argv, &i, "--http")) == NULL) {
                 return 2;
             }
             if (!forage_http_addr_valid(v)) {
@@ -104,8 +83,8 @@ parse(int argc, char **argv, struct forage_args *a)
                 return 2;
             }
             a->http = v;
-        } else if (is_opt(arg, "--dir")) {
-            if ((v = value_of(argc, argv, &i, "--dir")) == NULL) {
+        } else if (tidal_tool_is_opt(arg, "--dir")) {
+            if ((v = tidal_tool_value_of("forage", argc, argv, &i, "--dir")) == NULL) {
                 return 2;
             }
             if (v[0] == '\0') {
@@ -113,8 +92,8 @@ parse(int argc, char **argv, struct forage_args *a)
                 return 2;
             }
             a->dir = v;
-        } else if (is_opt(arg, "--seed")) {
-            if ((v = value_of(argc, argv, &i, "--seed")) == NULL) {
+        } else if (tidal_tool_is_opt(arg, "--seed")) {
+            if ((v = tidal_tool_value_of("forage", argc, argv, &i, "--seed")) == NULL) {
                 return 2;
             }
             if (!tidal_tool_read_u64(v, UINT64_MAX, &a->seed)) {

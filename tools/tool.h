@@ -16,8 +16,17 @@ int tidal_tool_forage(int argc, char **argv);
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Whether arg is option opt, alone or as "opt=value" (opts.c).  Cannot
+ * fail. */
+bool tidal_tool_is_opt(const char *arg, const char *opt);
+
+/* The value of option argv[*i]: after its '=', or the next argument (then
+ * *i moves to it).  NULL, with "tidal <verb>: <opt> needs a value" on
+ * stderr, if it has none. */
+const char *tidal_tool_value_of(const char *verb, int argc, char **argv, int *i, const char *opt);
+
 /* Reads all of s as an integer from 0 to max: decimal, or hex after "0x"
- * (demo_args.c).  Returns false, *out unchanged, for anything else: "",
+ * (opts.c).  Returns false, *out unchanged, for anything else: "",
  * " 7", "-1", "0x0x7", past max.  Cannot fail otherwise. */
 bool tidal_tool_read_u64(const char *s, uint64_t max, uint64_t *out);
 
