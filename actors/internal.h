@@ -326,10 +326,12 @@ void tidal__learn_start(tidal_region *r);
 /* Before a write: 0 if writes are taken; while learning, TIDAL_EBUSY for a
  * handler (ctx), else waits up to write_timeout_ms (TIDAL_ETIMEDOUT). */
 int tidal__learn_wait(tidal_region *r, tidal_ctx *ctx);
-/* Shipper actor, before it checks an ACK of peer p: while learning, counts
- * p as heard and skips the log to applied if that is above its last LSN
- * (takes state.lock).  Cannot fail: a refused skip is logged. */
-void tidal__learn_ack(tidal_region *r, tidal_ctx *ctx, tidal_region_id p, uint64_t applied);
+/* Shipper actor, before it checks an ACK of peer p stamped `stamp`: while
+ * learning, skips the log to applied if that is above its last LSN (takes
+ * state.lock), and counts p as heard if the stamp shows the ACK was sent
+ * after the open (learn.c).  Cannot fail: a refused skip is logged. */
+void tidal__learn_ack(tidal_region *r, tidal_ctx *ctx, tidal_region_id p, uint64_t applied,
+                      const tidal_hlc *stamp);
 /* Shipper actor's tick: probes the peers not heard from, ends learning
  * when due.  Cannot fail. */
 void tidal__learn_tick(tidal_region *r, tidal_ctx *ctx);

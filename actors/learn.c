@@ -21,7 +21,8 @@
  * refused as ACK-BEYOND-SENT, shipper.c) as the truth: the log skips to it
  * (tidal_wal_skip_to: the LSNs between become a hole, recorded in the
  * manifest), so new writes get LSNs above everything any peer applied.
- * Learning ends when every peer the region has has ACKed once; then the
+ * Learning ends when every peer the region has has ACKed once after the
+ * open; then the
  * reconciler is asked for a round (the peers hold the state the lost LSNs
  * carried), and writes are taken again.  Its peers: every region opened in
  * this cluster since it was made (one that is closed now included: it is
@@ -30,6 +31,18 @@
  * a peer of, in any process), and every peer introduced since.  A peer below the hole is stepped over
  * it by the shipping sequence with a log base at the hole's end (ship.c)
  * and reconciles the rest, like a peer of a released log.
+ *
+ * After the open.  An ACK the peer sent before a crash, to the region's
+ * earlier incarnation, can still be in flight, and it may say less than
+ * the peer has applied since: ending on it would give those LSNs again.
+ * An ACK is taken as sent after the open only if its stamp (the peer's
+ * HLC when it sent it) is past the region's wall clock at the open plus
+ * max_skew_ns: from a peer whose clock keeps within that budget (clock.c
+ * fences one that does not) an earlier ACK cannot carry such a stamp, and
+ * the answer to a probe sent after that instant always does (the peer's
+ * HLC passes the probe's stamp on receipt).  An earlier ACK is still
+ * believed - an LSN it names was applied - but not counted: learning
+ * takes at least max_skew_ns.
  *
  * Writes meanwhile: a caller's thread waits for the end, up to
  * write_timeout_ms (then TIDAL_ETIMEDOUT, nothing written); a handler (a
@@ -79,6 +92,7 @@ tidal__learn_start(tidal_region *r)
 {
     uint32_t wait = r->opts.salvage_wait_ms;
     r->learn.until_ms = wait == 0 ? 0 : tidal_elapsed_ms(r->rt) + wait;
+    r->learn.fresh_after = (tidal_hlc){.wall_ns = tidal_wall_ns(r->rt) + r->opts.max_skew_ns};
     atomic_store(&r->learn.on, true);
 }
 
@@ -153,12 +167,15 @@ check_end(tidal_region *r, tidal_ctx *ctx)
 }
 
 void
-tidal__learn_ack(tidal_region *r, tidal_ctx *ctx, tidal_region_id p, uint64_t applied)
+tidal__learn_ack(tidal_region *r, tidal_ctx *ctx, tidal_region_id p, uint64_t applied,
+                 const tidal_hlc *stamp)
 {
     if (!atomic_load(&r->learn.on)) {
         return;
     }
-    r->learn.heard |= 1u << p;
+    if (tidal_hlc_compare(stamp, &r->learn.fresh_after) > 0) {
+        r->learn.heard |= 1u << p; /* sent after the open: how far p applied now */
+    }
     uint64_t last = tidal_wal_next_lsn(r->wal) - 1;
     if (applied > last) {
         /* under state.lock: no write appends meanwhile (none passes

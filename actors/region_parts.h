@@ -132,6 +132,8 @@ struct tidal__learn {
     uint64_t until_ms;      /* monotonic: the end whoever was heard (salvage_wait_ms);
                                0 = none: every peer must answer */
     uint64_t probed_ms;     /* monotonic: the last probe */
+    tidal_hlc fresh_after;  /* an ACK stamped at or before it may have been sent
+                               before the open: it is believed, not counted */
 };
 
 /* The clock fence (clock.c).  lead_ns and heard_ms are written by the

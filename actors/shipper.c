@@ -165,7 +165,7 @@ on_ack(tidal_region *r, tidal_ctx *ctx, const tidal_msg *msg)
     /* admitted: it came through a known peer's listener */
     tidal_region_id p = tidal__via_peer(msg);
     /* after a salvage: one above the log is believed, and skipped to */
-    tidal__learn_ack(r, ctx, p, a.applied_lsn);
+    tidal__learn_ack(r, ctx, p, a.applied_lsn, &msg->hlc);
     uint64_t sent = atomic_load(&r->ship.peer[p].sent_max);
     if (sent < r->ship.recovered_lsn) {
         sent = r->ship.recovered_lsn; /* an earlier incarnation may have sent that much */

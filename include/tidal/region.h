@@ -198,7 +198,12 @@ typedef struct tidal_region_opts {
                                 * from - a silent peer that applied more drops
                                 * the new writes at the LSNs it has as
                                 * duplicates, and gets that state back only by
-                                * reconciliation.  At most
+                                * reconciliation.  A peer's answer counts
+                                * only once stamped past the open plus
+                                * max_skew_ns (an older one may have been
+                                * sent before a crash), so learning takes
+                                * at least that long, and a wait below it
+                                * hears from no peer.  At most
                                 * TIDAL_SALVAGE_WAIT_MS_MAX (a day), else
                                 * TIDAL_EINVAL */
     uint64_t max_skew_ns;      /* how far ahead of this region's clock a client's
