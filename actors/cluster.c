@@ -26,6 +26,7 @@
 #include "base/log.h"
 #include "base/random.h"
 #include "runtime/sim_disk.h"
+#include "store/dirlock.h"
 #include "store/hlc.h"
 
 /* Refuses a transport on which others could speak as a peer (region.h). */
@@ -277,6 +278,7 @@ region_free(tidal_region *r, bool clean)
     tidal__ship_fini(r);
     tidal__learn_fini(r);
     tidal__watermark_fini(r);
+    tidal_dirlock_release(r->dirlock); /* after every file of it is closed */
     free(r);
 }
 
@@ -311,6 +313,7 @@ tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region 
         return TIDAL_ENOMEM;
     }
     r->cluster = c;
+    r->dirlock = -1;
     r->opts = *opts;
     if (r->opts.write_timeout_ms == 0) {
         r->opts.write_timeout_ms = TIDAL_WRITE_TIMEOUT_MS_DEFAULT;
@@ -357,6 +360,7 @@ tidal_region_open(tidal_cluster *c, const tidal_region_opts *opts, tidal_region 
                              .wall_clock_arg = r->opts.wall_clock_arg,
                              .tls = tidal__tls_for(c, r->id, r->id, &own), .sim = c->sim};
     if ((rv = tidal_runtime_open(&ro, &r->rt)) != 0 ||
+        (opts->dir != NULL && (rv = tidal_dirlock_take(r->dir, &r->dirlock)) != 0) ||
         (c->sim != NULL && opts->dir != NULL && (rv = tidal__sim_disk_open(c->sim, &r->disk)) != 0) ||
         (rv = recover(r)) != 0 || (rv = start_actors(r)) != 0) {
         pthread_mutex_unlock(&c->lock);

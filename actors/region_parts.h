@@ -240,6 +240,7 @@ struct tidal_region {
     tidal_cluster *cluster;
     tidal_region_opts opts;
     char dir[256];
+    int dirlock; /* the flock on dir/LOCK while open (store/dirlock.h); -1: none */
     tidal_region_id id;
     tidal_runtime *rt;
     tidal_addr region_addr, shipper_addr, reconciler_addr;

@@ -236,7 +236,9 @@ typedef struct tidal_region_opts {
 
 /* Opens a region in the cluster (recovering it from dir if given) and makes
  * it a peer of every other region of the cluster.  TIDAL_EEXIST if the region
- * id is taken; TIDAL_ECORRUPT / TIDAL_EVERSION if recovery refuses the WAL
+ * id is taken; TIDAL_EBUSY if opts.dir is open in another region, in this
+ * process or another (one region per directory: docs/wal-format.md);
+ * TIDAL_ECORRUPT / TIDAL_EVERSION if recovery refuses the WAL
  * (a corrupt batch, a lost segment or lost durable batches without
  * opts.salvage, a manifest of another version; the operator log says which
  * file and what is missing).  On error nothing is left open. */
