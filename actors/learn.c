@@ -28,9 +28,10 @@
  * this cluster since it was made (one that is closed now included: it is
  * probed once it opens again), every origin whose log it keeps a copy of,
  * every region its peers file names (peerfile.c: every region it was ever
- * a peer of, in any process), and every peer introduced since.  A peer below the hole is stepped over
- * it by the shipping sequence with a log base at the hole's end (ship.c)
- * and reconciles the rest, like a peer of a released log.
+ * a peer of, in any process), and every peer introduced since.  A peer
+ * below the hole is stepped over it by the shipping sequence with a log
+ * base at the hole's end (ship.c) and reconciles the rest, like a peer of
+ * a released log.
  *
  * After the open.  An ACK the peer sent before a crash, to the region's
  * earlier incarnation, can still be in flight, and it may say less than
@@ -140,8 +141,8 @@ check_end(tidal_region *r, tidal_ctx *ctx)
     if (!atomic_load(&r->learn.introduced)) {
         return; /* configured is set with it */
     }
-    uint32_t known = (uint32_t)atomic_load(&r->peers.known) |
-                     (uint32_t)atomic_load(&r->learn.configured);
+    uint32_t known =
+        (uint32_t)atomic_load(&r->peers.known) | (uint32_t)atomic_load(&r->learn.configured);
     uint32_t unheard = known & ~r->learn.heard & ~(1u << r->id);
     bool waited = r->learn.until_ms != 0 && tidal_elapsed_ms(r->rt) >= r->learn.until_ms;
     if (unheard != 0 && !waited) {
@@ -188,8 +189,8 @@ tidal__learn_ack(tidal_region *r, tidal_ctx *ctx, tidal_region_id p, uint64_t ap
             r->ship.recovered_lsn = applied; /* what its peers may acknowledge now: on_ack */
         }
         tidal__log(TIDAL_EVENT_LOG_SALVAGED, 1,
-                   "region %u: peer %u applied its log up to LSN %" PRIu64
-                   ", above the %" PRIu64 " it kept: %s",
+                   "region %u: peer %u applied its log up to LSN %" PRIu64 ", above the %" PRIu64
+                   " it kept: %s",
                    r->id, p, applied, last,
                    rv == 0 ? "the LSNs between are skipped, writes go on above them"
                            : tidal_strerror(rv));

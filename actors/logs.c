@@ -39,8 +39,8 @@
 #include "store/simdisk.h"
 #include "tidal/sim.h"
 
-/* The WAL's sync thread (in a simulation, its turn): new durable batches - apply what waited for them,
- * ship them (ship.c). */
+/* The WAL's sync thread (in a simulation, its turn): new durable batches - apply what waited for
+ * them, ship them (ship.c). */
 void
 tidal__on_durable(void *arg, uint64_t lsn)
 {

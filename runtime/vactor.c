@@ -148,8 +148,8 @@ sweeper_fire(tidal_runtime *rt, void *arg)
     sweep(act, tidal__now_ms(rt));
     uint32_t period = act->vidle_ms / 2 ? act->vidle_ms / 2 : 1;
     /* the reference moves to the next timer; if none can be set, drop it */
-    if (tidal__timer_add(rt, period, sweeper_fire, act,
-                         (void (*)(void *))tidal__actor_unref) != 0) {
+    if (tidal__timer_add(rt, period, sweeper_fire, act, (void (*)(void *))tidal__actor_unref) !=
+        0) {
         tidal__actor_unref(act);
     }
 }
@@ -160,8 +160,8 @@ tidal__vactor_start_sweeper(struct tidal__actor *act)
 {
     tidal__actor_ref(act);
     uint32_t period = act->vidle_ms / 2 ? act->vidle_ms / 2 : 1;
-    int rv = tidal__timer_add(act->rt, period, sweeper_fire, act,
-                              (void (*)(void *))tidal__actor_unref);
+    int rv =
+        tidal__timer_add(act->rt, period, sweeper_fire, act, (void (*)(void *))tidal__actor_unref);
     if (rv != 0) {
         tidal__actor_unref(act);
     }

@@ -164,8 +164,7 @@ tidal__vtab_find_locked(struct tidal__actor *act, const uint8_t *key, uint32_t k
         if (u == NULL) {
             return NULL;
         }
-        if (act->vtab[i].hash == h && u->key_len == key_len &&
-            memcmp(u->key, key, key_len) == 0) {
+        if (act->vtab[i].hash == h && u->key_len == key_len && memcmp(u->key, key, key_len) == 0) {
             return u;
         }
     }

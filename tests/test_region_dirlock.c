@@ -61,8 +61,7 @@ Test(region_dirlock, a_directory_in_use_is_refused_and_freed_by_close_or_crash)
     listing(dir, before, sizeof(before));
 
     cr_assert_null(open_in(b, dir, &rv));
-    cr_assert_eq(rv, TIDAL_EBUSY, "a second region on a directory in use: %s",
-                 tidal_errname(rv));
+    cr_assert_eq(rv, TIDAL_EBUSY, "a second region on a directory in use: %s", tidal_errname(rv));
     listing(dir, after, sizeof(after));
     cr_assert_str_eq(before, after, "the refused open changed the directory");
     TIDAL_PASS(tidal_hide_item(ra, 1, 3)); /* the first one goes on */

@@ -35,17 +35,6 @@ typedef struct outcome {
     char trace[4096];
 } outcome;
 
-static bool
-converged(void *arg)
-{
-    repl_env *e = arg;
-    uint64_t lsn[REPL_REGIONS_MAX] = {0};
-    for (int i = 0; i < e->n; i++) {
-        lsn[i] = repl_stats(e->r[i]).last_lsn;
-    }
-    return repl_caught_up(e->r, e->n, lsn);
-}
-
 static void
 open_region(repl_env *e, int id, tidal_durability_policy pol)
 {
@@ -151,7 +140,7 @@ run(uint64_t seed, tidal_durability_policy pol, outcome *out)
      * sent after the open, so that one still in flight from before the
      * crash cannot end that early */
     TIDAL_PASS(tidal_hide_item(e.r[0], 8, 1));
-    bool ok = tidal_sim_run_until(s, converged, &e, tidal_sim_now_ns(s) + 120 * SEC) == 0;
+    bool ok = tidal_sim_run_until(s, repl_converged_lsn, &e, tidal_sim_now_ns(s) + 120 * SEC) == 0;
     if (!ok) {
         repl_dump(&e);
     }
@@ -290,7 +279,7 @@ Test(sim_disk, none_relearns_a_lost_log)
         TIDAL_PASS(tidal_hide_item(e.r[0], 7, i));
     }
     uint64_t before = repl_stats(e.r[0]).last_lsn;
-    cr_assert(tidal_sim_run_until(s, converged, &e, tidal_sim_now_ns(s) + 60 * SEC) == 0);
+    cr_assert(tidal_sim_run_until(s, repl_converged_lsn, &e, tidal_sim_now_ns(s) + 60 * SEC) == 0);
     tidal_sim_run_for(s, SEC); /* nothing left in flight */
     TIDAL_PASS(tidal_region_close(e.r[0]));
     e.r[0] = NULL;
@@ -301,7 +290,7 @@ Test(sim_disk, none_relearns_a_lost_log)
     open_region(&e, 0, TIDAL_NONE);
     TIDAL_PASS(tidal_hide_item(e.r[0], 8, 1));
     cr_assert_gt(repl_stats(e.r[0]).last_lsn, before, "an LSN its peer applied was given again");
-    bool ok = tidal_sim_run_until(s, converged, &e, tidal_sim_now_ns(s) + 60 * SEC) == 0;
+    bool ok = tidal_sim_run_until(s, repl_converged_lsn, &e, tidal_sim_now_ns(s) + 60 * SEC) == 0;
     if (!ok) {
         repl_dump(&e);
     }

@@ -34,19 +34,6 @@ typedef struct outcome {
     tidal_sim_stats st;
 } outcome;
 
-/* Every region applied every other's last LSN (stats.writes counts a
- * reopened region's writes since its reopen only) and the digests agree. */
-static bool
-converged(void *arg)
-{
-    repl_env *e = arg;
-    uint64_t lsn[REPL_REGIONS_MAX] = {0};
-    for (int i = 0; i < e->n; i++) {
-        lsn[i] = repl_stats(e->r[i]).last_lsn;
-    }
-    return repl_caught_up(e->r, e->n, lsn);
-}
-
 static tidal_durability_policy
 policy_of(int id)
 {
@@ -81,8 +68,8 @@ one_write(repl_env *e, int i, tidal_session_id s, uint64_t *x)
     }
     tidal_region_stats st = repl_stats(r);
     cr_assert_gt(st.last_lsn, 0);
-    cr_assert_geq(st.durable_lsn, st.last_lsn, "region %d acknowledged LSN %llu, durable %llu",
-                  i, (unsigned long long)st.last_lsn, (unsigned long long)st.durable_lsn);
+    cr_assert_geq(st.durable_lsn, st.last_lsn, "region %d acknowledged LSN %llu, durable %llu", i,
+                  (unsigned long long)st.last_lsn, (unsigned long long)st.durable_lsn);
 }
 
 /* Closes region id as a crash does and opens it again from its directory:
@@ -116,8 +103,8 @@ run(uint64_t seed, outcome *out)
     tidal_fault_rule rule = {.drop = 0.05, .duplicate = 0.1, .reorder_window = 4};
     for (int a = 0; a < REGIONS; a++) {
         for (int b = a + 1; b < REGIONS; b++) {
-            TIDAL_PASS(tidal_cluster_fault_set(e.c, (tidal_region_id)a, (tidal_region_id)b,
-                                               &rule, 1));
+            TIDAL_PASS(
+                tidal_cluster_fault_set(e.c, (tidal_region_id)a, (tidal_region_id)b, &rule, 1));
         }
     }
     uint64_t x = seed * 2654435761u + 1;
@@ -135,7 +122,7 @@ run(uint64_t seed, outcome *out)
         cr_assert_eq(tidal_test_threads(), threads, "a simulation started threads");
         tidal_sim_run_for(s, 50 * MS);
     }
-    bool ok = tidal_sim_run_until(s, converged, &e, tidal_sim_now_ns(s) + 120 * SEC) == 0;
+    bool ok = tidal_sim_run_until(s, repl_converged_lsn, &e, tidal_sim_now_ns(s) + 120 * SEC) == 0;
     if (!ok) {
         repl_dump(&e);
     }
@@ -175,8 +162,10 @@ Test(sim_wal, a_write_returns_once_its_sync_ran_in_simulated_time)
     repl_env e = {0};
     tidal_cluster_opts co = {.sim = s};
     TIDAL_PASS(tidal_cluster_open(&co, &e.c));
-    tidal_region_opts o = {.region_id = 0, .dir = repl_dir_of(&e, 0),
-                           .durability = TIDAL_INTERVAL, .interval_ms = 250};
+    tidal_region_opts o = {.region_id = 0,
+                           .dir = repl_dir_of(&e, 0),
+                           .durability = TIDAL_INTERVAL,
+                           .interval_ms = 250};
     repl_open_opts(&e, &o);
     o = (tidal_region_opts){.region_id = 1, .dir = repl_dir_of(&e, 1), .durability = TIDAL_SYNC};
     repl_open_opts(&e, &o);

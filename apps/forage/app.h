@@ -52,17 +52,17 @@ typedef struct forage_app_opts {
 
 /* One item of a served slate. */
 typedef struct forage_served_item {
-    uint64_t item;       /* catalogue id = tidal entity id */
-    uint8_t source;      /* forage_source it came from */
-    int label;           /* label index or FORAGE_UNLABELLED */
-    const char *title;   /* the catalogue's, valid while the app is open */
+    uint64_t item;          /* catalogue id = tidal entity id */
+    uint8_t source;         /* forage_source it came from */
+    int label;              /* label index or FORAGE_UNLABELLED */
+    const char *title;      /* the catalogue's, valid while the app is open */
     const char *label_name; /* "unlabelled" or the label's name; likewise */
 } forage_served_item;
 
 typedef struct forage_served {
     tidal_session_id session;
     tidal_entity_id user;
-    uint32_t slate;      /* its number in the session: 1, 2, 3... */
+    uint32_t slate; /* its number in the session: 1, 2, 3... */
     size_t n;
     forage_served_item items[FORAGE_SLATE_SLOTS];
 } forage_served;
@@ -94,9 +94,8 @@ const char *forage_app_item_label(const forage_app *a, uint64_t item);
 
 /* Starts a session for user in region.  TIDAL_EINVAL for
  * FORAGE_POPULATION_USER, whose counters are the population's. */
-__attribute__((warn_unused_result)) int forage_app_start(forage_app *a, uint32_t region,
-                                                         tidal_entity_id user,
-                                                         tidal_session_id *out);
+__attribute__((warn_unused_result)) int
+forage_app_start(forage_app *a, uint32_t region, tidal_entity_id user, tidal_session_id *out);
 
 /* Serves the next slate of session s in region: asks the four sources for
  * candidates, drops hidden items (tidal_retrieve_items) and duplicates,
@@ -115,14 +114,12 @@ __attribute__((warn_unused_result)) int forage_app_answer(forage_app *a, uint32_
 
 /* The user's bandit state as region reads it (the population's:
  * FORAGE_POPULATION_USER). */
-__attribute__((warn_unused_result)) int forage_app_weights(forage_app *a, uint32_t region,
-                                                           tidal_entity_id user,
-                                                           forage_weights *out);
+__attribute__((warn_unused_result)) int
+forage_app_weights(forage_app *a, uint32_t region, tidal_entity_id user, forage_weights *out);
 
 /* Whether item is hidden for user in region now (tidal's hard negatives). */
-__attribute__((warn_unused_result)) int forage_app_hidden(forage_app *a, uint32_t region,
-                                                          tidal_entity_id user, uint64_t item,
-                                                          bool *out);
+__attribute__((warn_unused_result)) int
+forage_app_hidden(forage_app *a, uint32_t region, tidal_entity_id user, uint64_t item, bool *out);
 
 /* A number that grows whenever region takes a write or applies one from a
  * peer (a signal, a hide, a counter; a batch or a reconciliation entry):

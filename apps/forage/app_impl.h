@@ -68,16 +68,16 @@ typedef struct forage_source_arg {
 } forage_source_arg;
 
 struct forage_app {
-    forage_labelled lab; /* the catalogue, its index and labels */
-    forage_catalogue *cat; /* lab.cat */
-    forage_nn_index *ix;   /* lab.ix */
-    uint32_t *by_id;     /* cat->n rows sorted by id: forage_app_row */
-    uint32_t *fresh;     /* cat->n rows, newest first */
+    forage_labelled lab;     /* the catalogue, its index and labels */
+    forage_catalogue *cat;   /* lab.cat */
+    forage_nn_index *ix;     /* lab.ix */
+    uint32_t *by_id;         /* cat->n rows sorted by id: forage_app_row */
+    uint32_t *fresh;         /* cat->n rows, newest first */
     pthread_mutex_t nn_lock; /* the index serves one search at a time */
     forage_policy policy;
     uint64_t seed;
     pthread_mutex_t rng_lock;
-    forage_rng rng;      /* Thompson's draws, under rng_lock */
+    forage_rng rng;                    /* Thompson's draws, under rng_lock */
     pthread_mutex_t session_locks[16]; /* one slate or answer at a time per session */
     tidal_cluster *cluster;
     uint32_t nregions;
@@ -118,8 +118,8 @@ void forage_sources_stop(struct forage_app *a, uint32_t i);
 /* What a session's signals say (app_session.c). */
 typedef struct forage_session_facts {
     tidal_entity_id user;
-    uint32_t last_slate;      /* the highest slate number of its signals; 0: none */
-    forage_request req;       /* recent likes and the items to leave out */
+    uint32_t last_slate; /* the highest slate number of its signals; 0: none */
+    forage_request req;  /* recent likes and the items to leave out */
 } forage_session_facts;
 
 /* Reads session s in region r: its user, its last slate, its recent likes

@@ -65,4 +65,3 @@ forage_app_orders(struct forage_app *a)
     pthread_mutex_unlock(&sort_lock);
     return 0;
 }
-

@@ -69,8 +69,7 @@ is_hidden(uint32_t row, void *arg)
 
 /* Records the slate in the session: one "shown:<source>" signal per item. */
 static int
-record_slate(forage_app *a, tidal_region *r, tidal_session_id s, const forage_slate *sl,
-             uint32_t k)
+record_slate(forage_app *a, tidal_region *r, tidal_session_id s, const forage_slate *sl, uint32_t k)
 {
     uint64_t now = tidal_wall_ns(tidal_region_runtime(r));
     for (size_t i = 0; i < sl->n; i++) {
@@ -118,7 +117,9 @@ serve(forage_app *a, uint32_t region, tidal_session_id s, forage_served *out)
         uint32_t row = sl.items[i];
         int l = a->lab.label[row];
         out->items[i] = (forage_served_item){
-            .item = a->cat->ids[row], .source = sl.source[i], .label = l,
+            .item = a->cat->ids[row],
+            .source = sl.source[i],
+            .label = l,
             .title = a->cat->titles[row],
             .label_name = l == FORAGE_UNLABELLED ? "unlabelled" : a->lab.labels->defs[l].name,
         };

@@ -99,8 +99,8 @@ forage_session_read(struct forage_app *a, tidal_region *r, tidal_session_id s, l
     /* The newest signals say it all, unless they hold no slate (answers
      * after the last slate filled them) or not the item asked about: then
      * the whole session. */
-    tidal_seqno from = sv.last_seqno > FORAGE_SESSION_TAIL ? sv.last_seqno - FORAGE_SESSION_TAIL + 1
-                                                           : 1;
+    tidal_seqno from =
+        sv.last_seqno > FORAGE_SESSION_TAIL ? sv.last_seqno - FORAGE_SESSION_TAIL + 1 : 1;
     for (;;) {
         tidal_signal_view *v = NULL;
         size_t n = 0;

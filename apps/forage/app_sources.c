@@ -137,8 +137,8 @@ popular(struct forage_app *a, uint32_t region, const forage_request *q, forage_c
 {
     size_t k = FORAGE_CANDIDATES_MAX + q->n_exclude + q->n_recent, n = 0;
     tidal_scored_item top[FORAGE_CANDIDATES_MAX + FORAGE_EXCLUDE_MAX + FORAGE_RECENT_LIKES];
-    int rv = tidal_top_items(a->regions[region].r, FORAGE_SIGNAL_LIKE_TYPE, TIDAL_WINDOW_24H, k, top,
-                             &n);
+    int rv = tidal_top_items(a->regions[region].r, FORAGE_SIGNAL_LIKE_TYPE, TIDAL_WINDOW_24H, k,
+                             top, &n);
     for (size_t i = 0; rv == 0 && i < n && c->n < FORAGE_CANDIDATES_MAX; i++) {
         long row = forage_app_row(a, top[i].item);
         if (row >= 0 && !excluded(q, c, (uint32_t)row))
@@ -211,7 +211,8 @@ source_init(tidal_ctx *ctx, void *arg, void **state)
     if (st == NULL)
         return TIDAL_ENOMEM;
     st->arg = sa;
-    forage_rng_seed2(&st->rng, sa->app->seed, 1 + sa->region * FORAGE_SOURCES + (uint64_t)sa->source);
+    forage_rng_seed2(&st->rng, sa->app->seed,
+                     1 + sa->region * FORAGE_SOURCES + (uint64_t)sa->source);
     *state = st;
     return 0;
 }
@@ -228,10 +229,18 @@ source_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
         return 0; /* not a request: nothing to answer, and nothing wrong here */
     int rv = 0;
     switch (st->arg->source) {
-    case FORAGE_SOURCE_POPULAR: rv = popular(a, st->arg->region, &q, &c); break;
-    case FORAGE_SOURCE_SIMILAR: rv = similar(a, &q, &c); break;
-    case FORAGE_SOURCE_FRESH: fresh(a, &q, &c); break;
-    default: random_rows(a, &st->rng, &q, &c); break;
+    case FORAGE_SOURCE_POPULAR:
+        rv = popular(a, st->arg->region, &q, &c);
+        break;
+    case FORAGE_SOURCE_SIMILAR:
+        rv = similar(a, &q, &c);
+        break;
+    case FORAGE_SOURCE_FRESH:
+        fresh(a, &q, &c);
+        break;
+    default:
+        random_rows(a, &st->rng, &q, &c);
+        break;
     }
     if (rv != 0)
         c.n = 0; /* a source that cannot read offers nothing this time */
@@ -252,7 +261,9 @@ source_fini(void *state, void *arg)
 }
 
 static const tidal_behaviour source_behaviour = {
-    .init = source_init, .handle = source_handle, .fini = source_fini,
+    .init = source_init,
+    .handle = source_handle,
+    .fini = source_fini,
 };
 
 int
@@ -264,8 +275,8 @@ forage_sources_spawn(struct forage_app *a, uint32_t i)
         char name[48];
         snprintf(name, sizeof(name), "forage-%s-%u", forage_source_name(s), i);
         a->source_args[i][s] = (forage_source_arg){.app = a, .region = i, .source = s};
-        tidal_spawn_opts so = {.name = name, .behaviour = &source_behaviour,
-                               .arg = &a->source_args[i][s]};
+        tidal_spawn_opts so = {
+            .name = name, .behaviour = &source_behaviour, .arg = &a->source_args[i][s]};
         int rv = tidal_spawn(rt, &so, &ar->actors[s]);
         if (rv == 0) {
             ar->spawned[s] = true;

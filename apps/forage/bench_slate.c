@@ -142,8 +142,10 @@ main(int argc, char **argv)
 {
     args a;
     if (parse_args(argc, argv, &a) != 0) {
-        fprintf(stderr, "usage: bench_slate [--slates N] [--users N] [--writers 0..%d] "
-                        "[--quick]\n", WRITERS_MAX);
+        fprintf(stderr,
+                "usage: bench_slate [--slates N] [--users N] [--writers 0..%d] "
+                "[--quick]\n",
+                WRITERS_MAX);
         return 2;
     }
     forage_app *app;

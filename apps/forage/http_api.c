@@ -65,7 +65,8 @@ static void
 api_session(forage_http_job *j)
 {
     forage_http_args a;
-    if (!forage_http_args_of(j, FORAGE_ARG_REGION | FORAGE_ARG_USER, FORAGE_ARG_REGION | FORAGE_ARG_USER, &a)) {
+    if (!forage_http_args_of(j, FORAGE_ARG_REGION | FORAGE_ARG_USER,
+                             FORAGE_ARG_REGION | FORAGE_ARG_USER, &a)) {
         return;
     }
     tidal_session_id s;
@@ -119,9 +120,8 @@ api_slate_next(forage_http_job *j)
     }
     forage_http_reply(j->aio, NNG_HTTP_STATUS_OK,
                       json_pack("{s:o, s:I, s:i, s:o, s:o}", "session", hex_session(sv.session),
-                                "user", (json_int_t)sv.user, "slate", (int)sv.slate, "items",
-                                items, "version",
-                                hex_version(forage_app_version(app, a.region))),
+                                "user", (json_int_t)sv.user, "slate", (int)sv.slate, "items", items,
+                                "version", hex_version(forage_app_version(app, a.region))),
                       j->close);
 }
 
@@ -222,8 +222,8 @@ api_weights(forage_http_job *j)
     json_t *sources = json_array();
     for (int s = 0; s < FORAGE_SOURCES; s++) {
         (void)json_array_append_new(
-            sources, json_pack("{s:s, s:I, s:I, s:f}", "source", forage_source_name(s),
-                               "successes", (json_int_t)w.arms[s].successes, "failures",
+            sources, json_pack("{s:s, s:I, s:I, s:f}", "source", forage_source_name(s), "successes",
+                               (json_int_t)w.arms[s].successes, "failures",
                                (json_int_t)w.arms[s].failures, "mean", w.mean[s]));
     }
     forage_http_reply(j->aio, NNG_HTTP_STATUS_OK,
@@ -257,8 +257,8 @@ static void
 api_wait(forage_http_job *j)
 {
     forage_http_args a;
-    if (!forage_http_args_of(j, FORAGE_ARG_REGION | FORAGE_ARG_SINCE | FORAGE_ARG_TIMEOUT, FORAGE_ARG_REGION,
-                 &a)) {
+    if (!forage_http_args_of(j, FORAGE_ARG_REGION | FORAGE_ARG_SINCE | FORAGE_ARG_TIMEOUT,
+                             FORAGE_ARG_REGION, &a)) {
         return;
     }
     forage_app *app = forage_http__app(j->srv);
@@ -270,8 +270,7 @@ api_wait(forage_http_job *j)
         return;
     }
     uint32_t ms = (a.have & FORAGE_ARG_TIMEOUT) ? a.timeout : FORAGE_HTTP_WAIT_MS;
-    forage_http_waiters_park(forage_http__waiters(j->srv), j->aio, a.region, a.since, ms,
-                             j->close);
+    forage_http_waiters_park(forage_http__waiters(j->srv), j->aio, a.region, a.since, ms, j->close);
 }
 
 const forage_http_route forage_http_routes[] = {

@@ -19,9 +19,11 @@ static const struct arg {
     const char *name;
     unsigned bit;
 } args[] = {
-    {"region", FORAGE_ARG_REGION}, {"user", FORAGE_ARG_USER},     {"session", FORAGE_ARG_SESSION},
-    {"item", FORAGE_ARG_ITEM},     {"answer", FORAGE_ARG_ANSWER}, {"since", FORAGE_ARG_SINCE},
-    {"timeout", FORAGE_ARG_TIMEOUT}, {"after", FORAGE_ARG_AFTER}, {"sessions", FORAGE_ARG_SESSIONS},
+    {"region", FORAGE_ARG_REGION},     {"user", FORAGE_ARG_USER},
+    {"session", FORAGE_ARG_SESSION},   {"item", FORAGE_ARG_ITEM},
+    {"answer", FORAGE_ARG_ANSWER},     {"since", FORAGE_ARG_SINCE},
+    {"timeout", FORAGE_ARG_TIMEOUT},   {"after", FORAGE_ARG_AFTER},
+    {"sessions", FORAGE_ARG_SESSIONS},
 };
 #define NARGS (sizeof(args) / sizeof(args[0]))
 

@@ -80,8 +80,8 @@ reply(forage_http_job *j, body *b, const tidal_session_id *next)
 /* One page of sessions above *after (NULL: from the first) into b; *more
  * and *last say whether sessions remain and which was sent last. */
 static int
-export_page(tidal_region *r, const tidal_session_id *after, uint32_t max, body *b,
-            bool *more, tidal_session_id *last)
+export_page(tidal_region *r, const tidal_session_id *after, uint32_t max, body *b, bool *more,
+            tidal_session_id *last)
 {
     tidal_session_id *ids = malloc(((size_t)max + 1) * sizeof(*ids));
     size_t n = 0;
@@ -112,8 +112,8 @@ void
 forage_http_export(forage_http_job *j)
 {
     forage_http_args a;
-    unsigned allowed = FORAGE_ARG_REGION | FORAGE_ARG_SESSION | FORAGE_ARG_AFTER |
-                       FORAGE_ARG_SESSIONS;
+    unsigned allowed =
+        FORAGE_ARG_REGION | FORAGE_ARG_SESSION | FORAGE_ARG_AFTER | FORAGE_ARG_SESSIONS;
     if (!forage_http_args_of(j, allowed, FORAGE_ARG_REGION, &a))
         return;
     if ((a.have & FORAGE_ARG_SESSION) && (a.have & (FORAGE_ARG_AFTER | FORAGE_ARG_SESSIONS))) {
@@ -133,8 +133,7 @@ forage_http_export(forage_http_job *j)
         rv = forage_export_session(r, a.session, NULL, &sink, &st);
     } else {
         uint32_t max = a.sessions ? a.sessions : FORAGE_HTTP_EXPORT_SESSIONS_DEFAULT;
-        rv = export_page(r, (a.have & FORAGE_ARG_AFTER) ? &a.after : NULL, max, &b, &more,
-                         &last);
+        rv = export_page(r, (a.have & FORAGE_ARG_AFTER) ? &a.after : NULL, max, &b, &more, &last);
     }
     if (rv != 0)
         forage_http_fail_app(j, rv, "exporting");

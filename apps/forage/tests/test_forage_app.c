@@ -286,8 +286,8 @@ Test(forage_app, a_restart_from_its_directory_keeps_sessions_and_weights)
 
 Test(forage_app, candidate_messages_refuse_garbage)
 {
-    forage_request q = {.user = 5, .n_recent = 2, .recent = {3, 4}, .n_exclude = 3,
-                        .exclude = {7, 8, 9}};
+    forage_request q = {
+        .user = 5, .n_recent = 2, .recent = {3, 4}, .n_exclude = 3, .exclude = {7, 8, 9}};
     uint8_t buf[FORAGE_REQUEST_BYTES_MAX];
     size_t len = forage_request_encode(&q, buf);
     forage_request back;
@@ -335,8 +335,8 @@ Test(forage_app, a_long_session_still_answers_its_first_slate)
      * excluded, the sources may offer an item again). */
     static tidal_signal_view all[FORAGE_SESSION_TAIL * 2];
     size_t count = 0;
-    FORAGE_PASS(tidal_session_signals(forage_app_region(a, 0), s, all, FORAGE_SESSION_TAIL * 2,
-                                      &count));
+    FORAGE_PASS(
+        tidal_session_signals(forage_app_region(a, 0), s, all, FORAGE_SESSION_TAIL * 2, &count));
     cr_assert_leq(count, FORAGE_SESSION_TAIL * 2);
     long pick = -1;
     for (size_t i = 0; i < first.n && pick < 0; i++) {
@@ -349,8 +349,8 @@ Test(forage_app, a_long_session_still_answers_its_first_slate)
     FORAGE_PASS(forage_app_answer(a, 0, s, first.items[pick].item, FORAGE_ANSWER_LIKE));
     tidal_signal_view last;
     size_t n = 0;
-    FORAGE_PASS(tidal_session_signals_from(forage_app_region(a, 0), s, view.last_seqno + 1, &last,
-                                           1, &n));
+    FORAGE_PASS(
+        tidal_session_signals_from(forage_app_region(a, 0), s, view.last_seqno + 1, &last, 1, &n));
     cr_assert_eq(n, 1);
     cr_assert_str_eq(last.type, "like");
     cr_assert_eq(last.weight, 1.0, "the like names slate 1, where the item was shown");

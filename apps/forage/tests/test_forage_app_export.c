@@ -16,7 +16,8 @@ in_array(const json_t *o, const char *key, uint64_t item)
     size_t i;
     const json_t *it;
     cr_assert(json_is_array(arr), "no array %s", key);
-    json_array_foreach(arr, i, it) {
+    json_array_foreach(arr, i, it)
+    {
         if ((uint64_t)fx_int(it, "item") == item) {
             return true;
         }

@@ -129,7 +129,8 @@ Test(forage_http_export, bad_arguments_are_refused)
     } cases[] = {
         {"/api/export", 400, "region"},
         {"/api/export?region=0&session=00000000000000000000000000000001&after="
-         "00000000000000000000000000000001", 400, "session"},
+         "00000000000000000000000000000001",
+         400, "session"},
         {"/api/export?region=0&after=xyz", 400, "after"},
         {"/api/export?region=0&sessions=0", 400, "sessions"},
         {"/api/export?region=0&sessions=1001", 400, "sessions"},
@@ -140,8 +141,8 @@ Test(forage_http_export, bad_arguments_are_refused)
         http_reply r;
         http_call(srv.port, "GET", cases[i].path, NULL, &r);
         cr_assert_eq(r.status, cases[i].status, "%s: %.300s", cases[i].path, r.text);
-        cr_assert_not_null(strstr(http_str(&r, "error"), cases[i].names), "%s: %s",
-                           cases[i].path, http_str(&r, "error"));
+        cr_assert_not_null(strstr(http_str(&r, "error"), cases[i].names), "%s: %s", cases[i].path,
+                           http_str(&r, "error"));
         http_reply_free(&r);
     }
     /* An empty region exports an empty page with no next. */
