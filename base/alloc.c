@@ -4,7 +4,12 @@
  */
 #include "base/alloc.h"
 
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define HUGE_PAGE_BYTES (2u << 20)
 
 /* Allocations left before failures start; negative: never fail. */
 static _Thread_local long fail_countdown = -1;
@@ -48,6 +53,29 @@ tidal__realloc(void *p, size_t n)
         return NULL;
     }
     return realloc(p, n);
+}
+
+void *
+tidal__calloc_table(size_t count, size_t size)
+{
+    if (size != 0 && count > SIZE_MAX / size) {
+        return NULL;
+    }
+    size_t n = count * size;
+    if (n < TIDAL__TABLE_HUGE_BYTES) {
+        return tidal__calloc(count, size);
+    }
+    if (should_fail()) {
+        return NULL;
+    }
+    void *p = NULL;
+    if (posix_memalign(&p, HUGE_PAGE_BYTES, n) != 0) {
+        return NULL;
+    }
+    /* advice only: without transparent huge pages this is plain memory */
+    (void)madvise(p, n, MADV_HUGEPAGE);
+    memset(p, 0, n);
+    return p;
 }
 
 void

@@ -22,6 +22,13 @@ void *tidal__calloc(size_t count, size_t size);
  * caller. */
 void *tidal__realloc(void *p, size_t n);
 
+/* calloc for a big table probed at random (a hash table of millions of
+ * entries): from TIDAL__TABLE_HUGE_BYTES up, aligned to 2 MiB and advised
+ * to use transparent huge pages, so that a probe costs a cache miss but no
+ * page-table walk.  Freed with tidal__free.  NULL on failure. */
+#define TIDAL__TABLE_HUGE_BYTES (4u << 20)
+void *tidal__calloc_table(size_t count, size_t size);
+
 /* free.  Accepts NULL. */
 void tidal__free(void *p);
 

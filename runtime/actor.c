@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/alloc.h"
 #include "runtime/internal.h"
 #include "base/time.h"
 
@@ -48,7 +49,7 @@ actor_free(struct tidal__actor *act)
     }
     free(act->scratch);
     free(act->pipes); /* listen.c's record of peer pipes */
-    free(act->vtab);
+    tidal__free(act->vtab);
     tidal__mbox_fini(&act->unit.mbox);
     pthread_mutex_destroy(&act->lock);
     pthread_cond_destroy(&act->cond);

@@ -258,6 +258,7 @@ struct tidal__link {
     uint32_t inflight_n;          /* envelopes in the frame being sent; 0 = idle */
     uint32_t queued;              /* envelopes in fill + full + in flight */
     uint32_t corked;              /* corks (handlers, send batches) that will flush it */
+    uint32_t stages;              /* stages holding room here: a sealed frame each */
     bool closing;
     uint64_t sim_due_ns;          /* simulated carrier: when its last frame arrives */
 };
@@ -270,6 +271,20 @@ struct tidal__link {
 struct tidal__cork {
     struct tidal__link *links[16];
     uint32_t n;
+};
+
+/* Envelopes a handler sends to one link in a row, encoded with no lock
+ * held and appended to the link's frame together (link.c, "Stages"): the
+ * room for them is taken from the link up front, so the send still fails at
+ * once with TIDAL_EFULL when the link is full, and their order is kept. */
+#define TIDAL__STAGE_ENVELOPES_MAX 32u
+#define TIDAL__STAGE_BYTES_MAX (16u << 10)
+struct tidal__stage {
+    struct tidal__link *link; /* where the staged envelopes go; NULL: holds no room */
+    uint32_t n;               /* envelopes staged */
+    uint32_t room;            /* envelopes of room taken on link (in its queued) */
+    uint32_t ends[TIDAL__STAGE_ENVELOPES_MAX]; /* each envelope's end in buf */
+    tidal_buf buf;
 };
 
 /* The context of one handler call. */
@@ -289,6 +304,8 @@ struct tidal_ctx {
     tidal_hlc stamp;
     bool stamped;
     uint64_t sent; /* added to rt->st_sent at flush */
+    struct tidal__link *last_link; /* of the last send: a second in a row stages */
+    struct tidal__stage stage;     /* moved to its link before the cork's flush */
 };
 
 #include "runtime/carrier.h"
@@ -361,6 +378,7 @@ struct tidal_runtime {
     pthread_cond_t runq_cond;
     struct tidal__unit *runq_head;
     struct tidal__unit *runq_tail;
+    uint32_t runq_len; /* units on the run queue */
     uint32_t runq_idle_workers;
     uint32_t runq_waking; /* workers signalled and not yet awake (pool.c, "Wake-ups") */
     bool runq_stop;
@@ -485,12 +503,29 @@ void tidal__item_msg(const struct tidal__item *it, tidal_msg *m);
 /* ---- pool.c ---- */
 int tidal__pool_start(tidal_runtime *rt, uint32_t n);
 void tidal__pool_stop(tidal_runtime *rt);
-void tidal__schedule_locked(struct tidal__actor *act, struct tidal__unit *u);
-void tidal__runq_remove_actor(struct tidal__actor *act);
 bool tidal__pool_run_one(tidal_runtime *rt);
 bool tidal__inline_enter(tidal_runtime *rt);
 void tidal__inline_leave(tidal_runtime *rt);
+
+/* ---- runq.c ---- */
 bool tidal__claim_locked(struct tidal__actor *act, struct tidal__unit *u);
+void tidal__schedule_locked(struct tidal__actor *act, struct tidal__unit *u);
+/* Units claimed (tidal__claim_locked) and not yet queued, in order. */
+struct tidal__runq_chain {
+    struct tidal__unit *head, *tail;
+    uint32_t n;
+};
+void tidal__runq_chain_add(struct tidal__runq_chain *c, struct tidal__unit *u);
+void tidal__runq_push_locked(struct tidal__actor *act, const struct tidal__runq_chain *c);
+void tidal__runq_remove_actor(struct tidal__actor *act);
+void tidal__runq_wake_one_locked(tidal_runtime *rt);
+
+/* ---- run.c ---- */
+/* Bursts an rx callback runs of the unit it claimed (pool.c, "inline runs"). */
+#define TIDAL__INLINE_BURSTS 4u
+/* Units of one owner a worker runs as one batch, at most. */
+#define TIDAL__RUN_BATCH_MAX 16u
+void tidal__run_units(tidal_runtime *rt, struct tidal__unit **units, uint32_t n);
 void tidal__run_unit_inline(tidal_runtime *rt, struct tidal__unit *u);
 void tidal__passivate(struct tidal__actor *act, struct tidal__unit *u, bool for_cap);
 
@@ -522,6 +557,9 @@ int tidal__link_enqueue(struct tidal__link *l, const tidal_envelope *e, uint32_t
                         struct tidal__cork *cork);
 int tidal__link_enqueue_raw(struct tidal__link *l, const uint8_t *bytes, size_t len,
                             struct tidal__cork *cork);
+int tidal__link_stage(struct tidal__link *l, struct tidal__stage *st, const tidal_envelope *e,
+                      struct tidal__cork *cork);
+void tidal__stage_flush(struct tidal__stage *st);
 void tidal__link_uncork(struct tidal__link *l);
 nng_msg *tidal__link_frame_done(struct tidal__link *l, int rv);
 void tidal__cork_flush(struct tidal__cork *cork);

@@ -201,11 +201,22 @@ new_frame(struct tidal__link *l)
     return tidal_buf_append(&l->fill, h, sizeof(h));
 }
 
+/* True if one more envelope fits: under the envelope bound, and a frame
+ * slot left for the seal it may cause besides one for each stage holding
+ * room (a stage's envelopes seal at most one frame when they move in).
+ * Caller holds l->lock. */
+static bool
+has_room_locked(const struct tidal__link *l)
+{
+    return l->queued < TIDAL_LINK_ENVELOPES_MAX &&
+           l->full_count + l->stages < TIDAL_LINK_FRAMES_MAX - 1;
+}
+
 /* Waits for room for one envelope.  Caller holds l->lock. */
 static int
 wait_room_locked(struct tidal__link *l, uint32_t timeout_ms)
 {
-    if (l->queued < TIDAL_LINK_ENVELOPES_MAX && l->full_count < TIDAL_LINK_FRAMES_MAX - 1) {
+    if (has_room_locked(l)) {
         return l->closing ? TIDAL_ECLOSED : 0;
     }
     if (timeout_ms == 0) {
@@ -215,8 +226,7 @@ wait_room_locked(struct tidal__link *l, uint32_t timeout_ms)
     tidal_runtime *rt = l->rt;
     uint64_t dl_ms = tidal__now_ms(rt) + timeout_ms;
     l->waiters++;
-    while (!l->closing && (l->queued >= TIDAL_LINK_ENVELOPES_MAX ||
-                           l->full_count >= TIDAL_LINK_FRAMES_MAX - 1)) {
+    while (!l->closing && !has_room_locked(l)) {
         if (tidal__block(rt, &l->cond, &l->lock, &dl, dl_ms) != 0) {
             break;
         }
@@ -225,10 +235,7 @@ wait_room_locked(struct tidal__link *l, uint32_t timeout_ms)
     if (l->closing) {
         return TIDAL_ECLOSED;
     }
-    return (l->queued >= TIDAL_LINK_ENVELOPES_MAX ||
-            l->full_count >= TIDAL_LINK_FRAMES_MAX - 1)
-               ? TIDAL_EFULL
-               : 0;
+    return has_room_locked(l) ? 0 : TIDAL_EFULL;
 }
 
 static void
@@ -296,6 +303,121 @@ tidal__link_enqueue_raw(struct tidal__link *l, const uint8_t *bytes, size_t len,
                         struct tidal__cork *cork)
 {
     return link_append(l, NULL, bytes, len, 0, cork);
+}
+
+/* ---- stages ---------------------------------------------------------------
+ *
+ * A handler's second and later sends in a row to one link are encoded into
+ * its context's stage with no lock held, and move into the link's frame
+ * together: when the stage is full, when the handler sends elsewhere, and
+ * when it returns (before its cork's flush).  A thousand handlers on
+ * sixteen workers sending to one sink then take the link's lock once per
+ * TIDAL__STAGE_ENVELOPES_MAX envelopes, not once per envelope.
+ *
+ * Room: a stage takes room for up to TIDAL__STAGE_ENVELOPES_MAX envelopes
+ * at once (counted in queued, so the bounds hold as if they were in the
+ * frame) and one frame slot (stages), and gives back what it did not use
+ * when it moves in.  At most TIDAL__STAGE_BYTES_MAX bytes and that many
+ * envelopes, below the coalescing bounds, so moving in seals at most one
+ * frame. */
+
+_Static_assert(TIDAL__STAGE_ENVELOPES_MAX < TIDAL_COALESCE_ENVELOPES_MAX, "one seal per stage");
+_Static_assert(TIDAL__STAGE_BYTES_MAX < TIDAL_COALESCE_BYTES_MAX, "one seal per stage");
+
+/* Moves st's envelopes into l's frame and gives back the room it did not
+ * use.  An envelope the frame cannot take (memory) is dead-lettered, as
+ * a frame that cannot be sent.  Caller holds l->lock. */
+static void
+stage_move_locked(struct tidal__link *l, struct tidal__stage *st)
+{
+    TIDAL_ASSERT(st->link == l);
+    TIDAL_ASSERT(st->n <= st->room);
+    TIDAL_ASSERT(l->stages > 0);
+    uint32_t lost = 0;
+    for (uint32_t i = 0, start = 0; i < st->n; start = st->ends[i], i++) {
+        if ((l->fill_n == 0 && new_frame(l) != 0) ||
+            tidal_buf_append(&l->fill, st->buf.data + start, st->ends[i] - start) != 0) {
+            lost++;
+            continue;
+        }
+        l->fill_n++;
+        bool over = l->fill_n >= TIDAL_COALESCE_ENVELOPES_MAX ||
+                    l->fill.len >= TIDAL_COALESCE_BYTES_MAX;
+        if (over && l->full_count < TIDAL_LINK_FRAMES_MAX) {
+            (void)seal_locked(l); /* on ENOMEM the frame keeps filling; next seal retries */
+        }
+    }
+    uint32_t unused = st->room - st->n + lost;
+    TIDAL_ASSERT(l->queued >= unused);
+    l->queued -= unused;
+    l->stages--;
+    if (unused > 0 && l->waiters > 0) {
+        pthread_cond_broadcast(&l->cond);
+    }
+    if (lost > 0) {
+        tidal__dead(l->rt, TIDAL_DEAD_LINK_FAILED, lost);
+    }
+    st->link = NULL;
+    st->n = 0;
+    st->room = 0;
+    tidal_buf_reset(&st->buf);
+}
+
+/* Moves what st holds into its link's frame (the send is the cork's).
+ * Cannot fail. */
+void
+tidal__stage_flush(struct tidal__stage *st)
+{
+    struct tidal__link *l = st->link;
+    if (l == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&l->lock);
+    stage_move_locked(l, st);
+    pthread_mutex_unlock(&l->lock);
+}
+
+/* Encodes e into st for l: what st held for another link moves there
+ * first, and when st has no room left its envelopes move in and it takes
+ * more.  A handler's send: it never waits (TIDAL_EFULL when the link is
+ * full).  On error nothing of e was staged. */
+int
+tidal__link_stage(struct tidal__link *l, struct tidal__stage *st, const tidal_envelope *e,
+                  struct tidal__cork *cork)
+{
+    if (st->link != NULL && (st->link != l || st->buf.len >= TIDAL__STAGE_BYTES_MAX)) {
+        tidal__stage_flush(st);
+    }
+    if (st->link == NULL || st->n == st->room) {
+        pthread_mutex_lock(&l->lock);
+        if (st->link != NULL) {
+            stage_move_locked(l, st);
+        }
+        if (l->closing) {
+            pthread_mutex_unlock(&l->lock);
+            return TIDAL_ECLOSED;
+        }
+        if (!has_room_locked(l)) {
+            pthread_mutex_unlock(&l->lock);
+            return TIDAL_EFULL;
+        }
+        uint32_t free_n = TIDAL_LINK_ENVELOPES_MAX - l->queued;
+        st->room = free_n < TIDAL__STAGE_ENVELOPES_MAX ? free_n : TIDAL__STAGE_ENVELOPES_MAX;
+        st->link = l;
+        l->queued += st->room;
+        l->stages++;
+        cork_locked(l, cork);
+        pthread_mutex_unlock(&l->lock);
+    }
+    size_t before = st->buf.len;
+    int rv = tidal_envelope_encode(e, &st->buf);
+    if (rv != 0) {
+        st->buf.len = before;
+        return rv;
+    }
+    TIDAL_ASSERT(st->buf.len - before <= TIDAL__STAGE_BYTES_MAX);
+    st->ends[st->n++] = (uint32_t)st->buf.len;
+    return 0;
 }
 
 /* Sends what a cork held back, link by link.  Cannot fail. */

@@ -194,11 +194,12 @@ decode_frame(struct tidal__actor *act, const uint8_t *body, size_t len, uint64_t
     return n;
 }
 
-/* Delivers one decoded envelope.  Caller holds act->lock.  Returns false if
- * it went to dead letters. */
+/* Delivers one decoded envelope; a unit it makes runnable goes to *claim
+ * or onto the chain *runq (queued once the frame is routed).  Caller holds
+ * act->lock.  Returns false if it went to dead letters. */
 static bool
 route_one(struct tidal__actor *act, struct tidal__item *it, uint64_t uid, bool credited,
-          struct tidal__unit **claim)
+          struct tidal__unit **claim, struct tidal__runq_chain *runq)
 {
     /* caller computed credited from the envelope flag and the frame's uid */
     tidal_runtime *rt = act->rt;
@@ -232,10 +233,13 @@ route_one(struct tidal__actor *act, struct tidal__item *it, uint64_t uid, bool c
     if (!credited) {
         act->intake++;
     }
-    if (claim != NULL && *claim == NULL && tidal__claim_locked(act, u)) {
+    if (!tidal__claim_locked(act, u)) {
+        return true; /* queued or running already: it finds the envelope */
+    }
+    if (claim != NULL && *claim == NULL) {
         *claim = u; /* run inline by rx_cb */
     } else {
-        tidal__schedule_locked(act, u);
+        tidal__runq_chain_add(runq, u);
     }
     return true;
 }
@@ -293,12 +297,13 @@ tidal__rx_frame(struct tidal__actor *act, nng_msg *msg, int tag, struct tidal__u
     f->msg = msg;
     atomic_init(&f->refs, n + 1); /* +1 for this function */
     uint32_t delivered = 0, lost_credit = 0;
+    struct tidal__runq_chain runq = {0};
     pthread_mutex_lock(&act->lock);
     for (uint32_t i = 0; i < n; i++) {
         struct tidal__item *it = &act->scratch[i];
         bool credited = it->credited;
         it->frame = f;
-        if (!act->stopping && route_one(act, it, uid, credited, claim)) {
+        if (!act->stopping && route_one(act, it, uid, credited, claim, &runq)) {
             delivered++;
         } else {
             if (act->stopping) {
@@ -308,6 +313,9 @@ tidal__rx_frame(struct tidal__actor *act, nng_msg *msg, int tag, struct tidal__u
             atomic_fetch_sub(&f->refs, 1);
         }
     }
+    /* the frame's units join the run queue at once: one run-queue lock and
+     * one wake-up for a frame to a thousand virtual actors */
+    tidal__runq_push_locked(act, &runq);
     if (lost_credit > 0) {
         tidal__actor_release_intake(act, lost_credit);
     }

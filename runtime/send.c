@@ -193,7 +193,15 @@ tidal__send(tidal_runtime *rt, tidal_ctx *ctx, const tidal_addr *to, uint16_t ty
     } else {
         atomic_fetch_add(&rt->st_sent, 1);
     }
-    if (tidal__fault_active(rt)) {
+    bool stage = ctx != NULL && ctx->last_link == l && len <= TIDAL__STAGE_BYTES_MAX / 4 &&
+                 !tidal__fault_active(rt);
+    if (ctx != NULL) {
+        if (!stage) {
+            tidal__stage_flush(&ctx->stage); /* what it holds goes first */
+        }
+        ctx->last_link = l;
+    }
+    if (!stage && tidal__fault_active(rt)) {
         char from_full[FULLNAME_BYTES], to_full[FULLNAME_BYTES];
         if (ctx != NULL) {
             tidal__unit_fullname(ctx->actor, ctx->unit, from_full, sizeof(from_full));
@@ -206,7 +214,8 @@ tidal__send(tidal_runtime *rt, tidal_ctx *ctx, const tidal_addr *to, uint16_t ty
         tidal__fullname(to->name, to->key, to->key_len, to_full, sizeof(to_full));
         rv = tidal__fault_route(rt, cork, l, local, from_full, to_full, &e, timeout_ms);
     } else {
-        rv = tidal__link_enqueue(l, &e, timeout_ms, cork);
+        rv = stage ? tidal__link_stage(l, &ctx->stage, &e, cork)
+                   : tidal__link_enqueue(l, &e, timeout_ms, cork);
         if (rv != 0 && local != NULL) {
             pthread_mutex_lock(&local->lock);
             tidal__actor_unreserve(local, 1);
@@ -267,6 +276,9 @@ tidal__ctx_forget_dest(tidal_ctx *ctx)
 void
 tidal__ctx_flush(tidal_ctx *ctx)
 {
+    tidal__stage_flush(&ctx->stage); /* into its frame before the cork lets it go */
+    tidal_buf_fini(&ctx->stage.buf);
+    ctx->last_link = NULL;
     tidal__cork_flush(&ctx->cork);
     tidal__ctx_forget_dest(ctx);
     ctx->stamped = false;

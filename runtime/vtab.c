@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "runtime/internal.h"
 
 /* limits.h's memory figure for TIDAL_VIRTUAL_ACTIVE_* counts on this. */
@@ -36,7 +37,7 @@ _Static_assert(sizeof(struct tidal__unit) <= 120, "a virtual unit grew: update l
 static uint32_t
 key_hash(const uint8_t *key, uint32_t len)
 {
-    return (uint32_t)tidal__hash(key, len, 0x7669727475616cull);
+    return (uint32_t)tidal_hash64(key, len, 0x7669727475616cull);
 }
 
 /* The table holds at most three quarters of its slots, so a probe for an
@@ -62,7 +63,7 @@ static int
 vtab_grow(struct tidal__actor *act)
 {
     uint32_t ncap = act->vtab_cap ? act->vtab_cap * 2 : 64;
-    struct tidal__vslot *n = calloc(ncap, sizeof(*n));
+    struct tidal__vslot *n = tidal__calloc_table(ncap, sizeof(*n));
     if (n == NULL) {
         return TIDAL_ENOMEM;
     }
@@ -75,7 +76,7 @@ vtab_grow(struct tidal__actor *act)
     }
     act->vtab = n;
     act->vtab_cap = ncap;
-    free(old);
+    tidal__free(old);
     return 0;
 }
 
