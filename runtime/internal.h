@@ -425,6 +425,7 @@ uint32_t tidal__mbox_pop(struct tidal__mbox *mb, struct tidal__item *out, uint32
 void tidal__mbox_fini(struct tidal__mbox *mb);
 void tidal__item_done(struct tidal__item *it);
 void tidal__frame_unref(struct tidal__frame *f);
+void tidal__frame_unref_n(struct tidal__frame *f, uint32_t n);
 void tidal__item_msg(const struct tidal__item *it, tidal_msg *m);
 
 /* ---- pool.c ---- */

@@ -19,7 +19,16 @@
 void
 tidal__frame_unref(struct tidal__frame *f)
 {
-    if (atomic_fetch_sub(&f->refs, 1) == 1) {
+    tidal__frame_unref_n(f, 1);
+}
+
+/* Drops n references at once (the items of one frame a burst handled).
+ * Cannot fail. */
+void
+tidal__frame_unref_n(struct tidal__frame *f, uint32_t n)
+{
+    TIDAL_ASSERT(n > 0);
+    if (atomic_fetch_sub(&f->refs, n) == n) {
         nng_msg_free(f->msg);
         free(f);
     }

@@ -69,6 +69,34 @@ merge_stamps(tidal_runtime *rt, struct tidal__item *items, uint32_t n)
     }
 }
 
+/* Items handled, to be let go of a frame at a time: a burst's items mostly
+ * share a few frames, and each let-go is an atomic on the frame's count. */
+struct done {
+    struct tidal__frame *frame;
+    uint32_t n;
+};
+
+static void
+done_flush(struct done *d)
+{
+    if (d->n > 0) {
+        tidal__frame_unref_n(d->frame, d->n);
+    }
+    d->frame = NULL;
+    d->n = 0;
+}
+
+static void
+done_add(struct done *d, struct tidal__item *it)
+{
+    if (it->frame != d->frame) {
+        done_flush(d);
+        d->frame = it->frame;
+    }
+    d->n++;
+    it->frame = NULL;
+}
+
 /* Handles a unit's items, whose stamps were merged; returns how many
  * handler calls ran. */
 static uint32_t
@@ -79,6 +107,7 @@ handle_items(tidal_ctx *ctx, struct tidal__item *items, uint32_t n)
     struct tidal__unit *u = ctx->unit;
     const tidal_behaviour *b = u->is_virtual ? &act->vbeh : &act->beh;
     uint32_t handled = 0;
+    struct done done = {0};
     for (uint32_t i = 0; i < n; i++) {
         if (items[i].frame == NULL) {
             continue; /* refused by merge_stamps */
@@ -86,23 +115,24 @@ handle_items(tidal_ctx *ctx, struct tidal__item *items, uint32_t n)
         if (u->stop_requested) {
             /* stopped by tidal_ctx_stop or by supervision: nothing behind it runs */
             tidal__dead(rt, TIDAL_DEAD_STOPPED, 1);
-            tidal__item_done(&items[i]);
+            done_add(&done, &items[i]);
             continue;
         }
         if (u->needs_init && unit_init(ctx) != 0) {
             tidal__dead(rt, TIDAL_DEAD_NO_INIT, 1);
-            tidal__item_done(&items[i]);
+            done_add(&done, &items[i]);
             continue;
         }
         tidal_msg m;
         tidal__item_msg(&items[i], &m);
         int rv = b->handle(ctx, u->state, &m);
         handled++;
-        tidal__item_done(&items[i]);
+        done_add(&done, &items[i]);
         if (rv != 0) {
             tidal__actor_failed(ctx, rv);
         }
     }
+    done_flush(&done);
     return handled;
 }
 
