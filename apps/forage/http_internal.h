@@ -67,6 +67,10 @@ void forage_http_reply(nng_aio *aio, uint16_t status, json_t *body, bool close);
 /* status with {"error": fmt...}. */
 void forage_http_fail(nng_aio *aio, uint16_t status, bool close, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* 405 with {"error": fmt...} and the Allow header naming the methods the
+ * path takes ("GET, HEAD"). */
+void forage_http_fail_method(nng_aio *aio, bool close, const char *allow, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* 200 with data (static: not copied) of content type ctype. */
 void forage_http_reply_static(nng_aio *aio, const void *data, size_t len, const char *ctype);
 /* The status for a tidal error code from the app, and the message. */

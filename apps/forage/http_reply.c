@@ -12,12 +12,15 @@
 #include "http_internal.h"
 #include "tidal/errors.h"
 
+/* allow: the Allow header's value (a 405 must name the methods), or NULL. */
 static void
-finish_res(nng_aio *aio, nng_http_res *res, uint16_t status, const char *ctype, bool close)
+finish_res(nng_aio *aio, nng_http_res *res, uint16_t status, const char *ctype, bool close,
+           const char *allow)
 {
     if (nng_http_res_set_status(res, status) != 0 ||
         nng_http_res_set_header(res, "Content-Type", ctype) != 0 ||
         nng_http_res_set_header(res, "Cache-Control", "no-store") != 0 ||
+        (allow != NULL && nng_http_res_set_header(res, "Allow", allow) != 0) ||
         (close && nng_http_res_set_header(res, "Connection", "close") != 0)) {
         nng_http_res_free(res);
         nng_aio_finish(aio, NNG_ENOMEM);
@@ -27,8 +30,8 @@ finish_res(nng_aio *aio, nng_http_res *res, uint16_t status, const char *ctype, 
     nng_aio_finish(aio, 0);
 }
 
-void
-forage_http_reply(nng_aio *aio, uint16_t status, json_t *body, bool close)
+static void
+reply(nng_aio *aio, uint16_t status, json_t *body, bool close, const char *allow)
 {
     char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
@@ -49,18 +52,39 @@ forage_http_reply(nng_aio *aio, uint16_t status, json_t *body, bool close)
         nng_aio_finish(aio, NNG_ENOMEM);
         return;
     }
-    finish_res(aio, res, status, "application/json", close);
+    finish_res(aio, res, status, "application/json", close, allow);
+}
+
+void
+forage_http_reply(nng_aio *aio, uint16_t status, json_t *body, bool close)
+{
+    reply(aio, status, body, close, NULL);
+}
+
+static void
+fail(nng_aio *aio, uint16_t status, bool close, const char *allow, const char *fmt, va_list ap)
+{
+    char msg[FORAGE_HTTP_MSG_BYTES];
+    (void)vsnprintf(msg, sizeof(msg), fmt, ap); /* a long message is cut, not lost */
+    reply(aio, status, json_pack("{s:s}", "error", msg), close, allow);
 }
 
 void
 forage_http_fail(nng_aio *aio, uint16_t status, bool close, const char *fmt, ...)
 {
-    char msg[FORAGE_HTTP_MSG_BYTES];
     va_list ap;
     va_start(ap, fmt);
-    (void)vsnprintf(msg, sizeof(msg), fmt, ap); /* a long message is cut, not lost */
+    fail(aio, status, close, NULL, fmt, ap);
     va_end(ap);
-    forage_http_reply(aio, status, json_pack("{s:s}", "error", msg), close);
+}
+
+void
+forage_http_fail_method(nng_aio *aio, bool close, const char *allow, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fail(aio, NNG_HTTP_STATUS_METHOD_NOT_ALLOWED, close, allow, fmt, ap);
+    va_end(ap);
 }
 
 void
@@ -76,7 +100,7 @@ forage_http_reply_static(nng_aio *aio, const void *data, size_t len, const char 
         nng_aio_finish(aio, NNG_ENOMEM);
         return;
     }
-    finish_res(aio, res, NNG_HTTP_STATUS_OK, ctype, false);
+    finish_res(aio, res, NNG_HTTP_STATUS_OK, ctype, false, NULL);
 }
 
 uint16_t

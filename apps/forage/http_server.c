@@ -162,11 +162,13 @@ body_read(void *arg)
 }
 
 /* The route of path and method: NULL with allow naming the methods the
- * path takes ("" if no route has that path). */
+ * path takes for a message ("" if no route has that path), and allow_hdr
+ * for the Allow header (GET brings HEAD with it). */
 static const forage_http_route *
-route_of(const char *path, size_t plen, const char *method, char allow[32])
+route_of(const char *path, size_t plen, const char *method, char allow[32], char allow_hdr[48])
 {
     allow[0] = '\0';
+    allow_hdr[0] = '\0';
     if (strcmp(method, "HEAD") == 0) {
         method = "GET";
     }
@@ -177,8 +179,10 @@ route_of(const char *path, size_t plen, const char *method, char allow[32])
         if (strcmp(r->method, method) == 0) {
             return r;
         }
-        size_t n = strlen(allow);
+        size_t n = strlen(allow), h = strlen(allow_hdr);
         (void)snprintf(allow + n, 32 - n, "%s%s", n > 0 ? " or " : "", r->method);
+        (void)snprintf(allow_hdr + h, 48 - h, "%s%s%s", h > 0 ? ", " : "", r->method,
+                       strcmp(r->method, "GET") == 0 ? ", HEAD" : "");
     }
     return NULL;
 }
@@ -223,16 +227,16 @@ on_request(nng_aio *aio)
     /* a body this server will not read must not be taken for a request */
     bool close = !post && (nng_http_req_get_header(req, "Content-Length") != NULL ||
                            nng_http_req_get_header(req, "Transfer-Encoding") != NULL);
-    char allow[32];
-    const forage_http_route *r = route_of(uri, plen, method, allow);
+    char allow[32], allow_hdr[48];
+    const forage_http_route *r = route_of(uri, plen, method, allow, allow_hdr);
     if (r == NULL && allow[0] == '\0') {
         forage_http_fail(aio, NNG_HTTP_STATUS_NOT_FOUND, close || post, "no such endpoint: %.*s",
                          (int)(plen > 64 ? 64 : plen), uri);
         return;
     }
     if (r == NULL) {
-        forage_http_fail(aio, NNG_HTTP_STATUS_METHOD_NOT_ALLOWED, close || post,
-                         "%.*s takes %s only", (int)(plen > 64 ? 64 : plen), uri, allow);
+        forage_http_fail_method(aio, close || post, allow_hdr, "%.*s takes %s only",
+                                (int)(plen > 64 ? 64 : plen), uri, allow);
         return;
     }
     size_t len = 0;

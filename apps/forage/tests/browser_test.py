@@ -10,8 +10,9 @@ server has it hidden, and that it stays gone after a reload; likes another
 item (the weight bars move); writes OUTDIR/forage-page.png; then opens
 region 1's page for the same user and checks the item is not shown there
 either, and that a hide made in region 0 of an item on region 1's page
-takes it off that page without a reload (the long-poll).  Finally stops
-the command with SIGINT and checks it exits 0.
+takes it off that page without a reload (the long-poll); back on region
+0's page, clicks undo on the item it hid and checks the item is shown again.
+Finally stops the command with SIGINT and checks it exits 0.
 
 Exit codes: 0 passed, 1 failed, 77 skipped (no chromium or chromedriver:
 ctest reports SKIP and the message says what is missing).  No fixed sleep:
@@ -201,6 +202,14 @@ def run(tidal, outdir):
         print(f"hid {other} through region 0: {r}")
         until(f"item {other} to leave region 1's page by itself",
               lambda: other not in wd.shown())
+
+        # undo: region 0's page lists the item it hid, with an undo (unhide)
+        wd.open(page0)
+        wd.click(f'li.hidden-item[data-item="{item}"] button[data-answer="unhide"]')
+        until(f"the server to show item {item} again", lambda: not hidden(url, 0, item))
+        until(f"item {item} back on region 0's page", lambda: item in wd.shown())
+        if wd.js("return document.querySelectorAll('li.hidden-item').length") != 0:
+            fail(f"item {item} is still listed as hidden after its undo")
     finally:
         if wd is not None:
             wd.quit()
@@ -212,7 +221,8 @@ def run(tidal, outdir):
     if code != 0:
         fail(f"tidal forage exited {code} after SIGINT, want 0")
     print("browser test passed: hide is immediate, survives a reload, holds in region 1, "
-          "and a remote hide refreshes the page; tidal forage exited 0")
+          "a remote hide refreshes the page, and undo brings the item back; "
+          "tidal forage exited 0")
 
 
 def _ready(base):

@@ -45,47 +45,46 @@ same(const state *x, const state *y, const char *what)
 typedef struct refusal {
     const char *method, *path, *body; /* body: a printf format over (session, item) */
     int status;
-    const char *says; /* in the error message */
+    const char *says;  /* in the error message */
+    const char *allow; /* a 405's Allow header */
 } refusal;
 
 static const refusal refusals[] = {
-    {"POST", "/api/session", "{", 400, "malformed JSON"},
-    {"POST", "/api/session", "", 400, "malformed JSON"},
-    {"POST", "/api/session", "[0, 5]", 400, "JSON object"},
-    {"POST", "/api/session", "{\"region\":0,\"user\":5,\"usr\":5}", 400, "'usr'"},
-    {"POST", "/api/session", "{\"region\":0,\"region\":0,\"user\":5}", 400, "duplicate"},
-    {"POST", "/api/session", "{\"region\":\"0\",\"user\":5}", 400, "'region'"},
-    {"POST", "/api/session", "{\"region\":2,\"user\":5}", 400, "'region'"},
-    {"POST", "/api/session", "{\"region\":0,\"user\":-5}", 400, "'user'"},
-    {"POST", "/api/session", "{\"region\":0,\"user\":5.5}", 400, "'user'"},
-    {"POST", "/api/session", "{\"region\":0,\"user\":9007199254740992}", 400, "'user'"},
-    {"POST", "/api/session", "{\"region\":0}", 400, "missing field 'user'"},
-    {"POST", "/api/slate", "{\"region\":0,\"session\":\"%.31s\"}", 400, "'session'"},
-    {"POST", "/api/slate", "{\"region\":0,\"session\":\"0123456789abcdef0123456789abcdef\"}", 404,
-     "unknown session"},
+    {"POST", "/api/session", "{", 400, "malformed JSON", NULL},
+    {"POST", "/api/session", "", 400, "malformed JSON", NULL},
+    {"POST", "/api/session", "[0, 5]", 400, "JSON object", NULL},
+    {"POST", "/api/session", "{\"region\":0,\"user\":5,\"usr\":5}", 400, "'usr'", NULL},
+    {"POST", "/api/session", "{\"region\":0,\"region\":0,\"user\":5}", 400, "duplicate", NULL},
+    {"POST", "/api/session", "{\"region\":\"0\",\"user\":5}", 400, "'region'", NULL},
+    {"POST", "/api/session", "{\"region\":2,\"user\":5}", 400, "'region'", NULL},
+    {"POST", "/api/session", "{\"region\":0,\"user\":-5}", 400, "'user'", NULL},
+    {"POST", "/api/session", "{\"region\":0,\"user\":5.5}", 400, "'user'", NULL},
+    {"POST", "/api/session", "{\"region\":0,\"user\":9007199254740992}", 400, "'user'", NULL},
+    {"POST", "/api/session", "{\"region\":0}", 400, "missing field 'user'", NULL},
+    {"POST", "/api/slate", "{\"region\":0,\"session\":\"%.31s\"}", 400, "'session'", NULL},
+    {"POST", "/api/slate", "{\"region\":0,\"session\":\"0123456789abcdef0123456789abcdef\"}", 404, "unknown session", NULL},
     {"POST", "/api/answer", "{\"region\":0,\"session\":\"%s\",\"item\":%llu,\"answer\":\"love\"}",
-     400, "'answer'"},
+     400, "'answer'", NULL},
     {"POST", "/api/answer",
-     "{\"region\":0,\"session\":\"%s\",\"item\":%llu,\"answer\":\"hide\",\"why\":1}", 400, "'why'"},
+     "{\"region\":0,\"session\":\"%s\",\"item\":%llu,\"answer\":\"hide\",\"why\":1}", 400, "'why'", NULL},
     {"POST", "/api/answer", "{\"region\":0,\"session\":\"%s\",\"item\":99999999,\"answer\":\"hide\"}",
-     404, "unknown item"},
+     404, "unknown item", NULL},
     {"POST", "/api/answer",
      "{\"region\":0,%.0s\"session\":\"0123456789abcdef0123456789abcdef\",\"item\":%llu,"
      "\"answer\":\"hide\"}",
-     404, "unknown session"},
-    {"GET", "/api/answer", NULL, 405, "POST"},
-    {"POST", "/api/weights", "{}", 405, "GET"},
-    {"PUT", "/api/slate", "{}", 405, "POST or GET"},
-    {"GET", "/api/nothing", NULL, 404, "no such endpoint"},
-    {"GET", "/api/weights?region=0&user=x", NULL, 400, "'user'"},
-    {"GET", "/api/weights?region=0&region=0&user=5", NULL, 400, "twice"},
-    {"GET", "/api/weights?region=0&user=5&bogus=1", NULL, 400, "'bogus'"},
-    {"GET", "/api/weights?region=0", NULL, 400, "missing parameter 'user'"},
-    {"GET", "/api/slate?region=0&session=0123456789abcdef0123456789abcdef", NULL, 404,
-     "unknown session"},
-    {"GET", "/api/hidden?region=0&user=5&item=99999999", NULL, 404, "unknown item"},
-    {"GET", "/api/wait?region=0&timeout=0", NULL, 400, "'timeout'"},
-    {"GET", "/api/wait?region=0&since=xyz", NULL, 400, "'since'"},
+     404, "unknown session", NULL},
+    {"GET", "/api/answer", NULL, 405, "POST", "POST"},
+    {"POST", "/api/weights", "{}", 405, "GET", "GET, HEAD"},
+    {"PUT", "/api/slate", "{}", 405, "POST or GET", "POST, GET, HEAD"},
+    {"GET", "/api/nothing", NULL, 404, "no such endpoint", NULL},
+    {"GET", "/api/weights?region=0&user=x", NULL, 400, "'user'", NULL},
+    {"GET", "/api/weights?region=0&region=0&user=5", NULL, 400, "twice", NULL},
+    {"GET", "/api/weights?region=0&user=5&bogus=1", NULL, 400, "'bogus'", NULL},
+    {"GET", "/api/weights?region=0", NULL, 400, "missing parameter 'user'", NULL},
+    {"GET", "/api/slate?region=0&session=0123456789abcdef0123456789abcdef", NULL, 404, "unknown session", NULL},
+    {"GET", "/api/hidden?region=0&user=5&item=99999999", NULL, 404, "unknown item", NULL},
+    {"GET", "/api/wait?region=0&timeout=0", NULL, 400, "'timeout'", NULL},
+    {"GET", "/api/wait?region=0&since=xyz", NULL, 400, "'since'", NULL},
 };
 
 static void
@@ -98,6 +97,12 @@ check(int port, const refusal *f, const char *body)
     const char *err = http_str(&r, "error");
     cr_assert_not_null(strstr(err, f->says), "%s %s %s: '%s' does not say '%s'", f->method,
                        f->path, body ? body : "", err, f->says);
+    if (f->allow != NULL) {
+        char want[64];
+        (void)snprintf(want, sizeof(want), "\r\nAllow: %s\r\n", f->allow);
+        cr_assert_not_null(strstr(r.text, want), "%s %s: no '%s' in\n%s", f->method, f->path,
+                           f->allow, r.text);
+    }
     http_reply_free(&r);
 }
 
@@ -149,7 +154,7 @@ Test(forage_http_refused, every_refusal_says_why_and_changes_nothing)
     (void)snprintf(body, sizeof(body),
                    "{\"region\":0,\"session\":\"%s\",\"item\":%llu,\"answer\":\"hide\"}", hex,
                    (unsigned long long)unseen);
-    check(s.port, &(refusal){"POST", "/api/answer", NULL, 409, "never shown"}, body);
+    check(s.port, &(refusal){"POST", "/api/answer", NULL, 409, "never shown", NULL}, body);
     snapshot(s.app, sid, &sv, &after);
     same(&before, &after, "409");
     http_test_server_close(&s);
@@ -170,15 +175,15 @@ Test(forage_http_refused, bodies_past_the_limit_or_without_a_length)
     memset(big, ' ', sizeof(big) - 1);
     big[0] = '{';
     big[FORAGE_HTTP_BODY_BYTES_MAX] = '\0';
-    check(s.port, &(refusal){"POST", "/api/session", NULL, 400, "malformed JSON"}, big);
+    check(s.port, &(refusal){"POST", "/api/session", NULL, 400, "malformed JSON", NULL}, big);
     big[FORAGE_HTTP_BODY_BYTES_MAX] = ' ';
-    check(s.port, &(refusal){"POST", "/api/session", NULL, 413, "limit"}, big);
+    check(s.port, &(refusal){"POST", "/api/session", NULL, 413, "limit", NULL}, big);
 
     /* a valid body padded past the limit is refused whole */
     char *p = big;
     memset(big, ' ', sizeof(big) - 1);
     memcpy(p, "{\"region\":0,\"user\":5}", 21);
-    check(s.port, &(refusal){"POST", "/api/session", NULL, 413, "limit"}, big);
+    check(s.port, &(refusal){"POST", "/api/session", NULL, 413, "limit", NULL}, big);
 
     /* no Content-Length: 411 */
     const char raw[] = "POST /api/session HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
