@@ -62,13 +62,16 @@ static const refusal refusals[] = {
     {"POST", "/api/session", "{\"region\":0,\"user\":9007199254740992}", 400, "'user'", NULL},
     {"POST", "/api/session", "{\"region\":0}", 400, "missing field 'user'", NULL},
     {"POST", "/api/slate", "{\"region\":0,\"session\":\"%.31s\"}", 400, "'session'", NULL},
-    {"POST", "/api/slate", "{\"region\":0,\"session\":\"0123456789abcdef0123456789abcdef\"}", 404, "unknown session", NULL},
+    {"POST", "/api/slate", "{\"region\":0,\"session\":\"0123456789abcdef0123456789abcdef\"}", 404,
+     "unknown session", NULL},
     {"POST", "/api/answer", "{\"region\":0,\"session\":\"%s\",\"item\":%llu,\"answer\":\"love\"}",
      400, "'answer'", NULL},
     {"POST", "/api/answer",
-     "{\"region\":0,\"session\":\"%s\",\"item\":%llu,\"answer\":\"hide\",\"why\":1}", 400, "'why'", NULL},
-    {"POST", "/api/answer", "{\"region\":0,\"session\":\"%s\",\"item\":99999999,\"answer\":\"hide\"}",
-     404, "unknown item", NULL},
+     "{\"region\":0,\"session\":\"%s\",\"item\":%llu,\"answer\":\"hide\",\"why\":1}", 400, "'why'",
+     NULL},
+    {"POST", "/api/answer",
+     "{\"region\":0,\"session\":\"%s\",\"item\":99999999,\"answer\":\"hide\"}", 404, "unknown item",
+     NULL},
     {"POST", "/api/answer",
      "{\"region\":0,%.0s\"session\":\"0123456789abcdef0123456789abcdef\",\"item\":%llu,"
      "\"answer\":\"hide\"}",
@@ -81,7 +84,8 @@ static const refusal refusals[] = {
     {"GET", "/api/weights?region=0&region=0&user=5", NULL, 400, "twice", NULL},
     {"GET", "/api/weights?region=0&user=5&bogus=1", NULL, 400, "'bogus'", NULL},
     {"GET", "/api/weights?region=0", NULL, 400, "missing parameter 'user'", NULL},
-    {"GET", "/api/slate?region=0&session=0123456789abcdef0123456789abcdef", NULL, 404, "unknown session", NULL},
+    {"GET", "/api/slate?region=0&session=0123456789abcdef0123456789abcdef", NULL, 404,
+     "unknown session", NULL},
     {"GET", "/api/hidden?region=0&user=5&item=99999999", NULL, 404, "unknown item", NULL},
     {"GET", "/api/wait?region=0&timeout=0", NULL, 400, "'timeout'", NULL},
     {"GET", "/api/wait?region=0&since=xyz", NULL, 400, "'since'", NULL},
@@ -92,11 +96,10 @@ check(int port, const refusal *f, const char *body)
 {
     http_reply r;
     http_call(port, f->method, f->path, body, &r);
-    cr_assert_eq(r.status, f->status, "%s %s %s: %s", f->method, f->path, body ? body : "",
-                 r.text);
+    cr_assert_eq(r.status, f->status, "%s %s %s: %s", f->method, f->path, body ? body : "", r.text);
     const char *err = http_str(&r, "error");
-    cr_assert_not_null(strstr(err, f->says), "%s %s %s: '%s' does not say '%s'", f->method,
-                       f->path, body ? body : "", err, f->says);
+    cr_assert_not_null(strstr(err, f->says), "%s %s %s: '%s' does not say '%s'", f->method, f->path,
+                       body ? body : "", err, f->says);
     if (f->allow != NULL) {
         char want[64];
         (void)snprintf(want, sizeof(want), "\r\nAllow: %s\r\n", f->allow);
