@@ -13,6 +13,11 @@ extern "C" {
 typedef uint16_t tidal_region_id; /* a region of a cluster: 0..TIDAL_REGIONS_MAX-1 */
 typedef uint16_t tidal_shard_id;  /* a shard (the router: tidal_shard_for, internal) */
 typedef uint64_t tidal_entity_id; /* a user or an item */
+typedef uint64_t tidal_seqno;     /* a signal's place in its session, from 1 */
+
+/* Opaque handles (tidal/region.h). */
+typedef struct tidal_cluster tidal_cluster;
+typedef struct tidal_region tidal_region;
 
 /* A 128-bit session id. */
 typedef struct tidal_session_id {
