@@ -15,9 +15,16 @@ typedef uint16_t tidal_shard_id;  /* a shard (the router: tidal_shard_for, inter
 typedef uint64_t tidal_entity_id; /* a user or an item */
 typedef uint64_t tidal_seqno;     /* a signal's place in its session, from 1 */
 
-/* Opaque handles (tidal/region.h). */
+/* Opaque handles (tidal/runtime.h, tidal/region.h). */
+typedef struct tidal_runtime tidal_runtime;
 typedef struct tidal_cluster tidal_cluster;
 typedef struct tidal_region tidal_region;
+
+/* A socket-backed actor, by id.  A stale id gives TIDAL_ECLOSED, never a
+ * use-after-free.  id 0 is never a valid actor. */
+typedef struct tidal_actor {
+    uint32_t id;
+} tidal_actor;
 
 /* A 128-bit session id. */
 typedef struct tidal_session_id {
