@@ -1,7 +1,8 @@
 /*
  * The state of one log, shared by the WAL's files (wal.h is the contract).
  * The files, each calling only those below it:
- *   wal.c          options, open/close, the append path
+ *   wal_append.c   the append path (tidal_wal_append, tidal_wal_append_batch)
+ *   wal.c          options, open/close, storing the manifest after a change
  *   wal_sync.c     the sync thread (group commit, and under SYNC the writes:
  *                  write-behind), durable LSN, waiting, when to retry, stats
  *   wal_retry.c    a log the disk refused: telling on_disk and the waiters,
@@ -478,6 +479,9 @@ void tidal__wal_turn_close(tidal_wal *w);
 
 /* Starts the sync thread.  TIDAL_ENOMEM if the thread cannot be created. */
 int tidal__wal_sync_start(tidal_wal *w) __attribute__((warn_unused_result));
+/* wal.c: stores the manifest after an append that rolled over under NONE,
+ * or at a clean close; a failure is counted and logged, refuses nothing. */
+void tidal__wal_store_manifest(tidal_wal *w);
 
 /* Tells the sync thread to finish (a last sync under SYNC and INTERVAL, a
  * last on_durable call) and joins it.  Cannot fail. */
