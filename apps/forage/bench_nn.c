@@ -16,6 +16,7 @@
 
 #include <tidal/errors.h>
 
+#include "bench_util.h"
 #include "catalogue.h"
 #include "limits.h"
 #include "nn.h"
@@ -24,26 +25,11 @@
 
 typedef int (*search_fn)(forage_nn_index *, const float *, size_t, long, forage_nn_hit *, size_t *);
 
-static uint64_t
-now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int
-cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : (x > y);
-}
-
 /* One pass over the queries; the hits of every query into hits (q * k). */
 static int
 pass(search_fn fn, forage_nn_index *ix, size_t q, size_t k, forage_nn_hit *hits, uint64_t *ns)
 {
-    uint64_t t0 = now_ns();
+    uint64_t t0 = forage_bench_now_ns();
     for (size_t i = 0; i < q; i++) {
         size_t got;
         int rv = fn(ix, ix->rows + i * ix->stride, k, (long)i, hits + i * k, &got);
@@ -51,7 +37,7 @@ pass(search_fn fn, forage_nn_index *ix, size_t q, size_t k, forage_nn_hit *hits,
             return rv ? rv : TIDAL_ESTATE;
         }
     }
-    *ns = now_ns() - t0;
+    *ns = forage_bench_now_ns() - t0;
     return 0;
 }
 
@@ -133,10 +119,8 @@ main(int argc, char **argv)
         }
     }
     if (rv == 0) {
-        qsort(tv, runs, sizeof(*tv), cmp_u64);
-        qsort(ts, runs, sizeof(*ts), cmp_u64);
-        double v = (double)tv[runs / 2] / (double)queries,
-               s = (double)ts[runs / 2] / (double)queries;
+        double v = (double)forage_bench_quantile(tv, runs, 0.5) / (double)queries,
+               s = (double)forage_bench_quantile(ts, runs, 0.5) / (double)queries;
         printf("{\"bench\": \"nn\", \"items\": %zu, \"dim\": %zu, \"stride\": %zu, \"k\": %zu, "
                "\"queries\": %zu, \"runs\": %zu, \"vectorised_us_per_query\": %.2f, "
                "\"scalar_us_per_query\": %.2f, \"vectorised_queries_per_s\": %.0f, "

@@ -29,30 +29,14 @@
 #include <tidal/errors.h>
 
 #include "app.h"
+#include "bench_util.h"
 
 #define WRITERS_MAX 8
-
-static uint64_t
-now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int
-cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : (x > y);
-}
 
 static double
 pct_us(uint64_t *v, size_t n, double p)
 {
-    qsort(v, n, sizeof(*v), cmp_u64);
-    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-    return (double)v[i] / 1000.0;
+    return (double)forage_bench_quantile(v, n, p) / 1000.0;
 }
 
 typedef struct load {
@@ -117,9 +101,9 @@ measure(forage_app *app, const args *a, uint64_t *slate_ns, uint64_t *raw_ns)
         rv = forage_app_start(app, 0, 1000 + u, &ss[u]);
     for (size_t i = 0; rv == 0 && i < a->slates; i++) {
         forage_served sv;
-        uint64_t t0 = now_ns();
+        uint64_t t0 = forage_bench_now_ns();
         rv = forage_app_slate(app, 0, ss[i % a->users], &sv);
-        slate_ns[i] = now_ns() - t0;
+        slate_ns[i] = forage_bench_now_ns() - t0;
     }
     const forage_catalogue *c = forage_app_catalogue(app);
     tidal_entity_id cand[40];
@@ -129,9 +113,9 @@ measure(forage_app *app, const args *a, uint64_t *slate_ns, uint64_t *raw_ns)
             cand[j] = c->ids[(i * 40 + j) % c->n];
         tidal_retrieve q = {.user = 1000 + i % a->users, .candidates = cand, .ncandidates = 40};
         size_t n;
-        uint64_t t0 = now_ns();
+        uint64_t t0 = forage_bench_now_ns();
         rv = tidal_retrieve_items(forage_app_region(app, 0), &q, out, &n);
-        raw_ns[i] = now_ns() - t0;
+        raw_ns[i] = forage_bench_now_ns() - t0;
     }
     free(ss);
     return rv;
@@ -165,9 +149,9 @@ main(int argc, char **argv)
     }
     uint64_t *slate_ns = calloc(a.slates, sizeof(uint64_t));
     uint64_t *raw_ns = calloc(a.slates, sizeof(uint64_t));
-    uint64_t t0 = now_ns();
+    uint64_t t0 = forage_bench_now_ns();
     int rv = slate_ns && raw_ns ? measure(app, &a, slate_ns, raw_ns) : TIDAL_ENOMEM;
-    double secs = (double)(now_ns() - t0) / 1e9;
+    double secs = (double)(forage_bench_now_ns() - t0) / 1e9;
     atomic_store(&stop, true);
     for (size_t w = 0; w < a.writers; w++) {
         pthread_join(th[w], NULL);
