@@ -147,6 +147,28 @@ tell_after_commit(tidal_wal *w)
     return false;
 }
 
+/* The end of an append, entered with w->lock held: tells and wakes the
+ * sync thread, drops the lock, frees the entry of a commit that failed (rc)
+ * and stores the manifest if the commit asked for it (store: the batch is
+ * in whatever that stores).  Returns rc. */
+static int
+after_commit_unlock(tidal_wal *w, struct tidal__wal_entry *e, int rc, bool wake, bool store)
+{
+    wake = tell_after_commit(w) || wake;
+    pthread_mutex_unlock(&w->lock);
+    if (wake) {
+        tidal__wal_sync_wake(w);
+    }
+    if (rc != 0) {
+        free(e);
+        return rc;
+    }
+    if (store) {
+        tidal__wal_store_manifest(w);
+    }
+    return 0;
+}
+
 int
 tidal_wal_append(tidal_wal *w, const uint8_t *payload, uint32_t len, uint32_t count,
                  tidal_hlc hlc_min, tidal_hlc hlc_max, uint64_t *first_lsn)
@@ -188,21 +210,11 @@ tidal_wal_append(tidal_wal *w, const uint8_t *payload, uint32_t len, uint32_t co
     if (rc == 0) {
         rc = commit(w, e, &wake, &store);
     }
-    wake = tell_after_commit(w) || wake;
-    pthread_mutex_unlock(&w->lock);
-
-    if (wake) {
-        tidal__wal_sync_wake(w);
+    rc = after_commit_unlock(w, e, rc, wake, store);
+    if (rc == 0) {
+        *first_lsn = h.first_lsn;
     }
-    if (rc != 0) {
-        free(e);
-        return rc;
-    }
-    if (store) {
-        tidal__wal_store_manifest(w); /* the batch is in whatever this does */
-    }
-    *first_lsn = h.first_lsn;
-    return 0;
+    return rc;
 }
 
 /* Verifies a received batch against rules 1..6 and this log's origin and
@@ -255,19 +267,6 @@ tidal_wal_append_batch(tidal_wal *w, const uint8_t *batch, size_t len)
     if (rc != 0 && rc != TIDAL_EIO && rc != TIDAL_ENOMEM && rc != TIDAL_EFULL) {
         w->stats.rejected++;
     }
-    wake = tell_after_commit(w) || wake;
-    pthread_mutex_unlock(&w->lock);
-
-    if (wake) {
-        tidal__wal_sync_wake(w);
-    }
-    if (rc != 0) {
-        free(e);
-        return rc;
-    }
-    if (store) {
-        tidal__wal_store_manifest(w);
-    }
-    return 0;
+    return after_commit_unlock(w, e, rc, wake, store);
 }
 
