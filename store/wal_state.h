@@ -17,8 +17,8 @@
  *                  lost to a salvage), read at open, written when the
  *                  segments change
  *   wal_segment.c  segment names, directories, creating, rolling and
- *                  retiring segment files, the buffered batch scanner used
- *                  by recovery and readers, noting a failed write or sync
+ *                  retiring segment files, noting a failed write or sync
+ *   wal_scan.c     the buffered batch scanner used by recovery and readers
  *   wal_clock.c    the log's time and its callers' waits: its own
  *                  (CLOCK_MONOTONIC, condvars) or its driver's; asking the
  *                  driver for a turn
@@ -301,6 +301,7 @@ int tidal__wal_fail(tidal_wal *w, const char *what);
 struct iovec;
 int tidal__wal_pwritev_all(tidal_wal *w, int fd, struct iovec *iov, int n, uint64_t off);
 
+/* ---- wal_scan.c ---- */
 /* Reads batches out of one segment file in large reads. */
 struct tidal__wal_scan {
     int fd;
