@@ -392,6 +392,7 @@ void tidal__runq_chain_add(struct tidal__runq_chain *c, struct tidal__unit *u);
 void tidal__runq_push_locked(struct tidal__actor *act, const struct tidal__runq_chain *c);
 void tidal__runq_remove_actor(struct tidal__actor *act);
 void tidal__runq_wake_one_locked(tidal_runtime *rt);
+uint32_t tidal__runq_take_locked(tidal_runtime *rt, struct tidal__unit **units, uint32_t max);
 
 /* ---- run.c ---- */
 /* Bursts an rx callback runs of the unit it claimed (pool.c, "inline runs"). */

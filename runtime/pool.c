@@ -61,28 +61,6 @@ tidal__inline_leave(tidal_runtime *rt)
     atomic_fetch_sub(&rt->inline_busy, 1);
 }
 
-/* Takes the head of the run queue and the entries of the same owner right
- * behind it, up to max, into units; returns how many.  Caller holds
- * runq_lock and has seen the queue non-empty. */
-static uint32_t
-runq_take_locked(tidal_runtime *rt, struct tidal__unit **units, uint32_t max)
-{
-    TIDAL_ASSERT(rt->runq_head != NULL);
-    TIDAL_ASSERT(max >= 1);
-    uint32_t n = 0;
-    struct tidal__actor *owner = rt->runq_head->owner;
-    while (n < max && rt->runq_head != NULL && rt->runq_head->owner == owner) {
-        units[n++] = rt->runq_head;
-        rt->runq_head = rt->runq_head->run_next;
-    }
-    if (rt->runq_head == NULL) {
-        rt->runq_tail = NULL;
-    }
-    TIDAL_ASSERT(rt->runq_len >= n);
-    rt->runq_len -= n;
-    return n;
-}
-
 /* How many units one worker takes at once: a batch (run.c) saves an
  * owner's lock per unit, but only while the other workers still find as
  * much queued, so a burst of slow handlers keeps every worker busy. */
@@ -113,7 +91,7 @@ worker_main(void *arg)
         if (rt->runq_stop) {
             break;
         }
-        uint32_t n = runq_take_locked(rt, units, batch_max_locked(rt));
+        uint32_t n = tidal__runq_take_locked(rt, units, batch_max_locked(rt));
         if (rt->runq_head != NULL) {
             tidal__runq_wake_one_locked(rt); /* more than this worker takes: bring the next one in */
         }
@@ -133,7 +111,7 @@ tidal__pool_run_one(tidal_runtime *rt)
 {
     struct tidal__unit *u = NULL;
     pthread_mutex_lock(&rt->runq_lock);
-    uint32_t n = rt->runq_head != NULL ? runq_take_locked(rt, &u, 1) : 0;
+    uint32_t n = rt->runq_head != NULL ? tidal__runq_take_locked(rt, &u, 1) : 0;
     pthread_mutex_unlock(&rt->runq_lock);
     if (n == 0) {
         return false;

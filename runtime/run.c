@@ -8,7 +8,7 @@
  *    runs their handlers with no lock held, then settles the unit under the
  *    lock again: back to the run queue if more arrived, else idle.
  *  - A worker runs several units of one owner as one batch (the run queue
- *    hands over a run of consecutive entries: tidal__runq_take): the
+ *    hands over a run of consecutive entries: tidal__runq_take_locked): the
  *    owner's lock is taken twice per batch instead of twice per unit, the
  *    clock merge and the counters once.  Each unit still handles its own
  *    envelopes in order, and the batch shares TIDAL_HANDLER_BURST_MAX items
@@ -299,7 +299,7 @@ tidal__run_unit_inline(tidal_runtime *rt, struct tidal__unit *u)
 }
 
 /* Runs one burst of each of units[0..n), all of one owner, taken off the
- * run queue together (tidal__runq_take); each goes back to the tail of the
+ * run queue together (tidal__runq_take_locked); each goes back to the tail of the
  * queue if more arrived.  Drops the n run-queue references. */
 void
 tidal__run_units(tidal_runtime *rt, struct tidal__unit **units, uint32_t n)

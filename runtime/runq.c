@@ -113,3 +113,25 @@ tidal__runq_remove_actor(struct tidal__actor *act)
     uint32_t refs = atomic_fetch_sub(&act->refs, removed);
     TIDAL_ASSERT(refs > removed);
 }
+
+/* Takes the head of the run queue and the entries of the same owner right
+ * behind it, up to max, into units; returns how many.  Caller holds
+ * runq_lock and has seen the queue non-empty. */
+uint32_t
+tidal__runq_take_locked(tidal_runtime *rt, struct tidal__unit **units, uint32_t max)
+{
+    TIDAL_ASSERT(rt->runq_head != NULL);
+    TIDAL_ASSERT(max >= 1);
+    uint32_t n = 0;
+    struct tidal__actor *owner = rt->runq_head->owner;
+    while (n < max && rt->runq_head != NULL && rt->runq_head->owner == owner) {
+        units[n++] = rt->runq_head;
+        rt->runq_head = rt->runq_head->run_next;
+    }
+    if (rt->runq_head == NULL) {
+        rt->runq_tail = NULL;
+    }
+    TIDAL_ASSERT(rt->runq_len >= n);
+    rt->runq_len -= n;
+    return n;
+}
