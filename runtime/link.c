@@ -393,13 +393,10 @@ tidal__link_stage(struct tidal__link *l, struct tidal__stage *st, const tidal_en
         if (st->link != NULL) {
             stage_move_locked(l, st);
         }
-        if (l->closing) {
+        int rv = wait_room_locked(l, 0); /* a handler's send never waits */
+        if (rv != 0) {
             pthread_mutex_unlock(&l->lock);
-            return TIDAL_ECLOSED;
-        }
-        if (!has_room_locked(l)) {
-            pthread_mutex_unlock(&l->lock);
-            return TIDAL_EFULL;
+            return rv;
         }
         uint32_t free_n = TIDAL_LINK_ENVELOPES_MAX - l->queued;
         st->room = free_n < TIDAL__STAGE_ENVELOPES_MAX ? free_n : TIDAL__STAGE_ENVELOPES_MAX;
@@ -410,9 +407,8 @@ tidal__link_stage(struct tidal__link *l, struct tidal__stage *st, const tidal_en
         pthread_mutex_unlock(&l->lock);
     }
     size_t before = st->buf.len;
-    int rv = tidal_envelope_encode(e, &st->buf);
+    int rv = tidal_envelope_encode(e, &st->buf); /* on error buf is unchanged */
     if (rv != 0) {
-        st->buf.len = before;
         return rv;
     }
     TIDAL_ASSERT(st->buf.len - before <= TIDAL__STAGE_BYTES_MAX);

@@ -193,15 +193,15 @@ tidal__send(tidal_runtime *rt, tidal_ctx *ctx, const tidal_addr *to, uint16_t ty
     } else {
         atomic_fetch_add(&rt->st_sent, 1);
     }
-    bool stage = ctx != NULL && ctx->last_link == l && len <= TIDAL__STAGE_BYTES_MAX / 4 &&
-                 !tidal__fault_active(rt);
+    bool faults = tidal__fault_active(rt);
+    bool stage = ctx != NULL && ctx->last_link == l && len <= TIDAL__STAGE_BYTES_MAX / 4 && !faults;
     if (ctx != NULL) {
         if (!stage) {
             tidal__stage_flush(&ctx->stage); /* what it holds goes first */
         }
         ctx->last_link = l;
     }
-    if (!stage && tidal__fault_active(rt)) {
+    if (!stage && faults) {
         char from_full[FULLNAME_BYTES], to_full[FULLNAME_BYTES];
         if (ctx != NULL) {
             tidal__unit_fullname(ctx->actor, ctx->unit, from_full, sizeof(from_full));
