@@ -203,13 +203,17 @@ apply_in_order(tidal_region *r, uint16_t origin, const tidal_batch_header *h,
     }
     pthread_mutex_lock(&r->state.lock);
     rv = payload_apply(r, batch + TIDAL_BATCH_HEADER_BYTES, h->payload_len, h->count, origin);
+    if (rv == 0) {
+        /* counted before the state lock lets a reader see what it did, and so
+         * before it is published: whoever sees the batch's effect or the
+         * watermark sees it counted */
+        atomic_fetch_add(&r->st_applied, 1);
+    }
     pthread_mutex_unlock(&r->state.lock);
     if (rv != 0) {
         return rv;
     }
     r->follow.applied_lsn[origin] = h->first_lsn + h->count - 1;
-    /* counted before it is published: whoever sees the watermark sees it counted */
-    atomic_fetch_add(&r->st_applied, 1);
     tidal__publish_applied(r, origin, r->follow.applied_lsn[origin]);
     return 0;
 }
