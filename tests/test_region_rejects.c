@@ -151,6 +151,39 @@ settled_stats(int i)
     return repl_stats(f.e.r[i]);
 }
 
+/* What moves while replication settles: batches shipped (retransmits
+ * included), duplicates taken, ACKs sent, of both regions. */
+static void
+traffic(uint64_t out[6])
+{
+    for (int i = 0; i < 2; i++) {
+        tidal_region_stats st = repl_stats(f.e.r[i]);
+        out[3 * i] = st.batches_shipped;
+        out[3 * i + 1] = st.batches_duplicate;
+        out[3 * i + 2] = st.acks_sent;
+    }
+}
+
+/* Waits until that traffic has not moved for 150 ms.  Both ACKs arrived,
+ * but a shipper that did not see its ACK within its first retransmit wait
+ * (100 ms: a loaded machine) resent the batch, and the duplicate's ACK may
+ * still come: counted after the snapshot, it read as an ACK a rejected
+ * message caused (1 run in 90 under four parallel copies). */
+static void
+settle(void)
+{
+    uint64_t was[6], now[6];
+    traffic(was);
+    uint64_t still_ms = 0;
+    for (uint64_t waited = 0; still_ms < 150; waited += 25) {
+        cr_assert(waited < REPL_DEADLINE_MS, "replication never settled");
+        usleep(25 * 1000);
+        traffic(now);
+        still_ms = memcmp(now, was, sizeof(now)) == 0 ? still_ms + 25 : 0;
+        memcpy(was, now, sizeof(was));
+    }
+}
+
 static tidal_session_view
 session_in(int i)
 {
@@ -177,6 +210,7 @@ setup(void)
     cr_assert(TIDAL_WAIT_UNTIL(repl_stats(a).acked_lsn[1] == 1 && repl_stats(b).acked_lsn[0] == 1,
                                REPL_DEADLINE_MS),
               "each region acknowledged the other's write");
+    settle();
     for (int i = 0; i < 2; i++) {
         f.digest[i] = tidal_region_digest(f.e.r[i]);
         f.st[i] = settled_stats(i);
