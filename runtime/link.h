@@ -93,6 +93,11 @@ struct tidal_ctx {
     uint64_t sent; /* added to rt->st_sent at flush */
     struct tidal__link *last_link; /* of the last send: a second in a row stages */
     struct tidal__stage stage;     /* moved to its link before the cork's flush */
+    /* Spawn's init: the actor takes no message until init returns, so a timer
+     * it arms would fire into a refusal (a 0 ms one often did) and be lost.
+     * Its timers wait here until spawn arms them (send.c). */
+    bool hold_timers;
+    struct tidal__held_timer *held_timers;
 };
 
 /* ---- link.c ---- */
@@ -115,6 +120,9 @@ int tidal__send(tidal_runtime *rt, tidal_ctx *ctx, const tidal_addr *to, uint16_
                 const void *payload, uint32_t len, uint32_t timeout_ms, uint8_t flags,
                 const tidal_addr *reply_to, uint64_t corr, const tidal_addr *from_as);
 void tidal__ctx_flush(tidal_ctx *ctx);
+/* ---- send.c: timers an init armed (tidal_ctx.hold_timers) ---- */
+int tidal__ctx_arm_held_timers(tidal_ctx *ctx);
+void tidal__ctx_drop_held_timers(tidal_ctx *ctx);
 void tidal__ctx_forget_dest(tidal_ctx *ctx);
 
 #endif /* TIDAL_RUNTIME_LINK_H */

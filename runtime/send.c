@@ -379,6 +379,13 @@ struct timed_send {
     uint8_t payload[];
 };
 
+/* A timer spawn's init armed, held until the actor takes messages. */
+struct tidal__held_timer {
+    struct tidal__held_timer *next;
+    uint32_t delay_ms;
+    struct timed_send *send;
+};
+
 static void
 timed_send_fire(tidal_runtime *rt, void *arg)
 {
@@ -390,11 +397,12 @@ timed_send_fire(tidal_runtime *rt, void *arg)
     free(t);
 }
 
-int
-tidal_timer_after(tidal_runtime *rt, const tidal_addr *to, uint32_t delay_ms, uint16_t type,
-                  const void *payload, uint32_t len)
+/* A timed send's copy of what it will send, in *out. */
+static int
+timed_send_new(const tidal_addr *to, uint16_t type, const void *payload, uint32_t len,
+               struct timed_send **out)
 {
-    if (rt == NULL || to == NULL || (payload == NULL && len > 0) || !tidal_msg_type_known(type)) {
+    if (to == NULL || (payload == NULL && len > 0) || !tidal_msg_type_known(type)) {
         return TIDAL_EINVAL;
     }
     if (len > TIDAL_PAYLOAD_BYTES_MAX) {
@@ -410,8 +418,20 @@ tidal_timer_after(tidal_runtime *rt, const tidal_addr *to, uint32_t delay_ms, ui
     if (len > 0) {
         memcpy(t->payload, payload, len);
     }
-    int rv = tidal__timer_add(rt, delay_ms, timed_send_fire, t, free);
+    *out = t;
+    return 0;
+}
+
+int
+tidal_timer_after(tidal_runtime *rt, const tidal_addr *to, uint32_t delay_ms, uint16_t type,
+                  const void *payload, uint32_t len)
+{
+    struct timed_send *t;
+    int rv = rt == NULL ? TIDAL_EINVAL : timed_send_new(to, type, payload, len, &t);
     if (rv != 0) {
+        return rv;
+    }
+    if ((rv = tidal__timer_add(rt, delay_ms, timed_send_fire, t, free)) != 0) {
         free(t);
     }
     return rv;
@@ -423,5 +443,55 @@ tidal_ctx_timer(tidal_ctx *ctx, uint32_t delay_ms, uint16_t type, const void *pa
 {
     tidal_addr self;
     tidal_ctx_self(ctx, &self);
-    return tidal_timer_after(ctx->rt, &self, delay_ms, type, payload, len);
+    if (!ctx->hold_timers) {
+        return tidal_timer_after(ctx->rt, &self, delay_ms, type, payload, len);
+    }
+    struct tidal__held_timer *h = malloc(sizeof(*h));
+    if (h == NULL) {
+        return TIDAL_ENOMEM;
+    }
+    int rv = timed_send_new(&self, type, payload, len, &h->send);
+    if (rv != 0) {
+        free(h);
+        return rv;
+    }
+    h->delay_ms = delay_ms;
+    h->next = NULL;
+    struct tidal__held_timer **end = &ctx->held_timers;
+    while (*end != NULL) {
+        end = &(*end)->next; /* armed in the order init armed them */
+    }
+    *end = h;
+    return 0;
+}
+
+/* Arms the timers spawn's init armed, now that the actor takes messages.
+ * Returns 0, or why one could not be armed (TIDAL_ELIMIT, TIDAL_ECLOSED,
+ * TIDAL_ENOMEM); then the rest are dropped. */
+int
+tidal__ctx_arm_held_timers(tidal_ctx *ctx)
+{
+    int rv = 0;
+    while (ctx->held_timers != NULL && rv == 0) {
+        struct tidal__held_timer *h = ctx->held_timers;
+        ctx->held_timers = h->next;
+        if ((rv = tidal__timer_add(ctx->rt, h->delay_ms, timed_send_fire, h->send, free)) != 0) {
+            free(h->send);
+        }
+        free(h);
+    }
+    tidal__ctx_drop_held_timers(ctx);
+    return rv;
+}
+
+/* Drops the timers spawn's init armed, unarmed (spawn failed).  Cannot fail. */
+void
+tidal__ctx_drop_held_timers(tidal_ctx *ctx)
+{
+    while (ctx->held_timers != NULL) {
+        struct tidal__held_timer *h = ctx->held_timers;
+        ctx->held_timers = h->next;
+        free(h->send);
+        free(h);
+    }
 }

@@ -4,7 +4,10 @@
  * Spawn runs init on the calling thread before the actor's socket listens,
  * so no message is handled before its state exists; until then the actor is
  * in the tables but marked stopping, so a local sender that finds it gets
- * TIDAL_ECLOSED rather than a reservation.  Stop removes it from the tables
+ * TIDAL_ECLOSED rather than a reservation.  The timers init arms are held
+ * and armed once it takes messages: one that fired before (a 0 ms one, often
+ * under load) went to that refusal and was lost, and the actor with it,
+ * if its timer was all that woke it.  Stop removes it from the tables
  * first (its id turns stale at once), closes its socket, takes its units off
  * the run queue, waits for a running handler, dead-letters what is queued and
  * runs fini for every state it owns.
@@ -144,7 +147,7 @@ spawn(tidal_runtime *rt, const tidal_spawn_opts *o, bool internal, tidal_actor *
     if ((rv = tidal__rx_listen(act, url)) != 0) {
         goto fail_tables;
     }
-    tidal_ctx ctx = {.rt = rt, .actor = act, .unit = &act->unit};
+    tidal_ctx ctx = {.rt = rt, .actor = act, .unit = &act->unit, .hold_timers = true};
     if (act->beh.init != NULL && (rv = act->beh.init(&ctx, act->arg, &act->unit.state)) != 0) {
         tidal__ctx_flush(&ctx);
         goto fail_listen;
@@ -159,8 +162,10 @@ spawn(tidal_runtime *rt, const tidal_spawn_opts *o, bool internal, tidal_actor *
     if ((rv = tidal__rx_begin(act)) != 0) {
         goto fail_init;
     }
-    if (act->has_vbeh && (rv = tidal__vactor_start_sweeper(act)) != 0) {
+    if ((act->has_vbeh && (rv = tidal__vactor_start_sweeper(act)) != 0) ||
+        (rv = tidal__ctx_arm_held_timers(&ctx)) != 0) {
         /* the actor is live: stop it the ordinary way */
+        tidal__ctx_drop_held_timers(&ctx);
         (void)tidal_stop(rt, (tidal_actor){act->id});
         return rv;
     }
@@ -172,6 +177,7 @@ fail_init:
         act->beh.fini(act->unit.state, act->arg);
     }
 fail_listen:
+    tidal__ctx_drop_held_timers(&ctx);
     tidal__rx_stop(act); /* safe after rx_begin closed the socket itself */
 fail_tables:
     pthread_mutex_lock(&rt->actors_lock);

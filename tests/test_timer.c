@@ -6,6 +6,7 @@
  * dead letter HLC_SKEW for an envelope).
  */
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "test_actor_helpers.h"
 
@@ -124,6 +125,82 @@ Test(timer, ctx_timer_comes_back_to_the_same_actor)
     TIDAL_PASS(tidal_runtime_close(rt));
     rec_free_state(&rec);
     rec_free_state(&vrec);
+}
+
+/* What an actor whose init arms timers saw: the tags of its TIMER
+ * messages, in order. */
+typedef struct init_timers {
+    atomic_uint n;
+    uint64_t tags[8];
+    bool fail; /* init fails after arming */
+} init_timers;
+
+static void
+arm(tidal_ctx *ctx, uint32_t delay_ms, uint64_t tag)
+{
+    uint8_t p[32];
+    uint32_t n = timer_payload(tag, p, sizeof(p));
+    TIDAL_PASS(tidal_ctx_timer(ctx, delay_ms, TIDAL_MSG_TIMER, p, n));
+}
+
+static int
+init_arms(tidal_ctx *ctx, void *arg, void **state)
+{
+    init_timers *it = arg;
+    *state = it;
+    arm(ctx, 0, 1);
+    arm(ctx, 0, 2);
+    arm(ctx, 30, 3);
+    /* a timer thread that fires now finds the actor not yet taking messages */
+    tidal_test_sleep_ms(20);
+    return it->fail ? TIDAL_EINVAL : 0;
+}
+
+static int
+init_arms_handle(tidal_ctx *ctx, void *state, const tidal_msg *msg)
+{
+    (void)ctx;
+    init_timers *it = state;
+    tidal_msg_timer t;
+    if (msg->type == TIDAL_MSG_TIMER &&
+        tidal_msg_timer_decode(msg->payload, msg->len, &t, NULL) == 0) {
+        unsigned i = atomic_load(&it->n);
+        if (i < 8) {
+            it->tags[i] = t.tag;
+            atomic_store(&it->n, i + 1);
+        }
+    }
+    return 0;
+}
+
+static const tidal_behaviour init_arms_behaviour = {.init = init_arms, .handle = init_arms_handle};
+
+/* Timers an init arms are held until the actor takes messages: a 0 ms one
+ * once fired during init into a refusal and was lost (test_close_rearm saw
+ * an actor never tick, under TSan, several runs in 16).  Each arrives, in
+ * the order armed; an init that fails leaves none behind. */
+Test(timer, timers_armed_in_init_arrive_once_it_returns)
+{
+    tidal_runtime *rt = rt_open(NULL, NULL, 1, 2);
+    init_timers it = {0};
+    tidal_spawn_opts o = {.name = "armer", .behaviour = &init_arms_behaviour, .arg = &it};
+    tidal_actor a;
+    TIDAL_PASS(tidal_spawn(rt, &o, &a));
+    cr_assert(TIDAL_WAIT_UNTIL(atomic_load(&it.n) == 3, 5000), "%u of 3 timers arrived",
+              atomic_load(&it.n));
+    cr_assert_eq(it.tags[0], 1);
+    cr_assert_eq(it.tags[1], 2);
+    cr_assert_eq(it.tags[2], 3);
+
+    init_timers failing = {.fail = true};
+    o = (tidal_spawn_opts){.name = "failer", .behaviour = &init_arms_behaviour, .arg = &failing};
+    TIDAL_FAIL(tidal_spawn(rt, &o, &a), TIDAL_EINVAL);
+    tidal_test_sleep_ms(60);
+    cr_assert_eq(atomic_load(&failing.n), 0);
+    tidal_stats st;
+    tidal_runtime_stats(rt, &st);
+    cr_assert_eq(st.sent, 3, "a failed spawn's timer fired");
+    TIDAL_PASS(tidal_runtime_close(rt));
 }
 
 Test(timer, pending_timers_are_freed_at_close)

@@ -407,7 +407,10 @@ TIDAL_API int tidal_msg_reply_to(const tidal_msg *msg, tidal_reply_to *out) TIDA
 TIDAL_API int tidal_ctx_reply_to(tidal_ctx *ctx, const tidal_reply_to *to, uint16_t type,
                                  const void *payload, uint32_t len) TIDAL_WARN_UNUSED;
 
-/* Delivers a message to this actor after delay_ms.  As tidal_timer_after. */
+/* Delivers a message to this actor after delay_ms.  As tidal_timer_after.
+ * From the init tidal_spawn runs, the delay counts from when the actor
+ * takes messages, once init has returned; there a timer past
+ * TIDAL_TIMERS_MAX fails the spawn rather than init's call. */
 TIDAL_API int tidal_ctx_timer(tidal_ctx *ctx, uint32_t delay_ms, uint16_t type, const void *payload,
                               uint32_t len) TIDAL_WARN_UNUSED;
 /* Stops this actor once the handler returns; messages queued behind it go to
