@@ -150,6 +150,9 @@ tidal__digest_make(tidal_region *r, uint32_t n, struct tidal__digest *d)
         return TIDAL_ENOMEM;
     }
     pthread_mutex_lock(&r->state.lock);
+    for (uint32_t o = 0; o < TIDAL_REGIONS_MAX; o++) {
+        d->covers[o] = atomic_load(&r->wm.position[o]);
+    }
     each_entry(r, digest_add, d, false);
     pthread_mutex_unlock(&r->state.lock);
     return 0;

@@ -48,10 +48,15 @@ enum {
 
 /* ---- entries.c ---- */
 
-/* Bucket hashes of a region's state: n a power of two. */
+/* Bucket hashes of a region's state: n a power of two.  covers[o] is the
+ * follower's position in origin o's log (wm.position) read under the same
+ * hold of the state lock: the hashed state holds at least that much of each
+ * log, since a position is published only after its batch's effect
+ * (apply.c).  A log base counts: past it, the rest comes by reconciliation. */
 struct tidal__digest {
     uint64_t *h;
     uint32_t n;
+    uint64_t covers[TIDAL_REGIONS_MAX];
 };
 
 /* Entries of the region's state now (state.lock taken inside).  Cannot

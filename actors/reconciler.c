@@ -29,7 +29,13 @@
  * window again).  So a periodic round runs between two regions only when each
  * has acknowledged the other's whole log, as each knows from its own
  * shipper (in_step): no periodic digest goes to a peer still being shipped
- * to, and none is answered from one.  Rounds on demand always run.
+ * to, and none is answered from one.  Nor is one answered that was made
+ * before its sender had the answerer's whole log: it may arrive after the
+ * ACKs of the batches it predates (another link), when the two are in step,
+ * and its answer would send what shipping has brought since.  So a periodic
+ * digest carries its sender's position in each origin's log as it hashed
+ * its state (covers), and is answered only if that covers the answerer's
+ * durable log.  Rounds on demand always run.
  *
  * Answers.  Every digest that is answered at all (on demand, or periodic
  * between regions in step) is answered with ENTRIES marked reply, even when
@@ -187,6 +193,20 @@ in_step(tidal_region *r, tidal_region_id p)
     return atomic_load(&r->st_acked[p]) >= tidal_wal_durable_lsn(r->wal);
 }
 
+/* True when a periodic digest may be answered: both in step now, and the
+ * digest itself made once its sender had our whole log ("Periodic
+ * rounds").  A digest without covers (an older region's) is judged by the
+ * first alone. */
+static bool
+answerable(tidal_region *r, const tidal_msg_digest *m)
+{
+    if (!in_step(r, m->from)) {
+        return false;
+    }
+    return m->ncovers == 0 ||
+           (r->id < m->ncovers && m->covers[r->id] >= tidal_wal_durable_lsn(r->wal));
+}
+
 /* A peer's digest: answer with our entries of the differing buckets, asking
  * for theirs - or, if none differs, with an empty answer ("Answers"). */
 static int
@@ -199,7 +219,7 @@ on_digest(tidal_ctx *ctx, tidal_region *r, const tidal_msg *msg)
         tidal__region_reject(r, TIDAL_REGION_REJECT_DIGEST_DECODE, msg, &err);
         return 0;
     }
-    if (!reconciler_of(r, msg, m.from, &peer) || (!m.on_demand && !in_step(r, m.from))) {
+    if (!reconciler_of(r, msg, m.from, &peer) || (!m.on_demand && !answerable(r, &m))) {
         return 0;
     }
     uint32_t n = m.hashes.len / 8;
@@ -341,7 +361,9 @@ round_start(tidal_ctx *ctx, struct reconciler *rc, bool on_demand)
     }
     uint64_t round = atomic_fetch_add(&r->st_rounds, 1) + 1;
     tidal_msg_digest m = {.from = r->id, .round = round,
-                          .hashes = {(const uint8_t *)d.h, n * 8}, .on_demand = on_demand};
+                          .hashes = {(const uint8_t *)d.h, n * 8}, .on_demand = on_demand,
+                          .ncovers = on_demand ? 0 : TIDAL_REGIONS_MAX};
+    memcpy(m.covers, d.covers, sizeof(m.covers));
     tidal_buf b;
     tidal_buf_init(&b);
     if (tidal_msg_digest_encode(&m, &b) == 0) {

@@ -107,9 +107,11 @@ FUZZ_REPL(handover, true,
 FUZZ_REPL(digest,
           m.hashes.len % 8 == 0 && m.hashes.len / 8 >= 1 &&
               m.hashes.len / 8 <= TIDAL_REPL_DIGEST_BUCKETS_MAX &&
-              (m.hashes.len / 8 & (m.hashes.len / 8 - 1)) == 0 && inside(m.hashes, p, len),
+              (m.hashes.len / 8 & (m.hashes.len / 8 - 1)) == 0 && inside(m.hashes, p, len) &&
+              m.ncovers <= TIDAL_REGIONS_MAX,
           m.from == m2.from && m.round == m2.round && fuzz_view_same(m.hashes, m2.hashes) &&
-              m.on_demand == m2.on_demand)
+              m.on_demand == m2.on_demand && m.ncovers == m2.ncovers &&
+              memcmp(m.covers, m2.covers, sizeof(m.covers)) == 0)
 
 #undef URL_OK
 #undef FUZZ_REPL

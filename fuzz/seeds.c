@@ -175,11 +175,14 @@ seeds_repl(struct seeds *s)
     repl_put(s, "valid-handover.bin", TIDAL_MSG_HANDOVER, &b, 0);
 
     tidal_buf_reset(&b);
-    tidal_msg_digest md = {1, 3, {(const uint8_t *)hashes, sizeof(hashes)}, true};
+    tidal_msg_digest md = {.from = 1, .round = 3,
+                           .hashes = {(const uint8_t *)hashes, sizeof(hashes)},
+                           .on_demand = true};
     seeds_must(tidal_msg_digest_encode(&md, &b), "digest");
     repl_put(s, "valid-digest.bin", TIDAL_MSG_DIGEST, &b, 0);
     tidal_buf_reset(&b);
-    md = (tidal_msg_digest){1, 4, {(const uint8_t *)hashes, 8}, false};
+    md = (tidal_msg_digest){.from = 1, .round = 4, .hashes = {(const uint8_t *)hashes, 8},
+                            .ncovers = 3, .covers = {7, 0, UINT64_MAX}};
     seeds_must(tidal_msg_digest_encode(&md, &b), "digest");
     repl_put(s, "valid-digest-one.bin", TIDAL_MSG_DIGEST, &b, 0);
     q = raw; /* three buckets: not a power of two */

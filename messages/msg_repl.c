@@ -325,15 +325,24 @@ tidal_msg_digest_encode(const tidal_msg_digest *m, tidal_buf *out)
     if (!buckets_ok(m->hashes.len) || m->hashes.ptr == NULL) {
         return TIDAL_EINVAL;
     }
-    uint8_t *p = begin(out, 33, m->hashes.len);
+    if (m->ncovers > TIDAL_REGIONS_MAX) {
+        return TIDAL_EINVAL;
+    }
+    uint8_t *p = begin(out, 33 + 5 + 9 * TIDAL_REGIONS_MAX, m->hashes.len);
     if (p == NULL) {
         return TIDAL_ENOMEM;
     }
-    p = tidal_mpw_array(p, 4);
+    p = tidal_mpw_array(p, m->ncovers > 0 ? 5 : 4);
     p = tidal_mpw_uint(p, m->from);
     p = tidal_mpw_uint(p, m->round);
     p = tidal_mpw_bin(p, m->hashes.ptr, m->hashes.len);
     *p++ = m->on_demand ? 0xc3 : 0xc2;
+    if (m->ncovers > 0) {
+        p = tidal_mpw_array(p, m->ncovers);
+        for (uint32_t o = 0; o < m->ncovers; o++) {
+            p = tidal_mpw_uint(p, m->covers[o]);
+        }
+    }
     return finish(out, p);
 }
 
@@ -343,7 +352,11 @@ tidal_msg_digest_decode(const uint8_t *buf, size_t len, tidal_msg_digest *m,
 {
     tidal_mpr r;
     tidal_mpr_init(&r, buf, len, err);
-    int rv = tidal_mpr_array_exact(&r, 4, "digest");
+    uint32_t arity = 0;
+    int rv = tidal_mpr_array(&r, 5, &arity, "digest");
+    if (rv == 0 && arity < 4) {
+        return tidal_mpr_fail(&r, TIDAL_EFIELD, "digest", 4, arity);
+    }
     rv = rv != 0 ? rv : get_u16(&r, &m->from, "digest.from");
     rv = rv != 0 ? rv : tidal_mpr_uint(&r, UINT64_MAX, &m->round, "digest.round");
     rv = rv != 0 ? rv : get_bin(&r, TIDAL_REPL_DIGEST_BUCKETS_MAX * 8u, &m->hashes, "digest.hashes");
@@ -351,6 +364,14 @@ tidal_msg_digest_decode(const uint8_t *buf, size_t len, tidal_msg_digest *m,
         return tidal_mpr_fail(&r, TIDAL_EFIELD, "digest.hashes", 8, m->hashes.len);
     }
     rv = rv != 0 ? rv : tidal_mpr_bool(&r, &m->on_demand, "digest.on_demand");
+    m->ncovers = 0;
+    memset(m->covers, 0, sizeof(m->covers));
+    if (rv == 0 && arity == 5) {
+        rv = tidal_mpr_array(&r, TIDAL_REGIONS_MAX, &m->ncovers, "digest.covers");
+        for (uint32_t o = 0; rv == 0 && o < m->ncovers; o++) {
+            rv = tidal_mpr_uint(&r, UINT64_MAX, &m->covers[o], "digest.covers");
+        }
+    }
     return rv != 0 ? rv : tidal_mpr_done(&r, "digest");
 }
 

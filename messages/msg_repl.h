@@ -21,7 +21,14 @@
  *   23    HANDOVER      [sid bin16, next_seqno u64, code u32]
  *   30    DIGEST        [from u16, round u64, hashes bin (8-byte LE words, a power
  *                        of two of them, <= TIDAL_REPL_DIGEST_BUCKETS_MAX),
- *                        on_demand bool]
+ *                        on_demand bool (, covers array <= TIDAL_REGIONS_MAX
+ *                        of u64)]: covers, on periodic digests only, is the
+ *                        sender's position in each origin's log (index: origin
+ *                        id, missing ones 0) when it hashed its state.  A
+ *                        digest without it (4 elements: on demand, or from an
+ *                        older region) is still taken; an older region
+ *                        refuses a periodic digest with it (counted there as
+ *                        TIDAL-REGION-DIGEST-DECODE) and answers on-demand ones
  *   31    ENTRIES       [from u16, round u64, want bin (bitmap, may be empty),
  *                        last bool, reply bool, part u32, whole bool,
  *                        entries array <= TIDAL_REPL_ENTRIES_MAX of bin]
@@ -98,6 +105,9 @@ typedef struct tidal_msg_digest {
     tidal_view hashes; /* nbuckets * 8 bytes */
     bool on_demand;    /* asked for (a heal, a released log), not the timer's: always
                           answered (actors/reconciler.c, "Periodic rounds") */
+    uint32_t ncovers;  /* 0: no covers on the wire (the 4-element form) */
+    uint64_t covers[TIDAL_REGIONS_MAX]; /* [o]: the sender's position in origin o's
+                                           log as it hashed its state; 0 past ncovers */
 } tidal_msg_digest;
 
 typedef struct tidal_msg_entries {

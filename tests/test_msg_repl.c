@@ -90,11 +90,30 @@ Test(msg_repl, every_payload_round_trips_and_refuses_cuts_and_trailing_bytes)
     ROUND_TRIP(digest, d, d2);
     cr_assert_eq(d2.hashes.len, sizeof(hashes));
     cr_assert(d2.on_demand);
+    cr_assert_eq(d2.ncovers, 0, "an on-demand digest goes as 4 elements");
+    cr_assert_eq(keep.data[0], 0x94);
     tidal_buf_fini(&keep);
     d.on_demand = false;
     ROUND_TRIP(digest, d, d2);
     cr_assert_not(d2.on_demand);
     tidal_buf_fini(&keep);
+    d.ncovers = TIDAL_REGIONS_MAX; /* a periodic digest says how much it covers */
+    for (uint32_t o = 0; o < TIDAL_REGIONS_MAX; o++) {
+        d.covers[o] = o == 5 ? UINT64_MAX : o * 1000u;
+    }
+    ROUND_TRIP(digest, d, d2);
+    cr_assert_eq(keep.data[0], 0x95);
+    cr_assert_eq(d2.ncovers, TIDAL_REGIONS_MAX);
+    cr_assert_eq(memcmp(d2.covers, d.covers, sizeof(d.covers)), 0);
+    tidal_buf_fini(&keep);
+    d.ncovers = 2;
+    ROUND_TRIP(digest, d, d2);
+    cr_assert(d2.ncovers == 2 && d2.covers[1] == 1000 && d2.covers[2] == 0,
+              "the origins past the list are covered up to 0");
+    tidal_buf_fini(&keep);
+    d.ncovers = TIDAL_REGIONS_MAX + 1;
+    TIDAL_FAIL(tidal_msg_digest_encode(&d, &t), TIDAL_EINVAL);
+    d.ncovers = 0;
     d.hashes.len = 24; /* three buckets: not a power of two */
     TIDAL_FAIL(tidal_msg_digest_encode(&d, &t), TIDAL_EINVAL);
 
@@ -121,7 +140,7 @@ Test(msg_repl, every_payload_round_trips_and_refuses_cuts_and_trailing_bytes)
 
 Test(msg_repl, malformed_fields_are_refused)
 {
-    uint8_t raw[64], *p;
+    uint8_t raw[256], *p;
     tidal_msg_handover_req h;
     p = tidal_mpw_array(raw, 2);
     p = tidal_mpw_bin(p, "0123456789abcde", 15); /* a 15-byte session id */
@@ -150,6 +169,46 @@ Test(msg_repl, malformed_fields_are_refused)
     p = tidal_mpw_str(p, "x", 1);
     p = tidal_mpw_str(p, "y", 1);
     TIDAL_FAIL(tidal_msg_peer_decode(raw, (size_t)(p - raw), &pe, NULL), TIDAL_EFIELD);
+    /* a DIGEST of 3 or 6 elements, covers past the region count or not
+     * unsigned; an empty covers list is taken, as covering nothing known */
+    uint8_t hb[8] = {0};
+    tidal_msg_digest d;
+    for (uint32_t arity = 3; arity <= 6; arity++) {
+        p = tidal_mpw_array(raw, arity);
+        p = tidal_mpw_uint(p, 1);
+        p = tidal_mpw_uint(p, 2);
+        p = tidal_mpw_bin(p, hb, sizeof(hb));
+        if (arity >= 4) {
+            *p++ = 0xc2;
+        }
+        if (arity >= 5) {
+            p = tidal_mpw_array(p, 0);
+        }
+        if (arity >= 6) {
+            *p++ = 0xc0;
+        }
+        int rv = tidal_msg_digest_decode(raw, (size_t)(p - raw), &d, NULL);
+        if (arity == 4 || arity == 5) {
+            TIDAL_PASS(rv);
+            cr_assert_eq(d.ncovers, 0);
+        } else {
+            TIDAL_FAIL(rv, arity == 3 ? TIDAL_EFIELD : TIDAL_ETOOBIG);
+        }
+    }
+    p = tidal_mpw_array(raw, 5);
+    p = tidal_mpw_uint(p, 1);
+    p = tidal_mpw_uint(p, 2);
+    p = tidal_mpw_bin(p, hb, sizeof(hb));
+    *p++ = 0xc2;
+    uint8_t *list = p;
+    p = tidal_mpw_array(p, TIDAL_REGIONS_MAX + 1);
+    for (uint32_t o = 0; o <= TIDAL_REGIONS_MAX; o++) {
+        p = tidal_mpw_uint(p, o);
+    }
+    TIDAL_FAIL(tidal_msg_digest_decode(raw, (size_t)(p - raw), &d, NULL), TIDAL_ETOOBIG);
+    p = tidal_mpw_array(list, 1);
+    p = tidal_mpw_str(p, "7", 1);
+    cr_assert_neq(tidal_msg_digest_decode(raw, (size_t)(p - raw), &d, NULL), 0);
     static const uint8_t huge[] = {0x98, 0x01, 0x01, 0xc4, 0x00, 0xc3, 0xc3, 0x00,
                                    0xc3, 0xdd, 0xff, 0xff, 0xff, 0xff};
     tidal_msg_entries e;

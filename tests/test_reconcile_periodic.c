@@ -12,6 +12,7 @@
  * region actor's; the reconcilers' link stays open, so a digest answered when it should not be
  * would deliver its entries and show in region 1's counters.
  */
+#include "actors/internal.h" /* st_acked, st_rounds_done, the log's durable LSN */
 #include "repl_helpers.h"
 
 TIDAL_SUITE(reconcile_periodic);
@@ -75,6 +76,48 @@ Test(reconcile_periodic, rounds_wait_while_batches_are_in_flight)
     cr_assert(resumed, "region 0's periodic rounds did not resume once in step");
     cr_assert_eq(repl_stats(e.r[1]).reconcile_entries, 0);
     cr_assert_eq(repl_stats(e.r[0]).reconcile_entries, 0);
+    repl_close(&e);
+}
+
+/* A periodic digest is a picture of its sender's state when it was made.
+ * Region 1's digests made while region 0's batches were held back, and
+ * delivered only once region 1 has caught up (so region 0 is in step with it
+ * by then), must still go unanswered: answering them would send region 1
+ * entries that shipping has brought it since.  (The race CI once hit by
+ * chance: a digest overtaken by the ACKs of the batches it predates.) */
+Test(reconcile_periodic, a_digest_made_before_the_batches_arrived_is_not_answered)
+{
+    repl_env e;
+    open_pair(&e, 100);
+    tidal_runtime *rt1 = tidal_region_runtime(e.r[1]);
+    /* every digest of region 1 arrives 600 ms after it was made, in order
+     * (within the 8 rounds a region follows: 800 ms at this period) */
+    tidal_fault_rule late = {.delay = 1.0, .delay_min_ms = 600, .delay_max_ms = 600};
+    cut_batches(&e, true);
+    TIDAL_PASS(tidal_fault_set(rt1, "reconciler-1", "reconciler-0", &late));
+    repl_hide_range(e.r[0], 4, 100, HIDES);
+    uint64_t rounds = repl_stats(e.r[1]).reconcile_rounds;
+    bool made = TIDAL_WAIT_UNTIL(repl_stats(e.r[1]).reconcile_rounds >= rounds + 3,
+                                 REPL_DEADLINE_MS);
+    cr_assert(made, "region 1 made no digests while the batches were held back");
+
+    /* the batches arrive and are acknowledged; the digests region 1 made
+     * before them are still on their way */
+    cut_batches(&e, false);
+    repl_wait_converged(&e);
+    uint64_t durable = tidal_wal_durable_lsn(e.r[0]->wal);
+    bool acked = TIDAL_WAIT_UNTIL(atomic_load(&e.r[0]->st_acked[1]) >= durable, REPL_DEADLINE_MS);
+    cr_assert(acked, "region 0 did not learn that region 1 has its whole log");
+    uint64_t done = atomic_load(&e.r[1]->st_rounds_done);
+
+    /* a digest made since is answered, and its answer comes after any to the
+     * earlier ones (they arrive first, and there is one link each way and one
+     * reconciler each); if region 1 took longer than the delay to catch up,
+     * the earlier ones found region 0 not in step and the test proves less */
+    bool fresh = TIDAL_WAIT_UNTIL(atomic_load(&e.r[1]->st_rounds_done) > done, REPL_DEADLINE_MS);
+    cr_assert(fresh, "region 1's periodic rounds did not complete once in step");
+    cr_assert_eq(repl_stats(e.r[1]).reconcile_entries, 0,
+                 "region 0 answered a digest made before the batches arrived");
     repl_close(&e);
 }
 
