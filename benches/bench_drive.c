@@ -286,6 +286,9 @@ bench_fan_in(bench_json *j, const bench_fan_in_opts *o)
     bench_json_farr(j, "runs_msgs_per_s", rates.rate, rates.n, 0);
     /* distinct senders with their own ids: anything but 0 is a miscount */
     bench_json_u64(j, "sink_duplicates_seen", bench_drive_sink_duplicates(d));
+    /* closing both runtimes, every sender still spawned (its own socket) */
+    t0 = bench_now_ns();
     bench_drive_close(d);
+    bench_json_f(j, "close_ms", (double)(bench_now_ns() - t0) / 1e6, 1);
     return med;
 }

@@ -47,6 +47,9 @@ struct tidal__link;
  *   link_send(l, m)         takes frame m, marked in flight; reports its end
  *                           through tidal__link_frame_done, on this thread or
  *                           another, and sends the frame that returns.
+ *   link_quiet(l)           (may be NULL) the runtime is closing: the sending
+ *                           end keeps the connection it has but does not
+ *                           reconnect one it loses.  Cannot fail.
  *   link_close(l)           closes the sending end; after it no completion
  *                           runs.  Frames still in l's rings are the link's. */
 struct tidal__carrier {
@@ -59,6 +62,7 @@ struct tidal__carrier {
                        const tidal_tls_opts *tls, char *url_out);
     int (*link_open)(struct tidal__link *l, const char *url);
     void (*link_send)(struct tidal__link *l, nng_msg *m);
+    void (*link_quiet)(struct tidal__link *l);
     void (*link_close)(struct tidal__link *l);
 };
 extern const struct tidal__carrier tidal__carrier_nng;

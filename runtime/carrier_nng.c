@@ -210,6 +210,25 @@ tx_cb(void *arg)
     }
 }
 
+/* Makes the dialer wait up to a day before it redials a lost connection.
+ * A closing runtime closes its actors' sockets one by one while its links
+ * to them are still open; at 10 ms back-off every such link redialed at
+ * once, each wait one more entry that nng 1.5.2's timer thread scans on
+ * every wake-up, and closing a runtime of 1,000 socket-backed actors took
+ * 2 s of that (bench_scale, close_ms).  nng has no "stop redialing" short of
+ * closing the dialer, which would also close its connection under a frame in
+ * flight.  (nng 1.5.2 draws each wait as (int)random % back-off, which is
+ * zero or negative half the time: a quiet link still redials a few times
+ * before a long wait.)  The value, doubled by nng, still fits an int32. */
+#define QUIET_REDIAL_MS 86400000
+
+static void
+nngc_link_quiet(struct tidal__link *l)
+{
+    (void)nng_dialer_set_ms(l->dialer, NNG_OPT_RECONNMAXT, QUIET_REDIAL_MS);
+    (void)nng_dialer_set_ms(l->dialer, NNG_OPT_RECONNMINT, QUIET_REDIAL_MS); /* the next wait */
+}
+
 /* Closes the socket and waits for the send callback; frees the frame in
  * flight, if any. */
 static void
@@ -236,6 +255,7 @@ const struct tidal__carrier tidal__carrier_nng = {
     .listen_peer = tidal__listen_peer_nng,
     .link_open = nngc_link_open,
     .link_send = nngc_link_send,
+    .link_quiet = nngc_link_quiet,
     .link_close = nngc_link_close,
 };
 

@@ -458,6 +458,23 @@ tidal__links_idle(tidal_runtime *rt)
     return idle;
 }
 
+/* Close step 0: no link redials a connection it loses from now on (the
+ * carrier's link_quiet).  Cannot fail. */
+void
+tidal__links_quiet(tidal_runtime *rt)
+{
+    if (rt->carrier->link_quiet == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&rt->links_lock);
+    for (uint32_t i = 0; i < rt->ltab_cap; i++) {
+        for (struct tidal__link *l = rt->ltab[i]; l != NULL; l = l->next) {
+            rt->carrier->link_quiet(l);
+        }
+    }
+    pthread_mutex_unlock(&rt->links_lock);
+}
+
 /* Close step 5: closes every link; frames not yet sent are dead-lettered.
  * Runs after the workers and timers have stopped.  Cannot fail. */
 void

@@ -112,6 +112,7 @@ void tidal__stage_flush(struct tidal__stage *st);
 void tidal__link_uncork(struct tidal__link *l);
 nng_msg *tidal__link_frame_done(struct tidal__link *l, int rv);
 void tidal__cork_flush(struct tidal__cork *cork);
+void tidal__links_quiet(tidal_runtime *rt);
 void tidal__links_close(tidal_runtime *rt);
 bool tidal__links_idle(tidal_runtime *rt);
 

@@ -223,6 +223,7 @@ tidal_runtime_close(tidal_runtime *rt)
         return 0;
     }
     atomic_store(&rt->closing, true);
+    tidal__links_quiet(rt); /* before its actors' sockets close under them */
     tidal__timers_stop(rt);
     tidal__actors_stop_all(rt);
     tidal__pool_stop(rt);

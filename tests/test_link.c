@@ -6,8 +6,10 @@
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "runtime/internal.h" /* the links, tidal__links_quiet */
 #include "test_actor_helpers.h"
 
 TIDAL_SUITE(link);
@@ -139,6 +141,104 @@ Test(link, frames_behind_one_sent_at_once_follow_it)
         cr_assert_eq(k, next[t] + 1, "sender %u: %u after %u", t, k, next[t]);
         next[t] = k;
     }
+    rt_close_pair(ra, rb);
+    rec_free_state(&r);
+}
+
+/* The stats scope of dialer `id` under s, or NULL.  (nng 1.5.2's
+ * nng_stat_find_dialer returns the first dialer it meets below the root.) */
+static nng_stat *
+dialer_scope(nng_stat *s, int id)
+{
+    for (; s != NULL; s = nng_stat_next(s)) {
+        nng_stat *sid = nng_stat_find(s, "id");
+        if (strcmp(nng_stat_name(s), "dialer") == 0 && sid != NULL &&
+            nng_stat_value(sid) == (uint64_t)id) {
+            return s;
+        }
+        nng_stat *in = dialer_scope(nng_stat_child(s), id);
+        if (in != NULL) {
+            return in;
+        }
+    }
+    return NULL;
+}
+
+/* How often the dialer of link l has found nobody listening (nng's own
+ * count). */
+static uint64_t
+refused_of(struct tidal__link *l)
+{
+    nng_stat *all;
+    TIDAL_PASS(nng_stats_get(&all) == 0 ? 0 : TIDAL_EINVAL);
+    nng_stat *d = dialer_scope(all, nng_dialer_id(l->dialer));
+    nng_stat *r = d != NULL ? nng_stat_find(d, "refused") : NULL;
+    cr_assert_not_null(r, "nng keeps no refused count for the dialer");
+    uint64_t n = nng_stat_value(r);
+    nng_stats_free(all);
+    return n;
+}
+
+/* The link from ra to rb's actor `name`, once it has carried a message. */
+static struct tidal__link *
+link_to(tidal_runtime *ra, tidal_runtime *rb, const char *name, rec_state *r, tidal_actor *out)
+{
+    *out = spawn_rec(rb, name, r);
+    tidal_addr to = addr_of(rb, *out);
+    unsigned before = rec_count(r);
+    TIDAL_PASS(send_seq(ra, &to, 1, 5000));
+    cr_assert(TIDAL_WAIT_UNTIL(rec_count(r) == before + 1, 5000));
+    int rv;
+    struct tidal__link *l = tidal__link_get(ra, to.url, false, &rv);
+    cr_assert_not_null(l);
+    return l;
+}
+
+/* The refused count of l once it has not moved for 300 ms (5 s at most). */
+static uint64_t
+refused_settled(struct tidal__link *l)
+{
+    uint64_t n = refused_of(l);
+    for (int still = 0, waited = 0; still < 30 && waited < 500; waited++) {
+        usleep(10 * 1000);
+        uint64_t m = refused_of(l);
+        still = m == n ? still + 1 : 0;
+        n = m;
+    }
+    return n;
+}
+
+/* A closing runtime quiets its links first (tidal__links_quiet): each keeps
+ * the connection it has but does not redial one it loses, so the actors'
+ * sockets closing one by one under its own links set off no redialing.
+ * nng 1.5.2 cannot be told to stop redialing, only to wait longer (a day),
+ * and half of its waits come out as none (it draws a back-off as a negative
+ * int half the time): a quiet link still redials a few times, then waits.
+ * Without quiet, every wait is at most NNG_OPT_RECONNMAXT (1 s). */
+Test(link, a_quiet_link_does_not_redial)
+{
+    tidal_runtime *ra = rt_open(NULL, "a", 4, 1), *rb = rt_open(NULL, "b", 4, 1);
+    rec_state r;
+    rec_init_state(&r);
+    tidal_actor s1, s2, s3;
+    /* the count moves when a link redials a peer that went away */
+    struct tidal__link *l1 = link_to(ra, rb, "s1", &r, &s1);
+    TIDAL_PASS(tidal_stop(rb, s1));
+    cr_assert(TIDAL_WAIT_UNTIL(refused_of(l1) >= 2, 5000), "a lost connection is redialed");
+    struct tidal__link *l2 = link_to(ra, rb, "s2", &r, &s2);
+    struct tidal__link *l3 = link_to(ra, rb, "s3", &r, &s3);
+    tidal__links_quiet(ra);
+    TIDAL_PASS(tidal_stop(rb, s2));
+    uint64_t settled = refused_settled(l2);
+    usleep(1200 * 1000); /* longer than any wait of a link that is not quiet */
+    cr_assert_eq(refused_of(l2), settled, "a quiet link redialed after %lu tries",
+                 (unsigned long)settled);
+    /* the connection a quiet link has still carries frames */
+    tidal_addr to3 = addr_of(rb, s3);
+    unsigned before = rec_count(&r);
+    TIDAL_PASS(send_seq(ra, &to3, 2, 5000));
+    cr_assert(TIDAL_WAIT_UNTIL(rec_count(&r) == before + 1, 5000));
+    cr_assert_eq(refused_of(l3), 0);
     rt_close_pair(ra, rb);
     rec_free_state(&r);
 }
