@@ -3,8 +3,9 @@
  *
  * The driver is tools/demo.c's: its handler sends up to BENCH_DRIVE_BURST
  * envelopes (coalesced into one frame when the handler returns), then a GO
- * to itself with the count still to send; a full mailbox makes it retry on
- * the next timer tick instead of spinning.
+ * to itself with the count still to send; when nothing fits (the sink's
+ * mailbox, or the link to it, is full) it asks for its GO once there is room
+ * (tidal_ctx_when_room) instead of spinning or polling on a timer.
  */
 #include "benches/bench_drive.h"
 
@@ -30,6 +31,8 @@ struct sink {
 struct driver {
     tidal_addr sink;
 };
+
+uint32_t bench_drive_poll_ms;
 
 struct bench_drive {
     tidal_runtime *a, *b;
@@ -87,7 +90,8 @@ driver_handle(tidal_ctx *ctx, void *state, const tidal_msg *m)
         return 0;
     }
     if (sent == 0) {
-        return tidal_ctx_timer(ctx, 1, T_GO, &left, 4);
+        return bench_drive_poll_ms > 0 ? tidal_ctx_timer(ctx, bench_drive_poll_ms, T_GO, &left, 4)
+                                       : tidal_ctx_when_room(ctx, &d->sink, T_GO, &left, 4);
     }
     tidal_addr self;
     tidal_ctx_self(ctx, &self);

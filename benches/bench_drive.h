@@ -27,6 +27,12 @@
 
 typedef struct bench_drive bench_drive;
 
+/* When nothing fits, a driver asks for its next GO once there is room
+ * (tidal_ctx_when_room); set before opening, a non-zero value makes it
+ * retry every bench_drive_poll_ms on a timer instead (bench_scale
+ * --poll-ms, to compare the two). */
+extern uint32_t bench_drive_poll_ms;
+
 typedef struct bench_drive_opts {
     const char *transport; /* "inproc", "ipc" or "tcp"; NULL = inproc */
     const char *dir;       /* where ipc sockets go; NULL = none (inproc, tcp) */

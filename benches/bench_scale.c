@@ -195,13 +195,15 @@ activate(bench_json *j, const char *key, uint32_t threads, const struct opts *o,
 
 static const char usage[] =
     "usage: bench_scale [--quick] [--workers N] [--pairs-max P] [--runs R]\n"
-    "                   [--only pairs|fanin|activate[,...]]\n"
+    "                   [--only pairs|fanin|activate[,...]] [--poll-ms MS]\n"
     "  How tidal's throughput grows with cores, beside in-memory baselines\n"
     "  from the same run; prints one JSON object.\n"
     "  --workers N    workers per runtime (0 = the runtime's default)\n"
     "  --pairs-max P  the largest number of pairs (default: the CPUs allowed)\n"
     "  --runs R       runs per figure, 1..16; each figure is their median\n"
-    "  --only LIST    parts to run (default: all)\n";
+    "  --only LIST    parts to run (default: all)\n"
+    "  --poll-ms MS   a driver that finds no room retries every MS ms on a\n"
+    "                 timer, instead of asking to be woken (tidal_ctx_when_room)\n";
 
 static uint32_t
 arg_u32(int argc, char **argv, int *i, uint32_t lo, uint32_t hi)
@@ -256,6 +258,8 @@ parse(int argc, char **argv, struct opts *o)
             runs_given = true;
         } else if (strcmp(argv[i], "--only") == 0) {
             o->parts = arg_parts(argc, argv, &i);
+        } else if (strcmp(argv[i], "--poll-ms") == 0) {
+            bench_drive_poll_ms = arg_u32(argc, argv, &i, 1, 1000);
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("%s", usage);
             exit(0);
@@ -295,6 +299,7 @@ header_json(bench_json *j, const struct opts *o, const struct counts *c)
     bench_json_u64(j, "runs", o->runs);
     bench_json_u64(j, "payload_bytes", BENCH_PAYLOAD_BYTES);
     bench_json_u64(j, "burst_envelopes", BENCH_DRIVE_BURST);
+    bench_json_u64(j, "driver_poll_ms", bench_drive_poll_ms); /* 0: woken on room */
     bench_json_obj(j, "messages_per_run");
     bench_json_u64(j, "tidal_per_pair", c->tidal_per_pair);
     bench_json_u64(j, "ring_per_pair", c->ring_per_pair);

@@ -43,6 +43,7 @@ tidal__actor_ref(struct tidal__actor *act)
 static void
 actor_free(struct tidal__actor *act)
 {
+    tidal__room_fini(&act->room); /* left by a failed arm: the runtime is going */
     for (struct tidal__dupwin *w = act->dupwins, *n; w != NULL; w = n) {
         n = w->next;
         free(w);
@@ -286,12 +287,41 @@ tidal__actor_take_credit(struct tidal__actor *act)
     return true;
 }
 
+/* ---- room notifications (room.c) ---- */
+
+/* Room for a sender woken by tidal_ctx_when_room.  Caller holds act->lock. */
+static bool
+has_room_locked(const struct tidal__actor *act)
+{
+    return act->stopping || act->intake <= act->intake_max / 2;
+}
+
+int
+tidal__actor_when_room(struct tidal__actor *act, tidal__timer_fn fn, void *arg,
+                       void (*free_arg)(void *))
+{
+    pthread_mutex_lock(&act->lock);
+    int rv = tidal__room_wait(&act->room, act->rt, has_room_locked(act), fn, arg, free_arg);
+    pthread_mutex_unlock(&act->lock);
+    return rv;
+}
+
+/* The actor is stopping: wakes every waiter.  Caller holds act->lock. */
+void
+tidal__actor_room_stop_locked(struct tidal__actor *act)
+{
+    tidal__room_fire(&act->room, act->rt);
+}
+
 /* Gives back n envelopes of room.  Caller holds act->lock. */
 void
 tidal__actor_release_intake(struct tidal__actor *act, uint32_t n)
 {
     TIDAL_ASSERT(act->intake >= n);
     act->intake -= n;
+    if (act->room.head != NULL && has_room_locked(act)) {
+        tidal__room_fire(&act->room, act->rt);
+    }
     if (act->credit_waiters > 0) {
         pthread_cond_broadcast(&act->cond);
     }

@@ -54,6 +54,17 @@
 
 enum tidal__run_state { TIDAL__IDLE = 0, TIDAL__QUEUED, TIDAL__RUNNING };
 
+/* A timer's function (timer.c), run on the timer thread. */
+typedef void (*tidal__timer_fn)(tidal_runtime *rt, void *arg);
+
+/* Wake-ups waiting for room (room.c): guarded by the lock of whoever holds
+ * the list (an actor, a link). */
+struct tidal__room_waiter;
+struct tidal__room {
+    struct tidal__room_waiter *head, *tail; /* oldest first */
+    uint32_t n;
+};
+
 struct tidal__actor;
 
 /* A slot of an owner's table of virtual units (vtab.c): the unit's key
@@ -143,6 +154,8 @@ struct tidal__actor {
                                  a frame reserved for a stopped actor of the same name
                                  is counted as an ordinary arrival by its successor */
     uint32_t queued_n;        /* envelopes received and not yet handled (all mailboxes) */
+    struct tidal__room room;  /* tidal_ctx_when_room's wake-ups (room.c): armed once
+                                 intake falls to half intake_max, or the actor stops */
     bool rx_paused;           /* recv not re-posted until queued_n drops below the bound */
     bool rx_closed;           /* socket closed: never post a recv again */
     bool rx_stopping;         /* a tidal__rx_stop owns the teardown */
@@ -358,6 +371,9 @@ struct tidal__actor *tidal__actor_find(tidal_runtime *rt, const char *name, size
 void tidal__actor_ref(struct tidal__actor *act);
 void tidal__actor_unref(struct tidal__actor *act);
 void tidal__actor_release_intake(struct tidal__actor *act, uint32_t n);
+int tidal__actor_when_room(struct tidal__actor *act, tidal__timer_fn fn, void *arg,
+                           void (*free_arg)(void *));
+void tidal__actor_room_stop_locked(struct tidal__actor *act);
 void tidal__actor_unreserve(struct tidal__actor *act, uint32_t n);
 bool tidal__actor_take_credit(struct tidal__actor *act);
 int tidal__actor_reserve(struct tidal__actor *act, uint32_t n, uint32_t timeout_ms);
@@ -454,8 +470,13 @@ void tidal__vtab_unlink(struct tidal__actor *act, struct tidal__unit *u);
 void tidal__vactor_retire_finish(struct tidal__actor *act, struct tidal__unit *u);
 void tidal__vactor_free_all(struct tidal__actor *act);
 
+/* ---- room.c (caller holds the lock that guards r) ---- */
+int tidal__room_wait(struct tidal__room *r, tidal_runtime *rt, bool room_now, tidal__timer_fn fn,
+                     void *arg, void (*free_arg)(void *arg));
+void tidal__room_fire(struct tidal__room *r, tidal_runtime *rt);
+void tidal__room_fini(struct tidal__room *r);
+
 /* ---- timer.c ---- */
-typedef void (*tidal__timer_fn)(tidal_runtime *rt, void *arg);
 int tidal__timers_start(tidal_runtime *rt);
 void tidal__timers_stop(tidal_runtime *rt);
 void tidal__timers_free(tidal_runtime *rt);

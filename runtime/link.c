@@ -19,7 +19,8 @@
  * peer is down keeps its frames (nng redials every 10..1000 ms) until room
  * runs out.
  *
- * Frame header layout: runtime/internal.h.
+ * Frame header layout: runtime/internal.h.  The runtime's table of links
+ * (opened on first use, quieted and closed with the runtime) is links.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,101 +28,6 @@
 
 #include "runtime/internal.h"
 #include "base/time.h"
-
-/* Opens l's rings and lock, then its carrier's sending end.  On error nothing
- * is left open. */
-static int
-link_open(tidal_runtime *rt, struct tidal__link *l, const char *url)
-{
-    int rv;
-    snprintf(l->url, sizeof(l->url), "%s", url);
-    l->rt = rt;
-    l->full = calloc(TIDAL_LINK_FRAMES_MAX, sizeof(*l->full));
-    l->full_n_env = calloc(TIDAL_LINK_FRAMES_MAX, sizeof(*l->full_n_env));
-    if (l->full == NULL || l->full_n_env == NULL) {
-        rv = TIDAL_ENOMEM;
-        goto fail_ring;
-    }
-    if ((rv = rt->carrier->link_open(l, url)) != 0) {
-        goto fail_ring;
-    }
-    pthread_mutex_init(&l->lock, NULL);
-    pthread_cond_init(&l->cond, NULL);
-    tidal_buf_init(&l->fill);
-    return 0;
-
-fail_ring:
-    free(l->full);
-    free(l->full_n_env);
-    return rv;
-}
-
-static int
-links_grow(tidal_runtime *rt)
-{
-    uint32_t ncap = rt->ltab_cap ? rt->ltab_cap * 2 : 64;
-    struct tidal__link **n = calloc(ncap, sizeof(*n));
-    if (n == NULL) {
-        return TIDAL_ENOMEM;
-    }
-    for (uint32_t i = 0; i < rt->ltab_cap; i++) {
-        for (struct tidal__link *l = rt->ltab[i], *next; l != NULL; l = next) {
-            next = l->next;
-            l->next = n[l->url_hash & (ncap - 1)];
-            n[l->url_hash & (ncap - 1)] = l;
-        }
-    }
-    free(rt->ltab);
-    rt->ltab = n;
-    rt->ltab_cap = ncap;
-    return 0;
-}
-
-/* The link to url, opened on first use; self: to an actor of this runtime
- * (its frames carry the runtime's self token, so the receiver knows they
- * are ours: a URL may have a link of each kind).  Links live until the
- * runtime closes, so the pointer stays valid.  *rv gets the error when
- * NULL. */
-struct tidal__link *
-tidal__link_get(tidal_runtime *rt, const char *url, bool self, int *rv)
-{
-    uint64_t h = tidal__hash(url, strlen(url), self);
-    struct tidal__link *l = NULL;
-    *rv = 0;
-    pthread_mutex_lock(&rt->links_lock);
-    if (atomic_load(&rt->closing)) {
-        *rv = TIDAL_ECLOSED;
-        goto done;
-    }
-    if (rt->ltab_cap > 0) {
-        for (l = rt->ltab[h & (rt->ltab_cap - 1)]; l != NULL; l = l->next) {
-            if (l->url_hash == h && l->self == self && strcmp(l->url, url) == 0) {
-                goto done;
-            }
-        }
-    }
-    if (rt->link_count >= rt->ltab_cap && (*rv = links_grow(rt)) != 0) {
-        goto done;
-    }
-    if ((l = calloc(1, sizeof(*l))) == NULL) {
-        *rv = TIDAL_ENOMEM;
-        goto done;
-    }
-    l->self = self; /* link_open picks a TLS configuration by it */
-    if ((*rv = link_open(rt, l, url)) != 0) {
-        free(l);
-        l = NULL;
-        goto done;
-    }
-    l->url_hash = h;
-    l->self = self;
-    l->next = rt->ltab[h & (rt->ltab_cap - 1)];
-    rt->ltab[h & (rt->ltab_cap - 1)] = l;
-    rt->link_count++;
-done:
-    pthread_mutex_unlock(&rt->links_lock);
-    return l;
-}
 
 /* Moves the frame being filled into the send ring as an nng message (one
  * copy per frame).  TIDAL_ENOMEM if the message cannot be allocated: the
@@ -165,6 +71,26 @@ next_frame_locked(struct tidal__link *l)
     return m;
 }
 
+/* At most half full, in envelopes and in frames: room for a sender woken by
+ * tidal_ctx_when_room (room.c).  Caller holds l->lock. */
+static bool
+half_empty_locked(const struct tidal__link *l)
+{
+    return l->queued <= TIDAL_LINK_ENVELOPES_MAX / 2 &&
+           l->full_count + l->stages <= TIDAL_LINK_FRAMES_MAX / 2;
+}
+
+int
+tidal__link_when_room(struct tidal__link *l, tidal__timer_fn fn, void *arg,
+                      void (*free_arg)(void *arg))
+{
+    pthread_mutex_lock(&l->lock);
+    int rv = tidal__room_wait(&l->room, l->rt, l->closing || half_empty_locked(l), fn, arg,
+                              free_arg);
+    pthread_mutex_unlock(&l->lock);
+    return rv;
+}
+
 /* The frame in flight is done (rv: 0, or the carrier's failure as a tidal
  * code; on failure the carrier freed the frame).  Returns the next frame to
  * send, marked in flight, or NULL.  Called by the carrier. */
@@ -182,6 +108,9 @@ tidal__link_frame_done(struct tidal__link *l, int rv)
     l->inflight_n = 0;
     if (l->waiters > 0) {
         pthread_cond_broadcast(&l->cond);
+    }
+    if (l->room.head != NULL && half_empty_locked(l)) {
+        tidal__room_fire(&l->room, rt);
     }
     nng_msg *m = rv == TIDAL_ECLOSED ? NULL : next_frame_locked(l);
     pthread_mutex_unlock(&l->lock);
@@ -439,73 +368,4 @@ tidal__link_uncork(struct tidal__link *l)
     if (m != NULL) {
         l->rt->carrier->link_send(l, m);
     }
-}
-
-/* True if no link holds a frame not yet handed to nng.  Cannot fail. */
-bool
-tidal__links_idle(tidal_runtime *rt)
-{
-    bool idle = true;
-    pthread_mutex_lock(&rt->links_lock);
-    for (uint32_t i = 0; i < rt->ltab_cap && idle; i++) {
-        for (struct tidal__link *l = rt->ltab[i]; l != NULL && idle; l = l->next) {
-            pthread_mutex_lock(&l->lock);
-            idle = l->queued == 0;
-            pthread_mutex_unlock(&l->lock);
-        }
-    }
-    pthread_mutex_unlock(&rt->links_lock);
-    return idle;
-}
-
-/* Close step 0: no link redials a connection it loses from now on (the
- * carrier's link_quiet).  Cannot fail. */
-void
-tidal__links_quiet(tidal_runtime *rt)
-{
-    if (rt->carrier->link_quiet == NULL) {
-        return;
-    }
-    pthread_mutex_lock(&rt->links_lock);
-    for (uint32_t i = 0; i < rt->ltab_cap; i++) {
-        for (struct tidal__link *l = rt->ltab[i]; l != NULL; l = l->next) {
-            rt->carrier->link_quiet(l);
-        }
-    }
-    pthread_mutex_unlock(&rt->links_lock);
-}
-
-/* Close step 5: closes every link; frames not yet sent are dead-lettered.
- * Runs after the workers and timers have stopped.  Cannot fail. */
-void
-tidal__links_close(tidal_runtime *rt)
-{
-    for (uint32_t i = 0; i < rt->ltab_cap; i++) {
-        for (struct tidal__link *l = rt->ltab[i], *next; l != NULL; l = next) {
-            next = l->next;
-            pthread_mutex_lock(&l->lock);
-            l->closing = true;
-            pthread_cond_broadcast(&l->cond);
-            pthread_mutex_unlock(&l->lock);
-            rt->carrier->link_close(l);
-            uint32_t lost = l->fill_n;
-            tidal_buf_fini(&l->fill);
-            while (l->full_count > 0) {
-                lost += l->full_n_env[l->full_head];
-                nng_msg_free(l->full[l->full_head]);
-                l->full_head = (l->full_head + 1) % TIDAL_LINK_FRAMES_MAX;
-                l->full_count--;
-            }
-            tidal__dead(rt, TIDAL_DEAD_LINK_FAILED, lost);
-            free(l->full);
-            free(l->full_n_env);
-            pthread_mutex_destroy(&l->lock);
-            pthread_cond_destroy(&l->cond);
-            free(l);
-        }
-    }
-    free(rt->ltab);
-    rt->ltab = NULL;
-    rt->ltab_cap = 0;
-    rt->link_count = 0;
 }

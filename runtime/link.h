@@ -42,6 +42,8 @@ struct tidal__link {
     uint32_t full_head;
     uint32_t full_count;          /* < TIDAL_LINK_FRAMES_MAX */
     uint32_t waiters;             /* senders waiting for room */
+    struct tidal__room room;      /* tidal_ctx_when_room's wake-ups (room.c): armed once
+                                     the link is at most half full */
     uint32_t inflight_n;          /* envelopes in the frame being sent; 0 = idle */
     uint32_t queued;              /* envelopes in fill + full + in flight */
     uint32_t corked;              /* corks (handlers, send batches) that will flush it */
@@ -112,6 +114,8 @@ void tidal__stage_flush(struct tidal__stage *st);
 void tidal__link_uncork(struct tidal__link *l);
 nng_msg *tidal__link_frame_done(struct tidal__link *l, int rv);
 void tidal__cork_flush(struct tidal__cork *cork);
+int tidal__link_when_room(struct tidal__link *l, tidal__timer_fn fn, void *arg,
+                          void (*free_arg)(void *arg));
 void tidal__links_quiet(tidal_runtime *rt);
 void tidal__links_close(tidal_runtime *rt);
 bool tidal__links_idle(tidal_runtime *rt);

@@ -234,6 +234,12 @@ static void
 actor_shutdown(struct tidal__actor *act)
 {
     tidal_runtime *rt = act->rt;
+    /* its senders waiting for room learn it is going before anything here
+     * waits (rx_stop, for a handler running inline); one that asks from now
+     * on is woken when stopping releases the mailbox */
+    pthread_mutex_lock(&act->lock);
+    tidal__actor_room_stop_locked(act);
+    pthread_mutex_unlock(&act->lock);
     tidal__rx_stop(act);
     pthread_mutex_lock(&act->lock);
     act->stopping = true;

@@ -101,9 +101,10 @@ driver_handle(tidal_ctx *ctx, void *state, const tidal_msg *m)
     if (left > 0) {
         tidal_addr self;
         tidal_ctx_self(ctx, &self);
-        /* a full mailbox retries on the next tick instead of spinning here */
+        /* nothing fits (the sink's mailbox, or the link to it, is full):
+         * woken once there is room, neither spinning here nor polling */
         if (sent == 0) {
-            return tidal_ctx_timer(ctx, 1, T_GO, &left, 4);
+            return tidal_ctx_when_room(ctx, &d->sink, T_GO, &left, 4);
         }
         return tidal_ctx_send(ctx, &self, T_GO, &left, 4);
     }

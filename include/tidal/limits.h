@@ -90,6 +90,9 @@
  * recognised as a duplicate (anti-replay window, as in IPsec). */
 #define TIDAL_DUP_WINDOW_IDS 256u
 
+/* Room notifications waiting on one mailbox or link (tidal_ctx_when_room). */
+#define TIDAL_ROOM_WAITERS_MAX 65536u
+
 /* Outstanding asks from one runtime. */
 #define TIDAL_ASKS_MAX 65536u
 

@@ -413,6 +413,22 @@ TIDAL_API int tidal_ctx_reply_to(tidal_ctx *ctx, const tidal_reply_to *to, uint1
  * TIDAL_TIMERS_MAX fails the spawn rather than init's call. */
 TIDAL_API int tidal_ctx_timer(tidal_ctx *ctx, uint32_t delay_ms, uint16_t type, const void *payload,
                               uint32_t len) TIDAL_WARN_UNUSED;
+
+/* Delivers a message (type, payload: copied) to this actor once a send to
+ * `to` would find room again, for a send that failed with TIDAL_EFULL, in
+ * place of retrying on a timer: nothing runs while it stays full, and the
+ * wake-up comes as soon as it drains.  Room means: for an actor of this
+ * runtime, its mailbox at most half full, or the actor stopping (it takes
+ * nothing more); for one elsewhere, this runtime's link to it at most half
+ * full (a full mailbox there pushes back through the link).  With room
+ * already, the message comes at once.  Each call asks for one message, sent
+ * as a timer's is (from "_timer").  TIDAL_EINVAL: a bad address;
+ * TIDAL_ESTATE: from tidal_spawn's init; TIDAL_ELIMIT: past
+ * TIDAL_ROOM_WAITERS_MAX waiting on the same mailbox or link; TIDAL_ECLOSED:
+ * the runtime is closing. */
+TIDAL_API int tidal_ctx_when_room(tidal_ctx *ctx, const tidal_addr *to, uint16_t type,
+                                  const void *payload, uint32_t len) TIDAL_WARN_UNUSED;
+
 /* Stops this actor once the handler returns; messages queued behind it go to
  * dead letters (STOPPED).  For a virtual actor: passivates it at once (fini
  * runs); a later message for its key activates a fresh one.  Cannot fail. */
