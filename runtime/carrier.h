@@ -44,9 +44,15 @@ struct tidal__link;
  *                           and none will be.  Called once (tidal__rx_stop).
  *   link_open(l, url)       opens l's sending end to url (l->url, l->rt and
  *                           l->self are set).  On error nothing is left open.
+ *                           Keeps l->pipes and l->down_since_ms.
  *   link_send(l, m)         takes frame m, marked in flight; reports its end
  *                           through tidal__link_frame_done, on this thread or
  *                           another, and sends the frame that returns.
+ *   link_detach(l)          (may be NULL: links never park) takes an idle
+ *                           sending end, no frame in flight, out of l, which
+ *                           link_open can open again (links.c, Parking);
+ *                           called under l->lock.  NULL if it cannot.
+ *   link_reap(end)          closes what link_detach took, with no lock held.
  *   link_quiet(l)           (may be NULL) the runtime is closing: the sending
  *                           end keeps the connection it has but does not
  *                           reconnect one it loses.  Cannot fail.
@@ -62,6 +68,8 @@ struct tidal__carrier {
                        const tidal_tls_opts *tls, char *url_out);
     int (*link_open)(struct tidal__link *l, const char *url);
     void (*link_send)(struct tidal__link *l, nng_msg *m);
+    void *(*link_detach)(struct tidal__link *l);
+    void (*link_reap)(void *end);
     void (*link_quiet)(struct tidal__link *l);
     void (*link_close)(struct tidal__link *l);
 };

@@ -130,11 +130,39 @@ nngc_rx_stop(struct tidal__actor *act, bool was_closed)
 
 static void tx_cb(void *arg);
 
+/* Keeps l->pipes and l->down_since_ms (links.c, Parking).  Runs on nng's
+ * threads, and takes no lock: nng_close waits for it. */
+static void
+pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    (void)p;
+    struct tidal__link *l = arg;
+    if (ev == NNG_PIPE_EV_ADD_POST) {
+        atomic_fetch_add(&l->pipes, 1);
+        return;
+    }
+    /* a pipe closed between nng's ADD_PRE and ADD_POST is removed unseen:
+     * never below 0 */
+    unsigned n = atomic_load(&l->pipes);
+    while (n > 0 && !atomic_compare_exchange_weak(&l->pipes, &n, n - 1)) {
+    }
+    if (n == 1) {
+        atomic_store(&l->down_since_ms, tidal__now_ms(l->rt));
+    }
+}
+
 static int
 nngc_link_open(struct tidal__link *l, const char *url)
 {
     int rv;
     if ((rv = nng_push0_open(&l->sock)) != 0) {
+        return tidal__nng_err(rv);
+    }
+    atomic_store(&l->pipes, 0);
+    atomic_store(&l->down_since_ms, tidal__now_ms(l->rt));
+    if ((rv = nng_pipe_notify(l->sock, NNG_PIPE_EV_ADD_POST, pipe_cb, l)) != 0 ||
+        (rv = nng_pipe_notify(l->sock, NNG_PIPE_EV_REM_POST, pipe_cb, l)) != 0) {
+        nng_close(l->sock);
         return tidal__nng_err(rv);
     }
     (void)nng_socket_set_ms(l->sock, NNG_OPT_RECONNMINT, 10);
@@ -229,21 +257,60 @@ nngc_link_quiet(struct tidal__link *l)
     (void)nng_dialer_set_ms(l->dialer, NNG_OPT_RECONNMINT, QUIET_REDIAL_MS); /* the next wait */
 }
 
+/* A sending end taken out of its link (link_detach), to be closed without
+ * the link's lock (link_reap). */
+struct nngc_end {
+    nng_socket sock;
+    nng_aio *tx_aio;
+    nng_aio *now_aio;
+};
+
 /* Closes the socket and waits for the send callback; frees the frame in
  * flight, if any. */
 static void
-nngc_link_close(struct tidal__link *l)
+end_close(nng_socket sock, nng_aio *tx_aio, nng_aio *now_aio)
 {
-    nng_close(l->sock);
-    nng_aio_stop(l->tx_aio);
+    nng_close(sock);
+    nng_aio_stop(tx_aio);
     /* a frame handed to nng_send_aio after the stop began never reached the
      * callback (nng 1.5.2 cancels it silently): it is still ours */
-    nng_msg *orphan = nng_aio_get_msg(l->tx_aio);
+    nng_msg *orphan = nng_aio_get_msg(tx_aio);
     if (orphan != NULL) {
         nng_msg_free(orphan);
     }
-    nng_aio_free(l->tx_aio);
-    nng_aio_free(l->now_aio);
+    nng_aio_free(tx_aio);
+    nng_aio_free(now_aio);
+}
+
+static void
+nngc_link_close(struct tidal__link *l)
+{
+    end_close(l->sock, l->tx_aio, l->now_aio);
+}
+
+/* Under l->lock: nng_close waits for nng's callbacks, and tx_cb takes that
+ * lock, so the closing itself is link_reap's, with no lock held. */
+static void *
+nngc_link_detach(struct tidal__link *l)
+{
+    struct nngc_end *e = malloc(sizeof(*e));
+    if (e == NULL) {
+        return NULL;
+    }
+    *e = (struct nngc_end){.sock = l->sock, .tx_aio = l->tx_aio, .now_aio = l->now_aio};
+    l->sock = (nng_socket)NNG_SOCKET_INITIALIZER;
+    l->dialer = (nng_dialer)NNG_DIALER_INITIALIZER;
+    l->tx_aio = NULL;
+    l->now_aio = NULL;
+    return e;
+}
+
+static void
+nngc_link_reap(void *end)
+{
+    struct nngc_end *e = end;
+    end_close(e->sock, e->tx_aio, e->now_aio);
+    free(e);
 }
 
 const struct tidal__carrier tidal__carrier_nng = {
@@ -255,6 +322,8 @@ const struct tidal__carrier tidal__carrier_nng = {
     .listen_peer = tidal__listen_peer_nng,
     .link_open = nngc_link_open,
     .link_send = nngc_link_send,
+    .link_detach = nngc_link_detach,
+    .link_reap = nngc_link_reap,
     .link_quiet = nngc_link_quiet,
     .link_close = nngc_link_close,
 };

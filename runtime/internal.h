@@ -299,6 +299,7 @@ struct tidal_runtime {
     atomic_uint_least64_t st_sent, st_frames_sent, st_frames_at_once, st_received,
         st_frames_received, st_handled, st_handled_inline, st_dups, st_restarts, st_activations,
         st_passivations, st_passivations_cap;
+    atomic_uint_least64_t st_links_parked, st_links_unparked; /* links.c, Parking */
     atomic_uint_least64_t st_dead[TIDAL_DEAD_COUNT];
     atomic_uint_least64_t st_rejected[TIDAL_REJECT_COUNT];
     atomic_uint_least64_t st_faults[TIDAL_FAULT_COUNT];

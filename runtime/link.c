@@ -17,7 +17,7 @@
  * TIDAL_LINK_FRAMES_MAX sealed frames); past that a sender waits up to its
  * timeout, or from a handler fails at once with TIDAL_EFULL.  A link whose
  * peer is down keeps its frames (nng redials every 10..1000 ms) until room
- * runs out.
+ * runs out; one with none, down for a while, is parked (links.c).
  *
  * Frame header layout: runtime/internal.h.  The runtime's table of links
  * (opened on first use, quieted and closed with the runtime) is links.c.
@@ -121,6 +121,12 @@ tidal__link_frame_done(struct tidal__link *l, int rv)
 static int
 new_frame(struct tidal__link *l)
 {
+    if (l->parked) {
+        int rv = tidal__link_unpark_locked(l); /* links.c, Parking */
+        if (rv != 0) {
+            return rv;
+        }
+    }
     uint8_t h[TIDAL_FRAME_HEADER_BYTES] = {'T', 'D', 'L', 'F', TIDAL_FRAME_VERSION, 0, 0, 0};
     uint64_t uid = l->self ? l->rt->self_token : l->rt->uid;
     for (int i = 0; i < 8; i++) {

@@ -11,32 +11,40 @@
 
 #include "runtime/internal.h"
 
+/* Allocates l's rings and opens its carrier's sending end.  On error
+ * neither is left. */
+static int
+end_open(struct tidal__link *l)
+{
+    int rv = TIDAL_ENOMEM;
+    l->full = calloc(TIDAL_LINK_FRAMES_MAX, sizeof(*l->full));
+    l->full_n_env = calloc(TIDAL_LINK_FRAMES_MAX, sizeof(*l->full_n_env));
+    if (l->full == NULL || l->full_n_env == NULL ||
+        (rv = l->rt->carrier->link_open(l, l->url)) != 0) {
+        free(l->full);
+        free(l->full_n_env);
+        l->full = NULL;
+        l->full_n_env = NULL;
+        return rv;
+    }
+    return 0;
+}
+
 /* Opens l's rings and lock, then its carrier's sending end.  On error nothing
  * is left open. */
 static int
 link_open(tidal_runtime *rt, struct tidal__link *l, const char *url)
 {
-    int rv;
     snprintf(l->url, sizeof(l->url), "%s", url);
     l->rt = rt;
-    l->full = calloc(TIDAL_LINK_FRAMES_MAX, sizeof(*l->full));
-    l->full_n_env = calloc(TIDAL_LINK_FRAMES_MAX, sizeof(*l->full_n_env));
-    if (l->full == NULL || l->full_n_env == NULL) {
-        rv = TIDAL_ENOMEM;
-        goto fail_ring;
-    }
-    if ((rv = rt->carrier->link_open(l, url)) != 0) {
-        goto fail_ring;
+    int rv = end_open(l);
+    if (rv != 0) {
+        return rv;
     }
     pthread_mutex_init(&l->lock, NULL);
     pthread_cond_init(&l->cond, NULL);
     tidal_buf_init(&l->fill);
     return 0;
-
-fail_ring:
-    free(l->full);
-    free(l->full_n_env);
-    return rv;
 }
 
 static int
@@ -123,6 +131,110 @@ tidal__links_idle(tidal_runtime *rt)
     return idle;
 }
 
+/* ---- Parking ------------------------------------------------------------
+ *
+ * Links live as long as the runtime, and a link whose peer has gone (an
+ * actor stopped, a process exited, a tcp port of a spawn long gone) would
+ * redial it for ever: nng 1.5.2 redials every second at most, and its timer
+ * thread scans every waiting redial at each wake-up, so a runtime that had
+ * spawned, used and stopped 1,000 socket-backed actors spent 1.3 cores
+ * doing nothing (4,000: both cores).  So a link with nothing to send whose
+ * connection has been down for LINK_PARK_MS is parked: the carrier closes
+ * its sending end and the rings are freed, leaving the struct (its URL and
+ * counters, under 0.5 KiB), so every pointer to it stays valid.  The next
+ * frame started on it opens it again (new_frame, link.c), as on first use.
+ *
+ * A sweep on the timer thread parks them, every LINK_SWEEP_MS.  It checks
+ * under the link's lock that nothing is queued, in flight, staged, corked or
+ * waiting for room, so no sender can be in the middle of it; closing the
+ * sending end of a link with no connection and no frame loses nothing.  The
+ * end is taken out of the link under its lock and closed after (nng_close
+ * waits for nng's callbacks, one of which takes the link's lock), so a send
+ * may open the link again while the old end closes. */
+#define LINK_PARK_MS 10000u
+#define LINK_SWEEP_MS 2000u
+
+/* Opens a parked link again.  Caller holds l->lock. */
+int
+tidal__link_unpark_locked(struct tidal__link *l)
+{
+    TIDAL_ASSERT(l->parked);
+    int rv = end_open(l);
+    if (rv == 0) {
+        l->parked = false;
+        atomic_fetch_add(&l->rt->st_links_unparked, 1);
+    }
+    return rv;
+}
+
+static bool
+parkable_locked(const struct tidal__link *l, uint64_t now_ms, uint64_t down_ms)
+{
+    return !l->parked && !l->closing && l->queued == 0 && l->inflight_n == 0 &&
+           l->fill_n == 0 && l->full_count == 0 && l->stages == 0 && l->corked == 0 &&
+           l->waiters == 0 && l->room.head == NULL && atomic_load(&l->pipes) == 0 &&
+           now_ms - atomic_load(&l->down_since_ms) >= down_ms;
+}
+
+/* Parks every link with nothing to send whose connection has been down for
+ * down_ms.  Cannot fail (a link it cannot list now waits for the next). */
+void
+tidal__links_sweep(tidal_runtime *rt, uint64_t down_ms)
+{
+    if (rt->carrier->link_detach == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&rt->links_lock);
+    uint32_t n = 0;
+    struct tidal__link **all = malloc((rt->link_count + 1) * sizeof(*all));
+    for (uint32_t i = 0; all != NULL && i < rt->ltab_cap; i++) {
+        for (struct tidal__link *l = rt->ltab[i]; l != NULL; l = l->next) {
+            all[n++] = l;
+        }
+    }
+    pthread_mutex_unlock(&rt->links_lock);
+    /* links are never freed before the runtime closes, after its timers */
+    uint64_t now = tidal__now_ms(rt);
+    for (uint32_t i = 0; i < n; i++) {
+        struct tidal__link *l = all[i];
+        void *end = NULL;
+        pthread_mutex_lock(&l->lock);
+        if (parkable_locked(l, now, down_ms) && (end = rt->carrier->link_detach(l)) != NULL) {
+            free(l->full);
+            free(l->full_n_env);
+            l->full = NULL;
+            l->full_n_env = NULL;
+            tidal_buf_fini(&l->fill);
+            tidal_buf_init(&l->fill);
+            l->parked = true;
+            atomic_fetch_add(&rt->st_links_parked, 1);
+        }
+        pthread_mutex_unlock(&l->lock);
+        if (end != NULL) {
+            rt->carrier->link_reap(end); /* a send may open l again meanwhile */
+        }
+    }
+    free(all);
+}
+
+static void
+sweep_fire(tidal_runtime *rt, void *arg)
+{
+    (void)arg;
+    tidal__links_sweep(rt, LINK_PARK_MS);
+    (void)tidal__timer_add(rt, LINK_SWEEP_MS, sweep_fire, NULL, NULL); /* ECLOSED: closing */
+}
+
+/* Arms the first sweep (none for a carrier whose links never park). */
+int
+tidal__links_sweep_start(tidal_runtime *rt)
+{
+    if (rt->carrier->link_detach == NULL) {
+        return 0;
+    }
+    return tidal__timer_add(rt, LINK_SWEEP_MS, sweep_fire, NULL, NULL);
+}
+
 /* Close step 0: no link redials a connection it loses from now on (the
  * carrier's link_quiet).  Cannot fail. */
 void
@@ -134,7 +246,11 @@ tidal__links_quiet(tidal_runtime *rt)
     pthread_mutex_lock(&rt->links_lock);
     for (uint32_t i = 0; i < rt->ltab_cap; i++) {
         for (struct tidal__link *l = rt->ltab[i]; l != NULL; l = l->next) {
-            rt->carrier->link_quiet(l);
+            pthread_mutex_lock(&l->lock);
+            if (!l->parked) {
+                rt->carrier->link_quiet(l);
+            }
+            pthread_mutex_unlock(&l->lock);
         }
     }
     pthread_mutex_unlock(&rt->links_lock);
@@ -152,7 +268,9 @@ tidal__links_close(tidal_runtime *rt)
             l->closing = true;
             pthread_cond_broadcast(&l->cond);
             pthread_mutex_unlock(&l->lock);
-            rt->carrier->link_close(l);
+            if (!l->parked) {
+                rt->carrier->link_close(l);
+            }
             uint32_t lost = l->fill_n;
             tidal_buf_fini(&l->fill);
             while (l->full_count > 0) {

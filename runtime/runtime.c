@@ -169,6 +169,9 @@ tidal_runtime_open(const tidal_runtime_opts *opts, tidal_runtime **out)
     if ((rv = tidal__timers_start(rt)) != 0) {
         goto fail_asks;
     }
+    if ((rv = tidal__links_sweep_start(rt)) != 0) {
+        goto fail_timers;
+    }
     uint32_t workers = opts->workers != 0 ? opts->workers : default_workers();
     if ((rv = tidal__pool_start(rt, rt->sim != NULL ? 0 : workers)) != 0) {
         goto fail_timers;

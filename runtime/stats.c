@@ -86,6 +86,8 @@ tidal_runtime_stats(tidal_runtime *rt, tidal_stats *out)
     out->passivations = atomic_load(&rt->st_passivations);
     out->passivations_cap = atomic_load(&rt->st_passivations_cap);
     out->workers = rt->nworkers;
+    out->links_parked = atomic_load(&rt->st_links_parked);
+    out->links_reopened = atomic_load(&rt->st_links_unparked);
     for (int i = 0; i < TIDAL_DEAD_COUNT; i++) {
         out->dead[i] = atomic_load(&rt->st_dead[i]);
     }

@@ -242,3 +242,46 @@ Test(link, a_quiet_link_does_not_redial)
     rt_close_pair(ra, rb);
     rec_free_state(&r);
 }
+
+/* A link with nothing to send whose peer is gone is parked by the sweep
+ * (runtime/links.c, Parking): its sending end closed, so it no longer
+ * redials; a later send opens it again.  A link that is connected, or holds
+ * a frame, is left alone - and that frame reaches the peer once it is back. */
+Test(link, a_link_to_a_peer_long_gone_is_parked_until_a_send)
+{
+    tidal_runtime *ra = rt_open(NULL, "a", 5, 1), *rb = rt_open(NULL, "b", 5, 1);
+    rec_state r;
+    rec_init_state(&r);
+    tidal_actor s1, s2, s3;
+    struct tidal__link *l1 = link_to(ra, rb, "s1", &r, &s1);
+    struct tidal__link *l2 = link_to(ra, rb, "s2", &r, &s2);
+    struct tidal__link *l3 = link_to(ra, rb, "s3", &r, &s3);
+    tidal_addr to1 = addr_of(rb, s1), to3 = addr_of(rb, s3);
+    TIDAL_PASS(tidal_stop(rb, s1));
+    TIDAL_PASS(tidal_stop(rb, s3));
+    cr_assert(TIDAL_WAIT_UNTIL(atomic_load(&l1->pipes) == 0 && atomic_load(&l3->pipes) == 0, 5000),
+              "the connections to stopped actors stayed up");
+    /* l3 holds a frame for its peer, in nng's hands until a connection */
+    TIDAL_PASS(send_seq(ra, &to3, 7, 5000));
+    tidal__links_sweep(ra, 0);
+    cr_assert(l1->parked, "an idle link to a peer gone was not parked");
+    cr_assert_not(l2->parked, "a connected link was parked");
+    cr_assert_not(l3->parked, "a link holding a frame was parked");
+    cr_assert_eq(stats_of(ra).links_parked, 1);
+    cr_assert_eq(stats_of(ra).links_reopened, 0);
+    tidal__links_sweep(ra, 0); /* once parked, left alone */
+    cr_assert_eq(stats_of(ra).links_parked, 1);
+
+    /* back under the same names (the same inproc URLs): the parked link
+     * opens again for the next send, and the frame held on l3 arrives */
+    unsigned before = rec_count(&r);
+    s3 = spawn_rec(rb, "s3", &r);
+    cr_assert(TIDAL_WAIT_UNTIL(rec_count(&r) == before + 1, 5000), "the frame held was lost");
+    s1 = spawn_rec(rb, "s1", &r);
+    TIDAL_PASS(send_seq(ra, &to1, 8, 5000));
+    cr_assert(TIDAL_WAIT_UNTIL(rec_count(&r) == before + 2, 5000), "a parked link did not reopen");
+    cr_assert_not(l1->parked);
+    cr_assert_eq(stats_of(ra).links_reopened, 1);
+    rt_close_pair(ra, rb);
+    rec_free_state(&r);
+}

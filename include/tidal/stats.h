@@ -90,6 +90,9 @@ typedef struct tidal_stats {
     uint64_t passivations_cap;               /* of those, to make room under an owner's
                                               * virtual_active_max */
     uint32_t workers;                        /* worker threads of the pool */
+    uint64_t links_parked;                   /* links closed for a peer long gone, with
+                                              * nothing to send (runtime/links.c) */
+    uint64_t links_reopened;                 /* of those, opened again by a send */
     uint64_t dead[TIDAL_DEAD_COUNT];         /* dead letters by reason */
     uint64_t rejected[TIDAL_REJECT_COUNT];   /* rejected input by reason */
     uint64_t faults[TIDAL_FAULT_COUNT];      /* injected faults by kind */
