@@ -48,6 +48,11 @@ struct tidal__link;
  *   link_send(l, m)         takes frame m, marked in flight; reports its end
  *                           through tidal__link_frame_done, on this thread or
  *                           another, and sends the frame that returns.
+ *   link_open_end(l, &end)  (with link_detach) opens a sending end for l
+ *                           apart from it, with no lock held: nng holds its
+ *                           own locks while it calls tx_cb, which takes
+ *                           l->lock.  On error nothing is left open.
+ *   link_attach(l, end)     under l->lock: makes end l's sending end.
  *   link_detach(l)          (may be NULL: links never park) takes an idle
  *                           sending end, no frame in flight, out of l, which
  *                           link_open can open again (links.c, Parking);
@@ -68,6 +73,8 @@ struct tidal__carrier {
                        const tidal_tls_opts *tls, char *url_out);
     int (*link_open)(struct tidal__link *l, const char *url);
     void (*link_send)(struct tidal__link *l, nng_msg *m);
+    int (*link_open_end)(struct tidal__link *l, void **end);
+    void (*link_attach)(struct tidal__link *l, void *end);
     void *(*link_detach)(struct tidal__link *l);
     void (*link_reap)(void *end);
     void (*link_quiet)(struct tidal__link *l);

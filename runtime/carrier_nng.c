@@ -151,50 +151,105 @@ pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
     }
 }
 
+/* A sending end apart from its link: opened for it before its lock is taken
+ * (link_open_end, link_attach), or taken out of it (link_detach) to be
+ * closed without that lock (link_reap). */
+struct nngc_end {
+    nng_socket sock;
+    nng_aio *tx_aio;
+    nng_aio *now_aio;
+    nng_dialer dialer;
+};
+
+/* Opens a sending end to l->url into e (callbacks on l).  On error nothing
+ * is left open. */
 static int
-nngc_link_open(struct tidal__link *l, const char *url)
+end_open(struct tidal__link *l, struct nngc_end *e)
 {
+    const char *url = l->url;
     int rv;
-    if ((rv = nng_push0_open(&l->sock)) != 0) {
+    if ((rv = nng_push0_open(&e->sock)) != 0) {
         return tidal__nng_err(rv);
     }
     atomic_store(&l->pipes, 0);
     atomic_store(&l->down_since_ms, tidal__now_ms(l->rt));
-    if ((rv = nng_pipe_notify(l->sock, NNG_PIPE_EV_ADD_POST, pipe_cb, l)) != 0 ||
-        (rv = nng_pipe_notify(l->sock, NNG_PIPE_EV_REM_POST, pipe_cb, l)) != 0) {
-        nng_close(l->sock);
+    if ((rv = nng_pipe_notify(e->sock, NNG_PIPE_EV_ADD_POST, pipe_cb, l)) != 0 ||
+        (rv = nng_pipe_notify(e->sock, NNG_PIPE_EV_REM_POST, pipe_cb, l)) != 0) {
+        nng_close(e->sock);
         return tidal__nng_err(rv);
     }
-    (void)nng_socket_set_ms(l->sock, NNG_OPT_RECONNMINT, 10);
-    (void)nng_socket_set_ms(l->sock, NNG_OPT_RECONNMAXT, 1000);
-    if ((rv = nng_aio_alloc(&l->tx_aio, tx_cb, l)) != 0) {
+    (void)nng_socket_set_ms(e->sock, NNG_OPT_RECONNMINT, 10);
+    (void)nng_socket_set_ms(e->sock, NNG_OPT_RECONNMAXT, 1000);
+    if ((rv = nng_aio_alloc(&e->tx_aio, tx_cb, l)) != 0) {
         goto fail_socket;
     }
-    if ((rv = nng_aio_alloc(&l->now_aio, NULL, NULL)) != 0) {
+    if ((rv = nng_aio_alloc(&e->now_aio, NULL, NULL)) != 0) {
         goto fail_aio;
     }
-    nng_aio_set_timeout(l->now_aio, NNG_DURATION_ZERO);
-    if ((rv = nng_dialer_create(&l->dialer, l->sock, url)) != 0) {
+    nng_aio_set_timeout(e->now_aio, NNG_DURATION_ZERO);
+    if ((rv = nng_dialer_create(&e->dialer, e->sock, url)) != 0) {
         goto fail_now_aio;
     }
-    if (tidal__is_tls(url) && (rv = tidal__tls_dialer(l->rt, l->dialer, url, l->self)) != 0) {
-        nng_aio_free(l->now_aio);
-        nng_aio_free(l->tx_aio);
-        nng_close(l->sock);
+    if (tidal__is_tls(url) && (rv = tidal__tls_dialer(l->rt, e->dialer, url, l->self)) != 0) {
+        nng_aio_free(e->now_aio);
+        nng_aio_free(e->tx_aio);
+        nng_close(e->sock);
         return rv;
     }
-    if ((rv = nng_dialer_start(l->dialer, NNG_FLAG_NONBLOCK)) != 0) {
+    if ((rv = nng_dialer_start(e->dialer, NNG_FLAG_NONBLOCK)) != 0) {
         goto fail_now_aio;
     }
     return 0;
 
 fail_now_aio:
-    nng_aio_free(l->now_aio);
+    nng_aio_free(e->now_aio);
 fail_aio:
-    nng_aio_free(l->tx_aio);
+    nng_aio_free(e->tx_aio);
 fail_socket:
-    nng_close(l->sock);
+    nng_close(e->sock);
     return tidal__nng_err(rv) == TIDAL_ETRANSPORT ? TIDAL_EADDR : tidal__nng_err(rv);
+}
+
+static void
+nngc_link_attach(struct tidal__link *l, void *end)
+{
+    struct nngc_end *e = end;
+    l->sock = e->sock;
+    l->dialer = e->dialer;
+    l->tx_aio = e->tx_aio;
+    l->now_aio = e->now_aio;
+    free(e);
+}
+
+static int
+nngc_link_open(struct tidal__link *l, const char *url)
+{
+    (void)url; /* l->url */
+    struct nngc_end e;
+    int rv = end_open(l, &e);
+    if (rv == 0) {
+        l->sock = e.sock;
+        l->dialer = e.dialer;
+        l->tx_aio = e.tx_aio;
+        l->now_aio = e.now_aio;
+    }
+    return rv;
+}
+
+static int
+nngc_link_open_end(struct tidal__link *l, void **end)
+{
+    struct nngc_end *e = malloc(sizeof(*e));
+    if (e == NULL) {
+        return TIDAL_ENOMEM;
+    }
+    int rv = end_open(l, e);
+    if (rv != 0) {
+        free(e);
+        return rv;
+    }
+    *end = e;
+    return 0;
 }
 
 /* Sends m, which is marked in flight: at once if nng takes it now (see the
@@ -257,13 +312,6 @@ nngc_link_quiet(struct tidal__link *l)
     (void)nng_dialer_set_ms(l->dialer, NNG_OPT_RECONNMINT, QUIET_REDIAL_MS); /* the next wait */
 }
 
-/* A sending end taken out of its link (link_detach), to be closed without
- * the link's lock (link_reap). */
-struct nngc_end {
-    nng_socket sock;
-    nng_aio *tx_aio;
-    nng_aio *now_aio;
-};
 
 /* Closes the socket and waits for the send callback; frees the frame in
  * flight, if any. */
@@ -297,7 +345,8 @@ nngc_link_detach(struct tidal__link *l)
     if (e == NULL) {
         return NULL;
     }
-    *e = (struct nngc_end){.sock = l->sock, .tx_aio = l->tx_aio, .now_aio = l->now_aio};
+    *e = (struct nngc_end){
+        .sock = l->sock, .tx_aio = l->tx_aio, .now_aio = l->now_aio, .dialer = l->dialer};
     l->sock = (nng_socket)NNG_SOCKET_INITIALIZER;
     l->dialer = (nng_dialer)NNG_DIALER_INITIALIZER;
     l->tx_aio = NULL;
@@ -322,6 +371,8 @@ const struct tidal__carrier tidal__carrier_nng = {
     .listen_peer = tidal__listen_peer_nng,
     .link_open = nngc_link_open,
     .link_send = nngc_link_send,
+    .link_open_end = nngc_link_open_end,
+    .link_attach = nngc_link_attach,
     .link_detach = nngc_link_detach,
     .link_reap = nngc_link_reap,
     .link_quiet = nngc_link_quiet,

@@ -121,12 +121,7 @@ tidal__link_frame_done(struct tidal__link *l, int rv)
 static int
 new_frame(struct tidal__link *l)
 {
-    if (l->parked) {
-        int rv = tidal__link_unpark_locked(l); /* links.c, Parking */
-        if (rv != 0) {
-            return rv;
-        }
-    }
+    TIDAL_ASSERT(!atomic_load(&l->parked)); /* its senders made it ready (lock_ready) */
     uint8_t h[TIDAL_FRAME_HEADER_BYTES] = {'T', 'D', 'L', 'F', TIDAL_FRAME_VERSION, 0, 0, 0};
     uint64_t uid = l->self ? l->rt->self_token : l->rt->uid;
     for (int i = 0; i < 8; i++) {
@@ -190,6 +185,25 @@ cork_locked(struct tidal__link *l, struct tidal__cork *cork)
     }
 }
 
+/* Takes l->lock once l is open: a parked link (links.c, Parking) is opened
+ * again first, without the lock.  0 with the lock held, or why it could not
+ * be opened. */
+static int
+lock_ready(struct tidal__link *l)
+{
+    for (;;) {
+        int rv = tidal__link_ready(l);
+        if (rv != 0) {
+            return rv;
+        }
+        pthread_mutex_lock(&l->lock);
+        if (!atomic_load(&l->parked)) {
+            return 0;
+        }
+        pthread_mutex_unlock(&l->lock); /* parked again meanwhile */
+    }
+}
+
 /* Appends one envelope (encoded from e, or the already-encoded raw bytes) to
  * the link.  A corked sender (a handler, a send batch) never waits.  On
  * error nothing was queued. */
@@ -197,8 +211,11 @@ static int
 link_append(struct tidal__link *l, const tidal_envelope *e, const uint8_t *raw, size_t rawlen,
             uint32_t timeout_ms, struct tidal__cork *cork)
 {
-    pthread_mutex_lock(&l->lock);
-    int rv = wait_room_locked(l, cork != NULL ? 0 : timeout_ms);
+    int rv = lock_ready(l);
+    if (rv != 0) {
+        return rv;
+    }
+    rv = wait_room_locked(l, cork != NULL ? 0 : timeout_ms);
     if (rv != 0) {
         pthread_mutex_unlock(&l->lock);
         return rv;
@@ -324,11 +341,21 @@ tidal__link_stage(struct tidal__link *l, struct tidal__stage *st, const tidal_en
         tidal__stage_flush(st);
     }
     if (st->link == NULL || st->n == st->room) {
-        pthread_mutex_lock(&l->lock);
+        /* a stage holding room keeps l from parking: only a new one may find
+         * it parked */
+        int rv = 0;
+        if (st->link == NULL) {
+            rv = lock_ready(l);
+        } else {
+            pthread_mutex_lock(&l->lock);
+        }
+        if (rv != 0) {
+            return rv;
+        }
         if (st->link != NULL) {
             stage_move_locked(l, st);
         }
-        int rv = wait_room_locked(l, 0); /* a handler's send never waits */
+        rv = wait_room_locked(l, 0); /* a handler's send never waits */
         if (rv != 0) {
             pthread_mutex_unlock(&l->lock);
             return rv;

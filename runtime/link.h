@@ -50,8 +50,9 @@ struct tidal__link {
     uint32_t corked;              /* corks (handlers, send batches) that will flush it */
     uint32_t stages;              /* stages holding room here: a sealed frame each */
     bool closing;
-    bool parked;                  /* sending end closed and rings freed (links.c, Parking);
-                                     new_frame reopens it */
+    atomic_bool parked;           /* sending end closed and rings freed (links.c, Parking);
+                                     written under lock, read before it by
+                                     tidal__link_ready, which opens it again */
     atomic_uint pipes;            /* connections up now (the carrier keeps it) */
     _Atomic uint64_t down_since_ms; /* when pipes last fell to 0, or the end was opened */
     uint64_t sim_due_ns;          /* simulated carrier: when its last frame arrives */
@@ -121,8 +122,9 @@ nng_msg *tidal__link_frame_done(struct tidal__link *l, int rv);
 void tidal__cork_flush(struct tidal__cork *cork);
 int tidal__link_when_room(struct tidal__link *l, tidal__timer_fn fn, void *arg,
                           void (*free_arg)(void *arg));
-int tidal__link_unpark_locked(struct tidal__link *l);
+int tidal__link_ready(struct tidal__link *l);
 void tidal__links_sweep(tidal_runtime *rt, uint64_t down_ms);
+void tidal__links_park_self(tidal_runtime *rt, const char *url);
 int tidal__links_sweep_start(tidal_runtime *rt);
 void tidal__links_quiet(tidal_runtime *rt);
 void tidal__links_close(tidal_runtime *rt);

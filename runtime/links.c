@@ -154,26 +154,107 @@ tidal__links_idle(tidal_runtime *rt)
 #define LINK_PARK_MS 10000u
 #define LINK_SWEEP_MS 2000u
 
-/* Opens a parked link again.  Caller holds l->lock. */
+/* Opens l again if it is parked, before a sender takes its lock: the
+ * carrier opens the new end apart (nng holds its own locks while it calls
+ * tx_cb, which takes l->lock), and it is attached under the lock.  A sender
+ * then takes the lock and checks again: the sweep may have parked l anew.
+ * 0, or why it could not be opened. */
 int
-tidal__link_unpark_locked(struct tidal__link *l)
+tidal__link_ready(struct tidal__link *l)
 {
-    TIDAL_ASSERT(l->parked);
-    int rv = end_open(l);
-    if (rv == 0) {
-        l->parked = false;
-        atomic_fetch_add(&l->rt->st_links_unparked, 1);
+    tidal_runtime *rt = l->rt;
+    while (atomic_load(&l->parked)) {
+        void *end = NULL;
+        nng_msg **full = calloc(TIDAL_LINK_FRAMES_MAX, sizeof(*full));
+        uint32_t *full_n = calloc(TIDAL_LINK_FRAMES_MAX, sizeof(*full_n));
+        int rv = full == NULL || full_n == NULL ? TIDAL_ENOMEM
+                                                : rt->carrier->link_open_end(l, &end);
+        if (rv != 0) {
+            free(full);
+            free(full_n);
+            return rv;
+        }
+        pthread_mutex_lock(&l->lock);
+        bool used = atomic_load(&l->parked) && !l->closing;
+        if (used) {
+            rt->carrier->link_attach(l, end);
+            l->full = full;
+            l->full_n_env = full_n;
+            l->full_head = 0;
+            atomic_store(&l->parked, false);
+            atomic_fetch_add(&rt->st_links_unparked, 1);
+        }
+        bool closing = l->closing;
+        pthread_mutex_unlock(&l->lock);
+        if (!used) {
+            free(full);
+            free(full_n);
+            rt->carrier->link_reap(end); /* another sender opened it first */
+        }
+        if (closing) {
+            return TIDAL_ECLOSED;
+        }
     }
-    return rv;
+    return 0;
 }
 
 static bool
-parkable_locked(const struct tidal__link *l, uint64_t now_ms, uint64_t down_ms)
+parkable_locked(const struct tidal__link *l, uint64_t now_ms, uint64_t down_ms, bool gone)
 {
-    return !l->parked && !l->closing && l->queued == 0 && l->inflight_n == 0 &&
-           l->fill_n == 0 && l->full_count == 0 && l->stages == 0 && l->corked == 0 &&
-           l->waiters == 0 && l->room.head == NULL && atomic_load(&l->pipes) == 0 &&
-           now_ms - atomic_load(&l->down_since_ms) >= down_ms;
+    bool idle = !atomic_load(&l->parked) && !l->closing && l->queued == 0 && l->inflight_n == 0 &&
+                l->fill_n == 0 && l->full_count == 0 && l->stages == 0 && l->corked == 0 &&
+                l->waiters == 0 && l->room.head == NULL;
+    return idle && (gone || (atomic_load(&l->pipes) == 0 &&
+                             now_ms - atomic_load(&l->down_since_ms) >= down_ms));
+}
+
+/* Parks l if it has nothing to send and its peer is gone: its connection
+ * down for down_ms, or (gone) its peer known to be closed.  Takes l->lock;
+ * closes the sending end after letting it go. */
+static void
+park(struct tidal__link *l, uint64_t now_ms, uint64_t down_ms, bool gone)
+{
+    tidal_runtime *rt = l->rt;
+    void *end = NULL;
+    pthread_mutex_lock(&l->lock);
+    if (parkable_locked(l, now_ms, down_ms, gone) && (end = rt->carrier->link_detach(l)) != NULL) {
+        free(l->full);
+        free(l->full_n_env);
+        l->full = NULL;
+        l->full_n_env = NULL;
+        tidal_buf_fini(&l->fill);
+        tidal_buf_init(&l->fill);
+        atomic_store(&l->parked, true);
+        atomic_fetch_add(&rt->st_links_parked, 1);
+    }
+    pthread_mutex_unlock(&l->lock);
+    if (end != NULL) {
+        rt->carrier->link_reap(end); /* a send may open l again meanwhile */
+    }
+}
+
+/* An actor of this runtime has closed its socket (tidal_stop): parks the
+ * runtime's own link to it at once if that has nothing to send, rather than
+ * let it redial for LINK_PARK_MS.  Whatever connection it still has is on
+ * its way down.  Cannot fail. */
+void
+tidal__links_park_self(tidal_runtime *rt, const char *url)
+{
+    if (rt->carrier->link_detach == NULL) {
+        return;
+    }
+    uint64_t h = tidal__hash(url, strlen(url), true);
+    struct tidal__link *l = NULL;
+    pthread_mutex_lock(&rt->links_lock);
+    for (l = rt->ltab_cap > 0 ? rt->ltab[h & (rt->ltab_cap - 1)] : NULL; l != NULL; l = l->next) {
+        if (l->url_hash == h && l->self && strcmp(l->url, url) == 0) {
+            break;
+        }
+    }
+    pthread_mutex_unlock(&rt->links_lock);
+    if (l != NULL) {
+        park(l, 0, 0, true); /* links are never freed before the runtime closes */
+    }
 }
 
 /* Parks every link with nothing to send whose connection has been down for
@@ -196,23 +277,7 @@ tidal__links_sweep(tidal_runtime *rt, uint64_t down_ms)
     /* links are never freed before the runtime closes, after its timers */
     uint64_t now = tidal__now_ms(rt);
     for (uint32_t i = 0; i < n; i++) {
-        struct tidal__link *l = all[i];
-        void *end = NULL;
-        pthread_mutex_lock(&l->lock);
-        if (parkable_locked(l, now, down_ms) && (end = rt->carrier->link_detach(l)) != NULL) {
-            free(l->full);
-            free(l->full_n_env);
-            l->full = NULL;
-            l->full_n_env = NULL;
-            tidal_buf_fini(&l->fill);
-            tidal_buf_init(&l->fill);
-            l->parked = true;
-            atomic_fetch_add(&rt->st_links_parked, 1);
-        }
-        pthread_mutex_unlock(&l->lock);
-        if (end != NULL) {
-            rt->carrier->link_reap(end); /* a send may open l again meanwhile */
-        }
+        park(all[i], now, down_ms, false);
     }
     free(all);
 }
@@ -247,7 +312,7 @@ tidal__links_quiet(tidal_runtime *rt)
     for (uint32_t i = 0; i < rt->ltab_cap; i++) {
         for (struct tidal__link *l = rt->ltab[i]; l != NULL; l = l->next) {
             pthread_mutex_lock(&l->lock);
-            if (!l->parked) {
+            if (!atomic_load(&l->parked)) {
                 rt->carrier->link_quiet(l);
             }
             pthread_mutex_unlock(&l->lock);
@@ -268,7 +333,7 @@ tidal__links_close(tidal_runtime *rt)
             l->closing = true;
             pthread_cond_broadcast(&l->cond);
             pthread_mutex_unlock(&l->lock);
-            if (!l->parked) {
+            if (!atomic_load(&l->parked)) {
                 rt->carrier->link_close(l);
             }
             uint32_t lost = l->fill_n;

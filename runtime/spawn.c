@@ -241,6 +241,7 @@ actor_shutdown(struct tidal__actor *act)
     tidal__actor_room_stop_locked(act);
     pthread_mutex_unlock(&act->lock);
     tidal__rx_stop(act);
+    tidal__links_park_self(rt, act->url); /* nothing listens there now */
     pthread_mutex_lock(&act->lock);
     act->stopping = true;
     pthread_cond_broadcast(&act->cond);

@@ -285,3 +285,30 @@ Test(link, a_link_to_a_peer_long_gone_is_parked_until_a_send)
     rt_close_pair(ra, rb);
     rec_free_state(&r);
 }
+
+/* An actor of the runtime stopped: the runtime's own link to it parks at
+ * once (it has nothing to send), instead of redialing until the sweep; an
+ * actor spawned again under that name is reached through it. */
+Test(link, a_link_to_a_stopped_actor_of_the_runtime_parks_at_once)
+{
+    tidal_runtime *ra = rt_open(NULL, "a", 6, 1);
+    rec_state r;
+    rec_init_state(&r);
+    tidal_actor s = spawn_rec(ra, "s", &r);
+    tidal_addr to = addr_of(ra, s);
+    TIDAL_PASS(send_seq(ra, &to, 1, 5000));
+    cr_assert(TIDAL_WAIT_UNTIL(rec_count(&r) == 1, 5000));
+    int rv;
+    struct tidal__link *l = tidal__link_get(ra, to.url, true, &rv);
+    cr_assert_not_null(l);
+    cr_assert_not(l->parked);
+    TIDAL_PASS(tidal_stop(ra, s));
+    cr_assert(l->parked, "the link to a stopped actor was left redialing");
+    cr_assert_eq(stats_of(ra).links_parked, 1);
+    s = spawn_rec(ra, "s", &r);
+    TIDAL_PASS(send_seq(ra, &to, 2, 5000));
+    cr_assert(TIDAL_WAIT_UNTIL(rec_count(&r) == 2, 5000), "the actor spawned again was not reached");
+    cr_assert_eq(stats_of(ra).links_reopened, 1);
+    TIDAL_PASS(tidal_runtime_close(ra));
+    rec_free_state(&r);
+}
