@@ -210,15 +210,21 @@ fail_socket:
     return tidal__nng_err(rv) == TIDAL_ETRANSPORT ? TIDAL_EADDR : tidal__nng_err(rv);
 }
 
+/* Makes e l's sending end. */
 static void
-nngc_link_attach(struct tidal__link *l, void *end)
+end_install(struct tidal__link *l, const struct nngc_end *e)
 {
-    struct nngc_end *e = end;
     l->sock = e->sock;
     l->dialer = e->dialer;
     l->tx_aio = e->tx_aio;
     l->now_aio = e->now_aio;
-    free(e);
+}
+
+static void
+nngc_link_attach(struct tidal__link *l, void *end)
+{
+    end_install(l, end);
+    free(end);
 }
 
 static int
@@ -228,10 +234,7 @@ nngc_link_open(struct tidal__link *l, const char *url)
     struct nngc_end e;
     int rv = end_open(l, &e);
     if (rv == 0) {
-        l->sock = e.sock;
-        l->dialer = e.dialer;
-        l->tx_aio = e.tx_aio;
-        l->now_aio = e.now_aio;
+        end_install(l, &e);
     }
     return rv;
 }

@@ -141,8 +141,10 @@ tidal__links_idle(tidal_runtime *rt)
  * doing nothing (4,000: both cores).  So a link with nothing to send whose
  * connection has been down for LINK_PARK_MS is parked: the carrier closes
  * its sending end and the rings are freed, leaving the struct (its URL and
- * counters, under 0.5 KiB), so every pointer to it stays valid.  The next
- * frame started on it opens it again (new_frame, link.c), as on first use.
+ * counters), so every pointer to it stays valid.  The next sender opens it
+ * again, as on first use (tidal__link_ready, before it takes the lock).  A
+ * runtime's own link to an actor it stops parks at once
+ * (tidal__links_park_self).
  *
  * A sweep on the timer thread parks them, every LINK_SWEEP_MS.  It checks
  * under the link's lock that nothing is queued, in flight, staged, corked or
