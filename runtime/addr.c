@@ -38,6 +38,17 @@ tidal_addr_virtual(tidal_addr *out, const tidal_addr *owner, const void *key, si
     return tidal_addr_make(out, owner->url, owner->name, key, key_len);
 }
 
+/* The length of to's name if to can be sent to (a name, the key and the
+ * url within their bounds), else 0.  Cannot fail. */
+size_t
+tidal__addr_dest_ok(const tidal_addr *to)
+{
+    size_t n = strnlen(to->name, TIDAL_NAME_BYTES_MAX);
+    bool ok = n > 0 && n < TIDAL_NAME_BYTES_MAX && to->key_len <= TIDAL_KEY_BYTES_MAX &&
+              strnlen(to->url, TIDAL_URL_BYTES_MAX) < TIDAL_URL_BYTES_MAX;
+    return ok ? n : 0;
+}
+
 /* "name" or "name/<lowercase hex key>": the names fault rules match.
  * Truncates to cap.  Cannot fail. */
 void

@@ -355,6 +355,7 @@ void tidal__reject(tidal_runtime *rt, int reason, const tidal_decode_err *err, c
 int tidal__nng_err(int nng_rv);
 
 /* ---- addr.c ---- */
+size_t tidal__addr_dest_ok(const tidal_addr *to);
 void tidal__fullname(const char *name, const uint8_t *key, uint32_t key_len, char *out,
                      size_t cap);
 void tidal__unit_fullname(const struct tidal__actor *act, const struct tidal__unit *u, char *out,

@@ -11,23 +11,71 @@
 
 #include "runtime/internal.h"
 
+/* A link's send rings: the sealed frames and their envelope counts. */
+struct rings {
+    nng_msg **full;
+    uint32_t *full_n_env;
+};
+
+/* Frees rings that never became a link's.  Cannot fail. */
+static void
+rings_drop(struct rings *r)
+{
+    free(r->full);
+    free(r->full_n_env);
+}
+
+/* Empty rings in *r.  TIDAL_ENOMEM (nothing left allocated). */
+static int
+rings_new(struct rings *r)
+{
+    r->full = calloc(TIDAL_LINK_FRAMES_MAX, sizeof(*r->full));
+    r->full_n_env = calloc(TIDAL_LINK_FRAMES_MAX, sizeof(*r->full_n_env));
+    if (r->full == NULL || r->full_n_env == NULL) {
+        rings_drop(r);
+        return TIDAL_ENOMEM;
+    }
+    return 0;
+}
+
+/* Frees l's rings (emptied of frames by the caller).  Cannot fail. */
+static void
+rings_free(struct tidal__link *l)
+{
+    free(l->full);
+    free(l->full_n_env);
+    l->full = NULL;
+    l->full_n_env = NULL;
+}
+
 /* Allocates l's rings and opens its carrier's sending end.  On error
  * neither is left. */
 static int
 end_open(struct tidal__link *l)
 {
-    int rv = TIDAL_ENOMEM;
-    l->full = calloc(TIDAL_LINK_FRAMES_MAX, sizeof(*l->full));
-    l->full_n_env = calloc(TIDAL_LINK_FRAMES_MAX, sizeof(*l->full_n_env));
-    if (l->full == NULL || l->full_n_env == NULL ||
-        (rv = l->rt->carrier->link_open(l, l->url)) != 0) {
-        free(l->full);
-        free(l->full_n_env);
-        l->full = NULL;
-        l->full_n_env = NULL;
+    struct rings r;
+    int rv = rings_new(&r);
+    if (rv != 0) {
         return rv;
     }
-    return 0;
+    l->full = r.full;
+    l->full_n_env = r.full_n_env;
+    if ((rv = l->rt->carrier->link_open(l, l->url)) != 0) {
+        rings_free(l);
+    }
+    return rv;
+}
+
+/* The link to url of that kind (self), or NULL.  h is its hash.  Caller
+ * holds rt->links_lock. */
+static struct tidal__link *
+find_locked(tidal_runtime *rt, const char *url, bool self, uint64_t h)
+{
+    struct tidal__link *l = rt->ltab_cap > 0 ? rt->ltab[h & (rt->ltab_cap - 1)] : NULL;
+    while (l != NULL && !(l->url_hash == h && l->self == self && strcmp(l->url, url) == 0)) {
+        l = l->next;
+    }
+    return l;
 }
 
 /* Opens l's rings and lock, then its carrier's sending end.  On error nothing
@@ -84,12 +132,8 @@ tidal__link_get(tidal_runtime *rt, const char *url, bool self, int *rv)
         *rv = TIDAL_ECLOSED;
         goto done;
     }
-    if (rt->ltab_cap > 0) {
-        for (l = rt->ltab[h & (rt->ltab_cap - 1)]; l != NULL; l = l->next) {
-            if (l->url_hash == h && l->self == self && strcmp(l->url, url) == 0) {
-                goto done;
-            }
-        }
+    if ((l = find_locked(rt, url, self, h)) != NULL) {
+        goto done;
     }
     if (rt->link_count >= rt->ltab_cap && (*rv = links_grow(rt)) != 0) {
         goto done;
@@ -167,21 +211,20 @@ tidal__link_ready(struct tidal__link *l)
     tidal_runtime *rt = l->rt;
     while (atomic_load(&l->parked)) {
         void *end = NULL;
-        nng_msg **full = calloc(TIDAL_LINK_FRAMES_MAX, sizeof(*full));
-        uint32_t *full_n = calloc(TIDAL_LINK_FRAMES_MAX, sizeof(*full_n));
-        int rv = full == NULL || full_n == NULL ? TIDAL_ENOMEM
-                                                : rt->carrier->link_open_end(l, &end);
+        struct rings r;
+        int rv = rings_new(&r);
+        if (rv == 0 && (rv = rt->carrier->link_open_end(l, &end)) != 0) {
+            rings_drop(&r);
+        }
         if (rv != 0) {
-            free(full);
-            free(full_n);
             return rv;
         }
         pthread_mutex_lock(&l->lock);
         bool used = atomic_load(&l->parked) && !l->closing;
         if (used) {
             rt->carrier->link_attach(l, end);
-            l->full = full;
-            l->full_n_env = full_n;
+            l->full = r.full;
+            l->full_n_env = r.full_n_env;
             l->full_head = 0;
             atomic_store(&l->parked, false);
             atomic_fetch_add(&rt->st_links_unparked, 1);
@@ -189,8 +232,7 @@ tidal__link_ready(struct tidal__link *l)
         bool closing = l->closing;
         pthread_mutex_unlock(&l->lock);
         if (!used) {
-            free(full);
-            free(full_n);
+            rings_drop(&r);
             rt->carrier->link_reap(end); /* another sender opened it first */
         }
         if (closing) {
@@ -220,10 +262,7 @@ park(struct tidal__link *l, uint64_t now_ms, uint64_t down_ms, bool gone)
     void *end = NULL;
     pthread_mutex_lock(&l->lock);
     if (parkable_locked(l, now_ms, down_ms, gone) && (end = rt->carrier->link_detach(l)) != NULL) {
-        free(l->full);
-        free(l->full_n_env);
-        l->full = NULL;
-        l->full_n_env = NULL;
+        rings_free(l);
         tidal_buf_fini(&l->fill);
         tidal_buf_init(&l->fill);
         atomic_store(&l->parked, true);
@@ -245,14 +284,8 @@ tidal__links_park_self(tidal_runtime *rt, const char *url)
     if (rt->carrier->link_detach == NULL) {
         return;
     }
-    uint64_t h = tidal__hash(url, strlen(url), true);
-    struct tidal__link *l = NULL;
     pthread_mutex_lock(&rt->links_lock);
-    for (l = rt->ltab_cap > 0 ? rt->ltab[h & (rt->ltab_cap - 1)] : NULL; l != NULL; l = l->next) {
-        if (l->url_hash == h && l->self && strcmp(l->url, url) == 0) {
-            break;
-        }
-    }
+    struct tidal__link *l = find_locked(rt, url, true, tidal__hash(url, strlen(url), true));
     pthread_mutex_unlock(&rt->links_lock);
     if (l != NULL) {
         park(l, 0, 0, true); /* links are never freed before the runtime closes */
@@ -348,8 +381,7 @@ tidal__links_close(tidal_runtime *rt)
             }
             tidal__dead(rt, TIDAL_DEAD_LINK_FAILED, lost);
             tidal__room_fini(&l->room); /* the timers are stopped: no one to wake */
-            free(l->full);
-            free(l->full_n_env);
+            rings_free(l);
             pthread_mutex_destroy(&l->lock);
             pthread_cond_destroy(&l->cond);
             free(l);

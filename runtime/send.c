@@ -110,9 +110,8 @@ tidal__send(tidal_runtime *rt, tidal_ctx *ctx, const tidal_addr *to, uint16_t ty
     if (len > TIDAL_PAYLOAD_BYTES_MAX) {
         return TIDAL_ETOOBIG;
     }
-    size_t to_name_len = strnlen(to->name, TIDAL_NAME_BYTES_MAX);
-    if (to_name_len == 0 || to_name_len == TIDAL_NAME_BYTES_MAX || to->key_len > TIDAL_KEY_BYTES_MAX ||
-        strnlen(to->url, TIDAL_URL_BYTES_MAX) == TIDAL_URL_BYTES_MAX) {
+    size_t to_name_len = tidal__addr_dest_ok(to);
+    if (to_name_len == 0) {
         return TIDAL_EINVAL;
     }
     if (atomic_load(&rt->closing)) {

@@ -144,12 +144,8 @@ tidal_ctx_when_room(tidal_ctx *ctx, const tidal_addr *to, uint16_t type, const v
     if (ctx == NULL || to == NULL) {
         return TIDAL_EINVAL;
     }
-    size_t n = strnlen(to->name, TIDAL_NAME_BYTES_MAX);
-    if (n == 0 || n == TIDAL_NAME_BYTES_MAX) {
-        return TIDAL_EINVAL;
-    }
-    if (to->key_len > TIDAL_KEY_BYTES_MAX ||
-        strnlen(to->url, TIDAL_URL_BYTES_MAX) == TIDAL_URL_BYTES_MAX) {
+    size_t n = tidal__addr_dest_ok(to);
+    if (n == 0) {
         return TIDAL_EINVAL;
     }
     if (ctx->hold_timers) {
