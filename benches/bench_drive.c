@@ -30,6 +30,8 @@ struct sink {
 
 struct driver {
     tidal_addr sink;
+    atomic_uint_least64_t calls;      /* GO handled */
+    atomic_uint_least64_t calls_idle; /* of those, with nothing sent: woken for nothing */
 };
 
 uint32_t bench_drive_poll_ms;
@@ -89,7 +91,9 @@ driver_handle(tidal_ctx *ctx, void *state, const tidal_msg *m)
     if (left == 0) {
         return 0;
     }
+    atomic_fetch_add_explicit(&d->calls, 1, memory_order_relaxed);
     if (sent == 0) {
+        atomic_fetch_add_explicit(&d->calls_idle, 1, memory_order_relaxed);
         return bench_drive_poll_ms > 0 ? tidal_ctx_timer(ctx, bench_drive_poll_ms, T_GO, &left, 4)
                                        : tidal_ctx_when_room(ctx, &d->sink, T_GO, &left, 4);
     }
@@ -204,6 +208,16 @@ bench_drive_run(bench_drive *d, uint32_t ndrivers, uint32_t per_driver, uint64_t
     return ns;
 }
 
+void
+bench_drive_calls(bench_drive *d, uint64_t *calls, uint64_t *idle)
+{
+    *calls = *idle = 0;
+    for (uint32_t s = 0; s < d->nsinks; s++) {
+        *calls += atomic_exchange(&d->drv[s].calls, 0);
+        *idle += atomic_exchange(&d->drv[s].calls_idle, 0);
+    }
+}
+
 uint64_t
 bench_drive_sink_duplicates(bench_drive *d)
 {
@@ -271,6 +285,8 @@ bench_fan_in(bench_json *j, const bench_fan_in_opts *o)
     uint64_t spawn_ns = bench_now_ns() - t0;
     uint64_t frames = 0;
     (void)bench_drive_run(d, o->senders, 1, &frames); /* links dialled, virtual actors active */
+    uint64_t calls, idle;
+    bench_drive_calls(d, &calls, &idle); /* from here on: the timed runs' */
     bench_series rates = {0};
     for (uint32_t r = 0; r < o->runs; r++) {
         bench_series_add(&rates, (uint64_t)o->senders * o->each,
@@ -290,6 +306,11 @@ bench_fan_in(bench_json *j, const bench_fan_in_opts *o)
     bench_json_farr(j, "runs_msgs_per_s", rates.rate, rates.n, 0);
     /* distinct senders with their own ids: anything but 0 is a miscount */
     bench_json_u64(j, "sink_duplicates_seen", bench_drive_sink_duplicates(d));
+    /* per run: the senders' handler calls, and those that found no room
+     * (woken, or told to go on, only to find the sink full again) */
+    bench_drive_calls(d, &calls, &idle);
+    bench_json_u64(j, "sender_calls_per_run", calls / o->runs);
+    bench_json_u64(j, "sender_calls_idle_per_run", idle / o->runs);
     /* closing both runtimes, every sender still spawned (its own socket) */
     t0 = bench_now_ns();
     bench_drive_close(d);

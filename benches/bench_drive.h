@@ -56,6 +56,9 @@ uint64_t bench_drive_run(bench_drive *d, uint32_t ndrivers, uint32_t per_driver,
 
 /* Repeated (sender, id) pairs sink 0 has seen: anything but 0 is a miscount. */
 uint64_t bench_drive_sink_duplicates(bench_drive *d);
+/* The drivers' handler calls since the last call, and of those the ones
+ * that could send nothing (the sink, or the link to it, full). */
+void bench_drive_calls(bench_drive *d, uint64_t *calls, uint64_t *idle);
 
 /* Checks the counts (see above), then quiesces and closes the runtime(s). */
 void bench_drive_close(bench_drive *d);

@@ -250,6 +250,7 @@ tidal__actor_reserve(struct tidal__actor *act, uint32_t n, uint32_t timeout_ms)
     } else {
         act->intake += n;
         act->credit_inflight += n;
+        tidal__room_taken(&act->room, n);
     }
     pthread_mutex_unlock(&act->lock);
     return rv;
@@ -262,6 +263,7 @@ tidal__actor_force_reserve(struct tidal__actor *act, uint32_t n)
     pthread_mutex_lock(&act->lock);
     act->intake += n;
     act->credit_inflight += n;
+    tidal__room_taken(&act->room, n);
     pthread_mutex_unlock(&act->lock);
 }
 
@@ -296,12 +298,22 @@ has_room_locked(const struct tidal__actor *act)
     return act->stopping || act->intake <= act->intake_max / 2;
 }
 
+/* The room a woken sender is presumed to take (room.c): a coalesced
+ * frame's worth, or half the bound if that is less. */
+static uint32_t
+room_share(const struct tidal__actor *act)
+{
+    uint32_t half = act->intake_max / 2;
+    return half == 0 ? 1 : half < TIDAL_COALESCE_ENVELOPES_MAX ? half : TIDAL_COALESCE_ENVELOPES_MAX;
+}
+
 int
 tidal__actor_when_room(struct tidal__actor *act, tidal__timer_fn fn, void *arg,
                        void (*free_arg)(void *))
 {
     pthread_mutex_lock(&act->lock);
-    int rv = tidal__room_wait(&act->room, act->rt, has_room_locked(act), fn, arg, free_arg);
+    int rv = tidal__room_wait(&act->room, act->rt, has_room_locked(act), room_share(act), fn, arg,
+                              free_arg);
     pthread_mutex_unlock(&act->lock);
     return rv;
 }
@@ -319,8 +331,11 @@ tidal__actor_release_intake(struct tidal__actor *act, uint32_t n)
 {
     TIDAL_ASSERT(act->intake >= n);
     act->intake -= n;
-    if (act->room.head != NULL && has_room_locked(act)) {
+    if (act->room.head != NULL && act->stopping) {
         tidal__room_fire(&act->room, act->rt);
+    } else if (act->room.head != NULL && has_room_locked(act)) {
+        tidal__room_give(&act->room, act->rt, act->intake_max - act->intake, room_share(act),
+                         act->intake == 0);
     }
     if (act->credit_waiters > 0) {
         pthread_cond_broadcast(&act->cond);

@@ -63,6 +63,7 @@ struct tidal__room_waiter;
 struct tidal__room {
     struct tidal__room_waiter *head, *tail; /* oldest first */
     uint32_t n;
+    uint32_t promised; /* room presumed taken by senders woken, not yet taken */
 };
 
 struct tidal__actor;
@@ -473,9 +474,19 @@ void tidal__vactor_retire_finish(struct tidal__actor *act, struct tidal__unit *u
 void tidal__vactor_free_all(struct tidal__actor *act);
 
 /* ---- room.c (caller holds the lock that guards r) ---- */
-int tidal__room_wait(struct tidal__room *r, tidal_runtime *rt, bool room_now, tidal__timer_fn fn,
-                     void *arg, void (*free_arg)(void *arg));
+/* A waiter is woken at once if room_now; else it waits in line.  `share`:
+ * the envelopes of room a woken sender is presumed to take. */
+int tidal__room_wait(struct tidal__room *r, tidal_runtime *rt, bool room_now, uint32_t share,
+                     tidal__timer_fn fn, void *arg, void (*free_arg)(void *arg));
+/* Wakes every waiter (the owner stops). */
 void tidal__room_fire(struct tidal__room *r, tidal_runtime *rt);
+/* Room was given back and the owner is at most half full, with free_n
+ * envelopes of room: wakes as many waiters as that room takes, or every
+ * one if the owner is empty. */
+void tidal__room_give(struct tidal__room *r, tidal_runtime *rt, uint32_t free_n, uint32_t share,
+                      bool empty);
+/* n envelopes of room were taken: room promised to woken senders is paid. */
+void tidal__room_taken(struct tidal__room *r, uint32_t n);
 void tidal__room_fini(struct tidal__room *r);
 
 /* ---- timer.c ---- */

@@ -80,13 +80,32 @@ half_empty_locked(const struct tidal__link *l)
            l->full_count + l->stages <= TIDAL_LINK_FRAMES_MAX / 2;
 }
 
+/* Room was given back: wake-ups for as much as it takes (room.c), a
+ * coalesced frame's worth each.  Caller holds l->lock. */
+static void
+room_given_locked(struct tidal__link *l)
+{
+    if (l->room.head != NULL && half_empty_locked(l)) {
+        tidal__room_give(&l->room, l->rt, TIDAL_LINK_ENVELOPES_MAX - l->queued,
+                         TIDAL_COALESCE_ENVELOPES_MAX, l->queued == 0);
+    }
+}
+
+/* n envelopes of room were taken.  Caller holds l->lock. */
+static void
+room_taken_locked(struct tidal__link *l, uint32_t n)
+{
+    l->queued += n;
+    tidal__room_taken(&l->room, n);
+}
+
 int
 tidal__link_when_room(struct tidal__link *l, tidal__timer_fn fn, void *arg,
                       void (*free_arg)(void *arg))
 {
     pthread_mutex_lock(&l->lock);
-    int rv = tidal__room_wait(&l->room, l->rt, l->closing || half_empty_locked(l), fn, arg,
-                              free_arg);
+    int rv = tidal__room_wait(&l->room, l->rt, l->closing || half_empty_locked(l),
+                              TIDAL_COALESCE_ENVELOPES_MAX, fn, arg, free_arg);
     pthread_mutex_unlock(&l->lock);
     return rv;
 }
@@ -109,9 +128,7 @@ tidal__link_frame_done(struct tidal__link *l, int rv)
     if (l->waiters > 0) {
         pthread_cond_broadcast(&l->cond);
     }
-    if (l->room.head != NULL && half_empty_locked(l)) {
-        tidal__room_fire(&l->room, rt);
-    }
+    room_given_locked(l);
     nng_msg *m = rv == TIDAL_ECLOSED ? NULL : next_frame_locked(l);
     pthread_mutex_unlock(&l->lock);
     return m;
@@ -230,7 +247,7 @@ link_append(struct tidal__link *l, const tidal_envelope *e, const uint8_t *raw, 
         return rv;
     }
     l->fill_n++;
-    l->queued++;
+    room_taken_locked(l, 1);
     if (l->fill_n >= TIDAL_COALESCE_ENVELOPES_MAX || l->fill.len >= TIDAL_COALESCE_BYTES_MAX) {
         (void)seal_locked(l); /* on ENOMEM the frame keeps filling; next seal retries */
     }
@@ -306,6 +323,9 @@ stage_move_locked(struct tidal__link *l, struct tidal__stage *st)
     if (unused > 0 && l->waiters > 0) {
         pthread_cond_broadcast(&l->cond);
     }
+    if (unused > 0) {
+        room_given_locked(l);
+    }
     if (lost > 0) {
         tidal__dead(l->rt, TIDAL_DEAD_LINK_FAILED, lost);
     }
@@ -363,7 +383,7 @@ tidal__link_stage(struct tidal__link *l, struct tidal__stage *st, const tidal_en
         uint32_t free_n = TIDAL_LINK_ENVELOPES_MAX - l->queued;
         st->room = free_n < TIDAL__STAGE_ENVELOPES_MAX ? free_n : TIDAL__STAGE_ENVELOPES_MAX;
         st->link = l;
-        l->queued += st->room;
+        room_taken_locked(l, st->room);
         l->stages++;
         cork_locked(l, cork);
         pthread_mutex_unlock(&l->lock);

@@ -232,6 +232,7 @@ route_one(struct tidal__actor *act, struct tidal__item *it, uint64_t uid, bool c
     act->queued_n++;
     if (!credited) {
         act->intake++;
+        tidal__room_taken(&act->room, 1);
     }
     if (!tidal__claim_locked(act, u)) {
         return true; /* queued or running already: it finds the envelope */

@@ -11,6 +11,7 @@
  */
 #include <pthread.h>
 
+#include "runtime/internal.h"
 #include "test_actor_helpers.h"
 
 TIDAL_SUITE(room);
@@ -34,6 +35,7 @@ struct sink {
 
 struct waiter {
     tidal_addr sink;
+    uint32_t quota;       /* with refill: WORK to send in all, on each ROOM */
     atomic_uint sent;     /* WORK that fit */
     atomic_uint rooms;    /* ROOM messages received */
     atomic_int asked;     /* the last when_room's result, 1 before any */
@@ -80,7 +82,17 @@ waiter_handle(tidal_ctx *ctx, void *state, const tidal_msg *m)
 {
     struct waiter *w = state;
     uint8_t byte = 0;
-    if (m->type == T_ROOM) {
+    if (m->type == T_ROOM && w->quota > 0) {
+        /* refill: send on each wake-up until full or done, then wait again */
+        atomic_fetch_add(&w->rooms, 1);
+        while (atomic_load(&w->sent) < w->quota &&
+               tidal_ctx_send(ctx, &w->sink, T_WORK, &byte, 1) == 0) {
+            atomic_fetch_add(&w->sent, 1);
+        }
+        if (atomic_load(&w->sent) < w->quota) {
+            atomic_store(&w->asked, tidal_ctx_when_room(ctx, &w->sink, T_ROOM, NULL, 0));
+        }
+    } else if (m->type == T_ROOM) {
         atomic_fetch_add(&w->rooms, 1);
     } else if (m->type == T_TRY) {
         while (tidal_ctx_send(ctx, &w->sink, T_WORK, &byte, 1) == 0) {
@@ -279,4 +291,135 @@ Test(room, bad_calls_are_refused)
     TIDAL_FAIL(rv[1], TIDAL_EINVAL);
     TIDAL_FAIL(rv[2], TIDAL_EINVAL);
     TIDAL_PASS(tidal_runtime_close(rt));
+}
+
+/* ---- pacing (room.c): a full destination wakes only as many waiters as its
+ * free room takes, never the whole herd, and every one once it is empty ---- */
+
+static void
+count_wake(tidal_runtime *rt, void *arg)
+{
+    (void)rt;
+    atomic_fetch_add((atomic_uint *)arg, 1);
+}
+
+static void
+no_free(void *arg)
+{
+    (void)arg;
+}
+
+/* The policy alone, on a bare list: what each give wakes. */
+Test(room, a_give_wakes_as_many_waiters_as_the_free_room_takes)
+{
+    tidal_runtime *rt = rt_open(NULL, "a", 7, 1);
+    struct tidal__room r = {0};
+    atomic_uint woken = 0;
+    for (int i = 0; i < 10; i++) {
+        TIDAL_PASS(tidal__room_wait(&r, rt, false, 4, count_wake, &woken, no_free));
+    }
+    cr_assert_eq(r.n, 10);
+    tidal__room_give(&r, rt, 4, 4, false); /* one share of room: one waiter */
+    cr_assert_eq(r.n, 9);
+    tidal__room_give(&r, rt, 7, 4, false); /* 3 past the share promised: nobody */
+    cr_assert_eq(r.n, 9);
+    tidal__room_taken(&r, 4); /* the woken one sent its share */
+    tidal__room_give(&r, rt, 8, 4, false);
+    cr_assert_eq(r.n, 7, "two shares of room, none promised: two waiters");
+    tidal__room_give(&r, rt, 8, 4, false); /* both still owe theirs */
+    cr_assert_eq(r.n, 7);
+    tidal__room_give(&r, rt, 8, 4, true); /* empty: they sent less than their share */
+    cr_assert_eq(r.n, 0, "an empty owner wakes every waiter");
+    cr_assert_eq(r.head, NULL);
+    cr_assert(TIDAL_WAIT_UNTIL(atomic_load(&woken) == 10, 5000));
+
+    /* room already: the new waiter alone, at once, ahead of those in line */
+    TIDAL_PASS(tidal__room_wait(&r, rt, false, 4, count_wake, &woken, no_free));
+    TIDAL_PASS(tidal__room_wait(&r, rt, true, 4, count_wake, &woken, no_free));
+    cr_assert_eq(r.n, 1);
+    cr_assert(TIDAL_WAIT_UNTIL(atomic_load(&woken) == 11, 5000));
+    tidal__room_fire(&r, rt); /* the owner stops: every one */
+    cr_assert_eq(r.n, 0);
+    cr_assert(TIDAL_WAIT_UNTIL(atomic_load(&woken) == 12, 5000));
+    TIDAL_PASS(tidal_runtime_close(rt));
+}
+
+/* Ten wake-ups wait on a full mailbox, and none of the woken sends: the
+ * room promised to them is never taken, yet every one is woken once the
+ * mailbox is empty. */
+Test(room, waiters_that_send_nothing_do_not_hold_back_the_others)
+{
+    struct env e;
+    env_open(&e, false);
+    fill_and_ask(&e);
+    uint32_t n = 9;
+    tell(&e, T_ASK, &n, 4);
+    cr_assert(TIDAL_WAIT_UNTIL(atomic_load(&e.w.asks_ok) == 10, 5000));
+    gate_open(&e.gate);
+    cr_assert(TIDAL_WAIT_UNTIL(atomic_load(&e.w.rooms) == 10, 5000), "%u of 10 woken",
+              atomic_load(&e.w.rooms));
+    env_close(&e);
+}
+
+#define SENDERS 8u
+
+/* Eight senders behind one small mailbox (or the link to it), each sending
+ * on every wake-up until it is full, then waiting again: every sender
+ * finishes and the sink gets every envelope, so no waiter is left behind
+ * by the pacing. */
+static void
+many_senders(bool remote)
+{
+    /* remote: enough to fill the link (TIDAL_LINK_ENVELOPES_MAX) */
+    uint32_t quota = remote ? 3 * TIDAL_LINK_ENVELOPES_MAX / SENDERS : 3000;
+    tidal_runtime *ra = rt_open(NULL, "a", 7, 2);
+    tidal_runtime *rb = remote ? rt_open(NULL, "b", 7, 2) : ra;
+    struct gate gate;
+    gate_init(&gate);
+    gate_open(&gate);
+    struct sink sink = {.gate = &gate};
+    tidal_actor sink_id;
+    tidal_spawn_opts so = {.name = "sink", .behaviour = &sink_beh, .arg = &sink,
+                           .mailbox_max = 16};
+    TIDAL_PASS(tidal_spawn(rb, &so, &sink_id));
+    static struct waiter w[SENDERS];
+    memset(w, 0, sizeof(w));
+    for (uint32_t i = 0; i < SENDERS; i++) {
+        w[i].sink = addr_of(rb, sink_id);
+        w[i].quota = quota;
+        char name[16];
+        snprintf(name, sizeof(name), "sender-%u", i);
+        tidal_spawn_opts wo = {.name = name, .behaviour = &waiter_beh, .arg = &w[i]};
+        tidal_actor id;
+        TIDAL_PASS(tidal_spawn(ra, &wo, &id));
+        tidal_addr a = addr_of(ra, id);
+        TIDAL_PASS(tidal_send(ra, &a, T_ROOM, NULL, 0, 5000)); /* start */
+    }
+    cr_assert(TIDAL_WAIT_UNTIL(atomic_load(&sink.handled) == SENDERS * quota, 60000),
+              "the sink got %u of %u", atomic_load(&sink.handled), SENDERS * quota);
+    uint32_t rooms = 0;
+    for (uint32_t i = 0; i < SENDERS; i++) {
+        cr_assert_eq(atomic_load(&w[i].sent), quota, "sender %u", i);
+        TIDAL_PASS(atomic_load(&w[i].asked));
+        rooms += atomic_load(&w[i].rooms);
+    }
+    cr_assert_gt(rooms, SENDERS, "the senders never had to wait");
+    if (remote) {
+        rt_close_pair(ra, rb);
+    } else {
+        tidal_runtime_quiesce(ra);
+        TIDAL_PASS(tidal_runtime_close(ra));
+    }
+    pthread_mutex_destroy(&gate.lock);
+    pthread_cond_destroy(&gate.cond);
+}
+
+Test(room, many_senders_behind_one_small_mailbox_all_finish)
+{
+    many_senders(false);
+}
+
+Test(room, many_senders_behind_one_full_link_all_finish)
+{
+    many_senders(true);
 }

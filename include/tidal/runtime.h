@@ -421,7 +421,10 @@ TIDAL_API int tidal_ctx_timer(tidal_ctx *ctx, uint32_t delay_ms, uint16_t type, 
  * runtime, its mailbox at most half full, or the actor stopping (it takes
  * nothing more); for one elsewhere, this runtime's link to it at most half
  * full (a full mailbox there pushes back through the link).  With room
- * already, the message comes at once.  Each call asks for one message, sent
+ * already, the message comes at once.  Senders waiting on the same mailbox
+ * or link are woken in the order they asked, as many at a time as its free
+ * room can take at 256 envelopes each (or half the bound, if less), and
+ * every one once it is empty.  Each call asks for one message, sent
  * as a timer's is (from "_timer").  TIDAL_EINVAL: a bad address;
  * TIDAL_ESTATE: from tidal_spawn's init; TIDAL_ELIMIT: past
  * TIDAL_ROOM_WAITERS_MAX waiting on the same mailbox or link; TIDAL_ECLOSED:
