@@ -20,7 +20,8 @@
  * task queue.  That completion cost a task-queue thread's wake-up per frame
  * (~30 us on 2 vCPUs, docs/measurements.md) on the path of every lone
  * message, which is every message of a latency-bound exchange.  A link whose
- * peer is down keeps its frames (nng redials every 10..1000 ms).
+ * peer is down keeps its frames (nng redials every 10..1000 ms) for
+ * link_hold_ms ("Holding", below).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,33 @@ pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
     }
 }
 
+/* ---- holding ----------------------------------------------------------------
+ * A frame nng cannot take waits in tx_aio for a connection, and nng redials
+ * meanwhile.  A peer gone for good (an actor stopped, a process that
+ * exited) would hold it, and every frame behind it, for ever, and keep its
+ * link redialing: such a link never parks (links.c, Parking).  So tx_aio
+ * times out after link_hold_ms.  If the link has a connection (a peer that
+ * is there but slow: its mailbox pushes back through nng), or had one less
+ * than link_hold_ms ago, the frame goes back to nng for another wait;
+ * otherwise it and every frame queued behind it go to dead letters
+ * (PEER_GONE, tidal__link_frame_done), and the idle link parks. */
+
+static nng_duration
+hold_timeout(const tidal_runtime *rt)
+{
+    return rt->link_hold_ms >= (uint32_t)INT32_MAX ? NNG_DURATION_INFINITE
+                                                   : (nng_duration)rt->link_hold_ms;
+}
+
+/* True if l has had no connection for link_hold_ms. */
+static bool
+peer_gone(struct tidal__link *l)
+{
+    uint64_t down = atomic_load(&l->down_since_ms);
+    uint64_t now = tidal__now_ms(l->rt);
+    return atomic_load(&l->pipes) == 0 && now >= down && now - down >= l->rt->link_hold_ms;
+}
+
 /* A sending end apart from its link: opened for it before its lock is taken
  * (link_open_end, link_attach), or taken out of it (link_detach) to be
  * closed without that lock (link_reap). */
@@ -186,6 +214,7 @@ end_open(struct tidal__link *l, struct nngc_end *e)
     if ((rv = nng_aio_alloc(&e->now_aio, NULL, NULL)) != 0) {
         goto fail_aio;
     }
+    nng_aio_set_timeout(e->tx_aio, hold_timeout(l->rt));
     nng_aio_set_timeout(e->now_aio, NNG_DURATION_ZERO);
     if ((rv = nng_dialer_create(&e->dialer, e->sock, url)) != 0) {
         goto fail_now_aio;
@@ -284,13 +313,19 @@ tx_cb(void *arg)
 {
     struct tidal__link *l = arg;
     int rv = nng_aio_result(l->tx_aio);
+    if (rv == NNG_ETIMEDOUT && !peer_gone(l)) {
+        nng_send_aio(l->sock, l->tx_aio); /* held: the message is still ours */
+        return;
+    }
     if (rv != 0) {
         /* on failure the message is still ours */
         nng_msg_free(nng_aio_get_msg(l->tx_aio));
     }
     nng_aio_set_msg(l->tx_aio, NULL); /* sent or freed: link_close must not see it */
-    nng_msg *m = tidal__link_frame_done(l, rv == 0 ? 0 : rv == NNG_ECLOSED ? TIDAL_ECLOSED
-                                                                           : TIDAL_ETRANSPORT);
+    nng_msg *m = tidal__link_frame_done(l, rv == 0                ? 0
+                                           : rv == NNG_ECLOSED    ? TIDAL_ECLOSED
+                                           : rv == NNG_ETIMEDOUT ? TIDAL_ETIMEDOUT
+                                                                  : TIDAL_ETRANSPORT);
     if (m != NULL) {
         nngc_link_send(l, m);
     }

@@ -288,6 +288,7 @@ struct tidal_runtime {
     pthread_mutex_t clock_lock;
     tidal_hlc_clock clock;
     uint64_t max_skew_ns;
+    uint32_t link_hold_ms; /* tidal_runtime_opts.link_hold_ms, default applied */
 
     /* external sends */
     atomic_uint_least64_t ext_next_id;

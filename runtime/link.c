@@ -17,7 +17,9 @@
  * TIDAL_LINK_FRAMES_MAX sealed frames); past that a sender waits up to its
  * timeout, or from a handler fails at once with TIDAL_EFULL.  A link whose
  * peer is down keeps its frames (nng redials every 10..1000 ms) until room
- * runs out; one with none, down for a while, is parked (links.c).
+ * runs out, or until the peer has been unreachable for link_hold_ms (the
+ * carrier's "Holding"; then they are dead letters, PEER_GONE); one with
+ * none, down for a while, is parked (links.c).
  *
  * Frame header layout: runtime/internal.h.  The runtime's table of links
  * (opened on first use, quieted and closed with the runtime) is links.c.
@@ -110,21 +112,49 @@ tidal__link_when_room(struct tidal__link *l, tidal__timer_fn fn, void *arg,
     return rv;
 }
 
+/* The peer stayed unreachable past link_hold_ms: every frame queued behind
+ * the one in flight, sealed or filling, goes to dead letters too.  Room that
+ * stages hold stays theirs: what they move in later waits its own hold.
+ * Caller holds l->lock. */
+static void
+drop_queued_locked(struct tidal__link *l)
+{
+    uint32_t n = 0;
+    for (; l->full_count > 0; l->full_count--) {
+        nng_msg_free(l->full[l->full_head]);
+        n += l->full_n_env[l->full_head];
+        l->full_head = (l->full_head + 1) % TIDAL_LINK_FRAMES_MAX;
+    }
+    n += l->fill_n;
+    l->fill_n = 0;
+    tidal_buf_reset(&l->fill);
+    TIDAL_ASSERT(l->queued >= n);
+    l->queued -= n;
+    tidal__dead(l->rt, TIDAL_DEAD_PEER_GONE, n);
+}
+
 /* The frame in flight is done (rv: 0, or the carrier's failure as a tidal
- * code; on failure the carrier freed the frame).  Returns the next frame to
- * send, marked in flight, or NULL.  Called by the carrier. */
+ * code; on failure the carrier freed the frame).  TIDAL_ETIMEDOUT: the
+ * peer stayed unreachable past link_hold_ms, and every frame queued goes to
+ * dead letters with it (PEER_GONE).  Returns the next frame to send, marked
+ * in flight, or NULL.  Called by the carrier. */
 nng_msg *
 tidal__link_frame_done(struct tidal__link *l, int rv)
 {
     tidal_runtime *rt = l->rt;
     pthread_mutex_lock(&l->lock);
-    if (rv != 0) {
+    if (rv == TIDAL_ETIMEDOUT) {
+        tidal__dead(rt, TIDAL_DEAD_PEER_GONE, l->inflight_n);
+    } else if (rv != 0) {
         tidal__dead(rt, TIDAL_DEAD_LINK_FAILED, l->inflight_n);
     } else {
         atomic_fetch_add(&rt->st_frames_sent, 1);
     }
     l->queued -= l->inflight_n;
     l->inflight_n = 0;
+    if (rv == TIDAL_ETIMEDOUT) {
+        drop_queued_locked(l);
+    }
     if (l->waiters > 0) {
         pthread_cond_broadcast(&l->cond);
     }

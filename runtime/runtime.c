@@ -143,6 +143,7 @@ tidal_runtime_open(const tidal_runtime_opts *opts, tidal_runtime **out)
     rt->node_id = opts->node_id;
     rt->seed = opts->seed;
     rt->max_skew_ns = opts->max_skew_ns;
+    rt->link_hold_ms = opts->link_hold_ms != 0 ? opts->link_hold_ms : TIDAL_LINK_HOLD_MS_DEFAULT;
     rt->inline_enabled = !opts->no_inline && rt->sim == NULL;
     rt->stop_actor = tidal_stop;
     pthread_mutex_init(&rt->actors_lock, NULL);

@@ -312,3 +312,102 @@ Test(link, a_link_to_a_stopped_actor_of_the_runtime_parks_at_once)
     TIDAL_PASS(tidal_runtime_close(ra));
     rec_free_state(&r);
 }
+
+/* ---- holding (runtime/carrier_nng.c): frames for a peer that stays
+ * unreachable past link_hold_ms go to dead letters; a peer that is there
+ * but slow is waited for ---- */
+
+static tidal_runtime *
+rt_open_hold(const char *name, uint64_t seed, uint32_t hold_ms)
+{
+    tidal_runtime_opts o = {
+        .name = name, .node_id = 1, .seed = seed, .workers = 1, .link_hold_ms = hold_ms};
+    return rt_open_opts(&o);
+}
+
+/* Fifty messages sent to an actor that has stopped: after the hold they are
+ * dead letters (PEER_GONE), not a frame left in nng's hands for ever; the
+ * idle link then parks, and reaches the actor once it is back. */
+Test(link, frames_for_a_peer_gone_past_the_hold_go_to_dead_letters)
+{
+    tidal_runtime *ra = rt_open_hold("a", 8, 300), *rb = rt_open(NULL, "b", 8, 1);
+    rec_state r;
+    rec_init_state(&r);
+    tidal_actor s;
+    struct tidal__link *l = link_to(ra, rb, "s", &r, &s);
+    tidal_addr to = addr_of(rb, s);
+    TIDAL_PASS(tidal_stop(rb, s));
+    cr_assert(TIDAL_WAIT_UNTIL(atomic_load(&l->pipes) == 0, 5000));
+    for (uint32_t i = 2; i <= 51; i++) {
+        TIDAL_PASS(send_seq(ra, &to, i, 5000));
+    }
+    cr_assert(TIDAL_WAIT_UNTIL(stats_of(ra).dead[TIDAL_DEAD_PEER_GONE] == 50, 5000),
+              "%lu of 50 dead letters", (unsigned long)stats_of(ra).dead[TIDAL_DEAD_PEER_GONE]);
+    cr_assert_eq(stats_of(ra).dead[TIDAL_DEAD_LINK_FAILED], 0);
+    tidal__links_sweep(ra, 0);
+    cr_assert(l->parked, "a link that gave up its frames is still busy");
+    s = spawn_rec(rb, "s", &r);
+    TIDAL_PASS(send_seq(ra, &to, 52, 5000));
+    cr_assert(TIDAL_WAIT_UNTIL(rec_count(&r) == 2, 5000), "the actor back was not reached");
+    cr_assert_eq(r.ents[1].seq, 52, "a message given up arrived after all");
+    rt_close_pair(ra, rb);
+    rec_free_state(&r);
+}
+
+struct held {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool open;
+    atomic_uint handled;
+};
+
+static int
+held_init(tidal_ctx *ctx, void *arg, void **state)
+{
+    (void)ctx;
+    *state = arg;
+    return 0;
+}
+
+static int
+held_handle(tidal_ctx *ctx, void *state, const tidal_msg *m)
+{
+    (void)ctx;
+    (void)m;
+    struct held *h = state;
+    pthread_mutex_lock(&h->lock);
+    while (!h->open) {
+        pthread_cond_wait(&h->cond, &h->lock);
+    }
+    pthread_mutex_unlock(&h->lock);
+    atomic_fetch_add(&h->handled, 1);
+    return 0;
+}
+
+/* A peer whose handler is held for four holds: its small mailbox pushes
+ * back through nng and the frames wait in it far past the hold, but the
+ * connection is up, so every one arrives once the handler goes on. */
+#define SLOW_SENDS 5000u
+Test(link, a_connected_peer_that_is_slow_is_waited_for)
+{
+    static const tidal_behaviour beh = {.init = held_init, .handle = held_handle};
+    tidal_runtime *ra = rt_open_hold("a", 9, 200), *rb = rt_open(NULL, "b", 9, 1);
+    struct held h = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    tidal_spawn_opts so = {.name = "held", .behaviour = &beh, .arg = &h, .mailbox_max = 4};
+    tidal_actor id;
+    TIDAL_PASS(tidal_spawn(rb, &so, &id));
+    tidal_addr to = addr_of(rb, id);
+    for (uint32_t i = 1; i <= SLOW_SENDS; i++) {
+        TIDAL_PASS(send_seq(ra, &to, i, 5000));
+    }
+    usleep(800 * 1000);
+    cr_assert_lt(stats_of(rb).received, SLOW_SENDS, "nothing was held back by the peer");
+    pthread_mutex_lock(&h.lock);
+    h.open = true;
+    pthread_cond_broadcast(&h.cond);
+    pthread_mutex_unlock(&h.lock);
+    cr_assert(TIDAL_WAIT_UNTIL(atomic_load(&h.handled) == SLOW_SENDS, 5000), "%u of %u arrived",
+              atomic_load(&h.handled), SLOW_SENDS);
+    cr_assert_eq(stats_of(ra).dead[TIDAL_DEAD_PEER_GONE], 0);
+    rt_close_pair(ra, rb);
+}

@@ -177,6 +177,15 @@
 #define TIDAL_SIGNALS_BUCKETS_MAX 65535u
 #define TIDAL_SIGNALS_BUCKETS_ORIGIN_MAX (TIDAL_SIGNALS_BUCKETS_MAX / TIDAL_REGIONS_MAX)
 
+/* How long a link holds frames for a peer it cannot reach before they go
+ * to dead letters, PEER_GONE (tidal_runtime_opts.link_hold_ms; runtime/
+ * carrier_nng.c, "Holding").  A minute: a peer that restarts, or a network
+ * that heals, within it gets every frame; replication resends what it
+ * lost from its log in any case; and a peer gone for good (an actor
+ * stopped, a process that exited) stops costing a redial a second and the
+ * frames' memory soon after. */
+#define TIDAL_LINK_HOLD_MS_DEFAULT 60000u
+
 /* How long a region keeps an ended session after its end stamp
  * (tidal_region_opts.session_retention_ms; docs/design.md, "Ended
  * sessions").  An agent session is minutes to hours of activity, and what

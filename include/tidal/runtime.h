@@ -180,6 +180,12 @@ typedef struct tidal_runtime_opts {
                            workers, no_inline and tls are ignored.  Opened and used
                            on the simulation's thread.  NULL = real threads,
                            time and sockets */
+    uint32_t link_hold_ms; /* how long a link holds frames for a peer it has no
+                           connection to (an actor stopped, a process gone, a
+                           network cut) before they go to dead letters (PEER_GONE),
+                           counted from when its connection went down.  A peer that
+                           is connected but slow is waited for, however long.  0 =
+                           TIDAL_LINK_HOLD_MS_DEFAULT (60 s); UINT32_MAX = for ever */
 } tidal_runtime_opts;
 
 /* Opens a runtime.  On error nothing is left open and *out is untouched. */

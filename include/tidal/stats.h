@@ -27,7 +27,8 @@ extern "C" {
     X(LATE_REPLY, "reply after its ask timed out")                                        \
     X(HLC_SKEW, "sender clock too far ahead")                                             \
     X(NO_INIT, "virtual actor's init failed")                                             \
-    X(VIRTUAL_FULL, "new virtual actor past its owner's cap, every active one busy")
+    X(VIRTUAL_FULL, "new virtual actor past its owner's cap, every active one busy")     \
+    X(PEER_GONE, "held by a link whose peer stayed unreachable past link_hold_ms")
 
 /* X(name, stable id, description): why received bytes were rejected. */
 #define TIDAL_REJECT_MAP(X)                                                               \
