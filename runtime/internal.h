@@ -220,6 +220,8 @@ struct tidal__tls {
 };
 
 struct tidal_runtime {
+    uint64_t serial;     /* 1, 2, ... in the order runtimes open in this process:
+                          * never the same for two, unlike an address */
     uint64_t uid;        /* random: in the frames it sends to other runtimes */
     uint64_t self_token; /* random, never sent anywhere but to this runtime's own
                             sockets: a frame carrying it comes from us (TIDAL_VIA_SELF) */

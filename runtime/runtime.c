@@ -123,6 +123,8 @@ tidal_runtime_open(const tidal_runtime_opts *opts, tidal_runtime **out)
         free(rt);
         return rv;
     }
+    static atomic_uint_fast64_t serials;
+    rt->serial = atomic_fetch_add(&serials, 1) + 1;
     rt->uid = tidal__random_id();
     do {
         rt->self_token = tidal__random_id();

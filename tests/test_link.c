@@ -411,3 +411,33 @@ Test(link, a_connected_peer_that_is_slow_is_waited_for)
     cr_assert_eq(stats_of(ra).dead[TIDAL_DEAD_PEER_GONE], 0);
     rt_close_pair(ra, rb);
 }
+
+/* Sends from outside a handler remember the thread's last link (send.c,
+ * ext_last).  A runtime opened after another closed most often gets the
+ * same address (62 of 64 in the Release build; never under ASan, whose
+ * quarantine holds freed memory back): the link remembered for the closed
+ * one must not be used, and each runtime's messages go through its own.
+ * Keyed by the address alone, the first reuse fails here. */
+Test(link, a_runtime_opened_where_a_closed_one_was_uses_its_own_links)
+{
+    tidal_runtime *rb = rt_open(NULL, "b", 10, 1);
+    rec_state r;
+    rec_init_state(&r);
+    tidal_addr to = addr_of(rb, spawn_rec(rb, "sink", &r));
+    const void *prev = NULL;
+    unsigned same = 0;
+    for (uint32_t i = 1; i <= 64; i++) {
+        tidal_runtime *ra = rt_open(NULL, "a", 10, 1);
+        same += (const void *)ra == prev;
+        prev = ra;
+        TIDAL_PASS(send_seq(ra, &to, i, 5000));
+        cr_assert(TIDAL_WAIT_UNTIL(rec_count(&r) == i, 5000), "message %u was lost", i);
+        tidal_stats st = stats_of(ra);
+        cr_assert_eq(st.sent, 1, "runtime %u counted %lu sends", i, (unsigned long)st.sent);
+        tidal_runtime_quiesce(ra);
+        TIDAL_PASS(tidal_runtime_close(ra));
+    }
+    cr_log_info("%u of 64 runtimes opened at the address of the one before", same);
+    TIDAL_PASS(tidal_runtime_close(rb));
+    rec_free_state(&r);
+}
