@@ -185,7 +185,9 @@ typedef struct tidal_runtime_opts {
                            network cut) before they go to dead letters (PEER_GONE),
                            counted from when its connection went down.  A peer that
                            is connected but slow is waited for, however long.  0 =
-                           TIDAL_LINK_HOLD_MS_DEFAULT (60 s); UINT32_MAX = for ever */
+                           TIDAL_LINK_HOLD_MS_DEFAULT (60 s); UINT32_MAX = for ever.
+                           In a simulation a frame that finds no listener is lost at
+                           once, and this is ignored */
 } tidal_runtime_opts;
 
 /* Opens a runtime.  On error nothing is left open and *out is untouched. */
