@@ -304,6 +304,7 @@ struct tidal_runtime {
         st_frames_received, st_handled, st_handled_inline, st_dups, st_restarts, st_activations,
         st_passivations, st_passivations_cap;
     atomic_uint_least64_t st_links_parked, st_links_unparked; /* links.c, Parking */
+    atomic_uint_least64_t st_links_gave_up; /* link.c: holds given up (PEER_GONE) */
     atomic_uint_least64_t st_dead[TIDAL_DEAD_COUNT];
     atomic_uint_least64_t st_rejected[TIDAL_REJECT_COUNT];
     atomic_uint_least64_t st_faults[TIDAL_FAULT_COUNT];

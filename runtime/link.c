@@ -24,12 +24,14 @@
  * Frame header layout: runtime/internal.h.  The runtime's table of links
  * (opened on first use, quieted and closed with the runtime) is links.c.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "runtime/internal.h"
+#include "base/log.h"
 #include "base/time.h"
+#include "runtime/internal.h"
 
 /* Moves the frame being filled into the send ring as an nng message (one
  * copy per frame).  TIDAL_ENOMEM if the message cannot be allocated: the
@@ -116,7 +118,7 @@ tidal__link_when_room(struct tidal__link *l, tidal__timer_fn fn, void *arg,
  * the one in flight, sealed or filling, goes to dead letters too.  Room that
  * stages hold stays theirs: what they move in later waits its own hold.
  * Caller holds l->lock. */
-static void
+static uint32_t
 drop_queued_locked(struct tidal__link *l)
 {
     uint32_t n = 0;
@@ -131,6 +133,21 @@ drop_queued_locked(struct tidal__link *l)
     TIDAL_ASSERT(l->queued >= n);
     l->queued -= n;
     tidal__dead(l->rt, TIDAL_DEAD_PEER_GONE, n);
+    return n;
+}
+
+/* Tells the operator that l gave up `gone` messages (TIDAL-PEER-GONE), on
+ * the 1st, 2nd, 4th ... hold this runtime gives up.  No lock held: the
+ * application's log callback runs here. */
+static void
+log_gave_up(struct tidal__link *l, uint64_t gone)
+{
+    tidal_runtime *rt = l->rt;
+    uint64_t nth = atomic_fetch_add(&rt->st_links_gave_up, 1) + 1;
+    tidal__log(TIDAL_EVENT_PEER_GONE, nth,
+               "%s: no connection to %s for %u ms: %" PRIu64
+               " messages given up (dead letters PEER_GONE); %" PRIu64 " links so far",
+               rt->name, l->url, rt->link_hold_ms, gone, nth);
 }
 
 /* The frame in flight is done (rv: 0, or the carrier's failure as a tidal
@@ -142,9 +159,11 @@ nng_msg *
 tidal__link_frame_done(struct tidal__link *l, int rv)
 {
     tidal_runtime *rt = l->rt;
+    uint64_t gone = 0;
     pthread_mutex_lock(&l->lock);
     if (rv == TIDAL_ETIMEDOUT) {
         tidal__dead(rt, TIDAL_DEAD_PEER_GONE, l->inflight_n);
+        gone = l->inflight_n;
     } else if (rv != 0) {
         tidal__dead(rt, TIDAL_DEAD_LINK_FAILED, l->inflight_n);
     } else {
@@ -153,7 +172,7 @@ tidal__link_frame_done(struct tidal__link *l, int rv)
     l->queued -= l->inflight_n;
     l->inflight_n = 0;
     if (rv == TIDAL_ETIMEDOUT) {
-        drop_queued_locked(l);
+        gone += drop_queued_locked(l);
     }
     if (l->waiters > 0) {
         pthread_cond_broadcast(&l->cond);
@@ -161,6 +180,9 @@ tidal__link_frame_done(struct tidal__link *l, int rv)
     room_given_locked(l);
     nng_msg *m = rv == TIDAL_ECLOSED ? NULL : next_frame_locked(l);
     pthread_mutex_unlock(&l->lock);
+    if (rv == TIDAL_ETIMEDOUT) {
+        log_gave_up(l, gone);
+    }
     return m;
 }
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "runtime/internal.h" /* the links, tidal__links_quiet */
+#include "tidal/log.h"
 #include "test_actor_helpers.h"
 
 TIDAL_SUITE(link);
@@ -338,12 +339,14 @@ Test(link, frames_for_a_peer_gone_past_the_hold_go_to_dead_letters)
     tidal_addr to = addr_of(rb, s);
     TIDAL_PASS(tidal_stop(rb, s));
     cr_assert(TIDAL_WAIT_UNTIL(atomic_load(&l->pipes) == 0, 5000));
+    uint64_t logged = tidal_log_count(TIDAL_EVENT_PEER_GONE);
     for (uint32_t i = 2; i <= 51; i++) {
         TIDAL_PASS(send_seq(ra, &to, i, 5000));
     }
     cr_assert(TIDAL_WAIT_UNTIL(stats_of(ra).dead[TIDAL_DEAD_PEER_GONE] == 50, 5000),
               "%lu of 50 dead letters", (unsigned long)stats_of(ra).dead[TIDAL_DEAD_PEER_GONE]);
     cr_assert_eq(stats_of(ra).dead[TIDAL_DEAD_LINK_FAILED], 0);
+    cr_assert_eq(tidal_log_count(TIDAL_EVENT_PEER_GONE), logged + 1, "the operator was not told");
     tidal__links_sweep(ra, 0);
     cr_assert(l->parked, "a link that gave up its frames is still busy");
     s = spawn_rec(rb, "s", &r);

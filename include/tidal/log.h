@@ -36,7 +36,9 @@ extern "C" {
       "a region's clock ran ahead of a peer's beyond its budget (writes refused), or came " \
       "back within it")                                                                    \
     X(APPLY_PAUSED, "TIDAL-APPLY-PAUSED",                                                 \
-      "a peer's batches wait: as many of its session records as allowed are held")
+      "a peer's batches wait: as many of its session records as allowed are held")        \
+    X(PEER_GONE, "TIDAL-PEER-GONE",                                                       \
+      "a link gave up the messages it held for a peer unreachable past link_hold_ms")
 
 enum tidal_event {
 #define TIDAL__EVENT_ENUM(name, id, what) TIDAL_EVENT_##name,
