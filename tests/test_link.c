@@ -365,14 +365,6 @@ struct held {
 };
 
 static int
-held_init(tidal_ctx *ctx, void *arg, void **state)
-{
-    (void)ctx;
-    *state = arg;
-    return 0;
-}
-
-static int
 held_handle(tidal_ctx *ctx, void *state, const tidal_msg *m)
 {
     (void)ctx;
@@ -393,7 +385,7 @@ held_handle(tidal_ctx *ctx, void *state, const tidal_msg *m)
 #define SLOW_SENDS 5000u
 Test(link, a_connected_peer_that_is_slow_is_waited_for)
 {
-    static const tidal_behaviour beh = {.init = held_init, .handle = held_handle};
+    static const tidal_behaviour beh = {.init = arg_as_state_init, .handle = held_handle};
     tidal_runtime *ra = rt_open_hold("a", 9, 200), *rb = rt_open(NULL, "b", 9, 1);
     struct held h = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
     tidal_spawn_opts so = {.name = "held", .behaviour = &beh, .arg = &h, .mailbox_max = 4};
