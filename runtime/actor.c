@@ -304,7 +304,10 @@ static uint32_t
 room_share(const struct tidal__actor *act)
 {
     uint32_t half = act->intake_max / 2;
-    return half == 0 ? 1 : half < TIDAL_COALESCE_ENVELOPES_MAX ? half : TIDAL_COALESCE_ENVELOPES_MAX;
+    if (half == 0) {
+        return 1;
+    }
+    return half < TIDAL_COALESCE_ENVELOPES_MAX ? half : TIDAL_COALESCE_ENVELOPES_MAX;
 }
 
 int

@@ -308,6 +308,23 @@ nngc_link_send(struct tidal__link *l, nng_msg *m)
     nng_send_aio(l->sock, l->tx_aio);
 }
 
+/* What tidal__link_frame_done is told of a frame's send that ended with
+ * nng's rv: the link closed, the hold given up, or any other failure. */
+static int
+frame_end(int rv)
+{
+    switch (rv) {
+    case 0:
+        return 0;
+    case NNG_ECLOSED:
+        return TIDAL_ECLOSED;
+    case NNG_ETIMEDOUT:
+        return TIDAL_ETIMEDOUT;
+    default:
+        return TIDAL_ETRANSPORT;
+    }
+}
+
 static void
 tx_cb(void *arg)
 {
@@ -322,10 +339,7 @@ tx_cb(void *arg)
         nng_msg_free(nng_aio_get_msg(l->tx_aio));
     }
     nng_aio_set_msg(l->tx_aio, NULL); /* sent or freed: link_close must not see it */
-    nng_msg *m = tidal__link_frame_done(l, rv == 0                ? 0
-                                           : rv == NNG_ECLOSED    ? TIDAL_ECLOSED
-                                           : rv == NNG_ETIMEDOUT ? TIDAL_ETIMEDOUT
-                                                                  : TIDAL_ETRANSPORT);
+    nng_msg *m = tidal__link_frame_done(l, frame_end(rv));
     if (m != NULL) {
         nngc_link_send(l, m);
     }

@@ -145,8 +145,8 @@ log_gave_up(struct tidal__link *l, uint64_t gone)
     tidal_runtime *rt = l->rt;
     uint64_t nth = atomic_fetch_add(&rt->st_links_gave_up, 1) + 1;
     tidal__log(TIDAL_EVENT_PEER_GONE, nth,
-               "%s: no connection to %s for %u ms: %" PRIu64
-               " messages given up (dead letters PEER_GONE); %" PRIu64 " links so far",
+               "%s: no connection to %s for at least %u ms: %" PRIu64
+               " messages given up (dead letters PEER_GONE); holds given up so far: %" PRIu64,
                rt->name, l->url, rt->link_hold_ms, gone, nth);
 }
 

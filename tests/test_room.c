@@ -35,11 +35,11 @@ struct sink {
 
 struct waiter {
     tidal_addr sink;
-    uint32_t quota;       /* with refill: WORK to send in all, on each ROOM */
-    atomic_uint sent;     /* WORK that fit */
-    atomic_uint rooms;    /* ROOM messages received */
-    atomic_int asked;     /* the last when_room's result, 1 before any */
-    atomic_uint asks_ok;  /* when_room calls that returned 0 */
+    uint32_t quota;      /* with refill: WORK to send in all, on each ROOM */
+    atomic_uint sent;    /* WORK that fit */
+    atomic_uint rooms;   /* ROOM messages received */
+    atomic_int asked;    /* the last when_room's result, 1 before any */
+    atomic_uint asks_ok; /* when_room calls that returned 0 */
 };
 
 static void
