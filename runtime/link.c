@@ -191,11 +191,8 @@ static int
 new_frame(struct tidal__link *l)
 {
     TIDAL_ASSERT(!atomic_load(&l->parked)); /* its senders made it ready (lock_ready) */
-    uint8_t h[TIDAL_FRAME_HEADER_BYTES] = {'T', 'D', 'L', 'F', TIDAL_FRAME_VERSION, 0, 0, 0};
-    uint64_t uid = l->self ? l->rt->self_token : l->rt->uid;
-    for (int i = 0; i < 8; i++) {
-        h[8 + i] = (uint8_t)(uid >> (8 * i));
-    }
+    uint8_t h[TIDAL_FRAME_HEADER_BYTES];
+    tidal__frame_header(h, l->self ? l->rt->self_token : l->rt->uid);
     tidal_buf_reset(&l->fill);
     return tidal_buf_append(&l->fill, h, sizeof(h));
 }

@@ -16,6 +16,19 @@
 
 #include "runtime/internal.h"
 
+/* Writes a frame's header (layout: mailbox.h) for a sender of uid.
+ * Cannot fail. */
+void
+tidal__frame_header(uint8_t h[TIDAL_FRAME_HEADER_BYTES], uint64_t uid)
+{
+    memcpy(h, TIDAL_FRAME_MAGIC, 4);
+    h[4] = TIDAL_FRAME_VERSION;
+    h[5] = h[6] = h[7] = 0;
+    for (int i = 0; i < 8; i++) {
+        h[8 + i] = (uint8_t)(uid >> (8 * i));
+    }
+}
+
 void
 tidal__frame_unref(struct tidal__frame *f)
 {

@@ -66,6 +66,7 @@ struct tidal__mbox {
 };
 
 /* ---- mailbox.c ---- */
+void tidal__frame_header(uint8_t h[TIDAL_FRAME_HEADER_BYTES], uint64_t uid);
 int tidal__mbox_push(struct tidal__mbox *mb, const struct tidal__item *it, uint32_t bound);
 uint32_t tidal__mbox_pop(struct tidal__mbox *mb, struct tidal__item *out, uint32_t max);
 void tidal__mbox_fini(struct tidal__mbox *mb);

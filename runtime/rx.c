@@ -245,12 +245,53 @@ route_one(struct tidal__actor *act, struct tidal__item *it, uint64_t uid, bool c
     return true;
 }
 
-/* Decodes and routes one frame, which it takes.  tag: the connection it came
- * through (tidal_msg.via) as its carrier knows it, or -1 to ask nng for the
- * frame's pipe; a frame carrying the runtime's self token is TIDAL_VIA_SELF
- * whatever it says.  With claim non-NULL, the first idle unit it reaches is
- * claimed into *claim instead of being queued.  Cannot fail: a bad frame is
- * rejected and counted. */
+/* The frame's connection, as tidal_msg.via says it.  Caller holds
+ * act->lock. */
+static uint16_t
+via_locked(struct tidal__actor *act, nng_msg *msg, int tag, bool own)
+{
+    return own                                ? TIDAL_VIA_SELF
+           : tag >= 0                         ? (uint16_t)tag
+           : atomic_load(&act->peer_n) == 0 ? TIDAL_VIA_PUBLIC
+                                              : tidal__via_of_pipe_locked(act, msg);
+}
+
+/* A frame that cannot be queued (no memory for its record, or the ask
+ * endpoint's, whose replies complete asks and are never queued): frees it
+ * and gives back the credits its envelopes carried. */
+static void
+frame_unqueued(struct tidal__actor *act, nng_msg *msg, struct tidal__item *items, uint32_t n,
+               bool own)
+{
+    tidal_runtime *rt = act->rt;
+    uint32_t credits = 0;
+    pthread_mutex_lock(&act->lock);
+    for (uint32_t i = 0; i < n; i++) {
+        credits += own && (items[i].env.flags & TIDAL_ENV_F_CREDITED) != 0 &&
+                   tidal__actor_take_credit(act);
+    }
+    pthread_mutex_unlock(&act->lock);
+    if (act->is_reply_endpoint) {
+        for (uint32_t i = 0; i < n; i++) {
+            tidal__ask_complete(rt, &items[i].env);
+        }
+    } else {
+        tidal__reject(rt, TIDAL_REJECT_OTHER, NULL, act->url);
+    }
+    nng_msg_free(msg);
+    if (credits > 0) {
+        pthread_mutex_lock(&act->lock);
+        tidal__actor_release_intake(act, credits);
+        pthread_mutex_unlock(&act->lock);
+    }
+}
+
+/* Decodes and routes one frame, which it takes.  tag:
+ * the connection it came through (tidal_msg.via) as its carrier knows it,
+ * or -1 to ask nng for the frame's pipe; a frame carrying the runtime's
+ * self token is TIDAL_VIA_SELF whatever it says.  With claim non-NULL, the
+ * first idle unit it reaches is claimed into *claim instead of being
+ * queued.  Cannot fail: a bad frame is rejected and counted. */
 void
 tidal__rx_frame(struct tidal__actor *act, nng_msg *msg, int tag, struct tidal__unit **claim)
 {
@@ -263,46 +304,26 @@ tidal__rx_frame(struct tidal__actor *act, nng_msg *msg, int tag, struct tidal__u
         return;
     }
     atomic_fetch_add(&rt->st_frames_received, 1);
-    /* which envelopes arrive on a reservation of this very actor */
-    uint32_t credits = 0;
-    pthread_mutex_lock(&act->lock);
-    uint16_t via = own                               ? TIDAL_VIA_SELF
-                   : tag >= 0                        ? (uint16_t)tag
-                   : atomic_load(&act->peer_n) == 0 ? TIDAL_VIA_PUBLIC
-                                                     : tidal__via_of_pipe_locked(act, msg);
-    for (uint32_t i = 0; i < n; i++) {
-        struct tidal__item *it = &act->scratch[i];
-        it->via = via;
-        it->credited = own && (it->env.flags & TIDAL_ENV_F_CREDITED) != 0 &&
-                       tidal__actor_take_credit(act);
-        credits += it->credited;
-    }
-    pthread_mutex_unlock(&act->lock);
+    struct tidal__item *items = act->scratch;
     struct tidal__frame *f = act->is_reply_endpoint ? NULL : malloc(sizeof(*f));
     if (f == NULL) {
-        if (act->is_reply_endpoint) {
-            for (uint32_t i = 0; i < n; i++) {
-                tidal__ask_complete(rt, &act->scratch[i].env);
-            }
-        } else {
-            tidal__reject(rt, TIDAL_REJECT_OTHER, NULL, act->url);
-        }
-        nng_msg_free(msg);
-        if (credits > 0) {
-            pthread_mutex_lock(&act->lock);
-            tidal__actor_release_intake(act, credits);
-            pthread_mutex_unlock(&act->lock);
-        }
+        frame_unqueued(act, msg, items, n, own);
         return;
     }
     f->msg = msg;
     atomic_init(&f->refs, n + 1); /* +1 for this function */
     uint32_t delivered = 0, lost_credit = 0;
     struct tidal__runq_chain runq = {0};
+    /* one locked section for the frame: credits, duplicates, mailboxes */
     pthread_mutex_lock(&act->lock);
+    uint16_t via = via_locked(act, msg, tag, own);
     for (uint32_t i = 0; i < n; i++) {
-        struct tidal__item *it = &act->scratch[i];
-        bool credited = it->credited;
+        struct tidal__item *it = &items[i];
+        /* which envelopes arrive on a reservation of this very actor */
+        bool credited = own && (it->env.flags & TIDAL_ENV_F_CREDITED) != 0 &&
+                        tidal__actor_take_credit(act);
+        it->via = via;
+        it->credited = credited;
         it->frame = f;
         if (!act->stopping && route_one(act, it, uid, credited, claim, &runq)) {
             delivered++;
