@@ -44,10 +44,7 @@ static void
 actor_free(struct tidal__actor *act)
 {
     tidal__room_fini(&act->room); /* left by a failed arm: the runtime is going */
-    for (struct tidal__dupwin *w = act->dupwins, *n; w != NULL; w = n) {
-        n = w->next;
-        free(w);
-    }
+    tidal__dupwins_free(act);
     free(act->scratch);
     free(act->pipes); /* listen.c's record of peer pipes */
     tidal__free(act->vtab);

@@ -100,9 +100,10 @@ struct tidal__unit {
 
 /* Duplicate detection per receiving socket and sender (runtime uid, name,
  * virtual key): highest id seen and a bitmap of the TIDAL_DUP_WINDOW_IDS ids
- * below it. */
+ * below it (dupwin.c). */
 struct tidal__dupwin {
-    struct tidal__dupwin *next;
+    struct tidal__dupwin *next, *prev; /* the actor's list, most recent first */
+    struct tidal__dupwin *hnext;       /* its index's bucket */
     uint64_t hash;       /* of (runtime uid, name, key) */
     uint64_t uid;        /* the sending runtime: two runtimes may use one name */
     uint32_t name_len;
@@ -169,7 +170,9 @@ struct tidal__actor {
     /* rx scratch: decoded items of the frame being validated (rx callback only) */
     struct tidal__item *scratch;
     uint32_t scratch_cap;
-    struct tidal__dupwin *dupwins; /* guarded by lock */
+    struct tidal__dupwin *dupwins, *dupwins_tail; /* guarded by lock (dupwin.c) */
+    struct tidal__dupwin **dupidx; /* NULL, or every window by sender hash */
+    uint32_t dupidx_cap;
 
     /* virtual actors (guarded by lock) */
     tidal_behaviour vbeh;
@@ -431,6 +434,9 @@ int tidal__rx_listen(struct tidal__actor *act, const char *url);
 int tidal__rx_begin(struct tidal__actor *act);
 void tidal__rx_stop(struct tidal__actor *act);
 void tidal__rx_frame(struct tidal__actor *act, nng_msg *msg, int tag, struct tidal__unit **claim);
+/* ---- dupwin.c ---- */
+bool tidal__dup_seen(struct tidal__actor *act, uint64_t uid, const tidal_envelope *e);
+void tidal__dupwins_free(struct tidal__actor *act);
 bool tidal__rx_should_pause_locked(struct tidal__actor *act);
 /* listen.c: peer listeners and the attribution of frames to them */
 int tidal__listen_notify(struct tidal__actor *act);

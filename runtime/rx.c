@@ -1,7 +1,7 @@
 /*
  * The receive path of a socket-backed actor, whatever carried the frame
  * (carrier_nng.c, sim_net.c): the frame check, strict decoding, duplicate
- * detection and routing to mailboxes.
+ * detection (dupwin.c) and routing to mailboxes.
  *
  * A carrier hands an actor's frames here one at a time, in arrival order.
  * A frame is decoded whole before any envelope is delivered: an invalid
@@ -17,8 +17,6 @@
 #include <string.h>
 
 #include "runtime/internal.h"
-
-#define DUPWINS_MAX 1024u
 
 static int
 reject_reason(int code)
@@ -41,105 +39,6 @@ reject_reason(int code)
     default:
         return TIDAL_REJECT_OTHER;
     }
-}
-
-/* Shifts a multi-word bitmap towards higher bit numbers by s (< window). */
-static void
-bits_shift(uint64_t *w, uint32_t words, uint64_t s)
-{
-    uint32_t ws = (uint32_t)(s / 64), bs = (uint32_t)(s % 64);
-    for (uint32_t i = words; i-- > 0;) {
-        uint64_t v = i >= ws ? w[i - ws] << bs : 0;
-        if (bs != 0 && i >= ws + 1) {
-            v |= w[i - ws - 1] >> (64 - bs);
-        }
-        w[i] = v;
-    }
-}
-
-static bool window_check(struct tidal__dupwin *w, uint64_t id);
-
-static bool
-same_sender(const struct tidal__dupwin *w, uint64_t uid, const tidal_envelope *e)
-{
-    return w->uid == uid && w->name_len == e->from_name.len && w->key_len == e->from_key.len &&
-           memcmp(w->name, e->from_name.ptr, e->from_name.len) == 0 &&
-           memcmp(w->key, e->from_key.ptr, e->from_key.len) == 0;
-}
-
-/* True if (sender, id) was seen within the window; records it either way.
- * A sender is (runtime uid, name, key): each virtual actor numbers its own
- * messages, and two runtimes may share a name.  Caller holds act->lock. */
-static bool
-dup_seen(struct tidal__actor *act, uint64_t uid, const tidal_envelope *e)
-{
-    struct tidal__dupwin *w = act->dupwins;
-    if (w != NULL && same_sender(w, uid, e)) {
-        return window_check(w, e->id);
-    }
-    uint64_t h = tidal__hash(e->from_name.ptr, e->from_name.len, uid);
-    h = tidal__hash(e->from_key.ptr, e->from_key.len, h);
-    struct tidal__dupwin **pp = &act->dupwins;
-    w = NULL;
-    for (; *pp != NULL; pp = &(*pp)->next) {
-        if ((*pp)->hash == h && same_sender(*pp, uid, e)) {
-            w = *pp;
-            *pp = w->next; /* move to front below */
-            break;
-        }
-    }
-    if (w == NULL) {
-        if (act->dupwin_n >= DUPWINS_MAX) {
-            /* evict the least recently used sender: memory stays bounded
-             * however many names a peer makes up */
-            struct tidal__dupwin **last = &act->dupwins;
-            while ((*last)->next != NULL) {
-                last = &(*last)->next;
-            }
-            w = *last;
-            *last = NULL;
-            memset(w, 0, sizeof(*w));
-        } else if ((w = calloc(1, sizeof(*w))) == NULL) {
-            return false; /* cannot track: deliver, uncounted */
-        } else {
-            act->dupwin_n++;
-        }
-        w->hash = h;
-        w->uid = uid;
-        w->name_len = e->from_name.len;
-        memcpy(w->name, e->from_name.ptr, e->from_name.len);
-        w->key_len = e->from_key.len;
-        memcpy(w->key, e->from_key.ptr, e->from_key.len);
-        w->top = 0;
-    }
-    w->next = act->dupwins;
-    act->dupwins = w;
-    return window_check(w, e->id);
-}
-
-static bool
-window_check(struct tidal__dupwin *w, uint64_t id)
-{
-    const uint32_t words = TIDAL_DUP_WINDOW_IDS / 64;
-    if (id > w->top) {
-        uint64_t s = id - w->top;
-        if (s >= TIDAL_DUP_WINDOW_IDS) {
-            memset(w->bits, 0, sizeof(w->bits));
-        } else {
-            bits_shift(w->bits, words, s);
-        }
-        w->top = id;
-        w->bits[0] |= 1;
-        return false;
-    }
-    uint64_t back = w->top - id;
-    if (back >= TIDAL_DUP_WINDOW_IDS) {
-        return false; /* older than the window: cannot tell */
-    }
-    uint64_t bit = 1ull << (back % 64);
-    bool seen = (w->bits[back / 64] & bit) != 0;
-    w->bits[back / 64] |= bit;
-    return seen;
 }
 
 /* Decodes every envelope of a frame into act->scratch.  Returns the count, or
@@ -208,7 +107,7 @@ route_one(struct tidal__actor *act, struct tidal__item *it, uint64_t uid, bool c
         tidal__dead(rt, TIDAL_DEAD_NO_ACTOR, 1);
         return false;
     }
-    if (dup_seen(act, uid, e)) {
+    if (tidal__dup_seen(act, uid, e)) {
         atomic_fetch_add(&act->st_dups, 1);
         atomic_fetch_add(&rt->st_dups, 1);
     }

@@ -89,6 +89,9 @@
 /* Per receiver and sender, the window in which a repeated message id is
  * recognised as a duplicate (anti-replay window, as in IPsec). */
 #define TIDAL_DUP_WINDOW_IDS 256u
+/* Senders whose windows one actor keeps; past it, the least recently heard
+ * sender's window is reused (runtime/dupwin.c). */
+#define TIDAL_DUP_SENDERS_MAX 1024u
 
 /* Room notifications waiting on one mailbox or link (tidal_ctx_when_room). */
 #define TIDAL_ROOM_WAITERS_MAX 65536u
