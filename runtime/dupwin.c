@@ -155,12 +155,21 @@ index_grow(struct tidal__actor *act)
     return true;
 }
 
+/* The window of the sender of e (hash h), through the index when there is
+ * one, else along the list; NULL if the actor has none. */
 static struct tidal__dupwin *
 find(struct tidal__actor *act, uint64_t h, uint64_t uid, const tidal_envelope *e)
 {
-    struct tidal__dupwin *w = act->dupidx != NULL ? act->dupidx[h & (act->dupidx_cap - 1)]
-                                                  : act->dupwins;
-    for (; w != NULL; w = act->dupidx != NULL ? w->hnext : w->next) {
+    if (act->dupidx != NULL) {
+        struct tidal__dupwin *w = act->dupidx[h & (act->dupidx_cap - 1)];
+        for (; w != NULL; w = w->hnext) {
+            if (w->hash == h && same_sender(w, uid, e)) {
+                return w;
+            }
+        }
+        return NULL;
+    }
+    for (struct tidal__dupwin *w = act->dupwins; w != NULL; w = w->next) {
         if (w->hash == h && same_sender(w, uid, e)) {
             return w;
         }
