@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -258,6 +259,58 @@ shim_on_signal(int sig)
     raise(sig);
 }
 
+/* A test past its time limit has hung: before it is killed, the stack of
+ * every thread of every process in its group (the test, and any program it
+ * started) goes to stderr, so that a hang seen once in CI can be read
+ * afterwards.  Needs gdb (scripts/deps installs it); without it, one line
+ * says so.  The runner is single-threaded, so fork+exec here is safe. */
+static void
+shim_dump_group(pid_t pgid)
+{
+    DIR *d = opendir("/proc");
+    if (d == NULL) {
+        return;
+    }
+    fprintf(stderr, "tsan runner: process group %d hung: the stacks of its threads follow\n",
+            (int)pgid);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        char *end;
+        long p = strtol(de->d_name, &end, 10);
+        if (*end != '\0' || p <= 0) {
+            continue;
+        }
+        char path[64], stat[512];
+        snprintf(path, sizeof(path), "/proc/%ld/stat", p);
+        FILE *f = fopen(path, "r");
+        if (f == NULL) {
+            continue;
+        }
+        size_t n = fread(stat, 1, sizeof(stat) - 1, f);
+        fclose(f);
+        stat[n] = '\0';
+        /* after the command name, which may hold spaces: state ppid pgrp */
+        char *rest = strrchr(stat, ')');
+        char state;
+        int ppid, pgrp;
+        if (rest == NULL || sscanf(rest + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 ||
+            pgrp != (int)pgid) {
+            continue;
+        }
+        fprintf(stderr, "tsan runner: process %ld\n", p);
+        fflush(NULL);
+        char cmd[256];
+        snprintf(cmd, sizeof(cmd),
+                 "command -v gdb >/dev/null || { echo 'tsan runner: no gdb, no stacks'; exit; }; "
+                 "gdb -p %ld -batch -nx -q -ex 'thread apply all bt' </dev/null 1>&2",
+                 p);
+        if (system(cmd) == -1) {
+            fprintf(stderr, "tsan runner: could not run gdb: %s\n", strerror(errno));
+        }
+    }
+    closedir(d);
+}
+
 enum shim_verdict { V_PASS, V_FAIL, V_SKIP, V_RACE, V_CRASH, V_TIMEOUT };
 static const char *const shim_verdict_name[] = {"PASS", "FAIL", "SKIP", "RACE", "CRASH",
                                                 "TIMEOUT"};
@@ -318,6 +371,7 @@ shim_run_forked(const struct tidal_shim_test *t, double timeout_s, char *detail,
             break;
         }
         if (shim_now_s() > deadline) {
+            shim_dump_group(pid);
             kill(-pid, SIGKILL);
             kill(pid, SIGKILL);
             while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
