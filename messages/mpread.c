@@ -155,17 +155,12 @@ mpr_container(tidal_mpr *r, uint8_t fix_lo, uint8_t c16, uint8_t c32, uint32_t p
     return 0;
 }
 
+/* The full reader of an array header (mpread.h: tidal_mpr_array_exact,
+ * tidal_mpr_array). */
 int
-tidal_mpr_array_exact(tidal_mpr *r, uint32_t n, const char *what)
+tidal__mpr_array_any(tidal_mpr *r, bool exact, uint32_t want, uint32_t *n, const char *what)
 {
-    uint32_t got;
-    return mpr_container(r, 0x90u, 0xdcu, 0xddu, 1, true, n, &got, what);
-}
-
-int
-tidal_mpr_array(tidal_mpr *r, uint32_t max, uint32_t *n, const char *what)
-{
-    return mpr_container(r, 0x90u, 0xdcu, 0xddu, 1, false, max, n, what);
+    return mpr_container(r, 0x90u, 0xdcu, 0xddu, 1, exact, want, n, what);
 }
 
 int
@@ -261,8 +256,9 @@ mpr_peek_int(const tidal_mpr *r, uint64_t *u, int64_t *s, bool *neg, size_t *siz
     return 0;
 }
 
+/* The full reader of an unsigned integer (mpread.h: tidal_mpr_uint). */
 int
-tidal_mpr_uint(tidal_mpr *r, uint64_t max, uint64_t *v, const char *what)
+tidal__mpr_uint_any(tidal_mpr *r, uint64_t max, uint64_t *v, const char *what)
 {
     uint64_t u = 0;
     int64_t s = 0;
@@ -362,10 +358,11 @@ tidal_mpr_nil(tidal_mpr *r, bool *was_nil, const char *what)
     return 0;
 }
 
-/* A str (is_str) or bin under the cursor of at most max bytes, as a view. */
-static int
-mpr_raw(tidal_mpr *r, bool is_str, uint32_t max, const uint8_t **ptr, uint32_t *len,
-        const char *what)
+/* The full reader of a str (is_str) or bin under the cursor of at most max
+ * bytes, as a view (mpread.h: tidal_mpr_str, tidal_mpr_bin). */
+int
+tidal__mpr_raw_any(tidal_mpr *r, bool is_str, uint32_t max, const uint8_t **ptr, uint32_t *len,
+                   const char *what)
 {
     size_t left = tidal_mpr_left(r);
     if (left == 0) {
@@ -412,23 +409,6 @@ mpr_raw(tidal_mpr *r, bool is_str, uint32_t max, const uint8_t **ptr, uint32_t *
     *len = n;
     r->p += hdr + n;
     return 0;
-}
-
-int
-tidal_mpr_str(tidal_mpr *r, uint32_t max, const char **s, uint32_t *len, const char *what)
-{
-    const uint8_t *p = NULL;
-    int rv = mpr_raw(r, true, max, &p, len, what);
-    if (rv == 0) {
-        *s = (const char *)p;
-    }
-    return rv;
-}
-
-int
-tidal_mpr_bin(tidal_mpr *r, uint32_t max, const uint8_t **b, uint32_t *len, const char *what)
-{
-    return mpr_raw(r, false, max, b, len, what);
 }
 
 int

@@ -57,15 +57,15 @@ size_t tidal_mpr_left(const tidal_mpr *r);
  * fills r->err (with `what` as the field name) and does not advance. */
 
 /* An array header with exactly n elements (TIDAL_EFIELD if the count differs). */
-int tidal_mpr_array_exact(tidal_mpr *r, uint32_t n, const char *what);
+static inline int tidal_mpr_array_exact(tidal_mpr *r, uint32_t n, const char *what);
 /* An array header with at most max elements (TIDAL_ETOOBIG if more); count in *n. */
-int tidal_mpr_array(tidal_mpr *r, uint32_t max, uint32_t *n, const char *what);
+static inline int tidal_mpr_array(tidal_mpr *r, uint32_t max, uint32_t *n, const char *what);
 /* A map header with at most max pairs (TIDAL_ETOOBIG if more; each pair needs
  * two bytes). */
 int tidal_mpr_map(tidal_mpr *r, uint32_t max, uint32_t *n, const char *what);
 /* Unsigned integer (any msgpack int encoding holding a value >= 0) <= max;
  * a negative value or one over max is TIDAL_EFIELD. */
-int tidal_mpr_uint(tidal_mpr *r, uint64_t max, uint64_t *v, const char *what);
+static inline int tidal_mpr_uint(tidal_mpr *r, uint64_t max, uint64_t *v, const char *what);
 /* Signed integer within [INT64_MIN, INT64_MAX]. */
 int tidal_mpr_int(tidal_mpr *r, int64_t *v, const char *what);
 /* float32 or float64 (ints refused). */
@@ -76,15 +76,127 @@ int tidal_mpr_bool(tidal_mpr *r, bool *v, const char *what);
  * Never fails except on truncation. */
 int tidal_mpr_nil(tidal_mpr *r, bool *was_nil, const char *what);
 /* str of at most max bytes, as a view (not NUL-terminated). */
-int tidal_mpr_str(tidal_mpr *r, uint32_t max, const char **s, uint32_t *len, const char *what);
+static inline int tidal_mpr_str(tidal_mpr *r, uint32_t max, const char **s, uint32_t *len,
+                                const char *what);
 /* bin of at most max bytes, as a view. */
-int tidal_mpr_bin(tidal_mpr *r, uint32_t max, const uint8_t **b, uint32_t *len,
-                  const char *what);
+static inline int tidal_mpr_bin(tidal_mpr *r, uint32_t max, const uint8_t **b, uint32_t *len,
+                                const char *what);
 /* Fails with TIDAL_ETRAILING unless the input is fully consumed. */
 int tidal_mpr_done(tidal_mpr *r, const char *what);
 
 /* Records a failure at the cursor (for decoders' own semantic checks, such as
  * a version or type value out of range).  Returns code. */
 int tidal_mpr_fail(tidal_mpr *r, int code, const char *what, uint64_t expected, uint64_t actual);
+
+/* ---- the common forms, read inline ------------------------------------------
+ *
+ * A decoder reads a dozen or more values per envelope, and most are the
+ * short forms: a fixint or a 1- to 8-byte uint, a fixstr, a bin8, a
+ * fixarray.  The readers above take those here, in the caller, when
+ * every rule holds; any other form, and every failure, goes to the full
+ * reader (mpread.c, tidal__mpr_*_any), which applies the rules in their
+ * order and reports the error.  So what is accepted and what each failure
+ * says is the full reader's alone. */
+
+int tidal__mpr_array_any(tidal_mpr *r, bool exact, uint32_t want, uint32_t *n, const char *what);
+int tidal__mpr_uint_any(tidal_mpr *r, uint64_t max, uint64_t *v, const char *what);
+int tidal__mpr_raw_any(tidal_mpr *r, bool is_str, uint32_t max, const uint8_t **ptr,
+                       uint32_t *len, const char *what);
+
+/* Big-endian loads; the input needs no alignment. */
+static inline uint64_t
+tidal__mpr_be(const uint8_t *p, unsigned bytes)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < bytes; i++) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+static inline int
+tidal_mpr_array_exact(tidal_mpr *r, uint32_t n, const char *what)
+{
+    const uint8_t *p = r->p;
+    if (n < 16 && p < r->end && p[0] == (0x90u | n) && (size_t)(r->end - p) - 1 >= n) {
+        r->p = p + 1;
+        return 0;
+    }
+    uint32_t got;
+    return tidal__mpr_array_any(r, true, n, &got, what);
+}
+
+static inline int
+tidal_mpr_array(tidal_mpr *r, uint32_t max, uint32_t *n, const char *what)
+{
+    const uint8_t *p = r->p;
+    if (p < r->end && (p[0] & 0xf0u) == 0x90u) {
+        uint32_t count = p[0] & 0x0fu;
+        if (count <= max && (size_t)(r->end - p) - 1 >= count) {
+            r->p = p + 1;
+            *n = count;
+            return 0;
+        }
+    }
+    return tidal__mpr_array_any(r, false, max, n, what);
+}
+
+static inline int
+tidal_mpr_uint(tidal_mpr *r, uint64_t max, uint64_t *v, const char *what)
+{
+    const uint8_t *p = r->p;
+    size_t left = (size_t)(r->end - p);
+    if (left > 0) {
+        uint8_t b = p[0];
+        /* 0xcc..0xcf: uint8, uint16, uint32, uint64 */
+        unsigned bytes = b <= 0x7fu ? 0 : b >= 0xccu && b <= 0xcfu ? 1u << (b - 0xccu) : 99;
+        if (bytes < 99 && left > bytes) {
+            uint64_t u = bytes == 0 ? b : tidal__mpr_be(p + 1, bytes);
+            if (u <= max) {
+                r->p = p + 1 + bytes;
+                *v = u;
+                return 0;
+            }
+        }
+    }
+    return tidal__mpr_uint_any(r, max, v, what);
+}
+
+static inline int
+tidal_mpr_str(tidal_mpr *r, uint32_t max, const char **s, uint32_t *len, const char *what)
+{
+    const uint8_t *p = r->p;
+    if (p < r->end && (p[0] & 0xe0u) == 0xa0u) {
+        uint32_t n = p[0] & 0x1fu;
+        if (n <= max && (size_t)(r->end - p) - 1 >= n) {
+            *s = (const char *)(p + 1);
+            *len = n;
+            r->p = p + 1 + n;
+            return 0;
+        }
+    }
+    const uint8_t *raw = NULL;
+    int rv = tidal__mpr_raw_any(r, true, max, &raw, len, what);
+    if (rv == 0) {
+        *s = (const char *)raw;
+    }
+    return rv;
+}
+
+static inline int
+tidal_mpr_bin(tidal_mpr *r, uint32_t max, const uint8_t **b, uint32_t *len, const char *what)
+{
+    const uint8_t *p = r->p;
+    if ((size_t)(r->end - p) >= 2 && p[0] == 0xc4u) { /* bin8 */
+        uint32_t n = p[1];
+        if (n <= max && (size_t)(r->end - p) - 2 >= n) {
+            *b = p + 2;
+            *len = n;
+            r->p = p + 2 + n;
+            return 0;
+        }
+    }
+    return tidal__mpr_raw_any(r, false, max, b, len, what);
+}
 
 #endif /* TIDAL_MESSAGES_MPREAD_H */

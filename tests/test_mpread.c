@@ -458,3 +458,107 @@ Test(mpread, first_failure_is_kept_and_err_may_be_null)
     TIDAL_FAIL(tidal_mpr_uint(&r, UINT64_MAX, &u, "field"), TIDAL_EFIELD);
     TIDAL_FAIL(tidal_mpr_done(&r, "field"), TIDAL_ETRAILING);
 }
+
+/* ---- the inline forms (mpread.h) against the full readers ------------------ */
+
+/* One reader's outcome: code, where the cursor went, what it read, what the
+ * error says. */
+typedef struct outcome {
+    int rv;
+    size_t at;
+    uint64_t v;
+    const uint8_t *ptr;
+    uint32_t len;
+    tidal_decode_err err;
+} outcome;
+
+enum reader { R_UINT, R_STR, R_BIN, R_ARRAY_EXACT, R_ARRAY, R_COUNT };
+
+static outcome
+read_one(enum reader k, bool inline_form, const uint8_t *in, size_t n, uint64_t bound)
+{
+    outcome o = {0};
+    tidal_mpr r;
+    tidal_mpr_init(&r, in, n, &o.err);
+    uint32_t count = 0;
+    const char *s = NULL;
+    switch (k) {
+    case R_UINT:
+        o.rv = inline_form ? tidal_mpr_uint(&r, bound, &o.v, "field")
+                           : tidal__mpr_uint_any(&r, bound, &o.v, "field");
+        break;
+    case R_STR:
+        o.rv = inline_form ? tidal_mpr_str(&r, (uint32_t)bound, &s, &o.len, "field")
+                           : tidal__mpr_raw_any(&r, true, (uint32_t)bound, &o.ptr, &o.len,
+                                                "field");
+        if (inline_form && o.rv == 0) {
+            o.ptr = (const uint8_t *)s;
+        }
+        break;
+    case R_BIN:
+        o.rv = inline_form ? tidal_mpr_bin(&r, (uint32_t)bound, &o.ptr, &o.len, "field")
+                           : tidal__mpr_raw_any(&r, false, (uint32_t)bound, &o.ptr, &o.len,
+                                                "field");
+        break;
+    case R_ARRAY_EXACT:
+        o.rv = inline_form ? tidal_mpr_array_exact(&r, (uint32_t)bound, "field")
+                           : tidal__mpr_array_any(&r, true, (uint32_t)bound, &count, "field");
+        break;
+    default:
+        o.rv = inline_form ? tidal_mpr_array(&r, (uint32_t)bound, &count, "field")
+                           : tidal__mpr_array_any(&r, false, (uint32_t)bound, &count, "field");
+        o.v = count;
+        break;
+    }
+    o.at = (size_t)(r.p - in);
+    return o;
+}
+
+static void
+same_outcome(enum reader k, const uint8_t *in, size_t n, uint64_t bound)
+{
+    outcome a = read_one(k, true, in, n, bound), b = read_one(k, false, in, n, bound);
+    cr_assert(a.rv == b.rv && a.at == b.at, "reader %d, %zu bytes from %02x, bound %llu: "
+              "inline %d at %zu, full %d at %zu", (int)k, n, n ? in[0] : 0,
+              (unsigned long long)bound, a.rv, a.at, b.rv, b.at);
+    if (a.rv == 0) {
+        cr_assert(a.v == b.v && a.ptr == b.ptr && a.len == b.len);
+    } else {
+        cr_assert(a.err.code == b.err.code && a.err.offset == b.err.offset &&
+                  a.err.expected == b.err.expected && a.err.actual == b.err.actual);
+    }
+}
+
+/* Every first byte, every length cut short or not, bounds at and around what
+ * the bytes say: the inline forms accept exactly what the full readers accept,
+ * read the same, and fail the same way. */
+Test(mpread, inline_forms_read_as_the_full_readers)
+{
+    static const uint64_t bounds[] = {0, 1, 2, 3, 15, 16, 127, 128, 255, 256, 65535, 65536,
+                                      UINT32_MAX, UINT64_MAX};
+    uint8_t in[300];
+    uint32_t seed = 12345;
+    for (unsigned b0 = 0; b0 < 256; b0++) {
+        for (unsigned trial = 0; trial < 8; trial++) {
+            in[0] = (uint8_t)b0;
+            for (size_t i = 1; i < sizeof(in); i++) {
+                seed = seed * 1103515245u + 12345u;
+                /* small second bytes too, so short lengths fit what follows */
+                in[i] = (uint8_t)(trial < 4 ? (seed >> 16) : (seed >> 16) % 8);
+            }
+            for (size_t n = 0; n <= 20; n++) {
+                for (size_t j = 0; j < sizeof(bounds) / sizeof(bounds[0]); j++) {
+                    for (int k = 0; k < R_COUNT; k++) {
+                        if ((k == R_STR || k == R_BIN || k == R_ARRAY_EXACT || k == R_ARRAY) &&
+                            bounds[j] > UINT32_MAX) {
+                            continue;
+                        }
+                        same_outcome((enum reader)k, in, n, bounds[j]);
+                    }
+                }
+            }
+            same_outcome(R_STR, in, sizeof(in), 31);
+            same_outcome(R_BIN, in, sizeof(in), 255);
+        }
+    }
+}
