@@ -24,7 +24,7 @@
  *   the same source, with nng 1.6.0's
  *   check in tcp's and ipc's callback      0/5 hung    0/5 hung (150 closes
  *                                                      each, the slowest 21 ms)
- *   upstream's v1.12.0 tag, as built         0/3 hung    5/5 hung
+ *   upstream's v1.12.0 tag, as built       0/3 hung    5/5 hung
  * Closing only once the reader has stopped (so that each busy pipe parks one
  * message and stops reading) made it rarer, not gone: 3 runs in 9 still hung.
  */
