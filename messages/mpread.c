@@ -28,22 +28,23 @@
 
 #include "tidal/errors.h"
 
+/* Big-endian loads of the full readers, through mpread.h's one loader. */
 static inline uint16_t
 ld16(const uint8_t *p)
 {
-    return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
+    return (uint16_t)tidal__mpr_be(p, 2);
 }
 
 static inline uint32_t
 ld32(const uint8_t *p)
 {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    return (uint32_t)tidal__mpr_be(p, 4);
 }
 
 static inline uint64_t
 ld64(const uint8_t *p)
 {
-    return (uint64_t)ld32(p) << 32 | ld32(p + 4);
+    return tidal__mpr_be(p, 8);
 }
 
 static const char *
