@@ -5,14 +5,16 @@ WebDriver (Debian's chromium-driver) with Python's standard library alone.
     browser_test.py TIDAL OUTDIR
 
 Starts `tidal forage --regions 2` on a free port, opens region 0's page for
-a user, clicks hide on an item and checks that it is gone at once, that the
-server has it hidden, and that it stays gone after a reload; likes another
+a user, clicks hide on an item and checks that it is gone at once and
+listed for undo, that the server has it hidden, and that it stays gone
+after a reload; likes another
 item (the weight bars move); writes OUTDIR/forage-page.png; then opens
 region 1's page for the same user and checks the item is not shown there
 either, and that a hide made in region 0 of an item on region 1's page
 takes it off that page without a reload (the long-poll); back on region
-0's page, clicks undo on the item it hid and checks the item is shown again.
-Finally stops the command with SIGINT and checks it exits 0.
+0's page, clicks undo on the item it hid and checks the item is shown again;
+then a hide the server refuses (an unknown session) shows an error and is
+not listed for undo.  Finally stops the command with SIGINT and checks it exits 0.
 
 Exit codes: 0 passed, 1 failed, 77 skipped (no chromium or chromedriver:
 ctest reports SKIP and the message says what is missing).  No fixed sleep:
@@ -118,6 +120,10 @@ class WebDriver:
         return [int(x) for x in self.js(
             "return [...document.querySelectorAll('li.item')].map(e => e.dataset.item)")]
 
+    def hidden_listed(self):
+        return [int(x) for x in self.js(
+            "return [...document.querySelectorAll('li.hidden-item')].map(e => e.dataset.item)")]
+
     def screenshot(self, path):
         with open(path, "wb") as f:
             f.write(base64.b64decode(self.s("GET", "/screenshot")))
@@ -171,6 +177,10 @@ def run(tidal, outdir):
         wd.click(f'li.item[data-item="{item}"] button[data-answer="hide"]')
         if item in wd.shown():
             fail(f"item {item} still on the page right after its hide was clicked")
+        # its undo is kept at once, before the server answers, so that the
+        # reload below cannot lose it (a reload while the hide is in flight)
+        if item not in wd.hidden_listed():
+            fail(f"item {item} not listed for undo right after its hide was clicked")
         until(f"the server to have item {item} hidden", lambda: hidden(url, 0, item))
         wd.open(page0)  # a reload resumes the session (localStorage)
         if item in wd.shown():
@@ -208,8 +218,24 @@ def run(tidal, outdir):
         wd.click(f'li.hidden-item[data-item="{item}"] button[data-answer="unhide"]')
         until(f"the server to show item {item} again", lambda: not hidden(url, 0, item))
         until(f"item {item} back on region 0's page", lambda: item in wd.shown())
-        if wd.js("return document.querySelectorAll('li.hidden-item').length") != 0:
+        if wd.hidden_listed():
             fail(f"item {item} is still listed as hidden after its undo")
+
+        # a hide the server refuses (here: a session it does not know) is
+        # not listed for undo, says why, and the item is not hidden.  A fresh
+        # page first, so that no refresh the undo set off is still to come.
+        wd.open(page0)
+        refused = wd.shown()[0]
+        wd.js("session = 'ffffffffffffffff';")
+        wd.click(f'li.item[data-item="{refused}"] button[data-answer="hide"]')
+        until(f"the refused hide of {refused} to show an error and leave the undo list",
+              lambda: wd.js("return document.getElementById('error').textContent") and
+              refused not in wd.hidden_listed())
+        if hidden(url, 0, refused):
+            fail(f"item {refused} is hidden though its hide was refused")
+        wd.open(page0)  # the page's real session again, from localStorage
+        if refused not in wd.shown() or wd.hidden_listed():
+            fail(f"after a reload, item {refused} is not back or something is listed hidden")
     finally:
         if wd is not None:
             wd.quit()
@@ -221,7 +247,8 @@ def run(tidal, outdir):
     if code != 0:
         fail(f"tidal forage exited {code} after SIGINT, want 0")
     print("browser test passed: hide is immediate, survives a reload, holds in region 1, "
-          "a remote hide refreshes the page, and undo brings the item back; "
+          "a remote hide refreshes the page, undo brings the item back, and a refused "
+          "hide is not listed; "
           "tidal forage exited 0")
 
 
