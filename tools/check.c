@@ -332,7 +332,7 @@ summary(const struct check_args *a, uint64_t seeds, size_t nsc, const struct tal
            (unsigned long long)t->checks, (unsigned long long)t->violations,
            (unsigned long long)t->failed_runs);
     if (a->twice) {
-        printf("reproducible: %llu of %llu seeds ran twice identically\n",
+        printf("reproducible: %llu of %llu runs (seed, scenario) identical when run twice\n",
                (unsigned long long)(t->repro_checked - t->repro_failed),
                (unsigned long long)t->repro_checked);
     }

@@ -14,9 +14,13 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do
 done
 [ $# -gt 1 ] || { echo "expect.sh: no command after --" >&2; exit 2; }
 shift
-out=$("$@" 2>&1)
-code=$?
-printf '%s\n' "$out"
+# The output is shown as it comes, so that a run killed at its timeout still
+# shows how far it got, and kept in a file for the checks below.
+log=$(mktemp) || exit 2
+trap 'rm -f "$log"' EXIT
+"$@" 2>&1 | tee "$log"
+code=${PIPESTATUS[0]}
+out=$(cat "$log")
 fail=0
 if [ "$code" -ne "$want" ]; then
   echo "expect.sh: exit code $code, want $want" >&2
