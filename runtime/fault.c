@@ -18,8 +18,9 @@
  * replayed envelopes give it back and travel uncredited, so the receiver
  * counts them on arrival like a remote peer's.
  *
- * Lock order: fault->lock -> link->lock.  Enqueues under fault->lock never
- * wait for room (a full link fails them and they are dead-lettered).
+ * Lock order: fault->lock -> link->lock.  The copies a decision lets go are
+ * sent after fault->lock is released, and never wait for room: one that
+ * finds its link full waits in fault_retry.c's queue and is tried again.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,7 @@ tidal__fault_fini(tidal_runtime *rt)
             free(fl);
         }
     }
+    tidal__fault_retry_free(f);
     tidal_buf_fini(&f->scratch);
     free(f->trace);
     free(f->rules);
@@ -185,19 +187,6 @@ give_back(struct tidal__actor *local, bool credited)
         tidal__actor_unreserve(local, 1);
         pthread_mutex_unlock(&local->lock);
     }
-}
-
-void
-tidal__fault_outbox_flush(tidal_runtime *rt, struct outbox *ob, struct tidal__cork *cork)
-{
-    for (uint32_t i = 0; i < ob->n; i++) {
-        struct record *r = &ob->recs[i];
-        if (tidal__link_enqueue_raw(r->l, r->bytes, r->len, cork) != 0) {
-            tidal__dead(rt, TIDAL_DEAD_LINK_FAILED, 1);
-        }
-        tidal__fault_record_free(r);
-    }
-    ob->n = 0;
 }
 
 int

@@ -159,12 +159,7 @@ tidal_fault_replay(tidal_runtime *rt, const char *from, const char *to, uint32_t
         }
     }
     pthread_mutex_unlock(&f->lock);
-    for (uint32_t i = 0; i < made; i++) {
-        if (tidal__link_enqueue_raw(copies[i].l, copies[i].bytes, copies[i].len, NULL) != 0) {
-            tidal__dead(rt, TIDAL_DEAD_LINK_FAILED, 1);
-        }
-        tidal__fault_record_free(&copies[i]);
-    }
+    tidal__fault_send(rt, copies, made, NULL);
     free(copies);
     k = made;
     if (sent != NULL) {

@@ -56,6 +56,12 @@ struct tidal__fault {
     uint64_t trace_total; /* entries ever recorded */
     uint64_t trace_first; /* total at the last clear */
     tidal_buf scratch;
+    /* fault_retry.c: copies waiting for room on a full link, oldest first,
+     * and the wait of the pass armed for them (0: none armed or running) */
+    struct record *retry;
+    uint32_t retry_n;
+    uint32_t retry_cap;
+    uint32_t retry_ms;
 };
 
 /* Sends that a decision produced, performed after f->lock is released so no
@@ -68,7 +74,16 @@ struct outbox {
 void tidal__fault_record_free(struct record *r);
 int tidal__fault_record_copy(struct record *r, const tidal_buf *b, uint64_t msg_id,
                              struct tidal__link *l);
+/* Sends n copies (owned from here; the array stays the caller's) with no
+ * lock held: each goes to its link, or waits for room behind the copies
+ * already waiting (fault_retry.c), or is a dead letter (LINK_FAILED) if
+ * its link is closed or failed.  Never waits. */
+void tidal__fault_send(tidal_runtime *rt, struct record *recs, uint32_t n,
+                       struct tidal__cork *cork);
+/* tidal__fault_send of ob's copies; empties ob. */
 void tidal__fault_outbox_flush(tidal_runtime *rt, struct outbox *ob, struct tidal__cork *cork);
+/* Frees the copies still waiting, unsent (at close, the timers stopped). */
+void tidal__fault_retry_free(struct tidal__fault *f);
 void tidal__fault_release_held(struct flink *fl, uint64_t seq, struct outbox *ob);
 struct flink *tidal__fault_flink_get(struct tidal__fault *f, const char *from, const char *to,
                                      bool create);

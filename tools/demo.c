@@ -268,7 +268,8 @@ count_losses(struct run *x)
     tidal_runtime_stats(x->a, &sa);
     tidal_runtime_stats(x->b, &sb);
     for (int k = 0; k < TIDAL_DEAD_COUNT; k++) {
-        x->r.dead += sa.dead[k] + sb.dead[k];
+        x->r.dead_by[k] = sa.dead[k] + sb.dead[k];
+        x->r.dead += x->r.dead_by[k];
     }
     for (int k = 0; k < TIDAL_REJECT_COUNT; k++) {
         x->r.rejected += sa.rejected[k] + sb.rejected[k];

@@ -55,6 +55,7 @@ struct report {
     uint64_t counter_sent, session_sent, handled, faults[TIDAL_FAULT_COUNT];
     uint64_t dropped, duplicated; /* node-a's DROP and DUPLICATE when handled was counted */
     uint64_t replayed, dups_seen_before, dups_seen_after, dead, rejected;
+    uint64_t dead_by[TIDAL_DEAD_COUNT]; /* dead letters by reason, both nodes */
     uint64_t tput_msgs, tput_ns, frames; /* frames: nng messages node-b received in the run */
     uint64_t ask_p50_ns, ask_p99_ns, asks;
     int accounting_ok, replay_ok;

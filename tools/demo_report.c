@@ -23,6 +23,21 @@ tidal_demo_passed(const struct report *r)
            c->exact && c->hardneg && c->visibility && c->bad_input;
 }
 
+/* The reasons with dead letters, each printed with fmt (its name, then its
+ * count), sep between two. */
+static void
+dead_reasons(const struct report *r, const char *fmt, const char *sep)
+{
+    const char *s = "";
+    for (int k = 0; k < TIDAL_DEAD_COUNT; k++) {
+        if (r->dead_by[k] > 0) {
+            printf("%s", s);
+            printf(fmt, tidal_dead_name(k), r->dead_by[k]);
+            s = sep;
+        }
+    }
+}
+
 void
 tidal_demo_print_report(const struct opts *o, const char *ua, const char *ub,
                         const struct report *r)
@@ -40,8 +55,10 @@ tidal_demo_print_report(const struct opts *o, const char *ua, const char *ub,
             printf("%s\"%s\":%" PRIu64, k ? "," : "", tidal_fault_name(k), r->faults[k]);
         }
         printf("},\"duplicates_seen\":%" PRIu64 ",\"dead_letters\":%" PRIu64
-               ",\"rejected\":%" PRIu64 ",",
-               r->dups_seen_after, r->dead, r->rejected);
+               ",\"dead_by_reason\":{",
+               r->dups_seen_after, r->dead);
+        dead_reasons(r, "\"%s\":%" PRIu64, ",");
+        printf("},\"rejected\":%" PRIu64 ",", r->rejected);
         printf("\"throughput_msgs_per_s\":%.0f,\"throughput_msgs\":%" PRIu64
                ",\"frames\":%" PRIu64 ",",
                tput, r->tput_msgs, r->frames);
@@ -76,8 +93,13 @@ tidal_demo_print_report(const struct opts *o, const char *ua, const char *ub,
         printf(" %s %" PRIu64, tidal_fault_name(k), r->faults[k]);
     }
     printf("\n");
-    printf("handled %" PRIu64 ", dead letters %" PRIu64 ", rejected input %" PRIu64 "\n",
-           r->handled, r->dead, r->rejected);
+    printf("handled %" PRIu64 ", dead letters %" PRIu64, r->handled, r->dead);
+    if (r->dead > 0) {
+        printf(" (");
+        dead_reasons(r, "%s %" PRIu64, ", ");
+        printf(")");
+    }
+    printf(", rejected input %" PRIu64 "\n", r->rejected);
     printf("[%s] exact accounting: handled %" PRIu64 " = sent %" PRIu64 " - dropped %" PRIu64
            " + duplicated %" PRIu64 " (counted before the replay)\n",
            r->accounting_ok ? "PASS" : "FAIL", r->handled, r->counter_sent + r->session_sent,

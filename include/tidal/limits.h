@@ -84,6 +84,7 @@
 #define TIDAL_REORDER_HOLD_MS 20u          /* a held envelope leaves after this */
 #define TIDAL_DELAY_MS_MAX 60000u          /* longest injected delay */
 #define TIDAL_REPLAY_KEEP_MAX 256u         /* envelopes remembered per link */
+#define TIDAL_FAULT_RETRY_MAX 65536u       /* copies waiting for room on full links */
 #define TIDAL_TRACE_ENTRIES_MAX (1u << 18) /* trace ring; older entries roll off */
 
 /* Per receiver and sender, the window in which a repeated message id is
