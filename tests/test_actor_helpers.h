@@ -7,7 +7,9 @@
 #ifndef TIDAL_TEST_ACTOR_HELPERS_H
 #define TIDAL_TEST_ACTOR_HELPERS_H
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +165,51 @@ arg_as_state_init(tidal_ctx *ctx, void *arg, void **state)
     (void)ctx;
     *state = arg;
     return 0;
+}
+
+/* A gate a handler waits at until the test opens it: the actor is held, its
+ * mailbox fills and its senders meet the push-back.  The wait ends after 20 s
+ * even if the gate stays shut, so a failing test still ends. */
+typedef struct test_gate {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool open;
+} test_gate;
+
+static inline void
+test_gate_init(test_gate *g)
+{
+    pthread_mutex_init(&g->lock, NULL);
+    pthread_cond_init(&g->cond, NULL);
+    g->open = false;
+}
+
+static inline void
+test_gate_fini(test_gate *g)
+{
+    pthread_mutex_destroy(&g->lock);
+    pthread_cond_destroy(&g->cond);
+}
+
+static inline void
+test_gate_open(test_gate *g)
+{
+    pthread_mutex_lock(&g->lock);
+    g->open = true;
+    pthread_cond_broadcast(&g->cond);
+    pthread_mutex_unlock(&g->lock);
+}
+
+/* Waits at g; returns with g->lock held, for the caller to count under it. */
+static inline void
+test_gate_pass_locked(test_gate *g)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 20;
+    pthread_mutex_lock(&g->lock);
+    while (!g->open && pthread_cond_timedwait(&g->cond, &g->lock, &dl) == 0) {
+    }
 }
 
 /* Opens a runtime with o. */

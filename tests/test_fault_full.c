@@ -6,8 +6,6 @@
  * it stops reading, nng pushes back, and the sender's link fills to
  * TIDAL_LINK_ENVELOPES_MAX.
  */
-#include <pthread.h>
-
 #include "runtime/fault_internal.h"
 #include "test_actor_helpers.h"
 
@@ -16,32 +14,37 @@ TIDAL_SUITE(fault_full);
 /* Past the link's bound, so that copies must wait. */
 #define SENDS (TIDAL_LINK_ENVELOPES_MAX + 15000u)
 
-struct gate {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool open;
-    uint32_t n;       /* handled */
-    uint32_t out_of_order;
-    uint8_t *seen;    /* per sequence number: times handled */
+/* A peer's actor held at a gate, recording what it handles. */
+struct held_sink {
+    test_gate gate;
+    uint32_t n;            /* handled, under gate.lock */
+    uint32_t out_of_order; /* arrivals not in the order sent */
+    uint8_t *seen;         /* per sequence number: times handled */
 };
 
 static int
-gate_handle(tidal_ctx *ctx, void *state, const tidal_msg *m)
+held_handle(tidal_ctx *ctx, void *state, const tidal_msg *m)
 {
     (void)ctx;
-    struct gate *g = state;
-    pthread_mutex_lock(&g->lock);
-    while (!g->open) {
-        pthread_cond_wait(&g->cond, &g->lock);
-    }
+    struct held_sink *h = state;
+    test_gate_pass_locked(&h->gate);
     uint32_t seq = m->len == 4 ? seq_get(m->payload) : 0;
     if (seq >= 1 && seq <= SENDS) {
-        g->out_of_order += seq != g->n + 1;
-        g->seen[seq - 1]++;
+        h->out_of_order += seq != h->n + 1;
+        h->seen[seq - 1]++;
     }
-    g->n++;
-    pthread_mutex_unlock(&g->lock);
+    h->n++;
+    pthread_mutex_unlock(&h->gate.lock);
     return 0;
+}
+
+static uint32_t
+handled(struct held_sink *h)
+{
+    pthread_mutex_lock(&h->gate.lock);
+    uint32_t n = h->n;
+    pthread_mutex_unlock(&h->gate.lock);
+    return n;
 }
 
 static uint32_t
@@ -60,60 +63,53 @@ lost(tidal_runtime *rt)
     return stats_of(rt).dead[TIDAL_DEAD_LINK_FAILED];
 }
 
-static uint32_t
-handled(struct gate *g)
-{
-    pthread_mutex_lock(&g->lock);
-    uint32_t n = g->n;
-    pthread_mutex_unlock(&g->lock);
-    return n;
-}
-
+/* Opens *ra and *rb, holds rb's only actor at h's gate and sends it SENDS
+ * envelopes from ra, every one delayed by 1 ms: each copy's timer finds the
+ * link full once rb stops reading.  Returns once copies wait, none lost. */
 static void
-gate_open(struct gate *g)
+fill_past_the_link(tidal_runtime **ra, tidal_runtime **rb, struct held_sink *h, uint64_t seed)
 {
-    pthread_mutex_lock(&g->lock);
-    g->open = true;
-    pthread_cond_broadcast(&g->cond);
-    pthread_mutex_unlock(&g->lock);
+    static const tidal_behaviour beh = {.init = arg_as_state_init, .handle = held_handle};
+    *ra = rt_open(NULL, "a", seed, 1);
+    *rb = rt_open(NULL, "b", seed, 1);
+    test_gate_init(&h->gate);
+    h->seen = calloc(SENDS, 1);
+    cr_assert_not_null(h->seen);
+    tidal_spawn_opts so = {.name = "held", .behaviour = &beh, .arg = h, .mailbox_max = 4};
+    tidal_actor id;
+    TIDAL_PASS(tidal_spawn(*rb, &so, &id));
+    tidal_addr to = addr_of(*rb, id);
+    tidal_fault_rule all_late = {.delay = 1.0, .delay_min_ms = 1, .delay_max_ms = 1};
+    TIDAL_PASS(tidal_fault_set(*ra, "a", "held", &all_late));
+    for (uint32_t i = 1; i <= SENDS; i++) {
+        TIDAL_PASS(send_seq(*ra, &to, i, 5000)); /* delayed: returns at once */
+    }
+    cr_assert(TIDAL_WAIT_UNTIL(copies_waiting(*ra) > 0 || lost(*ra) > 0, 10000),
+              "the link never filled");
+    cr_assert_eq(lost(*ra), 0, "%lu copies lost to a full link", (unsigned long)lost(*ra));
 }
 
-/* Every envelope delayed by 1 ms: each copy's timer finds the link full
- * once the peer stops reading.  All arrive, once each, in the order sent
- * (one delay for all, and the copies waiting keep their order); none is a
- * dead letter. */
+/* All arrive, once each, in the order sent (one delay for all, and the
+ * copies waiting keep their order); none is a dead letter. */
 Test(fault_full, delayed_copies_wait_for_room_and_arrive_in_order)
 {
-    static const tidal_behaviour beh = {.init = arg_as_state_init, .handle = gate_handle};
-    tidal_runtime *ra = rt_open(NULL, "a", 21, 1), *rb = rt_open(NULL, "b", 21, 1);
-    struct gate g = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-    g.seen = calloc(SENDS, 1);
-    cr_assert_not_null(g.seen);
-    tidal_spawn_opts so = {.name = "held", .behaviour = &beh, .arg = &g, .mailbox_max = 4};
-    tidal_actor id;
-    TIDAL_PASS(tidal_spawn(rb, &so, &id));
-    tidal_addr to = addr_of(rb, id);
-    tidal_fault_rule all_late = {.delay = 1.0, .delay_min_ms = 1, .delay_max_ms = 1};
-    TIDAL_PASS(tidal_fault_set(ra, "a", "held", &all_late));
-    for (uint32_t i = 1; i <= SENDS; i++) {
-        TIDAL_PASS(send_seq(ra, &to, i, 5000)); /* delayed: returns at once */
-    }
-    cr_assert(TIDAL_WAIT_UNTIL(copies_waiting(ra) > 0 || lost(ra) > 0, 10000),
-              "the link never filled");
-    cr_assert_eq(lost(ra), 0, "%lu copies lost to a full link", (unsigned long)lost(ra));
-    gate_open(&g);
-    cr_assert(TIDAL_WAIT_UNTIL(handled(&g) == SENDS, 30000), "%u of %u arrived", handled(&g),
+    tidal_runtime *ra, *rb;
+    struct held_sink h = {.n = 0};
+    fill_past_the_link(&ra, &rb, &h, 21);
+    test_gate_open(&h.gate);
+    cr_assert(TIDAL_WAIT_UNTIL(handled(&h) == SENDS, 30000), "%u of %u arrived", handled(&h),
               SENDS);
     cr_assert_eq(copies_waiting(ra), 0);
     tidal_stats st = stats_of(ra);
     cr_assert_eq(st.dead[TIDAL_DEAD_LINK_FAILED], 0, "copies lost to a full link");
     cr_assert_eq(st.faults[TIDAL_FAULT_DELAY], SENDS);
     for (uint32_t i = 0; i < SENDS; i++) {
-        cr_assert_eq(g.seen[i], 1, "seq %u handled %u times", i + 1, g.seen[i]);
+        cr_assert_eq(h.seen[i], 1, "seq %u handled %u times", i + 1, h.seen[i]);
     }
-    cr_assert_eq(g.out_of_order, 0, "%u arrivals out of order", g.out_of_order);
+    cr_assert_eq(h.out_of_order, 0, "%u arrivals out of order", h.out_of_order);
     rt_close_pair(ra, rb);
-    free(g.seen);
+    test_gate_fini(&h.gate);
+    free(h.seen);
 }
 
 /* Copies still waiting when the runtime closes are freed (the leak check of
@@ -121,25 +117,12 @@ Test(fault_full, delayed_copies_wait_for_room_and_arrive_in_order)
  * peer that never reads again. */
 Test(fault_full, copies_waiting_at_close_are_freed)
 {
-    static const tidal_behaviour beh = {.init = arg_as_state_init, .handle = gate_handle};
-    tidal_runtime *ra = rt_open(NULL, "a", 22, 1), *rb = rt_open(NULL, "b", 22, 1);
-    struct gate g = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-    g.seen = calloc(SENDS, 1);
-    cr_assert_not_null(g.seen);
-    tidal_spawn_opts so = {.name = "held", .behaviour = &beh, .arg = &g, .mailbox_max = 4};
-    tidal_actor id;
-    TIDAL_PASS(tidal_spawn(rb, &so, &id));
-    tidal_addr to = addr_of(rb, id);
-    tidal_fault_rule all_late = {.delay = 1.0, .delay_min_ms = 1, .delay_max_ms = 1};
-    TIDAL_PASS(tidal_fault_set(ra, "a", "held", &all_late));
-    for (uint32_t i = 1; i <= SENDS; i++) {
-        TIDAL_PASS(send_seq(ra, &to, i, 5000));
-    }
-    cr_assert(TIDAL_WAIT_UNTIL(copies_waiting(ra) > 0 || lost(ra) > 0, 10000),
-              "the link never filled");
-    cr_assert_eq(lost(ra), 0, "%lu copies lost to a full link", (unsigned long)lost(ra));
+    tidal_runtime *ra, *rb;
+    struct held_sink h = {.n = 0};
+    fill_past_the_link(&ra, &rb, &h, 22);
     TIDAL_PASS(tidal_runtime_close(ra)); /* with copies waiting */
-    gate_open(&g);
+    test_gate_open(&h.gate);
     TIDAL_PASS(tidal_runtime_close(rb));
-    free(g.seen);
+    test_gate_fini(&h.gate);
+    free(h.seen);
 }

@@ -22,14 +22,8 @@ TIDAL_SUITE(room);
 #define T_ASK 1103u  /* to the waiter: ask for room now, as many times as the payload says */
 #define SINK_MAILBOX 8u
 
-struct gate {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool open;
-};
-
 struct sink {
-    struct gate *gate;
+    test_gate *gate;
     atomic_uint handled;
 };
 
@@ -42,36 +36,13 @@ struct waiter {
     atomic_uint asks_ok; /* when_room calls that returned 0 */
 };
 
-static void
-gate_init(struct gate *g)
-{
-    pthread_mutex_init(&g->lock, NULL);
-    pthread_cond_init(&g->cond, NULL);
-    g->open = false;
-}
-
-static void
-gate_open(struct gate *g)
-{
-    pthread_mutex_lock(&g->lock);
-    g->open = true;
-    pthread_cond_broadcast(&g->cond);
-    pthread_mutex_unlock(&g->lock);
-}
-
 static int
 sink_handle(tidal_ctx *ctx, void *state, const tidal_msg *m)
 {
     (void)ctx;
     (void)m;
     struct sink *s = state;
-    struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_sec += 20; /* a test that never opens the gate still ends */
-    pthread_mutex_lock(&s->gate->lock);
-    while (!s->gate->open &&
-           pthread_cond_timedwait(&s->gate->cond, &s->gate->lock, &dl) == 0) {
-    }
+    test_gate_pass_locked(s->gate);
     pthread_mutex_unlock(&s->gate->lock);
     atomic_fetch_add(&s->handled, 1);
     return 0;
@@ -123,7 +94,7 @@ static const tidal_behaviour waiter_beh = {.init = arg_as_state_init, .handle = 
 
 struct env {
     tidal_runtime *ra, *rb; /* rb == ra: the sink is local */
-    struct gate gate;
+    test_gate gate;
     struct sink sink;
     struct waiter w;
     tidal_actor sink_id, waiter_id;
@@ -136,7 +107,7 @@ static void
 env_open(struct env *e, bool remote)
 {
     memset(e, 0, sizeof(*e));
-    gate_init(&e->gate);
+    test_gate_init(&e->gate);
     e->sink.gate = &e->gate;
     atomic_init(&e->w.asked, 1);
     e->ra = rt_open(NULL, "a", 7, 2);
@@ -153,15 +124,14 @@ env_open(struct env *e, bool remote)
 static void
 env_close(struct env *e)
 {
-    gate_open(&e->gate);
+    test_gate_open(&e->gate);
     if (e->rb != e->ra) {
         rt_close_pair(e->ra, e->rb);
     } else {
         tidal_runtime_quiesce(e->ra);
         TIDAL_PASS(tidal_runtime_close(e->ra));
     }
-    pthread_mutex_destroy(&e->gate.lock);
-    pthread_cond_destroy(&e->gate.cond);
+    test_gate_fini(&e->gate);
 }
 
 static void
@@ -188,7 +158,7 @@ Test(room, a_full_local_mailbox_wakes_its_waiter_once_half_drained)
     env_open(&e, false);
     fill_and_ask(&e);
     cr_assert_eq(atomic_load(&e.w.sent), SINK_MAILBOX, "the mailbox holds its bound");
-    gate_open(&e.gate);
+    test_gate_open(&e.gate);
     cr_assert(TIDAL_WAIT_UNTIL(atomic_load(&e.w.rooms) == 1, 5000), "no wake-up once drained");
     cr_assert(TIDAL_WAIT_UNTIL(atomic_load(&e.sink.handled) == SINK_MAILBOX, 5000));
     usleep(50 * 1000);
@@ -224,7 +194,7 @@ Test(room, a_stopped_destination_wakes_its_waiters)
     pthread_t t;
     cr_assert_eq(pthread_create(&t, NULL, stop_sink, &e), 0);
     bool woken = TIDAL_WAIT_UNTIL(atomic_load(&e.w.rooms) == 1, 5000);
-    gate_open(&e.gate);
+    test_gate_open(&e.gate);
     cr_assert_eq(pthread_join(t, NULL), 0);
     cr_assert(woken, "the stop did not wake the waiter");
     env_close(&e);
@@ -240,7 +210,7 @@ Test(room, a_full_link_wakes_its_waiter_once_half_drained)
     fill_and_ask(&e);
     cr_assert_geq(atomic_load(&e.w.sent), TIDAL_LINK_ENVELOPES_MAX,
                   "the link filled up before a send failed");
-    gate_open(&e.gate);
+    test_gate_open(&e.gate);
     cr_assert(TIDAL_WAIT_UNTIL(atomic_load(&e.w.rooms) == 1, 10000), "no wake-up once drained");
     cr_assert(TIDAL_WAIT_UNTIL(atomic_load(&e.sink.handled) == atomic_load(&e.w.sent), 20000));
     cr_assert_eq(atomic_load(&e.w.rooms), 1);
@@ -355,7 +325,7 @@ Test(room, waiters_that_send_nothing_do_not_hold_back_the_others)
     uint32_t n = 9;
     tell(&e, T_ASK, &n, 4);
     cr_assert(TIDAL_WAIT_UNTIL(atomic_load(&e.w.asks_ok) == 10, 5000));
-    gate_open(&e.gate);
+    test_gate_open(&e.gate);
     cr_assert(TIDAL_WAIT_UNTIL(atomic_load(&e.w.rooms) == 10, 5000), "%u of 10 woken",
               atomic_load(&e.w.rooms));
     env_close(&e);
@@ -374,9 +344,9 @@ many_senders(bool remote)
     uint32_t quota = remote ? 3 * TIDAL_LINK_ENVELOPES_MAX / SENDERS : 3000;
     tidal_runtime *ra = rt_open(NULL, "a", 7, 2);
     tidal_runtime *rb = remote ? rt_open(NULL, "b", 7, 2) : ra;
-    struct gate gate;
-    gate_init(&gate);
-    gate_open(&gate);
+    test_gate gate;
+    test_gate_init(&gate);
+    test_gate_open(&gate);
     struct sink sink = {.gate = &gate};
     tidal_actor sink_id;
     tidal_spawn_opts so = {.name = "sink", .behaviour = &sink_beh, .arg = &sink,
@@ -410,8 +380,7 @@ many_senders(bool remote)
         tidal_runtime_quiesce(ra);
         TIDAL_PASS(tidal_runtime_close(ra));
     }
-    pthread_mutex_destroy(&gate.lock);
-    pthread_cond_destroy(&gate.cond);
+    test_gate_fini(&gate);
 }
 
 Test(room, many_senders_behind_one_small_mailbox_all_finish)
