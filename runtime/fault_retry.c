@@ -108,6 +108,9 @@ tidal__fault_send(tidal_runtime *rt, struct record *recs, uint32_t n, struct tid
 {
     struct tidal__fault *f = rt->fault;
     uint32_t i = 0;
+    if (n == 0) {
+        return; /* most sends: no copy, and no lock to take */
+    }
     pthread_mutex_lock(&f->lock);
     bool waiting = waiting_locked(f);
     pthread_mutex_unlock(&f->lock);
