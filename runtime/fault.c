@@ -53,13 +53,6 @@ tidal__fault_init(tidal_runtime *rt, uint32_t trace_max)
 }
 
 void
-tidal__fault_record_free(struct record *r)
-{
-    free(r->bytes);
-    r->bytes = NULL;
-}
-
-void
 tidal__fault_fini(tidal_runtime *rt)
 {
     struct tidal__fault *f = rt->fault;
@@ -187,20 +180,6 @@ give_back(struct tidal__actor *local, bool credited)
         tidal__actor_unreserve(local, 1);
         pthread_mutex_unlock(&local->lock);
     }
-}
-
-int
-tidal__fault_record_copy(struct record *r, const tidal_buf *b, uint64_t msg_id, struct tidal__link *l)
-{
-    r->bytes = malloc(b->len);
-    if (r->bytes == NULL) {
-        return TIDAL_ENOMEM;
-    }
-    memcpy(r->bytes, b->data, b->len);
-    r->len = (uint32_t)b->len;
-    r->msg_id = msg_id;
-    r->l = l;
-    return 0;
 }
 
 static void

@@ -1,7 +1,8 @@
 /*
- * Internals of the fault layer shared by fault.c (decisions, records,
- * hold-back and delay) and fault_ctl.c (rules, replay, trace).  All of it is
- * guarded by tidal__fault.lock unless a comment says otherwise.
+ * Internals of the fault layer shared by fault.c (decisions, hold-back and
+ * delay), fault_ctl.c (rules, replay, trace) and fault_retry.c (the copies'
+ * records and their sending, with the queue of those waiting for room).
+ * All of it is guarded by tidal__fault.lock unless a comment says otherwise.
  */
 #ifndef TIDAL_RUNTIME_FAULT_INTERNAL_H
 #define TIDAL_RUNTIME_FAULT_INTERNAL_H

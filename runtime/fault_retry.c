@@ -1,7 +1,7 @@
 /*
- * Copies the fault layer lets go (delayed, held back, duplicated, replayed)
- * that find their link full wait here and are tried again, instead of being
- * lost.  A fault rule delays or reorders; a full link must not turn that
+ * The copies the fault layer keeps and lets go (delayed, held back,
+ * duplicated, replayed): their records, and their sending.  One that finds
+ * its link full waits here and is tried again, instead of being lost.  A fault rule delays or reorders; a full link must not turn that
  * into a drop the rule never drew, which would break the accounting a
  * scenario checks (handled = sent - dropped + duplicated).
  *
@@ -34,6 +34,27 @@
 #define RETRY_FULL_LINKS 8u
 
 static void retry_fire(tidal_runtime *rt, void *arg);
+
+void
+tidal__fault_record_free(struct record *r)
+{
+    free(r->bytes);
+    r->bytes = NULL;
+}
+
+int
+tidal__fault_record_copy(struct record *r, const tidal_buf *b, uint64_t msg_id, struct tidal__link *l)
+{
+    r->bytes = malloc(b->len);
+    if (r->bytes == NULL) {
+        return TIDAL_ENOMEM;
+    }
+    memcpy(r->bytes, b->data, b->len);
+    r->len = (uint32_t)b->len;
+    r->msg_id = msg_id;
+    r->l = l;
+    return 0;
+}
 
 /* Dead-letters and frees n copies. */
 static void
