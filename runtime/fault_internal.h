@@ -63,6 +63,7 @@ struct tidal__fault {
     uint32_t retry_n;
     uint32_t retry_cap;
     uint32_t retry_ms;
+    uint32_t retry_pass_n; /* copies a running pass took out of retry */
 };
 
 /* Sends that a decision produced, performed after f->lock is released so no

@@ -19,8 +19,9 @@
  * Copies still waiting when the runtime closes are freed unsent, as held
  * ones are.
  *
- * Guarded by tidal__fault.lock: retry, retry_n, retry_cap, retry_ms.  The
- * pass takes the queue out and sends with no lock held.
+ * Guarded by tidal__fault.lock: retry, retry_n, retry_cap, retry_ms,
+ * retry_pass_n.  The pass takes the queue out and sends with no lock held;
+ * the copies it holds meanwhile still count against the bound.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -114,7 +115,7 @@ waiting_locked(const struct tidal__fault *f)
 static void
 queue_locked(tidal_runtime *rt, struct tidal__fault *f, struct record *r)
 {
-    if (f->retry_n >= TIDAL_FAULT_RETRY_MAX || !reserve_locked(f, 1)) {
+    if (f->retry_n + f->retry_pass_n >= TIDAL_FAULT_RETRY_MAX || !reserve_locked(f, 1)) {
         lose(rt, r, 1);
         return;
     }
@@ -186,6 +187,7 @@ retry_fire(tidal_runtime *rt, void *arg)
     f->retry = NULL;
     f->retry_n = 0;
     f->retry_cap = 0;
+    f->retry_pass_n = n; /* still counted against the bound */
     pthread_mutex_unlock(&f->lock);
 
     struct tidal__link *full[RETRY_FULL_LINKS];
@@ -210,6 +212,7 @@ retry_fire(tidal_runtime *rt, void *arg)
 
     /* The copies kept go back before those queued during the pass. */
     pthread_mutex_lock(&f->lock);
+    f->retry_pass_n = 0;
     if (kept > 0 && !reserve_locked(f, kept)) {
         lose(rt, recs, kept);
         kept = 0;
