@@ -125,6 +125,20 @@ queue_locked(tidal_runtime *rt, struct tidal__fault *f, struct record *r)
     }
 }
 
+/* Puts r on its link: 0 (sent and freed), TIDAL_EFULL (kept: the caller
+ * queues it), or another code (a dead letter, freed). */
+static int
+try_copy(tidal_runtime *rt, struct record *r, struct tidal__cork *cork)
+{
+    int rv = tidal__link_enqueue_raw(r->l, r->bytes, r->len, cork);
+    if (rv == 0) {
+        tidal__fault_record_free(r);
+    } else if (rv != TIDAL_EFULL) {
+        lose(rt, r, 1);
+    }
+    return rv;
+}
+
 void
 tidal__fault_send(tidal_runtime *rt, struct record *recs, uint32_t n, struct tidal__cork *cork)
 {
@@ -137,15 +151,8 @@ tidal__fault_send(tidal_runtime *rt, struct record *recs, uint32_t n, struct tid
     bool waiting = waiting_locked(f);
     pthread_mutex_unlock(&f->lock);
     for (; i < n && !waiting; i++) {
-        struct record *r = &recs[i];
-        int rv = tidal__link_enqueue_raw(r->l, r->bytes, r->len, cork);
-        if (rv == TIDAL_EFULL) {
+        if (try_copy(rt, &recs[i], cork) == TIDAL_EFULL) {
             break; /* it and the rest wait, in order */
-        }
-        if (rv != 0) {
-            lose(rt, r, 1);
-        } else {
-            tidal__fault_record_free(r);
         }
     }
     if (i < n) {
@@ -194,18 +201,13 @@ retry_fire(tidal_runtime *rt, void *arg)
     uint32_t nfull = 0, kept = 0, sent = 0;
     for (uint32_t i = 0; i < n; i++) {
         struct record *r = &recs[i];
-        int rv = is_full(full, nfull, r->l) ? TIDAL_EFULL
-                                             : tidal__link_enqueue_raw(r->l, r->bytes, r->len,
-                                                                       NULL);
+        int rv = is_full(full, nfull, r->l) ? TIDAL_EFULL : try_copy(rt, r, NULL);
         if (rv == TIDAL_EFULL) {
             if (nfull < RETRY_FULL_LINKS && !is_full(full, nfull, r->l)) {
                 full[nfull++] = r->l;
             }
             recs[kept++] = *r;
-        } else if (rv != 0) {
-            lose(rt, r, 1);
-        } else {
-            tidal__fault_record_free(r);
+        } else if (rv == 0) {
             sent++;
         }
     }
