@@ -361,9 +361,7 @@ Test(link, frames_for_a_peer_gone_past_the_hold_go_to_dead_letters)
 }
 
 struct held {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool open;
+    test_gate gate;
     atomic_uint handled;
 };
 
@@ -373,11 +371,8 @@ held_handle(tidal_ctx *ctx, void *state, const tidal_msg *m)
     (void)ctx;
     (void)m;
     struct held *h = state;
-    pthread_mutex_lock(&h->lock);
-    while (!h->open) {
-        pthread_cond_wait(&h->cond, &h->lock);
-    }
-    pthread_mutex_unlock(&h->lock);
+    test_gate_pass_locked(&h->gate);
+    pthread_mutex_unlock(&h->gate.lock);
     atomic_fetch_add(&h->handled, 1);
     return 0;
 }
@@ -390,7 +385,9 @@ Test(link, a_connected_peer_that_is_slow_is_waited_for)
 {
     static const tidal_behaviour beh = {.init = arg_as_state_init, .handle = held_handle};
     tidal_runtime *ra = rt_open_hold("a", 9, 200), *rb = rt_open(NULL, "b", 9, 1);
-    struct held h = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    struct held h;
+    test_gate_init(&h.gate);
+    atomic_init(&h.handled, 0);
     tidal_spawn_opts so = {.name = "held", .behaviour = &beh, .arg = &h, .mailbox_max = 4};
     tidal_actor id;
     TIDAL_PASS(tidal_spawn(rb, &so, &id));
@@ -400,14 +397,12 @@ Test(link, a_connected_peer_that_is_slow_is_waited_for)
     }
     usleep(800 * 1000);
     cr_assert_lt(stats_of(rb).received, SLOW_SENDS, "nothing was held back by the peer");
-    pthread_mutex_lock(&h.lock);
-    h.open = true;
-    pthread_cond_broadcast(&h.cond);
-    pthread_mutex_unlock(&h.lock);
+    test_gate_open(&h.gate);
     cr_assert(TIDAL_WAIT_UNTIL(atomic_load(&h.handled) == SLOW_SENDS, 5000), "%u of %u arrived",
               atomic_load(&h.handled), SLOW_SENDS);
     cr_assert_eq(stats_of(ra).dead[TIDAL_DEAD_PEER_GONE], 0);
     rt_close_pair(ra, rb);
+    test_gate_fini(&h.gate);
 }
 
 /* Sends from outside a handler remember the thread's last link (send.c,
