@@ -26,20 +26,11 @@ crc32c_bitwise(uint32_t crc, const unsigned char *p, size_t len)
     return ~crc;
 }
 
-static uint64_t
-rng_next(uint64_t *s)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * 2685821657736338717ull;
-}
-
 static void
 fill_random(unsigned char *p, size_t len, uint64_t seed)
 {
     for (size_t i = 0; i < len; i++) {
-        p[i] = (unsigned char)(rng_next(&seed) >> 56);
+        p[i] = (unsigned char)(tidal_test_rand(&seed) >> 56);
     }
 }
 
@@ -165,7 +156,7 @@ Test(crc32c, incremental_pieces_equal_one_shot)
         uint32_t crc = 0;
         size_t off = 0;
         while (off < LEN) {
-            uint64_t r = rng_next(&seed);
+            uint64_t r = tidal_test_rand(&seed);
             size_t piece = (size_t)(r % 300);
             if (piece > LEN - off) {
                 piece = LEN - off;

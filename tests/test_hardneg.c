@@ -17,13 +17,6 @@
 
 TIDAL_SUITE(hardneg);
 
-static uint64_t
-rng_next(uint64_t *s)
-{
-    *s += 0x9e3779b97f4a7c15ull;
-    return tidal_mix64(*s);
-}
-
 static tidal_hlc
 stamp(uint64_t wall, uint32_t logical, uint16_t node)
 {
@@ -146,12 +139,12 @@ static void
 random_ops(op *ops, size_t n, uint64_t *s)
 {
     for (size_t i = 0; i < n; i++) {
-        uint64_t p = rng_next(s) % PAIRS;
+        uint64_t p = tidal_test_mix(s) % PAIRS;
         ops[i].user = 1 + p / 2;
         ops[i].item = 100 + p;
-        ops[i].unhide = rng_next(s) % 2 == 0;
+        ops[i].unhide = tidal_test_mix(s) % 2 == 0;
         ops[i].ts =
-            stamp(rng_next(s) % 4, (uint32_t)(rng_next(s) % 2), (uint16_t)(rng_next(s) % 3));
+            stamp(tidal_test_mix(s) % 4, (uint32_t)(tidal_test_mix(s) % 2), (uint16_t)(tidal_test_mix(s) % 3));
     }
 }
 
@@ -222,13 +215,13 @@ run_order(const op *ops, const size_t *perm, size_t n, uint64_t *s)
 
     for (size_t k = 0; k < n; k++) {
         apply_op(h, &ops[perm[k]]);
-        if (rng_next(s) % 3 == 0) {
+        if (tidal_test_mix(s) % 3 == 0) {
             apply_op(h, &ops[perm[k]]);
         }
     }
     for (size_t k = 0; k < n; k++) {
-        if (rng_next(s) % 3 == 0) {
-            apply_op(h, &ops[perm[rng_next(s) % n]]);
+        if (tidal_test_mix(s) % 3 == 0) {
+            apply_op(h, &ops[perm[tidal_test_mix(s) % n]]);
         }
     }
     o = outcome_of(h);
@@ -303,7 +296,7 @@ Test(hardneg, random_shuffles_of_larger_sets_converge)
     uint64_t s = 77;
 
     for (int round = 0; round < 40; round++) {
-        size_t n = 10 + rng_next(&s) % 30;
+        size_t n = 10 + tidal_test_mix(&s) % 30;
         op ops[40];
         size_t perm[40];
         outcome first;
@@ -315,7 +308,7 @@ Test(hardneg, random_shuffles_of_larger_sets_converge)
         first = run_order(ops, perm, n, &s);
         for (int k = 0; k < 50; k++) {
             for (size_t i = n - 1; i > 0; i--) {
-                size_t j = rng_next(&s) % (i + 1), t = perm[i];
+                size_t j = tidal_test_mix(&s) % (i + 1), t = perm[i];
                 perm[i] = perm[j];
                 perm[j] = t;
             }
@@ -346,14 +339,14 @@ Test(hardneg, merged_replicas_equal_the_union_of_what_they_saw)
     uint64_t s = 555;
 
     for (int round = 0; round < 300; round++) {
-        size_t n = 1 + rng_next(&s) % 25;
+        size_t n = 1 + tidal_test_mix(&s) % 25;
         op ops[25];
         tidal_hardneg *a = open_set(), *b = open_set(), *all = open_set();
         outcome oa, ob, oall;
 
         random_ops(ops, n, &s);
         for (size_t i = 0; i < n; i++) {
-            uint64_t who = rng_next(&s) % 4; /* a, b, both, or b twice */
+            uint64_t who = tidal_test_mix(&s) % 4; /* a, b, both, or b twice */
             if (who != 1) {
                 apply_op(a, &ops[i]);
             }
@@ -479,14 +472,14 @@ Test(hardneg, random_garbage_is_rejected_or_round_trips)
 
     for (int i = 0; i < 20000; i++) {
         tidal_hardneg_entry d;
-        size_t len = rng_next(&s) % sizeof(buf), olen;
+        size_t len = tidal_test_mix(&s) % sizeof(buf), olen;
         int rv;
         for (size_t k = 0; k < len; k++) {
-            buf[k] = (uint8_t)rng_next(&s);
+            buf[k] = (uint8_t)tidal_test_mix(&s);
         }
         if (len > 17 && i % 2 == 0) {
             buf[0] = TIDAL_HARDNEG_ENTRY_VERSION;
-            buf[17] = (uint8_t)(rng_next(&s) % 5);
+            buf[17] = (uint8_t)(tidal_test_mix(&s) % 5);
         }
         rv = tidal_hardneg_entry_decode(buf, len, &d);
         cr_assert(rv == 0 || rv == TIDAL_ETRUNCATED || rv == TIDAL_ECORRUPT ||

@@ -312,16 +312,6 @@ Test(hlc, observe_a_far_future_stamp_is_not_refused)
     assert_after(out, ts);
 }
 
-/* xorshift64*: a fixed seed makes every failure reproducible. */
-static uint64_t
-rng_next(uint64_t *s)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * 2685821657736338717ull;
-}
-
 #define NCLOCKS 3
 #define INFLIGHT 16
 #define STEPS 10000
@@ -354,7 +344,7 @@ run_interleaving(uint64_t seed)
     }
 
     for (int step = 0; step < STEPS; step++) {
-        uint64_t r = rng_next(&seed);
+        uint64_t r = tidal_test_rand(&seed);
         int i = (int)(r % NCLOCKS);
         uint64_t drift = (r >> 8) % 100;
         uint64_t op = (r >> 40) % 10;

@@ -14,13 +14,6 @@
 
 TIDAL_SUITE(hmap);
 
-static uint64_t
-rng_next(uint64_t *s)
-{
-    *s += 0x9e3779b97f4a7c15ull;
-    return tidal_mix64(*s);
-}
-
 Test(hmap, hash_values_are_pinned)
 {
     /* If one of these changes, every region's digests change: never. */
@@ -50,7 +43,7 @@ Test(hmap, streaming_equals_one_shot_for_every_split)
     uint64_t s = 1;
 
     for (size_t i = 0; i < sizeof(buf); i++) {
-        buf[i] = (uint8_t)rng_next(&s);
+        buf[i] = (uint8_t)tidal_test_mix(&s);
     }
     for (size_t n = 0; n <= sizeof(buf); n++) {
         uint64_t want = tidal_hash64(buf, n, 7);
@@ -128,7 +121,7 @@ Test(hmap, random_operations_match_a_reference_model)
 
     tidal_hmap_init(&m, sizeof(kv), sizeof(uint64_t));
     for (int i = 0; i < 200000; i++) {
-        uint64_t r = rng_next(&s);
+        uint64_t r = tidal_test_mix(&s);
         uint64_t k = (r >> 8) % MODEL_KEYS;
         if ((r & 3) != 0) {
             kv *e;
@@ -171,7 +164,7 @@ Test(hmap, retain_visits_every_entry_once_and_removes_the_rejected)
 
     for (int round = 0; round < 20; round++) {
         tidal_hmap m;
-        size_t n = 1 + (size_t)(rng_next(&s) % 20000);
+        size_t n = 1 + (size_t)(tidal_test_mix(&s) % 20000);
         size_t odd = 0;
 
         tidal_hmap_init(&m, sizeof(kv), sizeof(uint64_t));

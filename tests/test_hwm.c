@@ -15,13 +15,6 @@
 
 TIDAL_SUITE(hwm);
 
-static uint64_t
-rng_next(uint64_t *s)
-{
-    *s += 0x9e3779b97f4a7c15ull;
-    return tidal_mix64(*s);
-}
-
 static bool
 should_apply(tidal_hwm *h, const tidal_session_id *id, uint64_t seqno)
 {
@@ -120,7 +113,7 @@ Test(hwm, many_sessions_are_independent)
     cr_assert(tidal_hwm_remove(h, &id));
     cr_assert_not(tidal_hwm_remove(h, &id));
     cr_assert_eq(tidal_hwm_get(h, &id), 0);
-    (void)rng_next(&s);
+    (void)tidal_test_mix(&s);
     tidal_hwm_close(h);
 }
 
@@ -144,8 +137,8 @@ random_table(uint64_t *s, size_t n)
 
     TIDAL_PASS(tidal_hwm_open(&h));
     for (size_t i = 0; i < n; i++) {
-        tidal_session_id id = {rng_next(s) % 50, rng_next(s)};
-        TIDAL_PASS(tidal_hwm_raise(h, &id, 1 + rng_next(s) % 1000));
+        tidal_session_id id = {tidal_test_mix(s) % 50, tidal_test_mix(s)};
+        TIDAL_PASS(tidal_hwm_raise(h, &id, 1 + tidal_test_mix(s) % 1000));
     }
     return h;
 }
@@ -155,7 +148,7 @@ Test(hwm, encoding_round_trips_with_canonical_bytes)
     uint64_t s = 4;
 
     for (int round = 0; round < 50; round++) {
-        size_t n = rng_next(&s) % 300;
+        size_t n = tidal_test_mix(&s) % 300;
         tidal_hwm *a = random_table(&s, n), *b, *c;
         size_t need = tidal_hwm_encoded_bytes(a), len, len2;
         uint8_t *buf = malloc(need), *buf2 = malloc(need);

@@ -12,13 +12,6 @@
 
 TIDAL_SUITE(lww);
 
-static uint64_t
-rng_next(uint64_t *s)
-{
-    *s += 0x9e3779b97f4a7c15ull;
-    return tidal_mix64(*s);
-}
-
 static tidal_hlc
 stamp(uint64_t wall, uint32_t logical, uint16_t node)
 {
@@ -48,10 +41,10 @@ static void
 random_write(tidal_lww *r, uint64_t *s)
 {
     char v[4];
-    size_t len = rng_next(s) % 4;
-    tidal_hlc ts = stamp(rng_next(s) % 4, (uint32_t)(rng_next(s) % 3), (uint16_t)(rng_next(s) % 3));
+    size_t len = tidal_test_mix(s) % 4;
+    tidal_hlc ts = stamp(tidal_test_mix(s) % 4, (uint32_t)(tidal_test_mix(s) % 3), (uint16_t)(tidal_test_mix(s) % 3));
     for (size_t i = 0; i < len; i++) {
-        v[i] = (char)('a' + rng_next(s) % 3);
+        v[i] = (char)('a' + tidal_test_mix(s) % 3);
     }
     TIDAL_PASS(tidal_lww_set(r, v, len, &ts, NULL));
 }
@@ -60,7 +53,7 @@ static void
 random_register(tidal_lww *r, uint64_t *s)
 {
     tidal_lww_init(r);
-    for (uint64_t n = rng_next(s) % 3; n > 0; n--) {
+    for (uint64_t n = tidal_test_mix(s) % 3; n > 0; n--) {
         random_write(r, s);
     }
 }
@@ -282,13 +275,13 @@ Test(lww, random_garbage_never_crashes)
 
     for (int i = 0; i < 20000; i++) {
         tidal_lww d;
-        size_t len = rng_next(&s) % sizeof(buf);
+        size_t len = tidal_test_mix(&s) % sizeof(buf);
         int rv;
         for (size_t k = 0; k < len; k++) {
-            buf[k] = (uint8_t)rng_next(&s);
+            buf[k] = (uint8_t)tidal_test_mix(&s);
         }
         if (len > 0) {
-            buf[0] = (uint8_t)(rng_next(&s) % 3);
+            buf[0] = (uint8_t)(tidal_test_mix(&s) % 3);
         }
         tidal_lww_init(&d);
         rv = tidal_lww_decode(&d, buf, len);

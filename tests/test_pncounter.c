@@ -14,25 +14,18 @@
 
 TIDAL_SUITE(pncounter);
 
-static uint64_t
-rng_next(uint64_t *s)
-{
-    *s += 0x9e3779b97f4a7c15ull;
-    return tidal_mix64(*s);
-}
-
 /* A random state: each region present with probability ~1/3. */
 static void
 random_state(tidal_pncounter *c, uint64_t *s)
 {
     tidal_pncounter_init(c);
     for (tidal_region_id r = 0; r < TIDAL_REGIONS_MAX; r++) {
-        if (rng_next(s) % 3 != 0) {
+        if (tidal_test_mix(s) % 3 != 0) {
             continue;
         }
-        TIDAL_PASS(tidal_pncounter_add(c, r, (int64_t)(rng_next(s) % 1000) + 1));
-        if (rng_next(s) % 2 == 0) {
-            TIDAL_PASS(tidal_pncounter_add(c, r, -(int64_t)(rng_next(s) % 1000) - 1));
+        TIDAL_PASS(tidal_pncounter_add(c, r, (int64_t)(tidal_test_mix(s) % 1000) + 1));
+        if (tidal_test_mix(s) % 2 == 0) {
+            TIDAL_PASS(tidal_pncounter_add(c, r, -(int64_t)(tidal_test_mix(s) % 1000) - 1));
         }
     }
 }
@@ -211,9 +204,9 @@ Test(pncounter, every_order_and_duplication_converges)
         /* Each region counts only its own events. */
         for (int r = 0; r < REGIONS; r++) {
             tidal_pncounter_init(&origin[r]);
-            int events = (int)(rng_next(&s) % 20);
+            int events = (int)(tidal_test_mix(&s) % 20);
             for (int e = 0; e < events; e++) {
-                int64_t d = (int64_t)(rng_next(&s) % 21) - 10;
+                int64_t d = (int64_t)(tidal_test_mix(&s) % 21) - 10;
                 TIDAL_PASS(tidal_pncounter_add(&origin[r], (tidal_region_id)r, d));
                 total += d;
             }
@@ -223,18 +216,18 @@ Test(pncounter, every_order_and_duplication_converges)
         }
         /* Random gossip: 40 merges of a random source into a random target. */
         for (int g = 0; g < 40; g++) {
-            int to = (int)(rng_next(&s) % REPLICAS);
-            if (rng_next(&s) % 2 == 0) {
-                TIDAL_PASS(tidal_pncounter_merge(&rep[to], &origin[rng_next(&s) % REGIONS]));
+            int to = (int)(tidal_test_mix(&s) % REPLICAS);
+            if (tidal_test_mix(&s) % 2 == 0) {
+                TIDAL_PASS(tidal_pncounter_merge(&rep[to], &origin[tidal_test_mix(&s) % REGIONS]));
             } else {
-                TIDAL_PASS(tidal_pncounter_merge(&rep[to], &rep[rng_next(&s) % REPLICAS]));
+                TIDAL_PASS(tidal_pncounter_merge(&rep[to], &rep[tidal_test_mix(&s) % REPLICAS]));
             }
         }
         /* Then everyone gets everything, in a shuffled order. */
         for (int k = 0; k < REPLICAS; k++) {
             int order[REGIONS] = {0, 1, 2};
             for (int i = REGIONS - 1; i > 0; i--) {
-                int j = (int)(rng_next(&s) % (uint64_t)(i + 1));
+                int j = (int)(tidal_test_mix(&s) % (uint64_t)(i + 1));
                 int t = order[i];
                 order[i] = order[j];
                 order[j] = t;
@@ -385,16 +378,16 @@ Test(pncounter, random_garbage_is_rejected_or_decodes_canonically)
 
     for (int i = 0; i < 20000; i++) {
         tidal_pncounter d;
-        size_t len = rng_next(&s) % sizeof(buf), olen;
+        size_t len = tidal_test_mix(&s) % sizeof(buf), olen;
         int rv;
         for (size_t k = 0; k < len; k++) {
-            buf[k] = (uint8_t)rng_next(&s);
+            buf[k] = (uint8_t)tidal_test_mix(&s);
         }
         /* Bias toward plausible headers so that deeper rules are reached. */
         if (len > 0 && i % 2 == 0) {
-            buf[0] = (uint8_t)(rng_next(&s) % 5);
+            buf[0] = (uint8_t)(tidal_test_mix(&s) % 5);
             for (size_t e = 0; e < buf[0] && 1 + 18 * e + 1 < len; e++) {
-                buf[1 + 18 * e] = (uint8_t)(rng_next(&s) % 20);
+                buf[1 + 18 * e] = (uint8_t)(tidal_test_mix(&s) % 20);
                 buf[2 + 18 * e] = 0;
             }
         }
@@ -436,7 +429,7 @@ Test(pncounter, out_of_memory_changes_nothing)
         }
         TIDAL_PASS(tidal_pncounter_copy(&a, &before));
         tidal__alloc_fail_after(0);
-        rv = tidal_pncounter_add(&a, (tidal_region_id)(rng_next(&s) % TIDAL_REGIONS_MAX), 5);
+        rv = tidal_pncounter_add(&a, (tidal_region_id)(tidal_test_mix(&s) % TIDAL_REGIONS_MAX), 5);
         tidal__alloc_fail_after(-1);
         if (rv != 0) {
             cr_assert_eq(rv, TIDAL_ENOMEM);
@@ -463,9 +456,9 @@ Test(pncounter, raise_is_a_merge_with_one_region)
 
     for (int i = 0; i < 2000; i++) {
         tidal_pncounter a, b, one;
-        tidal_region_id r = (tidal_region_id)(rng_next(&s) % TIDAL_REGIONS_MAX);
-        uint64_t p = rng_next(&s) % 3 == 0 ? 0 : rng_next(&s) % 2000;
-        uint64_t n = rng_next(&s) % 3 == 0 ? 0 : rng_next(&s) % 2000;
+        tidal_region_id r = (tidal_region_id)(tidal_test_mix(&s) % TIDAL_REGIONS_MAX);
+        uint64_t p = tidal_test_mix(&s) % 3 == 0 ? 0 : tidal_test_mix(&s) % 2000;
+        uint64_t n = tidal_test_mix(&s) % 3 == 0 ? 0 : tidal_test_mix(&s) % 2000;
         random_state(&a, &s);
         tidal_pncounter_init(&b);
         tidal_pncounter_init(&one);

@@ -34,13 +34,6 @@ TIDAL_SUITE(session);
 
 #define T0 (1700000000ull * 1000000000ull)
 
-static uint64_t
-rng_next(uint64_t *s)
-{
-    *s += 0x9e3779b97f4a7c15ull;
-    return tidal_mix64(*s);
-}
-
 static tidal_hlc
 stamp(uint64_t wall, uint32_t logical, uint16_t node)
 {
@@ -375,29 +368,29 @@ random_replica(fixture *f, uint64_t history, uint64_t *s)
         tidal_session_id id = {k + 1, history};
         uint64_t h = history * 31 + k;
         tidal_hlc st = stamp(T0 + h % 7, 0, (uint16_t)(h % 3));
-        if (rng_next(s) % 4 == 0) {
+        if (tidal_test_mix(s) % 4 == 0) {
             continue;
         }
         TIDAL_PASS(tidal_sessions_start(f->t, &id, 100 + k, (tidal_region_id)(h % 3), &st));
         for (uint64_t seq = 1; seq <= 12; seq++) {
-            if (rng_next(s) % 2 == 0) {
+            if (tidal_test_mix(s) % 2 == 0) {
                 continue;
             }
             tidal_session_signal g = signal_of(seq, 1000 * k + seq, seq % 3 ? f->view : f->like);
-            if (rng_next(s) % 20 == 0) {
+            if (tidal_test_mix(s) % 20 == 0) {
                 g.weight = 2.0f; /* a conflicting copy of seqno seq */
             }
             TIDAL_PASS(tidal_sessions_add_signal(f->t, &id, &g));
         }
         for (int m = 0; m < 3; m++) {
-            if (rng_next(s) % 2 == 0) {
-                tidal_hlc hs = stamp(T0 + 10 + (uint64_t)m, 0, (uint16_t)(rng_next(s) % 2));
+            if (tidal_test_mix(s) % 2 == 0) {
+                tidal_hlc hs = stamp(T0 + 10 + (uint64_t)m, 0, (uint16_t)(tidal_test_mix(s) % 2));
                 TIDAL_PASS(tidal_sessions_set_home(f->t, &id, (tidal_region_id)(m + hs.node_id),
                                                    5 + (uint64_t)m, &hs, NULL));
             }
         }
-        if (rng_next(s) % 3 == 0) {
-            tidal_hlc es = stamp(T0 + 100 + rng_next(s) % 3, 0, 0);
+        if (tidal_test_mix(s) % 3 == 0) {
+            tidal_hlc es = stamp(T0 + 100 + tidal_test_mix(s) % 3, 0, 0);
             TIDAL_PASS(tidal_sessions_end(f->t, &id, &es));
         }
     }
@@ -629,11 +622,11 @@ Test(session, mutated_entries_are_rejected_or_canonical)
         tidal_session_id id;
         int rv;
         memcpy(buf, good, glen);
-        for (uint64_t m = 1 + rng_next(&s) % 3; m > 0; m--) {
-            buf[rng_next(&s) % glen] = (uint8_t)rng_next(&s);
+        for (uint64_t m = 1 + tidal_test_mix(&s) % 3; m > 0; m--) {
+            buf[tidal_test_mix(&s) % glen] = (uint8_t)tidal_test_mix(&s);
         }
         if (i % 4 == 0) {
-            len = rng_next(&s) % (glen + 1);
+            len = tidal_test_mix(&s) % (glen + 1);
         }
         fx_open(&b);
         rv = tidal_sessions_entry_merge(b.t, buf, len, &id);
@@ -774,11 +767,11 @@ Test(session, memory_per_passive_session)
     base = heap_in_use();
     TIDAL_PASS(tidal_sessions_open(f.types, &f.t));
     for (uint64_t k = 0; k < N; k++) {
-        tidal_session_id id = {rng_next(&s), rng_next(&s)};
+        tidal_session_id id = {tidal_test_mix(&s), tidal_test_mix(&s)};
         tidal_hlc ts = stamp(T0 + k, 0, 0);
         TIDAL_PASS(tidal_sessions_start(f.t, &id, k, 0, &ts));
-        for (uint64_t seq = 1, n = 1 + rng_next(&s) % 5; seq <= n; seq++) {
-            tidal_session_signal g = signal_of(seq, rng_next(&s), f.view);
+        for (uint64_t seq = 1, n = 1 + tidal_test_mix(&s) % 5; seq <= n; seq++) {
+            tidal_session_signal g = signal_of(seq, tidal_test_mix(&s), f.view);
             TIDAL_PASS(tidal_sessions_add_signal(f.t, &id, &g));
             signals++;
         }

@@ -49,8 +49,8 @@ Test(shard, pinned_results_never_change)
 Test(shard, zero_and_one_shard_give_shard_zero)
 {
     for (tidal_entity_id id = 0; id < 1000; id++) {
-        cr_assert_eq(tidal_shard_for(id * 0x9e3779b97f4a7c15ull, 0), 0);
-        cr_assert_eq(tidal_shard_for(id * 0x9e3779b97f4a7c15ull, 1), 0);
+        cr_assert_eq(tidal_shard_for(id * TIDAL_HASH_GOLDEN, 0), 0);
+        cr_assert_eq(tidal_shard_for(id * TIDAL_HASH_GOLDEN, 1), 0);
     }
 }
 

@@ -38,13 +38,6 @@ TIDAL_SUITE(signals);
 /* 2023-11-14T22:13:20Z: an arbitrary time well away from 0. */
 #define T0 (1700000000ull * 1000000000ull)
 
-static uint64_t
-rng_next(uint64_t *s)
-{
-    *s += 0x9e3779b97f4a7c15ull;
-    return tidal_mix64(*s);
-}
-
 typedef struct fixture {
     tidal_sigtypes *types;
     tidal_signals *s;
@@ -159,12 +152,12 @@ static void
 random_events(fixture *f, int n, uint64_t items, uint64_t *s, int region_only)
 {
     for (int i = 0; i < n; i++) {
-        tidal_entity_id item = 1 + rng_next(s) % items;
-        uint16_t type = rng_next(s) % 2 ? f->view : f->like;
+        tidal_entity_id item = 1 + tidal_test_mix(s) % items;
+        uint16_t type = tidal_test_mix(s) % 2 ? f->view : f->like;
         tidal_region_id region =
-            region_only >= 0 ? (tidal_region_id)region_only : (tidal_region_id)(rng_next(s) % 3);
-        int64_t delta = (int64_t)(rng_next(s) % 5) - 1;
-        uint64_t ts = T0 - rng_next(s) % (9 * 24 * HOUR);
+            region_only >= 0 ? (tidal_region_id)region_only : (tidal_region_id)(tidal_test_mix(s) % 3);
+        int64_t delta = (int64_t)(tidal_test_mix(s) % 5) - 1;
+        uint64_t ts = T0 - tidal_test_mix(s) % (9 * 24 * HOUR);
         TIDAL_PASS(tidal_signals_apply(f->s, item, type, region, delta, ts));
     }
 }
@@ -283,7 +276,7 @@ Test(signals, replicas_converge_whatever_the_order_and_duplication)
                 random_events(&truth, 30, 8, &save, k); /* the same events */
             }
             for (int g = 0; g < 6; g++) {
-                int to = (int)(rng_next(&s) % 3), from = (int)(rng_next(&s) % 3);
+                int to = (int)(tidal_test_mix(&s) % 3), from = (int)(tidal_test_mix(&s) % 3);
                 reconcile(&r[to], &r[from], T0);
             }
         }
@@ -421,16 +414,16 @@ Test(signals, observed_records_count_once_whatever_the_order_and_duplication)
     fx_open(&replica);
     for (int k = 0; k < 2; k++) {
         for (int i = 0; i < EVENTS; i++) {
-            tidal_entity_id item = 1 + rng_next(&s) % 5;
-            uint64_t ts = T0 - rng_next(&s) % (2 * HOUR);
+            tidal_entity_id item = 1 + tidal_test_mix(&s) % 5;
+            uint64_t ts = T0 - tidal_test_mix(&s) % (2 * HOUR);
             rec[k][i] = origin_event(&origin[k], (tidal_region_id)k, item, origin[k].view, ts);
         }
     }
     /* The replica gets both logs interleaved, shuffled, with duplicates. */
     for (int pass = 0; pass < 3; pass++) {
         for (int i = 0; i < 2 * EVENTS; i++) {
-            int k = (int)(rng_next(&s) % 2);
-            const sig_record *r = &rec[k][rng_next(&s) % EVENTS];
+            int k = (int)(tidal_test_mix(&s) % 2);
+            const sig_record *r = &rec[k][tidal_test_mix(&s) % EVENTS];
             TIDAL_PASS(tidal_signals_observe(replica.s, r->item, replica.view, (tidal_region_id)k,
                                              r->ts, r->p_minute, r->p_hour));
         }
@@ -598,11 +591,11 @@ Test(signals, random_garbage_is_rejected_or_round_trips)
         int rv;
         memcpy(buf, good, glen);
         /* Mutate a few bytes of a valid entry, or cut it. */
-        for (uint64_t m = 1 + rng_next(&s) % 3; m > 0; m--) {
-            buf[rng_next(&s) % glen] = (uint8_t)rng_next(&s);
+        for (uint64_t m = 1 + tidal_test_mix(&s) % 3; m > 0; m--) {
+            buf[tidal_test_mix(&s) % glen] = (uint8_t)tidal_test_mix(&s);
         }
         if (i % 4 == 0) {
-            len = rng_next(&s) % (glen + 1);
+            len = tidal_test_mix(&s) % (glen + 1);
         }
         fx_open(&b);
         rv = tidal_signals_entry_merge(b.s, buf, len, T0, NULL, NULL);
@@ -670,13 +663,13 @@ Test(signals, out_of_memory_changes_nothing)
     fx_open(&g);
     random_events(&g, 3000, 40, &s, 2);
     for (int i = 0; i < 3000; i++) {
-        tidal_entity_id item = 1 + rng_next(&s) % 50;
-        uint64_t ts = T0 - rng_next(&s) % (3 * HOUR);
-        tidal_region_id region = (tidal_region_id)(rng_next(&s) % 4);
+        tidal_entity_id item = 1 + tidal_test_mix(&s) % 50;
+        uint64_t ts = T0 - tidal_test_mix(&s) % (3 * HOUR);
+        tidal_region_id region = (tidal_region_id)(tidal_test_mix(&s) % 4);
         uint64_t d = tidal_signals_digest(f.s);
         size_t entries = tidal_signals_entries(f.s);
         int rv;
-        tidal__alloc_fail_after((long)(rng_next(&s) % 3));
+        tidal__alloc_fail_after((long)(tidal_test_mix(&s) % 3));
         if (i % 2 == 0) {
             rv = tidal_signals_apply(f.s, item, f.view, region, 1, ts);
         } else {
@@ -757,11 +750,11 @@ Test(signals, memory_per_signal_with_its_session_record)
     for (int i = 0; i < SIGNALS; i++) {
         tidal_session_signal g = {
             .seqno = (uint64_t)(i / SESSIONS) + 1,
-            .item = 1 + rng_next(&s) % ITEMS,
-            .ts_ns = T0 - rng_next(&s) % HOUR,
+            .item = 1 + tidal_test_mix(&s) % ITEMS,
+            .ts_ns = T0 - tidal_test_mix(&s) % HOUR,
             .weight = 1.0f,
-            .type = type[rng_next(&s) % 3],
-            .origin = (tidal_region_id)(rng_next(&s) % 2),
+            .type = type[tidal_test_mix(&s) % 3],
+            .origin = (tidal_region_id)(tidal_test_mix(&s) % 2),
         };
         tidal_session_id id = {.hi = 1, .lo = (uint64_t)(i % SESSIONS) + 1};
         TIDAL_PASS(tidal_signals_apply(sig, g.item, g.type, g.origin, 1, g.ts_ns));

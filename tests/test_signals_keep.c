@@ -36,13 +36,6 @@ typedef struct replica {
     uint16_t view;
 } replica;
 
-static uint64_t
-rng_next(uint64_t *s)
-{
-    *s += 0x9e3779b97f4a7c15ull;
-    return tidal_mix64(*s);
-}
-
 static void
 rep_open(replica *r)
 {
@@ -64,10 +57,10 @@ static void
 make_events(event *ev, int n, uint64_t *s)
 {
     for (int i = 0; i < n; i++) {
-        ev[i].item = 1 + rng_next(s) % ITEMS;
-        ev[i].region = (tidal_region_id)(rng_next(s) % 3);
-        ev[i].delta = rng_next(s) % 4 == 0 ? -1 : 1;
-        ev[i].ts = T0 - rng_next(s) % (10 * DAY);
+        ev[i].item = 1 + tidal_test_mix(s) % ITEMS;
+        ev[i].region = (tidal_region_id)(tidal_test_mix(s) % 3);
+        ev[i].delta = tidal_test_mix(s) % 4 == 0 ? -1 : 1;
+        ev[i].ts = T0 - tidal_test_mix(s) % (10 * DAY);
     }
 }
 
@@ -78,7 +71,7 @@ shuffle(int *order, int n, uint64_t *s)
         order[i] = i;
     }
     for (int i = n - 1; i > 0; i--) {
-        int j = (int)(rng_next(s) % (uint64_t)(i + 1));
+        int j = (int)(tidal_test_mix(s) % (uint64_t)(i + 1));
         int t = order[i];
         order[i] = order[j];
         order[j] = t;
@@ -144,7 +137,7 @@ Test(signals_keep, orders_and_expiry_times_do_not_show_in_the_state)
         shuffle(oa, EVENTS, &s);
         memcpy(ob, oa, sizeof(oa));
         for (int i = EVENTS - 1; i > prefix; i--) {
-            int j = prefix + (int)(rng_next(&s) % (uint64_t)(i - prefix + 1));
+            int j = prefix + (int)(tidal_test_mix(&s) % (uint64_t)(i - prefix + 1));
             int t = ob[i];
             ob[i] = ob[j];
             ob[j] = t;
@@ -157,10 +150,10 @@ Test(signals_keep, orders_and_expiry_times_do_not_show_in_the_state)
             TIDAL_PASS(tidal_signals_component(b.s, f->item, b.view, f->region, f->ts, &pm, &ph));
             TIDAL_PASS(tidal_signals_observe(b.s, f->item, b.view, f->region, f->ts, pm + 1,
                                              ph + 1));
-            if (rng_next(&s) % 7 == 0) {
+            if (tidal_test_mix(&s) % 7 == 0) {
                 tidal_signals_expire(a.s);
             }
-            if (rng_next(&s) % 11 == 0) {
+            if (tidal_test_mix(&s) % 11 == 0) {
                 tidal_signals_expire(b.s);
             }
             if (i + 1 == prefix || i + 1 == EVENTS) {
@@ -197,10 +190,10 @@ Test(signals_keep, reconciled_replicas_agree_and_read_what_the_stamps_give)
                                            e->ts));
             TIDAL_PASS(tidal_signals_apply(truth.s, e->item, truth.view, e->region, e->delta,
                                            e->ts));
-            if (rng_next(&s) % 5 == 0) {
+            if (tidal_test_mix(&s) % 5 == 0) {
                 tidal_signals_expire(home->s);
             }
-            if (rng_next(&s) % 40 == 0 || i + 1 == EVENTS) {
+            if (tidal_test_mix(&s) % 40 == 0 || i + 1 == EVENTS) {
                 /* a round both ways, each entry sent one to three times */
                 for (int k = 0; k < 2; k++) {
                     for (tidal_entity_id item = 1; item <= ITEMS; item++) {
@@ -209,7 +202,7 @@ Test(signals_keep, reconciled_replicas_agree_and_read_what_the_stamps_give)
                                                        &len) != 0) {
                             continue;
                         }
-                        for (uint64_t t = 1 + rng_next(&s) % 3; t > 0; t--) {
+                        for (uint64_t t = 1 + tidal_test_mix(&s) % 3; t > 0; t--) {
                             TIDAL_PASS(tidal_signals_entry_merge(r[1 - k].s, buf, len, T0, NULL,
                                                                  NULL));
                         }

@@ -88,7 +88,7 @@ run(uint64_t seed, tidal_durability_policy pol, outcome *out)
     tidal_session_id sid;
     TIDAL_PASS(tidal_start_session(e.r[0], 42, NULL, &sid));
 
-    uint64_t x = seed * 0x9e3779b97f4a7c15ull + 7;
+    uint64_t x = seed * TIDAL_HASH_GOLDEN + 7;
     bool acked[ITEMS + 1] = {false};
     uint32_t made = 0; /* items 1 .. made were attempted */
     uint32_t before_cut = 2 + (uint32_t)(tidal_test_rand(&x) % 12);

@@ -7,8 +7,8 @@
  *                        limited to ~107 bytes); removed by tidal_test_rmdir.
  * TIDAL_SUITE(name)      declares a suite whose teardown fails the test if
  *                        LeakSanitizer finds a leak (Criterion alone lets it pass).
- * tidal_test_threads()   the process's thread count; tidal_test_rand(&s) a
- *                        seeded PRNG for a test's own choices.
+ * tidal_test_threads()   the process's thread count; tidal_test_rand(&s) and
+ *                        tidal_test_mix(&s) seeded PRNGs for a test's own choices.
  */
 #ifndef TIDAL_TEST_H
 #define TIDAL_TEST_H
@@ -18,6 +18,7 @@
 
 #include <criterion/criterion.h>
 
+#include "base/hash.h"
 #include "tidal/errors.h"
 
 #define TIDAL_PASS(expr)                                                                  \
@@ -76,6 +77,15 @@ tidal_test_rand(uint64_t *s)
     *s ^= *s << 25;
     *s ^= *s >> 27;
     return *s * 0x2545f4914f6cdd1dull;
+}
+
+/* splitmix64's stream over the code base's one mixer: any seed, 0 included,
+ * gives a full-period stream.  Cannot fail. */
+static inline uint64_t
+tidal_test_mix(uint64_t *s)
+{
+    *s += TIDAL_HASH_GOLDEN;
+    return tidal_mix64(*s);
 }
 
 #endif /* TIDAL_TEST_H */
