@@ -428,7 +428,7 @@ tidal__mbox_drain(tidal_runtime *rt, struct tidal__actor *act, struct tidal__mbo
 void
 tidal__rx_resume_locked(struct tidal__actor *act)
 {
-    if (act->rx_paused && !act->rx_closed && act->queued_n < act->intake_max) {
+    if (act->rx_paused && !act->rx_closed && !act->rx_settling && act->queued_n < act->intake_max) {
         act->rx_paused = false;
         act->rt->carrier->rx_resume_locked(act);
     }

@@ -39,6 +39,12 @@ struct tidal__link;
  *                           of act at url whose frames are attributed to
  *                           peer tag (listen.c); url_out gets the resolved
  *                           url.  On error nothing is left open.
+ *   rx_settle_locked(act)   (may be NULL: never settles) act is about to
+ *                           close (rx_settling is set): stops the receive it
+ *                           has pending.  True if its connections may be
+ *                           mid-message and should be given time before the
+ *                           close (rx.c, Settling).  Caller holds act->lock,
+ *                           and rx_stop has not begun.  Cannot fail.
  *   rx_stop(act, was_closed) closes the receiving end (unless was_closed)
  *                           and returns once no frame is being handed over
  *                           and none will be.  Called once (tidal__rx_stop).
@@ -68,6 +74,7 @@ struct tidal__carrier {
     int (*listen)(struct tidal__actor *act, const char *url);
     int (*rx_begin)(struct tidal__actor *act);
     void (*rx_resume_locked)(struct tidal__actor *act);
+    bool (*rx_settle_locked)(struct tidal__actor *act);
     void (*rx_stop)(struct tidal__actor *act, bool was_closed);
     int (*listen_peer)(struct tidal__actor *act, const char *url, uint16_t tag,
                        const tidal_tls_opts *tls, char *url_out);

@@ -45,7 +45,7 @@ rx_cb(void *arg)
         return;
     }
     pthread_mutex_lock(&act->lock);
-    if (!act->rx_closed && !tidal__rx_should_pause_locked(act)) {
+    if (!act->rx_closed && !act->rx_settling && !tidal__rx_should_pause_locked(act)) {
         nng_recv_aio(act->sock, act->rx_aio);
     }
     pthread_mutex_unlock(&act->lock);
@@ -109,6 +109,21 @@ static void
 nngc_rx_resume_locked(struct tidal__actor *act)
 {
     nng_recv_aio(act->sock, act->rx_aio);
+}
+
+/* Cancels the pending receive, so that nng's pull protocol takes no message
+ * from a connection after the one it reads now (rx_cb sees NNG_ECANCELED
+ * and, with rx_settling set, posts none again).  A stream transport (ipc,
+ * tcp, tls+tcp) reads a message in two steps, and nng 1.5.2 can hang a
+ * close that comes between them (rx.c, Settling); inproc hands messages
+ * over whole. */
+static bool
+nngc_rx_settle_locked(struct tidal__actor *act)
+{
+    if (act->rx_aio != NULL) {
+        nng_aio_cancel(act->rx_aio);
+    }
+    return strncmp(act->url, "inproc://", 9) != 0;
 }
 
 /* Closes the socket and waits for the receive callback to finish (the
@@ -419,6 +434,7 @@ const struct tidal__carrier tidal__carrier_nng = {
     .listen = nngc_listen,
     .rx_begin = nngc_rx_begin,
     .rx_resume_locked = nngc_rx_resume_locked,
+    .rx_settle_locked = nngc_rx_settle_locked,
     .rx_stop = nngc_rx_stop,
     .listen_peer = tidal__listen_peer_nng,
     .link_open = nngc_link_open,

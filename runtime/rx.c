@@ -12,9 +12,26 @@
  * Backpressure: a carrier stops handing frames over while queued_n
  * (received, not yet handled) is at the bound (tidal__rx_should_pause);
  * handling resumes it (the carrier's rx_resume_locked).
+ *
+ * Settling.  nng 1.5.2's stream transports (ipc, tcp, tls+tcp) read a
+ * message in two steps, its length and then its body; a connection closed
+ * between the two loses the body's read without a word, and nng_close then
+ * waits for ever (docs/dependencies.md).  A close under traffic - a region
+ * closed while its peers replicate to it - hit that in the test suite.  So
+ * before a receiving end that the carrier says may be mid-message closes,
+ * it settles: it cancels its pending receive, takes no frame more and
+ * refuses new connections (listen.c).  nng's pull protocol reads a
+ * connection's next message only once the previous one was taken, so a
+ * busy connection parks the message it is reading and then reads nothing;
+ * after TIDAL__RX_SETTLE_MS the close finds none mid-message, unless a quiet
+ * one's peer begins a message in the close's own instant.  What is parked
+ * is lost with the socket, as any frame still arriving at a close always
+ * was.  A stop settles its one actor; a runtime's close settles every actor
+ * first and waits once (spawn.c, tidal__actors_stop_all).
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "runtime/internal.h"
 
@@ -276,13 +293,41 @@ tidal__rx_begin(struct tidal__actor *act)
     return act->rt->carrier->rx_begin(act);
 }
 
-/* Closes the receiving end and waits until no frame is being handed over.
- * Safe to call twice and from two threads at once (close and a supervision
- * stop can race): the first caller tears down, a second waits until it is
- * done.  Never called from a carrier's callback. */
+/* Starts settling act's receiving end (above).  True if this call started
+ * it and the carrier wants it: the caller then waits, tidal__rx_settle_wait,
+ * before tidal__rx_stop.  Cannot fail. */
+bool
+tidal__rx_settle(struct tidal__actor *act)
+{
+    const struct tidal__carrier *c = act->rt->carrier;
+    pthread_mutex_lock(&act->lock);
+    bool start = !act->rx_settling && !act->rx_closed && !act->rx_stopping;
+    act->rx_settling = true;
+    bool wait = start && c->rx_settle_locked != NULL && c->rx_settle_locked(act);
+    pthread_mutex_unlock(&act->lock);
+    return wait;
+}
+
+/* Gives settling connections their time.  Cannot fail. */
+void
+tidal__rx_settle_wait(void)
+{
+    struct timespec t = {0, (long)TIDAL__RX_SETTLE_MS * 1000000L};
+    while (nanosleep(&t, &t) != 0) {
+    }
+}
+
+/* Settles (unless a runtime's close did already), closes the receiving end
+ * and waits until no frame is being handed over.  Safe to call twice and
+ * from two threads at once (close and a supervision stop can race): the
+ * first caller tears down, a second waits until it is done.  Never called
+ * from a carrier's callback. */
 void
 tidal__rx_stop(struct tidal__actor *act)
 {
+    if (tidal__rx_settle(act)) {
+        tidal__rx_settle_wait();
+    }
     pthread_mutex_lock(&act->lock);
     if (act->rx_stopping) {
         while (!act->rx_stopped) {

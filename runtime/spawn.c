@@ -290,11 +290,12 @@ tidal_stop(tidal_runtime *rt, tidal_actor a)
     return 0;
 }
 
-/* Close step 2: closes every actor's socket so nothing more arrives.  The
- * actors stay in the tables until tidal__actors_free_all. */
-void
-tidal__actors_stop_all(tidal_runtime *rt)
+/* Calls fn for every actor in the tables, holding a reference across the
+ * call and no lock; true if any call returned true. */
+static bool
+each_actor(tidal_runtime *rt, bool (*fn)(struct tidal__actor *act))
 {
+    bool any = false;
     for (uint32_t i = 0; i < rt->slot_cap; i++) {
         pthread_mutex_lock(&rt->actors_lock);
         struct tidal__actor *act = rt->slots[i];
@@ -303,10 +304,30 @@ tidal__actors_stop_all(tidal_runtime *rt)
         }
         pthread_mutex_unlock(&rt->actors_lock);
         if (act != NULL) {
-            tidal__rx_stop(act);
+            any = fn(act) || any;
             tidal__actor_unref(act);
         }
     }
+    return any;
+}
+
+static bool
+rx_stop_one(struct tidal__actor *act)
+{
+    tidal__rx_stop(act);
+    return false;
+}
+
+/* Close step 2: closes every actor's socket so nothing more arrives.  Every
+ * receiving end settles first, and the close waits once for all (rx.c,
+ * Settling).  The actors stay in the tables until tidal__actors_free_all. */
+void
+tidal__actors_stop_all(tidal_runtime *rt)
+{
+    if (each_actor(rt, tidal__rx_settle)) {
+        tidal__rx_settle_wait();
+    }
+    (void)each_actor(rt, rx_stop_one);
 }
 
 /* Close step 6: runs with no worker, rx callback or timer left. */
