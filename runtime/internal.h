@@ -436,7 +436,7 @@ int tidal__rx_listen(struct tidal__actor *act, const char *url);
 int tidal__rx_begin(struct tidal__actor *act);
 void tidal__rx_stop(struct tidal__actor *act);
 /* How long a receiving end settles before it closes (rx.c, Settling).  At
- * full speed 2-5 ms did (no hang in 1,380 closes under traffic of nng alone,
+ * full speed 2-5 ms did (no hang in 1,560 closes under traffic of nng alone,
  * nor in 1,600 of test_close_traffic); under ThreadSanitizer, whose slowdown
  * starves nng's threads, 5 ms still hung in the first rounds and 50 ms
  * passed.  Paid once per runtime close and per stop of an ipc/tcp actor. */
