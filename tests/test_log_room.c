@@ -131,6 +131,9 @@ writes_wait_then_go_on(const char *scheme)
     cr_assert(blocked, "300 signals never filled a 4 KiB log");
     cr_assert_lt(atomic_load(&w.done), w.n, "the writer is held while the log is full");
     cr_assert_leq(kept_bytes(e.r[0]), BOUND);
+    /* the log says it wants room once an append was refused, a moment before
+     * the refused writer counts its wait */
+    cr_assert(TIDAL_WAIT_UNTIL(repl_stats(e.r[0]).room_waits >= 1, REPL_DEADLINE_MS));
     cr_assert_eq(repl_stats(e.r[0]).room_waits, 1);
 
     TIDAL_PASS(tidal_cluster_fault_clear(e.c, 0, 1, 1));
