@@ -225,7 +225,10 @@ TIDAL_API int tidal_spawn(tidal_runtime *rt, const tidal_spawn_opts *opts,
 
 /* Stops an actor: closes its socket, waits for a running handler to return,
  * dead-letters what is left in its mailboxes and runs fini for it and every
- * active virtual actor it owns.  TIDAL_ECLOSED for a stale id.  Must not be
+ * active virtual actor it owns.  An actor listening over ipc or tcp first
+ * stops taking frames for 50 ms, so that its close finds no connection
+ * mid-message (nng 1.5.2 can hang such a close; tidal_runtime_close waits
+ * once for all its actors).  TIDAL_ECLOSED for a stale id.  Must not be
  * called from that actor's own handler (use tidal_ctx_stop). */
 TIDAL_API int tidal_stop(tidal_runtime *rt, tidal_actor actor);
 
