@@ -40,11 +40,12 @@ struct tidal__link;
  *                           peer tag (listen.c); url_out gets the resolved
  *                           url.  On error nothing is left open.
  *   rx_settle_locked(act)   (may be NULL: never settles) act is about to
- *                           close (rx_settling is set): stops the receive it
- *                           has pending.  True if its connections may be
- *                           mid-message and should be given time before the
- *                           close (rx.c, Settling).  Caller holds act->lock,
- *                           and rx_stop has not begun.  Cannot fail.
+ *                           close: if its connections may be mid-message,
+ *                           sets rx_settling, stops the receive it has
+ *                           pending and returns true, and the caller gives
+ *                           them time before the close (rx.c, Settling).
+ *                           Caller holds act->lock, and neither settling nor
+ *                           rx_stop has begun.  Cannot fail.
  *   rx_stop(act, was_closed) closes the receiving end (unless was_closed)
  *                           and returns once no frame is being handed over
  *                           and none will be.  Called once (tidal__rx_stop).

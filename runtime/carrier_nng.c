@@ -111,19 +111,23 @@ nngc_rx_resume_locked(struct tidal__actor *act)
     nng_recv_aio(act->sock, act->rx_aio);
 }
 
-/* Cancels the pending receive, so that nng's pull protocol takes no message
- * from a connection after the one it reads now (rx_cb sees NNG_ECANCELED
- * and, with rx_settling set, posts none again).  A stream transport (ipc,
- * tcp, tls+tcp) reads a message in two steps, and nng 1.5.2 can hang a
- * close that comes between them (rx.c, Settling); inproc hands messages
- * over whole. */
+/* A stream transport (ipc, tcp, tls+tcp) reads a message in two steps, and
+ * nng 1.5.2 can hang a close that comes between them (rx.c, Settling): sets
+ * rx_settling and cancels the pending receive, so that nng's pull protocol
+ * takes no message from a connection after the one it reads now (rx_cb sees
+ * NNG_ECANCELED and posts none again).  inproc hands messages over whole:
+ * its actors close at once, taking frames to the end as before. */
 static bool
 nngc_rx_settle_locked(struct tidal__actor *act)
 {
+    if (strncmp(act->url, "inproc://", 9) == 0) {
+        return false; /* it closes as it always did */
+    }
+    act->rx_settling = true;
     if (act->rx_aio != NULL) {
         nng_aio_cancel(act->rx_aio);
     }
-    return strncmp(act->url, "inproc://", 9) != 0;
+    return true;
 }
 
 /* Closes the socket and waits for the receive callback to finish (the

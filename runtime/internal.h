@@ -160,8 +160,8 @@ struct tidal__actor {
                                  intake falls to half intake_max, or the actor stops */
     bool rx_paused;           /* recv not re-posted until queued_n drops below the bound */
     bool rx_closed;           /* socket closed: never post a recv again */
-    bool rx_settling;         /* about to close: take no more frames, refuse new
-                                 connections (rx.c, Settling) */
+    bool rx_settling;         /* about to close: take no more frames (rx.c,
+                                 Settling) */
     bool rx_stopping;         /* a tidal__rx_stop owns the teardown */
     bool rx_stopped;          /* ... and has finished it */
     uint32_t dupwin_n;

@@ -19,8 +19,7 @@
  *
  * The same callback refuses an ipc connection from a process of another uid
  * (NNG_OPT_IPC_PEER_UID) on every listener of the actor: the socket file is
- * 0600 already, but root can connect past that; and every connection while
- * the actor settles before its close (rx.c, Settling).
+ * 0600 already, but root can connect past that.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,14 +48,6 @@ tidal__resolve_url(nng_listener l, const char *url, char *out, size_t cap)
 static void
 pipe_added(struct tidal__actor *act, nng_pipe p)
 {
-    pthread_mutex_lock(&act->lock);
-    bool settling = act->rx_settling;
-    pthread_mutex_unlock(&act->lock);
-    if (settling) {
-        /* closing: a connection refused here has read nothing (rx.c) */
-        (void)nng_pipe_close(p);
-        return;
-    }
     uint64_t uid;
     if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) == 0 && uid != (uint64_t)geteuid()) {
         (void)nng_pipe_close(p);

@@ -19,15 +19,18 @@
  * waits for ever (docs/dependencies.md).  A close under traffic - a region
  * closed while its peers replicate to it - hit that in the test suite.  So
  * before a receiving end that the carrier says may be mid-message closes,
- * it settles: it cancels its pending receive, takes no frame more and
- * refuses new connections (listen.c).  nng's pull protocol reads a
- * connection's next message only once the previous one was taken, so a
- * busy connection parks the message it is reading and then reads nothing;
- * after TIDAL__RX_SETTLE_MS the close finds none mid-message, unless a quiet
- * one's peer begins a message in the close's own instant.  What is parked
- * is lost with the socket, as any frame still arriving at a close always
- * was.  A stop settles its one actor; a runtime's close settles every actor
- * first and waits once (spawn.c, tidal__actors_stop_all).
+ * it settles: it cancels its pending receive and takes no frame more.
+ * nng's pull protocol reads a connection's next message only once the
+ * previous one was taken, so a busy connection parks the message it is
+ * reading and then reads nothing; after TIDAL__RX_SETTLE_MS the close finds
+ * none mid-message, unless a quiet connection's (or a new one's) peer
+ * begins a message in the close's own instant.  New connections are not
+ * refused: closing them in nng's ADD_PRE callback made the peer's dialer
+ * churn, and the peer crashed in nng_send_aio (`tidal check --scenario
+ * crash-restart --transport ipc`: 9 seeds in 15).  What is parked is lost
+ * with the socket, as any frame still arriving at a close always was.  A
+ * stop settles its one actor; a runtime's close settles every actor first
+ * and waits once (spawn.c, tidal__actors_stop_all).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -293,17 +296,16 @@ tidal__rx_begin(struct tidal__actor *act)
     return act->rt->carrier->rx_begin(act);
 }
 
-/* Starts settling act's receiving end (above).  True if this call started
- * it and the carrier wants it: the caller then waits, tidal__rx_settle_wait,
- * before tidal__rx_stop.  Cannot fail. */
+/* Starts settling act's receiving end (above), if its carrier and transport
+ * need it.  True if this call started it: the caller then waits,
+ * tidal__rx_settle_wait, before tidal__rx_stop.  Cannot fail. */
 bool
 tidal__rx_settle(struct tidal__actor *act)
 {
     const struct tidal__carrier *c = act->rt->carrier;
     pthread_mutex_lock(&act->lock);
-    bool start = !act->rx_settling && !act->rx_closed && !act->rx_stopping;
-    act->rx_settling = true;
-    bool wait = start && c->rx_settle_locked != NULL && c->rx_settle_locked(act);
+    bool wait = !act->rx_settling && !act->rx_closed && !act->rx_stopping &&
+                c->rx_settle_locked != NULL && c->rx_settle_locked(act);
     pthread_mutex_unlock(&act->lock);
     return wait;
 }

@@ -8,7 +8,7 @@
  * its actors' sockets at close, and peers may be sending then: a region
  * closed while the others replicate to it.  tidal settles an actor's socket
  * before it closes it (runtime/rx.c, "Settling"): it cancels its pending
- * receive, refuses new connections, and gives each connection time to finish
+ * receive, takes no frame more, and gives each connection time to finish
  * the message it is reading, after which nng reads nothing more from it.
  *
  * Here four threads of another runtime stream frames to an actor while the

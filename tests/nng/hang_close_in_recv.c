@@ -29,8 +29,8 @@
  * message and stops reading) made it rarer, not gone: 3 runs in 9 still hung.
  * Stopping the reader, then refusing new pipes (nng_pipe_close in an ADD_PRE
  * callback) and waiting 2-5 ms before the close: no hang in 52 runs (46
- * ipc, 6 tcp; 1,560 closes; 2026-12-06).  tidal closes its sockets that way
- * (runtime/rx.c, Settling).
+ * ipc, 6 tcp; 1,560 closes; 2026-12-06).  tidal settles its sockets much that
+ * way, without refusing new pipes (runtime/rx.c, Settling).
  */
 #include <nng/nng.h>
 #include <nng/protocol/pipeline0/pull.h>
