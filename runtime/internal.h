@@ -437,9 +437,11 @@ int tidal__rx_begin(struct tidal__actor *act);
 void tidal__rx_stop(struct tidal__actor *act);
 /* How long a receiving end settles before it closes (rx.c, Settling).  At
  * full speed 2-5 ms did (no hang in 1,560 closes under traffic of nng alone,
- * nor in 1,600 of test_close_traffic); under ThreadSanitizer, whose slowdown
- * starves nng's threads, 5 ms still hung in the first rounds and 50 ms
- * passed.  Paid once per runtime close and per stop of an ipc/tcp actor. */
+ * nor in 1,600 of test_close_traffic, both with new connections refused
+ * too); under ThreadSanitizer, whose slowdown starves nng's threads, 5 ms
+ * still hung in the first rounds and 50 ms passed.  With 50 ms and no
+ * refusal: 800 closes of test_close_traffic, no hang.  Paid once per
+ * runtime close and per stop of an ipc/tcp actor. */
 #define TIDAL__RX_SETTLE_MS 50u
 bool tidal__rx_settle(struct tidal__actor *act);
 void tidal__rx_settle_wait(void);
