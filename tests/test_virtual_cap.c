@@ -188,6 +188,17 @@ wait_finis(cshared *sh, int n)
               atomic_load(&sh->finis), n);
 }
 
+/* The runtime counts a passivation once its fini has returned, a moment
+ * after the fini itself counted it in sh: wait for the count before reading
+ * the stats. */
+static void
+wait_passivations_cap(tidal_runtime *rt, uint64_t n)
+{
+    cr_assert(TIDAL_WAIT_UNTIL(stats_of(rt).passivations_cap >= n, 10000),
+              "passivations_cap %llu, want %llu",
+              (unsigned long long)stats_of(rt).passivations_cap, (unsigned long long)n);
+}
+
 Test(virtual_cap, option_is_range_checked)
 {
     tidal_runtime *rt = rt_open(NULL, NULL, 1, 1);
@@ -288,6 +299,7 @@ Test(virtual_cap, least_recently_used_idle_actor_is_passivated_first)
         cr_assert_eq(actor_stats_of(rt, own).virtual_active, 4);
     }
     cr_assert_eq(sh->saved[0], 11, "fini persisted the state");
+    wait_passivations_cap(rt, 4);
     tidal_stats st = stats_of(rt);
     cr_assert_eq(st.passivations_cap, 4);
     cr_assert_eq(st.activations, 8);
@@ -353,6 +365,7 @@ Test(virtual_cap, message_to_a_passivated_key_reactivates_it)
     wait_finis(sh, 2);
     cr_assert_eq(sh->fini_order[1], 2);
     cr_assert_eq(atomic_load(&sh->key_inits[1]), 2, "key 1 was not re-activated");
+    wait_passivations_cap(rt, 2);
     tidal_stats st = stats_of(rt);
     cr_assert_eq(st.activations, 3);
     cr_assert_eq(st.passivations_cap, 2);
@@ -389,6 +402,7 @@ Test(virtual_cap, message_during_the_fini_of_its_key_is_kept)
     settle(rt, own, sh, 3);
     wait_finis(sh, 2);
     cr_assert_eq(atomic_load(&sh->key_inits[1]), 2);
+    wait_passivations_cap(rt, 2);
     tidal_stats st = stats_of(rt);
     cr_assert_eq(st.activations, 3);
     cr_assert_eq(st.passivations_cap, 2);
@@ -428,6 +442,7 @@ Test(virtual_cap, message_before_the_fini_of_its_key_cancels_it)
     wait_finis(sh, 1);
     cr_assert_eq(sh->fini_order[0], 2, "passivated key %d, want 2", sh->fini_order[0]);
     cr_assert_eq(atomic_load(&sh->key_inits[1]), 1, "key 1 was re-initialised");
+    wait_passivations_cap(rt, 1);
     tidal_stats st = stats_of(rt);
     cr_assert_eq(st.passivations_cap, 1);
     cr_assert_eq(st.activations, 4);
