@@ -458,6 +458,10 @@ int tidal__peer_entry_add(struct tidal__actor *act, nng_listener l, uint16_t tag
 void tidal__peer_entry_remove(struct tidal__actor *act, uint16_t tag);
 int tidal__listen_peer_nng(struct tidal__actor *act, const char *url, uint16_t peer,
                            const tidal_tls_opts *tls, char *url_out);
+/* link_pipes.c: a link socket's connections, and nng 1.5.2's ready list */
+struct tidal__link_pipes;
+int tidal__link_pipes_watch(struct tidal__link *l, nng_socket sock, struct tidal__link_pipes **out);
+void tidal__link_pipes_free(struct tidal__link_pipes *w);
 /* tls.c: TLS over tls+tcp:// with pinned identities */
 bool tidal__is_tls(const char *url);
 int tidal__tls_copy(struct tidal__tls *t, const tidal_tls_opts *o);

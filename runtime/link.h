@@ -34,6 +34,7 @@ struct tidal__link {
     nng_dialer dialer;
     nng_aio *tx_aio;              /* a frame nng could not take at once (tx_cb) */
     nng_aio *now_aio;             /* no callback, zero timeout: send_frame's first try */
+    struct tidal__link_pipes *pipes_watch; /* keeps pipes, down_since_ms (link_pipes.c) */
     pthread_mutex_t lock;
     pthread_cond_t cond;          /* room waiters */
     tidal_buf fill;               /* frame being filled (header included), reused */

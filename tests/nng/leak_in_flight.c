@@ -10,7 +10,8 @@
  * sending to it (tests/test_shutdown.c, stop_while_another_thread_sends; a
  * region crashed while its peers ship, test_repl_crash.c; a runtime closed
  * while its timer thread sends, test_close_rearm.c; a runtime closed while
- * another streams to it, test_close_traffic.c), so those binaries run
+ * another streams to it, test_close_traffic.c; a peer that drops every
+ * connection it accepts, test_link_refused.c), so those binaries run
  * with tests/nng/leak_in_flight.supp under LeakSanitizer; every other suite,
  * and the demo under valgrind, still fail on any leak.
  */
