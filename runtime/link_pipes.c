@@ -39,6 +39,7 @@
  * tests/test_link_refused.c, which crashed every run over ipc and tcp
  * before, passes.
  */
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "runtime/internal.h"
@@ -46,11 +47,11 @@
 struct tidal__link_pipes {
     struct tidal__link *l;
     nng_socket sock;
-    nng_aio *guard;        /* no callback, no timeout: the guard's send */
-    atomic_bool armed;     /* guard was sent and not yet taken back */
-    _Atomic uint32_t up;   /* the id of the last connection told up, 0 = none */
-    _Atomic uint32_t gone; /* the id of the last connection told gone, 0 = none */
-    _Atomic uint32_t met;  /* the last connection whose two callbacks met */
+    nng_aio *guard;     /* no callback, no timeout: the guard's send */
+    atomic_bool armed;  /* guard was sent and not yet taken back */
+    pthread_mutex_t mu; /* a leaf: up and gone, and the count they decide */
+    uint32_t up;        /* the id of the last connection told up, 0 = none */
+    uint32_t gone;      /* the id of the last connection told gone, 0 = none */
 };
 
 /* Sends the guard: a message of no bytes that a dead connection on nng's
@@ -99,50 +100,44 @@ counted_down(struct tidal__link *l)
     }
 }
 
-/* The second of a connection's two callbacks: it is closed, and whatever
- * made it join the ready list has run, or is a send completing.  Both may
- * see the other (below): the first to get here arms. */
-static void
-met(struct tidal__link_pipes *w, uint32_t id)
-{
-    if (atomic_exchange(&w->met, id) != id) {
-        tidal__link_pipes_arm(w);
-    }
-}
-
 /* Runs on nng's threads with none of nng's locks held, and takes no lock of
- * tidal's: nng_close waits for it.  Each store is made before the other
- * event's is read (sequentially consistent), so of the two callbacks for one
- * connection at least one sees the other's.  One connection's callbacks
- * have all returned, and its last send completed, before the dialer opens
- * the next one (nng's pipe_destroy), whose ADD_PRE takes the guard back
- * before that connection can join the ready list and take the guard. */
+ * tidal's but w->mu: nng_close waits for it.  Of a connection's ADD_POST and
+ * REM_POST, the second (in w->mu's order) finds the other's id: it knows the
+ * connection is closed and whatever made it join the ready list has run, or
+ * is a send completing, and it arms.  A connection is counted up only if
+ * ADD_POST came first, and counted down only then.  One connection's
+ * callbacks have all returned, and its last send completed, before the
+ * dialer opens the next one (nng's pipe_destroy), whose ADD_PRE takes the
+ * guard back before that connection can join the ready list and take it. */
 static void
 pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
     struct tidal__link_pipes *w = arg;
     uint32_t id = (uint32_t)nng_pipe_id(p);
-    switch (ev) {
-    case NNG_PIPE_EV_ADD_PRE:
+    if (ev == NNG_PIPE_EV_ADD_PRE) {
         disarm(w);
         return;
-    case NNG_PIPE_EV_ADD_POST:
-        atomic_store(&w->up, id);
-        if (atomic_load(&w->gone) == id) {
-            met(w, id); /* gone already: never counted */
-            return;
+    }
+    bool second;
+    pthread_mutex_lock(&w->mu);
+    if (ev == NNG_PIPE_EV_ADD_POST) {
+        w->up = id;
+        second = w->gone == id;
+        if (!second) {
+            atomic_fetch_add(&w->l->pipes, 1);
         }
-        atomic_fetch_add(&w->l->pipes, 1);
-        return;
-    default: /* NNG_PIPE_EV_REM_POST */
-        atomic_store(&w->gone, id);
-        if (atomic_load(&w->up) == id) {
-            met(w, id);
+    } else { /* NNG_PIPE_EV_REM_POST */
+        w->gone = id;
+        second = w->up == id;
+        if (second) {
             counted_down(w->l);
         }
         /* else: closed before it was up (ADD_POST runs next, or never:
-         * refused in ADD_PRE, or its start failed), and never counted */
-        return;
+         * refused in ADD_PRE, or its start failed), and not counted */
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (second) {
+        tidal__link_pipes_arm(w);
     }
 }
 
@@ -160,6 +155,7 @@ tidal__link_pipes_watch(struct tidal__link *l, nng_socket sock, struct tidal__li
         free(w);
         return tidal__nng_err(rv);
     }
+    pthread_mutex_init(&w->mu, NULL);
     atomic_store(&l->pipes, 0);
     atomic_store(&l->down_since_ms, tidal__now_ms(l->rt));
     static const nng_pipe_ev evs[] = {NNG_PIPE_EV_ADD_PRE, NNG_PIPE_EV_ADD_POST,
@@ -168,6 +164,7 @@ tidal__link_pipes_watch(struct tidal__link *l, nng_socket sock, struct tidal__li
         if ((rv = nng_pipe_notify(sock, evs[i], pipe_cb, w)) != 0) {
             /* no dialer yet, so no connection: no callback can run */
             nng_aio_free(w->guard);
+            pthread_mutex_destroy(&w->mu);
             free(w);
             return tidal__nng_err(rv);
         }
@@ -183,5 +180,6 @@ tidal__link_pipes_free(struct tidal__link_pipes *w)
 {
     disarm(w);
     nng_aio_free(w->guard);
+    pthread_mutex_destroy(&w->mu);
     free(w);
 }
