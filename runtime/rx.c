@@ -27,7 +27,10 @@
  * begins a message in the close's own instant.  New connections are not
  * refused: closing them in nng's ADD_PRE callback made the peer's dialer
  * churn, and the peer crashed in nng_send_aio (`tidal check --scenario
- * crash-restart --transport ipc`: 9 seeds in 15).  What is parked is lost
+ * crash-restart --transport ipc`: 9 seeds in 15).  That crash was nng's push
+ * protocol freeing a dropped connection it still listed as ready, repaired
+ * since in link_pipes.c; the refusal was not brought back, as 800 closes
+ * under traffic did not hang without it.  What is parked is lost
  * with the socket, as any frame still arriving at a close always was.  A
  * stop settles its one actor; a runtime's close settles every actor first
  * and waits once (spawn.c, tidal__actors_stop_all).
